@@ -1,0 +1,325 @@
+"""serpwatch: find fake helpdesk numbers in search results.
+
+Exit codes: 0 ok, 1 anything else, 2 bad usage or bad config, 3 blocked by
+the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.config import ConfigError
+
+DEFAULT_DB = "serpwatch.db"
+DEMO_DIR = Path(__file__).parent / "demo"
+
+
+def friendly(func):
+    """Turn user errors into one clear line and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence for users
+            if os.environ.get("SERPWATCH_DEBUG"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("(set SERPWATCH_DEBUG=1 for the full traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database file.",
+)
+
+
+@click.group()
+@click.version_option(package_name="serpwatch")
+def main():
+    """Find fake helpdesk numbers in search results.
+
+    Run the queries victims type, follow the results and ads, flag every
+    phone number that is not the brand's official contact.
+    """
+
+
+def _summary_lines(db, run_id: int) -> list[str]:
+    from crawler import storage
+
+    run = db["runs"].get(run_id)
+    stats = json.loads(run["stats"] or "{}")
+    lines = [
+        f"run {run_id}: {stats.get('serpwatch/serp_pages', 0)} result pages, "
+        f"{db['pages'].count_where('run_id = ?', [run_id])} landing pages, "
+        f"{len(storage.flagged(db, run_id=run_id))} flagged (site, number) pairs"
+    ]
+    for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
+        lines.append(f"BLOCKED: {engine}: {reason}")
+    for warning in json.loads(run["warnings"] or "[]"):
+        lines.append(f"warning: {warning}")
+    return lines
+
+
+def _flag_table(records: list[dict]) -> str:
+    if not records:
+        return "No flagged numbers."
+    head = ("number", "brand", "risk", "score", "site", "main reason")
+    rows = [
+        (
+            r["phone"],
+            r["brand"] or "-",
+            r["risk"],
+            str(r["score"]),
+            r["domain"],
+            (r["reasons"] or ["-"])[0],
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
+    out = []
+    for row in [head, *rows]:
+        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[-1]]
+        out.append("  ".join(cells))
+    out.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 11)
+    return "\n".join(out)
+
+
+def _do_crawl(profile, db_path, overrides=None, proxy=None) -> int:
+    from crawler import storage
+    from crawler.crawl import run_crawl
+
+    stats = run_crawl(profile, db_path, overrides, proxy=proxy)
+    run_id = stats.get("serpwatch/run_id")
+    if run_id is None:
+        raise click.ClickException("the crawl did not start; see the log above")
+    db = storage.open_db(db_path)
+    for line in _summary_lines(db, run_id):
+        click.echo(line)
+    db.close()
+    return run_id
+
+
+@main.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Database file.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="serpwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the database and the exports.",
+)
+@friendly
+def demo(db_path, out_dir):
+    """Run the whole job on the embedded demo web and print what was flagged.
+
+    Starts a search engine and a dozen sites on 127.0.0.1, crawls them with the
+    bundled demo profile, prints the flagged numbers and writes the exports.
+
+    Example: serpwatch demo --out /tmp/demo
+    """
+    from crawler import storage
+    from crawler.config import load_profile
+    from crawler.demo.web import DemoWeb
+    from crawler.exports import write_csv, write_jsonl
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = Path(db_path) if db_path else out / "demo.db"
+    profile = load_profile(DEMO_DIR / "profile.toml")
+    with DemoWeb() as web:
+        for engine in profile.engines:
+            engine.url = web.search_url
+        click.echo(f"demo web on {web.base_url} (search engine and proxy for 12 sites)")
+        run_id = _do_crawl(profile, db_path, {"LOG_LEVEL": "WARNING"}, proxy=web.proxy_url)
+    db = storage.open_db(db_path)
+    records = storage.flagged(db, run_id=run_id)
+    click.echo("")
+    click.echo(_flag_table(records))
+    click.echo("")
+    with open(out / "flagged.jsonl", "w", encoding="utf-8") as f:
+        write_jsonl(records, f)
+    with open(out / "flagged.csv", "w", encoding="utf-8", newline="") as f:
+        write_csv(records, f)
+    click.echo(f"database: {db_path}")
+    click.echo(f"exports:  {out / 'flagged.jsonl'}, {out / 'flagged.csv'}")
+
+
+@main.command()
+@click.argument("profile_path", metavar="PROFILE.toml", type=click.Path(dir_okay=False))
+@db_option
+@click.option("--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR to pause/resume.")
+@click.option(
+    "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
+)
+@friendly
+def crawl(profile_path, db_path, jobdir, settings):
+    """Run a profile's queries on its engines and store what was found.
+
+    Example: serpwatch crawl profiles/nl.toml --db nl.db -s DOWNLOAD_DELAY=2
+    """
+    from crawler.config import load_profile
+
+    profile = load_profile(profile_path)
+    overrides = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        overrides[name] = value
+    if jobdir:
+        overrides["JOBDIR"] = jobdir
+    run_id = _do_crawl(profile, db_path, overrides)
+    from crawler import storage
+
+    db = storage.open_db(db_path)
+    run = db["runs"].get(run_id)
+    blocked = json.loads(run["blocked_engines"] or "{}")
+    if blocked and set(blocked) >= {e.kind for e in profile.engines}:
+        sys.exit(3)
+
+
+@main.command()
+@db_option
+@click.option(
+    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@friendly
+def flags(db_path, min_risk, as_json):
+    """List flagged (site, number) pairs, highest score first.
+
+    Example: serpwatch flags --min-risk high
+    """
+    from crawler import storage
+
+    db = storage.open_db(db_path)
+    records = storage.flagged(db, min_risk=min_risk)
+    if as_json:
+        for r in records:
+            click.echo(json.dumps(r, ensure_ascii=False))
+    else:
+        click.echo(_flag_table(records))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
+@click.option(
+    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
+)
+@db_option
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="File (default stdout).")
+@friendly
+def export(fmt, min_risk, db_path, out_file):
+    """Export flagged (site, number) pairs as JSONL or CSV.
+
+    Example: serpwatch export --format csv --min-risk medium --out flagged.csv
+    """
+    from crawler import storage
+    from crawler.exports import WRITERS
+
+    db = storage.open_db(db_path)
+    records = storage.flagged(db, min_risk=min_risk)
+    if out_file:
+        with open(out_file, "w", encoding="utf-8", newline="") as f:
+            n = WRITERS[fmt](records, f)
+        click.echo(f"{n} records written to {out_file}", err=True)
+    else:
+        WRITERS[fmt](records, sys.stdout)
+
+
+@main.command("runs")
+@db_option
+@friendly
+def runs_cmd(db_path):
+    """List crawl runs, newest first, with their stats.
+
+    Example: serpwatch runs --db nl.db
+    """
+    from crawler import storage
+
+    db = storage.open_db(db_path)
+    for run in storage.runs(db):
+        click.echo(
+            f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<9}  {run['profile']}"
+        )
+        for line in _summary_lines(db, run["id"])[1:]:
+            click.echo(f"      {line}")
+
+
+@main.group()
+def serp():
+    """Work with saved search result pages."""
+
+
+@serp.command("parse")
+@click.option("--engine", "kind", required=True, help="Engine kind: bing, duckduckgo, ...")
+@click.option("--url", default=None, help="URL the page was fetched from (resolves links).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@friendly
+def serp_parse(kind, url, file):
+    """Parse a saved result page; print one JSON object per result.
+
+    Exits 3 when the page is a block or captcha page.
+
+    Example: serpwatch serp parse --engine bing saved.html
+    """
+    from dataclasses import asdict
+
+    from crawler.engines import ENGINES
+
+    if kind not in ENGINES:
+        raise click.BadParameter(
+            f"unknown engine {kind!r}; use one of {', '.join(sorted(ENGINES))}",
+            param_hint="--engine",
+        )
+    module = ENGINES[kind]
+    page = module.parse(Path(file).read_bytes(), url or getattr(module, "DEFAULT_URL", ""))
+    if page.blocked:
+        click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
+        sys.exit(3)
+    for result in page.results:
+        click.echo(json.dumps(asdict(result), ensure_ascii=False))
+
+
+@main.group()
+def phones():
+    """Work with phone numbers on saved pages."""
+
+
+@phones.command("extract")
+@click.option("--region", default="NL", show_default=True, help="Region for national formats.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@friendly
+def phones_extract(region, file):
+    """Extract phone numbers from a saved HTML page; one JSON object per number.
+
+    Example: serpwatch phones extract --region NL page.html
+    """
+    from crawler.phones import extract_phones
+
+    for hit in extract_phones(Path(file).read_bytes(), region=region.upper()):
+        click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

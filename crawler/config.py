@@ -1,0 +1,246 @@
+"""Profile and brands files: loading and validation.
+
+Every error is a `ConfigError` that names the file, the line where known and
+the field, so the CLI can print one clear line and exit 2.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawler.phones import normalize_phone
+
+KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
+
+
+class ConfigError(Exception):
+    """A profile or brands file the user must fix."""
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None, field=None):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        where = self.path + (f":{line}" if line else "")
+        what = f" [{field}]" if field else ""
+        super().__init__(f"{where}{what}: {message}")
+
+
+@dataclass
+class Brand:
+    name: str
+    keywords: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)  # E.164
+    source: str = ""
+
+
+@dataclass
+class Engine:
+    kind: str
+    url: str | None = None
+
+
+@dataclass
+class Profile:
+    path: Path
+    name: str
+    brands: list[Brand]
+    brands_path: Path
+    region: str = "NL"
+    language: str = "nl"
+    results_per_query: int = 10
+    follow_ads: bool = True
+    engines: list[Engine] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    allow_private: bool = False
+
+    def queries(self) -> list[tuple[str | None, str]]:
+        """(brand name or None, query text) for every brand × template, then the extras."""
+        out: list[tuple[str | None, str]] = []
+        for brand in self.brands:
+            for template in self.templates:
+                out.append((brand.name, template.replace("{brand}", brand.name)))
+        out.extend((None, text) for text in self.extra)
+        return out
+
+    def official_phones(self) -> dict[str, str]:
+        """E.164 → brand name, over every brand: official for any brand is never flagged."""
+        return {phone: b.name for b in self.brands for phone in b.phones}
+
+
+def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
+    """Best-effort line number of the n-th `key =` in a TOML text (tomllib gives none)."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
+    matches = list(pattern.finditer(text))
+    if len(matches) > occurrence:
+        return text.count("\n", 0, matches[occurrence].start()) + 1
+    return None
+
+
+def _read_toml(path: Path) -> tuple[dict, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read file: {exc}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no lineno attribute; the message has it.
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        msg = str(exc).split(" (at line")[0]
+        raise ConfigError(path, f"not valid TOML: {msg}", line=line) from None
+
+
+def _str_list(value, path: Path, field_name: str, line: int | None) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(path, "must be a list of strings", line=line, field=field_name)
+    return value
+
+
+def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
+    path = Path(path)
+    data, text = _read_toml(path)
+    entries = data.get("brands")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(path, "needs at least one [[brands]] table", field="brands")
+    brands = []
+    for i, entry in enumerate(entries):
+        line = _line_of(text, "name", i)
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
+            )
+        label = f"brands[{name}]"
+        phones = []
+        for raw in _str_list(entry.get("phones", []), path, f"{label}.phones", line):
+            e164 = normalize_phone(raw, region)
+            if e164 is None:
+                raise ConfigError(
+                    path,
+                    f"{raw!r} is not a valid phone number (region {region});"
+                    " write it as +CC ... or fix the digits",
+                    line=_find_value_line(text, raw),
+                    field=f"{label}.phones",
+                )
+            phones.append(e164)
+        domains = [
+            d.strip().lower()
+            for d in _str_list(entry.get("domains", []), path, f"{label}.domains", line)
+        ]
+        keywords = [
+            k.strip().lower()
+            for k in _str_list(entry.get("keywords", []), path, f"{label}.keywords", line)
+        ]
+        brands.append(
+            Brand(
+                name=name.strip(),
+                keywords=keywords or [name.strip().lower()],
+                domains=domains,
+                phones=phones,
+                source=str(entry.get("source", "")),
+            )
+        )
+    return brands
+
+
+def _find_value_line(text: str, value: str) -> int | None:
+    idx = text.find(value)
+    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+
+
+def load_profile(path: Path | str) -> Profile:
+    path = Path(path)
+    data, text = _read_toml(path)
+
+    def need(key, kind, default=None):
+        value = data.get(key, default)
+        if value is None:
+            raise ConfigError(path, "is required", field=key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(
+                path,
+                f"must be {getattr(kind, '__name__', kind)}",
+                line=_line_of(text, key),
+                field=key,
+            )
+        return value
+
+    name = need("name", str, path.stem)
+    region = need("region", str, "NL").upper()
+    language = need("language", str, "nl")
+    brands_rel = need("brands", str)
+    brands_path = (path.parent / brands_rel).resolve()
+    results_per_query = need("results_per_query", int, 10)
+    if results_per_query < 1:
+        raise ConfigError(
+            path,
+            "must be at least 1",
+            line=_line_of(text, "results_per_query"),
+            field="results_per_query",
+        )
+    engines = []
+    raw_engines = data.get("engines", [])
+    if not isinstance(raw_engines, list) or not raw_engines:
+        raise ConfigError(path, "needs at least one [[engines]] table", field="engines")
+    for i, entry in enumerate(raw_engines):
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if kind not in KNOWN_ENGINES:
+            raise ConfigError(
+                path,
+                f"unknown engine kind {kind!r}; use one of {', '.join(KNOWN_ENGINES)}",
+                line=_line_of(text, "kind", i),
+                field=f"engines[{i}].kind",
+            )
+        url = entry.get("url")
+        if url is not None and (
+            not isinstance(url, str) or not url.startswith(("http://", "https://"))
+        ):
+            raise ConfigError(
+                path,
+                "must be an http(s) URL",
+                line=_line_of(text, "url", i),
+                field=f"engines[{i}].url",
+            )
+        engines.append(Engine(kind=kind, url=url))
+    queries = data.get("queries", {})
+    if not isinstance(queries, dict):
+        raise ConfigError(path, "must be a table", field="queries")
+    templates = _str_list(
+        queries.get("templates", []), path, "queries.templates", _line_of(text, "templates")
+    )
+    for t in templates:
+        if "{brand}" not in t:
+            raise ConfigError(
+                path,
+                f"template {t!r} has no {{brand}}; put generic queries in queries.extra",
+                line=_find_value_line(text, t),
+                field="queries.templates",
+            )
+    extra = _str_list(queries.get("extra", []), path, "queries.extra", _line_of(text, "extra"))
+    if not templates and not extra:
+        raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
+    brands = load_brands(brands_path, region)
+    return Profile(
+        path=path,
+        name=name,
+        brands=brands,
+        brands_path=brands_path,
+        region=region,
+        language=language,
+        results_per_query=results_per_query,
+        follow_ads=bool(data.get("follow_ads", True)),
+        engines=engines,
+        templates=templates,
+        extra=extra,
+        allow_private=bool(data.get("allow_private", False)),
+    )

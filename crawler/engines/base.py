@@ -1,0 +1,81 @@
+"""What every engine module provides: a request builder and a pure parser.
+
+An engine module exposes ``build_request(query, *, language, region, page,
+base_url=None) -> SearchRequest`` and ``parse(body: bytes, url: str, status:
+int = 200) -> SerpPage``. Parsers know nothing of Scrapy, settings or the
+network, so they are tested on saved pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class Blocked(Exception):
+    """The engine answered with a block, captcha or rate-limit page."""
+
+    def __init__(self, engine: str, reason: str):
+        super().__init__(f"{engine}: {reason}")
+        self.engine = engine
+        self.reason = reason
+
+
+@dataclass
+class SearchRequest:
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+
+@dataclass
+class SerpResult:
+    # Organic results carry `rank` (1-based, across pages); ads carry
+    # `ad_position` (1-based, top to bottom); the two are never mixed.
+    is_ad: bool
+    title: str
+    url: str
+    landing_url: str
+    rank: int | None = None
+    ad_position: int | None = None
+    display_url: str = ""
+    snippet: str = ""
+    phones: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The result as printed by `serpwatch serp parse` (one JSON object a line)."""
+        return {
+            "rank": self.rank,
+            "ad_position": self.ad_position,
+            "is_ad": self.is_ad,
+            "title": self.title,
+            "url": self.url,
+            "landing_url": self.landing_url,
+            "display_url": self.display_url,
+            "snippet": self.snippet,
+            "phones": list(self.phones),
+        }
+
+
+@dataclass
+class SerpPage:
+    results: list[SerpResult]
+    next_url: str | None = None
+    # Set when the page is a block/captcha/rate-limit page, never silently empty.
+    blocked: str | None = None
+    # The engine kind that produced the page ("bing", "google", ...).
+    engine: str = ""
+
+    @property
+    def organic(self) -> list[SerpResult]:
+        return [r for r in self.results if not r.is_ad]
+
+    @property
+    def ads(self) -> list[SerpResult]:
+        return [r for r in self.results if r.is_ad]
+
+    def raise_if_blocked(self) -> SerpPage:
+        """Raise `Blocked` for a block/captcha/rate-limit page, else return the page."""
+        if self.blocked:
+            raise Blocked(self.engine or "engine", self.blocked)
+        return self

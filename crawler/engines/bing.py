@@ -1,0 +1,234 @@
+"""Bing web search (HTML): organic results (`li.b_algo`) and ads (`li.b_ad`).
+
+Ads link through ``https://www.bing.com/aclick?...&u=<base64>`` and organic
+results sometimes through ``https://www.bing.com/ck/a?...&u=a1<base64>``; the
+``u`` value is the base64 of the landing URL (percent-encoded or not,
+optionally prefixed with ``a1``), which is what `landing_url` carries.
+"""
+
+from __future__ import annotations
+
+from w3lib.url import add_or_replace_parameters
+
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.common import (
+    MARKERS_CAPTCHA,
+    absolute,
+    attr,
+    browser_headers,
+    contains_any,
+    decode_body,
+    find_phones,
+    first,
+    first_text,
+    html_tree,
+    query_param,
+    region_from_url,
+    select,
+    tel_links,
+    text_of,
+    unwrap_url,
+)
+
+KIND = "bing"
+ENDPOINT = "https://www.bing.com/search"
+PAGE_SIZE = 10
+
+_BLOCK_MARKERS = (
+    "/turing/captcha",
+    'id="b_captcha',
+    "turingcaptcha",
+    "one last step",
+    "solve the challenge",
+    "verify you are a human",
+    "unusual traffic",
+) + MARKERS_CAPTCHA
+
+_NO_RESULTS_MARKERS = (
+    "there are no results for",
+    "no results found for",
+    "er zijn geen resultaten voor",
+    "geen resultaten gevonden voor",
+    "aucun résultat pour",
+    "es gibt keine ergebnisse für",
+    "keine ergebnisse für",
+    "no hay resultados para",
+)
+
+
+def build_request(
+    query: str,
+    *,
+    language: str = "nl",
+    region: str = "NL",
+    page: int = 1,
+    base_url: str | None = None,
+) -> SearchRequest:
+    """The search request for one result page (``page`` is 1-based)."""
+    params = {"q": query, "setlang": language.lower(), "cc": region.upper()}
+    if page > 1:
+        params["first"] = str((page - 1) * PAGE_SIZE + 1)
+        params["FORM"] = "PERE"
+    else:
+        params["form"] = "QBLH"
+    url = add_or_replace_parameters(base_url or ENDPOINT, params)
+    headers = browser_headers(language, region)
+    if page > 1:
+        previous = build_request(
+            query, language=language, region=region, page=page - 1, base_url=base_url
+        )
+        headers["Referer"] = previous.url
+        headers["Sec-Fetch-Site"] = "same-origin"
+    return SearchRequest(url=url, headers=headers)
+
+
+def page_offset(url: str) -> int:
+    """Organic results before this page, from ``first=`` (1-based; some captures
+    use 0-based multiples of ten, so round to the page)."""
+    try:
+        first_ = int(query_param(url, "first") or 1)
+        count = int(query_param(url, "count") or PAGE_SIZE)
+    except ValueError:
+        return 0
+    if first_ <= 1 or count <= 0:
+        return 0
+    return round((first_ - 1) / count) * count
+
+
+def unwrap(href: str, page_url: str) -> str:
+    """The real destination of a result link: decodes ``aclick``/``ck/a`` ``u=``."""
+    return unwrap_url(href, page_url)
+
+
+def detect_block(text_lower: str, status: int) -> str | None:
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    marker = contains_any(text_lower, _BLOCK_MARKERS)
+    if marker and 'id="b_results"' not in text_lower:
+        return f"challenge page ({marker!r})"
+    return None
+
+
+def _ad_units(block):
+    units = block.css(".sb_add")
+    if units:
+        return units
+    units = [li for li in block.css("ul > li") if li.css_first("h2 a, h3 a")]
+    return units or [block]
+
+
+def _ad(unit, page_url: str, region: str, position: int) -> SerpResult | None:
+    link = first(unit, "h2 a[href]", "h3 a[href]", "a[href]")
+    if link is None:
+        return None
+    href = attr(link, "href")
+    title = text_of(link)
+    display = text_of(first(unit, "cite", ".b_adurl", ".b_attribution"))
+    for slug in unit.css(".b_adSlug"):
+        slug.decompose()
+    snippet = first_text(unit, (".b_caption p", "p", ".b_caption"), exclude=(display,))
+    return SerpResult(
+        is_ad=True,
+        ad_position=position,
+        title=title,
+        url=href,
+        landing_url=unwrap(href, page_url),
+        display_url=display,
+        snippet=snippet,
+        phones=find_phones(text_of(unit), region, tel_links(unit)),
+    )
+
+
+_SNIPPET_SELECTORS = (
+    ".b_caption p",
+    "p.b_lineclamp1, p.b_lineclamp2, p.b_lineclamp3, p.b_lineclamp4",
+    ".b_algoSlug",
+    ".b_snippet",
+    "p",
+    ".b_caption",
+)
+
+
+def _organic(node, page_url: str, region: str, rank: int) -> SerpResult | None:
+    link = first(node, "h2 a[href]", "h3 a[href]", "a.tilk[href]", "a[href]")
+    if link is None:
+        return None
+    href = attr(link, "href")
+    if href.startswith(("javascript:", "#")):
+        return None
+    display = text_of(first(node, "cite", ".b_attribution"))
+    snippet = first_text(node, _SNIPPET_SELECTORS, exclude=(display,))
+    return SerpResult(
+        is_ad=False,
+        rank=rank,
+        title=text_of(link),
+        url=href,
+        landing_url=unwrap(href, page_url),
+        display_url=display,
+        snippet=snippet,
+        phones=find_phones(text_of(node), region, tel_links(node)),
+    )
+
+
+_CONTAINER_CLASSES = {"b_ans", "b_mop", "b_algo", "b_ad", "b_pag"}
+
+
+def _nested(node) -> bool:
+    """True for a result-looking element inside another result or an answer box
+    ("People also ask", video carousels): not a result of its own."""
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        if _CONTAINER_CLASSES.intersection(attr(parent, "class").split()):
+            return True
+        parent = parent.parent
+    return False
+
+
+def next_url(tree, page_url: str) -> str | None:
+    link = first(
+        tree,
+        "a.sb_pagN[href]",
+        'a[title="Next page"][href]',
+        'a[aria-label="Next page"][href]',
+        'a[title="Volgende pagina"][href]',
+        'a[aria-label="Volgende pagina"][href]',
+    )
+    return absolute(attr(link, "href"), page_url) if link is not None else None
+
+
+def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None) -> SerpPage:
+    """Parse a Bing result page. Pure: no network, no Scrapy."""
+    text = decode_body(body)
+    lower = text.lower()
+    blocked = detect_block(lower, status)
+    if blocked:
+        return SerpPage(results=[], blocked=blocked, engine=KIND)
+    region = region or region_from_url(url, "cc", "setmkt", "mkt")
+    tree = html_tree(text)
+    results: list[SerpResult] = []
+    rank = page_offset(url)
+    ad_position = 0
+    for node in select(tree, "li.b_ad, li.b_algo"):
+        if _nested(node):
+            continue
+        classes = attr(node, "class").split()
+        if "b_ad" in classes:
+            for unit in _ad_units(node):
+                ad = _ad(unit, url, region, ad_position + 1)
+                if ad is not None:
+                    ad_position += 1
+                    results.append(ad)
+        else:
+            result = _organic(node, url, region, rank + 1)
+            if result is not None:
+                rank += 1
+                results.append(result)
+    page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    if not results:
+        if tree.css_first("li.b_no") is not None or contains_any(lower, _NO_RESULTS_MARKERS):
+            return page
+        if status >= 400:
+            page.blocked = f"HTTP {status} without results"
+        elif tree.css_first("#b_results") is None:
+            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
+    return page

@@ -1,0 +1,205 @@
+"""DuckDuckGo's HTML endpoint (``html.duckduckgo.com/html/``): organic results and ads.
+
+Organic links are direct or wrapped as ``//duckduckgo.com/l/?uddg=<URL>``; ads
+go through ``duckduckgo.com/y.js?...&u3=<URL>``, where the URL is often itself a
+Bing ``aclick`` or Yahoo ``RU=`` redirect; `landing_url` peels all of them.
+DuckDuckGo answers a bot check with HTTP 202 (or 403) and an "anomaly" page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from w3lib.url import add_or_replace_parameters
+
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.common import (
+    DEFAULT_REGION,
+    MARKERS_CAPTCHA,
+    absolute,
+    attr,
+    browser_headers,
+    contains_any,
+    decode_body,
+    find_phones,
+    first,
+    first_text,
+    html_tree,
+    query_param,
+    select,
+    tel_links,
+    text_of,
+    unwrap_url,
+)
+
+KIND = "duckduckgo"
+ENDPOINT = "https://html.duckduckgo.com/html/"
+# The HTML endpoint's own page offsets: 0, then about 30 per page.
+PAGE_SIZE = 30
+
+_BLOCK_MARKERS = (
+    "anomaly-modal",
+    "anomaly.js",
+    "challenge-form",
+    "bots use duckduckgo too",
+    "confirm this search was made by a human",
+    "select all squares containing a duck",
+) + MARKERS_CAPTCHA
+
+_NO_RESULTS_MARKERS = ("no results.", "no  results.", "geen resultaten")
+
+_SKIP_CLASSES = {"result--sep", "result--more", "result--no-result", "result--ads--empty"}
+
+
+def market(language: str = "nl", region: str = "NL") -> str:
+    """DuckDuckGo's ``kl`` market code: region first, e.g. ``nl-nl``, ``us-en``."""
+    return f"{region.lower()}-{language.lower()}"
+
+
+def build_request(
+    query: str,
+    *,
+    language: str = "nl",
+    region: str = "NL",
+    page: int = 1,
+    base_url: str | None = None,
+) -> SearchRequest:
+    """The search request for one result page (``page`` is 1-based)."""
+    params = {"q": query, "kl": market(language, region)}
+    if page > 1:
+        offset = (page - 1) * PAGE_SIZE
+        params.update({"s": str(offset), "dc": str(offset + 1), "v": "l", "o": "json"})
+        params["api"] = "d.js"
+    url = add_or_replace_parameters(base_url or ENDPOINT, params)
+    headers = browser_headers(language, region)
+    headers["Referer"] = "https://html.duckduckgo.com/" if base_url is None else base_url
+    headers["Sec-Fetch-Site"] = "same-origin"
+    return SearchRequest(url=url, headers=headers)
+
+
+def region_of(url: str) -> str:
+    """The region from ``kl=nl-nl`` (region first); the default for ``wt-wt``."""
+    kl = (query_param(url, "kl") or "").lower()
+    code = kl.split("-")[0]
+    if len(code) == 2 and code.isalpha() and code not in ("wt", "xa"):
+        return code.upper()
+    return DEFAULT_REGION
+
+
+def detect_block(text_lower: str, status: int) -> str | None:
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    if status == 202:
+        return "rate limited (HTTP 202 challenge)"
+    marker = contains_any(text_lower, _BLOCK_MARKERS)
+    if marker:
+        return f"challenge page ({marker!r})"
+    return None
+
+
+def _is_ad(node) -> bool:
+    classes = set(attr(node, "class").split())
+    return bool(
+        classes & {"result--ad", "sponsored", "result--ad--small"}
+        or "data-adn" in node.attributes
+        or attr(node, "data-testid") == "ad"
+        or node.css_first(".badge--ad, .result__ad-badge") is not None
+    )
+
+
+def _nested(node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        classes = set(attr(parent, "class").split())
+        if "result" in classes or parent.tag == "article":
+            return True
+        parent = parent.parent
+    return False
+
+
+def _forms_next(tree, page_url: str) -> str | None:
+    """The next page as a GET URL, from the "Next" form (the one with the highest ``s``)."""
+    best: tuple[int, str] | None = None
+    for form in tree.css(".nav-link form, form.nav-link"):
+        fields = {}
+        for field in form.css("input[name]"):
+            if attr(field, "type").lower() in ("submit", "button"):
+                continue
+            value = attr(field, "value")
+            if value:
+                fields[attr(field, "name")] = value
+        try:
+            offset = int(fields.get("s", ""))
+        except ValueError:
+            continue
+        if best is None or offset > best[0]:
+            action = absolute(attr(form, "action") or page_url, page_url)
+            best = (offset, f"{action.split('?')[0]}?{urlencode(fields)}")
+    return best[1] if best else None
+
+
+def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None) -> SerpPage:
+    """Parse a DuckDuckGo result page. Pure: no network, no Scrapy."""
+    text = decode_body(body)
+    lower = text.lower()
+    blocked = detect_block(lower, status)
+    if blocked:
+        return SerpPage(results=[], blocked=blocked, engine=KIND)
+    region = region or region_of(url)
+    tree = html_tree(text)
+    try:
+        rank = int(query_param(url, "s") or 0)
+    except ValueError:
+        rank = 0
+    results: list[SerpResult] = []
+    ad_position = 0
+    for node in select(tree, "div.result, div.web-result, article[data-testid]"):
+        if _SKIP_CLASSES.intersection(attr(node, "class").split()) or _nested(node):
+            continue
+        link = first(
+            node,
+            "a.result__a[href]",
+            'a[data-testid="result-title-a"][href]',
+            "h2 a[href]",
+            "a.result-link[href]",
+        )
+        if link is None:
+            continue
+        href = attr(link, "href")
+        display = text_of(
+            first(node, ".result__url", '[data-testid="result-extras-url-link"]', "cite")
+        )
+        for date in node.css(".result__date"):
+            date.decompose()
+        snippet = first_text(
+            node,
+            (".result__snippet", '[data-result="snippet"]', ".result-snippet", "p"),
+            exclude=(display,),
+        )
+        result = SerpResult(
+            is_ad=False,
+            title=text_of(link),
+            url=href,
+            landing_url=unwrap_url(href, url),
+            display_url=display,
+            snippet=snippet,
+            phones=find_phones(text_of(node), region, tel_links(node)),
+        )
+        if _is_ad(node):
+            ad_position += 1
+            result.is_ad, result.ad_position = True, ad_position
+        else:
+            rank += 1
+            result.rank = rank
+        results.append(result)
+    page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
+    if not results:
+        if tree.css_first(".no-results, .result--no-result") is not None or contains_any(
+            lower, _NO_RESULTS_MARKERS
+        ):
+            return page
+        if status >= 400:
+            page.blocked = f"HTTP {status} without results"
+        elif tree.css_first("#links, .results, .serp__results") is None:
+            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
+    return page

@@ -1,0 +1,51 @@
+"""Items that flow from the spider through the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SerpItem:
+    """One result (organic or ad) as a search engine showed it."""
+
+    engine: str
+    query: str
+    brand: str | None
+    serp_url: str
+    is_ad: bool
+    title: str
+    url: str
+    landing_url: str
+    rank: int | None = None
+    ad_position: int | None = None
+    display_url: str = ""
+    snippet: str = ""
+    phones: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PageItem:
+    """A landing page fetched from a result, with the result that led to it."""
+
+    url: str
+    entry_url: str
+    status: int
+    html: str
+    engine: str
+    query: str
+    brand: str | None
+    is_ad: bool
+    serp_url: str
+    rank: int | None = None
+    ad_position: int | None = None
+    redirects: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    ip: str | None = None
+    fetched_at: str = ""
+    # Filled by the pipelines.
+    domain: str = ""
+    title: str = ""
+    hits: list[Any] = field(default_factory=list)
+    verdicts: list[dict] = field(default_factory=list)

@@ -1,0 +1,447 @@
+"""SQLite storage through sqlite-utils: `ensure_db_shape` and `save_*` functions.
+
+No SQL lives in pipelines or the CLI: they call the functions here. Writes are
+idempotent upserts keyed on natural ids, so a crawl that is killed and run
+again adds no duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def key(*parts) -> str:
+    """Stable short id from natural-key parts."""
+    return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+def open_db(path: Path | str) -> Database:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    # WAL lets analysts read while a crawl writes; the busy timeout makes a
+    # writer wait for a reader's checkpoint instead of failing.
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    ensure_db_shape(db)
+    return db
+
+
+def ensure_db_shape(db: Database) -> None:
+    """Create tables, indexes and views if missing. Safe to call on every open."""
+    tables = set(db.table_names())
+    if "runs" not in tables:
+        db["runs"].create(
+            {
+                "id": int,
+                "profile": str,
+                "started_at": str,
+                "finished_at": str,
+                "status": str,
+                "stats": str,
+                "blocked_engines": str,
+                "warnings": str,
+            },
+            pk="id",
+        )
+    if "serp_results" not in tables:
+        db["serp_results"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "engine": str,
+                "query": str,
+                "brand": str,
+                "serp_url": str,
+                "is_ad": int,
+                "rank": int,
+                "ad_position": int,
+                "title": str,
+                "url": str,
+                "landing_url": str,
+                "display_url": str,
+                "snippet": str,
+                "phones": str,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["serp_results"].create_index(["run_id"])
+    if "pages" not in tables:
+        db["pages"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "url": str,
+                "entry_url": str,
+                "domain": str,
+                "status": int,
+                "title": str,
+                "engine": str,
+                "query": str,
+                "brand": str,
+                "is_ad": int,
+                "rank": int,
+                "ad_position": int,
+                "serp_url": str,
+                "redirects": str,
+                "ip": str,
+                "size": int,
+                "sha256": str,
+                "phones": int,
+                "fetched_at": str,
+            },
+            pk="id",
+        )
+        db["pages"].create_index(["run_id"])
+        db["pages"].create_index(["domain"])
+    if "sightings" not in tables:
+        db["sightings"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "page_id": str,
+                "phone": str,
+                "raw": str,
+                "source": str,
+                "is_fax": int,
+                "domain": str,
+                "url": str,
+                "entry_url": str,
+                "brand": str,
+                "engine": str,
+                "query": str,
+                "is_ad": int,
+                "rank": int,
+                "official": int,
+                "score": int,
+                "risk": str,
+                "reasons": str,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["sightings"].create_index(["run_id"])
+        db["sightings"].create_index(["phone"])
+        db["sightings"].create_index(["domain"])
+    if "numbers" not in tables:
+        db["numbers"].create(
+            {
+                "phone": str,
+                "number_type": str,
+                "country": str,
+                "nl_category": str,
+                "carrier": str,
+                "official_for": str,
+                "first_seen": str,
+                "last_seen": str,
+                "first_run": int,
+                "last_run": int,
+                "status": str,
+            },
+            pk="phone",
+        )
+    if "sites" not in tables:
+        db["sites"].create(
+            {
+                "domain": str,
+                "first_seen": str,
+                "last_seen": str,
+                "first_run": int,
+                "last_run": int,
+                "status": str,
+            },
+            pk="domain",
+        )
+    if "site_numbers" not in tables:
+        # One row per (site, number) pair: what exports are made of.
+        db["site_numbers"].create(
+            {
+                "id": str,
+                "domain": str,
+                "phone": str,
+                "url": str,
+                "entry_url": str,
+                "brand": str,
+                "engine": str,
+                "query": str,
+                "is_ad": int,
+                "rank": int,
+                "score": int,
+                "risk": str,
+                "reasons": str,
+                "flagged": int,
+                "first_seen": str,
+                "last_seen": str,
+                "first_run": int,
+                "last_run": int,
+                "updated_at": str,
+            },
+            pk="id",
+        )
+        db["site_numbers"].create_index(["phone"])
+        db["site_numbers"].create_index(["domain"])
+    if "triage" not in tables:
+        db["triage"].create({"id": int, "key": str, "action": str, "note": str, "at": str}, pk="id")
+        db["triage"].create_index(["key"])
+
+
+def start_run(db: Database, profile: str) -> int:
+    return db["runs"].insert({"profile": profile, "started_at": now(), "status": "running"}).last_pk
+
+
+def finish_run(
+    db: Database,
+    run_id: int,
+    stats: dict,
+    *,
+    status: str = "finished",
+    blocked: dict | None = None,
+    warnings: list[str] | None = None,
+) -> None:
+    db["runs"].update(
+        run_id,
+        {
+            "finished_at": now(),
+            "status": status,
+            "stats": json.dumps(stats, sort_keys=True, default=str),
+            "blocked_engines": json.dumps(blocked or {}, sort_keys=True),
+            "warnings": json.dumps(warnings or []),
+        },
+    )
+
+
+def save_serp_result(db: Database, run_id: int, row: dict) -> str:
+    """Store one result of a result page; `row` has the SerpResult fields plus context."""
+    rid = key(
+        run_id, row["engine"], row["query"], row["is_ad"], row.get("rank"), row.get("ad_position")
+    )
+    record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
+    record["phones"] = json.dumps(row.get("phones") or [])
+    record.setdefault("seen_at", now())
+    db["serp_results"].upsert(record, pk="id", alter=True)
+    return rid
+
+
+def _touch(db: Database, table: str, pk: str, value: str, run_id: int, seen: str, extra: dict):
+    """Upsert an entity keeping its first sighting and moving its last one."""
+    existing = db[table].get(value) if db[table].count_where(f"{pk} = ?", [value]) else None
+    record = {pk: value, **extra, "last_seen": seen, "last_run": run_id}
+    if existing is None:
+        record.update({"first_seen": seen, "first_run": run_id, "status": "new"})
+    db[table].upsert(record, pk=pk, alter=True)
+
+
+def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> str:
+    """Store a fetched landing page, its numbers and their verdicts in one transaction.
+
+    `page` holds url, entry_url, domain, status, title and the SERP context;
+    each verdict holds the PhoneHit fields plus official, score, risk, reasons.
+    """
+    seen = page.get("fetched_at") or now()
+    page_id = key(run_id, page["url"])
+    with db.conn:
+        record = {k: v for k, v in page.items() if k != "html"}
+        record.update(
+            {
+                "id": page_id,
+                "run_id": run_id,
+                "is_ad": int(bool(page.get("is_ad"))),
+                "redirects": json.dumps(page.get("redirects") or []),
+                "phones": len(verdicts),
+                "fetched_at": seen,
+            }
+        )
+        db["pages"].upsert(record, pk="id", alter=True)
+        _touch(db, "sites", "domain", page["domain"], run_id, seen, {})
+        for v in verdicts:
+            save_sighting(db, run_id, page_id, page, v, seen)
+    return page_id
+
+
+def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
+    phone = v["phone"]
+    db["sightings"].upsert(
+        {
+            "id": key(run_id, page["url"], phone),
+            "run_id": run_id,
+            "page_id": page_id,
+            "phone": phone,
+            "raw": v.get("raw", ""),
+            "source": v.get("source", ""),
+            "is_fax": int(bool(v.get("is_fax"))),
+            "domain": page["domain"],
+            "url": page["url"],
+            "entry_url": page.get("entry_url") or page["url"],
+            "brand": page.get("brand"),
+            "engine": page.get("engine"),
+            "query": page.get("query"),
+            "is_ad": int(bool(page.get("is_ad"))),
+            "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
+            "official": int(bool(v.get("official"))),
+            "score": v.get("score", 0),
+            "risk": v.get("risk"),
+            "reasons": json.dumps(v.get("reasons", [])),
+            "seen_at": seen,
+        },
+        pk="id",
+        alter=True,
+    )
+    _touch(
+        db,
+        "numbers",
+        "phone",
+        phone,
+        run_id,
+        seen,
+        {
+            "number_type": v.get("number_type"),
+            "country": v.get("country"),
+            "nl_category": v.get("nl_category"),
+            "carrier": v.get("carrier"),
+            "official_for": v.get("official_for"),
+        },
+    )
+    pair_id = key(page["domain"], phone)
+    pair = {
+        "id": pair_id,
+        "domain": page["domain"],
+        "phone": phone,
+        "url": page["url"],
+        "entry_url": page.get("entry_url") or page["url"],
+        "brand": page.get("brand"),
+        "engine": page.get("engine"),
+        "query": page.get("query"),
+        "is_ad": int(bool(page.get("is_ad"))),
+        "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
+        "score": v.get("score", 0),
+        "risk": v.get("risk"),
+        "reasons": json.dumps(v.get("reasons", [])),
+        "flagged": int(bool(v.get("flagged"))),
+        "updated_at": seen,
+    }
+    existing = (
+        db["site_numbers"].get(pair_id)
+        if db["site_numbers"].count_where("id = ?", [pair_id])
+        else None
+    )
+    if existing is None:
+        pair.update({"first_seen": seen, "first_run": run_id})
+    elif existing["last_run"] == run_id and (existing["score"] or 0) >= pair["score"]:
+        # Seen again in this run with a weaker verdict (another query, or
+        # organic after an ad): keep the strongest evidence.
+        pair = {"id": pair_id}
+    pair.update({"last_seen": seen, "last_run": run_id})
+    db["site_numbers"].upsert(pair, pk="id", alter=True)
+
+
+def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+    """Flagged (site, number) pairs as export records, highest score first."""
+    floor = RISK_ORDER[min_risk]
+    where = "p.flagged = 1"
+    params: list = []
+    if run_id is not None:
+        where += " and p.last_run = ?"
+        params.append(run_id)
+    rows = db.execute(
+        f"""
+        select p.*, n.number_type, n.country, n.nl_category, n.carrier,
+               n.status as number_status, s.status as site_status
+        from site_numbers p
+        join numbers n on n.phone = p.phone
+        join sites s on s.domain = p.domain
+        where {where}
+        order by p.score desc, p.phone, p.domain
+        """,
+        params,
+    ).fetchall()
+    cols = [d[0] for d in db.execute("select * from site_numbers limit 0").description]
+    names = cols + [
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "number_status",
+        "site_status",
+    ]
+    out = []
+    for row in rows:
+        r = dict(zip(names, row, strict=True))
+        if RISK_ORDER.get(r["risk"] or "", 0) < floor:
+            continue
+        out.append(export_record(r))
+    return out
+
+
+def export_record(r: dict) -> dict:
+    """The DESIGN.md export record for one (site, number) pair."""
+    status = "new"
+    for s in (r.get("number_status"), r.get("site_status")):
+        if s in ("confirmed", "dismissed"):
+            status = s
+    return {
+        "phone": r["phone"],
+        "number_type": r["number_type"],
+        "country": r["country"],
+        "domain": r["domain"],
+        "url": r["url"],
+        "entry_url": r["entry_url"],
+        "brand": r["brand"],
+        "score": r["score"],
+        "risk": r["risk"],
+        "reasons": json.loads(r["reasons"] or "[]"),
+        "is_ad": bool(r["is_ad"]),
+        "engine": r["engine"],
+        "query": r["query"],
+        "rank": r["rank"],
+        "first_seen": r["first_seen"],
+        "last_seen": r["last_seen"],
+        "status": status,
+    }
+
+
+def runs(db: Database) -> list[dict]:
+    return list(db["runs"].rows_where(order_by="id desc"))
+
+
+def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
+    """Close a run from Scrapy's stats: what was blocked, what came back empty."""
+    blocked = {
+        k.rsplit("/", 1)[1]: stats.get(f"serpwatch/blocked_reason/{k.rsplit('/', 1)[1]}", "")
+        for k in stats
+        if k.startswith("serpwatch/blocked/")
+    }
+    engines = stats.get("serpwatch/engines") or []
+    warnings = [
+        f"{e} returned no results for any query"
+        for e in engines
+        if e not in blocked and not stats.get(f"serpwatch/results/{e}")
+    ]
+    keep = {
+        k: v
+        for k, v in stats.items()
+        if k.startswith(("serpwatch/", "downloader/response_status_count", "item_"))
+        or k in ("finish_reason", "log_count/ERROR", "elapsed_time_seconds")
+    }
+    reason = stats.get("finish_reason", "finished")
+    finish_run(
+        db,
+        run_id,
+        keep,
+        status="finished" if reason == "finished" else reason,
+        blocked=blocked,
+        warnings=warnings,
+    )
+    return {"blocked": blocked, "warnings": warnings, "stats": keep}

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from crawler import storage
+
+
+def page(url="http://scam.nl/", domain="scam.nl", **kw):
+    base = dict(
+        url=url,
+        entry_url=url,
+        domain=domain,
+        status=200,
+        title="t",
+        engine="bing",
+        query="Microsoft helpdesk",
+        brand="Microsoft",
+        is_ad=False,
+        rank=1,
+        ad_position=None,
+        serp_url="http://e/search",
+    )
+    base.update(kw)
+    return base
+
+
+def verdict(phone="+31852081234", score=80, risk="high", flagged=True):
+    return dict(
+        phone=phone,
+        raw="085",
+        source="text",
+        number_type="voip",
+        country="NL",
+        score=score,
+        risk=risk,
+        reasons=["r"],
+        flagged=flagged,
+        official=not flagged,
+    )
+
+
+def db():
+    d = Database(memory=True)
+    storage.ensure_db_shape(d)
+    storage.ensure_db_shape(d)  # idempotent
+    return d
+
+
+def test_save_page_is_idempotent_and_keeps_first_seen():
+    d = db()
+    run1 = storage.start_run(d, "p")
+    storage.save_page(d, run1, page(), [verdict()])
+    storage.save_page(d, run1, page(), [verdict()])
+    assert d["sightings"].count == 1 and d["pages"].count == 1 and d["site_numbers"].count == 1
+    first = d["numbers"].get("+31852081234")["first_seen"]
+    run2 = storage.start_run(d, "p")
+    storage.save_page(d, run2, page(fetched_at="2099-01-01T00:00:00+00:00"), [verdict()])
+    n = d["numbers"].get("+31852081234")
+    assert n["first_seen"] == first and n["last_seen"] == "2099-01-01T00:00:00+00:00"
+    assert (n["first_run"], n["last_run"]) == (run1, run2)
+    assert d["sightings"].count == 2
+
+
+def test_flagged_keeps_strongest_evidence_and_filters_risk():
+    d = db()
+    run = storage.start_run(d, "p")
+    storage.save_page(d, run, page(is_ad=True, ad_position=1), [verdict(score=90)])
+    storage.save_page(d, run, page(url="http://scam.nl/x"), [verdict(score=50, risk="medium")])
+    storage.save_page(
+        d,
+        run,
+        page(url="http://ok.nl/", domain="ok.nl"),
+        [verdict(phone="+31205001005", score=0, risk=None, flagged=False)],
+    )
+    rows = storage.flagged(d)
+    assert [(r["phone"], r["score"], r["is_ad"]) for r in rows] == [("+31852081234", 90, True)]
+    assert storage.flagged(d, min_risk="high")[0]["status"] == "new"
+    assert set(rows[0]) >= {
+        "phone",
+        "number_type",
+        "country",
+        "domain",
+        "url",
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "is_ad",
+        "engine",
+        "query",
+        "rank",
+        "first_seen",
+        "last_seen",
+        "status",
+    }
+
+
+def test_open_db_uses_wal(tmp_path):
+    d = storage.open_db(tmp_path / "x.db")
+    assert d.journal_mode == "wal"
