@@ -266,6 +266,25 @@ def runs_cmd(db_path):
             click.echo(f"      {line}")
 
 
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@friendly
+def serve(db_path, host, port):
+    """Browse the database in Datasette (read while a crawl writes).
+
+    Example: serpwatch serve --db nl.db --port 8001
+    """
+    from crawler import storage
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"{db_path}: no such database; run a crawl or the demo first")
+    storage.open_db(db_path).close()  # tables and WAL in place before readers arrive
+    args = [sys.executable, "-m", "datasette", "serve", str(db_path), "-h", host, "-p", str(port)]
+    os.execv(sys.executable, args)
+
+
 @main.group()
 def serp():
     """Work with saved search result pages."""
