@@ -1,10 +1,29 @@
-"""Search engines: one module per engine kind, looked up by `ENGINES[kind]`."""
+"""Search engines: one module per engine kind, looked up by `ENGINES[kind]`.
+
+Each module has `build_request(query, *, language, region, page, base_url)` and a
+pure `parse(body, url, status=200, *, region=None, rank_offset=None) -> SerpPage`.
+"""
 
 from __future__ import annotations
 
-from crawler.engines import bing
+from crawler.engines import bing, brave, duckduckgo, google, searxng
 from crawler.engines.base import Blocked, SearchRequest, SerpPage, SerpResult
 
-ENGINES = {"bing": bing}
+ENGINES = {
+    "bing": bing,
+    "duckduckgo": duckduckgo,
+    "google": google,
+    "searxng": searxng,
+    "brave": brave,
+}
 
-__all__ = ["ENGINES", "Blocked", "SearchRequest", "SerpPage", "SerpResult"]
+
+def get_engine(kind: str):
+    """The engine module for a kind; KeyError names the known kinds."""
+    try:
+        return ENGINES[kind]
+    except KeyError:
+        raise KeyError(f"unknown engine {kind!r}; known: {', '.join(sorted(ENGINES))}") from None
+
+
+__all__ = ["ENGINES", "Blocked", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]

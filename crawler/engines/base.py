@@ -66,6 +66,15 @@ class SerpPage:
     # The engine kind that produced the page ("bing", "google", ...).
     engine: str = ""
 
+    def to_dict(self) -> dict:
+        """The whole page as plain data (golden fixtures, debugging)."""
+        return {
+            "engine": self.engine,
+            "blocked": self.blocked,
+            "next_url": self.next_url,
+            "results": [r.to_dict() for r in self.results],
+        }
+
     @property
     def organic(self) -> list[SerpResult]:
         return [r for r in self.results if not r.is_ad]

@@ -32,6 +32,8 @@ from crawler.engines.common import (
 
 KIND = "bing"
 ENDPOINT = "https://www.bing.com/search"
+# The page URL assumed when a saved page comes without one (`serp parse`).
+DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 _BLOCK_MARKERS = (
@@ -42,6 +44,8 @@ _BLOCK_MARKERS = (
     "solve the challenge",
     "verify you are a human",
     "unusual traffic",
+    "ongebruikelijk verkeer",
+    "nog één stap",
 ) + MARKERS_CAPTCHA
 
 _NO_RESULTS_MARKERS = (
@@ -100,11 +104,15 @@ def unwrap(href: str, page_url: str) -> str:
     return unwrap_url(href, page_url)
 
 
-def detect_block(text_lower: str, status: int) -> str | None:
+def detect_block(text_lower: str, status: int, has_results: bool = False) -> str | None:
+    """Why the page is a block page, or None. Text markers count only on a page
+    without results, so a snippet that mentions a captcha cannot hide a page."""
     if status == 429:
         return "rate limited (HTTP 429)"
+    if has_results:
+        return None
     marker = contains_any(text_lower, _BLOCK_MARKERS)
-    if marker and 'id="b_results"' not in text_lower:
+    if marker:
         return f"challenge page ({marker!r})"
     return None
 
@@ -196,17 +204,23 @@ def next_url(tree, page_url: str) -> str | None:
     return absolute(attr(link, "href"), page_url) if link is not None else None
 
 
-def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None) -> SerpPage:
+def parse(
+    body: bytes,
+    url: str,
+    status: int = 200,
+    *,
+    region: str | None = None,
+    rank_offset: int | None = None,
+) -> SerpPage:
     """Parse a Bing result page. Pure: no network, no Scrapy."""
     text = decode_body(body)
     lower = text.lower()
-    blocked = detect_block(lower, status)
-    if blocked:
-        return SerpPage(results=[], blocked=blocked, engine=KIND)
+    if status == 429:
+        return SerpPage(results=[], blocked=detect_block(lower, status), engine=KIND)
     region = region or region_from_url(url, "cc", "setmkt", "mkt")
     tree = html_tree(text)
     results: list[SerpResult] = []
-    rank = page_offset(url)
+    rank = rank_offset if rank_offset is not None else page_offset(url)
     ad_position = 0
     for node in select(tree, "li.b_ad, li.b_algo"):
         if _nested(node):
@@ -225,6 +239,9 @@ def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None
                 results.append(result)
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
     if not results:
+        page.blocked = detect_block(lower, status)
+        if page.blocked:
+            return page
         if tree.css_first("li.b_no") is not None or contains_any(lower, _NO_RESULTS_MARKERS):
             return page
         if status >= 400:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 import phonenumbers
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
+from w3lib.html import remove_tags, replace_entities
 
 DEFAULT_REGION = "NL"
 
@@ -61,7 +63,7 @@ def decode_body(body: bytes | str) -> str:
 
 # Block-level tags: text on either side of them reads as separate words.
 _BLOCK_TAG = re.compile(
-    r"(?=</?(?:div|p|li|ul|ol|h[1-6]|br|hr|tr|td|th|table|tbody|section|article|header"
+    r"<(?=/?(?:div|p|li|ul|ol|h[1-6]|br|hr|tr|td|th|table|tbody|section|article|header"
     r"|footer|nav|aside|dd|dt|dl|blockquote|main|form|button|label|cite|address)\b)",
     re.IGNORECASE,
 )
@@ -72,7 +74,7 @@ def html_tree(text: str) -> LexborHTMLParser:
 
     A space goes before every block-level tag first, so that text extracted with
     `text_of` keeps "Call us<br>0800..." apart and "<b>hello</b>!" together."""
-    tree = LexborHTMLParser(_BLOCK_TAG.sub(" ", text))
+    tree = LexborHTMLParser(_BLOCK_TAG.sub(" <", text))
     tree.strip_tags(["script", "style", "template", "noscript"])
     return tree
 
@@ -211,32 +213,58 @@ def find_phones(text: str, region: str | None = DEFAULT_REGION, tel_links=()) ->
         if phonenumbers.is_valid_number(number):
             add(number)
     if text:
+        text = text[:MAX_PHONE_TEXT]
+        seen: list[tuple[int, int]] = []
         for match in phonenumbers.PhoneNumberMatcher(
             text, region, leniency=phonenumbers.Leniency.POSSIBLE
         ):
-            number = _valid(match.raw_string, region)
-            if number is not None:
+            seen.append((match.start, match.end))
+            for number in _valid_numbers(match.raw_string, region):
                 add(number)
+        # Runs of digit groups the matcher passed over as too long (two numbers
+        # side by side): split them into valid numbers.
+        for run in _DIGIT_RUN.finditer(text):
+            if not any(s < run.end() and run.start() < e for s, e in seen):
+                for number in _valid_numbers(run.group(), region):
+                    add(number)
     return found
 
 
-_GROUP_TAIL = re.compile(r"[\s./-]+\d{1,4}\s*$")
+# Result text is short; a longer one is cut (bounded work on hostile text).
+MAX_PHONE_TEXT = 5000
+_GROUP = re.compile(r"\+?\(?\d+\)?")
+_MAX_GROUPS = 12
+_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ()./-]{12,80}\d")
 
 
-def _valid(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    """The number in `raw` when libphonenumber's VALID leniency accepts it; else the
-    number left after dropping up to two trailing digit groups that the matcher
-    swallowed ("020 123 4567 24/7" is read as "020 123 4567 24")."""
-    for _ in range(3):
-        for match in phonenumbers.PhoneNumberMatcher(
-            raw, region, leniency=phonenumbers.Leniency.VALID
-        ):
+def _is_valid(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    for match in phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID):
+        if match.start == 0 and match.end == len(raw):
             return match.number
-        shorter = _GROUP_TAIL.sub("", raw)
-        if shorter == raw:
-            return None
-        raw = shorter
     return None
+
+
+def _valid_numbers(raw: str, region: str | None) -> list[phonenumbers.PhoneNumber]:
+    """The numbers in a candidate that libphonenumber's VALID leniency accepts. The
+    matcher sometimes swallows neighbours into one candidate ("020 123 4567 24/7",
+    two numbers side by side): then the longest valid runs of digit groups count."""
+    number = _is_valid(raw, region)
+    if number is not None:
+        return [number]
+    groups = list(_GROUP.finditer(raw))[:_MAX_GROUPS]
+    numbers = []
+    start = 0
+    while start < len(groups):
+        for end in range(len(groups), start, -1):
+            piece = raw[groups[start].start() : groups[end - 1].end()]
+            number = _is_valid(piece, region)
+            if number is not None:
+                numbers.append(number)
+                start = end
+                break
+        else:
+            start += 1
+    return numbers
 
 
 def tel_links(node: LexborNode) -> list[str]:
@@ -358,3 +386,18 @@ def is_tracking_url(url: str) -> bool:
         host_matches(url, "bing.com", "duckduckgo.com", "googleadservices.com")
         and urlsplit(url).path.lower().rstrip("/").endswith(("/aclick", "/ck/a", "/l", "/y.js"))
     )
+
+
+def strip_html(value: object) -> str:
+    """Plain text from an API field that may carry markup (``<strong>``) or entities."""
+    if not isinstance(value, str):
+        return ""
+    return clean(remove_tags(replace_entities(remove_tags(value))))
+
+
+def load_json(text: str):
+    """Parsed JSON, or None when the body is not JSON (an HTML error or challenge)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

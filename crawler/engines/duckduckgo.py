@@ -34,6 +34,8 @@ from crawler.engines.common import (
 
 KIND = "duckduckgo"
 ENDPOINT = "https://html.duckduckgo.com/html/"
+# The page URL assumed when a saved page comes without one (`serp parse`).
+DEFAULT_URL = ENDPOINT
 # The HTML endpoint's own page offsets: 0, then about 30 per page.
 PAGE_SIZE = 30
 
@@ -86,11 +88,15 @@ def region_of(url: str) -> str:
     return DEFAULT_REGION
 
 
-def detect_block(text_lower: str, status: int) -> str | None:
+def detect_block(text_lower: str, status: int, has_results: bool = False) -> str | None:
+    """Why the page is a block page, or None. Text markers count only on a page
+    without results, so a snippet that mentions a captcha cannot hide a page."""
     if status == 429:
         return "rate limited (HTTP 429)"
     if status == 202:
         return "rate limited (HTTP 202 challenge)"
+    if has_results:
+        return None
     marker = contains_any(text_lower, _BLOCK_MARKERS)
     if marker:
         return f"challenge page ({marker!r})"
@@ -138,19 +144,27 @@ def _forms_next(tree, page_url: str) -> str | None:
     return best[1] if best else None
 
 
-def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None) -> SerpPage:
+def parse(
+    body: bytes,
+    url: str,
+    status: int = 200,
+    *,
+    region: str | None = None,
+    rank_offset: int | None = None,
+) -> SerpPage:
     """Parse a DuckDuckGo result page. Pure: no network, no Scrapy."""
     text = decode_body(body)
     lower = text.lower()
-    blocked = detect_block(lower, status)
-    if blocked:
-        return SerpPage(results=[], blocked=blocked, engine=KIND)
+    if status in (202, 429):
+        return SerpPage(results=[], blocked=detect_block(lower, status), engine=KIND)
     region = region or region_of(url)
     tree = html_tree(text)
     try:
         rank = int(query_param(url, "s") or 0)
     except ValueError:
         rank = 0
+    if rank_offset is not None:
+        rank = rank_offset
     results: list[SerpResult] = []
     ad_position = 0
     for node in select(tree, "div.result, div.web-result, article[data-testid]"):
@@ -194,6 +208,9 @@ def parse(body: bytes, url: str, status: int = 200, *, region: str | None = None
         results.append(result)
     page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
     if not results:
+        page.blocked = detect_block(lower, status)
+        if page.blocked:
+            return page
         if tree.css_first(".no-results, .result--no-result") is not None or contains_any(
             lower, _NO_RESULTS_MARKERS
         ):

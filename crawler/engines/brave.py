@@ -1,0 +1,125 @@
+"""Brave Search API (``api.search.brave.com/res/v1/web/search``), JSON.
+
+The key comes from the environment variable ``BRAVE_API_KEY`` and travels in
+the ``X-Subscription-Token`` header. The API returns no ads. Errors come as
+``{"type": "ErrorResponse", "error": {...}}``; rate limits as HTTP 429; both
+are reported as blocked, never as an empty result page.
+"""
+
+from __future__ import annotations
+
+import os
+
+from w3lib.url import add_or_replace_parameters
+
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.common import (
+    DEFAULT_REGION,
+    clean,
+    decode_body,
+    find_phones,
+    is_http_url,
+    json_headers,
+    load_json,
+    query_param,
+    strip_html,
+)
+
+KIND = "brave"
+ENDPOINT = "https://api.search.brave.com/res/v1/web/search"
+# The page URL assumed when a saved page comes without one (`serp parse`).
+DEFAULT_URL = ENDPOINT
+API_KEY_ENV = "BRAVE_API_KEY"
+PAGE_SIZE = 20  # the API's maximum `count`
+MAX_OFFSET = 9  # the API's maximum `offset` (in pages)
+
+
+def build_request(
+    query: str,
+    *,
+    language: str = "nl",
+    region: str = "NL",
+    page: int = 1,
+    base_url: str | None = None,
+) -> SearchRequest:
+    """The search request for one result page (``page`` is 1-based)."""
+    params = {
+        "q": query,
+        "country": region.upper(),
+        "search_lang": language.lower(),
+        "count": str(PAGE_SIZE),
+        "offset": str(min(page - 1, MAX_OFFSET)),
+        "safesearch": "off",
+        "extra_snippets": "true",
+    }
+    url = add_or_replace_parameters(base_url or ENDPOINT, params)
+    headers = json_headers(language, region)
+    headers["Accept-Encoding"] = "gzip"
+    key = os.environ.get(API_KEY_ENV, "")
+    if key:
+        headers["X-Subscription-Token"] = key
+    return SearchRequest(url=url, headers=headers)
+
+
+def _error(data: dict, status: int) -> str:
+    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    code = error.get("code") or data.get("type") or "error"
+    detail = error.get("detail") or ""
+    return clean(f"HTTP {status} {code}: {detail}")
+
+
+def parse(
+    body: bytes,
+    url: str,
+    status: int = 200,
+    *,
+    region: str | None = None,
+    rank_offset: int | None = None,
+) -> SerpPage:
+    """Parse a Brave Search API answer. Pure: no network, no Scrapy."""
+    data = load_json(decode_body(body))
+    if status == 429:
+        return SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=KIND)
+    if not isinstance(data, dict):
+        return SerpPage(results=[], blocked=f"HTTP {status}, not a JSON answer", engine=KIND)
+    if status >= 400 or data.get("type") == "ErrorResponse":
+        return SerpPage(results=[], blocked=_error(data, status), engine=KIND)
+    region = region or (query_param(url, "country") or DEFAULT_REGION).upper()
+    if region == "ALL":
+        region = DEFAULT_REGION
+    try:
+        offset = int(query_param(url, "offset") or 0)
+        count = int(query_param(url, "count") or PAGE_SIZE)
+    except ValueError:
+        offset, count = 0, PAGE_SIZE
+    rank = rank_offset if rank_offset is not None else offset * count
+    web = data.get("web") if isinstance(data.get("web"), dict) else {}
+    results = []
+    for item in web.get("results") or []:
+        if not isinstance(item, dict) or not is_http_url(item.get("url")):
+            continue
+        title = strip_html(item.get("title"))
+        snippet = strip_html(item.get("description"))
+        extra = " ".join(strip_html(s) for s in item.get("extra_snippets") or [])
+        meta = item.get("meta_url") if isinstance(item.get("meta_url"), dict) else {}
+        display = clean(
+            f"{meta.get('hostname') or meta.get('netloc') or ''} {meta.get('path') or ''}"
+        )
+        rank += 1
+        results.append(
+            SerpResult(
+                is_ad=False,
+                rank=rank,
+                title=title,
+                url=item["url"],
+                landing_url=item["url"],
+                display_url=display,
+                snippet=snippet,
+                phones=find_phones(f"{title}\n{snippet}\n{extra}", region),
+            )
+        )
+    page = SerpPage(results=results, engine=KIND)
+    query = data.get("query") if isinstance(data.get("query"), dict) else {}
+    if results and query.get("more_results_available") and offset < MAX_OFFSET:
+        page.next_url = add_or_replace_parameters(url, {"offset": str(offset + 1)})
+    return page

@@ -1,0 +1,474 @@
+"""Google web search (desktop HTML and the no-JavaScript page): organic results and ads.
+
+Google's class names are obfuscated and change often, so the parser anchors on
+structure: an organic result is a link holding an ``h3`` (or an ``h3`` holding a
+link) that leads off Google; its unit is the largest enclosing element that holds
+no other result title. Ads are the units inside ``[data-text-ad]``, ``.uEierd``,
+``#tads``/``#tadsb``/``#bottomads``, or marked by an ad label ("Sponsored", "Ad",
+"Gesponsord", "Advertentie", ...), or linking through ``/aclk``.
+Links are unwrapped from ``/url?q=`` and ``aclk?...&adurl=``; an ad link that
+hides its target (an empty ``adurl``) stays as it is, and following it leads to
+the landing page.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from w3lib.url import add_or_replace_parameters
+
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.common import (
+    MARKERS_CAPTCHA,
+    absolute,
+    attr,
+    browser_headers,
+    clean,
+    contains_any,
+    decode_body,
+    find_phones,
+    first,
+    html_tree,
+    is_http_url,
+    query_param,
+    region_from_url,
+    select,
+    tel_links,
+    text_of,
+    unwrap_url,
+)
+
+KIND = "google"
+ENDPOINT = "https://www.google.com/search"
+# The page URL assumed when a saved page comes without one (`serp parse`).
+DEFAULT_URL = ENDPOINT
+PAGE_SIZE = 10
+
+AD_LABELS = frozenset(
+    {
+        "ad",
+        "ads",
+        "sponsored",
+        "sponsored result",
+        "sponsored results",
+        "gesponsord",
+        "advertentie",
+        "advertenties",
+        "anzeige",
+        "anzeigen",
+        "annonce",
+        "annonces",
+        "sponsorisé",
+        "patrocinado",
+        "patrocinados",
+        "anuncio",
+        "sponsorizzato",
+        "annuncio",
+    }
+)
+_AD_CONTAINERS = "[data-text-ad], div.uEierd, #tads, #tadsb, #bottomads, #tvcap"
+_STOP_IDS = {"rso", "search", "main", "center_col", "rcnt", "res", "botstuff", "tads", "tadsb"}
+_URLISH = re.compile(r"^(https?://)?[\w-]+(\.[\w-]+)+(/\S*)?(\s*›.*)?$", re.IGNORECASE)
+
+# Strong signs: never part of a real result page.
+_BLOCK_MARKERS = (
+    "/sorry/index",
+    'id="captcha-form"',
+    "our systems have detected unusual traffic",
+    "/httpservice/retry/enablejs",
+) + MARKERS_CAPTCHA
+# Weak signs: count only when the page has no results.
+_SOFT_BLOCK_MARKERS = (
+    "unusual traffic",
+    "not a robot",
+    "consent.google.com",
+    "before you continue to google",
+    "voordat je verdergaat naar google",
+)
+_NO_RESULTS_MARKERS = (
+    "did not match any documents",
+    "heeft geen overeenkomende documenten opgeleverd",
+    "no results found for",
+    "geen resultaten gevonden voor",
+    "ergab keine treffer",
+    'id="topstuff"><div><div class="card-section"',
+)
+
+
+def build_request(
+    query: str,
+    *,
+    language: str = "nl",
+    region: str = "NL",
+    page: int = 1,
+    base_url: str | None = None,
+) -> SearchRequest:
+    """The search request for one result page (``page`` is 1-based)."""
+    params = {"q": query, "hl": language.lower(), "gl": region.lower(), "ie": "UTF-8"}
+    if page > 1:
+        params["start"] = str((page - 1) * PAGE_SIZE)
+    url = add_or_replace_parameters(base_url or ENDPOINT, params)
+    headers = browser_headers(language, region)
+    if page > 1:
+        headers["Referer"] = build_request(
+            query, language=language, region=region, page=page - 1, base_url=base_url
+        ).url
+        headers["Sec-Fetch-Site"] = "same-origin"
+    return SearchRequest(url=url, headers=headers)
+
+
+def detect_block(text_lower: str, url: str, status: int, has_results: bool = False) -> str | None:
+    """Why the page is a block page, or None. Text markers count only on a page
+    without results, so a snippet that mentions a captcha cannot hide a page."""
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    if "/sorry/" in urlsplit(url).path:
+        return "captcha page (/sorry/)"
+    if has_results:
+        return None
+    marker = contains_any(text_lower, _BLOCK_MARKERS)
+    if marker:
+        if "enablejs" in marker:
+            return "JavaScript challenge page (enablejs)"
+        return f"captcha page ({marker!r})"
+    marker = contains_any(text_lower, _SOFT_BLOCK_MARKERS)
+    if marker and not contains_any(text_lower, _NO_RESULTS_MARKERS):
+        return f"block or consent page ({marker!r})"
+    return None
+
+
+def _is_google_internal(url: str) -> bool:
+    """Google's own search pages (other searches, maps, images), not a result.
+    Other Google sites (support.google.com, play.google.com) can be results."""
+    host = (urlsplit(url).hostname or "").lower()
+    return bool(
+        re.match(r"^((www|maps|images|news)\.)?google\.[a-z]{2,3}(\.[a-z]{2})?$", host)
+    ) or (host.endswith((".googleusercontent.com", ".gstatic.com", "googleadservices.com")))
+
+
+def _same_site(url: str, page_url: str) -> bool:
+    """A link back into the engine itself (other searches, maps, "More results")."""
+    return urlsplit(url).netloc.lower() == urlsplit(page_url).netloc.lower()
+
+
+def _is_ad_link(href: str) -> bool:
+    return "/aclk?" in href or "googleadservices.com" in href
+
+
+def _title_anchor(node):
+    """The link of a title: the ``a`` around an ``h3`` / heading, or inside an ``h3``."""
+    parent = node
+    while parent is not None and parent.tag not in ("body", "html"):
+        if parent.tag == "a" and attr(parent, "href"):
+            return parent
+        parent = parent.parent
+    return node.css_first("a[href]")
+
+
+def _label_text(node) -> str:
+    return clean(node.text(deep=False)).strip("·• ").lower()
+
+
+def _in_ad_container(node) -> bool:
+    parent = node
+    while parent is not None and parent.tag not in ("body", "html"):
+        if (
+            "data-text-ad" in parent.attributes
+            or "uEierd" in attr(parent, "class").split()
+            or attr(parent, "id") in ("tads", "tadsb", "bottomads", "tvcap")
+        ):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _in_answer_box(node) -> bool:
+    """Sources quoted inside "People also ask" answers are not results of their own."""
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        if (
+            "related-question-pair" in attr(parent, "class").split()
+            or "data-initq" in parent.attributes
+            or "data-q" in parent.attributes
+        ):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _units(anchors, blockers=()):
+    """For each title anchor, the nodes of its result: the largest ancestor that holds
+    no other title, plus the following siblings up to the next one with a title
+    (the snippet of a result sometimes sits beside the title's block)."""
+    counts: dict[int, int] = {}
+    chains = []
+    for blocker in blockers:
+        parent = blocker
+        while parent is not None and parent.tag not in ("body", "html"):
+            counts[parent.mem_id] = counts.get(parent.mem_id, 0) + 1
+            parent = parent.parent
+    for anchor in anchors:
+        chain = []
+        parent = anchor
+        while parent is not None and parent.tag not in ("body", "html"):
+            chain.append(parent)
+            counts[parent.mem_id] = counts.get(parent.mem_id, 0) + 1
+            if attr(parent, "id") in _STOP_IDS:
+                break
+            parent = parent.parent
+        chains.append(chain)
+    units = []
+    for chain in chains:
+        unit = chain[0]
+        for parent in chain[1:]:
+            if counts[parent.mem_id] > 1 or attr(parent, "id") in _STOP_IDS:
+                break
+            unit = parent
+        nodes = [unit]
+        sibling = unit.next
+        while sibling is not None and sibling.mem_id not in counts:
+            if sibling.tag not in ("-text", "-comment"):
+                if sibling.css_first('h1, h2, h3, [role="heading"]') is not None:
+                    break  # another block (local results, a carousel)
+                nodes.append(sibling)
+            sibling = sibling.next
+        units.append(nodes)
+    return units
+
+
+def _leaf(node) -> bool:
+    """True when no div sits inside the node (css_first would match the node itself)."""
+    return not any(d.tag == "div" and d.mem_id != node.mem_id for d in node.traverse())
+
+
+def _display(nodes) -> str:
+    for unit in nodes:
+        node = first(unit, "cite", "[data-dtld]")
+        if node is not None:
+            return text_of(node)
+    for unit in nodes:
+        for node in unit.css("div, span"):
+            text = text_of(node)
+            if text and _leaf(node) and _URLISH.match(text):
+                return text
+    return ""
+
+
+def _inside(node, ancestor) -> bool:
+    parent = node
+    while parent is not None:
+        if parent.mem_id == ancestor.mem_id:
+            return True
+        parent = parent.parent
+    return False
+
+
+_SNIPPET_SELECTORS = (
+    ".VwiC3b",
+    '[data-sncf="1"]',
+    '[data-content-feature="1"]',
+    ".s3v9rd",
+    ".yDYNvb",
+    '[style*="line-clamp"]',
+)
+
+
+def _snippet(nodes, anchor, title: str, display: str) -> str:
+    excluded = [anchor, *(n for unit in nodes for n in unit.css("cite, [data-dtld]"))]
+
+    def usable(node) -> str:
+        if any(_inside(node, e) or _inside(e, node) for e in excluded):
+            return ""
+        text = text_of(node)
+        if not text or text in (title, display) or _label_text(node) in AD_LABELS:
+            return ""
+        return text
+
+    for selector in _SNIPPET_SELECTORS:
+        for unit in nodes:
+            for node in unit.css(selector):
+                text = usable(node)
+                if text:
+                    return text
+    best = ""
+    for unit in nodes:
+        for node in unit.css("div, span"):
+            if not _leaf(node):
+                continue
+            text = usable(node)
+            if len(text) > len(best) and not _URLISH.match(text):
+                best = text
+    return best
+
+
+def _result(nodes, anchor, page_url: str, region: str, title: str) -> SerpResult:
+    href = attr(anchor, "href")
+    display = _display(nodes)
+    return SerpResult(
+        is_ad=False,
+        title=title,
+        url=href,
+        landing_url=unwrap_url(href, page_url),
+        display_url=display,
+        snippet=_snippet(nodes, anchor, title, display),
+        phones=find_phones(
+            "\n".join(text_of(n) for n in nodes),
+            region,
+            [link for n in nodes for link in tel_links(n)],
+        ),
+    )
+
+
+def _ad_anchor(unit):
+    heading = first(unit, '[role="heading"]', "h3", "h2")
+    if heading is not None:
+        anchor = _title_anchor(heading)
+        if anchor is not None and _inside(anchor, unit):
+            return anchor, text_of(heading)
+    for anchor in unit.css("a[href]"):
+        href = attr(anchor, "href")
+        if href.startswith(("#", "javascript:")) or not text_of(anchor):
+            continue
+        return anchor, text_of(anchor)
+    return None, ""
+
+
+def _ad_units(tree):
+    """Ad units: marked containers, then units found through an ad label."""
+    marked = select(tree, "[data-text-ad], div.uEierd")
+    # The innermost marked elements are the ads (a marked block may hold several).
+    units = [n for n in marked if not any(o is not n and _inside(o, n) for o in marked)]
+    if not units:
+        for block in select(tree, "#tads, #tadsb, #bottomads"):
+            headings = block.css('[role="heading"], h3')
+            anchors = [a for a in (_title_anchor(h) for h in headings) if a is not None]
+            units.extend(nodes[0] for nodes in _units(anchors))
+    for node in tree.css("span, div"):
+        if _label_text(node) not in AD_LABELS or any(_inside(node, u) for u in units):
+            continue
+        parent = node.parent
+        while parent is not None and parent.tag not in ("body", "html"):
+            if attr(parent, "id") in _STOP_IDS:
+                parent = None
+                break
+            if parent.css_first('[role="heading"], h3') is not None:
+                break
+            parent = parent.parent
+        if parent is not None and parent.tag not in ("body", "html"):
+            if len(parent.css('[role="heading"], h3')) == 1:
+                units.append(parent)
+    return units
+
+
+def next_url(tree, page_url: str) -> str | None:
+    link = first(
+        tree,
+        "a#pnnext[href]",
+        'a[aria-label="Next page"][href]',
+        'a[aria-label="Volgende pagina"][href]',
+        'a[aria-label="Nächste Seite"][href]',
+    )
+    if link is not None:
+        return absolute(attr(link, "href"), page_url)
+    try:
+        current = int(query_param(page_url, "start") or 0)
+    except ValueError:
+        current = 0
+    best = None
+    for link in tree.css('a[href*="start="]'):
+        href = absolute(attr(link, "href"), page_url)
+        if urlsplit(href).path != "/search" or query_param(href, "tbm"):
+            continue
+        try:
+            start = int(query_param(href, "start") or 0)
+        except ValueError:
+            continue
+        if start > current and (best is None or start < best[0]):
+            best = (start, href)
+    return best[1] if best else None
+
+
+def parse(
+    body: bytes,
+    url: str,
+    status: int = 200,
+    *,
+    region: str | None = None,
+    rank_offset: int | None = None,
+) -> SerpPage:
+    """Parse a Google result page (desktop or no-JS). Pure: no network, no Scrapy."""
+    text = decode_body(body)
+    lower = text.lower()
+    if status == 429 or "/sorry/" in urlsplit(url).path:
+        return SerpPage(results=[], blocked=detect_block(lower, url, status), engine=KIND)
+    region = region or region_from_url(url, "gl", "cr")
+    tree = html_tree(text)
+    for hidden in select(tree, '[style*="display:none"], [style*="display: none"]'):
+        hidden.decompose()
+
+    ad_units = _ad_units(tree)
+    ads: list[tuple[object, SerpResult]] = []
+    ad_anchors = []
+    for unit in ad_units:
+        anchor, title = _ad_anchor(unit)
+        if anchor is None:
+            continue
+        ad_anchors.append(anchor)
+        result = _result([unit], anchor, url, region, title)
+        result.is_ad = True
+        ads.append((unit, result))
+
+    anchors, titles = [], []
+    for h3 in select(tree, "a[href] h3, h3 a[href]"):
+        heading = h3 if h3.tag == "h3" else h3.parent
+        while heading is not None and heading.tag != "h3":
+            heading = heading.parent
+        anchor = _title_anchor(h3)
+        if anchor is None or any(a.mem_id == anchor.mem_id for a in anchors):
+            continue
+        href = absolute(attr(anchor, "href"), url)
+        landing = unwrap_url(href, url)
+        if any(_inside(anchor, unit) for unit in ad_units):
+            continue
+        if _is_ad_link(href) or _in_ad_container(anchor) or _in_answer_box(anchor):
+            continue
+        if not is_http_url(landing) or _is_google_internal(landing) or _same_site(landing, url):
+            continue
+        anchors.append(anchor)
+        titles.append(text_of(heading if heading is not None else h3))
+
+    organic = []
+    for nodes, anchor, title in zip(_units(anchors, ad_anchors), anchors, titles, strict=True):
+        organic.append((nodes[0], _result(nodes, anchor, url, region, title)))
+
+    # Document order decides positions: ads top to bottom, organic ranks across pages.
+    order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
+    merged = sorted(ads + organic, key=lambda pair: order.get(pair[0].mem_id, 0))
+    try:
+        rank = int(query_param(url, "start") or 0)
+    except ValueError:
+        rank = 0
+    if rank_offset is not None:
+        rank = rank_offset
+    ad_position = 0
+    results = []
+    for _, result in merged:
+        if result.is_ad:
+            ad_position += 1
+            result.ad_position = ad_position
+        else:
+            rank += 1
+            result.rank = rank
+        results.append(result)
+
+    page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    if not results:
+        page.blocked = detect_block(lower, url, status)
+        if page.blocked or contains_any(lower, _NO_RESULTS_MARKERS):
+            return page
+        if status >= 400:
+            page.blocked = f"HTTP {status} without results"
+        elif tree.css_first("#search, #rso, #main, #center_col") is None:
+            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
+    return page

@@ -1,0 +1,359 @@
+"""Engine parsers against the project's golden fixtures, plus request builders and helpers.
+
+Golden fixtures live in ``tests/fixtures/serp/<engine>/<case>/``; after a
+deliberate parser change re-record them with
+``.venv/bin/python tests/fixtures/serp/rerecord.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from crawler.engines import ENGINES, Blocked, SerpPage, SerpResult, get_engine
+from crawler.engines.common import (
+    decode_base64_url,
+    find_phones,
+    is_tracking_url,
+    region_from_url,
+    unwrap_url,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "serp"
+_spec = importlib.util.spec_from_file_location("serp_rerecord", FIXTURES / "rerecord.py")
+rerecord = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rerecord)
+
+CASES = rerecord.cases()
+ENGINES_WITH_ADS = {"bing", "duckduckgo", "google"}  # the JSON APIs carry no ads
+
+
+def case_id(case: Path) -> str:
+    return f"{case.parent.name}/{case.name}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_golden(case: Path) -> None:
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    assert rerecord.output(case) == expected, (
+        f"{case_id(case)} changed; if deliberate, re-record with "
+        f"`python tests/fixtures/serp/rerecord.py {case_id(case)}` and review the diff"
+    )
+
+
+def _expected(case: Path) -> dict:
+    return json.loads((case / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_fixtures_cover_every_kind_of_page(kind: str) -> None:
+    pages = [_expected(c) for c in CASES if c.parent.name == kind]
+    organic = [p for p in pages if any(not r["is_ad"] for r in p["results"])]
+    with_phones = [p for p in organic if any(r["phones"] for r in p["results"])]
+    no_results = [p for p in pages if not p["results"] and p["blocked"] is None]
+    blocks = [p for p in pages if p["blocked"]]
+    assert organic and with_phones and no_results and blocks, kind
+    statuses = {rerecord.load(c)[2] for c in CASES if c.parent.name == kind}
+    assert statuses & {202, 429}, f"{kind}: no rate-limit case"
+    ads = [r for p in pages for r in p["results"] if r["is_ad"]]
+    if kind in ENGINES_WITH_ADS:
+        assert ads and any(r["phones"] for r in ads), f"{kind}: no ad with a phone number"
+    else:
+        assert not ads
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_result_invariants(case: Path) -> None:
+    body, url, status = rerecord.load(case)
+    page = ENGINES[case.parent.name].parse(body, url, status)
+    assert page.engine == case.parent.name
+    if page.blocked:
+        assert page.results == []
+        with pytest.raises(Blocked) as err:
+            page.raise_if_blocked()
+        assert err.value.engine == case.parent.name
+        return
+    assert page.raise_if_blocked() is page
+    ranks = [r.rank for r in page.organic]
+    positions = [r.ad_position for r in page.ads]
+    assert all(r.ad_position is None for r in page.organic)
+    assert all(r.rank is None for r in page.ads)
+    assert ranks == list(range(ranks[0], ranks[0] + len(ranks))) if ranks else True
+    assert positions == list(range(1, len(positions) + 1))
+    for result in page.results:
+        assert result.title and result.url
+        assert urlsplit(result.landing_url).scheme in ("http", "https")
+        assert all(p.startswith("+") and p[1:].isdigit() for p in result.phones)
+    for result in page.organic:
+        assert not is_tracking_url(result.landing_url), result.landing_url
+
+
+# Click-tracking wrappers ------------------------------------------------------
+
+LANDING = "https://scam.example/microsoft?x=1&y=2"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a1" + base64.urlsafe_b64encode(LANDING.encode()).decode().rstrip("="),
+        "a1" + base64.b64encode(LANDING.encode()).decode(),
+        base64.b64encode(quote(LANDING, safe="").lower().encode()).decode(),
+        base64.b64encode(LANDING.encode()).decode().rstrip("="),
+    ],
+    ids=["a1-urlsafe-unpadded", "a1-standard", "percent-encoded", "plain-unpadded"],
+)
+def test_bing_u_parameter_decodes(value: str) -> None:
+    assert decode_base64_url(value) == LANDING
+
+
+def test_bing_u_parameter_rejects_garbage() -> None:
+    assert decode_base64_url("a1!!!not-base64") is None
+    assert decode_base64_url(base64.b64encode(b"javascript:alert(1)").decode()) is None
+    assert decode_base64_url(None) is None
+
+
+def test_unwrap_chain_duckduckgo_yahoo_bing() -> None:
+    aclick = "https://www.bing.com/aclick?ld=x&u=" + base64.b64encode(LANDING.encode()).decode()
+    yahoo = "https://r.search.yahoo.com/cbclk/abc/RV=2/RU=" + quote(aclick, safe="") + "/RK=2/RS=x-"
+    yjs = "https://duckduckgo.com/y.js?ad_provider=yhs&u3=" + quote(yahoo, safe="")
+    assert unwrap_url(yjs, "https://html.duckduckgo.com/html/") == LANDING
+
+
+@pytest.mark.parametrize(
+    ("href", "page", "landing"),
+    [
+        (
+            "/url?q=https://a.example/p%3Fq%3D1&sa=U",
+            "https://www.google.nl/search?q=x",
+            "https://a.example/p?q=1",
+        ),
+        (
+            "https://www.googleadservices.com/pagead/aclk?sa=L&adurl=https%3A%2F%2Fb.example%2F",
+            "https://www.google.com/search?q=x",
+            "https://b.example/",
+        ),
+        (
+            "//duckduckgo.com/l/?uddg=https%3A%2F%2Fc.example%2F&rut=1",
+            "https://html.duckduckgo.com/html/",
+            "https://c.example/",
+        ),
+        # a wrapper on the engine's own host (a local test engine) is unwrapped too
+        (
+            "/l/?uddg=https%3A%2F%2Fd.example%2F",
+            "http://127.0.0.1:8470/html/",
+            "https://d.example/",
+        ),
+        # a site's own /url?q= redirect is not the engine's: left alone
+        (
+            "https://site.example/url?q=https://e.example/",
+            "https://www.google.com/search",
+            "https://site.example/url?q=https://e.example/",
+        ),
+        # an ad link that hides its target stays a tracking URL
+        (
+            "https://www.google.com/aclk?sa=l&ai=X&adurl=",
+            "https://www.google.com/search",
+            "https://www.google.com/aclk?sa=l&ai=X&adurl=",
+        ),
+        # only http(s) targets are accepted
+        (
+            "/url?q=javascript:alert(1)",
+            "https://www.google.com/search",
+            "https://www.google.com/url?q=javascript:alert(1)",
+        ),
+    ],
+)
+def test_unwrap_url(href: str, page: str, landing: str) -> None:
+    assert unwrap_url(href, page) == landing
+
+
+def test_tracking_url_detection() -> None:
+    assert is_tracking_url("https://www.bing.com/aclick?ld=x&u=abc")
+    assert is_tracking_url("https://duckduckgo.com/y.js?ad_provider=x")
+    assert is_tracking_url("https://www.google.com/url?q=https://a.example/")
+    assert not is_tracking_url("https://support.microsoft.com/nl-nl/contactus")
+
+
+# Phones -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "phones"),
+    [
+        ("Bel ons: 020 123 4567 24/7", "NL", ["+31201234567"]),
+        ("Tel. 088-1234567. Open 24/7", "NL", ["+31881234567"]),
+        ("Bel 0900-1234567 of +31 20 500 1005", "NL", ["+319001234567", "+31205001005"]),
+        ("Bel 0900-1234567 of 0900 123 4567", "NL", ["+319001234567"]),
+        ("call (800) 555-0199", "NL", []),
+        ("Opgericht in 2015, 1234 klanten", "NL", []),
+        ("Call +44 20 3808 1234 now", "NL", ["+442038081234"]),
+        ("Bel 020 123 4567 085 208 1234 nu", "NL", ["+31201234567", "+31852081234"]),
+        ("datum 12-03-2024 10.00-17.00 uur", "NL", []),
+    ],
+)
+def test_find_phones(text: str, region: str, phones: list[str]) -> None:
+    assert find_phones(text, region) == phones
+
+
+@pytest.mark.parametrize("text", ["0 " * 50_000, "020 123 4567 " * 5_000, "+31 " * 30_000])
+def test_find_phones_is_bounded_on_hostile_text(text: str) -> None:
+    started = time.perf_counter()
+    find_phones(text, "NL")
+    assert time.perf_counter() - started < 2.0
+
+
+def test_find_phones_reads_tel_links() -> None:
+    assert find_phones("Bel nu", "NL", ["tel:+319001234567", "tel:not-a-number"]) == [
+        "+319001234567"
+    ]
+
+
+def test_region_from_url() -> None:
+    assert region_from_url("https://x/search?q=a&cc=BE", "cc") == "BE"
+    assert region_from_url("https://x/search?q=a&setmkt=nl-NL", "cc", "setmkt") == "NL"
+    assert region_from_url("https://x/search?q=a&kl=wt-wt", "kl") == "NL"  # no region: default
+
+
+def test_region_changes_what_a_national_number_means() -> None:
+    body = (FIXTURES / "bing" / "organic-page2" / "page.html").read_bytes()
+    url = "https://www.bing.com/search?q=x&cc=BE"
+    as_nl = get_engine("bing").parse(body, url, region="NL").results[0].phones
+    as_be = get_engine("bing").parse(body, url).results[0].phones
+    assert as_nl == ["+31852089999", "+31107420011"]
+    assert as_be != as_nl
+
+
+# Request builders ---------------------------------------------------------------
+
+
+def _params(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_build_request_honours_base_url_and_query(kind: str) -> None:
+    engine = ENGINES[kind]
+    request = engine.build_request(
+        "microsoft helpdesk", language="nl", region="NL", base_url="http://127.0.0.1:8470/search"
+    )
+    parts = urlsplit(request.url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("http", "127.0.0.1:8470", "/search")
+    assert "microsoft helpdesk" in _params(request.url).values()
+    assert request.method == "GET"
+    assert request.headers["User-Agent"].startswith("Mozilla/5.0")
+    assert request.headers["Accept-Language"].startswith("nl-NL")
+
+
+@pytest.mark.parametrize(
+    ("kind", "param", "page1", "page3"),
+    [
+        ("bing", "first", None, "21"),
+        ("google", "start", None, "20"),
+        ("duckduckgo", "s", None, "60"),
+        ("searxng", "pageno", "1", "3"),
+        ("brave", "offset", "0", "2"),
+    ],
+)
+def test_build_request_pages(kind: str, param: str, page1: str | None, page3: str) -> None:
+    engine = ENGINES[kind]
+    assert _params(engine.build_request("q", page=1).url).get(param) == page1
+    assert _params(engine.build_request("q", page=3).url).get(param) == page3
+
+
+def test_build_request_markets() -> None:
+    assert _params(get_engine("bing").build_request("q", region="BE").url)["cc"] == "BE"
+    assert _params(get_engine("google").build_request("q", language="de").url)["hl"] == "de"
+    assert (
+        _params(get_engine("duckduckgo").build_request("q", language="fr", region="BE").url)["kl"]
+        == "be-fr"
+    )
+    assert _params(get_engine("searxng").build_request("q").url)["format"] == "json"
+
+
+def test_brave_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    brave = get_engine("brave")
+    monkeypatch.delenv("BRAVE_API_KEY", raising=False)
+    assert "X-Subscription-Token" not in brave.build_request("q").headers
+    monkeypatch.setenv("BRAVE_API_KEY", "test-key-123")
+    request = brave.build_request("q")
+    assert request.headers["X-Subscription-Token"] == "test-key-123"
+    assert request.url.startswith("https://api.search.brave.com/res/v1/web/search?")
+
+
+def test_default_endpoints() -> None:
+    assert get_engine("bing").build_request("q").url.startswith("https://www.bing.com/search?")
+    assert get_engine("google").build_request("q").url.startswith("https://www.google.com/search?")
+    assert (
+        get_engine("duckduckgo")
+        .build_request("q")
+        .url.startswith("https://html.duckduckgo.com/html/?")
+    )
+
+
+def test_get_engine_names_known_kinds() -> None:
+    with pytest.raises(KeyError, match="bing"):
+        get_engine("altavista")
+
+
+# Behaviour beyond the fixtures ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+@pytest.mark.parametrize("status", [429, 503])
+def test_error_status_without_results_is_blocked(kind: str, status: int) -> None:
+    page = ENGINES[kind].parse(
+        b"<html><body>Service unavailable</body></html>", "https://e.example/s?q=x", status
+    )
+    assert page.results == [] and page.blocked
+
+
+@pytest.mark.parametrize("kind", ["bing", "duckduckgo", "google"])
+def test_unrecognised_page_is_not_silently_empty(kind: str) -> None:
+    page = ENGINES[kind].parse(b"<html><body><p>Hello</p></body></html>", "https://e.example/s?q=x")
+    assert page.results == [] and page.blocked and "unrecognised" in page.blocked
+
+
+def test_captcha_words_in_a_snippet_do_not_block_a_page() -> None:
+    body = (FIXTURES / "bing" / "organic-page2" / "page.html").read_bytes()
+    body = body.replace(
+        b"Hulp bij Hotmail", b"Our systems have detected unusual traffic; g-recaptcha"
+    )
+    page = get_engine("bing").parse(body, "https://www.bing.com/search?q=x")
+    assert page.blocked is None and len(page.results) == 3
+
+
+def test_rank_offset_overrides_the_url() -> None:
+    body = (FIXTURES / "bing" / "organic-page2" / "page.html").read_bytes()
+    page = get_engine("bing").parse(body, "https://www.bing.com/search?q=x&first=11", rank_offset=7)
+    assert [r.rank for r in page.results] == [8, 9, 10]
+
+
+def test_serp_result_dict_keys_follow_design() -> None:
+    result = SerpResult(is_ad=True, title="t", url="u", landing_url="l", ad_position=1)
+    assert list(result.to_dict()) == [
+        "rank",
+        "ad_position",
+        "is_ad",
+        "title",
+        "url",
+        "landing_url",
+        "display_url",
+        "snippet",
+        "phones",
+    ]
+    assert SerpPage(results=[result], engine="bing").ads == [result]
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_engine_modules_expose_the_interface(kind: str) -> None:
+    module = ENGINES[kind]
+    assert module.KIND == kind
+    assert urlsplit(module.DEFAULT_URL).scheme in ("http", "https")
+    assert callable(module.build_request) and callable(module.parse)

@@ -1,0 +1,143 @@
+"""Engine parsers against real result pages saved by other projects.
+
+The pages live outside the project, in ``../shared/fixtures/serp/`` next to the
+project root (or wherever ``SERPWATCH_SHARED_FIXTURES`` points); the tests are
+skipped when that folder is absent. They assert the facts listed in the folder's
+README and, for every page, what any result page must give: organic results
+whose landing URLs are absolute http(s) URLs off the engine's own click tracking.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from crawler.engines import ENGINES, SerpPage
+from crawler.engines.common import is_tracking_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_serp_dir() -> Path:
+    configured = os.environ.get("SERPWATCH_SHARED_FIXTURES")
+    base = Path(configured) if configured else ROOT.parent / "shared" / "fixtures"
+    return base / "serp" if (base / "serp").is_dir() else base
+
+
+SHARED = shared_serp_dir()
+PAGES = sorted(SHARED.glob("*/*.html")) if SHARED.is_dir() else []
+pytestmark = pytest.mark.skipif(not PAGES, reason=f"no shared SERP fixtures at {SHARED}")
+
+# The request URL each capture was made for (the parsers read ranks and regions from it).
+URLS = {
+    "bing": "https://www.bing.com/search?q={q}",
+    "duckduckgo": "https://html.duckduckgo.com/html/?q={q}",
+    "google": "https://www.google.com/search?q={q}&gl=US",
+}
+QUERIES = {"hotels": "hotels+NYC", "hello": "Hello", "test-keyword": "test+keyword"}
+# The hosts of each engine's own pages and click tracking.
+ENGINE_HOSTS = {
+    "bing": re.compile(r"(^|\.)bing\.com$"),
+    "duckduckgo": re.compile(r"(^|\.)duckduckgo\.com$"),
+    "google": re.compile(r"^((www|maps)\.)?google\.[a-z.]+$|(^|\.)googleadservices\.com$"),
+}
+
+
+def parse(relative: str) -> SerpPage:
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{relative} not in {SHARED}")
+    engine = path.parent.name
+    query = next((q for k, q in QUERIES.items() if path.stem.startswith(k)), "x")
+    return ENGINES[engine].parse(path.read_bytes(), URLS[engine].format(q=query))
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[f"{p.parent.name}/{p.name}" for p in PAGES])
+def test_every_page_has_organic_results_with_real_landing_urls(path: Path) -> None:
+    page = parse(f"{path.parent.name}/{path.name}")
+    assert page.blocked is None
+    assert page.organic, "no organic results"
+    for result in page.organic:
+        parts = urlsplit(result.landing_url)
+        assert parts.scheme in ("http", "https") and parts.netloc, result.landing_url
+        assert not ENGINE_HOSTS[path.parent.name].search(parts.hostname), result.landing_url
+        assert not is_tracking_url(result.landing_url), result.landing_url
+        assert result.title
+    assert [r.rank for r in page.organic] == list(range(1, len(page.organic) + 1))
+
+
+def test_duckduckgo_hello_has_28_direct_organic_results() -> None:
+    page = parse("duckduckgo/hello-html.html")
+    assert len(page.organic) == 28
+    assert page.ads == []
+    assert all(r.url == r.landing_url for r in page.organic)  # direct links in this capture
+    assert page.organic[0].landing_url == "https://www.merriam-webster.com/dictionary/hello"
+    assert page.next_url and "s=28" in page.next_url
+
+
+def test_duckduckgo_page3_has_one_ad_unwrapped_from_y_js() -> None:
+    page = parse("duckduckgo/test-keyword-page3-ads.html")
+    assert len(page.ads) == 1
+    ad = page.ads[0]
+    assert urlsplit(ad.url).path == "/y.js"
+    assert urlsplit(ad.landing_url).hostname == "www.seoprofiler.com"
+    assert ad.ad_position == 1 and ad.rank is None
+    assert len(page.organic) > 20
+
+
+def test_google_desktop_first_top_ad_is_booking() -> None:
+    page = parse("google/hotels-desktop.html")
+    assert len(page.ads) == 2
+    first = page.ads[0]
+    assert first.ad_position == 1
+    assert urlsplit(first.landing_url).hostname.endswith("booking.com")
+    assert "Booking.com" in first.title
+    # the ads come before the organic results on the page
+    assert page.results.index(first) == 0
+
+
+def test_google_nojs_ads_are_labelled_and_apart_from_organic() -> None:
+    page = parse("google/hotels-nojs.html")
+    raw = (SHARED / "google" / "hotels-nojs.html").read_text(encoding="utf-8")
+    labels = len(re.findall(r">Ad<", raw))
+    assert labels and len(page.ads) == labels
+    assert {urlsplit(a.url).path for a in page.ads} == {"/aclk"}
+    assert [a.display_url.split("/")[0] for a in page.ads] == [
+        "www.booking.com",
+        "www.expedia.com",
+        "www.priceline.com",
+    ]
+    assert not {r.landing_url for r in page.organic} & {a.landing_url for a in page.ads}
+    assert page.organic[0].url.startswith("/url?q=")
+
+
+def _decode_aclick(url: str) -> str:
+    value = parse_qs(urlsplit(url).query)["u"][0]
+    return unquote(base64.b64decode(value + "=" * (-len(value) % 4)).decode())
+
+
+def test_bing_nojs_ads_decoded_from_aclick() -> None:
+    page = parse("bing/hotels-nojs.html")
+    raw = (SHARED / "bing" / "hotels-nojs.html").read_text(encoding="utf-8")
+    assert len(page.ads) >= 2
+    assert len(re.findall(r'<li class="b_ad[ "]', raw)) == 2  # the README's two ad blocks
+    for ad in page.ads:
+        assert urlsplit(ad.url).path == "/aclick"
+        assert ad.landing_url == _decode_aclick(ad.url)
+        assert not ENGINE_HOSTS["bing"].search(urlsplit(ad.landing_url).hostname)
+    assert urlsplit(page.ads[0].landing_url).hostname == "www.booking.com"
+    assert [r.ad_position for r in page.ads] == list(range(1, len(page.ads) + 1))
+
+
+def test_bing_organic_results_are_the_b_algo_items() -> None:
+    for name, expected in (("bing/hotels-nojs.html", 4), ("bing/hello.html", 9)):
+        page = parse(name)
+        assert len(page.organic) == expected, name
+    hello = parse("bing/hello.html")
+    assert hello.organic[0].landing_url == "https://www.hellomagazine.com/"
+    assert hello.next_url and "first=10" in hello.next_url
