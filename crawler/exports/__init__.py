@@ -1,10 +1,18 @@
-"""Exports of flagged (site, number) pairs: JSONL and CSV (DESIGN.md records)."""
+"""Exports of flagged (site, number) pairs for people and partners.
+
+Formats: JSONL and CSV (DESIGN.md's records; the CSV is spreadsheet-safe, see
+`csvsafe`) and STIX 2.1 bundles (`stix`). Recipients are presets in
+`recipients.toml` (`recipients`); `core` builds an export, its delta since the
+last one to that recipient, and the exports ledger.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
 from typing import IO
+
+from crawler.exports.csvsafe import escape_cell, unescape_cell
 
 COLUMNS = [
     "phone",
@@ -25,20 +33,76 @@ COLUMNS = [
     "last_seen",
     "status",
 ]
+FORMATS = ("jsonl", "csv", "stix")
+
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "WRITERS",
+    "csv_cell",
+    "escape_cell",
+    "unescape_cell",
+    "write_csv",
+    "write_jsonl",
+    "write_rows",
+    "write_stix",
+]
 
 
-def write_jsonl(records: list[dict], out: IO[str]) -> int:
+def write_jsonl(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
+    """One JSON object per record and line (only `columns`, in order, when given)."""
     for r in records:
+        if columns is not None:
+            r = {c: r.get(c) for c in columns}
         out.write(json.dumps(r, ensure_ascii=False) + "\n")
     return len(records)
 
 
-def write_csv(records: list[dict], out: IO[str]) -> int:
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
+def csv_cell(value) -> str:
+    """A value as a spreadsheet-safe CSV cell.
+
+    Lists of strings are joined with "; ", lists of objects written as JSON,
+    missing values left empty; the result never starts a formula.
+    """
+    if value is None:
+        text = ""
+    elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        text = "; ".join("" if v is None else str(v) for v in value)
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
+    return escape_cell(text)
+
+
+def write_csv(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
+    """A header and one row per record; every cell through `csv_cell`."""
+    columns = columns or COLUMNS
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([escape_cell(c) for c in columns])
     for r in records:
-        writer.writerow({**r, "reasons": "; ".join(r.get("reasons", []))})
+        writer.writerow([csv_cell(r.get(c)) for c in columns])
     return len(records)
 
 
-WRITERS = {"jsonl": write_jsonl, "csv": write_csv}
+def write_stix(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
+    """One STIX 2.1 bundle for flagged-pair records (`columns` is not used)."""
+    from crawler.exports.stix import write_stix as _write
+
+    return _write(records, out)
+
+
+WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "stix": write_stix}
+
+
+def write_rows(fmt: str, items, out: IO[str], columns: list[str]) -> int:
+    """Write a recipient's items (`core.Item`) in `fmt`."""
+    if fmt == "stix":
+        pairs: dict[tuple, dict] = {}
+        for item in items:
+            for p in item.pairs:
+                k = (p["domain"], p["phone"])
+                if k not in pairs or (p.get("last_seen") or "") > (pairs[k].get("last_seen") or ""):
+                    pairs[k] = p
+        return write_stix(list(pairs.values()), out)
+    return WRITERS[fmt]([item.row for item in items], out, columns=columns)

@@ -1,0 +1,263 @@
+"""Evidence: every landing page fetched, kept as a WARC record (warcio).
+
+One gzipped WARC file per crawl run. Each page gives a `response` record (the
+final status line, headers and body, with `WARC-IP-Address` as the crawler saw
+it) and a `metadata` record concurrent to it holding the redirect chain and
+the search result that led there. Digests are SHA-256 (`WARC-Block-Digest`,
+`WARC-Payload-Digest`), so a partner can check an exported row's
+`payload_sha256` against the record with any WARC reader.
+
+Executables and archives are never stored: such a page gets only a metadata
+record saying what was offered, with the payload's SHA-256 but not its bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from io import BytesIO
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.utils import Digester
+from warcio.warcwriter import WARCWriter
+
+# Headers that describe a transfer the stored body no longer has: Scrapy hands
+# over the body decompressed and de-chunked.
+_TRANSFER_HEADERS = {"transfer-encoding", "content-encoding"}
+
+EXECUTABLE_TYPES = re.compile(
+    r"application/(x-)?(msdownload|msdos-program|dosexec|executable|msi|ms-installer|"
+    r"x-msi|apple-diskimage|vnd\.android\.package-archive|java-archive|octet-stream|"
+    r"zip|x-zip-compressed|x-rar(-compressed)?|vnd\.rar|x-7z-compressed|gzip|x-tar|"
+    r"x-sh|x-bat|hta|x-ms-shortcut|vnd\.microsoft\.portable-executable)",
+    re.I,
+)
+EXECUTABLE_SUFFIXES = re.compile(
+    r"\.(exe|msi|scr|com|bat|cmd|ps1|vbs|js|jar|apk|dmg|pkg|app|deb|rpm|sh|hta|lnk|"
+    r"zip|rar|7z|gz|tgz|tar|iso|img)$",
+    re.I,
+)
+# Windows PE, ELF, Mach-O (both orders and fat), ZIP (also jar/apk), RAR, 7z, gzip.
+EXECUTABLE_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"PK\x03\x04",
+    b"Rar!\x1a\x07",
+    b"7z\xbc\xaf\x27\x1c",
+    b"\x1f\x8b",
+)
+
+
+@dataclass
+class Evidence:
+    """Where a page's evidence lives: file name, record id, payload SHA-256 (hex)."""
+
+    warc_file: str
+    warc_record_id: str
+    payload_sha256: str
+    stored: bool = True
+
+
+class Sha256WARCWriter(WARCWriter):
+    """A warcio writer whose block and payload digests are SHA-256."""
+
+    @staticmethod
+    def _create_digester():
+        return Digester("sha256")
+
+
+def is_executable(url: str, headers: dict[str, str], body: bytes) -> str | None:
+    """Why this response is an executable or archive, or None when it is not."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    ctype = lower.get("content-type", "")
+    if EXECUTABLE_TYPES.search(ctype):
+        return f"content type {ctype.split(';')[0].strip()}"
+    disposition = lower.get("content-disposition", "")
+    if "attachment" in disposition.lower():
+        return "sent as an attachment"
+    path = urlsplit(url).path
+    if EXECUTABLE_SUFFIXES.search(path):
+        return f"file name {path.rsplit('/', 1)[-1]}"
+    if body.startswith(EXECUTABLE_MAGIC):
+        return "executable or archive signature in the body"
+    return None
+
+
+def page_bytes(html: str | bytes, headers: dict[str, str]) -> bytes:
+    """The page body as bytes, in the charset the server declared (UTF-8 if none)."""
+    if isinstance(html, bytes):
+        return html
+    ctype = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    match = re.search(r"charset=[\"']?([\w.:-]+)", ctype, re.I)
+    charset = "utf-8"
+    if match:
+        try:
+            charset = codecs.lookup(match.group(1)).name
+        except LookupError:
+            pass
+    return html.encode(charset, errors="replace")
+
+
+def sha256_hex_from_warc_digest(digest: str) -> str:
+    """`sha256:BASE32` (as in a WARC header) → lowercase hex."""
+    algo, _, value = digest.partition(":")
+    if algo.lower() != "sha256":
+        raise ValueError(f"not a SHA-256 digest: {digest}")
+    return base64.b32decode(value).hex()
+
+
+def warc_dir_for(db_path: Path | str, setting: str | None = None) -> Path:
+    """The WARC folder: the setting when given, else `<db name>-warc/` next to the DB."""
+    if setting:
+        return Path(setting)
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.stem + "-warc")
+
+
+class WarcStore:
+    """Writes pages to one gzipped WARC file, opened on the first page."""
+
+    def __init__(self, folder: Path | str, name: str):
+        self.folder = Path(folder)
+        self.name = name
+        self._file: IO[bytes] | None = None
+        self._writer: Sha256WARCWriter | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    def _open(self) -> Sha256WARCWriter:
+        if self._writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")
+            self._writer = Sha256WARCWriter(self._file, gzip=True)
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                software = f"serpwatch/{version('serpwatch')}"
+            except PackageNotFoundError:  # pragma: no cover - running from a checkout
+                software = "serpwatch"
+            info = {
+                "software": software,
+                "format": "WARC File Format 1.0",
+                "description": "landing pages fetched from search results and ads",
+            }
+            self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+        return self._writer
+
+    def write_page(
+        self,
+        *,
+        url: str,
+        status: int,
+        headers: dict[str, str],
+        body: str | bytes,
+        ip: str | None = None,
+        fetched_at: str = "",
+        context: dict | None = None,
+    ) -> Evidence:
+        """Store one fetched page; return where it went."""
+        writer = self._open()
+        payload = page_bytes(body, headers)
+        sha = hashlib.sha256(payload).hexdigest()
+        date = _warc_date(fetched_at)
+        meta = dict(context or {})
+        meta.update({"url": url, "status": status, "ip": ip, "payload_sha256": sha})
+        blocked = is_executable(url, headers, payload)
+        response_id = None
+        if blocked is None:
+            kept = [(k, v) for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS]
+            try:
+                phrase = HTTPStatus(status).phrase
+            except ValueError:
+                phrase = "Unknown"
+            http = StatusAndHeaders(f"{status} {phrase}", kept, protocol="HTTP/1.1")
+            warc_headers = {"WARC-Date": date}
+            if ip:
+                warc_headers["WARC-IP-Address"] = ip
+            record = writer.create_warc_record(
+                url,
+                "response",
+                payload=BytesIO(payload),
+                length=len(payload),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+            writer.write_record(record)
+            response_id = record.rec_headers.get_header("WARC-Record-ID")
+            dropped = sorted(k for k, _ in headers.items() if k.lower() in _TRANSFER_HEADERS)
+            if dropped:
+                meta["headers_dropped"] = dropped
+        else:
+            meta["payload_not_stored"] = f"executable or archive: {blocked}"
+            meta["headers"] = headers
+        data = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        meta_headers = {"WARC-Date": date}
+        if response_id:
+            meta_headers["WARC-Concurrent-To"] = response_id
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=BytesIO(data),
+            length=len(data),
+            warc_content_type="application/json",
+            warc_headers_dict=meta_headers,
+        )
+        writer.write_record(record)
+        self._file.flush()
+        return Evidence(
+            warc_file=self.name,
+            warc_record_id=response_id or record.rec_headers.get_header("WARC-Record-ID"),
+            payload_sha256=sha,
+            stored=blocked is None,
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._writer = None
+
+
+def _warc_date(fetched_at: str) -> str:
+    try:
+        when = datetime.fromisoformat(fetched_at) if fetched_at else datetime.now(UTC)
+    except ValueError:
+        when = datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def verify(warc_path: Path | str, record_id: str, payload_sha256: str) -> bool:
+    """True when `warc_path` holds `record_id` and its payload hashes to `payload_sha256`.
+
+    Checks both what the WARC header claims and the bytes themselves.
+    """
+    with open(warc_path, "rb") as f:
+        for record in ArchiveIterator(f, check_digests=True):
+            if record.rec_headers.get_header("WARC-Record-ID") != record_id:
+                continue
+            payload = record.content_stream().read()
+            claimed = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+            if record.rec_type != "response":
+                return False
+            actual = hashlib.sha256(payload).hexdigest()
+            return actual == payload_sha256 and sha256_hex_from_warc_digest(claimed) == actual
+    return False

@@ -1,0 +1,424 @@
+"""Build a recipient's export: rows from the database, shaped by its preset, delta, ledger.
+
+`prepare_export` makes the file's content without writing anything; once the
+caller has delivered it, `record_export` writes the exports ledger (what was
+sent, when, to whom, the file's SHA-256 and each item's fingerprint). With
+`since="last"`, an item goes out only when it was never sent to that
+recipient or its row changed since it was last sent; so the same export run
+twice gives an empty second delta.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from crawler import storage
+from crawler.exports.recipients import Preset
+
+RISK_ORDER = storage.RISK_ORDER
+STATUS_ORDER = {"confirmed": 3, "new": 2, "dismissed": 1}
+
+
+@dataclass
+class Item:
+    """One export row, the key that names it and the flagged pairs behind it."""
+
+    key: str
+    row: dict
+    pairs: list[dict] = field(default_factory=list)
+    fingerprint: str = ""
+
+
+@dataclass
+class Export:
+    """A prepared export: its content and what the ledger will record."""
+
+    recipient: str
+    fmt: str
+    since: str
+    min_risk: str
+    content: str
+    items: list[Item]
+    base_export: dict | None = None
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode("utf-8")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Row sources
+
+
+def number_range(e164: str | None) -> str | None:
+    """The block a number belongs to: its last four digits masked (`+3185208XXXX`).
+
+    Dutch geographic and 085/088 numbers are allocated in blocks of 10,000, so
+    this is the range an operator holds; elsewhere it is a useful grouping.
+    """
+    if not e164 or not e164.startswith("+") or len(e164) < 8:
+        return e164
+    return e164[:-4] + "XXXX"
+
+
+def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts."""
+    records = storage.flagged(db, min_risk=min_risk, run_id=run_id)
+    extra = {
+        row["id"]: row
+        for row in db.query(
+            """
+            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
+                   p.first_run, p.last_run, p.url, n.nl_category, n.carrier, g.title as page_title
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            left join pages g on g.run_id = p.last_run and g.url = p.url
+            where p.flagged = 1
+            """
+        )
+    }
+    out = []
+    for r in records:
+        more = extra.get(storage.key(r["domain"], r["phone"]), {})
+        row = dict(r)
+        for name in (
+            "ip",
+            "warc_file",
+            "warc_record_id",
+            "payload_sha256",
+            "first_run",
+            "last_run",
+            "nl_category",
+            "carrier",
+            "page_title",
+        ):
+            row.setdefault(name, more.get(name))
+        row["carrier"] = row.get("carrier") or None
+        row["number_range"] = number_range(row["phone"])
+        out.append(row)
+    return out
+
+
+def ad_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+    """Ads whose landing page showed a flagged number: one row per ad shown and number.
+
+    An ad leads to the page fetched from its landing URL in the same run (the
+    page's `entry_url`, or its `url` when there was no redirect); the numbers
+    are those sighted on that page.
+    """
+    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    where = "r.is_ad = 1"
+    params: list = []
+    if run_id is not None:
+        where += " and r.run_id = ?"
+        params.append(run_id)
+    out = []
+    done = set()
+    for ad in db.query(
+        f"""
+        select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
+               r.display_url, r.landing_url, r.url as click_url, r.seen_at,
+               s.phone, g.domain, g.url as page_url, g.ip as page_ip,
+               g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
+               g.payload_sha256 as page_payload_sha256
+        from serp_results r
+        join pages g
+          on g.run_id = r.run_id and (g.entry_url = r.landing_url or g.url = r.landing_url)
+        join sightings s on s.page_id = g.id
+        where {where}
+        order by r.seen_at, r.id, g.id
+        """,
+        params,
+    ):
+        pair = pairs.get((ad["domain"], ad["phone"]))
+        if pair is None or (ad["serp_id"], ad["phone"]) in done:
+            continue
+        done.add((ad["serp_id"], ad["phone"]))
+        row = {**pair}
+        row.update(
+            {
+                "run_id": ad["run_id"],
+                "engine": ad["engine"],
+                "query": ad["query"],
+                "ad_position": ad["ad_position"],
+                "title": ad["title"],
+                "display_url": ad["display_url"],
+                "landing_url": ad["landing_url"],
+                "click_url": ad["click_url"],
+                "seen_at": ad["seen_at"],
+                "first_seen": ad["seen_at"],
+                "last_seen": ad["seen_at"],
+                "url": ad["page_url"],
+                "ip": ad["page_ip"],
+                "warc_file": ad["page_warc_file"],
+                "warc_record_id": ad["page_warc_record_id"],
+                "payload_sha256": ad["page_payload_sha256"],
+            }
+        )
+        out.append(row)
+    return out
+
+
+def sighting_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+    """Every page on which a flagged pair's number was seen: one row per (page URL, number).
+
+    Each row is the pair's record with the page's own URL, evidence and server
+    address from its latest sighting, and first/last seen over all its sightings.
+    """
+    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    where, params = "", []
+    if run_id is not None:
+        where, params = "where run_id = ?", [run_id]
+    rows: dict[tuple, dict] = {}
+    for s in db.query(
+        f"""
+        select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
+               ip, warc_file, warc_record_id, payload_sha256
+        from sightings {where}
+        order by seen_at, id
+        """,
+        params,
+    ):
+        pair = pairs.get((s["domain"], s["phone"]))
+        if pair is None:
+            continue
+        k = (s["url"], s["phone"])
+        first = rows[k]["first_seen"] if k in rows else s["seen_at"]
+        rows[k] = {
+            **pair,
+            **{name: s[name] for name in ("url", "entry_url", "engine", "query", "rank")},
+            **{name: s[name] for name in ("ip", "warc_file", "warc_record_id", "payload_sha256")},
+            "is_ad": bool(s["is_ad"]),
+            "first_seen": first,
+            "last_seen": s["seen_at"],
+        }
+    return list(rows.values())
+
+
+SOURCES = {"pairs": pair_rows, "sightings": sighting_rows, "ads": ad_rows}
+
+
+# ---------------------------------------------------------------------------
+# Shaping
+
+
+def _matches(row: dict, where: dict) -> bool:
+    for name, want in where.items():
+        have = row.get(name)
+        if isinstance(want, list):
+            if have not in want:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def _distinct(values: list) -> list:
+    flat = []
+    for v in values:
+        flat.extend(v if isinstance(v, list) else [v])
+    seen = []
+    for v in flat:
+        if v is not None and v != "" and v not in seen:
+            seen.append(v)
+    try:
+        return sorted(seen)
+    except TypeError:
+        return sorted(seen, key=lambda v: json.dumps(v, sort_keys=True))
+
+
+def aggregate(rule: str, column: str, members: list[dict], latest: dict):
+    """Apply one `aggregate` rule of a preset to the rows of a group."""
+    values = [m.get(column) for m in members]
+    present = [v for v in values if v is not None]
+    if rule == "min":
+        return min(present, default=None)
+    if rule == "max":
+        return max(present, default=None)
+    if rule == "max-risk":
+        return max(present, key=lambda v: RISK_ORDER.get(v, 0), default=None)
+    if rule == "status":
+        return max(present, key=lambda v: STATUS_ORDER.get(v, 0), default=None)
+    if rule == "latest":
+        return latest.get(column)
+    kind, _, spec = rule.partition(":")
+    fields = [f.strip() for f in spec.split(",") if f.strip()]
+    if len(fields) == 1:
+        found = _distinct([m.get(fields[0]) for m in members])
+    else:
+        found = _distinct([{f: m.get(f) for f in fields} for m in members])
+    return len(found) if kind == "count" else found
+
+
+def _recency(row: dict):
+    return (row.get("last_seen") or "", row.get("score") or 0)
+
+
+def shape(rows: list[dict], preset: Preset) -> list[Item]:
+    """Filter, group and project rows into the preset's items."""
+    rows = [r for r in rows if _matches(r, preset.where)]
+    if preset.group_by:
+        groups: dict[str, list[dict]] = {}
+        for r in rows:
+            gkey = json.dumps([r.get(f) for f in preset.group_by], default=str)
+            groups.setdefault(gkey, []).append(r)
+        made = []
+        for members in groups.values():
+            latest = max(members, key=_recency)
+            row = dict(latest)
+            for column, rule in preset.aggregate.items():
+                row[column] = aggregate(rule, column, members, latest)
+            made.append((row, members))
+    else:
+        made = [(r, [r]) for r in rows]
+    items = []
+    for row, members in made:
+        out = {c: row.get(c) for c in preset.columns}
+        key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+        items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
+    for spec in reversed(preset.order_by):
+        name, reverse = (spec[1:], True) if spec.startswith("-") else (spec, False)
+        items.sort(key=lambda it, n=name: _orderable(_field(it, n)), reverse=reverse)
+    return items
+
+
+def _field(item: Item, name: str):
+    if name in item.row:
+        return item.row[name]
+    return item.pairs[0].get(name) if item.pairs else None
+
+
+def _orderable(value):
+    """Sort key that puts missing values first and compares lists as text."""
+    if isinstance(value, list | dict):
+        value = json.dumps(value, sort_keys=True, default=str)
+    return (value is not None, value if value is not None else "")
+
+
+def fingerprint(row: dict, preset: Preset) -> str:
+    """What changed means for `--since last`: a hash of the row less the volatile fields."""
+    kept = {k: v for k, v in row.items() if k not in preset.ignore_in_delta}
+    blob = json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Since, ledger
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_since(value: str | None) -> str | None:
+    """`None`, `"last"`, or a date/time turned into the database's UTC ISO form."""
+    if value is None or value == "last":
+        return value
+    text = value.strip()
+    if not _DATE.match(text):
+        raise ValueError(f"{value!r} is neither 'last' nor a date like 2026-11-01")
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def last_export(db: Database, recipient: str) -> dict | None:
+    rows = list(db["exports"].rows_where("recipient = ?", [recipient], order_by="id desc", limit=1))
+    return rows[0] if rows else None
+
+
+def sent_fingerprints(db: Database, recipient: str) -> dict[str, str]:
+    """Each item key's fingerprint as last sent to `recipient`."""
+    rows = db.execute(
+        """
+        select key, fingerprint from export_items
+        where id in (select max(id) from export_items where recipient = ? group by key)
+        """,
+        [recipient],
+    ).fetchall()
+    return dict(rows)
+
+
+def record_export(db: Database, export: Export, file: str = "-") -> int:
+    """Write the ledger for a delivered export; return its id."""
+    with db.conn:
+        export_id = (
+            db["exports"]
+            .insert(
+                {
+                    "recipient": export.recipient,
+                    "format": export.fmt,
+                    "since": export.since or "",
+                    "min_risk": export.min_risk,
+                    "created_at": storage.now(),
+                    "file": file,
+                    "sha256": export.sha256,
+                    "records": len(export.items),
+                }
+            )
+            .last_pk
+        )
+        db["export_items"].insert_all(
+            {
+                "export_id": export_id,
+                "recipient": export.recipient,
+                "key": item.key,
+                "fingerprint": item.fingerprint,
+            }
+            for item in export.items
+        )
+    return export_id
+
+
+# ---------------------------------------------------------------------------
+# The whole export
+
+
+def prepare_export(
+    db: Database,
+    preset: Preset,
+    fmt: str,
+    *,
+    since: str | None = None,
+    min_risk: str = "low",
+    run_id: int | None = None,
+) -> Export:
+    """Build `preset`'s export in `fmt` (csv, jsonl, stix); nothing is recorded yet."""
+    from crawler.exports import write_rows
+
+    since = parse_since(since)
+    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id)
+    items = shape(rows, preset)
+    base = None
+    if since == "last":
+        base = last_export(db, preset.name)
+        sent = sent_fingerprints(db, preset.name)
+        items = [it for it in items if sent.get(it.key) != it.fingerprint]
+    elif since:
+        items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
+    buf = io.StringIO()
+    write_rows(fmt, items, buf, columns=preset.columns)
+    return Export(
+        recipient=preset.name,
+        fmt=fmt,
+        since=since or "",
+        min_risk=min_risk,
+        content=buf.getvalue(),
+        items=items,
+        base_export=base,
+    )
+
+
+def _last(item: Item) -> str:
+    return max((p.get("last_seen") or "" for p in item.pairs), default="")

@@ -1,0 +1,145 @@
+"""Recipient presets: which rows a partner gets and how they are shaped (TOML data).
+
+The bundled presets are in `recipients.toml` beside this module; a user file
+given with `--presets FILE` adds presets or replaces them by name. Every
+mistake is a `ConfigError` naming the file, the line where known and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawler.config import ConfigError, _read_toml
+
+BUNDLED = Path(__file__).with_name("recipients.toml")
+SOURCES = {"pairs", "sightings", "ads"}
+SIMPLE_RULES = {"min", "max", "max-risk", "status", "latest"}
+# Fields that move on every crawl without anything a partner must act on.
+DEFAULT_IGNORE_IN_DELTA = [
+    "last_seen",
+    "seen_at",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+    "evidence",
+]
+KNOWN_KEYS = {
+    "description",
+    "source",
+    "where",
+    "group_by",
+    "aggregate",
+    "key",
+    "columns",
+    "order_by",
+    "ignore_in_delta",
+}
+
+
+@dataclass
+class Preset:
+    """One recipient: a row source, a filter, an optional grouping and the columns."""
+
+    name: str
+    columns: list[str]
+    source: str = "pairs"
+    description: str = ""
+    where: dict = field(default_factory=dict)
+    group_by: list[str] = field(default_factory=list)
+    aggregate: dict[str, str] = field(default_factory=dict)
+    key: list[str] = field(default_factory=list)
+    order_by: list[str] = field(default_factory=list)
+    ignore_in_delta: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORE_IN_DELTA))
+
+
+def _strings(value, path, line, name) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(path, "must be a list of non-empty strings", line=line, field=name)
+    return value
+
+
+def _table_line(text: str, name: str) -> int | None:
+    """Line of `[name]` (or `[\"name\"]`) in a TOML text."""
+    found = re.search(rf'^\s*\[\s*"?{re.escape(name)}"?\s*\]', text, re.M)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def _preset(name: str, raw, path: Path, text: str) -> Preset:
+    line = _table_line(text, name)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "must be a table", line=line, field=name)
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(
+            path,
+            f"unknown field {unknown[0]!r}; use {', '.join(sorted(KNOWN_KEYS))}",
+            line=line,
+            field=f"{name}.{unknown[0]}",
+        )
+    source = raw.get("source", "pairs")
+    if source not in SOURCES:
+        raise ConfigError(
+            path,
+            f"unknown source {source!r}; use one of {', '.join(sorted(SOURCES))}",
+            line=line,
+            field=f"{name}.source",
+        )
+    if "columns" not in raw:
+        raise ConfigError(path, "needs a list of columns", line=line, field=f"{name}.columns")
+    columns = _strings(raw["columns"], path, line, f"{name}.columns")
+    group_by = _strings(raw.get("group_by", []), path, line, f"{name}.group_by")
+    key = _strings(raw.get("key", group_by or ["domain", "phone"]), path, line, f"{name}.key")
+    order_by = _strings(raw.get("order_by", key), path, line, f"{name}.order_by")
+    ignore = _strings(
+        raw.get("ignore_in_delta", DEFAULT_IGNORE_IN_DELTA), path, line, f"{name}.ignore_in_delta"
+    )
+    where = raw.get("where", {})
+    if not isinstance(where, dict):
+        raise ConfigError(
+            path, "must be a table of field = value", line=line, field=f"{name}.where"
+        )
+    aggregate = raw.get("aggregate", {})
+    if not isinstance(aggregate, dict):
+        raise ConfigError(
+            path, "must be a table of column = rule", line=line, field=f"{name}.aggregate"
+        )
+    for column, rule in aggregate.items():
+        ok = isinstance(rule, str) and (
+            rule in SIMPLE_RULES
+            or (rule.startswith(("collect:", "count:")) and rule.split(":", 1)[1].strip())
+        )
+        if not ok:
+            raise ConfigError(
+                path,
+                f"unknown rule {rule!r}; use min, max, max-risk, status, latest, "
+                "collect:FIELD[,FIELD...] or count:FIELD",
+                line=line,
+                field=f"{name}.aggregate.{column}",
+            )
+    if aggregate and not group_by:
+        raise ConfigError(path, "aggregate needs group_by", line=line, field=f"{name}.aggregate")
+    return Preset(
+        name=name,
+        columns=columns,
+        source=source,
+        description=str(raw.get("description", "")),
+        where=where,
+        group_by=group_by,
+        aggregate=aggregate,
+        key=key,
+        order_by=order_by,
+        ignore_in_delta=ignore,
+    )
+
+
+def load_presets(extra: Path | str | None = None) -> dict[str, Preset]:
+    """The bundled presets, plus (or replaced by) those in `extra`."""
+    presets: dict[str, Preset] = {}
+    for path in [BUNDLED, *([Path(extra)] if extra else [])]:
+        data, text = _read_toml(Path(path))
+        for name, raw in data.items():
+            presets[name] = _preset(name, raw, Path(path), text)
+    return presets

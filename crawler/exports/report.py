@@ -1,0 +1,314 @@
+"""A report for people: one self-contained HTML file about a crawl run.
+
+Counts, the flags that are new in the run, a chart of flagged numbers over
+time per brand (inline SVG), the top sites and numbers. No scripts, no
+external assets: a Content-Security-Policy forbids both. Every piece of text
+that came from a page, a result or the database goes through `html.escape`;
+URLs are shown as text, never as links, since they point at scam sites.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from html import escape
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from crawler import storage
+from crawler.exports.core import pair_rows
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+MAX_TEXT = 160
+
+
+def e(value, limit: int = MAX_TEXT) -> str:
+    """Escape any value for HTML text or a quoted attribute; long text is cut."""
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text, quote=True)
+
+
+def resolve_run(db: Database, run: str | int | None) -> dict:
+    """The run to report on: "last" (or None) is the newest; else an id."""
+    if run in (None, "last"):
+        rows = list(db["runs"].rows_where(order_by="id desc", limit=1))
+        if not rows:
+            raise LookupError("the database has no crawl runs yet")
+        return rows[0]
+    try:
+        run_id = int(run)
+    except (TypeError, ValueError):
+        raise LookupError(f"--run must be 'last' or a run id, not {run!r}") from None
+    rows = list(db["runs"].rows_where("id = ?", [run_id]))
+    if not rows:
+        raise LookupError(f"no run {run_id} in the database")
+    return rows[0]
+
+
+def series(db: Database, up_to_run: int) -> tuple[list[dict], dict[str, dict[int, int]]]:
+    """Runs up to `up_to_run` and, per brand, distinct flagged numbers seen in each."""
+    runs = list(db["runs"].rows_where("id <= ?", [up_to_run], order_by="id"))
+    counts: dict[str, dict[int, int]] = defaultdict(dict)
+    for row in db.query(
+        """
+        select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
+        from sightings s
+        join site_numbers p on p.domain = s.domain and p.phone = s.phone and p.flagged = 1
+        where s.run_id <= ?
+        group by s.run_id, coalesce(s.brand, '(no brand)')
+        """,
+        [up_to_run],
+    ):
+        counts[row["brand"]][row["run_id"]] = row["n"]
+    return runs, dict(sorted(counts.items()))
+
+
+def chart_svg(runs: list[dict], counts: dict[str, dict[int, int]]) -> str:
+    """Flagged numbers per run and brand as an inline SVG line chart."""
+    width, height, left, right, top, bottom = 720, 280, 48, 170, 16, 48
+    plot_w, plot_h = width - left - right, height - top - bottom
+    if not runs:
+        return "<p>No runs yet.</p>"
+    peak = max([n for per in counts.values() for n in per.values()] + [1])
+    step = max(1, -(-peak // 5))
+    ymax = step * -(-peak // step)
+
+    def x(i: int) -> float:
+        return left + (plot_w / 2 if len(runs) == 1 else plot_w * i / (len(runs) - 1))
+
+    def y(n: int) -> float:
+        return top + plot_h - plot_h * n / ymax
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" '
+        'aria-label="Flagged numbers per run and brand">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
+        'stroke="#ccc"/>',
+    ]
+    for tick in range(0, ymax + 1, step):
+        ty = y(tick)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e5e5e5"/>'
+            f'<text x="{left - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11">{tick}</text>'
+        )
+    every = max(1, len(runs) // 8)
+    for i, run in enumerate(runs):
+        if i % every and i != len(runs) - 1:
+            continue
+        label = f"#{run['id']} {(run['started_at'] or '')[:10]}"
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+            f'font-size="11">{e(label)}</text>'
+        )
+    index = {run["id"]: i for i, run in enumerate(runs)}
+    for n, (brand, per) in enumerate(counts.items()):
+        color = PALETTE[n % len(PALETTE)]
+        points = [(index[r], per.get(r, 0)) for r in (run["id"] for run in runs)]
+        path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
+        parts.append(
+            f'<polyline class="series" data-brand="{e(brand)}" fill="none" stroke="{color}" '
+            f'stroke-width="2" points="{path}"/>'
+        )
+        for i, v in points:
+            parts.append(
+                f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{color}">'
+                f"<title>{e(brand)}, run #{runs[i]['id']}: {v} numbers</title></circle>"
+            )
+        ly = top + 14 + 18 * n
+        parts.append(
+            f'<rect x="{left + plot_w + 14}" y="{ly - 9}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{left + plot_w + 32}" y="{ly + 1}" font-size="12">{e(brand, 22)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+        'font-size="11" fill="#555">crawl run</text></svg>'
+    )
+    return "".join(parts)
+
+
+def _table(head: list[str], rows: list[list], css: str = "") -> str:
+    if not rows:
+        return "<p class=none>None.</p>"
+    out = [f'<table class="{css}"><thead><tr>']
+    out += [f"<th>{e(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _risk(risk) -> str:
+    return f'<span class="risk {e(risk)}">{e(risk)}</span>'
+
+
+def build_report(db: Database, run: str | int | None = "last") -> str:
+    """The report's HTML for one run (default the newest)."""
+    r = resolve_run(db, run)
+    run_id = r["id"]
+    stats = json.loads(r["stats"] or "{}")
+    everything = pair_rows(db)
+    seen = {
+        (row["domain"], row["phone"])
+        for row in db.query("select domain, phone from sightings where run_id = ?", [run_id])
+    }
+    in_run = [p for p in everything if (p["domain"], p["phone"]) in seen]
+    new = [p for p in in_run if p.get("first_run") == run_id]
+    numbers = {p["phone"] for p in in_run}
+    sites = {p["domain"] for p in in_run}
+    by_risk = {k: sum(1 for p in in_run if p["risk"] == k) for k in ("high", "medium", "low")}
+    landing = db["pages"].count_where("run_id = ?", [run_id])
+    counts = [
+        ("result pages", stats.get("serpwatch/serp_pages", 0)),
+        ("landing pages", landing),
+        ("flagged pairs", len(in_run)),
+        ("flagged numbers", len(numbers)),
+        ("flagged sites", len(sites)),
+        ("new flags", len(new)),
+        ("high", by_risk["high"]),
+        ("medium", by_risk["medium"]),
+        ("low", by_risk["low"]),
+        ("flagged numbers, all runs", len({p["phone"] for p in everything})),
+    ]
+    runs, per_brand = series(db, run_id)
+
+    top_sites: dict[str, dict] = {}
+    for p in in_run:
+        s = top_sites.setdefault(
+            p["domain"], {"phones": set(), "score": 0, "risk": None, "brands": set(), "ads": 0}
+        )
+        s["phones"].add(p["phone"])
+        s["brands"].add(p["brand"] or "-")
+        s["ads"] += int(bool(p["is_ad"]))
+        if p["score"] >= s["score"]:
+            s["score"], s["risk"] = p["score"], p["risk"]
+    site_rows = sorted(top_sites.items(), key=lambda kv: (-kv[1]["score"], -len(kv[1]["phones"])))
+    top_numbers: dict[str, dict] = {}
+    for p in in_run:
+        n = top_numbers.setdefault(
+            p["phone"], {"sites": set(), "score": 0, "risk": None, "brands": set(), "p": p}
+        )
+        n["sites"].add(p["domain"])
+        n["brands"].add(p["brand"] or "-")
+        if p["score"] >= n["score"]:
+            n["score"], n["risk"] = p["score"], p["risk"]
+    number_rows = sorted(
+        top_numbers.items(), key=lambda kv: (-kv[1]["score"], -len(kv[1]["sites"]))
+    )
+
+    blocked = json.loads(r["blocked_engines"] or "{}")
+    warnings = json.loads(r["warnings"] or "[]")
+    notes = [f"<li class=blocked>BLOCKED: {e(k)}: {e(v)}</li>" for k, v in blocked.items()]
+    notes += [f"<li>warning: {e(w)}</li>" for w in warnings]
+
+    html = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>serpwatch report: run {run_id}</title>",
+        "<style>",
+        "body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}",
+        "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}",
+        ".meta{color:#555}.counts{display:flex;flex-wrap:wrap;gap:10px;padding:0;list-style:none}",
+        ".counts li{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:110px}",
+        ".counts b{display:block;font-size:22px}",
+        "table{border-collapse:collapse;width:100%;margin:4px 0}",
+        "th,td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:left;vertical-align:top}",
+        "td{overflow-wrap:anywhere}",
+        "td.u{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}",
+        ".risk{padding:1px 6px;border-radius:4px;font-size:12px;color:#fff}",
+        ".high{background:#c62828}.medium{background:#ef6c00}.low{background:#757575}",
+        ".blocked{color:#c62828;font-weight:bold}",
+        "</style></head><body>",
+        f"<h1>serpwatch report: run {run_id}</h1>",
+        f'<p class="meta">profile {e(r["profile"])} · started {e(r["started_at"])} · '
+        f"finished {e(r['finished_at'])} · status {e(r['status'])}</p>",
+    ]
+    if notes:
+        html.append("<ul>" + "".join(notes) + "</ul>")
+    html.append('<h2>Counts</h2><ul class="counts" id="counts">')
+    for label, value in counts:
+        slug = label.replace(" ", "-").replace(",", "")
+        html.append(f'<li data-count="{e(slug)}"><b>{e(value)}</b>{e(label)}</li>')
+    html.append("</ul>")
+    html.append("<h2>Flagged numbers over time, per brand</h2>")
+    html.append(chart_svg(runs, per_brand))
+    html.append(f"<h2>New flags in this run ({len(new)})</h2>")
+    html.append(
+        _table(
+            ["number", "brand", "risk", "score", "site", "page title", "url", "seen via", "reason"],
+            [
+                [
+                    e(p["phone"]),
+                    e(p["brand"] or "-"),
+                    _risk(p["risk"]),
+                    e(p["score"]),
+                    e(p["domain"]),
+                    e(p.get("page_title") or ""),
+                    f'<span class="u">{e(p["url"], 200)}</span>',
+                    e(
+                        f"{p['engine']} {'ad' if p['is_ad'] else 'result'} #{p['rank']}: "
+                        f"{p['query']}"
+                    ),
+                    e((p["reasons"] or ["-"])[0]),
+                ]
+                for p in new
+            ],
+            "new",
+        )
+    )
+    html.append("<h2>Top sites</h2>")
+    html.append(
+        _table(
+            ["site", "numbers", "top risk", "top score", "brands", "ads"],
+            [
+                [
+                    e(domain),
+                    e(len(s["phones"])),
+                    _risk(s["risk"]),
+                    e(s["score"]),
+                    e(", ".join(sorted(s["brands"]))),
+                    e(s["ads"]),
+                ]
+                for domain, s in site_rows[:10]
+            ],
+            "sites",
+        )
+    )
+    html.append("<h2>Top numbers</h2>")
+    html.append(
+        _table(
+            ["number", "type", "country", "sites", "top risk", "top score", "brands"],
+            [
+                [
+                    e(phone),
+                    e(n["p"].get("number_type")),
+                    e(n["p"].get("country")),
+                    e(", ".join(sorted(n["sites"]))),
+                    _risk(n["risk"]),
+                    e(n["score"]),
+                    e(", ".join(sorted(n["brands"]))),
+                ]
+                for phone, n in number_rows[:10]
+            ],
+            "numbers",
+        )
+    )
+    html.append(
+        f'<p class="meta">Generated {e(storage.now())} by serpwatch. Page text is shown '
+        "as text; URLs are not links.</p></body></html>"
+    )
+    return "\n".join(html)
+
+
+def write_report(db: Database, out: Path | str, run: str | int | None = "last") -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(build_report(db, run), encoding="utf-8")
+    return out

@@ -1,0 +1,69 @@
+"""Keep every landing page as a WARC record (reads SERPWATCH_DB, SERPWATCH_WARC_DIR).
+
+Runs after scoring and before storing, so the store can record where each
+page's evidence is: `PageItem.warc_file`, `warc_record_id`, `payload_sha256`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from crawler.evidence import WarcStore, warc_dir_for
+from crawler.items import PageItem
+
+
+class EvidencePipeline:
+    """Writes each PageItem to the run's WARC file with `crawler.evidence.WarcStore`."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.folder = warc_dir_for(
+            settings.get("SERPWATCH_DB"), settings.get("SERPWATCH_WARC_DIR") or None
+        )
+        self.store: WarcStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _store(self) -> WarcStore:
+        if self.store is None:
+            # The store pipeline opens the run after us; by the first page it has.
+            run_id = self.crawler.stats.get_value("serpwatch/run_id", "x")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            self.store = WarcStore(self.folder, f"serpwatch-run{run_id}-{stamp}.warc.gz")
+        return self.store
+
+    def process_item(self, item):
+        if isinstance(item, PageItem):
+            ev = self._store().write_page(
+                url=item.url,
+                status=item.status,
+                headers=item.headers,
+                body=item.html,
+                ip=item.ip,
+                fetched_at=item.fetched_at,
+                context={
+                    "entry_url": item.entry_url,
+                    "redirects": [*item.redirects, item.url] if item.redirects else [],
+                    "serp_url": item.serp_url,
+                    "engine": item.engine,
+                    "query": item.query,
+                    "brand": item.brand,
+                    "is_ad": item.is_ad,
+                    "rank": item.rank,
+                    "ad_position": item.ad_position,
+                },
+            )
+            item.warc_file = ev.warc_file
+            item.warc_record_id = ev.warc_record_id
+            item.payload_sha256 = ev.payload_sha256
+            self.crawler.stats.inc_value("serpwatch/warc_records")
+            if not ev.stored:
+                self.crawler.stats.inc_value("serpwatch/warc_not_stored")
+        return item
+
+    def close_spider(self):
+        if self.store is not None:
+            self.store.close()
