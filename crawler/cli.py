@@ -72,6 +72,14 @@ def _summary_lines(db, run_id: int) -> list[str]:
         f"{db['pages'].count_where('run_id = ?', [run_id])} landing pages, "
         f"{len(storage.flagged(db, run_id=run_id))} flagged (site, number) pairs"
     ]
+    if "serpwatch/history/new_numbers" in stats:
+        h = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "/history/" in k}
+        lines.append(
+            f"history: {h.get('new_numbers', 0)} new numbers, {h.get('back_numbers', 0)} back"
+            f" after an absence, {h.get('gone_numbers', 0)} gone; {h.get('new_sites', 0)} new"
+            f" sites; {h.get('confirmed_pairs', 0)} confirmed and"
+            f" {h.get('dismissed_pairs', 0)} dismissed pairs seen again"
+        )
     for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
         lines.append(f"BLOCKED: {engine}: {reason}")
     for warning in json.loads(run["warnings"] or "[]"):
@@ -101,6 +109,13 @@ def _flag_table(records: list[dict]) -> str:
         out.append("  ".join(cells))
     out.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 11)
     return "\n".join(out)
+
+
+def _warc_dir(db_path) -> Path:
+    from crawler import settings
+    from crawler.evidence import warc_dir_for
+
+    return warc_dir_for(db_path, settings.SERPWATCH_WARC_DIR or None)
 
 
 def _do_crawl(profile, db_path, overrides=None, proxy=None) -> int:
@@ -140,7 +155,9 @@ def demo(db_path, out_dir):
     from crawler import storage
     from crawler.config import load_profile
     from crawler.demo.web import DemoWeb
-    from crawler.exports import write_csv, write_jsonl
+    from crawler.exports.core import prepare_export
+    from crawler.exports.recipients import load_presets
+    from crawler.exports.report import write_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,18 +167,28 @@ def demo(db_path, out_dir):
         for engine in profile.engines:
             engine.url = web.search_url
         click.echo(f"demo web on {web.base_url} (search engine and proxy for 12 sites)")
-        run_id = _do_crawl(profile, db_path, {"LOG_LEVEL": "WARNING"}, proxy=web.proxy_url)
+        # The demo's sites answer in a millisecond: AutoThrottle needs no head start.
+        overrides = {"LOG_LEVEL": "WARNING", "AUTOTHROTTLE_START_DELAY": 0}
+        run_id = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
     db = storage.open_db(db_path)
     records = storage.flagged(db, run_id=run_id)
     click.echo("")
     click.echo(_flag_table(records))
     click.echo("")
-    with open(out / "flagged.jsonl", "w", encoding="utf-8") as f:
-        write_jsonl(records, f)
-    with open(out / "flagged.csv", "w", encoding="utf-8", newline="") as f:
-        write_csv(records, f)
+    preset = load_presets()["default"]
+    written = []
+    for fmt, name in (
+        ("jsonl", "flagged.jsonl"),
+        ("csv", "flagged.csv"),
+        ("stix", "flagged.stix.json"),
+    ):
+        (out / name).write_bytes(prepare_export(db, preset, fmt, run_id=run_id).data)
+        written.append(str(out / name))
+    report = write_report(db, out / "report.html", run_id)
     click.echo(f"database: {db_path}")
-    click.echo(f"exports:  {out / 'flagged.jsonl'}, {out / 'flagged.csv'}")
+    click.echo(f"exports:  {', '.join(written)}")
+    click.echo(f"evidence: {_warc_dir(db_path)}")
+    click.echo(f"report:   {report}")
 
 
 @main.command()
@@ -194,7 +221,11 @@ def crawl(profile_path, db_path, jobdir, settings):
     db = storage.open_db(db_path)
     run = db["runs"].get(run_id)
     blocked = json.loads(run["blocked_engines"] or "{}")
-    if blocked and set(blocked) >= {e.kind for e in profile.engines}:
+    # Engines by the name the spider gave them (a second bing is "bing-2").
+    engines = json.loads(run["stats"] or "{}").get("serpwatch/engines") or [
+        e.kind for e in profile.engines
+    ]
+    if blocked and set(blocked) >= set(engines):
         sys.exit(3)
 
 
@@ -206,45 +237,135 @@ def crawl(profile_path, db_path, jobdir, settings):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @friendly
 def flags(db_path, min_risk, as_json):
-    """List flagged (site, number) pairs, highest score first.
+    """List what needs attention: flagged (site, number) pairs, new since the last run first.
+
+    Order: new or back in the last run, then still seen, then gone; confirmed
+    ones after those; highest score first within each. Dismissed ones are left out.
 
     Example: serpwatch flags --min-risk high
     """
-    from crawler import storage
+    from crawler import history, storage
+    from crawler.cli_analyst import attention_table
 
     db = storage.open_db(db_path)
-    records = storage.flagged(db, min_risk=min_risk)
+    records = history.attention(db, min_risk=min_risk)
     if as_json:
         for r in records:
             click.echo(json.dumps(r, ensure_ascii=False))
     else:
-        click.echo(_flag_table(records))
+        click.echo(attention_table(records))
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "stix"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--recipient",
+    default="default",
+    show_default=True,
+    help="Recipient preset: default, regulator, operator, search-engine, hosting, or one "
+    "from --presets.",
+)
+@click.option(
+    "--since",
+    metavar="last|DATE",
+    help="last: only what is new or changed since the last export to this recipient; "
+    "DATE: only what was seen on or after it.",
+)
 @click.option(
     "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
 )
 @db_option
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="File (default stdout).")
+@click.option(
+    "--presets",
+    "presets_path",
+    type=click.Path(dir_okay=False),
+    help="TOML file with more recipient presets (added to the bundled ones).",
+)
+@click.option("--dry-run", is_flag=True, help="Write the export but leave the ledger alone.")
 @friendly
-def export(fmt, min_risk, db_path, out_file):
-    """Export flagged (site, number) pairs as JSONL or CSV.
+def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry_run):
+    """Export flagged numbers and sites for a recipient as JSONL, CSV or STIX 2.1.
 
-    Example: serpwatch export --format csv --min-risk medium --out flagged.csv
+    Each export is recorded in the exports ledger (recipient, time, file,
+    SHA-256, the items sent), so `--since last` gives only what is new or
+    changed since the last export to that recipient. CSV cells never start
+    a formula: a cell starting with = + - @ or a tab gets a leading apostrophe.
+
+    Example: serpwatch export --recipient regulator --since last --format csv --out nl.csv
     """
     from crawler import storage
-    from crawler.exports import WRITERS
+    from crawler.exports.core import parse_since, prepare_export, record_export
+    from crawler.exports.recipients import load_presets
 
+    presets = load_presets(presets_path)
+    if recipient not in presets:
+        raise click.BadParameter(
+            f"unknown recipient {recipient!r}; use one of {', '.join(sorted(presets))}",
+            param_hint="--recipient",
+        )
+    try:
+        parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
     db = storage.open_db(db_path)
-    records = storage.flagged(db, min_risk=min_risk)
+    result = prepare_export(db, presets[recipient], fmt, since=since, min_risk=min_risk)
     if out_file:
-        with open(out_file, "w", encoding="utf-8", newline="") as f:
-            n = WRITERS[fmt](records, f)
-        click.echo(f"{n} records written to {out_file}", err=True)
+        Path(out_file).write_bytes(result.data)
     else:
-        WRITERS[fmt](records, sys.stdout)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(result.data)
+        sys.stdout.flush()
+    if not dry_run:
+        record_export(db, result, file=str(out_file) if out_file else "-")
+    what = " new or changed" if since else ""
+    where = f" written to {out_file}" if out_file else ""
+    click.echo(
+        f"{len(result.items)}{what} records for {recipient}{where} (sha256 {result.sha256})",
+        err=True,
+    )
+
+
+@main.command()
+@click.option(
+    "--run", "run", default="last", show_default=True, metavar="last|ID", help="Run to report on."
+)
+@db_option
+@click.option(
+    "--out",
+    "out_file",
+    default="serpwatch-report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="HTML file to write.",
+)
+@friendly
+def report(run, db_path, out_file):
+    """Write a self-contained HTML report on a crawl run.
+
+    Counts, the new flags, a chart of flagged numbers over time per brand,
+    the top sites and numbers. No scripts or external assets; page text is
+    escaped.
+
+    Example: serpwatch report --run last --db nl.db --out report.html
+    """
+    from crawler import storage
+    from crawler.exports.report import write_report
+
+    if not Path(db_path).exists():
+        raise click.BadParameter(f"{db_path}: file not found", param_hint="--db")
+    db = storage.open_db(db_path)
+    try:
+        path = write_report(db, out_file, run)
+    except LookupError as exc:
+        raise click.BadParameter(str(exc), param_hint="--run") from None
+    click.echo(f"report: {path}")
 
 
 @main.command("runs")
@@ -302,8 +423,6 @@ def serp_parse(kind, url, file):
 
     Example: serpwatch serp parse --engine bing saved.html
     """
-    from dataclasses import asdict
-
     from crawler.engines import ENGINES
 
     if kind not in ENGINES:
@@ -317,7 +436,7 @@ def serp_parse(kind, url, file):
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)
     for result in page.results:
-        click.echo(json.dumps(asdict(result), ensure_ascii=False))
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
 
 
 @main.group()
@@ -338,6 +457,12 @@ def phones_extract(region, file):
 
     for hit in extract_phones(Path(file).read_bytes(), region=region.upper()):
         click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+
+
+# triage, history, queries stats / try (crawler/cli_analyst.py)
+from crawler.cli_analyst import register as _register_analyst  # noqa: E402
+
+_register_analyst(main, friendly, db_option)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.brands import ThirdParty, load_third_parties, normalise_domain, normalise_keyword
 from crawler.phones import normalize_phone
 
 KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
@@ -41,6 +42,8 @@ class Brand:
 class Engine:
     kind: str
     url: str | None = None
+    # Seconds between two requests to this engine; None: the default for its kind.
+    delay: float | None = None
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Profile:
     templates: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
+    third_parties: list[ThirdParty] = field(default_factory=list)
 
     def queries(self) -> list[tuple[str | None, str]]:
         """(brand name or None, query text) for every brand × template, then the extras."""
@@ -133,14 +137,14 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
                     field=f"{label}.phones",
                 )
             phones.append(e164)
-        domains = [
-            d.strip().lower()
-            for d in _str_list(entry.get("domains", []), path, f"{label}.domains", line)
-        ]
-        keywords = [
-            k.strip().lower()
-            for k in _str_list(entry.get("keywords", []), path, f"{label}.keywords", line)
-        ]
+        if any(b.name.lower() == name.strip().lower() for b in brands):
+            raise ConfigError(path, f"brand {name!r} is listed twice", line=line, field=label)
+        domains = _checked(
+            normalise_domain, entry.get("domains", []), path, text, f"{label}.domains", line
+        )
+        keywords = _checked(
+            normalise_keyword, entry.get("keywords", []), path, text, f"{label}.keywords", line
+        )
         brands.append(
             Brand(
                 name=name.strip(),
@@ -153,9 +157,38 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
     return brands
 
 
+def _checked(check, values, path: Path, text: str, field_name: str, line: int | None) -> list:
+    """Each value through `check` (crawler.brands), deduplicated; a ValueError names it."""
+    out = []
+    for raw in _str_list(values, path, field_name, line):
+        try:
+            value = check(raw)
+        except ValueError as exc:
+            where = _find_value_line(text, f'"{raw}"') or line
+            raise ConfigError(path, f"{raw!r} {exc}", line=where, field=field_name) from None
+        if value not in out:
+            out.append(value)
+    return out
+
+
 def _find_value_line(text: str, value: str) -> int | None:
     idx = text.find(value)
     return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+
+
+def _has_host(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def _supported_regions() -> set[str]:
+    import phonenumbers
+
+    return set(phonenumbers.SUPPORTED_REGIONS)
 
 
 def load_profile(path: Path | str) -> Profile:
@@ -177,6 +210,16 @@ def load_profile(path: Path | str) -> Profile:
 
     name = need("name", str, path.stem)
     region = need("region", str, "NL").upper()
+    if region not in _supported_regions():
+        raise ConfigError(
+            path,
+            f"{region!r} is not a region code phonenumbers knows (e.g. NL, BE, DE, GB, US)",
+            line=_line_of(text, "region"),
+            field="region",
+        )
+    # A string "false" would be true: the SSRF guard's switch must be a real boolean.
+    follow_ads = need("follow_ads", bool, True)
+    allow_private = need("allow_private", bool, False)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
     brands_path = (path.parent / brands_rel).resolve()
@@ -203,7 +246,9 @@ def load_profile(path: Path | str) -> Profile:
             )
         url = entry.get("url")
         if url is not None and (
-            not isinstance(url, str) or not url.startswith(("http://", "https://"))
+            not isinstance(url, str)
+            or not url.startswith(("http://", "https://"))
+            or not _has_host(url)
         ):
             raise ConfigError(
                 path,
@@ -211,7 +256,19 @@ def load_profile(path: Path | str) -> Profile:
                 line=_line_of(text, "url", i),
                 field=f"engines[{i}].url",
             )
-        engines.append(Engine(kind=kind, url=url))
+        delay = entry.get("delay")
+        if delay is not None and (
+            isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0
+        ):
+            raise ConfigError(
+                path,
+                "must be a number of seconds, 0 or more",
+                line=_line_of(text, "delay", i),
+                field=f"engines[{i}].delay",
+            )
+        engines.append(
+            Engine(kind=kind, url=url, delay=float(delay) if delay is not None else None)
+        )
     queries = data.get("queries", {})
     if not isinstance(queries, dict):
         raise ConfigError(path, "must be a table", field="queries")
@@ -238,9 +295,10 @@ def load_profile(path: Path | str) -> Profile:
         region=region,
         language=language,
         results_per_query=results_per_query,
-        follow_ads=bool(data.get("follow_ads", True)),
+        follow_ads=follow_ads,
         engines=engines,
         templates=templates,
         extra=extra,
-        allow_private=bool(data.get("allow_private", False)),
+        allow_private=allow_private,
+        third_parties=load_third_parties(brands_path, region),
     )

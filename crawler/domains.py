@@ -33,3 +33,22 @@ def registrable_domain(host_or_url: str) -> str:
 def domain_matches(domain: str, official: list[str]) -> bool:
     """True when `domain` is one of `official` or a subdomain of one."""
     return any(domain == d or domain.endswith("." + d) for d in official)
+
+
+def host_parts(host_or_url: str) -> tuple[list[str], str, bool]:
+    """(labels before the public suffix, the suffix, whether the suffix is a private one).
+
+    `https://www.kpn-storing.blogspot.com/` → (["www", "kpn-storing"], "blogspot.com", True).
+    A host whose suffix is unknown (`brand.test`) keeps all labels but the last
+    as its name labels, and the last as its suffix.
+    """
+    host = host_or_url
+    if "//" in host_or_url:
+        host = urlsplit(host_or_url).hostname or ""
+    host = host.strip().strip(".").lower()
+    parts = _EXTRACT(host)
+    if parts.suffix:
+        labels = [x for x in (parts.subdomain.split(".") + [parts.domain]) if x]
+        return labels, parts.suffix, bool(getattr(parts, "is_private", False))
+    labels = [x for x in host.split(".") if x]
+    return labels[:-1], (labels[-1] if labels else ""), False

@@ -23,6 +23,7 @@ class SerpItem:
     display_url: str = ""
     snippet: str = ""
     phones: list[str] = field(default_factory=list)
+    page: int = 1  # the result page it was on (ad positions restart on each page)
 
 
 @dataclass
@@ -44,8 +45,17 @@ class PageItem:
     headers: dict[str, str] = field(default_factory=dict)
     ip: str | None = None
     fetched_at: str = ""
+    # Every engine that showed this landing page for the query, and each showing
+    # (engine, is_ad, rank, ad_position, serp_url, url, landing_url); the fields
+    # above come from the strongest one (spiders/search.py merges them).
+    engines: list[str] = field(default_factory=list)
+    appearances: list[dict] = field(default_factory=list)
     # Filled by the pipelines.
     domain: str = ""
     title: str = ""
     hits: list[Any] = field(default_factory=list)
     verdicts: list[dict] = field(default_factory=list)
+    # Filled by pipelines/evidence.py: where the page is kept as a WARC record.
+    warc_file: str | None = None
+    warc_record_id: str | None = None
+    payload_sha256: str | None = None

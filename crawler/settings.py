@@ -19,21 +19,82 @@ ROBOTSTXT_OBEY = False
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0
-DOWNLOAD_TIMEOUT = 20
-DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+# Landing pages: AutoThrottle paces each site by its latency. Engines are left
+# alone (their requests set autothrottle_dont_adjust_delay) and paced below.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# --- Search engines (spiders/search.py): one download slot per engine. ---
+# Seconds between two requests to an engine of this kind, unless the profile's
+# [[engines]] table says `delay = ...`; Scrapy varies each wait by ±50%.
+SERPWATCH_ENGINE_DELAYS = {
+    "google": 8.0,
+    "bing": 4.0,
+    "duckduckgo": 4.0,
+    "brave": 1.1,  # the Search API's free plan allows one query a second
+    "searxng": 1.0,  # an instance the operator runs
+}
+# A delay for every engine, over the profile and the defaults (e.g. -s SERPWATCH_ENGINE_DELAY=0).
+SERPWATCH_ENGINE_DELAY = None
+SERPWATCH_ENGINE_CONCURRENCY = 1  # requests in flight per engine
+SERPWATCH_MAX_SERP_PAGES = 10  # result pages per query and engine
+
+# --- Safety and bounds (docs/SECURITY.md). Pages are written by criminals. ---
+DOWNLOAD_TIMEOUT = 20  # seconds per request, headers and body together
+DNS_TIMEOUT = 10  # enforced by crawler.resolver.GuardedResolver
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # bytes on the wire and again after decompression
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failure, never a page
 REDIRECT_MAX_TIMES = 8
+METAREFRESH_MAXDELAY = 30
 RETRY_TIMES = 2
-AUTOTHROTTLE_ENABLED = False
+SERPWATCH_RETRY_AFTER_MAX = 30  # longest Retry-After honoured (s); longer is not retried
+SERPWATCH_MAX_PAGES_PER_SITE = 25  # requests per registrable domain per run
+SERPWATCH_MAX_QUERIES = 1000  # distinct (engine, query) pairs per run
+SERPWATCH_MAX_NESTING = 1024  # deeper HTML is a parser time bomb: refused
+SERPWATCH_MAX_OFFERS_LISTED = 200  # offered downloads listed in the run's stats
+# The SSRF guard: on unless the profile says allow_private = true (or this is on).
+SERPWATCH_ALLOW_PRIVATE = False
+SERPWATCH_TRUSTED_HOSTS: list[str] = []  # "host[:port]" trusted like engine endpoints
+# Scrapy 2.19's remote control runs Python sent over HTTP; a crawler of hostile
+# pages keeps no such door open (like the telnet console below).
+REMOTE_CONTROL_ENABLED = False
+TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.resolver.GuardedHTTP11DownloadHandler",
+    "https": "crawler.resolver.GuardedHTTP11DownloadHandler",
+    "file": None,
+    "data": None,
+    "ftp": None,
+    "s3": None,
+}
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.HostilePageMiddleware": 585,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.DecompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "crawler.middlewares.OfflineCookiesMiddleware": 700,
+    # After HttpProxyMiddleware (750), so they know whether a proxy is used.
+    "crawler.middlewares.NetGuardMiddleware": 760,
+    "crawler.middlewares.DownloadOfferMiddleware": 770,
+    "crawler.middlewares.CrawlBudgetMiddleware": 780,
+}
 
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPhonesPipeline": 100,
     "pipelines.score.ScorePipeline": 200,
+    "pipelines.evidence.EvidencePipeline": 250,
     "pipelines.store.StorePipeline": 300,
 }
 
 # Where results go; the CLI sets these from its options.
 SERPWATCH_DB = "serpwatch.db"
+# Folder for the WARC evidence files; empty means `<db name>-warc/` next to the DB.
+SERPWATCH_WARC_DIR = ""
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

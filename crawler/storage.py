@@ -15,6 +15,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
+# Where a page's evidence is (pipelines/evidence.py) and the server's address,
+# carried by pages, sightings and site_numbers so every export row can cite it.
+EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
 
 
 def now() -> str:
@@ -196,6 +199,68 @@ def ensure_db_shape(db: Database) -> None:
     if "triage" not in tables:
         db["triage"].create({"id": int, "key": str, "action": str, "note": str, "at": str}, pk="id")
         db["triage"].create_index(["key"])
+    for table in ("pages", "sightings", "site_numbers"):
+        have = db[table].columns_dict
+        for column, kind in EVIDENCE_COLUMNS.items():
+            if column not in have:
+                db[table].add_column(column, kind)
+    if "exports" not in tables:
+        # The exports ledger: what was sent, when, to whom, and the file's SHA-256.
+        db["exports"].create(
+            {
+                "id": int,
+                "recipient": str,
+                "format": str,
+                "since": str,
+                "min_risk": str,
+                "created_at": str,
+                "file": str,
+                "sha256": str,
+                "records": int,
+            },
+            pk="id",
+        )
+        db["exports"].create_index(["recipient"])
+    if "export_items" not in tables:
+        # One row per item in an export: its key and a fingerprint of what was sent.
+        db["export_items"].create(
+            {"id": int, "export_id": int, "recipient": str, "key": str, "fingerprint": str},
+            pk="id",
+            foreign_keys=[("export_id", "exports", "id")],
+        )
+        db["export_items"].create_index(["recipient", "key"])
+    if "downloads" not in tables:
+        # Executables and archives a page offered (crawler.middlewares); never stored.
+        db["downloads"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "url": str,
+                "entry_url": str,
+                "domain": str,
+                "kind": str,
+                "reason": str,
+                "content_type": str,
+                "status": int,
+                "engine": str,
+                "query": str,
+                "brand": str,
+                "is_ad": int,
+                "serp_url": str,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["downloads"].create_index(["run_id"])
+
+
+def save_offered_download(db: Database, run_id: int, row: dict) -> str:
+    """Record that a page offered an executable or archive (it was not downloaded)."""
+    rid = key(run_id, row["url"])
+    record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row.get("is_ad")))}
+    record.setdefault("seen_at", now())
+    db["downloads"].upsert(record, pk="id", alter=True)
+    return rid
 
 
 def start_run(db: Database, profile: str) -> int:
@@ -225,8 +290,15 @@ def finish_run(
 
 def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     """Store one result of a result page; `row` has the SerpResult fields plus context."""
+    # Ad positions restart on each result page, so the page is part of the key.
     rid = key(
-        run_id, row["engine"], row["query"], row["is_ad"], row.get("rank"), row.get("ad_position")
+        run_id,
+        row["engine"],
+        row["query"],
+        row.get("page", 1),
+        row["is_ad"],
+        row.get("rank"),
+        row.get("ad_position"),
     )
     record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
     record["phones"] = json.dumps(row.get("phones") or [])
@@ -262,6 +334,9 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
                 "redirects": json.dumps(page.get("redirects") or []),
                 "phones": len(verdicts),
                 "fetched_at": seen,
+                # Every engine that showed the page for the query, and each showing.
+                "engines": json.dumps(_engines(page)),
+                "appearances": json.dumps(page.get("appearances") or []),
             }
         )
         db["pages"].upsert(record, pk="id", alter=True)
@@ -269,6 +344,10 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
         for v in verdicts:
             save_sighting(db, run_id, page_id, page, v, seen)
     return page_id
+
+
+def _engines(page: dict) -> list[str]:
+    return list(page.get("engines") or ([page["engine"]] if page.get("engine") else []))
 
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
@@ -295,6 +374,12 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
             "risk": v.get("risk"),
             "reasons": json.dumps(v.get("reasons", [])),
             "seen_at": seen,
+            "engines": json.dumps(_engines(page)),
+            **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+            # The verdict and the facts behind it: crawler.history scores again at
+            # the end of the run with what only the whole database knows.
+            "flagged": int(bool(v.get("flagged"))),
+            "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
         },
         pk="id",
         alter=True,
@@ -331,6 +416,8 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         "reasons": json.dumps(v.get("reasons", [])),
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
+        **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
     }
     existing = (
         db["site_numbers"].get(pair_id)
@@ -343,7 +430,12 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         # Seen again in this run with a weaker verdict (another query, or
         # organic after an ad): keep the strongest evidence.
         pair = {"id": pair_id}
-    pair.update({"last_seen": seen, "last_run": run_id})
+    engines = _engines(page)
+    if existing is not None and existing["last_run"] == run_id:
+        # Every engine that showed the pair in this run, whichever evidence is kept.
+        before = json.loads(existing.get("engines") or "[]")
+        engines = before + [e for e in engines if e not in before]
+    pair.update({"last_seen": seen, "last_run": run_id, "engines": json.dumps(engines)})
     db["site_numbers"].upsert(pair, pk="id", alter=True)
 
 
@@ -429,12 +521,21 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         for e in engines
         if e not in blocked and not stats.get(f"serpwatch/results/{e}")
     ]
+    warnings += [
+        f"{e}: {stats[f'serpwatch/serp_failed/{e}']} result pages got no answer"
+        f" (last: {stats.get(f'serpwatch/serp_failed_reason/{e}', '?')})"
+        for e in engines
+        if stats.get(f"serpwatch/serp_failed/{e}")
+    ]
     keep = {
         k: v
         for k, v in stats.items()
         if k.startswith(("serpwatch/", "downloader/response_status_count", "item_"))
+        or k.startswith(("retry/", "httperror/", "downloader/exception_type_count/"))
         or k in ("finish_reason", "log_count/ERROR", "elapsed_time_seconds")
     }
+    for offer in stats.get("serpwatch/offered_download_list") or []:
+        save_offered_download(db, run_id, offer)
     reason = stats.get("finish_reason", "finished")
     finish_run(
         db,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, fields
 
-from crawler import storage
+from crawler import history, storage
 from crawler.items import PageItem, SerpItem
+
+logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
@@ -26,6 +29,14 @@ class StorePipeline:
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
     def close_spider(self):
+        # History and triage first (crawler.history): their counts go into the run's stats.
+        try:
+            changes = history.close_run(self.db, self.run_id, self.crawler.stats.get_stats())
+        except Exception:  # noqa: BLE001 - the run must still be closed and recorded
+            logger.exception("scoring the run again with its history failed")
+            changes = {"failed": 1}
+        for name, value in changes.items():
+            self.crawler.stats.set_value(f"serpwatch/history/{name}", value)
         stats = self.crawler.stats.get_stats()
         storage.finish_crawl(self.db, self.run_id, stats)
         self.db.close()

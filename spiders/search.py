@@ -1,22 +1,140 @@
-"""The search spider: runs the profile's queries and follows results and ads.
+"""The search spider: runs the profile's queries on its engines, follows results and ads.
 
 It only crawls. Parsing is done by `crawler.engines`, everything after the
-fetch by the pipelines. Reads the spider argument `profile` (a profile TOML).
+fetch by the pipelines. Reads the spider argument `profile` (a profile TOML or
+a loaded `Profile`) and the settings SERPWATCH_ENGINE_DELAY,
+SERPWATCH_ENGINE_DELAYS, SERPWATCH_ENGINE_CONCURRENCY, SERPWATCH_MAX_SERP_PAGES
+and SERPWATCH_RETRY_AFTER_MAX.
+
+Per engine (named by its kind; a second engine of the same kind is `kind-2`):
+
+- Politeness: its requests share the download slot `engine:<name>`, one at a
+  time (SERPWATCH_ENGINE_CONCURRENCY), `delay` seconds apart (the profile's
+  `delay`, else SERPWATCH_ENGINE_DELAYS[kind]; SERPWATCH_ENGINE_DELAY
+  overrides both). AutoThrottle leaves engine slots alone and paces the
+  landing pages. Queries run one after the other, each paginated until
+  `results_per_query` organic results, a page without a next page, or a page
+  without new results; ranks continue across pages (`rank_offset`).
+- Blocks: engine requests are never retried by RetryMiddleware (`dont_retry`)
+  and every status reaches the parser. A block page that carries a
+  Retry-After of at most SERPWATCH_RETRY_AFTER_MAX seconds is asked once more
+  after that wait, with the whole engine paused; any other block page, or a
+  second one in a row, marks the engine blocked for the run: its remaining
+  queries are dropped, `serpwatch/blocked/<name>` and
+  `serpwatch/blocked_reason/<name>` go into the run's stats. A blocked page
+  yields no results, so it is never stored as "no results".
+
+Merging: the landing pages of a query are requested once every engine is done
+with that query (or blocked). A landing URL shown by several engines, or as
+both an ad and a result, is fetched once (click-tracking parameters such as
+utm_* and gclid are ignored when comparing); the PageItem keeps every showing
+in `appearances` and `engines`, and its `engine`, `is_ad`, `rank` come from the
+strongest one (ads first, then the best position, then profile order).
 """
 
 from __future__ import annotations
 
+import re
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.defer import maybe_deferred_to_future
+from w3lib.url import canonicalize_url
 
 from crawler.config import load_profile
-from crawler.engines import ENGINES
+from crawler.engines import get_engine
+from crawler.engines.common import browser_headers
 from crawler.items import PageItem, SerpItem
+from crawler.limits import failure_kind, retry_after_seconds
+
+# Every answer of an engine reaches its parser, which tells a block from a page.
+ENGINE_STATUSES = list(range(400, 600))
+# Query parameters that only identify a click; two URLs that differ only in
+# these are the same landing page.
+_CLICK_PARAMS = re.compile(
+    r"^(utm_[a-z_]+|gclid|gclsrc|dclid|gbraid|wbraid|gad_source|msclkid|fbclid|yclid|"
+    r"mc_cid|mc_eid|_ga|_gl)$",
+    re.IGNORECASE,
+)
+
+
+def merge_key(url: str) -> str:
+    """The URL that decides whether two results are the same landing page."""
+    parts = urlsplit(url)
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not _CLICK_PARAMS.match(k)
+    ]
+    return canonicalize_url(
+        urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+    )
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _same_endpoint(url: str, endpoint: str) -> bool:
+    """Same scheme, host, port and path: a URL the operator's engine setting covers."""
+    a, b = urlsplit(url), urlsplit(endpoint)
+    return _origin(url) == _origin(endpoint) and a.path.rstrip("/") == b.path.rstrip("/")
+
+
+@dataclass
+class EngineRun:
+    """One engine of the profile during a crawl: its politeness and its state."""
+
+    name: str
+    kind: str
+    url: str | None
+    delay: float
+    order: int
+    queue: list[int] = field(default_factory=list)  # query indexes not yet started
+    blocked: str | None = None
+    paused_until: float = 0.0
+
+    @property
+    def slot(self) -> str:
+        return f"engine:{self.name}"
+
+    @property
+    def module(self):
+        return get_engine(self.kind)
+
+    @property
+    def endpoint(self) -> str:
+        return self.url or self.module.ENDPOINT
+
+
+@dataclass
+class QueryProgress:
+    """How far one engine got with one query."""
+
+    offset: int = 0  # organic results on the pages before (the next rank_offset)
+    found: int = 0  # distinct organic results so far
+    seen: set[str] = field(default_factory=set)
+    last_url: str | None = None  # the page before, Referer of the next one
+
+
+@dataclass(eq=False)
+class QueryMerge:
+    """The results of one query over all engines, until every engine is done with it."""
+
+    qi: int
+    waiting: set[str]
+    hits: dict[str, list[dict]] = field(default_factory=dict)  # merge key → showings
+    released: bool = False
 
 
 class SearchSpider(scrapy.Spider):
-    """Queries = brands × templates × engines; follow top results and ads."""
+    """Queries = brands × templates × engines; follow top results and ads, merged per query."""
 
     name = "search"
     # Block and rate-limit answers must reach the parser, which names them.
@@ -27,48 +145,155 @@ class SearchSpider(scrapy.Spider):
         if profile is None:
             raise ValueError("the search spider needs -a profile=PROFILE.toml")
         self.profile = profile if not isinstance(profile, str) else load_profile(profile)
+        self.queries = self.profile.queries()
+        self.engines: dict[str, EngineRun] = {}
+        for order, engine in enumerate(self.profile.engines):
+            name, n = engine.kind, 1
+            while name in self.engines:
+                n += 1
+                name = f"{engine.kind}-{n}"
+            self.engines[name] = EngineRun(
+                name=name,
+                kind=engine.kind,
+                url=engine.url,
+                delay=0.0,
+                order=order,
+                queue=list(range(len(self.queries))),
+            )
+        self.progress: dict[tuple[str, int], QueryProgress] = {}
+        self.merges = [QueryMerge(qi, set(self.engines)) for qi in range(len(self.queries))]
+        self.lanes = 1
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._configure(crawler.settings)
+        return spider
+
+    def _configure(self, settings) -> None:
+        """Delays and one download slot per engine (DOWNLOAD_SLOTS), before the crawl starts."""
+        override = settings.get("SERPWATCH_ENGINE_DELAY")
+        defaults = settings.getdict("SERPWATCH_ENGINE_DELAYS")
+        self.lanes = max(1, settings.getint("SERPWATCH_ENGINE_CONCURRENCY", 1))
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for engine, run in zip(self.profile.engines, self.engines.values(), strict=True):
+            if override not in (None, ""):
+                delay = float(override)
+            elif getattr(engine, "delay", None) is not None:
+                delay = float(engine.delay)
+            else:
+                delay = float(defaults.get(run.kind, settings.getfloat("DOWNLOAD_DELAY")))
+            run.delay = delay
+            # An operator's own DOWNLOAD_SLOTS entry for the slot wins.
+            slots[run.slot] = {"concurrency": self.lanes, "delay": delay, **slots.get(run.slot, {})}
+        if settings.frozen:  # Scrapy < 2.11 freezes settings before the spider exists
+            self.logger.warning("settings frozen: engines use DOWNLOAD_DELAY, not their own")
+            return
+        priority = max(settings.getpriority("DOWNLOAD_SLOTS") or 0, 30)  # at least "spider"
+        settings.set("DOWNLOAD_SLOTS", slots, priority=priority)
+
+    # -- engine requests ---------------------------------------------------------
 
     async def start(self):
-        self.crawler.stats.set_value("serpwatch/engines", [e.kind for e in self.profile.engines])
-        for engine in self.profile.engines:
-            for brand, query in self.profile.queries():
-                yield self.serp_request(engine, brand, query, page=1)
+        self.crawler.stats.set_value("serpwatch/engines", list(self.engines))
+        for run in self.engines.values():
+            self.logger.info(
+                "%s: %d queries, %.1f s apart, %d at a time",
+                run.name,
+                len(run.queue),
+                run.delay,
+                self.lanes,
+            )
+            for _ in range(self.lanes):
+                request = self._next_query(run)
+                if request is not None:
+                    yield request
 
-    def serp_request(self, engine, brand, query, page, url=None):
-        module = ENGINES[engine.kind]
-        req = module.build_request(
+    def _next_query(self, run: EngineRun) -> scrapy.Request | None:
+        if run.blocked or not run.queue:
+            return None
+        return self.serp_request(run, run.queue.pop(0), page=1)
+
+    def serp_request(self, run: EngineRun, qi: int, page: int, url: str | None = None):
+        brand, query = self.queries[qi]
+        req = run.module.build_request(
             query,
             language=self.profile.language,
             region=self.profile.region,
             page=page,
-            base_url=engine.url,
+            base_url=run.url,
         )
+        headers = dict(req.headers)
+        before = self.progress.get((run.name, qi))
+        if page > 1 and "Referer" in headers and before is not None and before.last_url:
+            headers["Referer"] = before.last_url  # the page we were on
         return scrapy.Request(
             url or req.url,
             method=req.method,
-            headers=req.headers,
+            headers=headers,
             body=req.body,
             callback=self.parse_serp,
+            errback=self.serp_failed,
             dont_filter=True,
-            meta={"serpwatch_trusted": True},
-            cb_kwargs={"engine": engine, "brand": brand, "query": query, "page": page},
+            meta={
+                "serpwatch_trusted": True,
+                "download_slot": run.slot,
+                # Engines are paced by their own delay and blocks by the spider:
+                # no AutoThrottle, no RetryMiddleware hammering a 429.
+                "autothrottle_dont_adjust_delay": True,
+                "dont_retry": True,
+                "handle_httpstatus_list": ENGINE_STATUSES,
+            },
+            cb_kwargs={"engine": run.name, "brand": brand, "query": query, "qi": qi, "page": page},
         )
 
-    def parse_serp(self, response, engine, brand, query, page):
+    def _next_page_url(self, run: EngineRun, qi: int, page: int, next_url: str) -> str:
+        """The page's own next link when it stays on the configured endpoint, else a built one."""
+        if _same_endpoint(next_url, run.endpoint):
+            return next_url
+        brand, query = self.queries[qi]
+        return run.module.build_request(
+            query,
+            language=self.profile.language,
+            region=self.profile.region,
+            page=page,
+            base_url=run.url,
+        ).url
+
+    async def parse_serp(self, response, engine, brand, query, qi, page):
+        run = self.engines[engine]
         stats = self.crawler.stats
-        result = ENGINES[engine.kind].parse(response.body, response.url, response.status)
+        progress = self.progress.setdefault((engine, qi), QueryProgress())
+        result = run.module.parse(
+            response.body,
+            response.url,
+            response.status,
+            region=self.profile.region,
+            rank_offset=progress.offset,
+        )
         if result.blocked:
-            stats.inc_value(f"serpwatch/blocked/{engine.kind}")
-            stats.set_value(f"serpwatch/blocked_reason/{engine.kind}", result.blocked)
-            self.logger.warning("%s blocked us on %r: %s", engine.kind, query, result.blocked)
+            wait = self._backoff(run, response)
+            if wait is not None:
+                await self._pause(run)
+                first_url = (response.meta.get("redirect_urls") or [response.url])[0]
+                retry = self.serp_request(run, qi, page, url=first_url)
+                retry.meta["serpwatch_backoff"] = wait
+                yield retry
+                return
+            for request in self._block(run, qi, result.blocked, response):
+                yield request
             return
+
         stats.inc_value("serpwatch/serp_pages")
-        stats.inc_value(f"serpwatch/results/{engine.kind}", len(result.results))
+        stats.inc_value(f"serpwatch/serp_pages/{engine}")
+        stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         limit = self.profile.results_per_query
-        organic = 0
+        merge = self.merges[qi]
+        late: list[scrapy.Request] = []
+        new = 0
         for r in result.results:
             yield SerpItem(
-                engine=engine.kind,
+                engine=engine,
                 query=query,
                 brand=brand,
                 serp_url=response.url,
@@ -81,40 +306,215 @@ class SearchSpider(scrapy.Spider):
                 display_url=r.display_url,
                 snippet=r.snippet,
                 phones=list(r.phones),
+                page=page,
             )
-            if r.is_ad and not self.profile.follow_ads:
-                continue
-            if not r.is_ad:
-                organic = max(organic, r.rank or 0)
-                if (r.rank or 0) > limit:
+            if r.is_ad:
+                follow = self.profile.follow_ads
+            else:
+                progress.offset = max(progress.offset, r.rank or 0)
+                key = merge_key(r.landing_url)
+                if key in progress.seen:
                     continue
-            if not r.landing_url.startswith(("http://", "https://")):
-                continue
-            yield scrapy.Request(
-                r.landing_url,
-                headers={"Referer": response.url},
-                callback=self.parse_page,
-                errback=self.page_failed,
-                # The same site can be both an ad and a result: fetch each
-                # appearance so each keeps its own evidence.
-                dont_filter=True,
-                cb_kwargs={
-                    "ctx": {
-                        "engine": engine.kind,
-                        "query": query,
-                        "brand": brand,
-                        "is_ad": r.is_ad,
-                        "rank": r.rank,
-                        "ad_position": r.ad_position,
-                        "serp_url": response.url,
-                        "entry_url": r.landing_url,
-                    }
-                },
-            )
-        if result.next_url and organic and organic < limit:
-            yield self.serp_request(engine, brand, query, page + 1, url=result.next_url)
+                progress.seen.add(key)
+                new += 1
+                progress.found += 1
+                follow = progress.found <= limit
+            if follow and r.landing_url.startswith(("http://", "https://")):
+                late.extend(self._add_hit(merge, engine, r, response.url))
+        progress.last_url = response.url
+        for request in late:  # a straggler after the query was released (concurrency > 1)
+            yield request
+
+        max_pages = self.crawler.settings.getint("SERPWATCH_MAX_SERP_PAGES", 10)
+        if (
+            result.next_url
+            and new
+            and progress.found < limit
+            and page < max_pages
+            and not run.blocked
+        ):
+            await self._pause(run)
+            url = self._next_page_url(run, qi, page + 1, result.next_url)
+            yield self.serp_request(run, qi, page + 1, url=url)
+            return
+        for request in self._query_done(engine, qi):
+            yield request
+        await self._pause(run)
+        request = self._next_query(run)
+        if request is not None:
+            yield request
+
+    def serp_failed(self, failure):
+        """An engine request that got no answer: one more try, then the engine moves on."""
+        request = failure.request
+        kw = request.cb_kwargs
+        run = self.engines[kw["engine"]]
+        if not isinstance(failure.value, IgnoreRequest):
+            retry = get_retry_request(request, spider=self, reason=failure.value, max_retry_times=1)
+            if retry is not None:
+                return [retry]
+        stats = self.crawler.stats
+        stats.inc_value(f"serpwatch/serp_failed/{run.name}")
+        stats.set_value(
+            f"serpwatch/serp_failed_reason/{run.name}",
+            f"{failure_kind(failure.value)}: {failure.value}"[:300],
+        )
+        self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
+        out = list(self._query_done(run.name, kw["qi"]))
+        request = self._next_query(run)
+        if request is not None:
+            out.append(request)
+        return out
+
+    # -- blocks and backoff ------------------------------------------------------
+
+    def _backoff(self, run: EngineRun, response) -> float | None:
+        """Seconds to wait before asking once more, when the engine said so; else None."""
+        if run.blocked or response.meta.get("serpwatch_backoff") is not None:
+            return None  # blocked already, or waited once for this page
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        cap = self.crawler.settings.getfloat("SERPWATCH_RETRY_AFTER_MAX", 30)
+        if wait is None or wait > cap:
+            return None
+        run.paused_until = max(run.paused_until, time.monotonic() + wait)
+        self.crawler.stats.inc_value(f"serpwatch/backoff/{run.name}")
+        self.crawler.stats.inc_value(f"serpwatch/backoff_seconds/{run.name}", wait)
+        self.logger.warning(
+            "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more",
+            run.name,
+            response.status,
+            wait,
+        )
+        return wait
+
+    async def _pause(self, run: EngineRun) -> None:
+        """Wait while the engine is backing off (Retry-After)."""
+        left = run.paused_until - time.monotonic()
+        if left > 0:
+            await self._sleep(left)
+
+    @staticmethod
+    async def _sleep(seconds: float) -> None:
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        await maybe_deferred_to_future(deferLater(reactor, seconds))
+
+    def _block(self, run: EngineRun, qi: int, reason: str, response) -> list[scrapy.Request]:
+        """Mark the engine blocked for the run; drop its queries; release what waited on it."""
+        if response.meta.get("serpwatch_backoff") is not None:
+            reason = f"{reason} (again after waiting {response.meta['serpwatch_backoff']:g} s)"
+        else:
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+            if wait is not None:
+                reason = f"{reason} (Retry-After {wait:g} s is more than we wait)"
+        stats = self.crawler.stats
+        stats.inc_value(f"serpwatch/blocked_pages/{run.name}")
+        out = list(self._query_done(run.name, qi))
+        if run.blocked:
+            return out
+        run.blocked = reason
+        dropped, run.queue = run.queue, []
+        stats.set_value(f"serpwatch/blocked/{run.name}", 1)
+        stats.set_value(f"serpwatch/blocked_reason/{run.name}", reason)
+        stats.set_value(f"serpwatch/queries_dropped/{run.name}", len(dropped))
+        self.logger.warning(
+            "%s blocked us on %r: %s; its %d remaining queries are dropped",
+            run.name,
+            self.queries[qi][1],
+            reason,
+            len(dropped),
+        )
+        for other in dropped:
+            out.extend(self._query_done(run.name, other))
+        return out
+
+    # -- merging and landing pages -----------------------------------------------
+
+    def _add_hit(self, merge: QueryMerge, engine: str, r, serp_url: str) -> list[scrapy.Request]:
+        showing = {
+            "engine": engine,
+            "is_ad": r.is_ad,
+            "rank": r.rank,
+            "ad_position": r.ad_position,
+            "serp_url": serp_url,
+            "url": r.url,
+            "landing_url": r.landing_url,
+        }
+        key = merge_key(r.landing_url)
+        if merge.released:
+            if key in merge.hits:
+                return []  # already requested; this showing came too late to be kept
+            merge.hits[key] = [showing]
+            return [self.landing_request(merge, [showing])]
+        merge.hits.setdefault(key, []).append(showing)
+        return []
+
+    def _query_done(self, engine: str, qi: int):
+        """This engine is done with query `qi`; when all are, request its landing pages."""
+        merge = self.merges[qi]
+        merge.waiting.discard(engine)
+        if merge.waiting or merge.released:
+            return
+        merge.released = True
+        stats = self.crawler.stats
+        for showings in merge.hits.values():
+            stats.inc_value("serpwatch/landing_pages")
+            if len(showings) > 1:
+                stats.inc_value("serpwatch/landing_pages_merged")
+                stats.inc_value("serpwatch/showings_merged", len(showings) - 1)
+            yield self.landing_request(merge, showings)
+
+    def _strength(self, showing: dict) -> tuple:
+        position = showing["ad_position"] if showing["is_ad"] else showing["rank"]
+        return (not showing["is_ad"], position or 0, self.engines[showing["engine"]].order)
+
+    def landing_request(self, merge: QueryMerge, showings: list[dict]) -> scrapy.Request:
+        brand, query = self.queries[merge.qi]
+        showings = sorted(showings, key=self._strength)
+        best = showings[0]
+        engines = sorted({s["engine"] for s in showings}, key=lambda n: self.engines[n].order)
+        # A cross-site navigation from the result page, as a browser makes it.
+        headers = browser_headers(self.profile.language, self.profile.region)
+        headers["Sec-Fetch-Site"] = "cross-site"
+        headers["Referer"] = best["serp_url"]
+        meta = {}
+        for run in self.engines.values():
+            if _origin(best["landing_url"])[1] == _origin(run.endpoint)[1]:
+                # An ad click through the engine's own host is paced like the engine.
+                meta = {"download_slot": run.slot, "autothrottle_dont_adjust_delay": True}
+        return scrapy.Request(
+            best["landing_url"],
+            headers=headers,
+            callback=self.parse_page,
+            errback=self.page_failed,
+            # The same site for another query is fetched again, with that
+            # query's result page as Referer (cloaking sites check it).
+            dont_filter=True,
+            meta=meta,
+            cb_kwargs={
+                "ctx": {
+                    "engine": best["engine"],
+                    "engines": engines,
+                    "appearances": showings,
+                    "query": query,
+                    "brand": brand,
+                    "is_ad": best["is_ad"],
+                    "rank": best["rank"],
+                    "ad_position": best["ad_position"],
+                    "serp_url": best["serp_url"],
+                    "entry_url": best["landing_url"],
+                }
+            },
+        )
 
     def parse_page(self, response, ctx):
+        if response.status >= 400:
+            # Only engines' block pages need HTTPERROR_ALLOWED_CODES; for a
+            # landing page an error answer is a failure, not the site's page.
+            self.crawler.stats.inc_value("serpwatch/pages_failed")
+            self.crawler.stats.inc_value(f"serpwatch/pages_failed/http_{response.status}")
+            return
         if not isinstance(response, scrapy.http.TextResponse):
             self.crawler.stats.inc_value("serpwatch/pages_not_html")
             return
@@ -134,4 +534,5 @@ class SearchSpider(scrapy.Spider):
 
     def page_failed(self, failure):
         self.crawler.stats.inc_value("serpwatch/pages_failed")
+        self.crawler.stats.inc_value(f"serpwatch/pages_failed/{failure_kind(failure.value)}")
         self.logger.info("page failed: %s", failure.value)

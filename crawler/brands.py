@@ -1,0 +1,142 @@
+"""The brands registry: checks for official domains and keywords, and known third parties.
+
+A brands file lists each brand's official contacts (`[[brands]]`, see
+DESIGN.md) and, optionally, known legitimate third parties (`[[third_parties]]`:
+fraud help desks, consumer organisations, news sites) whose numbers and pages
+lower a score instead of raising it. Keeping them in data lets maintainers tune
+the list without touching code:
+
+```toml
+[[third_parties]]
+name = "Fraudehelpdesk"
+kind = "fraud help desk"
+domains = ["fraudehelpdesk.nl"]
+phones = ["088 786 73 72"]
+source = "https://www.fraudehelpdesk.nl/"
+```
+
+Official domains are reduced to their registrable domain with tldextract's
+bundled list (`www.microsoft.com/nl-nl` → `microsoft.com`); a bare public
+suffix (`co.uk`) or a shared-hosting suffix (`blogspot.com`, a private entry of
+the list) is refused, because every site under it belongs to someone else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from crawler.domains import host_parts, registrable_domain
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
+
+
+@dataclass
+class ThirdParty:
+    """A known legitimate third party: its numbers and sites lower the score."""
+
+    name: str
+    kind: str = ""
+    domains: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)  # E.164
+    source: str = ""
+
+
+def normalise_domain(value: str) -> str:
+    """`https://www.Microsoft.com/nl-nl` → `microsoft.com`; ValueError says what is wrong."""
+    v = value.strip().lower()
+    if "//" in v:
+        v = urlsplit(v).hostname or ""
+    else:
+        v = v.split("/", 1)[0].split(":", 1)[0]
+    v = v.strip(".")
+    for prefix in ("*.", "www."):
+        if v.startswith(prefix):
+            v = v[len(prefix) :]
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        pass
+    else:
+        raise ValueError("is an IP address, not a domain")
+    try:
+        v = v.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError("is not a valid domain name") from None
+    if not _HOST_RE.match(v):
+        raise ValueError("is not a domain name; write it as example.com")
+    labels, suffix, private = host_parts(v)
+    if not labels:
+        if private:
+            raise ValueError(
+                "is a shared-hosting suffix (a private entry of the public suffix list):"
+                " every site under it belongs to someone else; list the brand's own site"
+            )
+        raise ValueError("is a public suffix, not a domain; list the brand's own domain")
+    return registrable_domain(v)
+
+
+def normalise_keyword(value: str) -> str:
+    """Lowercase, single spaces; at least two characters with a letter among them."""
+    v = " ".join(value.lower().split())
+    if len(v) < 2 or not any(ch.isalpha() for ch in v):
+        raise ValueError("is too short to be a brand keyword (two characters or more)")
+    return v
+
+
+def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]:
+    """The `[[third_parties]]` tables of a brands file (none is fine)."""
+    from crawler.config import (
+        ConfigError,
+        _checked,
+        _find_value_line,
+        _read_toml,
+        _str_list,
+    )
+    from crawler.phones import normalize_phone
+
+    path = Path(path)
+    data, text = _read_toml(path)
+    entries = data.get("third_parties", [])
+    if not isinstance(entries, list):
+        raise ConfigError(path, "must be [[third_parties]] tables", field="third_parties")
+    out = []
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        line = _find_value_line(text, name) if isinstance(name, str) and name else None
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                path,
+                f"third party #{i + 1} has no name",
+                field=f"third_parties[{i}].name",
+            )
+        label = f"third_parties[{name}]"
+        phones = []
+        for raw in _str_list(entry.get("phones", []), path, f"{label}.phones", line):
+            e164 = normalize_phone(raw, region)
+            if e164 is None:
+                raise ConfigError(
+                    path,
+                    f"{raw!r} is not a valid phone number (region {region})",
+                    line=_find_value_line(text, raw),
+                    field=f"{label}.phones",
+                )
+            if e164 not in phones:
+                phones.append(e164)
+        domains = _checked(
+            normalise_domain, entry.get("domains", []), path, text, f"{label}.domains", line
+        )
+        out.append(
+            ThirdParty(
+                name=name.strip(),
+                kind=str(entry.get("kind", "")),
+                domains=domains,
+                phones=phones,
+                source=str(entry.get("source", "")),
+            )
+        )
+    return out

@@ -1,0 +1,241 @@
+"""The analysts' and maintainers' commands: triage, history, queries stats and try.
+
+`register(main, friendly, db_option)` adds them to the `serpwatch` group
+(crawler/cli.py calls it), so this module never imports the CLI module.
+`attention_table` is the `serpwatch flags` table.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+def attention_table(records: list[dict]) -> str:
+    """Flagged pairs as a table: since (new/back/seen/gone), status, and the main reason."""
+    if not records:
+        return "Nothing needs attention."
+    head = ("since", "status", "number", "brand", "risk", "score", "site", "main reason")
+    rows = [
+        (
+            r["since"],
+            r["status"],
+            r["phone"],
+            r["brand"] or "-",
+            r["risk"] or "-",
+            str(r["score"]),
+            r["domain"],
+            (r["reasons"] or ["-"])[0],
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
+    out = []
+    for row in [head, *rows]:
+        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[-1]]
+        out.append("  ".join(cells))
+    out.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 11)
+    return "\n".join(out)
+
+
+def _table(head: tuple, rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    header = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()
+    return "\n".join([header, "  ".join("-" * w for w in widths), *lines])
+
+
+def register(main: click.Group, friendly, db_option) -> None:
+    """Add triage, history and queries to the `serpwatch` group."""
+
+    @main.command("triage")
+    @click.argument("key")
+    @click.option("--confirm", "action", flag_value="confirm", help="A scam: raise it everywhere.")
+    @click.option("--dismiss", "action", flag_value="dismiss", help="Not a scam: stop flagging.")
+    @click.option("--reset", "action", flag_value="reset", help="Forget the earlier decision.")
+    @click.option("--note", default="", help="Why; kept with the decision.")
+    @click.option("--region", default="NL", show_default=True, help="Region for national formats.")
+    @db_option
+    @friendly
+    def triage_cmd(key, action, note, region, db_path):
+        """Record an analyst's decision on a number (E.164) or a site (domain).
+
+        A confirmed number or site raises the score wherever it reappears; a
+        dismissed one is still recorded by later runs but no longer flagged.
+        The latest decision counts; --reset forgets it.
+
+        Example: serpwatch triage +31852081234 --confirm --note "called: asks for AnyDesk"
+        """
+        from crawler import storage, triage
+
+        if action is None:
+            raise click.UsageError("give one of --confirm, --dismiss or --reset")
+        try:
+            kind, value = triage.parse_key(key, region.upper())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="KEY") from None
+        db = storage.open_db(db_path)
+        row = triage.record(db, kind, value, action, note)
+        table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
+        if not db[table].count_where(f"{pk} = ?", [value]):
+            click.echo(
+                f"note: {value} has not been seen yet; the decision applies when it appears",
+                err=True,
+            )
+        click.echo(
+            f"{row['at']}  {value}  {triage.STATUS[action]}" + (f"  ({note})" if note else "")
+        )
+
+    @main.command("history")
+    @click.argument("key")
+    @click.option("--region", default="NL", show_default=True, help="Region for national formats.")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+    @db_option
+    @friendly
+    def history_cmd(key, region, as_json, db_path):
+        """Show the story of a number or a site across runs.
+
+        First and last seen, the runs it was seen in and those it was missing
+        from, when it was new, gone or back, the analysts' decisions, and the
+        sites (or numbers) it was seen with.
+
+        Example: serpwatch history +31852081234
+        """
+        from crawler import history, storage, triage
+
+        try:
+            _kind, value = triage.parse_key(key, region.upper())
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="KEY") from None
+        db = storage.open_db(db_path)
+        t = history.timeline(db, value)
+        if as_json:
+            click.echo(json.dumps(t, ensure_ascii=False, default=str))
+            return
+        if not t["runs"] and not t["triage"]:
+            click.echo(f"{value}: never seen")
+            return
+        click.echo(f"{value}  ({t['kind']}, status {t['status'] or '-'})")
+        click.echo(f"first seen {t['first_seen']}, last seen {t['last_seen']}")
+        click.echo(f"seen in runs: {', '.join(map(str, t['runs'])) or '-'}")
+        if t["missing_runs"]:
+            click.echo(f"missing from runs: {', '.join(map(str, t['missing_runs']))}")
+        for c in t["changes"]:
+            what = c["kind"] if c["key"] == value else f"{c['kind']} {c['key']}"
+            click.echo(f"  run {c['run_id']}: {what} {c['event']}: {c['detail']}")
+        for d in t["triage"]:
+            note = f" ({d['note']})" if d.get("note") else ""
+            click.echo(f"  {d['at']}: {d['action']}{note}")
+        other = "domain" if t["kind"] == "number" else "phone"
+        for p in t["partners"]:
+            state = "flagged" if p["flagged"] else "not flagged"
+            click.echo(
+                f"  with {p[other]}: score {p['score']} {p['risk'] or '-'}, {state},"
+                f" {p['first_seen']} .. {p['last_seen']}"
+            )
+
+    @main.group("queries")
+    def queries_group():
+        """For maintainers: how the queries perform, and one query tried."""
+
+    @queries_group.command("stats")
+    @db_option
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+    @friendly
+    def queries_stats(db_path, as_json):
+        """Per query and engine: runs, results, flagged numbers (new when found),
+        confirmed and dismissed, the most productive first.
+
+        A query that has run many times without a new flagged number can be retired.
+
+        Example: serpwatch queries stats --db nl.db
+        """
+        from crawler import queries, storage
+
+        db = storage.open_db(db_path)
+        rows = queries.stats(db)
+        if as_json:
+            for r in rows:
+                click.echo(json.dumps(r, ensure_ascii=False))
+            return
+        if not rows:
+            click.echo("No queries have run yet.")
+            return
+        head = ("query", "engine", "runs", "results", "ads", "flagged", "new", "confirmed")
+        head += ("dismissed",)
+        click.echo(
+            _table(
+                head,
+                [
+                    (
+                        r["query"],
+                        r["engine"],
+                        r["runs"],
+                        r["results"],
+                        r["ads"],
+                        r["flagged"],
+                        r["new_flagged"],
+                        r["confirmed"],
+                        r["dismissed"],
+                    )
+                    for r in rows
+                ],
+            )
+        )
+
+    @queries_group.command("try")
+    @click.argument("profile_path", metavar="PROFILE.toml", type=click.Path(dir_okay=False))
+    @click.argument("text")
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
+    @friendly
+    def queries_try(profile_path, text, as_json):
+        """Run one query on the profile's engines; print the results and their numbers.
+
+        Goes through the normal crawl (engines, landing pages, extraction,
+        scoring) into a throwaway database: nothing is stored.
+
+        Example: serpwatch queries try profiles/nl.toml "ING klantenservice bellen"
+        """
+        from crawler.config import load_profile
+        from crawler.queries import try_query
+
+        profile = load_profile(profile_path)
+        seen = try_query(profile, text)
+        if as_json:
+            for r in seen["results"]:
+                click.echo(json.dumps(r, ensure_ascii=False))
+        else:
+            _print_try(seen)
+        for engine, reason in seen["blocked"].items():
+            click.echo(f"BLOCKED: {engine}: {reason}", err=True)
+        if seen["blocked"] and set(seen["blocked"]) >= set(seen["engines"]):
+            sys.exit(3)
+
+
+def _print_try(seen: dict) -> None:
+    brand = f" (brand {seen['brand']})" if seen["brand"] else " (no brand named)"
+    click.echo(f"query {seen['query']!r}{brand} on {', '.join(seen['engines'])}")
+    for w in seen["warnings"]:
+        click.echo(f"warning: {w}")
+    if not seen["results"]:
+        click.echo("no results")
+    for r in seen["results"]:
+        where = f"ad {r['ad_position']}" if r["is_ad"] else f"#{r['rank']}"
+        click.echo(f"{r['engine']:<10} {where:<6} {r['title']}")
+        target = r["landing_url"]
+        if r["url"] and r["url"] != target:
+            target += f" -> {r['url']}"
+        click.echo(f"{'':17} {target}" + ("" if r["fetched"] else "  (not fetched)"))
+        for n in r["numbers"]:
+            if n["official_for"]:
+                verdict = f"official ({n['official_for']})"
+            elif n["is_fax"]:
+                verdict = "fax"
+            else:
+                verdict = f"{n['risk']} {n['score']}: {(n['reasons'] or ['-'])[0]}"
+            click.echo(f"{'':19} {n['phone']:<15} {verdict}")

@@ -1,0 +1,353 @@
+"""History across runs: the signals only the whole database knows, and what changed.
+
+`close_run(db, run_id, stats)` runs once at the end of every crawl (from
+`pipelines/store.py`). It scores every sighting and (site, number) pair of the
+run again with the cross-page facts added to the page's own (kept as JSON in
+`sightings.facts` and `site_numbers.facts`): on how many unrelated domains the
+number was seen, whether the number or the site is new on the scene, and the
+analysts' decisions
+(`crawler.triage`). It then records what changed since the previous run of the
+same profile in the `changes` table (new, back after an absence, gone) and
+returns counts for the run's stats.
+
+`attention(db)` is the `serpwatch flags` list: what needs an analyst, new
+since the last run first. `timeline(db, key)` is the story of one number or
+site for `serpwatch history`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from crawler import storage, triage
+from crawler.scoring import Facts, score
+
+KINDS = ("number", "site", "pair")
+
+
+def ensure_shape(db: Database) -> None:
+    """The columns and table this module needs; safe to call on every use."""
+    storage.ensure_db_shape(db)
+    tables = (
+        ("sightings", ("flagged", "facts")),
+        ("site_numbers", ("facts",)),
+        ("triage", ("kind",)),
+    )
+    for table, columns in tables:
+        have = db[table].columns_dict
+        for column in columns:
+            if column not in have:
+                db[table].add_column(column, int if column == "flagged" else str)
+    if "changes" not in db.table_names():
+        db["changes"].create(
+            {
+                "id": int,
+                "run_id": int,
+                "kind": str,  # number | site | pair
+                "key": str,  # E.164, domain, or "domain phone"
+                "event": str,  # new | back | gone
+                "detail": str,
+                "at": str,
+            },
+            pk="id",
+        )
+        db["changes"].create_index(["run_id"])
+        db["changes"].create_index(["key"])
+
+
+def _parse(at: str | None) -> datetime | None:
+    if not at:
+        return None
+    try:
+        t = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _days(a: datetime | None, b: datetime | None) -> float | None:
+    return None if a is None or b is None else (b - a).total_seconds() / 86400
+
+
+def _rows(db: Database, sql: str, params=()) -> list[tuple]:
+    return db.execute(sql, list(params)).fetchall()
+
+
+def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | None = None) -> dict:
+    """Score the run's sightings again with history and triage; record what changed."""
+    ensure_shape(db)
+    when = _parse(at) or datetime.now(UTC)
+    decisions = triage.latest(db)
+    triage.sync_statuses(db, decisions)
+    first_run_at = _parse(
+        (_rows(db, "select min(started_at) from runs")[0][0]) if db["runs"].count else None
+    )
+    domains_of = dict(
+        _rows(
+            db,
+            """select phone, count(distinct domain) from sightings
+               where official = 0 and is_fax = 0
+                 and phone in (select phone from sightings where run_id = ?)
+               group by phone""",
+            [run_id],
+        )
+    )
+    number_first = dict(
+        _rows(
+            db,
+            "select phone, first_seen from numbers where phone in "
+            "(select phone from sightings where run_id = ?)",
+            [run_id],
+        )
+    )
+    site_first = dict(
+        _rows(
+            db,
+            "select domain, first_seen from sites where domain in "
+            "(select domain from sightings where run_id = ?)",
+            [run_id],
+        )
+    )
+    context = {
+        "decisions": decisions,
+        "domains_of": domains_of,
+        "number_first": number_first,
+        "site_first": site_first,
+        "first_run_at": first_run_at,
+        "when": when,
+    }
+    sightings = _rows(
+        db, "select id, facts from sightings where run_id = ? and facts is not null", [run_id]
+    )
+    pairs = _rows(
+        db, "select id, facts from site_numbers where last_run = ? and facts is not null", [run_id]
+    )
+    dismissed = confirmed = flagged = 0
+    with db.conn:
+        for table, rows in (("sightings", sightings), ("site_numbers", pairs)):
+            for rid, facts_json in rows:
+                facts = _with_history(Facts.from_dict(json.loads(facts_json)), context)
+                v = score(facts)
+                db[table].update(
+                    rid,
+                    {
+                        "score": v.score,
+                        "risk": v.risk,
+                        "reasons": json.dumps(v.reasons),
+                        "flagged": int(v.flagged),
+                        "facts": json.dumps(facts.to_dict(), sort_keys=True),
+                    },
+                )
+                if table == "site_numbers" and not facts.official_for and not facts.is_fax:
+                    statuses = (facts.number_status, facts.site_status)
+                    dismissed += "dismissed" in statuses
+                    confirmed += "confirmed" in statuses
+                    flagged += v.flagged
+    summary = _record_changes(db, run_id, stats or {})
+    summary.update(
+        {
+            "rescored": len(sightings) + len(pairs),
+            "flagged_pairs": flagged,
+            "dismissed_pairs": dismissed,
+            "confirmed_pairs": confirmed,
+        }
+    )
+    return summary
+
+
+def _with_history(facts: Facts, c: dict) -> Facts:
+    """The page's own facts plus what the database knows about the number and the site."""
+    phone, domain = facts.phone, facts.domain
+    n_first = _parse(c["number_first"].get(phone))
+    s_first = _parse(c["site_first"].get(domain))
+    facts.other_domains = max(0, (c["domains_of"].get(phone) or 1) - 1)
+    facts.number_age_days = _days(n_first, c["when"])
+    facts.watched_days = _days(c["first_run_at"], n_first)
+    facts.site_age_days = _days(s_first, c["when"])
+    facts.site_watched_days = _days(c["first_run_at"], s_first)
+    nd, sd = c["decisions"].get(phone), c["decisions"].get(domain)
+    facts.number_status = nd["status"] if nd else None
+    facts.number_status_at = nd["at"] if nd else None
+    facts.site_status = sd["status"] if sd else None
+    facts.site_status_at = sd["at"] if sd else None
+    return facts
+
+
+def _previous_run(db: Database, run_id: int) -> int | None:
+    run = db["runs"].get(run_id)
+    found = _rows(
+        db,
+        "select max(id) from runs where id < ? and profile = ?",
+        [run_id, run["profile"]],
+    )
+    return found[0][0] if found else None
+
+
+def _keys(db: Database, run_id: int) -> dict[str, set[str]]:
+    rows = _rows(
+        db,
+        "select distinct phone, domain from sightings where run_id = ? and official = 0"
+        " and is_fax = 0",
+        [run_id],
+    )
+    return {
+        "number": {p for p, _ in rows},
+        "site": {d for _, d in rows},
+        "pair": {f"{d} {p}" for p, d in rows},
+    }
+
+
+def _last_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None:
+    where = {"number": "phone = ?", "site": "domain = ?", "pair": "domain = ? and phone = ?"}
+    params = key.split(" ") if kind == "pair" else [key]
+    found = _rows(
+        db,
+        f"select max(run_id), max(seen_at) from sightings where {where[kind]} and run_id < ?"
+        " and official = 0 and is_fax = 0",
+        [*params, run_id],
+    )
+    return found[0] if found and found[0][0] is not None else None
+
+
+def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
+    """new / back / gone per number, site and pair, against the profile's previous run."""
+    prev = _previous_run(db, run_id)
+    seen = _keys(db, run_id)
+    before = _keys(db, prev) if prev else {k: set() for k in KINDS}
+    blocked = any(k.startswith("serpwatch/blocked/") for k in stats)
+    at = storage.now()
+    events = []
+    counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
+    for kind in KINDS:
+        for key in sorted(seen[kind] - before[kind]):
+            last = _last_before(db, kind, key, run_id)
+            if last is None:
+                events.append((kind, key, "new", "first seen in this run"))
+                counts[f"new_{kind}s"] += 1
+            else:
+                detail = f"back after an absence: last seen in run {last[0]} ({last[1][:10]})"
+                events.append((kind, key, "back", detail))
+                counts[f"back_{kind}s"] += 1
+        if prev and not blocked:
+            for key in sorted(before[kind] - seen[kind]):
+                events.append((kind, key, "gone", f"seen in run {prev}, not in this run"))
+                counts[f"gone_{kind}s"] += 1
+    db["changes"].insert_all(
+        [
+            {"run_id": run_id, "kind": k, "key": key, "event": e, "detail": d, "at": at}
+            for k, key, e, d in events
+        ]
+    )
+    return counts
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def latest_run(db: Database) -> int | None:
+    if not db["runs"].count:
+        return None
+    return _rows(db, "select max(id) from runs")[0][0]
+
+
+_GROUPS = {"new": 0, "back": 0, "seen": 1, "gone": 2}
+
+
+def attention(db: Database, min_risk: str = "low") -> list[dict]:
+    """Flagged pairs an analyst should look at: dismissed ones left out, new and back
+    in the last run first, then the rest still seen, then the gone; confirmed ones
+    last (already handled); highest score first within each group. Each record is
+    an export record plus `since` (new | back | seen | gone) and `last_run`."""
+    ensure_shape(db)
+    records = storage.flagged(db, min_risk=min_risk)
+    last = latest_run(db)
+    runs = {
+        pid: (first, lst)
+        for pid, first, lst in _rows(
+            db, "select id, first_run, last_run from site_numbers where flagged = 1"
+        )
+    }
+    back = {
+        k
+        for (k,) in _rows(
+            db,
+            "select key from changes where run_id = ? and kind = 'pair' and event = 'back'",
+            [last],
+        )
+    }
+    out = []
+    for r in records:
+        if r.get("status") == "dismissed":
+            continue
+        first, lst = runs.get(storage.key(r["domain"], r["phone"]), (None, None))
+        if f"{r['domain']} {r['phone']}" in back:
+            since = "back"
+        elif first == last:
+            since = "new"
+        elif lst == last:
+            since = "seen"
+        else:
+            since = "gone"
+        out.append({**r, "since": since, "last_run": lst})
+    out.sort(key=lambda r: (r["status"] == "confirmed", _GROUPS[r["since"]], -(r["score"] or 0)))
+    return out
+
+
+def timeline(db: Database, key: str) -> dict:
+    """First and last seen, the runs it was seen in, what changed, decisions, partners."""
+    ensure_shape(db)
+    is_number = key.startswith("+")
+    column, other = ("phone", "domain") if is_number else ("domain", "phone")
+    table, pk = ("numbers", "phone") if is_number else ("sites", "domain")
+    entity = db[table].get(key) if db[table].count_where(f"{pk} = ?", [key]) else None
+    runs = [
+        r
+        for (r,) in _rows(
+            db, f"select distinct run_id from sightings where {column} = ? order by run_id", [key]
+        )
+    ]
+    all_runs = [r for (r,) in _rows(db, "select id from runs order by id")]
+    if runs:
+        missing = [r for r in all_runs if runs[0] < r < runs[-1] and r not in runs]
+    else:
+        missing = []
+    changes = [
+        dict(zip(("run_id", "kind", "key", "event", "detail"), row, strict=True))
+        for row in _rows(
+            db,
+            "select run_id, kind, key, event, detail from changes where key = ? or key like ?"
+            " or key like ? order by run_id, id",
+            [key, f"{key} %", f"% {key}"],
+        )
+    ]
+    partners = [
+        dict(
+            zip(
+                (other, "score", "risk", "flagged", "first_seen", "last_seen", "last_run"),
+                row,
+                strict=True,
+            )
+        )
+        for row in _rows(
+            db,
+            f"select {other}, score, risk, flagged, first_seen, last_seen, last_run"
+            f" from site_numbers where {column} = ? order by score desc",
+            [key],
+        )
+    ]
+    return {
+        "key": key,
+        "kind": "number" if is_number else "site",
+        "status": (entity or {}).get("status"),
+        "first_seen": (entity or {}).get("first_seen"),
+        "last_seen": (entity or {}).get("last_seen"),
+        "runs": runs,
+        "missing_runs": missing,
+        "changes": changes,
+        "triage": triage.history(db, key),
+        "partners": partners,
+    }

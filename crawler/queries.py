@@ -1,0 +1,184 @@
+"""For maintainers: how each query performs, and one query tried without storing anything.
+
+`stats(db)` gives, per query and engine, the runs it took part in, the results
+it brought, the flagged numbers it found (and how many of them were new when it
+found them), and how many of those analysts confirmed or dismissed, so weak
+queries can be retired. A result is tied to the numbers on the landing page it
+led to in the same run.
+
+`try_query(profile, text)` runs one query on the profile's engines through the
+normal crawl (same spider, pipelines and scoring) into a throwaway database,
+and returns the results with the numbers found on each landing page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from crawler import triage
+from crawler.config import Profile
+
+
+def stats(db: Database) -> list[dict]:
+    """One row per (query, engine), the most productive first."""
+    from crawler.history import ensure_shape
+
+    ensure_shape(db)
+    rows = {}
+    for query, engine, runs, results, ads, last in db.execute(
+        """select query, engine, count(distinct run_id), count(*), sum(is_ad), max(seen_at)
+           from serp_results group by query, engine"""
+    ).fetchall():
+        rows[(query, engine)] = {
+            "query": query,
+            "engine": engine,
+            "runs": runs,
+            "results": results,
+            "ads": ads or 0,
+            "last_seen": last,
+            "_flagged": set(),
+            "_new": set(),
+            "_numbers": set(),
+        }
+    first_run = dict(db.execute("select phone, first_run from numbers").fetchall())
+    for query, engine, phone, run_id, flagged in db.execute(
+        """select distinct sr.query, sr.engine, s.phone, s.run_id,
+                  coalesce(s.flagged, s.risk is not null)
+           from serp_results sr
+           join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+           join sightings s on s.page_id = p.id
+           where s.official = 0 and s.is_fax = 0"""
+    ).fetchall():
+        row = rows.get((query, engine))
+        if row is None:
+            continue
+        row["_numbers"].add(phone)
+        if flagged:
+            row["_flagged"].add(phone)
+            if first_run.get(phone) == run_id:
+                row["_new"].add(phone)
+    decisions = triage.latest(db)
+    sites_of: dict[str, set[str]] = {}
+    for phone, domain in db.execute("select distinct phone, domain from sightings").fetchall():
+        sites_of.setdefault(phone, set()).add(domain)
+
+    def status(phone: str, wanted: str) -> bool:
+        keys = [phone, *sites_of.get(phone, ())]
+        return any(decisions.get(k, {}).get("status") == wanted for k in keys)
+
+    out = []
+    for row in rows.values():
+        flagged, numbers = row.pop("_flagged"), row.pop("_numbers")
+        new = row.pop("_new")
+        row.update(
+            {
+                "flagged": len(flagged),
+                "new_flagged": len(new),
+                "confirmed": sum(status(p, "confirmed") for p in flagged),
+                "dismissed": sum(status(p, "dismissed") for p in numbers),
+            }
+        )
+        out.append(row)
+    out.sort(key=lambda r: (-r["new_flagged"], -r["flagged"], r["query"], r["engine"]))
+    return out
+
+
+@dataclass
+class OneQueryProfile(Profile):
+    """A profile whose only query is the one being tried."""
+
+    one_query: tuple[str | None, str] = (None, "")
+
+    def queries(self) -> list[tuple[str | None, str]]:
+        return [self.one_query]
+
+
+def brand_of(text: str, brands) -> str | None:
+    """The brand a query text names (first keyword or name found as a word)."""
+    low = text.lower()
+    for b in brands:
+        for word in [b.name.lower(), *b.keywords]:
+            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", low):
+                return b.name
+    return None
+
+
+def one_query_profile(profile: Profile, text: str) -> OneQueryProfile:
+    values = {f.name: getattr(profile, f.name) for f in fields(Profile)}
+    return OneQueryProfile(**values, one_query=(brand_of(text, profile.brands), text))
+
+
+def try_query(profile: Profile, text: str, overrides: dict | None = None) -> dict:
+    """Run `text` on the profile's engines into a throwaway database; return what was seen."""
+    from crawler import storage
+    from crawler.crawl import run_crawl
+
+    one = one_query_profile(profile, text)
+    with tempfile.TemporaryDirectory(prefix="serpwatch-try-") as tmp:
+        db_path = Path(tmp) / "try.db"
+        settings = {"LOG_LEVEL": "WARNING", "SERPWATCH_WARC_DIR": str(Path(tmp) / "warc")}
+        settings.update(overrides or {})
+        crawl_stats = run_crawl(one, db_path, settings)
+        run_id = crawl_stats.get("serpwatch/run_id")
+        if run_id is None:
+            raise RuntimeError("the crawl did not start")
+        db = storage.open_db(db_path)
+        try:
+            return _collect(db, run_id, one)
+        finally:
+            db.close()
+
+
+def _collect(db: Database, run_id: int, profile: OneQueryProfile) -> dict:
+    run = db["runs"].get(run_id)
+    results = []
+    for r in db["serp_results"].rows_where(
+        "run_id = ?", [run_id], order_by="engine, is_ad desc, ad_position, rank"
+    ):
+        page = next(
+            db["pages"].rows_where("run_id = ? and entry_url = ?", [run_id, r["landing_url"]]),
+            None,
+        )
+        numbers = []
+        if page is not None:
+            for s in db["sightings"].rows_where("page_id = ?", [page["id"]], order_by="score desc"):
+                facts = json.loads(s.get("facts") or "{}")
+                numbers.append(
+                    {
+                        "phone": s["phone"],
+                        "official_for": facts.get("official_for"),
+                        "is_fax": bool(s["is_fax"]),
+                        "score": s["score"],
+                        "risk": s["risk"],
+                        "flagged": bool(s.get("flagged")),
+                        "reasons": json.loads(s["reasons"] or "[]"),
+                    }
+                )
+        results.append(
+            {
+                "engine": r["engine"],
+                "is_ad": bool(r["is_ad"]),
+                "rank": r["rank"],
+                "ad_position": r["ad_position"],
+                "title": r["title"],
+                "landing_url": r["landing_url"],
+                "url": page["url"] if page else None,
+                "fetched": page is not None,
+                "phones_in_result": json.loads(r["phones"] or "[]"),
+                "numbers": numbers,
+            }
+        )
+    return {
+        "query": profile.one_query[1],
+        "brand": profile.one_query[0],
+        "engines": [e.kind for e in profile.engines],
+        "blocked": json.loads(run["blocked_engines"] or "{}"),
+        "warnings": json.loads(run["warnings"] or "[]"),
+        "results": results,
+    }

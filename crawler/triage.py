@@ -1,0 +1,81 @@
+"""Analysts' decisions: a number or a site confirmed as a scam, or dismissed.
+
+Every decision is a row of the `triage` table (key, kind, action, note, time);
+the latest one per key counts. `numbers.status` and `sites.status` mirror it
+so exports carry it. A dismissed key is still recorded by later runs but no
+longer flagged; a confirmed one raises the score wherever it reappears (both
+applied by `crawler.history.close_run`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlite_utils import Database
+
+from crawler.brands import normalise_domain
+from crawler.phones import normalize_phone
+from crawler.storage import now
+
+ACTIONS = ("confirm", "dismiss", "reset")
+STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "reset": "new"}
+_PHONEISH = re.compile(r"^[+(]?[\d\s().\-/]{5,}$")
+
+
+def parse_key(text: str, region: str = "NL") -> tuple[str, str]:
+    """("number", E.164) or ("site", registrable domain); ValueError says why not."""
+    value = text.strip()
+    if _PHONEISH.match(value):
+        e164 = normalize_phone(value, region)
+        if e164 is None:
+            raise ValueError(f"{text!r} is not a valid phone number (region {region})")
+        return "number", e164
+    try:
+        return "site", normalise_domain(value)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is neither a phone number nor a domain: it {exc}") from None
+
+
+def record(db: Database, kind: str, key: str, action: str, note: str = "") -> dict:
+    """Store one decision and mirror it on the number or site if it was seen."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown triage action {action!r}")
+    row = {"key": key, "kind": kind, "action": action, "note": note or "", "at": now()}
+    db["triage"].insert(row, alter=True)
+    sync_statuses(db)
+    return row
+
+
+def latest(db: Database) -> dict[str, dict]:
+    """key → the latest decision (confirm or dismiss); a reset clears it."""
+    out: dict[str, dict] = {}
+    if "triage" not in db.table_names():
+        return out
+    for row in db.execute("select key, action, note, at from triage order by at, id").fetchall():
+        key, action, note, at = row
+        if action == "reset":
+            out.pop(key, None)
+        else:
+            out[key] = {"action": action, "status": STATUS[action], "note": note, "at": at}
+    return out
+
+
+def sync_statuses(db: Database, decisions: dict[str, dict] | None = None) -> None:
+    """Mirror the latest decisions on `numbers.status` and `sites.status`."""
+    decisions = latest(db) if decisions is None else decisions
+    with db.conn:
+        for table, pk in (("numbers", "phone"), ("sites", "domain")):
+            if table not in db.table_names():
+                continue
+            db.execute(
+                f"update [{table}] set status = 'new' where status in ('confirmed', 'dismissed')"
+            )
+            for key, d in decisions.items():
+                db.execute(f"update [{table}] set status = ? where [{pk}] = ?", [d["status"], key])
+
+
+def history(db: Database, key: str) -> list[dict]:
+    """Every decision on `key`, oldest first."""
+    if "triage" not in db.table_names():
+        return []
+    return list(db["triage"].rows_where("key = ?", [key], order_by="at, id"))

@@ -1,0 +1,164 @@
+"""History across runs on an in-memory database: first/last seen, new, back, gone,
+the end-of-run scoring, and the order of the attention list."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from crawler import history, storage, triage
+from crawler.scoring import Facts, verdict_record
+
+SCAM = "+31852081234"
+SHOP = "+31302314567"
+OTHER = "+31854019876"
+
+
+def db():
+    d = Database(memory=True)
+    storage.ensure_db_shape(d)
+    return d
+
+
+def see(d, run, domain, phone, at, *, is_ad=False, **facts):
+    """Store one page on `domain` showing `phone`, scored from `facts`."""
+    f = Facts(phone=phone, brand="Microsoft", domain=domain, is_ad=is_ad, **facts)
+    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
+    url = f"http://{domain}/" + ("ad" if is_ad else "")
+    page = {
+        "url": url,
+        "entry_url": url,
+        "domain": domain,
+        "status": 200,
+        "title": "",
+        "engine": "bing",
+        "query": "Microsoft helpdesk",
+        "brand": "Microsoft",
+        "is_ad": is_ad,
+        "rank": None if is_ad else 1,
+        "ad_position": 1 if is_ad else None,
+        "serp_url": "http://engine/search",
+        "fetched_at": at,
+    }
+    storage.save_page(d, run, page, [verdict_record(hit, f)])
+
+
+def run(d, at, pages, profile="p", stats=None):
+    rid = storage.start_run(d, profile)
+    d["runs"].update(rid, {"started_at": at})
+    for args, kw in pages:
+        see(d, rid, *args, at=at, **kw)
+    summary = history.close_run(d, rid, stats or {}, at=at)
+    return rid, summary
+
+
+SCAM_PAGE = (
+    ("microsoft-helpdesk.nl", SCAM),
+    {"domain_match": {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}},
+)
+SHOP_PAGE = (("pcrepair.nl", SHOP), {"trade": "reparatie"})
+
+
+def changes(d, rid):
+    return {
+        (k, key, e)
+        for k, key, e in d.execute(
+            "select kind, key, event from changes where run_id = ?", [rid]
+        ).fetchall()
+    }
+
+
+def test_new_gone_and_back_per_number_site_and_pair():
+    d = db()
+    r1, s1 = run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE, SHOP_PAGE])
+    assert s1["new_numbers"] == 2 and s1["new_sites"] == 2 and s1["new_pairs"] == 2
+    r2, s2 = run(d, "2026-11-02T08:00:00+00:00", [SHOP_PAGE])
+    assert changes(d, r2) == {
+        ("number", SCAM, "gone"),
+        ("site", "microsoft-helpdesk.nl", "gone"),
+        ("pair", f"microsoft-helpdesk.nl {SCAM}", "gone"),
+    }
+    r3, s3 = run(d, "2026-11-03T08:00:00+00:00", [SCAM_PAGE, SHOP_PAGE])
+    assert s3["back_numbers"] == 1 and s3["back_pairs"] == 1 and s3["new_numbers"] == 0
+    detail = d.execute(
+        "select detail from changes where run_id = ? and kind = 'number'", [r3]
+    ).fetchone()[0]
+    assert f"last seen in run {r1} (2026-11-01)" in detail
+    n = d["numbers"].get(SCAM)
+    assert (n["first_seen"][:10], n["last_seen"][:10]) == ("2026-11-01", "2026-11-03")
+    assert (n["first_run"], n["last_run"]) == (r1, r3)
+    t = history.timeline(d, SCAM)
+    assert t["runs"] == [r1, r3] and t["missing_runs"] == [r2]
+    assert [(c["run_id"], c["event"]) for c in t["changes"] if c["kind"] == "number"] == [
+        (r1, "new"),
+        (r2, "gone"),
+        (r3, "back"),
+    ]
+
+
+def test_a_blocked_run_does_not_make_everything_gone():
+    d = db()
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE])
+    r2, s2 = run(d, "2026-11-02T08:00:00+00:00", [], stats={"serpwatch/blocked/bing": 1})
+    assert s2["gone_numbers"] == 0 and not changes(d, r2)
+
+
+def test_runs_of_another_profile_are_not_compared():
+    d = db()
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE], profile="nl")
+    r2, s2 = run(d, "2026-11-02T08:00:00+00:00", [SHOP_PAGE], profile="be")
+    assert s2["gone_numbers"] == 0  # "be" never saw the scam number
+
+
+def test_close_run_adds_cross_page_facts_to_the_stored_verdicts():
+    d = db()
+    rid = storage.start_run(d, "p")
+    at = "2026-11-01T08:00:00+00:00"
+    dm = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
+    see(d, rid, "microsoft-helpdesk.nl", SCAM, at, domain_match=dm)
+    see(d, rid, "windows-hulp.nl", SCAM, at, domain_match=dm)
+    see(d, rid, "answers-forum.nl", SCAM, at)
+    before = d["site_numbers"].get(storage.key("microsoft-helpdesk.nl", SCAM))["score"]
+    history.close_run(d, rid, at=at)
+    after = d["site_numbers"].get(storage.key("microsoft-helpdesk.nl", SCAM))
+    assert after["score"] == before + 10
+    assert "number seen on 3 unrelated domains (+10)" in after["reasons"]
+    assert (
+        "seen on 3 unrelated domains"
+        in d["sightings"].get(storage.key(rid, "http://windows-hulp.nl/", SCAM))["reasons"]
+    )
+
+
+def test_the_ad_evidence_of_a_pair_survives_closing_the_run():
+    """An ad and an organic result to the same site: the pair keeps the ad's verdict."""
+    d = db()
+    rid = storage.start_run(d, "p")
+    at = "2026-11-01T08:00:00+00:00"
+    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=True)
+    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=False)
+    history.close_run(d, rid, at=at)
+    pair = d["site_numbers"].get(storage.key("kpn-storing.nl", SCAM))
+    assert pair["is_ad"] == 1 and pair["score"] == 45 and "shown in a paid ad" in pair["reasons"]
+
+
+def test_attention_lists_new_and_back_first_then_seen_then_gone_then_confirmed():
+    d = db()
+    dm = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
+    big = (("big-scam.nl", OTHER), {"domain_match": dm, "is_ad": True})
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE, SHOP_PAGE, big])
+    run(d, "2026-11-02T08:00:00+00:00", [SHOP_PAGE, big])
+    fresh = (("new-scam.nl", "+31851111111"), {})
+    run(d, "2026-11-03T08:00:00+00:00", [SCAM_PAGE, fresh, big])
+    triage.record(d, "number", OTHER, "confirm")
+    order = [(r["since"], r["status"], r["domain"]) for r in history.attention(d)]
+    assert order == [
+        ("back", "new", "microsoft-helpdesk.nl"),  # back after an absence, highest score
+        ("new", "new", "new-scam.nl"),  # new in the last run
+        ("gone", "new", "pcrepair.nl"),  # not seen in the last run
+        ("seen", "confirmed", "big-scam.nl"),  # handled already: last
+    ]
+    assert [r["domain"] for r in history.attention(d, min_risk="medium")] == [
+        "microsoft-helpdesk.nl",
+        "big-scam.nl",
+    ]
+    triage.record(d, "site", "pcrepair.nl", "dismiss")
+    assert "pcrepair.nl" not in {r["domain"] for r in history.attention(d)}
