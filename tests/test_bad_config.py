@@ -45,7 +45,11 @@ CASES = {
         BRANDS,
         ["p.toml:3:", "not valid TOML"],
     ),
-    "bad-toml-brands": (PROFILE, BRANDS + "phones = [\n", ["brands.toml:6:", "not valid TOML"]),
+    "bad-toml-brands": (
+        PROFILE,
+        BRANDS.replace('keywords = ["microsoft"]', "keywords = [microsoft]"),
+        ["brands.toml:3:", "not valid TOML"],
+    ),
     "missing-brand-name": (
         PROFILE,
         BRANDS.replace('name = "Microsoft"', 'name = ""'),
@@ -108,9 +112,9 @@ CASES = {
         ["p.toml", "[queries]"],
     ),
     "allow-private-as-string": (
-        PROFILE + 'allow_private = "false"\n',
+        PROFILE.replace('name = "t"', 'name = "t"\nallow_private = "false"'),
         BRANDS,
-        ["p.toml", "[allow_private]", "must be bool"],
+        ["p.toml:2", "[allow_private]", "must be bool"],
     ),
     "follow-ads-as-string": (
         PROFILE.replace("follow_ads = true", 'follow_ads = "yes"'),
@@ -123,9 +127,9 @@ CASES = {
         ["p.toml:3", "[region]", "'XX'"],
     ),
     "results-per-query-zero": (
-        PROFILE + "results_per_query = 0\n",
+        PROFILE.replace('name = "t"', 'name = "t"\nresults_per_query = 0'),
         BRANDS,
-        ["p.toml", "[results_per_query]"],
+        ["p.toml:2", "[results_per_query]"],
     ),
     "results-per-query-text": (
         PROFILE.replace('name = "t"', 'name = "t"\nresults_per_query = "ten"'),
