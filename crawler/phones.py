@@ -96,9 +96,6 @@ _MAX_MARKS = 0xFFFF
 _SEP = _INVISIBLE + _SPACES + _PUNCT + _SOFT + _MARKS
 _PLUS = "+\uff0b"
 
-# A run: optional plus, optional opening bracket, then digits (any script)
-# with at most four separator characters between two digits.
-
 
 def _char_class(ch: str) -> str:
     """One byte per character for the run finder: digit, plus, separator, letter, other."""
@@ -169,7 +166,6 @@ def _runs(text: str):
 
 _DIGIT_RE = re.compile(r"\d")
 _GROUP_RE = re.compile(rf"[{_PLUS}]?\d+")
-_MARK_RE = re.compile(f"[{_MARKS}]")
 _JUNK_RE = re.compile(f"[{_INVISIBLE}{_SOFT}{_MARKS}]+")
 _WS_RE = re.compile(rf"[{_SPACES}{_HARD}]+")
 
@@ -242,6 +238,14 @@ _LABEL_WINDOW = 32
 # ("Vragen over uw order? Bel 020..."), and a block boundary only after a bare
 # label cell ("<th>Fax</th><td>020...").
 _LABEL_GAP_RE = re.compile(r"^(?:[^\d?!\x1e]{0,24}|[\s:]*\x1e[\s:\x1e]*)$")
+# A "not a phone" label must stand right in front: "KvK-nummer: ", "uw klantnummer
+# is ", "order #"; "elk type probleem: 020..." is a phone number.
+# (\x1e, the block separator, is whitespace to Python's \s: _PUNCT_GAP leaves it out.)
+_PUNCT_GAP = r"(?:[^\S\x1c-\x1f]|[:.#=\-\u2013])*"
+_NOT_GAP_RE = re.compile(
+    rf"^(?:{_PUNCT_GAP}(?:(?:is|nr|no|nummer|number)\b{_PUNCT_GAP})?|[\s:]*\x1e[\s:\x1e]*)$",
+    re.IGNORECASE,
+)
 _IBAN_BEFORE_RE = re.compile(r"\b[A-Z]{2}\d{2}[\s.]?(?:[A-Z]{4}[\s.]?)?$")
 _BTW_AFTER_RE = re.compile(r"^[\s.]?B\d\d\b")
 _DATE_RE = re.compile(
@@ -443,9 +447,12 @@ def _label(before: str) -> str | None:
     "Tel/Fax", "telefoon en fax": a number that is both is a contact number."""
     window = _JUNK_RE.sub("", before)[-_LABEL_WINDOW:]
     matches = list(_LABEL_RE.finditer(window))
-    if not matches or not _LABEL_GAP_RE.match(window[matches[-1].end() :]):
+    if not matches:
         return None
     last = matches[-1]
+    gap = _NOT_GAP_RE if last.lastgroup == "not" else _LABEL_GAP_RE
+    if not gap.match(window[last.end() :]):
+        return None
     if last.lastgroup == "fax" and len(matches) > 1:
         prev = matches[-2]
         if prev.lastgroup == "phone" and _BOTH_RE.match(window[prev.end() : last.start()]):

@@ -22,7 +22,7 @@ DOWNLOAD_DELAY = 0
 # Landing pages: AutoThrottle paces each site by its latency. Engines are left
 # alone (their requests set autothrottle_dont_adjust_delay) and paced below.
 AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 

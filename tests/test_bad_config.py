@@ -1,4 +1,4 @@
-"""Every malformed profile or brands file: one clear line naming file, line, field; exit 2; nothing written.
+"""Malformed profile or brands files: one clear line (file, line, field), exit 2, nothing written.
 
 Through the CLI (`serpwatch crawl`), in process with click's runner, and once
 in a real subprocess for the exit status and the absence of a traceback.
@@ -183,10 +183,11 @@ def test_malformed_config_gives_one_line_and_exit_2(tmp_path, profile, brands, n
     _check(_crawl(tmp_path, path), tmp_path, needles, before)
 
 
-def test_profile_that_is_a_folder(tmp_path):
-    (tmp_path / "p.toml").mkdir()
+def test_brands_file_that_is_a_folder(tmp_path):
+    path = _write(tmp_path, PROFILE.replace("brands.toml", "brands.d"), BRANDS)
+    (tmp_path / "brands.d").mkdir()
     before = set(tmp_path.rglob("*"))
-    _check(_crawl(tmp_path, tmp_path / "p.toml"), tmp_path, ["p.toml", "cannot read"], before)
+    _check(_crawl(tmp_path, path), tmp_path, ["brands.d", "cannot read"], before)
 
 
 def test_missing_profile(tmp_path):

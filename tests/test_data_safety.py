@@ -17,10 +17,10 @@ import threading
 import time
 
 import pytest
+from servers.crawl import ROOT, RUN_CLI, cli_env, write_profile
+from servers.faultserver import FaultServer
 
 from crawler import storage
-from servers.crawl import RUN_CLI, ROOT, cli_env, write_profile
-from servers.faultserver import FaultServer
 
 PAGES = 16  # /slow/<n>, each with its own number 085 208 1<nnn>
 

@@ -8,7 +8,6 @@ read the server's request log, the stored pages and the run's stats.
 from __future__ import annotations
 
 import pytest
-
 from servers.crawl import run_crawl
 from servers.faultserver import FaultServer
 

@@ -119,6 +119,8 @@ NOT_PHONES = [
     pytest.param("<style>.x{content:'0201234567'}</style>", id="style-not-visible"),
     pytest.param("<p>1234</p><p>567890</p>", id="blocks-do-not-join"),
     pytest.param("<td>020</td><td>1234567</td>", id="cells-do-not-join"),
+    pytest.param("<dt>Ordernummer</dt><dd>0201234567</dd>", id="order-number-in-dl"),
+    pytest.param("<tr><th>KvK:</th><td>09001234</td></tr>", id="kvk-in-table"),
     pytest.param("Pagina 1 2 3 4 5 6 7 8 9 10", id="pagination"),
     pytest.param("201234567", id="national-without-trunk-zero"),
     pytest.param("In 2019 - 2024 hielpen we 1500 klanten", id="year-range"),
@@ -137,8 +139,17 @@ def test_labelled_not_phone_next_to_a_real_one():
     assert phones(html) == ["+31201234567"]
 
 
-def test_order_question_then_number_is_a_phone():
-    assert phones("Vragen over uw order? 020 123 4567") == ["+31201234567"]
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Vragen over uw order? 020 123 4567", id="order-question"),
+        pytest.param("Hulp bij elk type probleem: 020 123 4567", id="type-then-words"),
+        pytest.param("Uw account geblokkeerd? Bel 020 123 4567", id="account-then-bel"),
+        pytest.param("Windows code fout, direct hulp 020 123 4567", id="code-then-words"),
+    ],
+)
+def test_not_label_words_far_from_the_number_do_not_count(text):
+    assert phones(text) == ["+31201234567"]
 
 
 def test_sentence_with_a_not_label_does_not_reach_the_next_block():

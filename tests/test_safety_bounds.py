@@ -12,6 +12,7 @@ import brotli
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response
+from servers.units import make_crawler
 
 from crawler.config import Engine
 from crawler.limits import download_kind, nesting_depth, retry_after_seconds, url_download_kind
@@ -23,7 +24,6 @@ from crawler.middlewares import (
     RetryAfterMiddleware,
 )
 from crawler.netguard import RefusedRequest
-from servers.units import make_crawler
 
 try:
     from compression import zstd
@@ -52,9 +52,7 @@ def test_decompression_bombs_are_refused_by_their_decompressed_size(bombs, encod
     mw = DecompressionMiddleware.from_crawler(crawler)
     body = bombs[encoding]
     assert len(body) < crawler.settings.getint("DOWNLOAD_MAXSIZE") // 8  # small on the wire
-    response = Response(
-        "http://scam.example/", body=body, headers={"Content-Encoding": encoding}
-    )
+    response = Response("http://scam.example/", body=body, headers={"Content-Encoding": encoding})
     with pytest.raises(RefusedRequest, match="decompressed"):
         mw.process_response(Request("http://scam.example/"), response)
     assert crawler.stats.get_value("serpwatch/refused/decompressed_too_large") == 1

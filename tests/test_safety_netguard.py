@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from scrapy import Request
+from servers.units import make_crawler
 
 from crawler.config import Engine
 from crawler.middlewares import NetGuardMiddleware
@@ -19,7 +20,6 @@ from crawler.netguard import (
     parse_ip,
     url_problem,
 )
-from servers.units import make_crawler
 
 REFUSED_HOSTS = {
     "loopback": "127.0.0.1",
@@ -192,8 +192,6 @@ def test_connection_guard_is_off_for_trusted_proxied_and_allowed():
     guard = NetGuard.for_crawler(make_crawler())
     assert guard.connection_guard(_request("http://scam.example/")).active
     assert not guard.connection_guard(_request("http://scam.example/", proxy="http://p:1")).active
-    assert not guard.connection_guard(
-        _request("http://127.0.0.1:8888/search", trusted=True)
-    ).active
+    assert not guard.connection_guard(_request("http://127.0.0.1:8888/search", trusted=True)).active
     off = NetGuard.for_crawler(make_crawler(allow_private=True))
     assert not off.connection_guard(_request("http://scam.example/")).active

@@ -152,6 +152,7 @@ def connect(peer: str, guard: GuardContext | None):
         d = pool.getConnection(("http", b"x", 80), FakeEndpoint(peer))
     finally:
         current_guard.reset(token)
+
     def ok(protocol):
         outcome["protocol"] = protocol
 

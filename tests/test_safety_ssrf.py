@@ -16,7 +16,6 @@ is the guard at work and not a test that cannot fail.
 from __future__ import annotations
 
 import pytest
-
 from servers.crawl import run_crawl
 from servers.faultserver import FaultServer
 

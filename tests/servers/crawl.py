@@ -119,7 +119,8 @@ def run_crawl(
         "LOG_LEVEL": "INFO",
         "SERPWATCH_ENGINE_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        "CONCURRENT_REQUESTS": 64,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 64,
     }
     for name, value in {**fast, **(settings or {})}.items():
         args += ["-s", f"{name}={value}"]

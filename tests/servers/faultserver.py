@@ -16,7 +16,6 @@ than its Content-Length, broken chunked encoding, headers then silence.
 
 from __future__ import annotations
 
-import brotli
 import gzip
 import html
 import socket
@@ -25,6 +24,8 @@ import threading
 import time
 import zlib
 from urllib.parse import parse_qs, urlsplit
+
+import brotli
 
 try:
     from compression import zstd  # Python 3.14
@@ -191,7 +192,9 @@ def r_partial(owner, req, sock):
 
 
 def r_hang_headers(owner, req, sock):
-    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<html>")
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5000\r\n\r\n<html>"
+    )
     _hang(owner)
 
 
@@ -200,7 +203,9 @@ def r_hang(owner, req, sock):
 
 
 def r_drip(owner, req, sock):
-    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     while not owner.stopping.is_set():
         sock.sendall(b"1\r\n.\r\n")
         time.sleep(0.2)
@@ -247,7 +252,9 @@ def r_big(owner, req, sock):
 
 
 def r_big_chunked(owner, req, sock):
-    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
+    sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     body = _big_line(10 * 1024 * 1024)
     for i in range(0, len(body), 65536):
         piece = body[i : i + 65536]
@@ -277,7 +284,10 @@ def r_download(owner, req, sock):
     if kind == "by-type":
         headers, head = {"Content-Type": "application/x-msdownload"}, b"MZ\x90\x00\x03\x00\x00\x00"
     elif kind == "attachment":
-        headers = {"Content-Type": "text/html", "Content-Disposition": 'attachment; filename="AnyDesk.exe"'}
+        headers = {
+            "Content-Type": "text/html",
+            "Content-Disposition": 'attachment; filename="AnyDesk.exe"',
+        }
         head = b"MZ\x90\x00\x03\x00\x00\x00"
     else:  # sniffed: claims HTML, is a ZIP
         headers, head = {"Content-Type": "text/html"}, b"PK\x03\x04\x14\x00\x00\x00"

@@ -30,7 +30,9 @@ class FakeDNS:
         self.fallback = fallback
         self.lookups: list[str] = []
 
-    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics="TCP"):
+    def resolveHostName(
+        self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics="TCP"
+    ):
         if not hostName.endswith(".test"):
             return self.fallback.resolveHostName(
                 receiver, hostName, portNumber, addressTypes, transportSemantics
@@ -47,7 +49,9 @@ class TestResolver(GuardedResolver):
     def __init__(self, reactor, **kwargs):
         super().__init__(reactor, upstream=FakeDNS(reactor.nameResolver), **kwargs)
 
-    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics="TCP"):
+    def resolveHostName(
+        self, receiver, hostName, portNumber=0, addressTypes=None, transportSemantics="TCP"
+    ):
         if hostName.endswith("unfiltered.test"):
             return self.upstream.resolveHostName(
                 receiver, hostName, portNumber, addressTypes, transportSemantics

@@ -21,7 +21,9 @@ def make_crawler(*, allow_private: bool = False, engines=None, **settings):
     crawler = get_crawler(settings_dict=project_settings_dict(**settings))
     profile = SimpleNamespace(
         allow_private=allow_private,
-        engines=engines if engines is not None else [Engine("bing", "http://127.0.0.1:8888/search")],
+        engines=engines
+        if engines is not None
+        else [Engine("bing", "http://127.0.0.1:8888/search")],
         language="nl",
         region="NL",
     )
