@@ -278,7 +278,10 @@ def flags(db_path, min_risk, as_json):
     "DATE: only what was seen on or after it.",
 )
 @click.option(
-    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
+    "--min-risk",
+    type=click.Choice(["low", "medium", "high"]),
+    default=None,
+    help="Lowest risk exported [default: the recipient's, low for default].",
 )
 @db_option
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="File (default stdout).")
@@ -315,7 +318,8 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
     db = storage.open_db(db_path)
-    result = prepare_export(db, presets[recipient], fmt, since=since, min_risk=min_risk)
+    preset = presets[recipient]
+    result = prepare_export(db, preset, fmt, since=since, min_risk=min_risk or preset.min_risk)
     if out_file:
         Path(out_file).write_bytes(result.data)
     else:

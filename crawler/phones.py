@@ -198,11 +198,12 @@ _BLOCK_TAG_RE = re.compile(f"<(?=/?(?:{_BLOCK_NAMES})[\\s/>])")
 # ---------------------------------------------------------------------------
 # Context rules: what the text just before or after a run says it is
 
-_NUMBER_SUFFIX = r"(?:[-\s]?(?:nummer|nr|number|num|no|id))?"
+_NUMBER_SUFFIX = r"(?:s?[-\s]?(?:nummers?|nrs?|numbers?|num|no|id))?"
 _PHONE_WORDS = (
     "tel telefoon telephone telefon tél téléphone teléfono phone ph bel bellen belt call "
     "mobiel mobile mob gsm whatsapp helpdesk klantenservice support hotline servicedesk "
-    "contact t m nummer number"
+    "contact t m nummer number service storing storingen spoed nood alarm informatie info "
+    "hulp centrale receptie hoofd algemeen direct sms meld fraude vast doorkies toestel"
 )
 _NOT_WORDS = (
     # registers, tax and bank
@@ -229,7 +230,9 @@ _LABEL_RE = re.compile(
     rf"(?P<fax>\b(?:tele)?fax{_NUMBER_SUFFIX}\b|\bf(?:\s*[:.]|(?=\s*$)))"
     rf"|(?P<phone>\b(?:{_words(_PHONE_WORDS)}){_NUMBER_SUFFIX}(?!\w)"
     r"|[\u260e\u260f\u2706\U0001f4de\U0001f4f1])"
-    rf"|(?P<not>\b(?:{_words(_NOT_WORDS)}){_NUMBER_SUFFIX}(?!\w)|[#\u20ac$\u00a3\u00a5\u2116])",
+    rf"|(?P<not>\b(?:{_words(_NOT_WORDS)}){_NUMBER_SUFFIX}(?!\w)|[#\u20ac$\u00a3\u00a5\u2116]"
+    # any other "...nummer": polis-, lid-, pas-, registratie-, vestigingsnummer
+    r"|\b\w{2,30}(?:nummer|nr)\b)",
     re.IGNORECASE,
 )
 # How far before a run a label still counts, and what may stand between.
@@ -806,14 +809,18 @@ def extract_phones(
             node.decompose()
 
     # Elements whose markup says "phone number".
-    for node in tree.css('a[href], area[href], [itemprop="telephone"], [itemprop="faxNumber"]'):
+    for node in tree.css(
+        'a[href], area[href], [itemprop="telephone"], [itemprop="faxNumber"], '
+        '[property$="telephone"], [property$="faxNumber"]'
+    ):
         attrs = node.attributes
         href = (attrs.get("href") or "").strip()
         found = []
         link = _link_phone(href)
         if link is not None:
             found += _scan_value(link[1], judge, link[0], 0)
-        itemprop = (attrs.get("itemprop") or "").lower()
+        itemprop = (attrs.get("itemprop") or attrs.get("property") or "").lower()
+        itemprop = itemprop.rsplit(":", 1)[-1].rsplit("/", 1)[-1]  # schema:telephone (RDFa)
         if itemprop == "faxnumber" and node.tag != "meta":
             node.insert_before(_HARD + "Fax: ")  # its text is a fax number too
         if itemprop in ("telephone", "faxnumber") and node.tag != "meta":

@@ -126,12 +126,22 @@ NOT_PHONES = [
     pytest.param("In 2019 - 2024 hielpen we 1500 klanten", id="year-range"),
     pytest.param("0612345678901234567890", id="long-digit-string"),
     pytest.param("Uw code: 020 123 4567", id="code-label"),
+    pytest.param("Polisnummer: 0201234567", id="any-other-nummer"),
+    pytest.param("Vestigingsnr. 000012345678", id="vestigingsnummer"),
 ]
 
 
 @pytest.mark.parametrize("html", NOT_PHONES)
 def test_not_phones(html):
     assert phones(html) == []
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["Telefoonnummer:", "Storingsnummer", "Servicenummers:", "Doorkiesnummer", "Helpdesknr."],
+)
+def test_phone_words_with_a_number_suffix_are_phone_labels(label):
+    assert phones(f"{label} 020 123 4567") == ["+31201234567"]
 
 
 def test_labelled_not_phone_next_to_a_real_one():
@@ -221,6 +231,12 @@ def test_microdata_text_is_seen_in_text_and_microdata():
     html = "<div itemscope><span itemprop='telephone'>020 123 4567</span></div>"
     (hit,) = extract_phones(html)
     assert hit.source == "text"
+    assert hit.sources == ["text", "microdata"]
+
+
+def test_rdfa_telephone_counts_as_microdata():
+    html = "<div vocab='https://schema.org/'><span property='telephone'>020 123 4567</span></div>"
+    (hit,) = extract_phones(html)
     assert hit.sources == ["text", "microdata"]
 
 

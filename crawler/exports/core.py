@@ -80,7 +80,8 @@ def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None)
         for row in db.query(
             """
             select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
-                   p.first_run, p.last_run, p.url, n.nl_category, n.carrier, g.title as page_title
+                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   g.title as page_title
             from site_numbers p
             join numbers n on n.phone = p.phone
             left join pages g on g.run_id = p.last_run and g.url = p.url
@@ -106,6 +107,9 @@ def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None)
             row.setdefault(name, more.get(name))
         row["carrier"] = row.get("carrier") or None
         row["number_range"] = number_range(row["phone"])
+        # A number posted on the brand's own site (a forum) is flagged, but
+        # the brand's host is not the partner to ask for a takedown.
+        row["brand_site"] = bool(json.loads(more.get("facts") or "{}").get("official_site"))
         out.append(row)
     return out
 

@@ -28,6 +28,7 @@ DEFAULT_IGNORE_IN_DELTA = [
 ]
 KNOWN_KEYS = {
     "description",
+    "min_risk",
     "source",
     "where",
     "group_by",
@@ -53,6 +54,7 @@ class Preset:
     key: list[str] = field(default_factory=list)
     order_by: list[str] = field(default_factory=list)
     ignore_in_delta: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORE_IN_DELTA))
+    min_risk: str = "low"  # the recipient's floor when --min-risk is not given
 
 
 def _strings(value, path, line, name) -> list[str]:
@@ -119,6 +121,11 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
                 line=line,
                 field=f"{name}.aggregate.{column}",
             )
+    min_risk = raw.get("min_risk", "low")
+    if min_risk not in ("low", "medium", "high"):
+        raise ConfigError(
+            path, "must be low, medium or high", line=line, field=f"{name}.min_risk"
+        )
     if aggregate and not group_by:
         raise ConfigError(path, "aggregate needs group_by", line=line, field=f"{name}.aggregate")
     return Preset(
@@ -132,6 +139,7 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
         key=key,
         order_by=order_by,
         ignore_in_delta=ignore,
+        min_risk=min_risk,
     )
 
 
