@@ -45,6 +45,9 @@ class PageItem:
     headers: dict[str, str] = field(default_factory=dict)
     ip: str | None = None
     fetched_at: str = ""
+    # The bytes as received (decompressed), kept as evidence: `html` is the
+    # decoded text, which differs when a page lies about its charset.
+    body: bytes = b""
     # Every engine that showed this landing page for the query, and each showing
     # (engine, is_ad, rank, ad_position, serp_url, url, landing_url); the fields
     # above come from the strongest one (spiders/search.py merges them).

@@ -41,7 +41,7 @@ class EvidencePipeline:
                 url=item.url,
                 status=item.status,
                 headers=item.headers,
-                body=item.html,
+                body=item.body or item.html,
                 ip=item.ip,
                 fetched_at=item.fetched_at,
                 context={
@@ -54,6 +54,8 @@ class EvidencePipeline:
                     "is_ad": item.is_ad,
                     "rank": item.rank,
                     "ad_position": item.ad_position,
+                    "engines": item.engines,
+                    "appearances": item.appearances,
                 },
             )
             item.warc_file = ev.warc_file

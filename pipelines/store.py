@@ -48,7 +48,7 @@ class StorePipeline:
             page = {
                 f.name: getattr(item, f.name)
                 for f in fields(item)
-                if f.name not in ("html", "hits", "verdicts", "headers")
+                if f.name not in ("html", "body", "hits", "verdicts", "headers")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
         return item

@@ -522,6 +522,7 @@ class SearchSpider(scrapy.Spider):
             url=response.url,
             status=response.status,
             html=response.text,
+            body=response.body,
             redirects=list(response.meta.get("redirect_urls", [])),
             headers={
                 k.decode("latin-1"): b", ".join(v).decode("latin-1")

@@ -170,3 +170,34 @@ def test_warc_folder_setting_wins(tmp_path):
         }
     )
     assert build_from_crawler(EvidencePipeline, crawler).folder == tmp_path / "evidence"
+
+
+def test_pipeline_keeps_the_bytes_received_when_the_charset_lies(tmp_path):
+    crawler = get_crawler(settings_dict={"SERPWATCH_DB": str(tmp_path / "x.db")})
+    crawler.stats.open_spider()
+    crawler.stats.set_value("serpwatch/run_id", 8)
+    pipe = build_from_crawler(EvidencePipeline, crawler)
+    raw = "<p>Bel de storingsdienst: 088 123 4567 \u2013 24/7 bereikbaar \u00e9</p>".encode(
+        "cp1252"
+    )
+    item = PageItem(
+        url="http://kpn-storingsdienst.nl/",
+        entry_url="http://kpn-storingsdienst.nl/",
+        status=200,
+        html=raw.decode("utf-8", errors="replace"),  # what a utf-8 decode made of it
+        body=raw,
+        engine="bing",
+        query="kpn storing",
+        brand="KPN",
+        is_ad=False,
+        serp_url="http://127.0.0.1/search",
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        engines=["bing", "duckduckgo"],
+    )
+    pipe.process_item(item)
+    pipe.close_spider()
+    (warc,) = (tmp_path / "x-warc").iterdir()
+    assert item.payload_sha256 == hashlib.sha256(raw).hexdigest()
+    assert verify(warc, item.warc_record_id, item.payload_sha256)
+    meta = json.loads(records(warc)[2][3])
+    assert meta["engines"] == ["bing", "duckduckgo"]
