@@ -185,7 +185,8 @@ def trap(rng: random.Random) -> str:
         hour, minute = rng.randint(8, 20), rng.choice([0, 15, 30, 45])
         return f"Geplaatst op {day:02d}-{month:02d}-20{rng.randint(10, 25)} {hour:02d}:{minute:02d}"
     if kind == 6:
-        return f"Open van {rng.randint(8, 10):02d}:00 - {rng.randint(17, 22)}:00 uur"
+        sep = rng.choice([":", "."])  # 09.00 - 17.00 reads as 0900 1700 to a naive matcher
+        return f"Open van {rng.randint(8, 10):02d}{sep}00 - {rng.randint(17, 22)}{sep}00 uur"
     if kind == 7:
         return f"Prijs: &euro; {rng.randint(1, 9)}.{_digits(rng, 3)},{_digits(rng, 2)}"
     if kind == 8:

@@ -146,6 +146,13 @@ def main() -> int:
             f"{r['recall']:7.1%} ({r['hits']}/{r['expected']}) {len(r['false']):10d}"
         )
     print(f"speed ratio (pages/s serpwatch / baseline): {ours['pages_s'] / base['pages_s']:.1f}x")
+    fax_right = fax_total = 0
+    for page, body in zip(pages, bodies, strict=True):
+        for hit in extract_phones(body, region="NL"):
+            if hit.phone in page.phones:
+                fax_total += 1
+                fax_right += hit.is_fax == (hit.phone in page.fax)
+    print(f"serpwatch is_fax right on {fax_right}/{fax_total} numbers found")
     print("HTML parse + visible text, ms per page:")
     timings = parsers(bodies)
     fastest = min(t for _, t in timings)

@@ -36,8 +36,7 @@ EXECUTABLE_TYPES = frozenset(
     application/x-bat application/hta application/java-archive
     application/x-java-archive application/vnd.android.package-archive
     application/x-apple-diskimage application/vnd.debian.binary-package
-    application/x-rpm application/x-redhat-package-manager application/x-ms-application
-    application/octet-stream""".split()
+    application/x-rpm application/x-redhat-package-manager application/x-ms-application""".split()
 )
 ARCHIVE_TYPES = frozenset(
     """application/zip application/x-zip-compressed application/x-rar-compressed
@@ -124,6 +123,9 @@ def download_kind(url: str, headers=None, head: bytes = b"") -> tuple[str, str] 
         return "executable", f"Content-Type {ctype}"
     if ctype in ARCHIVE_TYPES:
         return "archive", f"Content-Type {ctype}"
+    if ctype == "application/octet-stream":
+        # Browsers save such a response instead of showing it: a download of some file.
+        return _extension_kind(urlsplit(url).path) or "binary", f"Content-Type {ctype}"
     filename = attachment_filename(headers)
     if filename:
         kind = _extension_kind(filename) or "attachment"

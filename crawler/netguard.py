@@ -228,6 +228,20 @@ class GuardContext:
     refused: list[tuple[str, str]] = field(default_factory=list)
     dns_timed_out: bool = False
 
+    @property
+    def host(self) -> str:
+        ep = endpoint(self.url)
+        return ep[0] if ep else ""
+
+    def covers_lookup(self, name: str) -> bool:
+        """True for the lookup of this download's own host while the guard is on.
+
+        Other lookups (a proxy's name for a tunnel, made later from whatever
+        context the reactor runs it in) are not this download's to judge; the
+        connection pool checks every guarded connection's peer anyway.
+        """
+        return self.active and bool(name) and normalize_host(name) == self.host
+
     def check(self, host: str) -> str | None:
         """Why the connection may not use address `host`, or None."""
         if not self.active:
@@ -248,6 +262,7 @@ current_guard: contextvars.ContextVar[GuardContext | None] = contextvars.Context
 
 
 def active_guard() -> GuardContext:
+    """The current download's guard; outside a download, a strict one."""
     return current_guard.get() or GuardContext(url="(unknown)")
 
 

@@ -1,22 +1,33 @@
 """Find the phone numbers a page shows, and nothing else.
 
-``extract_phones(html, region)`` returns one :class:`PhoneHit` per distinct
-number, in page order. It looks in the visible text (title and meta
-description included), ``tel:``/``callto:`` links, JSON-LD and microdata
-``telephone`` values and ``alt``/``title``/``aria-label`` attributes.
+``extract_phones(html, region, url, language)`` returns one :class:`PhoneHit`
+per distinct number, in page order, with every place it was seen: the visible
+text (title and meta descriptions included), ``tel:``/``callto:``/``sms:`` and
+WhatsApp links, JSON-LD and microdata/RDFa ``telephone`` values and
+``alt``/``title``/``aria-label`` attributes. ``normalize_phone`` gives E.164.
 
-How it works, and why it is fast: the page is parsed once with selectolax's
-lexbor backend; block-level tags get a hard separator and inline tags a soft
-one, so digits split across ``<span>``s join up while table cells do not; a
-cheap regular expression finds runs of digits and separators; only those
-candidates go to phonenumbers, which stays the judge of what a number is.
-Context rules (labels such as "KvK", "IBAN", "Fax", dates, prices, codes glued
-to letters) throw out the look-alikes before phonenumbers sees them.
+How it works, and why it is fast (bench/extract.py measures it):
+
+- the page is parsed once with selectolax's lexbor backend (4-5x faster than
+  lxml.html, 60x and more than BeautifulSoup); before that a hard separator
+  goes in front of every block-level tag, and lexbor joins text nodes with a
+  soft one, so digits split across ``<span>``s join up while cells do not;
+- the text becomes a skeleton, one class byte per character (digit,
+  separator, letter...), and a regular expression that starts with a literal
+  finds runs of five digits or more on it at C speed, dropping runs glued to
+  codes (``NL91ABNA0417...``, ``SKU-1234...``) there and then;
+- only those runs go to phonenumbers, which stays the judge of what a number
+  is (VALID leniency: valid, trunk prefix present in national format); long
+  runs are split into windows of digit groups;
+- a run that holds a number has its context read: the nearest label in front
+  ("KvK", "IBAN", "ordernummer", "€", "Fax", "F:") and dates, years, BTW
+  suffixes and IBAN prefixes around it.
 
 Hostile input is bounded: the page, every candidate and every ``tel:`` value
 are capped in length before phonenumbers parses them (it has a slow path on
-long ``phone-context`` values), and the number of parse attempts per page is
-capped too.
+long ``phone-context`` values, which are dropped), the parse calls and
+candidates per page are capped, and a page nested deeper than HTML tree
+building can take in linear time is read as tag soup.
 """
 
 from __future__ import annotations
@@ -94,6 +105,7 @@ _MARK_BASE = 0xF0000  # supplementary private use: markers for element sightings
 _MARKS = "\U000f0000-\U000fffff"
 _MAX_MARKS = 0xFFFF
 _SEP = _INVISIBLE + _SPACES + _PUNCT + _SOFT + _MARKS
+_SEPARATOR_CHARS = " \t\r\n\x1f\u00a0.-/()[]\u200b"  # stripped off the end of a piece
 _PLUS = "+\uff0b"
 
 
@@ -157,10 +169,15 @@ def _runs(text: str):
     """(start, end) of each run of digits and separators in ``text``."""
     for match in _SKELETON_RUN_RE.finditer(_skeleton(text)):
         start, end = match.span()
-        if start and text[start - 1] in _OPEN:  # (020) 123 4567
-            start -= 1
-        if start and text[start - 1] in _PLUS:  # +31, +(31)
-            start -= 1
+        # a plus or bracket in front, also past invisible characters: "+\u200b31"
+        j = start
+        while j and start - j < 4:
+            ch = text[j - 1]
+            if ch in _PLUS or ch in _OPEN:
+                start = j - 1
+            elif not _JUNK_RE.match(ch):
+                break
+            j -= 1
         yield start, end
 
 
@@ -251,19 +268,27 @@ _NOT_GAP_RE = re.compile(
 )
 _IBAN_BEFORE_RE = re.compile(r"\b[A-Z]{2}\d{2}[\s.]?(?:[A-Z]{4}[\s.]?)?$")
 _BTW_AFTER_RE = re.compile(r"^[\s.]?B\d\d\b")
-_DATE_RE = re.compile(
-    r"(?<!\d)(?:"
-    r"[0-3]?\d[-./ ][01]?\d[-./ ](?:19|20)\d\d"  # 01-02-2023
-    r"|(?:19|20)\d\d[-./][01]\d[-./][0-3]\d"  # 2023-02-01
-    r"|[0-3]?\d[-./][01]?\d[-./]\d\d"  # 01.02.23
-    r")(?!\d)"
+# Dates and times inside a run are cut out before phonenumbers looks at it:
+# "09.00 - 17.00" would otherwise be 0900 1700, a valid premium number.
+_TIME = r"(?<![\d.:])(?:[01]?\d|2[0-3])[.:][0-5]\d(?![\d.:])"
+_TRAP_RE = re.compile(
+    r"(?<![\d.])(?:"
+    r"[0-3]?\d([-./])[01]?\d\1(?:19|20)\d\d"  # 01-02-2023, 1.2.2023
+    r"|(?:19|20)\d\d([-./])[01]?\d\2[0-3]?\d"  # 2023-02-01
+    r"|(?:19|20)\d\d\s?[-/\u2013]\s?(?:19|20)\d\d"  # 2019 - 2024
+    r")(?![\d.])"
+    rf"|{_TIME}(?:\s*[-\u2013]\s*{_TIME})?"  # 09.00 - 17.00, 10:30
 )
-_YEAR_RANGE_RE = re.compile(r"^(?:19|20)\d\d\s?[-/\u2013]\s?(?:19|20)\d\d$")
 
 # ---------------------------------------------------------------------------
 # Regions
 
 _TLD_REGION = {"uk": "GB"}
+# Country-code TLDs used as generic names: no hint about the country at all.
+_GENERIC_TLDS = frozenset(
+    "ac ag ai am as bz cc cd cf cm co fm ga gg gl gq gs im io la ly me ml ms mu nu "
+    "pw sc sh so st su tk tm to tv vc vg ws".split()
+)
 _LANGUAGE_REGION = {
     "nl": "NL",
     "de": "DE",
@@ -300,7 +325,7 @@ def region_hints(
     if url:
         host = urlsplit(url if "//" in url else "//" + url).hostname or ""
         tld = host.rsplit(".", 1)[-1].lower() if "." in host else ""
-        if len(tld) == 2 and tld.isalpha():
+        if len(tld) == 2 and tld.isalpha() and tld not in _GENERIC_TLDS:
             hints.append(_TLD_REGION.get(tld, tld.upper()))
     if language:
         parts = re.split(r"[-_]", language.strip())
@@ -540,23 +565,43 @@ def _scan(
 
 
 def _numbers_in_run(raw: str, judge: _Judge, whole: bool = True):
-    """Valid numbers in one run: the whole run, else windows of digit groups."""
-    if whole and len(raw) <= MAX_CANDIDATE_CHARS:
-        cleaned = _clean(raw)
-        num = judge.number(cleaned)
-        if num is not None and not _trap(cleaned):
-            yield 0, len(raw), num
+    """(start, end, number) for the valid numbers in a run, dates and times cut out."""
+    pieces, last = [], 0
+    for trap in itertools.islice(_TRAP_RE.finditer(raw), MAX_GROUPS_PER_RUN):
+        pieces.append((last, trap.start()))
+        last = trap.end()
+    pieces.append((last, len(raw)))
+    for n, (lo, hi) in enumerate(pieces):
+        if n:  # after a date or time: the piece starts at its first digit
+            first = _FIRST_DIGIT_RE.search(raw, lo, hi)
+            if first is None:
+                continue
+            lo = first.start()
+            whole = _may_start_number(raw[lo], judge.regions)
+        yield from _numbers_in_piece(raw, lo, hi, judge, whole)
+
+
+_FIRST_DIGIT_RE = re.compile(rf"[{_PLUS}(\[\uff08\d]")
+
+
+def _numbers_in_piece(raw: str, lo: int, hi: int, judge: _Judge, whole: bool):
+    """Valid numbers in raw[lo:hi]: the whole piece, else windows of digit groups."""
+    piece = raw[lo:hi].rstrip(_SEPARATOR_CHARS)
+    if sum(ch.isdigit() for ch in piece) < MIN_NUMBER_DIGITS:
+        return
+    if whole and len(piece) <= MAX_CANDIDATE_CHARS:
+        num = judge.number(_clean(piece))
+        if num is not None:
+            yield lo, lo + len(piece), num
             return
     groups = [
         (m.start(), m.end(), len(m.group().lstrip(_PLUS)))
-        for m in itertools.islice(_GROUP_RE.finditer(raw), MAX_GROUPS_PER_RUN)
+        for m in itertools.islice(_GROUP_RE.finditer(piece), MAX_GROUPS_PER_RUN)
     ]
-    if len(groups) < 2:
-        return
     i = 0
     while i < len(groups) and judge.budget > 0 and judge.tries > 0:
         start = groups[i][0]
-        if not _may_start_number(raw[start], judge.regions):
+        if not _may_start_number(piece[start], judge.regions):
             i += 1
             continue
         # grow the window to the longest that can still be a number, then shrink
@@ -565,18 +610,18 @@ def _numbers_in_run(raw: str, judge: _Judge, whole: bool = True):
             total += groups[j][2]
             j += 1
         hit = None
-        for k in range(j - 1, i, -1):  # two groups at least: one is the whole run's job
-            cleaned = _clean(raw[start : groups[k][1]])
+        for k in range(j - 1, i - 1, -1):
+            cleaned = _clean(piece[start : groups[k][1]])
             if sum(ch.isdigit() for ch in cleaned) < MIN_NUMBER_DIGITS:
                 break
             num = judge.number(cleaned)
-            if num is not None and not _trap(cleaned):
+            if num is not None:
                 hit = (k, num)
                 break
         if hit is None:
             i += 1
             continue
-        yield start, groups[hit[0]][1], hit[1]
+        yield lo + start, lo + groups[hit[0]][1], hit[1]
         i = hit[0] + 1
 
 
@@ -601,11 +646,6 @@ def _zero_trunk_only(regions: tuple[str, ...]) -> bool:
         if meta is None or meta.national_prefix != "0":
             return False
     return True
-
-
-def _trap(cleaned: str) -> bool:
-    """Dates and year ranges written like numbers: 01-02-2023 10, 2019 - 2024."""
-    return bool(_DATE_RE.search(cleaned) or _YEAR_RANGE_RE.match(cleaned))
 
 
 _WHATSAPP_RE = re.compile(
@@ -699,6 +739,7 @@ def _hidden_decoy(node) -> bool:
         or "display:none" in style
         or "visibility:hidden" in style
         or "font-size:0" in style
+        or "opacity:0" in style
     )
     if not hidden:
         return False

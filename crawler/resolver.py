@@ -8,9 +8,10 @@ The check is made on the addresses the connection really uses, not on a
 lookup of its own, so DNS rebinding (a name that is public when checked and
 private when used) gains nothing:
 
-1. `GuardedResolver` drops every non-public address from a lookup made for a
-   guarded download, so no TCP connection to such an address is even tried.
-   It also puts a hard timeout (DNS_TIMEOUT) on every lookup.
+1. `GuardedResolver` drops every non-public address from the lookup of a
+   guarded download's host, made while that download opens its connection,
+   so no TCP connection to such an address is even tried. It also puts a
+   hard timeout (DNS_TIMEOUT) on every lookup.
 2. `GuardedConnectionPool` checks the peer address of every connection,
    new or reused from the pool, before a single byte of the request is
    written, and closes it if it is not public. This holds whatever resolver
@@ -27,6 +28,7 @@ from collections import OrderedDict
 
 import attr
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from twisted.web.client import HTTPConnectionPool
 from zope.interface import implementer
@@ -98,7 +100,10 @@ class GuardedResolver:
         addressTypes=None,
         transportSemantics: str = "TCP",
     ):
-        guard = active_guard()  # read now: later callbacks run outside the download's context
+        # Read now: later callbacks run outside the download's context.
+        guard = current_guard.get()
+        if guard is None or not guard.covers_lookup(hostName):
+            guard = GuardContext(url="", active=False)
         resolution = _Resolution(hostName)
         resolutionReceiver.resolutionBegan(resolution)
         cacheable = addressTypes is None and self.cache_size > 0
@@ -171,6 +176,10 @@ class GuardedConnectionPool(HTTPConnectionPool):
         return protocol
 
 
+def _is_dns_failure(exc: BaseException) -> bool:
+    return isinstance(exc, DNSLookupError) or isinstance(exc.__cause__, DNSLookupError)
+
+
 class GuardedHTTP11DownloadHandler(HTTP11DownloadHandler):
     """Scrapy's HTTP/1.1 handler on a `GuardedConnectionPool`, guarded per request."""
 
@@ -193,6 +202,8 @@ class GuardedHTTP11DownloadHandler(HTTP11DownloadHandler):
         except RefusedAddress:
             raise
         except Exception as exc:
+            if not _is_dns_failure(exc):
+                raise
             if guard.refused:
                 hosts = ", ".join(f"{h} ({why})" for h, why in guard.refused[:4])
                 reason = f"resolved only to non-public addresses: {hosts}"

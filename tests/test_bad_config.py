@@ -6,13 +6,17 @@ in a real subprocess for the exit status and the absence of a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crawler.cli import main
 
@@ -222,3 +226,62 @@ def test_real_process_exit_status_and_no_traceback(tmp_path):
         " use one of bing, duckduckgo, google, searxng, brave"
     ]
     assert not (tmp_path / "x.db").exists()
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+
+
+SCALARS = (
+    st.booleans()
+    | st.integers(-5, 200)
+    | st.sampled_from(["bing", "google", "altavista", "{brand} x", "x", "", "NL", "XX", "ß"])
+    | st.sampled_from(["http://127.0.0.1:1/s", "ftp://x", "020 500 1005", "12345", "brands.toml"])
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["kind", "url", "name", "phones", "templates"]), inner)
+    ),
+    max_leaves=6,
+)
+PROFILE_KEYS = ["name", "brands", "region", "language", "results_per_query", "follow_ads"]
+PROFILE_KEYS += ["allow_private", "engines", "queries"]
+BRAND_KEYS = ["name", "keywords", "domains", "phones", "source"]
+VALID_PROFILE = {
+    "name": "t",
+    "brands": "brands.toml",
+    "engines": [{"kind": "bing"}],
+    "queries": {"templates": ["{brand} x"]},
+}
+VALID_BRAND = {"name": "Microsoft", "phones": ["020 500 1005"], "domains": ["microsoft.com"]}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    profile=st.dictionaries(st.sampled_from(PROFILE_KEYS), VALUES, max_size=3),
+    brand=st.dictionaries(st.sampled_from(BRAND_KEYS), VALUES, max_size=2),
+)
+def test_random_configs_give_a_config_error_or_a_profile_never_a_crash(profile, brand):
+    from crawler.config import ConfigError, load_profile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.toml"
+        # A valid profile and brand with some fields replaced by random values.
+        profile = {**VALID_PROFILE, **profile}
+        brand = {**VALID_BRAND, **brand}
+        path.write_text("\n".join(f"{k} = {_toml_value(v)}" for k, v in profile.items()))
+        (Path(folder) / "brands.toml").write_text(f"brands = [{_toml_value(brand)}]\n")
+        try:
+            load_profile(path)
+        except ConfigError as exc:
+            assert str(exc).startswith(str(path.parent)) and "\n" not in str(exc)

@@ -29,6 +29,7 @@ TRICKS = [
     pytest.param("Bel 020 123 4567", id="spaces"),
     pytest.param("Bel 020-1234567", id="dash"),
     pytest.param("Bel 020.123.45.67", id="dots"),
+    pytest.param("Bel 020.12.34.567", id="dots-in-pairs"),
     pytest.param("Bel 020/1234567", id="slash"),
     pytest.param("Bel 0201234567", id="no-separators"),
     pytest.param("Bel +31 20 123 4567", id="international"),
@@ -56,8 +57,13 @@ TRICKS = [
     pytest.param("Bel \U0001d7ce\U0001d7d0\U0001d7ce1234567", id="math-bold-digits"),
     pytest.param("Bel 020\u2013123\u20144567", id="en-and-em-dash"),
     pytest.param("Bel \uff0b31 20 123 4567", id="fullwidth-plus"),
+    pytest.param("Bel +&#8203;3&#8203;1&#8203; &#8203;2&#8203;0 123 4567", id="zwsp-after-plus"),
+    pytest.param("Bel <b>+</b><b>31</b> 20 123 4567", id="plus-in-own-element"),
+    pytest.param("Bel (+31) 20 123 4567", id="bracketed-country-code"),
     pytest.param("Bel 020 <span style='display:none'>9</span>123 4567", id="hidden-decoy-digit"),
     pytest.param("Bel 020 <span hidden>99</span>1234567", id="hidden-attr-decoy"),
+    pytest.param("Bel 020 <i style='font-size: 0'>5</i>123 4567", id="zero-font-decoy"),
+    pytest.param("Bel 020 <i style='opacity:0'>5</i>123 4567", id="transparent-decoy"),
     pytest.param("<p>Telefoon:</p><p>020 123 4567</p>", id="label-in-other-block"),
     pytest.param("<td>Tel</td><td>020 123 4567</td>", id="table-cell"),
     pytest.param("Tel:020-1234567", id="glued-to-label-colon"),
@@ -95,6 +101,9 @@ NOT_PHONES = [
     pytest.param("Datum: 12.03.2024", id="date-dots"),
     pytest.param("Op 2023-02-01 om 10:00", id="iso-date"),
     pytest.param("Open van 08:00 - 17:00 uur", id="opening-hours"),
+    pytest.param("Open 09.00 - 17.00 uur", id="opening-hours-dots-look-premium"),
+    pytest.param("Bereikbaar 09.00 - 12.30 en 13.30 - 17.00", id="two-time-ranges"),
+    pytest.param("Op 01.02.2023 10.00", id="date-dots-and-time"),
     pytest.param("Prijs: &euro; 1.234.567,00", id="price"),
     pytest.param("Kosten € 0800,00", id="price-looks-free"),
     pytest.param("$ 0201234567", id="dollar-amount"),
@@ -279,6 +288,11 @@ def test_page_order_with_head_first():
     ]
 
 
+def test_a_hidden_popup_with_a_number_is_still_read():
+    html = "<div style='display:none' id=popup>Uw pc is geblokkeerd! Bel 020 123 4567</div>"
+    assert phones(html) == ["+31201234567"]
+
+
 def test_one_hit_per_number_whatever_the_format():
     html = "<p>020 123 4567</p><p>+31 20 1234567</p><p>0031201234567</p>"
     (hit,) = extract_phones(html)
@@ -378,6 +392,8 @@ def test_html_lang_is_a_hint():
 def test_region_hints_order_and_unknowns():
     assert region_hints("nl", "https://www.example.de/x", "fr") == ["NL", "DE", "FR"]
     assert region_hints("NL", "https://example.com", "xx") == ["NL"]
+    assert region_hints("NL", "https://helpdesk.io/", None) == ["NL"]  # .io is not a country
+    assert region_hints("NL", "https://x.tv/", None) == ["NL"]
 
 
 @pytest.mark.parametrize(
@@ -472,6 +488,18 @@ def test_odd_input_gives_nothing(html):
 
 def test_plain_text_without_markup():
     assert phones("Bel ons op 020 123 4567 of 06 1234 5678") == ["+31201234567", "+31612345678"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Openingstijden 08.00-22.00 020 123 4567", id="after-hours"),
+        pytest.param("Gewijzigd 12-03-2024 020 123 4567", id="after-date"),
+        pytest.param("Bel 020 123 4567 (09.00 - 17.00)", id="before-hours"),
+    ],
+)
+def test_dates_and_times_are_cut_out_of_a_run(text):
+    assert phones(text) == ["+31201234567"]
 
 
 def test_two_numbers_in_one_run_are_split():

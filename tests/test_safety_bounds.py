@@ -92,7 +92,8 @@ def test_settings_keep_every_bound_tight():
         ("http://x.example/tools.zip", {}, b"", "archive"),
         ("http://x.example/backup.tar.gz", {}, b"", "archive"),
         ("http://x.example/d", {"Content-Type": "application/x-msdownload"}, b"", "executable"),
-        ("http://x.example/d", {"Content-Type": "application/octet-stream"}, b"", "executable"),
+        ("http://x.example/d", {"Content-Type": "application/octet-stream"}, b"", "binary"),
+        ("http://x.example/a.exe", {"Content-Type": "application/octet-stream"}, b"", "executable"),
         ("http://x.example/d", {"Content-Type": "application/zip; x=y"}, b"", "archive"),
         (
             "http://x.example/d",

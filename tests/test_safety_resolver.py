@@ -93,9 +93,16 @@ def test_cache_is_shared_but_the_filter_is_per_download():
     assert upstream.calls == ["searx.lan"]  # the second answer came from the cache
 
 
-def test_outside_any_download_the_resolver_is_strict():
-    resolver, _, _ = make({"x.test": [["127.0.0.1"]]})
-    assert resolve(resolver, "x.test", None).addresses == []
+def test_only_the_downloads_own_host_is_filtered():
+    # A tunnel's proxy name is looked up later, from whatever context the
+    # reactor is in: not the download's to judge (the proxy is trusted).
+    resolver, _, _ = make({"proxy.corp": [["10.0.0.3"]], "x.test": [["127.0.0.1"]]})
+    assert resolve(resolver, "proxy.corp", GuardContext(url="https://scam.example/")).addresses
+    assert resolve(resolver, "x.test", None).addresses == ["127.0.0.1"]
+
+
+def test_outside_a_download_the_pool_is_strict():
+    assert "f" in connect("127.0.0.1", None)
 
 
 def test_dns_lookups_time_out_after_dns_timeout():

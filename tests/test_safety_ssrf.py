@@ -69,13 +69,16 @@ def _crawl(folder, *, allow_private: bool):
         p = server.port
         server.results = [u.format(p=p) for u in VECTORS.values()] + SCHEME_TRAPS + [PUBLIC]
         server.redirects = {k: v.format(p=p) for k, v in REDIRECTS.items()}
+        proxy = server.base if allow_private else f"http://proxy.test:{p}"
         result = run_crawl(
             folder,
             server.url("/search"),
             allow_private=allow_private,
             settings=RESOLVER,
             # Sites through the proxy, like the demo; the .test names directly.
-            env={"http_proxy": server.base, "no_proxy": "rebind.test,unfiltered.test"},
+            # The guarded crawl names its proxy: a name that resolves to
+            # loopback, trusted because the operator configured it.
+            env={"http_proxy": proxy, "no_proxy": "rebind.test,unfiltered.test"},
         )
     assert result.proc.returncode == 0, result.proc.stderr[-3000:]
     return server, result
