@@ -123,9 +123,7 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
             )
     min_risk = raw.get("min_risk", "low")
     if min_risk not in ("low", "medium", "high"):
-        raise ConfigError(
-            path, "must be low, medium or high", line=line, field=f"{name}.min_risk"
-        )
+        raise ConfigError(path, "must be low, medium or high", line=line, field=f"{name}.min_risk")
     if aggregate and not group_by:
         raise ConfigError(path, "aggregate needs group_by", line=line, field=f"{name}.aggregate")
     return Preset(
