@@ -46,7 +46,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 from selectolax.lexbor import LexborHTMLParser
 
-__all__ = ["PhoneHit", "extract_phones", "normalize_phone", "nl_category"]
+__all__ = ["PhoneHit", "extract_phones", "nl_category", "normalize_phone", "region_hints"]
 
 # ---------------------------------------------------------------------------
 # Limits (hostile input)
