@@ -33,6 +33,7 @@ building can take in linear time is read as tag soup.
 from __future__ import annotations
 
 import codecs
+import collections
 import functools
 import html as html_lib
 import itertools
@@ -57,6 +58,7 @@ MAX_NUMBER_DIGITS = 17  # "00" + country code + the longest national number
 MIN_NUMBER_DIGITS = 5  # shorter numbers exist (112, 14 020) but are not helpdesks
 MAX_TEL_CHARS = 64  # tel:/callto: values and attribute values handed on
 MAX_PARSES_PER_PAGE = 4000  # distinct phonenumbers.parse calls per page
+MAX_SIGHTINGS_PER_NUMBER = 50  # label and context reads per number and source
 MAX_TRIES_PER_PAGE = 40_000  # candidates looked at per page (cached or not)
 MAX_NESTING = 1_000  # deeper pages are read as tag soup: tree building is quadratic
 MAX_GROUPS_PER_RUN = 400  # digit groups of one run looked at (lists of numbers)
@@ -511,12 +513,18 @@ def _context(text: str, start: int, end: int) -> str:
     return (left + collapse(text[start:end]) + right).strip()
 
 
+def _num_key(num: phonenumbers.PhoneNumber) -> tuple:
+    return (num.country_code, num.national_number, num.number_of_leading_zeros)
+
+
 def _scan(
     text: str, judge: _Judge, source: str, pos_base: int = 0, labelled: bool = False
 ) -> list[_Sighting]:
     """All numbers in a piece of text. ``labelled``: the text is known to be a
     phone value (a tel: link, a telephone property), so context rules are off."""
     found: list[_Sighting] = []
+    contact_seen: set[tuple] = set()
+    times: collections.Counter = collections.Counter()
     any_start = not _zero_trunk_only(tuple(judge.regions))
     for start, end in _runs(text):
         # Glued to letters or digits: NL91ABNA0417..., 0201234567B01, v10.0.19045
@@ -538,6 +546,16 @@ def _scan(
         numbers = list(_numbers_in_run(raw, judge, whole))
         if not numbers:
             continue
+        # A number already seen here as a contact number gains nothing from
+        # another sighting; skipping its label and context keeps a page that
+        # repeats one number 200,000 times linear and fast.
+        # A number seen MAX_SIGHTINGS_PER_NUMBER times already (as fax, say)
+        # has told us all it will.
+        keys = [_num_key(n) for *_, n in numbers]
+        if all(k in contact_seen or times[k] >= MAX_SIGHTINGS_PER_NUMBER for k in keys):
+            continue
+        for k in keys:
+            times[k] += 1
         # Only runs that hold a valid number get their context read.
         is_fax = False
         if not labelled:
@@ -551,6 +569,8 @@ def _scan(
                 continue
             is_fax = label == "fax"
         for sub_start, sub_end, num in numbers:
+            if not is_fax:
+                contact_seen.add(_num_key(num))
             found.append(
                 _Sighting(
                     num=num,

@@ -561,6 +561,20 @@ def test_pathological_nesting_is_read_as_tag_soup_and_still_gives_numbers():
     ]
 
 
+@pytest.mark.parametrize("label", ["Bel", "Fax"])
+def test_one_number_repeated_on_a_huge_page_is_not_slow(label):
+    # 5 MB of the same line: each repeat used to cost a label and context read.
+    html = f"<p>{label} 085 208 1234 nu</p>" * 200_000
+    hits, seconds = _timed(html)
+    assert seconds < SLOW * 5
+    assert [(hit.phone, hit.is_fax) for hit in hits] == [("+31852081234", label == "Fax")]
+
+
+def test_a_contact_sighting_after_many_fax_sightings_still_counts():
+    hits, _ = _timed("<p>Fax 085 208 1234</p>" * 30 + "<p>Bel 085 208 1234</p>")
+    assert [(hit.phone, hit.is_fax) for hit in hits] == [("+31852081234", False)]
+
+
 def test_many_distinct_numbers_are_capped_not_slow():
     html = "".join(f"<p>Bel 020 {n:07d}</p>" for n in range(1_000_000, 1_030_000))
     hits, seconds = _timed(html)
