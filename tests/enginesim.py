@@ -301,6 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 _CONTEXTS: dict[str, ssl.SSLContext] = {}
 _CERTS = Path(tempfile.mkdtemp(prefix="enginesim-"))
+# Tunnels for several hosts open at once: SNI callbacks run in parallel threads.
+_CERTS_LOCK = threading.RLock()
 
 
 def _tls_context(host: str = "enginesim") -> ssl.SSLContext:
@@ -309,41 +311,46 @@ def _tls_context(host: str = "enginesim") -> ssl.SSLContext:
     The context for the tunnels picks each host's own certificate by SNI, so
     Scrapy, which checks the name but not the issuer, has nothing to warn about.
     """
-    if host not in _CONTEXTS:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
+    with _CERTS_LOCK:
+        if host not in _CONTEXTS:
+            _CONTEXTS[host] = _make_context(host)
+        return _CONTEXTS[host]
 
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-            .sign(key, hashes.SHA256())
+
+def _make_context(host: str) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pem = _CERTS / f"{len(_CONTEXTS)}-{host}.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
-        pem = _CERTS / f"{len(_CONTEXTS)}.pem"
-        pem.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM)
-            + key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(pem)
-        if host == "enginesim":
-            context.sni_callback = _pick_certificate
-        _CONTEXTS[host] = context
-    return _CONTEXTS[host]
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+    if host == "enginesim":
+        context.sni_callback = _pick_certificate
+    return context
 
 
 def _pick_certificate(sslobj, server_name, _context):
