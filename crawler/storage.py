@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,9 +58,14 @@ def ensure_db_shape(db: Database) -> None:
                 "stats": str,
                 "blocked_engines": str,
                 "warnings": str,
+                "host": str,
+                "pid": int,
             },
             pk="id",
         )
+    elif "pid" not in db["runs"].columns_dict:  # databases made before runs had an owner
+        db["runs"].add_column("host", str)
+        db["runs"].add_column("pid", int)
     if "serp_results" not in tables:
         db["serp_results"].create(
             {
@@ -264,7 +271,47 @@ def save_offered_download(db: Database, run_id: int, row: dict) -> str:
 
 
 def start_run(db: Database, profile: str) -> int:
-    return db["runs"].insert({"profile": profile, "started_at": now(), "status": "running"}).last_pk
+    mark_interrupted(db)
+    return (
+        db["runs"]
+        .insert(
+            {
+                "profile": profile,
+                "started_at": now(),
+                "status": "running",
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        )
+        .last_pk
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def mark_interrupted(db: Database) -> list[int]:
+    """Runs left "running" by a crawl that died (SIGKILL, power loss) on this host.
+
+    Only this host's runs can be judged: another worker sharing the database
+    may still be crawling.
+    """
+    host = socket.gethostname()
+    dead = [
+        row["id"]
+        for row in db["runs"].rows_where("status = 'running' and host = ?", [host])
+        if row["pid"] and not _alive(row["pid"])
+    ]
+    for run_id in dead:
+        db["runs"].update(run_id, {"status": "interrupted"})
+    return dead
 
 
 def finish_run(

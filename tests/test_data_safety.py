@@ -162,6 +162,12 @@ def test_the_rerun_completes_beside_a_long_reader(killed_then_rerun):
     assert "Traceback" not in rerun.stderr
 
 
+def test_the_killed_run_is_marked_interrupted_by_the_rerun(killed_then_rerun):
+    conn = sqlite3.connect(killed_then_rerun["db"])
+    statuses = [s for (s,) in conn.execute("select status from runs order by id")]
+    assert statuses == ["interrupted", "finished"]
+
+
 def test_the_rerun_adds_no_duplicates(killed_then_rerun):
     conn = sqlite3.connect(killed_then_rerun["db"])
     port = killed_then_rerun["server"].port
