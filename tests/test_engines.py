@@ -90,7 +90,9 @@ def test_result_invariants(case: Path) -> None:
         assert result.title and result.url
         assert urlsplit(result.landing_url).scheme in ("http", "https")
         assert all(p.startswith("+") and p[1:].isdigit() for p in result.phones)
-    for result in page.organic:
+    for result in page.results:
+        # Bing and DuckDuckGo click tracking is always peeled; only Google's aclk
+        # with an empty adurl keeps its tracking URL (is_tracking_url says no)
         assert not is_tracking_url(result.landing_url), result.landing_url
 
 
@@ -168,6 +170,31 @@ def test_unwrap_chain_duckduckgo_yahoo_bing() -> None:
             "https://www.google.com/search",
             "https://www.google.com/url?q=javascript:alert(1)",
         ),
+        # Bing ads since 2023 link through aclk (not aclick), same u= encoding
+        (
+            "https://www.bing.com/aclk?ld=e8Q&u="
+            + base64.b64encode(quote(LANDING, safe="").encode()).decode().rstrip("=")
+            + "&rlid=1&ntb=1",
+            "https://www.bing.com/search?q=x",
+            LANDING,
+        ),
+        # older Bing pages (and the Bing API) redirect through /cr?...&r=
+        (
+            "https://www.bing.com/cr?IG=1&rd=1&h=x&v=1&r=https%3a%2f%2fscam.example%2fnl%2f&p=D",
+            "https://www.bing.com/search?q=x",
+            "https://scam.example/nl/",
+        ),
+        # advertisers' click trackers behind an ad: Adobe (url=), Search Ads 360 (ds_dest_url=)
+        (
+            "https://pixel.everesttech.net/3085/cq?ev_sid=3&url=https%3A%2F%2Fscam.example%2Fa",
+            "https://www.bing.com/search?q=x",
+            "https://scam.example/a",
+        ),
+        (
+            "https://clickserve.dartsearch.net/link/click?lid=4&ds_dest_url=https%3A%2F%2Fscam.example%2Fb",
+            "https://www.google.com/search?q=x",
+            "https://scam.example/b",
+        ),
     ],
 )
 def test_unwrap_url(href: str, page: str, landing: str) -> None:
@@ -176,9 +203,55 @@ def test_unwrap_url(href: str, page: str, landing: str) -> None:
 
 def test_tracking_url_detection() -> None:
     assert is_tracking_url("https://www.bing.com/aclick?ld=x&u=abc")
+    assert is_tracking_url("https://www.bing.com/aclk?ld=x&u=abc")
     assert is_tracking_url("https://duckduckgo.com/y.js?ad_provider=x")
     assert is_tracking_url("https://www.google.com/url?q=https://a.example/")
     assert not is_tracking_url("https://support.microsoft.com/nl-nl/contactus")
+
+
+@pytest.mark.parametrize(
+    ("url", "internal"),
+    [
+        ("https://www.google.com/search?q=x&start=10", True),
+        ("https://www.google.nl/travel/hotels/Amsterdam", True),
+        ("https://maps.google.com/maps?q=helpdesk", True),
+        ("https://www.google.com/?sa=X&ved=1", True),
+        ("https://lh3.googleusercontent.com/a.png", True),
+        # Google's own pages are results when they come up as one
+        ("https://www.google.com/", False),
+        ("https://www.google.com/account/about/", False),
+        ("https://support.google.com/websearch/answer/86640", False),
+        ("https://play.google.com/store/apps/details?id=x", False),
+    ],
+)
+def test_google_internal_links(url: str, internal: bool) -> None:
+    from crawler.engines import google
+
+    assert google._is_google_internal(url) is internal
+
+
+def test_google_mobile_heading_titles() -> None:
+    """Mobile result pages title their results with an ARIA heading inside the
+    link (no h3); carousel cards, buttons and section headings are not results."""
+    body = b"""<html><body class="srp"><div id="rso">
+    <div class="mnr-c xpd"><a class="C8nzq BmP5tf" href="https://nep-helpdesk.example/">
+      <div role="heading"><div>Microsoft Helpdesk 085 208 1234</div></div>
+      <div class="TbwUpd">nep-helpdesk.example</div></a>
+      <div class="MUxGbd yDYNvb">Bel 085 208 1234 voor hulp.</div></div>
+    <div class="mnr-c"><g-scrolling-carousel><g-inner-card>
+      <a href="https://nieuws.example/a"><div role="heading" aria-level="3">Nieuws</div></a>
+    </g-inner-card></g-scrolling-carousel></div>
+    <div class="mnr-c"><a role="button" href="https://play.google.com/store/apps/details?id=x">
+      <span role="heading" aria-level="3">App</span></a></div>
+    <div class="mnr-c"><a href="https://example.org/">
+      <div role="heading" aria-level="2">Sectie</div></a></div>
+    </div></body></html>"""
+    page = get_engine("google").parse(body, "https://www.google.nl/search?q=x&gl=nl")
+    assert [(r.title, r.landing_url) for r in page.organic] == [
+        ("Microsoft Helpdesk 085 208 1234", "https://nep-helpdesk.example/")
+    ]
+    assert page.organic[0].snippet == "Bel 085 208 1234 voor hulp."
+    assert page.organic[0].phones == ["+31852081234"]
 
 
 # Phones -------------------------------------------------------------------------

@@ -4,7 +4,8 @@ The pages live outside the project, in ``../shared/fixtures/serp/`` next to the
 project root (or wherever ``SERPWATCH_SHARED_FIXTURES`` points); the tests are
 skipped when that folder is absent. They assert the facts listed in the folder's
 README and, for every page, what any result page must give: organic results
-whose landing URLs are absolute http(s) URLs off the engine's own click tracking.
+(and ads) whose landing URLs are absolute http(s) URLs off the engine's own click
+tracking.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def test_every_page_has_organic_results_with_real_landing_urls(path: Path) -> No
         assert not is_tracking_url(result.landing_url), result.landing_url
         assert result.title
     assert [r.rank for r in page.organic] == list(range(1, len(page.organic) + 1))
+    for ad in page.ads:
+        # an ad's landing page is unwrapped from Bing's and DuckDuckGo's click
+        # tracking; only Google's aclk that hides its target stays as it is
+        assert urlsplit(ad.landing_url).scheme in ("http", "https"), ad.landing_url
+        assert not is_tracking_url(ad.landing_url), ad.landing_url
+        assert ad.title
 
 
 def test_duckduckgo_hello_has_28_direct_organic_results() -> None:

@@ -339,14 +339,31 @@ def _http_param(url: str, *names: str) -> str | None:
     return None
 
 
+# Advertisers' own click trackers between an engine's ad link and the landing
+# page, each with its target in a query parameter: Adobe Advertising
+# (``pixel.everesttech.net/.../cq?...&url=``) and Search Ads 360
+# (``clickserve.dartsearch.net/link/click?...&ds_dest_url=``).
+_AD_TRACKERS = {
+    "everesttech.net": ("url",),
+    "dartsearch.net": ("ds_dest_url", "url"),
+}
+
+
 def _unwrap_once(url: str, page_host: str) -> str | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    for domain, names in _AD_TRACKERS.items():
+        if host == domain or host.endswith("." + domain):
+            return _http_param(url, *names)
     if not _is_engine_host(host, page_host):
         return None
     path = parts.path.lower().rstrip("/")
-    if path.endswith(("/aclick", "/ck/a")):  # Bing
+    if path.endswith(("/aclick", "/ck/a")) or (  # Bing (ads: aclick, later aclk)
+        path.endswith("/aclk") and (host == "bing.com" or host.endswith(".bing.com"))
+    ):
         return decode_base64_url(query_param(url, "u")) or _http_param(url, "url", "r")
+    if path == "/cr" and (host == "bing.com" or host.endswith(".bing.com")):  # older Bing
+        return _http_param(url, "r")
     if path.endswith("/l") or path.endswith("/y.js"):  # DuckDuckGo
         return _http_param(url, "uddg", "u3", "u")
     if path in ("/url", "/interstitial", "/imgres", "/local_url"):  # Google
@@ -365,9 +382,11 @@ def _unwrap_once(url: str, page_host: str) -> str | None:
 
 def unwrap_url(href: str, page_url: str, max_depth: int = 6) -> str:
     """The real destination of a result link, absolute: click-tracking wrappers of
-    the engines (Bing ``aclick``/``ck/a``, DuckDuckGo ``l/?uddg=`` and ``y.js``,
-    Google ``/url?q=`` and ``aclk?adurl=``, Yahoo ``RU=``) are peeled one by one;
-    a wrapper that hides its target is left as it is."""
+    the engines (Bing ``aclick``/``aclk``/``ck/a``, DuckDuckGo ``l/?uddg=`` and
+    ``y.js``, Google ``/url?q=`` and ``aclk?adurl=``, Yahoo ``RU=``) and the
+    advertisers' click trackers behind them (Adobe ``everesttech``, Search Ads 360
+    ``dartsearch``) are peeled one by one; a wrapper that hides its target is left
+    as it is."""
     url = absolute(href, page_url)
     if url.startswith("//"):
         url = "https:" + url
@@ -384,7 +403,10 @@ def is_tracking_url(url: str) -> bool:
     """True when the URL is still an engine's click-tracking or redirect URL."""
     return _unwrap_once(url, "") is not None or (
         host_matches(url, "bing.com", "duckduckgo.com", "googleadservices.com")
-        and urlsplit(url).path.lower().rstrip("/").endswith(("/aclick", "/ck/a", "/l", "/y.js"))
+        and urlsplit(url)
+        .path.lower()
+        .rstrip("/")
+        .endswith(("/aclick", "/aclk", "/ck/a", "/l", "/y.js"))
     )
 
 

@@ -4,6 +4,11 @@ Organic links are direct or wrapped as ``//duckduckgo.com/l/?uddg=<URL>``; ads
 go through ``duckduckgo.com/y.js?...&u3=<URL>``, where the URL is often itself a
 Bing ``aclick`` or Yahoo ``RU=`` redirect; `landing_url` peels all of them.
 DuckDuckGo answers a bot check with HTTP 202 (or 403) and an "anomaly" page.
+The same parser reads the JavaScript site's rendered page (``div.result`` or
+``article[data-testid]``) and DuckDuckGo Lite (``lite.duckduckgo.com/lite/``),
+a table with a few rows per result: the ``a.result-link`` title, the
+``td.result-snippet`` snippet, the ``span.link-text`` display URL; its ads are the
+rows of class ``result-sponsored``.
 """
 
 from __future__ import annotations
@@ -124,9 +129,12 @@ def _nested(node) -> bool:
 
 
 def _forms_next(tree, page_url: str) -> str | None:
-    """The next page as a GET URL, from the "Next" form (the one with the highest ``s``)."""
+    """The next page as a GET URL, from the "Next" form (the one with the highest ``s``;
+    the HTML endpoint's ``.nav-link`` forms, Lite's forms with a ``navbutton``)."""
     best: tuple[int, str] | None = None
-    for form in tree.css(".nav-link form, form.nav-link"):
+    for form in select(tree, ".nav-link form, form.nav-link, form"):
+        if form.css_first('input[name="s"]') is None:
+            continue
         fields = {}
         for field in form.css("input[name]"):
             if attr(field, "type").lower() in ("submit", "button"):
@@ -142,6 +150,56 @@ def _forms_next(tree, page_url: str) -> str | None:
             action = absolute(attr(form, "action") or page_url, page_url)
             best = (offset, f"{action.split('?')[0]}?{urlencode(fields)}")
     return best[1] if best else None
+
+
+def _row_of(node):
+    parent = node.parent
+    while parent is not None and parent.tag not in ("tr", "body", "html"):
+        parent = parent.parent
+    return parent if parent is not None and parent.tag == "tr" else None
+
+
+def _lite_rows(link) -> list:
+    """The table rows of one Lite result: the title's row and the rows after it,
+    up to the next title (snippet, display URL, spacer)."""
+    row = _row_of(link)
+    if row is None:
+        return []
+    rows = [row]
+    sibling = row.next
+    while sibling is not None and len(rows) < 4:
+        if sibling.tag == "tr":
+            if sibling.css_first("a.result-link") is not None:
+                break
+            rows.append(sibling)
+        sibling = sibling.next
+    return rows
+
+
+def _lite_results(tree, page_url: str, region: str) -> list[SerpResult]:
+    results = []
+    for link in tree.css("a.result-link[href]"):
+        rows = _lite_rows(link) or [link]
+        href = attr(link, "href")
+        display = ""
+        snippet = ""
+        for row in rows:
+            display = display or text_of(row.css_first(".link-text"))
+            snippet = snippet or text_of(row.css_first(".result-snippet"))
+        sponsored = any("result-sponsored" in attr(row, "class").split() for row in rows)
+        text = "\n".join(text_of(row) for row in rows)
+        results.append(
+            SerpResult(
+                is_ad=sponsored or "/y.js" in href,
+                title=text_of(link),
+                url=href,
+                landing_url=unwrap_url(href, page_url),
+                display_url=display,
+                snippet=snippet,
+                phones=find_phones(text, region, [t for row in rows for t in tel_links(row)]),
+            )
+        )
+    return results
 
 
 def parse(
@@ -206,6 +264,15 @@ def parse(
             rank += 1
             result.rank = rank
         results.append(result)
+    if not results:
+        for result in _lite_results(tree, url, region):
+            if result.is_ad:
+                ad_position += 1
+                result.ad_position = ad_position
+            else:
+                rank += 1
+                result.rank = rank
+            results.append(result)
     page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
     if not results:
         page.blocked = detect_block(lower, status)
@@ -217,6 +284,6 @@ def parse(
             return page
         if status >= 400:
             page.blocked = f"HTTP {status} without results"
-        elif tree.css_first("#links, .results, .serp__results") is None:
+        elif tree.css_first("#links, .results, .serp__results, form[action*='lite']") is None:
             page.blocked = "unrecognised page: no result list (challenge or changed markup)"
     return page

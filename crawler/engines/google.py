@@ -2,8 +2,10 @@
 
 Google's class names are obfuscated and change often, so the parser anchors on
 structure: an organic result is a link holding an ``h3`` (or an ``h3`` holding a
-link) that leads off Google; its unit is the largest enclosing element that holds
-no other result title. Ads are the units inside ``[data-text-ad]``, ``.uEierd``,
+link) that leads off Google's search pages; on the mobile page, which has no
+``h3``, a link holding an ARIA heading (``role="heading"``, level 3) outside
+carousels. Its unit is the largest enclosing element that holds no other result
+title. Ads are the units inside ``[data-text-ad]``, ``.uEierd``,
 ``#tads``/``#tadsb``/``#bottomads``, or marked by an ad label ("Sponsored", "Ad",
 "Gesponsord", "Advertentie", ...), or linking through ``/aclk``.
 Links are unwrapped from ``/url?q=`` and ``aclk?...&adurl=``; an ad link that
@@ -138,17 +140,56 @@ def detect_block(text_lower: str, url: str, status: int, has_results: bool = Fal
     return None
 
 
+_GOOGLE_SEARCH_HOST = re.compile(r"^(www\.)?google\.[a-z]{2,3}(\.[a-z]{2})?$")
+_GOOGLE_SERVICE_HOST = re.compile(r"^(maps|images|news|books)\.google\.[a-z]{2,3}(\.[a-z]{2})?$")
+# Paths of Google's own search machinery on www.google.*: other searches, maps,
+# hotels and flights, images, redirects, settings. Other paths there
+# (www.google.com/drive/, /account/about/) are pages that can be results.
+_INTERNAL_PATHS = (
+    "/search",
+    "/url",
+    "/imgres",
+    "/aclk",
+    "/maps",
+    "/webhp",
+    "/setprefs",
+    "/preferences",
+    "/advanced_search",
+    "/sorry",
+    "/travel",
+    "/shopping",
+    "/localservices",
+    "/interstitial",
+    "/httpservice",
+    "/gen_204",
+    "/complete",
+    "/finance",
+    "/flights",
+)
+
+
 def _is_google_internal(url: str) -> bool:
     """Google's own search pages (other searches, maps, images), not a result.
-    Other Google sites (support.google.com, play.google.com) can be results."""
-    host = (urlsplit(url).hostname or "").lower()
-    return bool(
-        re.match(r"^((www|maps|images|news)\.)?google\.[a-z]{2,3}(\.[a-z]{2})?$", host)
-    ) or (host.endswith((".googleusercontent.com", ".gstatic.com", "googleadservices.com")))
+    Other Google pages (support.google.com, play.google.com, www.google.com/drive/)
+    can be results."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if _GOOGLE_SERVICE_HOST.match(host):
+        return True
+    if _GOOGLE_SEARCH_HOST.match(host):
+        path = parts.path.lower().rstrip("/")
+        if not path:
+            return bool(parts.query)  # the home page is a result, "/?sa=X" a logo link
+        return any(path == p or path.startswith(p + "/") for p in _INTERNAL_PATHS)
+    return host.endswith((".googleusercontent.com", ".gstatic.com", "googleadservices.com"))
 
 
 def _same_site(url: str, page_url: str) -> bool:
-    """A link back into the engine itself (other searches, maps, "More results")."""
+    """A link back into the engine itself (other searches, maps, "More results").
+    On Google's own hosts `_is_google_internal` decides by path instead."""
+    host = (urlsplit(url).hostname or "").lower()
+    if _GOOGLE_SEARCH_HOST.match(host):
+        return False
     return urlsplit(url).netloc.lower() == urlsplit(page_url).netloc.lower()
 
 
@@ -195,6 +236,34 @@ def _in_answer_box(node) -> bool:
             return True
         parent = parent.parent
     return False
+
+
+def _in_carousel(node) -> bool:
+    """Cards of a carousel or a boxed feature (top stories, videos, tweets): not
+    results of their own when their title is only an ARIA heading."""
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html"):
+        if parent.tag in ("g-scrolling-carousel", "g-inner-card", "g-section-with-header"):
+            return True
+        if attr(parent, "role") in ("list", "listitem"):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _organic_link(anchor, href: str, page_url: str, ad_units) -> bool:
+    """Whether a title link can be an organic result: not an ad, not inside an
+    answer box, leading off Google's own search pages."""
+    if any(_inside(anchor, unit) for unit in ad_units):
+        return False
+    if _is_ad_link(href) or _in_ad_container(anchor) or _in_answer_box(anchor):
+        return False
+    landing = unwrap_url(href, page_url)
+    return (
+        is_http_url(landing)
+        and not _is_google_internal(landing)
+        and not _same_site(landing, page_url)
+    )
 
 
 def _units(anchors, blockers=()):
@@ -244,7 +313,7 @@ def _leaf(node) -> bool:
 
 def _display(nodes) -> str:
     for unit in nodes:
-        node = first(unit, "cite", "[data-dtld]")
+        node = first(unit, "cite", "[data-dtld]", 'span[role="text"]')
         if node is not None:
             return text_of(node)
     for unit in nodes:
@@ -428,22 +497,37 @@ def parse(
         if anchor is None or any(a.mem_id == anchor.mem_id for a in anchors):
             continue
         href = absolute(attr(anchor, "href"), url)
-        landing = unwrap_url(href, url)
-        if any(_inside(anchor, unit) for unit in ad_units):
-            continue
-        if _is_ad_link(href) or _in_ad_container(anchor) or _in_answer_box(anchor):
-            continue
-        if not is_http_url(landing) or _is_google_internal(landing) or _same_site(landing, url):
+        if not _organic_link(anchor, href, url, ad_units):
             continue
         anchors.append(anchor)
         titles.append(text_of(heading if heading is not None else h3))
+
+    # Mobile pages give titles no h3: an ARIA heading (level 3) inside the link.
+    for heading in select(tree, 'a[href] [role="heading"]'):
+        if attr(heading, "aria-level") not in ("", "3", "4"):
+            continue
+        anchor = _title_anchor(heading)
+        if anchor is None or any(a.mem_id == anchor.mem_id for a in anchors):
+            continue
+        if attr(anchor, "role") == "button" or _in_carousel(anchor):
+            continue
+        title = text_of(heading)
+        href = absolute(attr(anchor, "href"), url)
+        if not title or not _organic_link(anchor, href, url, ad_units):
+            continue
+        anchors.append(anchor)
+        titles.append(title)
+    # Document order, whatever found the title.
+    order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
+    pairs = sorted(zip(anchors, titles, strict=True), key=lambda p: order.get(p[0].mem_id, 0))
+    anchors = [a for a, _ in pairs]
+    titles = [t for _, t in pairs]
 
     organic = []
     for nodes, anchor, title in zip(_units(anchors, ad_anchors), anchors, titles, strict=True):
         organic.append((nodes[0], _result(nodes, anchor, url, region, title)))
 
     # Document order decides positions: ads top to bottom, organic ranks across pages.
-    order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
     merged = sorted(ads + organic, key=lambda pair: order.get(pair[0].mem_id, 0))
     try:
         rank = int(query_param(url, "start") or 0)
