@@ -4,8 +4,8 @@
 `pipelines/store.py`). It scores every sighting and (site, number) pair of the
 run again with the cross-page facts added to the page's own (kept as JSON in
 `sightings.facts` and `site_numbers.facts`): on how many unrelated domains the
-number was seen, whether the number or the site is new on the scene, and the
-analysts' decisions
+number was seen, whether a brand lists it on its own site, whether the number
+or the site is new on the scene, and the analysts' decisions
 (`crawler.triage`). It then records what changed since the previous run of the
 same profile in the `changes` table (new, back after an absence, gone) and
 returns counts for the run's stats.
@@ -95,6 +95,19 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
             [run_id],
         )
     )
+    # Numbers a brand lists plainly on its own site (not user content, no warning):
+    # its own numbers, wherever else they show up.
+    listed_by_brand = {
+        phone: f"{brand}'s own site {domain}"
+        for phone, brand, domain in _rows(
+            db,
+            """select phone, json_extract(facts, '$.official_site'), min(domain) from sightings
+               where official = 0 and json_extract(facts, '$.brand_listing') = 1
+                 and phone in (select phone from sightings where run_id = ?)
+               group by phone""",
+            [run_id],
+        )
+    }
     number_first = dict(
         _rows(
             db,
@@ -114,6 +127,7 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     context = {
         "decisions": decisions,
         "domains_of": domains_of,
+        "listed_by_brand": listed_by_brand,
         "number_first": number_first,
         "site_first": site_first,
         "first_run_at": first_run_at,
@@ -164,6 +178,7 @@ def _with_history(facts: Facts, c: dict) -> Facts:
     n_first = _parse(c["number_first"].get(phone))
     s_first = _parse(c["site_first"].get(domain))
     facts.other_domains = max(0, (c["domains_of"].get(phone) or 1) - 1)
+    facts.listed_by_brand = c.get("listed_by_brand", {}).get(phone)
     facts.number_age_days = _days(n_first, c["when"])
     facts.watched_days = _days(c["first_run_at"], n_first)
     facts.site_age_days = _days(s_first, c["when"])

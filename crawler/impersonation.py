@@ -71,10 +71,14 @@ TRADE = (
     "accessoires",
     "hoesjes",
 )
+# Calling words alone are not a helpdesk: "onbeperkt bellen" sells a phone plan.
+# "Bel ons direct", "Call now", "Bel 085 ..." and "<brand> bellen" (title_match) are.
 _TITLE_HELPDESK = re.compile(
     r"\b(helpdesk|help desk|klantenservice|klantendienst|servicedesk|service desk|support|"
-    r"ondersteuning|storing\w*|hotline|helpline|customer (service|care)|tech support|"
-    r"technische dienst|hulpdienst|bellen|telefoonnummer|contact)\b",
+    r"ondersteuning|storingsdienst|storingslijn|storingsnummer|storing melden|hotline|helpline|"
+    r"customer (service|care)|tech support|technische dienst|hulpdienst|hulplijn|"
+    r"telefoonnummer|contact|(bel|bellen|call) (ons|nu|direct|gratis|meteen|now|us|today))\b|"
+    r"\b(bel|call) \+?\d",
     re.I,
 )
 _TRADE_RE = re.compile(r"(" + "|".join(TRADE) + r")", re.I)  # inside compound domain labels
@@ -270,19 +274,52 @@ def _domain_keyword(kw, brand, joined, tokens, compact, strong, weak, trade) -> 
     return None
 
 
+# Where a title splits into parts ("Page topic | Site name"): a helpdesk word
+# speaks for a brand only in the brand's own part.
+_TITLE_PARTS = re.compile(r"\s+[|\-\u2013\u2014\u00b7:]+\s+|\s*[|\u2013\u2014\u00b7]\s*")
+
+
 def title_match(title: str, brands: list[tuple[str, list[str]]]) -> Match | None:
-    """A brand named in a title: `helpdesk` with helpdesk words, `trade`, or plain `name`."""
+    """A brand named in a title: `helpdesk` with helpdesk words in the brand's part
+    of the title ("Norton Support Nederland | ..."; not "ICT Helpdesk | Norton
+    beheer"), `trade` with repair-shop or store words, or plain `name`."""
     if not title:
         return None
-    helpdesk = bool(_TITLE_HELPDESK.search(title))
-    trade = bool(_TRADE_WORD_RE.search(title))
+    any_trade = bool(_TRADE_WORD_RE.search(title))
+    bounds = [0] + [x for m in _TITLE_PARTS.finditer(title) for x in m.span()] + [len(title)]
+    parts = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
     for brand, keywords in brands:
         for kw in keywords:
-            if re.search(rf"(?<![\w]){re.escape(kw)}(?![\w])", title, re.I):
-                if helpdesk and not trade:
-                    return Match(brand, kw, "helpdesk")
-                return Match(brand, kw, "trade" if trade else "name")
+            found = re.search(rf"(?<![\w]){re.escape(kw)}(?![\w])", title, re.I)
+            if not found:
+                continue
+            lo, hi = next(((a, b) for a, b in parts if a <= found.start() < b), (0, len(title)))
+            part = title[lo:hi]
+            pos = found.start() - lo
+            rest = re.sub(rf"(?i)(?<![\w]){re.escape(kw)}(?![\w])", "", part)
+            if not re.sub(r"(?i)\b(nl|nederland|netherlands|be|belgi[eë])\b|\W", "", rest):
+                part, pos = title, found.start()  # "Klantenservice | PostNL": the site's name
+            helpdesk = [m.start() for m in _TITLE_HELPDESK.finditer(part)]
+            call = re.search(rf"(?<![\w]){re.escape(kw)}\s+bellen\b", part, re.I)
+            helpdesk += [call.end() - 6] if call else []
+            trade = [m.start() for m in _TRADE_WORD_RE.finditer(part)]
+            if helpdesk and trade:
+                # "Norton helpdesk 24/7 en PC reparatie": the word nearer the
+                # brand's name says what the title claims to be.
+                def near(at: list[int], pos: int = pos) -> int:
+                    return min(abs(a - pos) for a in at)
+
+                kind = "helpdesk" if near(helpdesk) < near(trade) else "trade"
+                return Match(brand, kw, kind)
+            if helpdesk:
+                return Match(brand, kw, "helpdesk")
+            return Match(brand, kw, "trade" if any_trade else "name")
     return None
+
+
+def helpdesk_title(title: str) -> bool:
+    """The title speaks as a helpdesk ("Klantenservice Hulplijn | 24/7"), naming a brand or not."""
+    return bool(title) and bool(_TITLE_HELPDESK.search(title)) and not _TRADE_WORD_RE.search(title)
 
 
 def trade_words(title: str, host_labels: str = "") -> str | None:

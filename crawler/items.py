@@ -49,8 +49,9 @@ class PageItem:
     # decoded text, which differs when a page lies about its charset.
     body: bytes = b""
     # Every engine that showed this landing page for the query, and each showing
-    # (engine, is_ad, rank, ad_position, serp_url, url, landing_url); the fields
-    # above come from the strongest one (spiders/search.py merges them).
+    # (engine, is_ad, rank, ad_position, serp_url, url, landing_url, and the
+    # result's title, snippet and phones); the fields above come from the
+    # strongest one (spiders/search.py merges them).
     engines: list[str] = field(default_factory=list)
     appearances: list[dict] = field(default_factory=list)
     # Filled by the pipelines.

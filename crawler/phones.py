@@ -503,14 +503,22 @@ def _visible(text: str) -> str:
 
 
 def _context(text: str, start: int, end: int) -> str:
-    """About CONTEXT_CHARS of visible text either side of text[start:end]."""
+    """About CONTEXT_CHARS of visible text either side of text[start:end]; a block
+    boundary (a new paragraph, cell, heading) shows as a line break."""
 
     def collapse(part: str) -> str:
-        return _WS_RE.sub(" ", _JUNK_RE.sub("", part))
+        return _WS_RE.sub(_break_or_space, _JUNK_RE.sub("", part))
 
     left = collapse(text[max(0, start - CONTEXT_CHARS * 3) : start])[-CONTEXT_CHARS:]
     right = collapse(text[end : end + CONTEXT_CHARS * 3])[:CONTEXT_CHARS]
-    return (left + collapse(text[start:end]) + right).strip()
+    return _BREAKS_RE.sub("\n", left + collapse(text[start:end]) + right).strip()
+
+
+_BREAKS_RE = re.compile(r"[ ]*\n[ \n]*")
+
+
+def _break_or_space(m: re.Match) -> str:
+    return "\n" if _HARD in m.group(0) else " "
 
 
 def _num_key(num: phonenumbers.PhoneNumber) -> tuple:
@@ -720,22 +728,29 @@ def _decode(html: str | bytes) -> str:
     return text[:MAX_HTML_CHARS]
 
 
-def _iter_json_telephones(data, depth: int = 0):
-    """(value, is_fax) for every telephone/faxNumber in a JSON-LD document."""
+def _iter_json_telephones(data, depth: int = 0, owner: str = ""):
+    """(value, is_fax, owner) for every telephone/faxNumber in a JSON-LD document;
+    `owner` is whose number the document says it is: the `name` (and `contactType`)
+    of the object that holds it or of the nearest object above it."""
     if depth > 20:
         return
     if isinstance(data, dict):
+        name = data.get("name")
+        if isinstance(name, str) and name.strip():
+            owner = name.strip()[:100]
+        kind = data.get("contactType")
+        label = f"{owner} {kind.strip()[:50]}".strip() if isinstance(kind, str) else owner
         for key, value in data.items():
             lowered = str(key).lower()
             if lowered in ("telephone", "faxnumber", "phone"):
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, str | int):
-                        yield str(item), lowered == "faxnumber"
+                        yield str(item), lowered == "faxnumber", label
             elif isinstance(value, dict | list):
-                yield from _iter_json_telephones(value, depth + 1)
+                yield from _iter_json_telephones(value, depth + 1, owner)
     elif isinstance(data, list):
         for item in data[:1000]:
-            yield from _iter_json_telephones(item, depth + 1)
+            yield from _iter_json_telephones(item, depth + 1, owner)
 
 
 _JSON_TEL_RE = re.compile(r'"(telephone|faxNumber)"\s*:\s*"([^"]{1,64})"', re.IGNORECASE)
@@ -748,7 +763,7 @@ def _json_ld_values(text: str):
     except (ValueError, RecursionError):
         # broken JSON-LD is common; the telephone values are still there
         for match in _JSON_TEL_RE.finditer(text):
-            yield match.group(2), match.group(1).lower() == "faxnumber"
+            yield match.group(2), match.group(1).lower() == "faxnumber", ""
 
 
 def _hidden_decoy(node) -> bool:
@@ -861,8 +876,11 @@ def extract_phones(
     for node in tree.css("script, style, noscript, template"):
         if (node.attributes.get("type") or "").lower() == "application/ld+json":
             found = []
-            for value, is_fax in _json_ld_values(node.text()):
-                found += _scan_value(value, judge, "json-ld", 0, is_fax=is_fax)
+            for value, is_fax, owner in _json_ld_values(node.text()):
+                values = _scan_value(value, judge, "json-ld", 0, is_fax=is_fax)
+                for s in values:  # the number's "sentence" is whose it is said to be
+                    s.context = f"{owner}: {s.raw}" if owner else s.raw
+                found += values
             mark(node, found)
         node.decompose()
     for node in tree.css("[style], [hidden]"):
@@ -905,9 +923,13 @@ def extract_phones(
         at = body_text.find(key)
         if at < 0:
             continue  # outside the body (JSON-LD in the head)
+        around = _context(body_text, at, at + 1)
         for s in marks.pop(key):
             s.pos = at
-            s.context = _context(body_text, at, at + 1)
+            # Alt text and JSON-LD say something of their own about the number
+            # ("Bel PostNL klantenservice: 085 ..."): it comes first, the text around after.
+            own = s.context if s.source in ("attr", "json-ld") else ""
+            s.context = f"{own}\n{around}" if own and own != s.raw else around
             sightings.append(s)
     for found in marks.values():  # markers outside the body (JSON-LD in the head)
         for s in found:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, fields
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.domains import domain_matches, host_parts, registrable_domain
-from crawler.impersonation import domain_match, title_match, trade_words
+from crawler.impersonation import Match, domain_match, helpdesk_title, title_match, trade_words
 
 HIGH = 70
 MEDIUM = 40
@@ -34,10 +34,12 @@ POINTS = {
     "brand_domain": 20,
     "brand_trade_domain": 10,
     "title_helpdesk": 15,
+    "ad_helpdesk": 15,
     "title_brand": 5,
     "claims_official": 10,
-    "number_as_brand": 10,
+    "number_as_brand": 15,
     "ad": 15,
+    "ad_plain": 5,
     "remote_tool_link": 15,
     "remote_tool": 10,
     "alarm": 15,
@@ -45,8 +47,11 @@ POINTS = {
     "premium": 15,
     "foreign": 15,
     "number_in_title": 5,
+    "shared_hosting": 10,
     "user_content": 25,
     "official_site_listing": -10,
+    "listed_by_brand": -30,
+    "official_shown": -10,
     "several_domains_2": 5,
     "several_domains_3": 10,
     "several_domains_5": 15,
@@ -89,7 +94,9 @@ ALARM = re.compile(
     r"bel (onmiddellijk|direct|meteen) (de |het )?\w*(support|helpdesk|klantenservice)|"
     r"bel onmiddellijk|call (immediately|now to (unlock|restore))|"
     r"error (code )?#? ?0x[0-9a-f]{3,}|foutcode:? ?0x[0-9a-f]{3,}|"
-    r"uw (gegevens|wachtwoorden|bankgegevens) (worden|zijn) (gestolen|in gevaar))",
+    r"uw (gegevens|wachtwoorden|bankgegevens) (worden|zijn) (gestolen|in gevaar)|"
+    r"kluisrekening|veilige (bank)?rekening|geld (veilig|in veiligheid) (zetten|stellen|brengen)|"
+    r"safe account)",
     re.I,
 )
 CLAIMS_OFFICIAL = re.compile(
@@ -104,13 +111,19 @@ CLAIMS_OFFICIAL = re.compile(
 # Words of a page that warns about a number. Prefixes on purpose: Dutch
 # compounds ("nepsite", "helpdeskfraude", "oplichters"). Not a bare
 # "waarschuwing": browser lockers shout that too.
+# Strong words call the number itself false; weak ones name the crime, and a
+# fake bank helpdesk uses them too ("Fraude? Bel de Nordbank fraudelijn: 085 ..."),
+# so they count only when the number is not presented as the brand's.
 WARNING = re.compile(
-    r"(\boplicht\w*|\bnep(site|nummer|helpdesk|bellers?|pe)?\b|\bnep-|"
-    r"\bwaarschuw(t|en|de)\b|\bwaarschuwing(en)? voor\b|\w*fraude\w*|\bfrauduleu\w*|"
-    r"\bscam\w*|\bphishing\b|\btrap er niet in\b|\bfake\b|\bslachtoffer\w*|\bmalafide\b|"
-    r"\bcriminelen\b|\bniet (terug)?bellen\b|\bbel niet\b|\bdo not call\b|\bbeware\b|"
-    r"\bspoofing\b)",
+    r"(\boplicht\w*|\bnep(site|nummer|nummers|helpdesk|bellers?|pe)?\b|\bnep-|"
+    r"\bnep(nummer|site|helpdesk|klantenservice|medewerker|bankmedewerker|bericht)\w*|"
+    r"\bwaarschuw(t|en|de)\b|\bwaarschuwing(en)? voor\b|"
+    r"\bscam\w*|\btrap er niet in\b|\bfake\b|\bmalafide\b|\bvals(e)?\b|"
+    r"\bcriminelen\b|\bniet (terug)?bellen\b|\bbel niet\b|\bdo not call\b|\bbeware\b)",
     re.I,
+)
+WEAK_WARNING = re.compile(
+    r"(\w*fraude\w*|\bfrauduleu\w*|\bphishing\b|\bslachtoffer\w*|\bspoofing\b)", re.I
 )
 _UGC_HOSTS = {
     "answers",
@@ -134,19 +147,51 @@ _UGC_MARKUP = re.compile(
     r"post-reply|answer)\b)",
     re.I,
 )
-_SERVICE_WORDS = re.compile(
-    r"(helpdesk|klantenservice|klantendienst|support|dienst\b|afdeling|technici|technicus|"
-    r"medewerker|specialist|servicedesk|hotline|helpline|service\b|lijn\b|nummer\b|"
-    r"contact|\bbellen\b|\bbel\b|\bcall\b|phone)",
-    re.I,
+# A service of the brand's: "Nordbank fraudeafdeling", "Norton support", "de
+# klantenservice van PostNL", and a call to the brand itself: "bel Odido".
+_SERVICE = (
+    r"\w*(helpdesk|klantenservice|klantendienst|support|dienst|afdeling|technici|technicus|"
+    r"medewerker|specialist|servicedesk|hotline|helpline|service|lijn|nummer|team|"
+    r"monteur|expert|desk)\w*"
 )
+_CALL = r"(bel|bellen|belt|call|contact|app|whatsapp|phone)"
 _NEGATION = re.compile(r"\b(geen|niet|not|no|nooit|never)\b", re.I)
+_NEVER = re.compile(r"\b(nooit|never|nimmer)\b", re.I)
+# The site speaking of its own line: "bel onze servicedesk", "call us".
+_FIRST_PERSON = re.compile(r"\b(ons|onze|wij|we|mij|me|our|us|my)\b", re.I)
+# A brand's own page that names a number without listing it as its own:
+# "wij bellen nooit vanaf 085 ...", "meld verdachte nummers zoals 085 ...".
+_NOT_LISTING = re.compile(
+    r"\b(geen|niet|not|no|nooit|never|verdacht\w*|onbekende?|unknown|suspicious|zoals)\b", re.I
+)
 _LOCKER = (
     re.compile(r"requestFullscreen|webkitRequestFullscreen|mozRequestFullScreen", re.I),
     re.compile(r"onbeforeunload|[\"']beforeunload[\"']", re.I),
     re.compile(r"<audio[^>]*\bautoplay|\.play\(\)", re.I),
     re.compile(r"\balert\s*\(", re.I),
     re.compile(r"history\.pushState", re.I),
+)
+# Site builders and blog hosts whose sites are someone's, not the host's, and
+# which the Public Suffix List does not list as private suffixes (it does list
+# blogspot.com, github.io, wixsite.com, netlify.app, ...).
+SHARED_HOSTS = (
+    "wordpress.com",
+    "weebly.com",
+    "jimdosite.com",
+    "jimdofree.com",
+    "webnode.nl",
+    "webnode.com",
+    "godaddysites.com",
+    "strikingly.com",
+    "mystrikingly.com",
+    "site123.me",
+    "000webhostapp.com",
+    "tumblr.com",
+    "over-blog.com",
+    "jouwweb.nl",
+    "business.site",
+    "sites.google.com",
+    "blogger.com",
 )
 MAX_TEXT = 200_000  # signals sit near the top; a 10 MB page need not be read whole
 
@@ -169,9 +214,13 @@ class Facts:
     # Where the page sits and how it presents itself.
     official_site: str | None = None  # brand whose official domain hosts the page
     user_content: bool = False  # forum, comments, Q&A
+    shared_host: str | None = None  # shared-hosting suffix of the site (blogspot.com, ...)
+    official_shown: str | None = None  # an official number the page also shows ("+31... (X)")
+    brand_listing: bool = False  # on the brand's own site, plainly, not user content
     domain_match: dict | None = None  # crawler.impersonation.Match as a dict
     title_match: dict | None = None
     claims_official: str | None = None  # the phrase
+    ad_claim: str | None = None  # the title of an ad for the page that poses as the helpdesk
     trade: str | None = None  # a repair-shop or store word in the title or domain
     # What the page does.
     remote_tool: str | None = None  # the tool or phrase named
@@ -185,6 +234,7 @@ class Facts:
     third_party_site: str | None = None  # known legitimate site the page is on
     # Filled at the end of a run (crawler.history).
     other_domains: int = 0  # other registrable domains where the number was seen
+    listed_by_brand: str | None = None  # "X's own site x.com": a brand lists it (brand_listing)
     number_age_days: float | None = None  # since the number was first seen
     site_age_days: float | None = None
     watched_days: float | None = None  # how long the database watched before the number
@@ -247,6 +297,18 @@ def score(f: Facts) -> Verdict:
     dm = f.domain_match or {}
     tm = f.title_match or {}
     impersonating = bool(dm) and not f.official_site and dm.get("kind") != "trade"
+    # A page that also shows an official number (a directory, an article, a
+    # review) and does not call this number the brand's: its title and its
+    # claims speak of the official number, not of this one.
+    shown = bool(f.official_shown) and not f.number_as_brand and not impersonating
+    unnamed = tm.get("detail") == "unnamed"  # a helpdesk title that names no brand
+    # Does the page pose as the brand, for this number?
+    if f.official_site:
+        presents = f.user_content and f.number_as_brand
+    else:
+        claims = bool(f.claims_official or f.ad_claim)
+        helpdesk_title = tm.get("kind") == "helpdesk" and not unnamed
+        presents = impersonating or f.number_as_brand or (not shown and (claims or helpdesk_title))
 
     if f.official_site:
         if f.user_content:
@@ -280,20 +342,40 @@ def score(f: Facts) -> Verdict:
                 "brand_trade_domain",
                 f"domain {f.domain} uses the name {who} (a repair shop or store?)",
             )
-        if tm.get("kind") == "helpdesk":
+        if shown:
+            add(
+                "official_shown",
+                f"page also shows the official number {f.official_shown}"
+                f" and does not present this one as {brand}'s",
+            )
+        elif helpdesk_title:
             add("title_helpdesk", f"page title presents itself as {tm.get('brand')}'s helpdesk")
+        elif tm.get("kind") == "helpdesk" and unnamed and f.number_as_brand:
+            add(
+                "title_helpdesk",
+                f"page title presents itself as a helpdesk, and the number as {brand}'s",
+            )
+        elif f.ad_claim:
+            add("ad_helpdesk", f"the ad that led here poses as {brand}'s helpdesk: {f.ad_claim!r}")
         elif tm.get("kind") == "name":
             add("title_brand", f"page title names {tm.get('brand')}")
+        if f.shared_host and presents:
+            add(
+                "shared_hosting",
+                f"poses as {brand}'s on a shared-hosting site ({f.shared_host})",
+            )
 
-        if f.claims_official:
+        if f.claims_official and not shown:
             add(
                 "claims_official",
                 f"page claims to be official or certified: {f.claims_official!r}",
             )
     if f.number_as_brand and (f.user_content or not f.official_site):
         add("number_as_brand", f"the sentence with the number presents it as {brand}'s")
-    if f.is_ad:
+    if f.is_ad and (presents or f.alarm or f.locker):
         add("ad", "shown in a paid ad")
+    elif f.is_ad:
+        add("ad_plain", f"shown in a paid ad, on a page that does not pose as {brand}'s")
     if f.remote_tool_link:
         add("remote_tool_link", f"page pushes a remote-access tool ({f.remote_tool}) to download")
     elif f.remote_tool:
@@ -308,8 +390,14 @@ def score(f: Facts) -> Verdict:
         add("foreign", f"foreign number ({f.country}) on a {f.region} query")
     if f.number_in_title:
         add("number_in_title", "number in the page title")
-    if f.trade and not impersonating and not f.alarm:
+    if f.trade and not impersonating and not f.alarm and not f.number_as_brand:
         add("trade_page", f"presents itself as an independent business ({f.trade!r})")
+    if f.listed_by_brand and not f.official_site:
+        add(
+            "listed_by_brand",
+            f"also listed on {f.listed_by_brand}, not as user content:"
+            " an official number missing from the brands file?",
+        )
     several = _several_domains(f.other_domains + 1)
     if several:
         add(several, f"number seen on {f.other_domains + 1} unrelated domains")
@@ -397,12 +485,12 @@ def page_facts(html: str, url: str = "") -> PageFacts:
         ):
             link = True
             break
-    remote = REMOTE_TOOLS.search(text)
+    remote = _unnegated(REMOTE_TOOLS, text)
     tool = remote.group(1) if remote else None
     if link and not tool:
         tool = "download link"
-    alarm = ALARM.search(f"{title} {text}")
-    claim = CLAIMS_OFFICIAL.search(f"{title} {text}")
+    alarm = _unnegated(ALARM, f"{title}. {text}")
+    claim = _unnegated(CLAIMS_OFFICIAL, f"{title}. {text}")
     return PageFacts(
         title=title,
         text=text,
@@ -426,24 +514,73 @@ def _user_content(url: str, raw: str) -> bool:
 
 
 def number_sentence(context: str, raw: str) -> str:
-    """The sentence of `context` that holds the number shown as `raw`."""
+    """The sentence of `context` that holds the number shown as `raw`. A line
+    (paragraph, cell, heading) ends a sentence too. The first sentence of a line
+    is read with the line before it when that says whose the number is: a heading
+    ("Officiële Microsoft helpdesk" above "Bel 085 ..."), or any line before a
+    bare one ("Telefoon: 085 ...", a table cell)."""
     at = context.find(raw) if raw else -1
     if at < 0:
         return context
     end = at + len(raw)
-    starts = [context.rfind(p, 0, at) for p in ".!?\n"]
-    ends = [i for i in (context.find(p, end) for p in ".!?\n") if i >= 0]
-    return context[max(starts) + 1 : min(ends) if ends else len(context)]
+    start = max(context.rfind(p, 0, at) for p in _ENDS) + 1
+    ends = [i for i in (context.find(p, end) for p in _ENDS) if i >= 0]
+    stop = min(ends) if ends else len(context)
+    sentence = context[start:stop]
+    if start > 1 and context[start - 1] == "\n":
+        before = max(context.rfind(p, 0, start - 1) for p in _ENDS) + 1
+        line = context[before : start - 1].strip()
+        bare = len(_WORD.findall(context[start:at] + " " + context[end:stop])) < 3
+        heading = 0 < len(line.split()) <= 8 and line[-1] not in ",;"
+        if line and (bare or heading):
+            sentence = f"{line} {sentence}"
+    return sentence
+
+
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_ENDS = ".!?;\n"  # what ends a sentence (a line too)
 
 
 def presents_as_brand(sentence: str, keywords: list[str]) -> bool:
-    """The sentence names the brand and a service word ("Bel de Microsoft helpdesk op ..."),
-    without a negation ("wij zijn geen Microsoft helpdesk")."""
-    if not sentence or _NEGATION.search(sentence) or not _SERVICE_WORDS.search(sentence):
+    """The sentence presents the number as a service of the brand ("Bel de Microsoft
+    helpdesk op ...", "de klantenservice van PostNL", "app Odido op ..."), without a
+    negation ("wij zijn geen Microsoft helpdesk") or a trade ("bel ons voor Apple
+    reparaties": a shop, not the brand)."""
+    if not sentence or _NEGATION.search(sentence) or trade_words(sentence):
         return False
-    if trade_words(sentence):  # "bel ons voor Apple reparaties": a shop, not the brand
+    for kw in keywords:
+        if not kw:
+            continue
+        name = rf"(?<!\w){re.escape(kw)}(?!\w)"
+        if re.search(
+            rf"{name}[\s-]+(\w+\s+){{0,2}}?{_SERVICE}|"  # Nordbank (zakelijk) helpdesk
+            rf"{_SERVICE}\s+(van|of|from|bij|voor|for)\s+(de\s+|het\s+)?{name}|"  # ... van PostNL
+            rf"\b{_CALL}\s+((met|naar|to|de|het|direct|gewoon|meteen|nu)\s+){{0,2}}{name}",
+            sentence,
+            re.I,
+        ):
+            return True
+    return False
+
+
+def own_service(sentence: str) -> bool:
+    """The sentence offers the site's own service line ("bel onze servicedesk", "call
+    our support team"): on a page titled as the brand's helpdesk, the brand's line."""
+    if not sentence or _NEGATION.search(sentence) or trade_words(sentence):
         return False
-    return _keyword_hits(sentence.lower(), keywords) > 0
+    return bool(re.search(rf"\b(onze|ons|our)\s+(\w+\s+){{0,2}}?{_SERVICE}", sentence, re.I))
+
+
+def _unnegated(rx: re.Pattern, text: str) -> re.Match | None:
+    """The first match of `rx` that its sentence does not deny: "Norton vraagt u
+    nooit om software voor hulp op afstand" names remote access, it does not offer it."""
+    for n, m in enumerate(rx.finditer(text)):
+        if n >= 50:
+            break
+        start = max(text.rfind(p, max(0, m.start() - 300), m.start()) for p in _ENDS) + 1
+        if not _NEVER.search(text[start : m.start()]):
+            return m
+    return None
 
 
 def _keyword_hits(hay: str, keywords: list[str]) -> int:
@@ -471,6 +608,20 @@ def brand_names(brand) -> list[str]:
     return names
 
 
+def shared_host(url: str) -> str | None:
+    """The shared-hosting service a site lives on (`x.blogspot.com` → `blogspot.com`)."""
+    labels, suffix, private = host_parts(url)
+    if private:
+        return suffix
+    host = ".".join([*labels, suffix])
+    for shared in SHARED_HOSTS:
+        if host.endswith("." + shared) and not host.startswith("www."):
+            return shared
+        if host == shared and shared.count(".") > 1:  # sites.google.com/view/<site>
+            return shared
+    return None
+
+
 def score_page(item, profile) -> None:
     """Fill a PageItem's domain, title and verdicts (one per number found)."""
     item.domain = registrable_domain(item.url)
@@ -496,10 +647,40 @@ def score_page(item, profile) -> None:
     title_trade = bool(trade_words(pf.title))
     dm = None if official_site or tp_site else domain_match(item.url, names, title_trade)
     tm = title_match(pf.title, names)
+    if tm is None and brand is not None and helpdesk_title(pf.title):
+        tm = Match(brand.name, "", "helpdesk", "unnamed")
+    titled = tm is not None and tm.kind == "helpdesk" and tm.detail != "unnamed"
+    # The ad that led here may pose as the brand's helpdesk where the page does not.
+    ad_claim = None
+    for showing in item.appearances if item.is_ad else []:
+        said = showing.get("title") or ""
+        m = title_match(said, names) if showing.get("is_ad") else None
+        if m is not None and m.kind == "helpdesk":
+            ad_claim = said[:200]
+            break
+    # An official number on the page, the page's brand's first: the page is then
+    # a directory, an article or a review rather than an impersonation.
+    shown = sorted(
+        (official[h.phone] != (brand.name if brand else None), h.phone)
+        for h in item.hits
+        if official.get(h.phone) and not h.is_fax
+    )
+    official_shown = f"{shown[0][1]} ({official[shown[0][1]]})" if shown else None
+    others = len({h.phone for h in item.hits if not official.get(h.phone) and not h.is_fax})
     item.verdicts = []
     for hit in item.hits:
-        warning = WARNING.search(hit.context or "") or WARNING.search(pf.title)
         sentence = number_sentence(hit.context or "", hit.raw or "")
+        as_brand = bool(brand) and (
+            presents_as_brand(sentence, brand_names(brand)) or (titled and own_service(sentence))
+        )
+        # A number the page calls the brand's is warned about in its own sentence
+        # (or the title): scam pages carry safety tips ("pas op voor oplichters")
+        # next to their own number too.
+        warning = WARNING.search(sentence if as_brand else hit.context or "") or WARNING.search(
+            pf.title
+        )
+        if warning is None and not as_brand:
+            warning = WEAK_WARNING.search(hit.context or "") or WEAK_WARNING.search(pf.title)
         tp = tp_phones.get(hit.phone)
         facts = Facts(
             phone=hit.phone,
@@ -515,15 +696,26 @@ def score_page(item, profile) -> None:
             official_for=official.get(hit.phone),
             official_site=official_site,
             user_content=pf.user_content,
+            shared_host=shared_host(item.url),
+            # ... a list of numbers, or this one in the third person ("DHL: 088 ..."),
+            # not "the official line is busy, bel onze servicedesk: 085 ...".
+            official_shown=None
+            if official_site or (others < 2 and _FIRST_PERSON.search(sentence))
+            else official_shown,
+            brand_listing=bool(official_site)
+            and not pf.user_content
+            and warning is None
+            and not _NOT_LISTING.search(sentence),
             domain_match=dm.to_dict() if dm else None,
             title_match=tm.to_dict() if tm else None,
             claims_official=pf.claims_official,
+            ad_claim=ad_claim,
             trade=trade,
             remote_tool=pf.remote_tool,
             remote_tool_link=pf.remote_tool_link,
             alarm=pf.alarm,
             locker=pf.locker,
-            number_as_brand=bool(brand) and presents_as_brand(sentence, brand_names(brand)),
+            number_as_brand=as_brand,
             number_in_title="title" in (getattr(hit, "sources", None) or [hit.source]),
             warning_context=warning.group(0) if warning else None,
             third_party=f"{tp.name} ({tp.kind})" if tp and tp.kind else tp.name if tp else None,

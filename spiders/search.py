@@ -440,6 +440,11 @@ class SearchSpider(scrapy.Spider):
             "serp_url": serp_url,
             "url": r.url,
             "landing_url": r.landing_url,
+            # What the result itself says: an ad's text and call extension are
+            # evidence too (crawler.scoring, pipelines/extract.py).
+            "title": r.title,
+            "snippet": r.snippet,
+            "phones": list(r.phones),
         }
         key = merge_key(r.landing_url)
         if merge.released:

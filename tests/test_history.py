@@ -3,6 +3,8 @@ the end-of-run scoring, and the order of the attention list."""
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 
 from crawler import history, storage, triage
@@ -133,11 +135,34 @@ def test_the_ad_evidence_of_a_pair_survives_closing_the_run():
     d = db()
     rid = storage.start_run(d, "p")
     at = "2026-11-01T08:00:00+00:00"
-    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=True)
-    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=False)
+    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=True, number_as_brand=True)
+    see(d, rid, "kpn-storing.nl", SCAM, at, is_ad=False, number_as_brand=True)
     history.close_run(d, rid, at=at)
     pair = d["site_numbers"].get(storage.key("kpn-storing.nl", SCAM))
-    assert pair["is_ad"] == 1 and pair["score"] == 45 and "shown in a paid ad" in pair["reasons"]
+    assert pair["is_ad"] == 1 and pair["score"] == 60 and "shown in a paid ad" in pair["reasons"]
+
+
+def test_a_number_the_brand_lists_on_its_own_site_is_lowered_on_other_sites():
+    """A directory shows the brand's business line, missing from the brands file; the
+    brand's own contact page lists it too: it is the brand's, wherever it shows up."""
+    d = db()
+    rid = storage.start_run(d, "p")
+    at = "2026-11-01T08:00:00+00:00"
+    title = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
+    see(d, rid, "nummers-overzicht.nl", OTHER, at, title_match=title)
+    see(d, rid, "microsoft.com", OTHER, at, official_site="Microsoft", brand_listing=True)
+    # A user's post on the brand's forum lists nothing for the brand.
+    see(d, rid, "nummers-overzicht.nl", SCAM, at, title_match=title)
+    see(d, rid, "microsoft.com", SCAM, at, official_site="Microsoft", user_content=True)
+    history.close_run(d, rid, at=at)
+    directory = d["site_numbers"].get(storage.key("nummers-overzicht.nl", OTHER))
+    reasons = json.loads(directory["reasons"])
+    assert "also listed on Microsoft's own site microsoft.com" in reasons[0]
+    assert directory["score"] == 30 + 15 + 5 - 30  # base, title, 2 domains, listed
+    own = d["site_numbers"].get(storage.key("microsoft.com", OTHER))
+    assert not any("also listed on" in r for r in json.loads(own["reasons"]))
+    scam = d["site_numbers"].get(storage.key("nummers-overzicht.nl", SCAM))
+    assert not any("own site" in r for r in json.loads(scam["reasons"]))
 
 
 def test_attention_lists_new_and_back_first_then_seen_then_gone_then_confirmed():

@@ -450,6 +450,25 @@ def test_context_of_a_tel_link_is_the_text_around_the_link():
     assert "oplichting" in hit.context
 
 
+def test_context_breaks_lines_where_blocks_end():
+    html = "<h2>Norton</h2><p>Bel <b>085 230 1001</b> nu</p><table><tr><td>Zakelijk</td></tr>"
+    (hit,) = extract_phones(html)
+    assert hit.context == "Norton\nBel 085 230 1001 nu\nZakelijk"
+
+
+def test_alt_text_and_json_ld_say_whose_number_it_is_in_the_context():
+    html = (
+        '<script type="application/ld+json">{"@type":"Organization","name":"Nordbank'
+        ' Klantenservice","contactPoint":{"@type":"ContactPoint","telephone":"+31-85-230-2004",'
+        '"contactType":"customer service"}}</script>'
+        '<p>Pakket kwijt?</p><img alt="Bel PostNL klantenservice: 085 230 3002" src="x.png">'
+    )
+    ld, alt = extract_phones(html)
+    assert ld.context == "Nordbank Klantenservice customer service: +31-85-230-2004"
+    assert alt.context.startswith("Bel PostNL klantenservice: 085 230 3002\n")
+    assert "Pakket kwijt?" in alt.context  # and the text around the image after it
+
+
 def test_to_dict_has_the_design_contract_and_is_json():
     (hit,) = extract_phones("<a href='tel:+31201234567'>020 123 4567</a>")
     data = json.loads(json.dumps(hit.to_dict()))

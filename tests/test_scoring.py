@@ -129,7 +129,34 @@ SIGNALS = [
         "presents it as Microsoft's",
         id="number-as-brand",
     ),
-    pytest.param({"is_ad": True}, "ad", "paid ad", id="ad"),
+    pytest.param({"is_ad": True, "_base": {"number_as_brand": True}}, "ad", "paid ad (", id="ad"),
+    pytest.param(
+        {"is_ad": True}, "ad_plain", "paid ad, on a page that does not pose", id="ad-plain"
+    ),
+    pytest.param(
+        {"ad_claim": "Microsoft Helpdesk - Bel Direct"},
+        "ad_helpdesk",
+        "the ad that led here poses as Microsoft's helpdesk",
+        id="ad-helpdesk",
+    ),
+    pytest.param(
+        {"shared_host": "blogspot.com", "_base": {"number_as_brand": True}},
+        "shared_hosting",
+        "shared-hosting site (blogspot.com)",
+        id="shared-hosting",
+    ),
+    pytest.param(
+        {"official_shown": "+31205001005 (Microsoft)"},
+        "official_shown",
+        "also shows the official number +31205001005 (Microsoft)",
+        id="official-shown",
+    ),
+    pytest.param(
+        {"listed_by_brand": "Microsoft's own site microsoft.com"},
+        "listed_by_brand",
+        "listed on Microsoft's own site microsoft.com",
+        id="listed-by-brand",
+    ),
     pytest.param(
         {"remote_tool": "AnyDesk", "remote_tool_link": True},
         "remote_tool_link",
@@ -227,14 +254,16 @@ SIGNALS = [
 
 @pytest.mark.parametrize("extra, signal, fragment", SIGNALS)
 def test_each_signal_adds_its_points_with_a_reason(extra, signal, fragment):
-    plain = score(facts())
-    v = score(facts(**extra))
+    extra = dict(extra)
+    base = extra.pop("_base", {})  # what the signal needs besides its own fact
+    plain = score(facts(**base))
+    v = score(facts(**base, **extra))
     assert signal in signals(v)
     assert signal not in signals(plain)
     points = POINTS[signal]
     reason = next(r for r in v.reasons if fragment in r)
     assert reason.endswith(f"({points:+d})")
-    assert v.score == max(0, min(100, 30 + points))
+    assert v.score == max(0, min(100, plain.score + points))
 
 
 def test_every_signal_in_the_table_is_tested():
@@ -309,9 +338,16 @@ def test_warning_words_do_not_help_a_page_that_impersonates_in_its_domain():
 
 def test_dismissed_number_or_site_is_scored_but_not_flagged():
     for kw in ({"number_status": "dismissed"}, {"site_status": "dismissed"}):
-        v = score(facts(is_ad=True, number_status_at="2026-11-03T09:00:00+00:00", **kw))
+        v = score(
+            facts(
+                is_ad=True,
+                number_as_brand=True,
+                number_status_at="2026-11-03T09:00:00+00:00",
+                **kw,
+            )
+        )
         assert not v.flagged
-        assert v.score == 45 and v.risk == "medium"
+        assert v.score == 60 and v.risk == "medium"
         assert "dismissed by an analyst" in v.reasons[0]
 
 

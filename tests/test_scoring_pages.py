@@ -21,6 +21,7 @@ from crawler.config import Profile, load_brands
 from crawler.items import PageItem
 from crawler.phones import extract_phones
 from crawler.scoring import POINTS, score_page
+from pipelines.extract import ad_hits
 
 FX = Path(__file__).parent / "fixtures" / "scoring"
 CASES = tomllib.loads((FX / "cases.toml").read_text(encoding="utf-8"))["cases"]
@@ -52,7 +53,18 @@ def scored(case: dict, prof: Profile | None = None) -> PageItem:
         rank=None if case.get("is_ad") else 1,
         ad_position=1 if case.get("is_ad") else None,
     )
+    if case.get("ad_title"):  # the ad that led to the page: its title and call extension
+        item.appearances = [
+            {
+                "engine": "bing",
+                "is_ad": True,
+                "title": case["ad_title"],
+                "snippet": case.get("ad_snippet", ""),
+                "phones": case.get("ad_phones", []),
+            }
+        ]
     item.hits = extract_phones(html, region="NL", url=case["url"])
+    item.hits += ad_hits(item.appearances, {h.phone for h in item.hits}, "NL")
     score_page(item, prof or profile())
     return item
 
@@ -79,7 +91,8 @@ def test_every_signal_has_a_page():
         "new_site",
         "confirmed_number",
         "confirmed_site",
-    }  # need the database: test_cross_page_signals_* below
+        "listed_by_brand",
+    }  # need the database: test_cross_page_signals_* below and tests/test_history.py
     base = {"not_official", "not_official_any", "number_in_title"}
     missing = set(POINTS) - shown - cross_page - base
     assert not missing, f"no fixture page shows {sorted(missing)}"
@@ -192,7 +205,7 @@ def test_cross_page_signals_several_domains_after_closing_the_run(results):
     # 085 888 1000 is on two look-alike sites and a news page: three domains.
     typo = _pair(db, "microsfot-support.com", "+31858881000")
     assert any("seen on 3 unrelated domains (+10)" in r for r in typo["reasons"])
-    assert typo["score"] == 90
+    assert typo["score"] == 100  # 95 on the page, +10, at most 100
     news = _pair(db, "dagblad-nieuws.nl", "+31858881000")
     assert news["score"] < 40  # still lowered by the warning and the news site
     alone = _pair(db, "pc-hulp-direct.nl", "+31858883000")
@@ -237,3 +250,20 @@ def test_cross_page_signals_new_on_the_scene_and_confirmed(results):
     assert known["score"] == 35 and not any("first seen" in r for r in known["reasons"])
     confirmed = _pair(db, "xn--mcrosoft-support-9vn.com", "+31858882000")
     assert any("confirmed as a scam by an analyst on 2026-10-01" in r for r in confirmed["reasons"])
+
+
+def test_a_plain_listing_on_the_brands_own_site_is_marked_for_the_cross_page_signal(results):
+    _, own = results["official-site-other-country"]
+    assert verdict(own, "+3225551234")["facts"]["brand_listing"]
+    _, forum = results["forum-user-content"]  # user content on the brand's site: no
+    assert not verdict(forum, "+31858884000")["facts"]["brand_listing"]
+    _, blog = results["private-suffix-blogspot"]  # not the brand's site: no
+    assert not verdict(blog, "+442038075555")["facts"]["brand_listing"]
+
+
+def test_a_number_only_in_the_ads_call_extension_is_scored_on_the_landing_page(results):
+    _, item = results["ad-call-extension-only"]
+    v = verdict(item, "+31858887000")
+    assert v["source"] == "ad" and v["sources"] == ["ad"]
+    assert v["risk"] == "high"
+    assert "Microsoft Helpdesk" in v["context"]

@@ -1,0 +1,1 @@
+"""A second simulated web (brands, results and sites) to red-team the scorer."""
