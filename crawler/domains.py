@@ -1,7 +1,8 @@
 """Registrable domains, offline: tldextract's bundled Public Suffix List only.
 
-Private suffixes (blogspot.com, github.io, ...) are kept apart, so
-`scam.blogspot.com` is its own site and not Google's.
+Private suffixes (blogspot.com, github.io, ...) and the site builders in
+`SITE_BUILDERS` are kept apart, so `scam.blogspot.com` is its own site and
+not Google's.
 """
 
 from __future__ import annotations
@@ -11,9 +12,36 @@ from urllib.parse import urlsplit
 
 import tldextract
 
+# Site builders and blog hosts whose sites are someone's, not the host's, and
+# which the Public Suffix List does not list as private suffixes (it does list
+# blogspot.com, github.io, wixsite.com, netlify.app, ...).
+SITE_BUILDERS = (
+    "wordpress.com",
+    "weebly.com",
+    "jimdosite.com",
+    "jimdofree.com",
+    "webnode.nl",
+    "webnode.com",
+    "godaddysites.com",
+    "strikingly.com",
+    "mystrikingly.com",
+    "site123.me",
+    "000webhostapp.com",
+    "tumblr.com",
+    "over-blog.com",
+    "jouwweb.nl",
+    "business.site",
+    "blogger.com",
+)
+# Hosts that serve many people's sites under paths, not names.
+PATH_HOSTS = ("sites.google.com",)
+
 # suffix_list_urls=() means "never fetch": the snapshot shipped in the wheel is used.
 _EXTRACT = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+    suffix_list_urls=(),
+    cache_dir=None,
+    include_psl_private_domains=True,
+    extra_suffixes=SITE_BUILDERS,
 )
 
 
@@ -49,6 +77,7 @@ def host_parts(host_or_url: str) -> tuple[list[str], str, bool]:
     parts = _EXTRACT(host)
     if parts.suffix:
         labels = [x for x in (parts.subdomain.split(".") + [parts.domain]) if x]
-        return labels, parts.suffix, bool(getattr(parts, "is_private", False))
+        private = bool(getattr(parts, "is_private", False)) or parts.suffix in SITE_BUILDERS
+        return labels, parts.suffix, private
     labels = [x for x in host.split(".") if x]
     return labels[:-1], (labels[-1] if labels else ""), False

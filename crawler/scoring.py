@@ -19,7 +19,13 @@ from dataclasses import asdict, dataclass, field, fields
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.domains import domain_matches, host_parts, registrable_domain
+from crawler.domains import (
+    PATH_HOSTS,
+    SITE_BUILDERS,
+    domain_matches,
+    host_parts,
+    registrable_domain,
+)
 from crawler.impersonation import Match, domain_match, helpdesk_title, title_match, trade_words
 
 HIGH = 70
@@ -171,28 +177,7 @@ _LOCKER = (
     re.compile(r"\balert\s*\(", re.I),
     re.compile(r"history\.pushState", re.I),
 )
-# Site builders and blog hosts whose sites are someone's, not the host's, and
-# which the Public Suffix List does not list as private suffixes (it does list
-# blogspot.com, github.io, wixsite.com, netlify.app, ...).
-SHARED_HOSTS = (
-    "wordpress.com",
-    "weebly.com",
-    "jimdosite.com",
-    "jimdofree.com",
-    "webnode.nl",
-    "webnode.com",
-    "godaddysites.com",
-    "strikingly.com",
-    "mystrikingly.com",
-    "site123.me",
-    "000webhostapp.com",
-    "tumblr.com",
-    "over-blog.com",
-    "jouwweb.nl",
-    "business.site",
-    "sites.google.com",
-    "blogger.com",
-)
+SHARED_HOSTS = (*SITE_BUILDERS, *PATH_HOSTS)
 MAX_TEXT = 200_000  # signals sit near the top; a 10 MB page need not be read whole
 
 

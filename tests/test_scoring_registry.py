@@ -24,6 +24,7 @@ ROOT = Path(__file__).parents[1]
         ("support.microsoft.com", "microsoft.com"),
         ("www.bbc.co.uk", "bbc.co.uk"),
         ("brand.blogspot.com", "brand.blogspot.com"),  # a private suffix: the site itself
+        ("brand.wordpress.com", "brand.wordpress.com"),  # a site builder the PSL lacks
         ("münchen.de", "xn--mnchen-3ya.de"),
         ("brand.test", "brand.test"),  # unknown suffix: kept as written
     ],
@@ -37,6 +38,7 @@ def test_domains_are_reduced_to_registrable_domains(value, expected):
     [
         ("blogspot.com", "shared-hosting suffix"),
         ("github.io", "shared-hosting suffix"),
+        ("wordpress.com", "shared-hosting suffix"),
         ("co.uk", "public suffix"),
         ("microsoft", "not a domain name"),
         ("micro soft.com", "not a domain name"),
