@@ -597,7 +597,8 @@ def shared_host(url: str) -> str | None:
     """The shared-hosting service a site lives on (`x.blogspot.com` → `blogspot.com`)."""
     labels, suffix, private = host_parts(url)
     if private:
-        return suffix
+        # www.wordpress.com is the host's own site, not one of its users'.
+        return None if labels in ([], ["www"]) else suffix
     host = ".".join([*labels, suffix])
     for shared in SHARED_HOSTS:
         if host.endswith("." + shared) and not host.startswith("www."):
