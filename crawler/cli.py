@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from crawler.config import ConfigError
+from crawler.tables import flag_table
 
 DEFAULT_DB = "serpwatch.db"
 DEMO_DIR = Path(__file__).parent / "demo"
@@ -88,27 +89,7 @@ def _summary_lines(db, run_id: int) -> list[str]:
 
 
 def _flag_table(records: list[dict]) -> str:
-    if not records:
-        return "No flagged numbers."
-    head = ("number", "brand", "risk", "score", "site", "main reason")
-    rows = [
-        (
-            r["phone"],
-            r["brand"] or "-",
-            r["risk"],
-            str(r["score"]),
-            r["domain"],
-            (r["reasons"] or ["-"])[0],
-        )
-        for r in records
-    ]
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
-    out = []
-    for row in [head, *rows]:
-        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[-1]]
-        out.append("  ".join(cells))
-    out.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 11)
-    return "\n".join(out)
+    return flag_table(records) if records else "No flagged numbers."
 
 
 def _warc_dir(db_path) -> Path:

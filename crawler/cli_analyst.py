@@ -12,42 +12,14 @@ import sys
 
 import click
 
+from crawler.tables import flag_table, text_table
+
 
 def attention_table(records: list[dict]) -> str:
     """Flagged pairs as a table: since (new/back/seen/gone), status, and the main reason."""
     if not records:
         return "Nothing needs attention."
-    head = ("since", "status", "number", "brand", "risk", "score", "site", "main reason")
-    rows = [
-        (
-            r["since"],
-            r["status"],
-            r["phone"],
-            r["brand"] or "-",
-            r["risk"] or "-",
-            str(r["score"]),
-            r["domain"],
-            (r["reasons"] or ["-"])[0],
-        )
-        for r in records
-    ]
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
-    out = []
-    for row in [head, *rows]:
-        cells = [row[i].ljust(widths[i]) for i in range(len(widths))] + [row[-1]]
-        out.append("  ".join(cells))
-    out.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 11)
-    return "\n".join(out)
-
-
-def _table(head: tuple, rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
-    lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    header = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()
-    return "\n".join([header, "  ".join("-" * w for w in widths), *lines])
+    return flag_table(records, since=True)
 
 
 def register(main: click.Group, friendly, db_option) -> None:
@@ -169,7 +141,7 @@ def register(main: click.Group, friendly, db_option) -> None:
         head = ("query", "engine", "runs", "results", "ads", "flagged", "new", "confirmed")
         head += ("dismissed",)
         click.echo(
-            _table(
+            text_table(
                 head,
                 [
                     (
