@@ -141,9 +141,10 @@ def serp_html(query: str) -> str:
     return "".join(parts)
 
 
-def site_file(host: str, path: str) -> Path | None:
-    base = (SITES / host).resolve()
-    if not base.is_dir() or SITES.resolve() not in base.parents:
+def site_file(host: str, path: str, root: Path = SITES) -> Path | None:
+    """The file for http://host/path under `root/<host>/`, never outside it."""
+    base = (root / host).resolve()
+    if not base.is_dir() or root.resolve() not in base.parents:
         return None
     target = (base / path.lstrip("/")).resolve()
     if base != target and base not in target.parents:
@@ -154,26 +155,30 @@ def site_file(host: str, path: str) -> Path | None:
 
 
 class DemoHandler(BaseHTTPRequestHandler):
+    """Answers for the `LocalWeb` it serves (`self.server.web`)."""
+
     server_version = "demo-web/1.0"
 
     def log_message(self, *args):  # the demo prints its own summary
         pass
 
     def do_GET(self):
+        web = self.server.web
         parts = urlsplit(self.path)
         host = (parts.hostname or "").lower()
         own = {"", "127.0.0.1", "localhost"}
         if host in own and parts.path == "/search":
             query = parse_qs(parts.query).get("q", [""])[0]
-            return self.send(200, serp_html(query))
+            return self.send(200, web.serp_html(query))
         full = f"http://{host}{parts.path}"
-        if full in REDIRECTS:
+        redirects = web.redirects()
+        if full in redirects:
             self.send_response(302)
-            self.send_header("Location", REDIRECTS[full])
+            self.send_header("Location", redirects[full])
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        target = site_file(host, parts.path) if host not in own else None
+        target = web.site_file(host, parts.path) if host not in own else None
         if target is None:
             return self.send(404, "<html><body><h1>404 Not Found</h1></body></html>")
         return self.send(200, target.read_text(encoding="utf-8"))
@@ -188,12 +193,27 @@ class DemoHandler(BaseHTTPRequestHandler):
 
 
 class DemoWeb:
-    """Context manager: `with DemoWeb() as web: web.search_url, web.proxy_url`."""
+    """Context manager: `with DemoWeb() as web: web.search_url, web.proxy_url`.
+
+    Another simulated web subclasses it and overrides `serp_html`, `site_file`
+    and `redirects`; the module-level data are read at request time, so tests
+    can patch them.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.server = ThreadingHTTPServer((host, port), DemoHandler)
         self.server.daemon_threads = True
+        self.server.web = self
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def serp_html(self, query: str) -> str:
+        return serp_html(query)
+
+    def site_file(self, host: str, path: str) -> Path | None:
+        return site_file(host, path, SITES)
+
+    def redirects(self) -> dict[str, str]:
+        return REDIRECTS
 
     @property
     def base_url(self) -> str:

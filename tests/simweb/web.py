@@ -12,12 +12,9 @@ holds the label of every number.
 from __future__ import annotations
 
 import html
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-from crawler.demo.web import aclick
+from crawler.demo.web import DemoWeb, aclick, site_file
 
 HERE = Path(__file__).parent
 SITES = HERE / "sites"
@@ -452,74 +449,14 @@ def serp_html(query: str) -> str:
     return "".join(parts)
 
 
-def site_file(host: str, path: str) -> Path | None:
-    base = (SITES / host).resolve()
-    if not base.is_dir() or SITES.resolve() not in base.parents:
-        return None
-    target = (base / path.lstrip("/")).resolve()
-    if base != target and base not in target.parents:
-        return None
-    if target.is_dir():
-        target = target / "index.html"
-    return target if target.is_file() else None
-
-
-class SimHandler(BaseHTTPRequestHandler):
-    server_version = "simweb/1.0"
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        parts = urlsplit(self.path)
-        host = (parts.hostname or "").lower()
-        own = {"", "127.0.0.1", "localhost"}
-        if host in own and parts.path == "/search":
-            query = parse_qs(parts.query).get("q", [""])[0]
-            return self.send(200, serp_html(query))
-        full = f"http://{host}{parts.path}"
-        if full in REDIRECTS:
-            self.send_response(302)
-            self.send_header("Location", REDIRECTS[full])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        target = site_file(host, parts.path) if host not in own else None
-        if target is None:
-            return self.send(404, "<html><body><h1>404 Not Found</h1></body></html>")
-        return self.send(200, target.read_text(encoding="utf-8"))
-
-    def send(self, status: int, body: str):
-        data = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class SimWeb:
+class SimWeb(DemoWeb):
     """Context manager: `with SimWeb() as web: web.search_url, web.proxy_url`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        self.server = ThreadingHTTPServer((host, port), SimHandler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+    def serp_html(self, query: str) -> str:
+        return serp_html(query)
 
-    @property
-    def search_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/search"
+    def site_file(self, host: str, path: str) -> Path | None:
+        return site_file(host, path, SITES)
 
-    @property
-    def proxy_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> SimWeb:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def redirects(self) -> dict[str, str]:
+        return REDIRECTS
