@@ -47,7 +47,14 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 from selectolax.lexbor import LexborHTMLParser
 
-__all__ = ["PhoneHit", "extract_phones", "nl_category", "normalize_phone", "region_hints"]
+__all__ = [
+    "PhoneHit",
+    "extract_phones",
+    "nl_category",
+    "normalize_phone",
+    "region_hints",
+    "result_hits",
+]
 
 # ---------------------------------------------------------------------------
 # Limits (hostile input)
@@ -991,3 +998,30 @@ def normalize_phone(value: str, region: str = "NL") -> str | None:
     if len(found) != 1:
         return None
     return phonenumbers.format_number(found[0].num, PhoneNumberFormat.E164)
+
+
+def result_hits(appearances: list[dict], known: set[str], region: str = "NL") -> list[PhoneHit]:
+    """Numbers a search result showed (an ad's text and call extension, a
+    snippet) that its landing page does not.
+
+    A scam ad may carry the number while its landing page shows none or
+    another, and a cloaking page may hide it from us; the number is recorded
+    on the landing page with source `ad` (or `result` for an organic result),
+    read with the result's title and text around it, so the scorer sees whose
+    the result says it is.
+    """
+    found: list[PhoneHit] = []
+    for showing in appearances:
+        missing = [p for p in showing.get("phones") or [] if p not in known]
+        if not missing:
+            continue
+        e = html_lib.escape
+        calls = "".join(f"<p>Bel {e(p)}</p>" for p in missing)
+        text = f"<p>{e(showing.get('snippet') or '')}</p><p>{e(showing.get('title') or '')}</p>"
+        source = "ad" if showing.get("is_ad") else "result"
+        for hit in extract_phones(text + calls, region=region):
+            if hit.phone in missing and hit.phone not in known:
+                hit.source, hit.sources = source, [source]
+                known.add(hit.phone)
+                found.append(hit)
+    return found

@@ -11,7 +11,14 @@ import time
 
 import pytest
 
-from crawler.phones import PhoneHit, extract_phones, nl_category, normalize_phone, region_hints
+from crawler.phones import (
+    PhoneHit,
+    extract_phones,
+    nl_category,
+    normalize_phone,
+    region_hints,
+    result_hits,
+)
 
 
 def phones(html: str | bytes, **kwargs) -> list[str]:
@@ -659,3 +666,23 @@ KNOWN_MISSES = [
 @pytest.mark.xfail(strict=True, reason="known miss")
 def test_known_misses(html, expected):
     assert phones(html) == expected
+
+
+# ---------------------------------------------------------------------------
+# result_hits: numbers a search result shows that its landing page does not
+
+
+def test_result_hits_records_ad_and_snippet_numbers_the_page_lacks():
+    appearances = [
+        {"is_ad": True, "title": "Norton Helpdesk", "snippet": "Bel 085 230 1001",
+         "phones": ["+31852301001"]},
+        {"is_ad": False, "title": "Review", "snippet": "bel gerust 020 123 4567",
+         "phones": ["+31201234567", "+31852301001"]},
+        {"is_ad": True, "title": "Shop", "snippet": "", "phones": ["+31301234567"]},
+    ]  # fmt: skip
+    hits = result_hits(appearances, known={"+31301234567"}, region="NL")
+    assert [(h.phone, h.source) for h in hits] == [
+        ("+31852301001", "ad"),
+        ("+31201234567", "result"),
+    ]
+    assert "Norton Helpdesk" in hits[0].context

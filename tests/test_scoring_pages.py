@@ -19,9 +19,8 @@ from crawler import history, storage
 from crawler.brands import load_third_parties
 from crawler.config import Profile, load_brands
 from crawler.items import PageItem
-from crawler.phones import extract_phones
+from crawler.phones import extract_phones, result_hits
 from crawler.scoring import POINTS, score_page
-from pipelines.extract import ad_hits
 
 FX = Path(__file__).parent / "fixtures" / "scoring"
 CASES = tomllib.loads((FX / "cases.toml").read_text(encoding="utf-8"))["cases"]
@@ -64,7 +63,7 @@ def scored(case: dict, prof: Profile | None = None) -> PageItem:
             }
         ]
     item.hits = extract_phones(html, region="NL", url=case["url"])
-    item.hits += ad_hits(item.appearances, {h.phone for h in item.hits}, "NL")
+    item.hits += result_hits(item.appearances, {h.phone for h in item.hits}, "NL")
     score_page(item, prof or profile())
     return item
 
