@@ -108,9 +108,9 @@ def aclick(url: str) -> str:
     return f"https://www.bing.com/aclick?ld=e8demo&u=a1{quote(token)}"
 
 
-def serp_html(query: str) -> str:
-    q = query.lower()
-    organic, ads = next((v for k, v in SERPS.items() if k in q), ([], []))
+def bing_page(query: str, organic: list[tuple], ads: list[tuple]) -> str:
+    """A result page in Bing's HTML. Results are (url, title, display url,
+    snippet) tuples; an ad may add a fifth item, its call extension."""
     e = html.escape
     parts = [
         '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">',
@@ -119,14 +119,15 @@ def serp_html(query: str) -> str:
     ]
     if ads:
         parts.append('<li class="b_ad b_adTop"><ul>')
-        for url, title, display, snippet in ads:
+        for url, title, display, snippet, *call in ads:
+            ext = f'<div class="b_adcall"><span>Bel {e(call[0])}</span></div>' if any(call) else ""
             parts.append(
                 f'<li><div class="sb_add sb_adTA"><h2><a href="{e(aclick(url))}">{e(title)}'
                 f'</a></h2><div class="b_caption"><div class="b_attribution">'
-                f"<cite>{e(display)}</cite></div><p>{e(snippet)}</p></div></div></li>"
+                f"<cite>{e(display)}</cite></div><p>{e(snippet)}</p>{ext}</div></div></li>"
             )
         parts.append("</ul></li>")
-    for url, title, display, snippet in organic:
+    for url, title, display, snippet, *_ in organic:
         parts.append(
             f'<li class="b_algo"><h2><a href="{e(url)}">{e(title)}</a></h2>'
             f'<div class="b_caption"><div class="b_attribution"><cite>{e(display)}</cite>'
@@ -139,6 +140,12 @@ def serp_html(query: str) -> str:
         )
     parts.append("</ol></div></body></html>")
     return "".join(parts)
+
+
+def serp_html(query: str) -> str:
+    q = query.lower()
+    organic, ads = next((v for k, v in SERPS.items() if k in q), ([], []))
+    return bing_page(query, organic, ads)
 
 
 def site_file(host: str, path: str, root: Path = SITES) -> Path | None:

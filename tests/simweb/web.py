@@ -11,10 +11,9 @@ holds the label of every number.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from crawler.demo.web import DemoWeb, aclick, site_file
+from crawler.demo.web import DemoWeb, bing_page, site_file
 
 HERE = Path(__file__).parent
 SITES = HERE / "sites"
@@ -418,35 +417,7 @@ REDIRECTS = {"http://secure-scan-alert.com/nl/": "/nl/scan.html?id=88120"}
 def serp_html(query: str) -> str:
     q = query.lower()
     organic, ads = next((v for k, v in SERPS.items() if k in q), ([], []))
-    e = html.escape
-    parts = [
-        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8">',
-        f'<title>{e(query)} - Zoeken</title></head><body><div id="b_content">',
-        '<ol id="b_results">',
-    ]
-    if ads:
-        parts.append('<li class="b_ad b_adTop"><ul>')
-        for url, title, display, snippet, call in ads:
-            ext = f'<div class="b_adcall"><span>Bel {e(call)}</span></div>' if call else ""
-            parts.append(
-                f'<li><div class="sb_add sb_adTA"><h2><a href="{e(aclick(url))}">{e(title)}'
-                f'</a></h2><div class="b_caption"><div class="b_attribution">'
-                f"<cite>{e(display)}</cite></div><p>{e(snippet)}</p>{ext}</div></div></li>"
-            )
-        parts.append("</ul></li>")
-    for url, title, display, snippet, _call in organic:
-        parts.append(
-            f'<li class="b_algo"><h2><a href="{e(url)}">{e(title)}</a></h2>'
-            f'<div class="b_caption"><div class="b_attribution"><cite>{e(display)}</cite>'
-            f"</div><p>{e(snippet)}</p></div></li>"
-        )
-    if not organic:
-        parts.append(
-            f'<li class="b_no"><h1>Er zijn geen resultaten gevonden voor <strong>{e(query)}'
-            "</strong>.</h1></li>"
-        )
-    parts.append("</ol></div></body></html>")
-    return "".join(parts)
+    return bing_page(query, organic, ads)
 
 
 class SimWeb(DemoWeb):
