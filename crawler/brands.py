@@ -26,7 +26,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from crawler.domains import host_parts, registrable_domain
@@ -86,57 +85,3 @@ def normalise_keyword(value: str) -> str:
     if len(v) < 2 or not any(ch.isalpha() for ch in v):
         raise ValueError("is too short to be a brand keyword (two characters or more)")
     return v
-
-
-def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]:
-    """The `[[third_parties]]` tables of a brands file (none is fine)."""
-    from crawler.config import (
-        ConfigError,
-        _checked,
-        _find_value_line,
-        _read_toml,
-        _str_list,
-    )
-    from crawler.phones import normalize_phone
-
-    path = Path(path)
-    data, text = _read_toml(path)
-    entries = data.get("third_parties", [])
-    if not isinstance(entries, list):
-        raise ConfigError(path, "must be [[third_parties]] tables", field="third_parties")
-    out = []
-    for i, entry in enumerate(entries):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        line = _find_value_line(text, name) if isinstance(name, str) and name else None
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(
-                path,
-                f"third party #{i + 1} has no name",
-                field=f"third_parties[{i}].name",
-            )
-        label = f"third_parties[{name}]"
-        phones = []
-        for raw in _str_list(entry.get("phones", []), path, f"{label}.phones", line):
-            e164 = normalize_phone(raw, region)
-            if e164 is None:
-                raise ConfigError(
-                    path,
-                    f"{raw!r} is not a valid phone number (region {region})",
-                    line=_find_value_line(text, raw),
-                    field=f"{label}.phones",
-                )
-            if e164 not in phones:
-                phones.append(e164)
-        domains = _checked(
-            normalise_domain, entry.get("domains", []), path, text, f"{label}.domains", line
-        )
-        out.append(
-            ThirdParty(
-                name=name.strip(),
-                kind=str(entry.get("kind", "")),
-                domains=domains,
-                phones=phones,
-                source=str(entry.get("source", "")),
-            )
-        )
-    return out

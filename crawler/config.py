@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.brands import ThirdParty, load_third_parties, normalise_domain, normalise_keyword
+from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.phones import normalize_phone
 
 KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
@@ -110,6 +110,58 @@ def _str_list(value, path: Path, field_name: str, line: int | None) -> list[str]
     return value
 
 
+def _phones(values, path: Path, text: str, field_name: str, line, region: str) -> list[str]:
+    """Phone numbers in any format as distinct E.164 values, or a ConfigError naming the bad one."""
+    phones: list[str] = []
+    for raw in _str_list(values, path, field_name, line):
+        e164 = normalize_phone(raw, region)
+        if e164 is None:
+            raise ConfigError(
+                path,
+                f"{raw!r} is not a valid phone number (region {region});"
+                " write it as +CC ... or fix the digits",
+                line=_find_value_line(text, raw),
+                field=field_name,
+            )
+        if e164 not in phones:
+            phones.append(e164)
+    return phones
+
+
+def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]:
+    """The `[[third_parties]]` tables of a brands file (none is fine)."""
+    path = Path(path)
+    data, text = _read_toml(path)
+    entries = data.get("third_parties", [])
+    if not isinstance(entries, list):
+        raise ConfigError(path, "must be [[third_parties]] tables", field="third_parties")
+    out = []
+    for i, entry in enumerate(entries):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        line = _find_value_line(text, name) if isinstance(name, str) and name else None
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                path,
+                f"third party #{i + 1} has no name",
+                field=f"third_parties[{i}].name",
+            )
+        label = f"third_parties[{name}]"
+        phones = _phones(entry.get("phones", []), path, text, f"{label}.phones", line, region)
+        domains = _checked(
+            normalise_domain, entry.get("domains", []), path, text, f"{label}.domains", line
+        )
+        out.append(
+            ThirdParty(
+                name=name.strip(),
+                kind=str(entry.get("kind", "")),
+                domains=domains,
+                phones=phones,
+                source=str(entry.get("source", "")),
+            )
+        )
+    return out
+
+
 def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
     path = Path(path)
     data, text = _read_toml(path)
@@ -125,18 +177,7 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
                 path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
             )
         label = f"brands[{name}]"
-        phones = []
-        for raw in _str_list(entry.get("phones", []), path, f"{label}.phones", line):
-            e164 = normalize_phone(raw, region)
-            if e164 is None:
-                raise ConfigError(
-                    path,
-                    f"{raw!r} is not a valid phone number (region {region});"
-                    " write it as +CC ... or fix the digits",
-                    line=_find_value_line(text, raw),
-                    field=f"{label}.phones",
-                )
-            phones.append(e164)
+        phones = _phones(entry.get("phones", []), path, text, f"{label}.phones", line, region)
         if any(b.name.lower() == name.strip().lower() for b in brands):
             raise ConfigError(path, f"brand {name!r} is listed twice", line=line, field=label)
         domains = _checked(

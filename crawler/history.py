@@ -58,16 +58,6 @@ def ensure_shape(db: Database) -> None:
         db["changes"].create_index(["key"])
 
 
-def _parse(at: str | None) -> datetime | None:
-    if not at:
-        return None
-    try:
-        t = datetime.fromisoformat(at)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def _days(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else (b - a).total_seconds() / 86400
 
@@ -79,10 +69,10 @@ def _rows(db: Database, sql: str, params=()) -> list[tuple]:
 def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | None = None) -> dict:
     """Score the run's sightings again with history and triage; record what changed."""
     ensure_shape(db)
-    when = _parse(at) or datetime.now(UTC)
+    when = storage.parse_time(at) or datetime.now(UTC)
     decisions = triage.latest(db)
     triage.sync_statuses(db, decisions)
-    first_run_at = _parse(
+    first_run_at = storage.parse_time(
         (_rows(db, "select min(started_at) from runs")[0][0]) if db["runs"].count else None
     )
     domains_of = dict(
@@ -175,8 +165,8 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
 def _with_history(facts: Facts, c: dict) -> Facts:
     """The page's own facts plus what the database knows about the number and the site."""
     phone, domain = facts.phone, facts.domain
-    n_first = _parse(c["number_first"].get(phone))
-    s_first = _parse(c["site_first"].get(domain))
+    n_first = storage.parse_time(c["number_first"].get(phone))
+    s_first = storage.parse_time(c["site_first"].get(domain))
     facts.other_domains = max(0, (c["domains_of"].get(phone) or 1) - 1)
     facts.listed_by_brand = c.get("listed_by_brand", {}).get(phone)
     facts.number_age_days = _days(n_first, c["when"])

@@ -26,6 +26,17 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def parse_time(at: str | None) -> datetime | None:
+    """A stored ISO timestamp as an aware datetime (UTC when it has no zone); None if unreadable."""
+    if not at:
+        return None
+    try:
+        t = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 def key(*parts) -> str:
     """Stable short id from natural-key parts."""
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]

@@ -16,8 +16,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler import history, storage
-from crawler.brands import load_third_parties
-from crawler.config import Profile, load_brands
+from crawler.config import Profile, load_brands, load_third_parties
 from crawler.items import PageItem
 from crawler.phones import extract_phones, result_hits
 from crawler.scoring import POINTS, score_page

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.brands import load_third_parties, normalise_domain, normalise_keyword
-from crawler.config import ConfigError, load_brands, load_profile
+from crawler.brands import normalise_domain, normalise_keyword
+from crawler.config import ConfigError, load_brands, load_profile, load_third_parties
 from crawler.engines import ENGINES
 
 ROOT = Path(__file__).parents[1]

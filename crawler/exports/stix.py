@@ -31,6 +31,8 @@ from stix2.properties import StringProperty
 from stix2.v21 import CustomObservable
 from w3lib.url import safe_url_string
 
+from crawler import storage
+
 PHONE_EXTENSION_ID = "extension-definition--8e1c9b5d-0f47-4d4e-9a55-3c2f7d6b1e42"
 PRODUCER_ID = "identity--2b0f3a4e-6c1d-4f8a-9e7b-5a4c3d2e1f00"
 # `created` of the objects that do not come from a sighting (producer, brands,
@@ -59,13 +61,7 @@ def _stable_id(kind: str, *parts) -> str:
 
 
 def _when(value: str | None, fallback: datetime) -> datetime:
-    if not value:
-        return fallback
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return fallback
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return storage.parse_time(value) or fallback
 
 
 def _pattern_string(value: str) -> str:
