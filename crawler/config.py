@@ -60,6 +60,7 @@ class Profile:
     templates: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
+    render: str = "auto"  # auto | always | never: the browser (crawler.render)
     third_parties: list[ThirdParty] = field(default_factory=list)
 
     def queries(self) -> list[tuple[str | None, str]]:
@@ -261,6 +262,14 @@ def load_profile(path: Path | str) -> Profile:
     # A string "false" would be true: the SSRF guard's switch must be a real boolean.
     follow_ads = need("follow_ads", bool, True)
     allow_private = need("allow_private", bool, False)
+    render = need("render", str, "auto").lower()
+    if render not in ("auto", "always", "never"):
+        raise ConfigError(
+            path,
+            f"{render!r} is not a render mode; use auto, always or never",
+            line=_line_of(text, "render"),
+            field="render",
+        )
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
     brands_path = (path.parent / brands_rel).resolve()
@@ -341,5 +350,6 @@ def load_profile(path: Path | str) -> Profile:
         templates=templates,
         extra=extra,
         allow_private=allow_private,
+        render=render,
         third_parties=load_third_parties(brands_path, region),
     )

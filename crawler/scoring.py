@@ -69,6 +69,22 @@ POINTS = {
     "warning": -45,
     "third_party_number": -40,
     "third_party_site": -20,
+    # What a real browser saw (crawler.render): numbers hidden from a plain
+    # fetch, and locker or cloaking behaviour.
+    "rendered_only": 10,
+    "image_only": 15,
+    "cloaking": 15,
+    "fullscreen": 10,
+    "keyboard_lock": 15,
+    "pointer_lock": 5,
+    "beforeunload": 10,
+    "dialog_loop": 15,
+    "history_flood": 10,
+    "autoplay": 5,
+    "download": 10,
+    "webdriver_probe": 5,
+    "popup": 5,
+    "hang": 5,
 }
 # "Seen recently": first seen at most this many days ago, after the database had
 # already watched for at least MIN_WATCH_DAYS (on a first crawl everything is new).
@@ -229,6 +245,12 @@ class Facts:
     site_status: str | None = None
     site_status_at: str | None = None
     brand_keywords: list[str] = field(default_factory=list)  # kept for old callers
+    # Filled by a render (crawler.render): "rendered" or "image" when only the
+    # browser saw the number; behaviours (crawler.render.facts.BEHAVIOUR_NAMES);
+    # how the rendered page differs from the static fetch.
+    found_by: str | None = None
+    behaviours: list[str] = field(default_factory=list)
+    cloaking: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -369,6 +391,7 @@ def score(f: Facts) -> Verdict:
         add("alarm", f"alarm or browser-locker language: {f.alarm!r}")
     if f.locker:
         add("locker", "page behaves like a browser locker (full screen, blocks leaving)")
+    _browser_signals(f, add)
     if f.nl_category == "premium" or f.number_type == "premium_rate":
         add("premium", "premium-rate number")
     elif f.country and f.region and f.country != f.region:
@@ -424,6 +447,21 @@ def score(f: Facts) -> Verdict:
             flagged = False
             reasons.insert(0, f"{key} dismissed by an analyst{_day(at)}: not flagged")
     return Verdict(points, risk_of(points), reasons, flagged, [(s, p) for s, p, _ in ordered])
+
+
+def _browser_signals(f: Facts, add) -> None:
+    """What a real browser saw: hidden numbers, locker and cloaking behaviour."""
+    from crawler.render.facts import BEHAVIOUR_NAMES
+
+    if f.found_by == "image":
+        add("image_only", "number shown only in an image (read by OCR)")
+    elif f.found_by == "rendered":
+        add("rendered_only", "number appears only when the page's scripts run")
+    if f.cloaking:
+        add("cloaking", f"the page shows a browser something else: {f.cloaking}")
+    for name in f.behaviours or []:
+        if name in POINTS and name in BEHAVIOUR_NAMES:
+            add(name, f"in a browser, the page {BEHAVIOUR_NAMES[name]}")
 
 
 def _recent(age: float | None, watched: float | None) -> bool:

@@ -19,7 +19,15 @@ from sqlite_utils import Database
 RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
-EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
+EVIDENCE_COLUMNS = {
+    "ip": str,
+    "warc_file": str,
+    "warc_record_id": str,
+    "payload_sha256": str,
+    # The viewport screenshot of a rendered page (crawler.render.shots).
+    "screenshot": str,
+    "screenshot_sha256": str,
+}
 
 
 def now() -> str:
@@ -270,6 +278,83 @@ def ensure_db_shape(db: Database) -> None:
             pk="id",
         )
         db["downloads"].create_index(["run_id"])
+    ensure_render_tables(db)
+
+
+def ensure_render_tables(db: Database) -> None:
+    """Tables of the browser (crawler.render): one row per render, one per screenshot."""
+    tables = set(db.table_names())
+    if "renders" not in tables:
+        db["renders"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "kind": str,  # page | serp
+                "url": str,
+                "final_url": str,
+                "reason": str,
+                "status": str,  # rendered | cut | failed
+                "detail": str,
+                "seconds": float,
+                "behaviours": str,
+                "cloaking": str,
+                "rendered_only": str,
+                "image_only": str,
+                "dialogs": int,
+                "downloads": str,
+                "refused": str,
+                "screenshot": str,
+                "screenshot_sha256": str,
+                "at": str,
+            },
+            pk="id",
+        )
+        db["renders"].create_index(["run_id"])
+    if "screenshots" not in tables:
+        db["screenshots"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "url": str,
+                "kind": str,  # viewport | full
+                "warc_file": str,
+                "warc_record_id": str,
+                "path": str,
+                "sha256": str,
+                "width": int,
+                "height": int,
+                "bytes": int,
+                "note": str,
+                "thumbnail": bytes,
+                "taken_at": str,
+            },
+            pk="id",
+        )
+        db["screenshots"].create_index(["url"])
+        db["screenshots"].create_index(["sha256"])
+
+
+def save_render(db: Database, run_id: int, kind: str, row: dict, shots: list[dict]) -> str:
+    """Record one render (crawler.render) and its screenshots; return the render's id."""
+    rid = key(run_id, kind, row["url"])
+    at = now()
+    with db.conn:
+        record = {**row, "id": rid, "run_id": run_id, "kind": kind, "at": at}
+        for name in ("behaviours", "rendered_only", "image_only", "downloads", "refused"):
+            record[name] = json.dumps(row.get(name) or [])
+        db["renders"].upsert(record, pk="id", alter=True)
+        for shot in shots:
+            db["screenshots"].upsert(
+                {
+                    **shot,
+                    "id": key(run_id, shot["warc_record_id"]),
+                    "run_id": run_id,
+                    "taken_at": at,
+                },
+                pk="id",
+                alter=True,
+            )
+    return rid
 
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
@@ -559,6 +644,9 @@ def export_record(r: dict) -> dict:
         "first_seen": r["first_seen"],
         "last_seen": r["last_seen"],
         "status": status,
+        # A picture of the page, where one was taken (crawler.render.shots).
+        "screenshot": r.get("screenshot"),
+        "screenshot_sha256": r.get("screenshot_sha256"),
     }
 
 

@@ -6,9 +6,23 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, SerpItem, SerpShotItem
+from crawler.render.record import render_row
 
 logger = logging.getLogger(__name__)
+
+
+# Kept elsewhere (the WARC, the sightings, the renders table), not as page columns.
+_NOT_STORED = (
+    "html",
+    "body",
+    "hits",
+    "verdicts",
+    "headers",
+    "render",
+    "render_work",
+    "screenshots",
+)
 
 
 class StorePipeline:
@@ -46,9 +60,13 @@ class StorePipeline:
             storage.save_serp_result(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
             page = {
-                f.name: getattr(item, f.name)
-                for f in fields(item)
-                if f.name not in ("html", "body", "hits", "verdicts", "headers")
+                f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
+            if item.render is not None:
+                storage.save_render(
+                    self.db, self.run_id, "page", render_row(item), item.screenshots
+                )
+        elif isinstance(item, SerpShotItem) and item.render is not None:
+            storage.save_render(self.db, self.run_id, "serp", render_row(item), item.screenshots)
         return item
