@@ -233,6 +233,18 @@ def _supported_regions() -> set[str]:
     return set(phonenumbers.SUPPORTED_REGIONS)
 
 
+def _render_mode(value: str, path: Path, text: str) -> str:
+    """The profile's `render`: auto, always or never (crawler.render)."""
+    if value.lower() not in ("auto", "always", "never"):
+        raise ConfigError(
+            path,
+            f"{value!r} is not a render mode; use auto, always or never",
+            line=_line_of(text, "render"),
+            field="render",
+        )
+    return value.lower()
+
+
 def load_profile(path: Path | str) -> Profile:
     path = Path(path)
     data, text = _read_toml(path)
@@ -262,14 +274,7 @@ def load_profile(path: Path | str) -> Profile:
     # A string "false" would be true: the SSRF guard's switch must be a real boolean.
     follow_ads = need("follow_ads", bool, True)
     allow_private = need("allow_private", bool, False)
-    render = need("render", str, "auto").lower()
-    if render not in ("auto", "always", "never"):
-        raise ConfigError(
-            path,
-            f"{render!r} is not a render mode; use auto, always or never",
-            line=_line_of(text, "render"),
-            field="render",
-        )
+    render = _render_mode(need("render", str, "auto"), path, text)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
     brands_path = (path.parent / brands_rel).resolve()

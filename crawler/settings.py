@@ -110,9 +110,7 @@ SERPWATCH_RENDER_PAGE_SECONDS = 20  # one page: navigation, waiting, reading, pi
 SERPWATCH_RENDER_SETTLE = 6  # longest wait for a page's short timers and requests (s)
 SERPWATCH_SCREENSHOT_MAX_HEIGHT = 4000  # full-page screenshots are cut there (px)
 SERPWATCH_OCR_MAX_IMAGES = 8  # images and canvases read by OCR per rendered page
-# The browser's SSRF guard (crawler.render.proxy): "ip:port" endpoints it may
-# reach although not public (a lab, the test suite); never names.
-SERPWATCH_BROWSER_TRUSTED_HOSTS: list[str] = []
+# The browser's SSRF guard resolves names with this (crawler.render.proxy).
 SERPWATCH_BROWSER_RESOLVER = "crawler.render.proxy.system_resolve"
 
 # Where results go; the CLI sets these from its options.

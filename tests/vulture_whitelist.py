@@ -39,3 +39,13 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# Rendering (crawler/render): classes named in settings, Scrapy's spider
+# middleware hooks, and scrapy-playwright's handler attributes that we set.
+GuardedBrowserHandler
+SerpShotMiddleware
+process_spider_output
+process_spider_output_async
+RenderPipeline
+browser_type_name
+target_closed_max_retries
+context_semaphore

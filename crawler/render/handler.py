@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.misc import load_object
 
-from crawler.netguard import NetGuard, endpoint, normalize_host, parse_ip
+from crawler.netguard import NetGuard, endpoint, normalize_host
 from crawler.render.browser import find_browser, launch_options
 from crawler.render.page import (
     VIEWPORT,
@@ -57,19 +57,6 @@ def _proxy_endpoint(value: str | None) -> tuple[str, int] | None:
         return None
     ep = endpoint(value if "//" in value else f"http://{value}")
     return ep
-
-
-def trusted_addresses(items) -> frozenset[tuple[str, int]]:
-    """SERPWATCH_BROWSER_TRUSTED_HOSTS: "ip:port" entries (names are not accepted)."""
-    out = set()
-    for item in items or ():
-        ep = endpoint(item if "//" in item else f"http://{item}")
-        if ep is None or parse_ip(ep[0]) is None:
-            raise NotConfigured(
-                f"SERPWATCH_BROWSER_TRUSTED_HOSTS entry {item!r} must be an address:port"
-            )
-        out.add((str(parse_ip(ep[0])), ep[1]))
-    return frozenset(out)
 
 
 class GuardedBrowserHandler(GuardedHTTP11DownloadHandler):
@@ -140,9 +127,6 @@ class _Renders:
         self.config.target_closed_max_retries = 0  # a closed page is not opened again
         self.config.max_contexts = max(1, settings.getint("SERPWATCH_RENDER_CONCURRENCY", 2))
         self.context_semaphore = asyncio.Semaphore(self.config.max_contexts)
-        self.trusted_addresses = trusted_addresses(
-            settings.getlist("SERPWATCH_BROWSER_TRUSTED_HOSTS")
-        )
         self.user_agent = settings.get("USER_AGENT")
         self.browser_pids: list[int] = []
 
@@ -159,7 +143,6 @@ class _Renders:
         return TapPolicy(
             allow_private=not guard.enabled,
             trusted_names=names,
-            trusted_addresses=self.trusted_addresses,
             upstream_http=_proxy_endpoint(env.get("http_proxy")),
             upstream_https=_proxy_endpoint(env.get("https_proxy")),
             dns_timeout=self.crawler.settings.getfloat("DNS_TIMEOUT", 10),

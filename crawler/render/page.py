@@ -144,7 +144,13 @@ def handlers(work: RenderWork) -> dict:
             await popup.close()
 
     def on_frame_navigated(frame) -> None:
-        if frame.parent_frame is None and len(work.navigations) < 50:
+        # Same-document moves (#fragment, pushState floods) are counted by the script.
+        last = work.navigations[-1].split("#")[0] if work.navigations else None
+        if (
+            frame.parent_frame is None
+            and len(work.navigations) < 50
+            and frame.url.split("#")[0] != last
+        ):
             work.navigations.append(frame.url)
 
     return {

@@ -19,10 +19,9 @@ request must be in absolute `http://` form). Unless the crawl has
 the way Scrapy uses it: the upstream resolves names, literal addresses and
 internal names are still refused here.
 
-Exceptions, both configured by the operator: the endpoints of a tap's
-`trusted_names` (a configured engine, for a picture of its result page), and
-the `ip:port` endpoints of SERPWATCH_BROWSER_TRUSTED_HOSTS (a lab or the test
-suite: judged on the address connected to, never on a name).
+One exception, configured by the operator: the endpoints of a tap's
+`trusted_names` (a configured engine endpoint, when its result page is
+pictured: the render request is an engine request to that endpoint).
 
 Everything a tap allowed and refused is recorded on the tap, and a tap is
 bounded in bytes; closing it drops every connection it still holds.
@@ -78,8 +77,6 @@ class TapPolicy:
     allow_private: bool = False
     # (host, port) endpoints the operator configured (an engine): any address.
     trusted_names: frozenset[tuple[str, int]] = frozenset()
-    # (ip, port) endpoints reachable although not public (lab, tests).
-    trusted_addresses: frozenset[tuple[str, int]] = frozenset()
     # The operator's proxies (http_proxy, https_proxy): plain requests, CONNECT.
     upstream_http: tuple[str, int] | None = None
     upstream_https: tuple[str, int] | None = None
@@ -141,9 +138,6 @@ class GuardProxy:
 
     def open_tap(self, policy: TapPolicy) -> Tap:
         return self._call(self._open(policy)).result(10)
-
-    def close_tap(self, tap: Tap) -> None:
-        self._call(self._close(tap)).result(10)
 
     def stop(self) -> None:
         if not self.loop.is_running():
@@ -271,8 +265,6 @@ class GuardProxy:
                 return upstream, None
             return (name, port), None
         literal = parse_ip(name)
-        if literal is not None and (str(literal), port) in policy.trusted_addresses:
-            return (str(literal), port), None
         if not policy.allow_private:
             problem = host_problem(name)
             if problem:
@@ -281,6 +273,12 @@ class GuardProxy:
             return upstream, None  # the proxy resolves the name
         if literal is not None:
             return (str(literal), port), None
+        return await self._resolve(policy, name, port)
+
+    async def _resolve(
+        self, policy: TapPolicy, name: str, port: int
+    ) -> tuple[tuple[str, int], str | None]:
+        """Resolve `name` here and pick the first address the policy allows."""
         try:
             addresses = await asyncio.wait_for(self.resolve(name, port), policy.dns_timeout)
         except TimeoutError:
@@ -293,7 +291,7 @@ class GuardProxy:
                 ip = ipaddress.ip_address(address)
             except ValueError:
                 continue
-            if policy.allow_private or (str(ip), port) in policy.trusted_addresses:
+            if policy.allow_private:
                 return (str(ip), port), None
             problem = ip_problem(ip)
             if problem is None:

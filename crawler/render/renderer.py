@@ -163,6 +163,7 @@ class Renderer:
         item.render = facts
         item.render_work = work
         item.hits = [*item.hits, *new, *images]
+        self._record_downloads(item, work)
         stats = self.crawler.stats
         stats.inc_value("serpwatch/render/numbers_rendered", len(new))
         stats.inc_value("serpwatch/render/numbers_image", len(images))
@@ -171,6 +172,35 @@ class Renderer:
         # Score again with the new numbers, then add what the browser saw.
         score_page(item, self.profile)
         item.verdicts = [rescored(v, facts) for v in item.verdicts]
+
+    def _record_downloads(self, item, work: RenderWork) -> None:
+        """Downloads the browser refused join the run's offered downloads (table `downloads`)."""
+        stats = self.crawler.stats
+        listed = stats.get_value("serpwatch/offered_download_list") or []
+        for download in work.downloads:
+            stats.inc_value("serpwatch/offered_downloads")
+            stats.inc_value("serpwatch/offered_downloads/browser")
+            if len(listed) >= 200:
+                continue
+            listed.append(
+                {
+                    "url": download["url"],
+                    "entry_url": item.entry_url,
+                    "domain": item.domain,
+                    "kind": "browser download",
+                    "reason": f"a script started a download ({download['filename'] or 'no name'});"
+                    " refused by the browser",
+                    "content_type": "",
+                    "status": None,
+                    "engine": item.engine,
+                    "query": item.query,
+                    "brand": item.brand,
+                    "is_ad": item.is_ad,
+                    "serp_url": item.serp_url,
+                }
+            )
+        if work.downloads:
+            stats.set_value("serpwatch/offered_download_list", listed)
 
     def _ocr(self, work: RenderWork) -> list[str]:
         texts = []

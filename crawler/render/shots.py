@@ -94,6 +94,7 @@ def write_render_evidence(store, item, response_record_id: str | None, fetched_a
         "reason": getattr(render, "reason", ""),
         "status": getattr(render, "status", ""),
         "detail": work.error,
+        "settled": work.settled,  # the page's short timers and requests had finished
         "behaviour_counts": work.behaviours,
         "behaviours": getattr(render, "behaviours", []),
         "cloaking": getattr(render, "cloaking", None),
