@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from servers.crawl import ROOT, cli_env
 
 from crawler.render.browser import find_browser
 from crawler.render.ocr import tesseract
-from servers.crawl import ROOT, cli_env
 
 IN_CI = bool(os.environ.get("CI"))
 

@@ -16,11 +16,10 @@ import json
 import sqlite3
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
-
 from render_helpers import need_browser, need_tesseract
 from servers.crawl import cli_env, run_cli, run_crawl
 from servers.renderweb import EXE, NUMBERS, RenderWeb
+from warcio.archiveiterator import ArchiveIterator
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +83,10 @@ def test_numbers_only_a_browser_sees_are_found_and_flagged(crawl, path, source, 
     assert facts["found_by"] == source
     assert any("only" in r for r in json.loads(row["reasons"])), row["reasons"]
     assert _render(crawl, path)["status"] == "rendered"
-    assert any(r.endswith(f"(+{15 if signal == 'image_only' else 10})") and "only" in r
-               for r in json.loads(row["reasons"]))
+    assert any(
+        r.endswith(f"(+{15 if signal == 'image_only' else 10})") and "only" in r
+        for r in json.loads(row["reasons"])
+    )
 
 
 def test_the_cloaker_was_probed_and_the_probe_is_a_fact(crawl):
@@ -142,15 +143,16 @@ def _warc_records(crawl) -> dict[str, object]:
         with open(warc, "rb") as f:
             for record in ArchiveIterator(f, check_digests=True):
                 rid = record.rec_headers.get_header("WARC-Record-ID")
-                out[rid] = (record.rec_type, dict(record.rec_headers.headers),
-                            record.content_stream().read())
+                out[rid] = (
+                    record.rec_type,
+                    dict(record.rec_headers.headers),
+                    record.content_stream().read(),
+                )
     return out
 
 
 def test_screenshots_are_in_the_warc_linked_to_the_page_with_the_exported_hash(crawl):
-    proc = run_cli(
-        ["export", "--format", "jsonl", "--db", str(crawl.db)], cli_env(crawl.db.parent)
-    )
+    proc = run_cli(["export", "--format", "jsonl", "--db", str(crawl.db)], cli_env(crawl.db.parent))
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     records = _warc_records(crawl)
@@ -181,6 +183,9 @@ def test_the_result_page_with_ads_is_pictured_from_the_bytes_parsed(crawl):
     # Pictured from the stored bytes: the engine was asked once per result page.
     assert crawl.web_hits.count("/search") == crawl.stats["serpwatch/serp_pages"]
     records = _warc_records(crawl)
-    shots = [h for k, h, _ in records.values() if h.get("WARC-Target-URI", "").startswith(
-        "urn:view:" + serp["url"])]
+    shots = [
+        h
+        for k, h, _ in records.values()
+        if h.get("WARC-Target-URI", "").startswith("urn:view:" + serp["url"])
+    ]
     assert shots and records[shots[0]["WARC-Concurrent-To"]][0] == "response"
