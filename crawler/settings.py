@@ -108,6 +108,7 @@ SERPWATCH_RENDER_MAX_SECONDS = 600  # browser seconds per run
 SERPWATCH_RENDER_CONCURRENCY = 2  # pages in the browser at once
 SERPWATCH_RENDER_PAGE_SECONDS = 20  # one page: navigation, waiting, reading, pictures
 SERPWATCH_RENDER_SETTLE = 6  # longest wait for a page's short timers and requests (s)
+SERPWATCH_RENDER_MIN_RISK = "medium"  # flagged pages of this risk and up are pictured
 SERPWATCH_SCREENSHOT_MAX_HEIGHT = 4000  # full-page screenshots are cut there (px)
 SERPWATCH_OCR_MAX_IMAGES = 8  # images and canvases read by OCR per rendered page
 # The browser's SSRF guard resolves names with this (crawler.render.proxy).

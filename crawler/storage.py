@@ -334,6 +334,25 @@ def ensure_render_tables(db: Database) -> None:
         db["screenshots"].create_index(["sha256"])
 
 
+def run_screenshots(db: Database, run_id: int) -> list[dict]:
+    """The viewport screenshots of a run, one per URL, pages before result pages."""
+    if "screenshots" not in db.table_names():
+        return []
+    return list(
+        db.query(
+            """
+            select s.* from screenshots s
+            where s.run_id = ? and s.kind = 'viewport'
+            and s.rowid = (select min(rowid) from screenshots t
+                           where t.run_id = s.run_id and t.url = s.url and t.kind = s.kind)
+            order by (select count(*) from renders r where r.run_id = s.run_id
+                      and r.url = s.url and r.kind = 'serp'), s.url
+            """,
+            [run_id],
+        )
+    )
+
+
 def save_render(db: Database, run_id: int, kind: str, row: dict, shots: list[dict]) -> str:
     """Record one render (crawler.render) and its screenshots; return the render's id."""
     rid = key(run_id, kind, row["url"])

@@ -45,6 +45,7 @@ def probe(folder: Path, urls: list[str], **spec) -> tuple[list[dict], dict, list
     """
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"urls": urls, "db": str(folder / "probe.db"), **spec}
+    spec["settings"] = {"SERPWATCH_RENDER": "always", **spec.get("settings", {})}
     path = folder / "spec.json"
     path.write_text(json.dumps(spec))
     env = cli_env(folder)

@@ -33,6 +33,7 @@ def crawl(tmp_path_factory):
             web.search_url,
             allow_private=True,
             settings={
+                "SERPWATCH_RENDER": "auto",
                 "SERPWATCH_RENDER_PAGE_SECONDS": 10,
                 "SERPWATCH_RENDER_CONCURRENCY": 3,
                 "SERPWATCH_RENDER_SETTLE": 5,

@@ -306,8 +306,12 @@ def test_browser_facts_are_signals_with_points():
 # -- browser, mode and config -----------------------------------------------------
 
 
-def test_browser_detection():
+def test_browser_detection(monkeypatch):
+    monkeypatch.delenv("SERPWATCH_BROWSER", raising=False)
     assert find_browser("/nonexistent/chromium") is None
+    monkeypatch.setenv("SERPWATCH_BROWSER", "/nonexistent/chromium")
+    assert find_browser(None) is None
+    monkeypatch.delenv("SERPWATCH_BROWSER")
     real = find_browser(None)
     if real is not None:
         assert real in CANDIDATES or real.endswith("chromium")
@@ -316,7 +320,9 @@ def test_browser_detection():
     assert "--disable-background-networking" in launch_flags()
 
 
-def test_render_mode_and_the_skip_line():
+def test_render_mode_and_the_skip_line(monkeypatch):
+    monkeypatch.delenv("SERPWATCH_RENDER", raising=False)
+
     class Settings(dict):
         def get(self, k, d=None):
             return super().get(k, d)
@@ -326,6 +332,10 @@ def test_render_mode_and_the_skip_line():
 
     assert render_mode(Settings(), Profile()) == "always"
     assert render_mode(Settings(SERPWATCH_RENDER="never"), Profile()) == "never"
+    monkeypatch.setenv("SERPWATCH_RENDER", "never")
+    assert render_mode(Settings(), Profile()) == "never"
+    assert render_mode(Settings(SERPWATCH_RENDER="auto"), Profile()) == "auto"
+    monkeypatch.delenv("SERPWATCH_RENDER")
     assert render_mode(Settings(), None) == "auto"
     with pytest.raises(ValueError):
         render_mode(Settings(SERPWATCH_RENDER="sometimes"), None)

@@ -5,8 +5,8 @@ Debian's Chromium: the real binary `/usr/lib/chromium/chromium`, not the
 flags of its own. Playwright never downloads a browser here
 (`PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD`): it drives the one found.
 
-SERPWATCH_BROWSER (or the profile's `browser`) names the binary; empty means
-auto-detect (`CANDIDATES`, then `chromium` / `chromium-browser` on PATH).
+SERPWATCH_BROWSER (the setting, else the environment variable) names the
+binary; empty means auto-detect (`CANDIDATES`, then `chromium` / `chromium-browser` on PATH).
 """
 
 from __future__ import annotations
@@ -58,13 +58,18 @@ FLAGS = (
 
 
 def find_browser(setting: str | None = None) -> str | None:
-    """The Chromium binary to drive: the setting if it runs, else the first found."""
+    """The Chromium binary to drive: the setting (or $SERPWATCH_BROWSER) if it runs,
+    else the first found."""
+    setting = setting or os.environ.get("SERPWATCH_BROWSER")
     if setting:
         path = Path(setting)
         if str(path) in _WRAPPERS:
-            real = find_browser(None)
-            return real or str(path)
+            return _detect() or str(path)
         return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    return _detect()
+
+
+def _detect() -> str | None:
     for candidate in CANDIDATES:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate

@@ -113,13 +113,17 @@ def hidden_number_hints(html: str) -> list[str]:
     return hints
 
 
-def render_reason(page: PageView, mode: str = "auto") -> str | None:
-    """Why this landing page is rendered, or None (see the module's docstring)."""
+def render_reason(page: PageView, mode: str = "auto", min_risk: str = "medium") -> str | None:
+    """Why this landing page is rendered, or None (see the module's docstring).
+
+    `min_risk` (SERPWATCH_RENDER_MIN_RISK) is the lowest risk pictured for the
+    evidence: medium by default, low in the demo (every flagged page).
+    """
     if mode == "never":
         return None
     if mode == "always":
         return "render = always"
-    if page.risk and RISK_ORDER.get(page.risk, 0) >= RISK_ORDER["medium"]:
+    if page.risk and RISK_ORDER.get(page.risk, 0) >= RISK_ORDER.get(min_risk, 2):
         return f"flagged {page.risk}: screenshot for the evidence"
     markers = locker_markers(page.html)
     if markers:

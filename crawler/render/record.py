@@ -24,3 +24,32 @@ def render_row(item) -> dict:
         "screenshot": item.screenshot,
         "screenshot_sha256": item.screenshot_sha256,
     }
+
+
+def summary_lines(stats: dict) -> list[str]:
+    """What the browser did in a run, for the lines after a crawl (or why it did nothing)."""
+    if stats.get("serpwatch/render/skipped"):
+        return [stats["serpwatch/render/skipped"]]
+    if stats.get("serpwatch/render/mode") in (None, "never"):
+        return []
+    done = stats.get("serpwatch/render/rendered", 0)
+    cut = stats.get("serpwatch/render/cut", 0)
+    failed = stats.get("serpwatch/render/failed", 0)
+    budget = stats.get("serpwatch/render/budget_cut", 0)
+    line = (
+        f"browser: {done} pages rendered, {cut} cut at their time limit, {failed} failed"
+        f"; {stats.get('serpwatch/render/numbers_rendered', 0)} numbers only in the rendered"
+        f" page, {stats.get('serpwatch/render/numbers_image', 0)} only in images"
+    )
+    lines = [line]
+    if budget:
+        lines.append(
+            f"browser budget: {budget} pages not rendered (serpwatch/render/budget_cut_list"
+            " in the run's stats; raise SERPWATCH_RENDER_MAX_PAGES or _MAX_SECONDS)"
+        )
+    if stats.get("serpwatch/render/ocr_skipped"):
+        lines.append(
+            "OCR skipped: tesseract is not installed"
+            " (apt-get install tesseract-ocr tesseract-ocr-nld)"
+        )
+    return lines

@@ -12,6 +12,7 @@ and reads the settings:
 | SERPWATCH_RENDER_CONCURRENCY | 2 | pages in the browser at once |
 | SERPWATCH_RENDER_PAGE_SECONDS | 20 | one page, navigation to pictures |
 | SERPWATCH_RENDER_SETTLE | 6 | longest wait for a page's timers and requests |
+| SERPWATCH_RENDER_MIN_RISK | medium | flagged pages of this risk and up are pictured |
 | SERPWATCH_SCREENSHOT_MAX_HEIGHT | 4000 | full-page screenshots are cut there (px) |
 | SERPWATCH_OCR_MAX_IMAGES | 8 | images and canvases read by OCR per page (0: none) |
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import replace
 
@@ -47,8 +49,14 @@ logger = logging.getLogger(__name__)
 
 
 def render_mode(settings, profile) -> str:
-    """The run's mode: SERPWATCH_RENDER when set, else the profile's `render`, else auto."""
-    mode = (settings.get("SERPWATCH_RENDER") or getattr(profile, "render", None) or "auto").lower()
+    """The run's mode: the SERPWATCH_RENDER setting, else that environment variable,
+    else the profile's `render`, else auto."""
+    mode = (
+        settings.get("SERPWATCH_RENDER")
+        or os.environ.get("SERPWATCH_RENDER")
+        or getattr(profile, "render", None)
+        or "auto"
+    ).lower()
     if mode not in MODES:
         raise ValueError(f"render must be one of {', '.join(MODES)}, not {mode!r}")
     return mode
@@ -83,16 +91,18 @@ class Renderer:
             page_seconds=settings.getfloat("SERPWATCH_RENDER_PAGE_SECONDS", 20),
         )
         self.settle = settings.getfloat("SERPWATCH_RENDER_SETTLE", 6)
+        self.min_risk = settings.get("SERPWATCH_RENDER_MIN_RISK") or "medium"
         self.max_height = settings.getint("SERPWATCH_SCREENSHOT_MAX_HEIGHT", 4000)
         self.ocr_images = settings.getint("SERPWATCH_OCR_MAX_IMAGES", 8)
         self.slots = asyncio.Semaphore(self.budget.concurrency)
         self.serps_seen: set[str] = set()
+        self.pages: dict[str, asyncio.Future] = {}
         stats = crawler.stats
         stats.set_value("serpwatch/render/mode", self.mode)
         self.skipped = skipped_line(self.mode, self.browser)
         if self.skipped:
             stats.set_value("serpwatch/render/skipped", self.skipped)
-            logger.warning(self.skipped)
+            logger.info(self.skipped)  # the CLI prints it after the crawl
         elif self.mode != "never":
             stats.set_value("serpwatch/render/browser", self.browser)
         if self.enabled and self.ocr_images and tesseract() is None:
@@ -117,10 +127,15 @@ class Renderer:
             risks, key=lambda r: {"low": 1, "medium": 2, "high": 3}.get(r or "", 0), default=None
         )
         static = [h for h in item.hits if "result" not in (h.source or "")]
-        reason = render_reason(PageView(item.html, risk, len(static)), self.mode)
+        reason = render_reason(PageView(item.html, risk, len(static)), self.mode, self.min_risk)
         if reason is None:
             return
-        work, status = await self._render(item.url, reason, referer=item.serp_url)
+        # A page shown for several queries is rendered once per run.
+        task = self.pages.get(item.url)
+        if task is None:
+            task = asyncio.ensure_future(self._render(item.url, reason, referer=item.serp_url))
+            self.pages[item.url] = task
+        work, status = await asyncio.shield(task)
         if work is None:
             item.render = RenderFacts(reason=reason, status="cut", detail=status)
             return
