@@ -456,6 +456,11 @@ from crawler.cli_analyst import register as _register_analyst  # noqa: E402
 
 _register_analyst(main, friendly, db_option)
 
+# evidence KEY (crawler/cli_evidence.py)
+from crawler.cli_evidence import evidence as _evidence  # noqa: E402
+
+main.add_command(_evidence)
+
 
 if __name__ == "__main__":
     main()

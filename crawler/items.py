@@ -68,7 +68,7 @@ class PageItem:
     # then by pipelines/evidence.py: the viewport screenshot's WARC record and file.
     render: Any = None  # crawler.render.facts.RenderFacts
     render_work: Any = None  # crawler.render.page.RenderWork
-    screenshot: str | None = None  # "<WARC-Record-ID> <path of the PNG>"
+    screenshot: str | None = None  # JSON: warc_record_id, warc_file, path of the PNG
     screenshot_sha256: str | None = None
     screenshots: list[dict] = field(default_factory=list)  # crawler.render.shots
 

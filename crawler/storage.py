@@ -353,6 +353,47 @@ def run_screenshots(db: Database, run_id: int) -> list[dict]:
     )
 
 
+def evidence_rows(db: Database, kind: str, key: str, max_pages: int = 20) -> dict:
+    """What `serpwatch evidence` needs for a number or a site: flagged pairs, the
+    pages they were seen on (newest first), their screenshots and renders."""
+    column = "phone" if kind == "number" else "domain"
+    pairs = list(
+        db.query(
+            f"select * from site_numbers where {column} = ? and flagged = 1 order by score desc",
+            [key],
+        )
+    )
+    pages = list(
+        db.query(
+            f"""
+            select g.url, g.entry_url, g.domain, g.status, g.title, g.redirects, g.ip,
+                   g.fetched_at, g.run_id, g.warc_file, g.warc_record_id, g.payload_sha256
+            from pages g
+            where g.id in (select page_id from sightings where {column} = ?)
+            order by g.fetched_at desc, g.url
+            limit ?
+            """,
+            [key, max_pages],
+        )
+    )
+    urls = sorted({p["url"] for p in pages})
+    marks = ",".join("?" * len(urls))
+    shots, renders = [], []
+    if urls and "screenshots" in db.table_names():
+        shots = list(
+            db.query(
+                f"select * from screenshots where url in ({marks}) and rowid in"
+                f" (select min(rowid) from screenshots where url in ({marks})"
+                " group by sha256) order by url, kind desc",
+                urls + urls,
+            )
+        )
+        renders = list(
+            db.query(f"select * from renders where url in ({marks}) order by at desc", urls)
+        )
+    return {"pairs": pairs, "pages": pages, "screenshots": shots, "renders": renders}
+
+
 def save_render(db: Database, run_id: int, kind: str, row: dict, shots: list[dict]) -> str:
     """Record one render (crawler.render) and its screenshots; return the render's id."""
     rid = key(run_id, kind, row["url"])
@@ -664,7 +705,7 @@ def export_record(r: dict) -> dict:
         "last_seen": r["last_seen"],
         "status": status,
         # A picture of the page, where one was taken (crawler.render.shots).
-        "screenshot": r.get("screenshot"),
+        "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
         "screenshot_sha256": r.get("screenshot_sha256"),
     }
 

@@ -160,7 +160,8 @@ def test_screenshots_are_in_the_warc_linked_to_the_page_with_the_exported_hash(c
     pictured = [r for r in rows if r.get("screenshot")]
     assert len(pictured) >= 4, [(r["url"], r["screenshot"]) for r in rows]
     for row in pictured:
-        record_id, path = row["screenshot"].split(" ", 1)
+        record_id, path = row["screenshot"]["warc_record_id"], row["screenshot"]["path"]
+        assert row["screenshot"]["warc_file"].endswith(".warc.gz")
         kind, headers, payload = records[record_id]
         assert kind == "resource"
         assert headers["Content-Type"] == "image/png"

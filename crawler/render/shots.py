@@ -12,7 +12,8 @@ For each rendered page (`render_work` on a PageItem or SerpShotItem):
 - each PNG is also written as `<WARC folder>/screenshots/<sha256>.png`, and a
   small JPEG thumbnail is kept for the report and Datasette.
 
-The item gets `screenshot` ("<WARC-Record-ID> <path>") and `screenshot_sha256`
+The item gets `screenshot` (JSON: `warc_record_id`, `warc_file`, `path`) and
+`screenshot_sha256`
 of the viewport picture, and `screenshots` (one dict per picture) for storage.
 """
 
@@ -117,7 +118,9 @@ def write_render_evidence(store, item, response_record_id: str | None, fetched_a
     item.screenshots = shots
     view = next((s for s in shots if s["kind"] == "viewport"), None)
     if view is not None:
-        item.screenshot = f"{view['warc_record_id']} {view['path']}"
+        item.screenshot = json.dumps(
+            {k: view[k] for k in ("warc_record_id", "warc_file", "path")}, sort_keys=True
+        )
         item.screenshot_sha256 = view["sha256"]
 
 
