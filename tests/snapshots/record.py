@@ -75,7 +75,7 @@ def fixtures() -> list[str]:
     from crawler.config import Profile, load_brands, load_third_parties
     from crawler.items import PageItem
     from crawler.phones import extract_phones, result_hits
-    from crawler.scoring import score_page
+    from pipelines.score import score_page
 
     fx = TESTS / "fixtures" / "scoring"
     brands = fx / "brands.toml"
