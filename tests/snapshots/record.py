@@ -165,31 +165,30 @@ def crawl_web(web_cls, folder: Path, db_path: str) -> None:
         raise RuntimeError(f"crawl of {folder.name} failed: {proc.stderr[-3000:]}")
 
 
-def _web(name: str) -> list[str]:
+def crawl_db(name: str, folder: Path) -> str:
+    """Crawl one web (`simweb`, `simweb3`, `demo`) into a new database in `folder`."""
     import importlib
 
-    module = importlib.import_module(f"{name}.web")
-    cls = next(v for k, v in vars(module).items() if k.lower() == name and isinstance(v, type))
-    with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "web.db")
-        crawl_web(cls, TESTS / name, db)
-        return verdict_lines(Database(db))
-
-
-def demo() -> list[str]:
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = serpwatch("demo", "--out", tmp, "--db", f"{tmp}/demo.db", env=_env())
+    db = str(folder / f"{name}.db")
+    if name == "demo":
+        proc = serpwatch("demo", "--out", str(folder / "demo-out"), "--db", db, env=_env())
         if proc.returncode != 0:
             raise RuntimeError(f"demo failed: {proc.stderr[-3000:]}")
-        return verdict_lines(Database(f"{tmp}/demo.db"))
+        return db
+    module = importlib.import_module(f"{name}.web")
+    cls = next(v for k, v in vars(module).items() if k.lower() == name and isinstance(v, type))
+    crawl_web(cls, TESTS / name, db)
+    return db
 
 
-def record(name: str) -> list[str]:
+def record(name: str, db_path: str | None = None) -> list[str]:
+    """The verdict lines of one input; a web is crawled unless its database is given."""
     if name == "fixtures":
         return fixtures()
-    if name == "demo":
-        return demo()
-    return _web(name)
+    if db_path:
+        return verdict_lines(Database(db_path))
+    with tempfile.TemporaryDirectory() as tmp:
+        return verdict_lines(Database(crawl_db(name, Path(tmp))))
 
 
 def snapshot_file(name: str) -> Path:
