@@ -34,9 +34,8 @@ class SchemaTooNew(Exception):
 
 def migrate(db: Database, *, label: str = "database") -> list[str]:
     """Apply the pending migrations; return their names. Refuse a newer database."""
-    known = {m.name for m in migrations._migrations}
-    applied = migrations.applied(db)
-    unknown = [m.name for m in applied if m.name not in known]
+    known = set(known_names())
+    unknown = [name for name in applied_names(db) if name not in known]
     if unknown:
         raise SchemaTooNew(
             f"{label} was written by a newer serpwatch (schema migration"
