@@ -12,10 +12,9 @@ import sqlite3
 import subprocess
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
-
 from render_helpers import need_browser
 from servers.crawl import cli_env, run_cli
+from warcio.archiveiterator import ArchiveIterator
 
 
 @pytest.fixture(scope="module")

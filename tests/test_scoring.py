@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.scoring import HIGH, MEDIUM, POINTS, Facts, risk_of, score
+from crawler.scoring.browser import BEHAVIOURS
 
 MS = ["microsoft", "windows", "outlook"]
 
@@ -248,6 +249,21 @@ SIGNALS = [
         "third_party_site",
         "known legitimate site: Dagblad",
         id="third-party-site",
+    ),
+    # What a real browser saw (crawler.scoring.browser).
+    pytest.param({"found_by": "image"}, "image_only", "only in an image", id="image-only"),
+    pytest.param(
+        {"found_by": "rendered"}, "rendered_only", "only when the page's scripts", id="rendered"
+    ),
+    pytest.param(
+        {"cloaking": "another title ('Microsoft helpdesk')"},
+        "cloaking",
+        "shows a browser something else",
+        id="cloaking",
+    ),
+    *(
+        pytest.param({"behaviours": [name]}, name, f"the page {text}", id=name)
+        for name, text in BEHAVIOURS.items()
     ),
 ]
 

@@ -49,3 +49,4 @@ RenderPipeline
 browser_type_name
 target_closed_max_retries
 context_semaphore
+BROWSER_SIGNALS  # read by tests/test_scoring_pages.py

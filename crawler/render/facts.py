@@ -19,21 +19,10 @@ import re
 from dataclasses import dataclass, field
 
 from crawler.phones import PhoneHit, extract_phones
+from crawler.scoring.browser import BEHAVIOURS
 
-# Behaviour fact → (count field of watch.js or the renderer, threshold, description).
-BEHAVIOUR_NAMES = {
-    "fullscreen": "asked for full screen",
-    "keyboard_lock": "locked the keyboard",
-    "pointer_lock": "locked the mouse pointer",
-    "beforeunload": "tried to keep the visitor from leaving (beforeunload)",
-    "dialog_loop": "opened dialog after dialog (alert/confirm loop)",
-    "history_flood": "flooded the browser history (back button trap)",
-    "autoplay": "played audio on its own",
-    "download": "tried to download a file",
-    "webdriver_probe": "checked whether a robot browser was looking (navigator.webdriver)",
-    "popup": "tried to open new windows",
-    "hang": "hung or kept busy until the time budget cut it",
-}
+# The behaviours, named and described where they are scored.
+BEHAVIOUR_NAMES = BEHAVIOURS
 DIALOG_LOOP = 3  # dialogs on one page
 HISTORY_FLOOD = 10  # pushState/replaceState calls
 

@@ -44,6 +44,7 @@ from crawler.render.facts import (
 from crawler.render.ocr import read_png, tesseract
 from crawler.render.page import RenderWork
 from crawler.render.policy import MODES, PageView, RenderBudget, render_reason, serp_reason
+from crawler.scoring import Facts, assess_page, verdict_record
 
 logger = logging.getLogger(__name__)
 
@@ -142,8 +143,6 @@ class Renderer:
         self._apply(item, work, reason, status)
 
     def _apply(self, item, work: RenderWork, reason: str, status: str) -> None:
-        from crawler.scoring import score_page
-
         region = self.profile.region
         documents = [(work.final_url or item.url, work.html), *work.frames] if work.html else []
         static_numbers = {h.phone for h in item.hits}
@@ -184,9 +183,19 @@ class Renderer:
         stats.inc_value("serpwatch/render/numbers_image", len(images))
         for name in facts.behaviours:
             stats.inc_value(f"serpwatch/render/behaviour/{name}")
-        # Score again with the new numbers, then add what the browser saw.
-        score_page(item, self.profile)
-        item.verdicts = [rescored(v, facts) for v in item.verdicts]
+        # Score again with the new numbers, on the page as the browser showed it
+        # (a cloaker's static page is not what a victim reads), then add what the
+        # browser saw to each number's facts.
+        found = assess_page(
+            item.url,
+            work.html or item.html,
+            item.hits,
+            self.profile,
+            brand=item.brand,
+            is_ad=item.is_ad,
+            appearances=item.appearances,
+        )
+        item.verdicts = [rescored(v, facts) for v in found.verdicts]
 
     def _record_downloads(self, item, work: RenderWork) -> None:
         """Downloads the browser refused join the run's offered downloads (table `downloads`)."""
@@ -331,8 +340,6 @@ def _extract(html: str, region: str, url: str):
 
 def rescored(verdict: dict, render: RenderFacts) -> dict:
     """A verdict scored again with the render's facts for its number."""
-    from crawler.scoring import Facts, verdict_record
-
     facts = Facts.from_dict(verdict["facts"])
     phone = verdict["phone"]
     found = (
