@@ -95,3 +95,42 @@ def test_demo_without_a_browser_says_what_it_skipped_in_one_line(tmp_path):
     with sqlite3.connect(tmp_path / "demo.db") as conn:
         assert conn.execute("select count(*) from renders").fetchone() == (0,)
         assert conn.execute("select count(*) from site_numbers where flagged = 1").fetchone()[0]
+
+
+def test_serve_shows_the_thumbnails(demo, tmp_path):
+    """`serpwatch serve` (Datasette with datasette-render-images) shows each thumbnail."""
+    import socket
+    import time
+    import urllib.request
+
+    out, _ = demo
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [*run_cli_args(), "serve", "--db", str(out / "demo.db"), "--port", str(port)],
+        env=cli_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page = ""
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/screenshots") as r:
+                    page = r.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert page.count('<img src="data:image/jpeg;base64,') >= 5
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_cli_args() -> list[str]:
+    import sys
+
+    from servers.crawl import RUN_CLI
+
+    return [sys.executable, str(RUN_CLI)]
