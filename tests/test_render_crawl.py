@@ -191,3 +191,20 @@ def test_the_result_page_with_ads_is_pictured_from_the_bytes_parsed(crawl):
         if h.get("WARC-Target-URI", "").startswith("urn:view:" + serp["url"])
     ]
     assert shots and records[shots[0]["WARC-Concurrent-To"]][0] == "response"
+
+
+def test_a_browser_that_cannot_start_is_given_up_and_the_crawl_goes_on(tmp_path):
+    need_browser()
+    with RenderWeb(landing=["/pieces", "/cloak", "/delayed", "/image", "/plain"]) as web:
+        result = run_crawl(
+            tmp_path,
+            web.search_url,
+            allow_private=True,
+            settings={"SERPWATCH_RENDER": "always", "SERPWATCH_BROWSER": "/bin/false"},
+            timeout=180,
+        )
+    assert result.proc.returncode == 0, result.proc.stderr[-2000:]
+    assert "rendering stopped: 3 renders failed in a row" in result.proc.stdout
+    # Three in a row, plus at most the one already in the browser beside them.
+    assert 3 <= result.stats["serpwatch/render/failed"] <= 4
+    assert len(result.stored_urls()) == 6  # every page (and the ad) read statically

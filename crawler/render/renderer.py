@@ -47,6 +47,7 @@ from crawler.render.policy import MODES, PageView, RenderBudget, render_reason, 
 from crawler.scoring import Facts, assess_page, verdict_record
 
 logger = logging.getLogger(__name__)
+MAX_FAILURES = 3
 
 
 def render_mode(settings, profile) -> str:
@@ -98,6 +99,7 @@ class Renderer:
         self.slots = asyncio.Semaphore(self.budget.concurrency)
         self.serps_seen: set[str] = set()
         self.pages: dict[str, asyncio.Future] = {}
+        self.failures = 0  # in a row; at MAX_FAILURES the browser is given up for the run
         stats = crawler.stats
         stats.set_value("serpwatch/render/mode", self.mode)
         self.skipped = skipped_line(self.mode, self.browser)
@@ -115,7 +117,7 @@ class Renderer:
 
     @property
     def enabled(self) -> bool:
-        return self.mode != "never" and self.browser is not None
+        return self.mode != "never" and self.browser is not None and self.failures < MAX_FAILURES
 
     # -- landing pages -----------------------------------------------------------
 
@@ -138,7 +140,8 @@ class Renderer:
             self.pages[item.url] = task
         work, status = await asyncio.shield(task)
         if work is None:
-            item.render = RenderFacts(reason=reason, status="cut", detail=status)
+            cut = "cut" if "budget" in status else "skipped"
+            item.render = RenderFacts(reason=reason, status=cut, detail=status)
             return
         self._apply(item, work, reason, status)
 
@@ -237,6 +240,17 @@ class Renderer:
             texts.append(result.text)
         return texts
 
+    def _count_failure(self, status: str, work: RenderWork) -> None:
+        """A browser that fails page after page (it cannot start, it crashes) is given up."""
+        self.failures = self.failures + 1 if status == "failed" else 0
+        if self.failures == MAX_FAILURES:
+            line = (
+                f"rendering stopped: {MAX_FAILURES} renders failed in a row (last: {work.error});"
+                " the rest of the crawl is read statically"
+            )
+            self.crawler.stats.set_value("serpwatch/render/skipped", line)
+            logger.error(line)
+
     # -- result pages ------------------------------------------------------------
 
     async def serp(self, item) -> None:
@@ -283,6 +297,8 @@ class Renderer:
             stats.set_value("serpwatch/render/budget_cut_list", self.budget.cut[:200])
             return None, refused
         async with self.slots:
+            if not self.enabled:  # given up while this one waited for its turn
+                return None, "rendering stopped after failures"
             deadline = self.budget.page_deadline()
             work = RenderWork(
                 url=url,
@@ -325,6 +341,7 @@ class Renderer:
                 self.budget.spend(spent)
                 stats.inc_value(f"serpwatch/render/{status}")
                 stats.inc_value("serpwatch/render/seconds", round(spent, 3))
+            self._count_failure(status, work)
             tap = request.meta.get("serpwatch_render_tap")
             work.refused = list(tap.refused) if tap is not None else []
             if work.refused:
