@@ -242,11 +242,19 @@ def ensure_db_shape(db: Database) -> None:
     if "export_items" not in tables:
         # One row per item in an export: its key and a fingerprint of what was sent.
         db["export_items"].create(
-            {"id": int, "export_id": int, "recipient": str, "key": str, "fingerprint": str},
+            {
+                "id": int,
+                "export_id": int,
+                "recipient": str,
+                "format": str,
+                "key": str,
+                "fingerprint": str,
+            },
             pk="id",
             foreign_keys=[("export_id", "exports", "id")],
         )
         db["export_items"].create_index(["recipient", "key"])
+    ensure_verdict_columns(db)
     if "downloads" not in tables:
         # Executables and archives a page offered (crawler.middlewares); never stored.
         db["downloads"].create(
@@ -270,6 +278,26 @@ def ensure_db_shape(db: Database) -> None:
             pk="id",
         )
         db["downloads"].create_index(["run_id"])
+
+
+def ensure_verdict_columns(db: Database) -> None:
+    """Columns every reader may ask for, even on a database no crawl has filled yet.
+
+    The verdict's facts and flag on sightings and pairs (written by the
+    pipelines and `crawler.history`), the kind of a triage decision.
+    """
+    wanted = {
+        "sightings": {"flagged": int, "facts": str},
+        "site_numbers": {"facts": str},
+        "triage": {"kind": str},
+        # The ledger is per recipient and format (older rows: see exports.format).
+        "export_items": {"format": str},
+    }
+    for table, columns in wanted.items():
+        have = db[table].columns_dict
+        for column, kind in columns.items():
+            if column not in have:
+                db[table].add_column(column, kind)
 
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
@@ -497,10 +525,23 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     db["site_numbers"].upsert(pair, pk="id", alter=True)
 
 
-def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs as export records, highest score first."""
+def flagged(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
+    """Flagged (site, number) pairs as export records, highest score first.
+
+    With `include_dismissed`, also the pairs that are not flagged only because
+    an analyst dismissed the number or the site (they keep their score and
+    risk): the exports' deltas tell partners about them (`status: dismissed`).
+    """
     floor = RISK_ORDER[min_risk]
     where = "p.flagged = 1"
+    if include_dismissed:
+        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
     if run_id is not None:
         where += " and p.last_run = ?"
@@ -537,10 +578,9 @@ def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
 
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
-    status = "new"
-    for s in (r.get("number_status"), r.get("site_status")):
-        if s in ("confirmed", "dismissed"):
-            status = s
+    # A dismissal of the number or the site ends the flag, whatever else was confirmed.
+    statuses = (r.get("number_status"), r.get("site_status"))
+    status = next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
     return {
         "phone": r["phone"],
         "number_type": r["number_type"],
@@ -560,6 +600,69 @@ def export_record(r: dict) -> dict:
         "last_seen": r["last_seen"],
         "status": status,
     }
+
+
+def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
+    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
+    return db.execute(
+        """
+        select key, fingerprint from export_items
+        where id in (
+            select max(i.id) from export_items i join exports e on e.id = i.export_id
+            where e.recipient = ? and e.format = ? group by i.key
+        )
+        """,
+        [recipient, fmt],
+    ).fetchall()
+
+
+def pair_details(db: Database) -> list[dict]:
+    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
+    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
+    return list(
+        db.query(
+            f"""
+            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
+                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   g.title as page_title{extra}
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            left join pages g on g.run_id = p.last_run and g.url = p.url
+            """
+        )
+    )
+
+
+def _has(db: Database, table: str, column: str) -> bool:
+    return table in db.table_names() and column in db[table].columns_dict
+
+
+def pair_facts(db: Database, keys: set[str]) -> list[tuple[str, str]]:
+    """(id, facts JSON) of the (site, number) pairs whose number or site is in `keys`."""
+    if not keys:
+        return []
+    marks = ", ".join("?" for _ in keys)
+    return db.execute(
+        f"select id, facts from site_numbers where facts is not null"
+        f" and (phone in ({marks}) or domain in ({marks}))",
+        [*keys, *keys],
+    ).fetchall()
+
+
+def set_pair_verdict(db: Database, pair_id: str, verdict: dict) -> None:
+    """Store a pair's new score, risk, reasons, flag and facts (no transaction of its own)."""
+    db.execute(
+        "update site_numbers set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ?"
+        " where id = ?",
+        [
+            verdict["score"],
+            verdict["risk"],
+            json.dumps(verdict["reasons"]),
+            int(bool(verdict["flagged"])),
+            json.dumps(verdict["facts"], sort_keys=True),
+            pair_id,
+        ],
+    )
 
 
 def runs(db: Database) -> list[dict]:
