@@ -136,7 +136,7 @@ def demo(db_path, out_dir):
     from crawler import storage
     from crawler.config import load_profile
     from crawler.demo.web import DemoWeb
-    from crawler.exports.core import prepare_export
+    from crawler.exports.core import default_floor, prepare_export
     from crawler.exports.recipients import load_presets
     from crawler.exports.report import write_report
 
@@ -156,14 +156,20 @@ def demo(db_path, out_dir):
     click.echo("")
     click.echo(_flag_table(records))
     click.echo("")
-    preset = load_presets()["default"]
+    presets = load_presets()
     written = []
-    for fmt, name in (
-        ("jsonl", "flagged.jsonl"),
-        ("csv", "flagged.csv"),
-        ("stix", "flagged.stix.json"),
+    for recipient, fmt, name in (
+        ("default", "jsonl", "flagged.jsonl"),
+        ("default", "csv", "flagged.csv"),
+        ("default", "stix", "flagged.stix.json"),
+        ("default", "misp", "flagged.misp.json"),
+        ("hosting", "xarf", "hosting.xarf.jsonl"),
     ):
-        (out / name).write_bytes(prepare_export(db, preset, fmt, run_id=run_id).data)
+        preset = presets[recipient]
+        floor = default_floor(preset, fmt)
+        (out / name).write_bytes(
+            prepare_export(db, preset, fmt, run_id=run_id, min_risk=floor).data
+        )
         written.append(str(out / name))
     report = write_report(db, out / "report.html", run_id)
     click.echo(f"database: {db_path}")

@@ -55,6 +55,14 @@ def open_db(path: Path | str) -> Database:
     return db
 
 
+def db_file(db: Database) -> Path | None:
+    """The file of a database (None in memory)."""
+    for _seq, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
+
+
 def ensure_db_shape(db: Database) -> None:
     """Create tables, indexes and views if missing. Safe to call on every open."""
     tables = set(db.table_names())
@@ -438,9 +446,21 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    sighting_id = key(run_id, page["url"], phone)
+    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    if before is None or (before[0] or 0) < v.get("score", 0):
+        _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
+    # else: the same page fetched again in this run (for another query) with a
+    # verdict no stronger: keep the first fetch, as the pair does, so that
+    # every export cites the same WARC record for it.
+    _save_pair(db, run_id, page, v, seen)
+
+
+def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
+    phone = v["phone"]
     db["sightings"].upsert(
         {
-            "id": key(run_id, page["url"], phone),
+            "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
             "phone": phone,
@@ -470,6 +490,10 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         pk="id",
         alter=True,
     )
+
+
+def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> None:
+    phone = v["phone"]
     _touch(
         db,
         "numbers",

@@ -16,10 +16,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from crawler import storage
+from crawler.evidence import warc_dir_for
+from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
 
 RISK_ORDER = storage.RISK_ORDER
@@ -467,7 +470,7 @@ def prepare_export(
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
     buf = io.StringIO()
-    write_rows(fmt, items, buf, columns=preset.columns)
+    write_rows(fmt, items, buf, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -477,6 +480,16 @@ def prepare_export(
         items=items,
         base_export=base,
     )
+
+
+def warc_dir(db: Database) -> Path | None:
+    """The WARC folder of a database file (the crawl's setting, else beside it)."""
+    from crawler import settings
+
+    path = storage.db_file(db)
+    if path is None:
+        return None
+    return warc_dir_for(path, settings.SERPWATCH_WARC_DIR or None)
 
 
 def default_floor(preset: Preset, fmt: str) -> str:

@@ -205,6 +205,7 @@ def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -
         number_observed=1,
         object_refs=[url.id, domain.id, phone.id],
         allow_custom=True,
+        **_evidence(r),
         **common,
     )
     sighting = stix2.Sighting(
@@ -218,6 +219,23 @@ def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -
     )
     for o in (url, domain, phone, indicator, indicates, observed, sighting):
         objects[o.id] = o
+
+
+def _evidence(r: dict) -> dict:
+    """The page's WARC record as an external reference (the same one every export cites)."""
+    if not r.get("warc_record_id"):
+        return {}
+    return {
+        "external_references": [
+            {
+                "source_name": "serpwatch-warc",
+                "external_id": r["warc_record_id"],
+                "description": (
+                    f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}"
+                ),
+            }
+        ]
+    }
 
 
 def _withdrawn(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -> None:
