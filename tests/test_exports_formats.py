@@ -253,10 +253,16 @@ def test_a_fresh_database_exports_nothing_with_exit_0(tmp_path, fmt):
     assert "0 records" in res.stderr
 
 
-def test_an_old_database_without_the_verdict_columns_exports(tmp_path):
+def test_a_release_0_1_database_exports_with_the_ledger_per_format(tmp_path):
+    old = Path(__file__).parent / "fixtures" / "db" / "release-0.1-demo.db"
     path = tmp_path / "old.db"
+    path.write_bytes(old.read_bytes())
+    for fmt in ("jsonl", "stix", "misp", "xarf"):
+        res = cli("export", "--db", str(path), "--format", fmt, "--out", str(tmp_path / fmt))
+        assert res.exit_code == 0, res.output
     db = storage.open_db(path)
-    db["site_numbers"].transform(drop={"facts"})
-    db.close()
-    res = cli("export", "--db", str(path), "--format", "jsonl")
-    assert res.exit_code == 0, res.output
+    assert "format" in db["export_items"].columns_dict
+    # The migration filled in the format of the ledger rows 0.1 wrote.
+    formats = dict(db.execute("select id, format from exports").fetchall())
+    for item in db["export_items"].rows:
+        assert item["format"] == formats[item["export_id"]]

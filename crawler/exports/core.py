@@ -52,7 +52,6 @@ class Export:
     min_risk: str
     content: str
     items: list[Item]
-    base_export: dict | None = None
 
     @property
     def data(self) -> bytes:
@@ -383,15 +382,6 @@ def parse_since(value: str | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def last_export(db: Database, recipient: str, fmt: str | None = None) -> dict | None:
-    """The latest delivered export to `recipient` (in `fmt` when given)."""
-    where, params = "recipient = ?", [recipient]
-    if fmt is not None:
-        where, params = where + " and format = ?", [*params, fmt]
-    rows = list(db["exports"].rows_where(where, params, order_by="id desc", limit=1))
-    return rows[0] if rows else None
-
-
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> dict[str, str]:
     """Each item key's fingerprint as last sent to `recipient` in `fmt`.
 
@@ -454,9 +444,7 @@ def prepare_export(
     # Dismissed pairs are no longer flagged: a delta tells a recipient who had
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
     items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
-    base = None
     if since == "last":
-        base = last_export(db, preset.name, fmt)
         sent = sent_fingerprints(db, preset.name, fmt)
         live = {it.key for it in items}
         withdrawn = [
@@ -478,7 +466,6 @@ def prepare_export(
         min_risk=min_risk,
         content=buf.getvalue(),
         items=items,
-        base_export=base,
     )
 
 
