@@ -92,12 +92,13 @@ def attachment_filename(headers) -> str:
 
 
 def _extension_kind(name: str) -> str | None:
-    suffixes = [s.lower() for s in PurePosixPath(name).suffixes[-2:]]
-    for suffix in reversed(suffixes):
-        if suffix in EXECUTABLE_EXTENSIONS:
-            return "executable"
-        if suffix in ARCHIVE_EXTENSIONS:
-            return "archive"
+    # The last suffix decides, as it does for the browser that saves the file:
+    # `app.exe.html` is a page, `tool.exe.zip` an archive.
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in EXECUTABLE_EXTENSIONS:
+        return "executable"
+    if suffix in ARCHIVE_EXTENSIONS:
+        return "archive"
     return None
 
 

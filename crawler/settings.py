@@ -1,18 +1,19 @@
 """Scrapy settings for serpwatch (`scrapy.cfg`: settings = crawler.settings)."""
 
+from crawler.engines.common import CHROME_UA, browser_headers
+
 BOT_NAME = "serpwatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 # Scam sites cloak: they show the scam only to visitors who look like a
-# victim's browser arriving from a result page.
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
+# victim's browser arriving from a result page. One browser identity for the
+# engines and the landing pages (crawler/engines/common.py).
+USER_AGENT = CHROME_UA
 DEFAULT_REQUEST_HEADERS = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language": "nl-NL,nl;q=0.9,en-US;q=0.8,en;q=0.7",
+    name: value
+    for name, value in browser_headers("nl", "NL").items()
+    if name in ("Accept", "Accept-Language")
 }
 ROBOTSTXT_OBEY = False
 
