@@ -1,6 +1,7 @@
 """Scrapy settings for serpwatch (`scrapy.cfg`: settings = crawler.settings)."""
 
 from crawler.engines.common import CHROME_UA, browser_headers
+from crawler.limits import MAX_NESTING
 
 BOT_NAME = "serpwatch"
 SPIDER_MODULES = ["spiders"]
@@ -54,7 +55,7 @@ RETRY_TIMES = 2
 SERPWATCH_RETRY_AFTER_MAX = 30  # longest Retry-After honoured (s); longer is not retried
 SERPWATCH_MAX_PAGES_PER_SITE = 25  # requests per registrable domain per run
 SERPWATCH_MAX_QUERIES = 1000  # distinct (engine, query) pairs per run
-SERPWATCH_MAX_NESTING = 1024  # deeper HTML is a parser time bomb: refused
+SERPWATCH_MAX_NESTING = MAX_NESTING  # deeper HTML is a parser time bomb: refused
 SERPWATCH_MAX_OFFERS_LISTED = 200  # offered downloads listed in the run's stats
 # The SSRF guard: on unless the profile says allow_private = true (or this is on).
 SERPWATCH_ALLOW_PRIVATE = False

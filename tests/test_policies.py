@@ -58,3 +58,22 @@ def test_profiles_accept_exactly_the_engines_that_exist(tmp_path) -> None:
 
 def test_risk_levels_are_ordered_low_to_high() -> None:
     assert [RISK_ORDER[level] for level in RISK_LEVELS] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "html, deep",
+    [
+        ("<div>" * 2_000 + "x", True),
+        ("<div>x</div>" * 20_000, False),
+        ("<p>" * 20_000 + "x", False),  # each <p> closes the one before
+        ("<ul>" + "<li>x" * 20_000 + "</ul>", False),
+    ],
+    ids=["unclosed-divs", "flat-divs", "implied-p-ends", "implied-li-ends"],
+)
+def test_one_nesting_rule_for_the_downloader_and_the_extractor(html, deep) -> None:
+    from crawler import phones
+    from crawler.limits import MAX_NESTING, too_deep
+
+    assert too_deep(html) is deep
+    assert settings.SERPWATCH_MAX_NESTING == MAX_NESTING
+    assert phones.too_deep is too_deep
