@@ -24,8 +24,8 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = storage.RISK_ORDER
 # Formats whose records are indicators a machine acts on: nothing below medium
 # unless the recipient or --min-risk asks for it.
 INDICATOR_FLOOR = {"stix": "medium", "misp": "medium", "xarf": "medium"}

@@ -32,9 +32,9 @@ from typing import IO
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
+from crawler.risk import RISK_ORDER
 
 XARF_VERSION = "4.0.0"
-RISK_ORDER = storage.RISK_ORDER
 DEFAULT_REPORTER = {
     "org": "serpwatch",
     "contact": "abuse-reports@serpwatch.invalid",
