@@ -20,10 +20,8 @@ import re
 from pathlib import Path
 
 import click
-from warcio.archiveiterator import ArchiveIterator
-
 from crawler import storage
-from crawler.evidence import warc_dir_for
+from crawler.evidence import read_payload, warc_dir_for
 from crawler.triage import parse_key
 
 
@@ -31,11 +29,7 @@ def _payload(warc: Path, record_id: str | None) -> bytes | None:
     """The payload of one WARC record (HTTP headers stripped), or None."""
     if not record_id or not warc.is_file():
         return None
-    with open(warc, "rb") as f:
-        for record in ArchiveIterator(f):
-            if record.rec_headers.get_header("WARC-Record-ID") == record_id:
-                return record.content_stream().read()
-    return None
+    return read_payload(warc, record_id)
 
 
 def _slug(text: str) -> str:

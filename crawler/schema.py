@@ -321,6 +321,21 @@ def baseline_0_1(db: Database) -> None:
     _ensure_tables(db, BASELINE_0_1)
 
 
+@migrations(name="0002_ledger_per_recipient_and_format")
+def ledger_per_recipient_and_format(db: Database) -> None:
+    """The exports ledger is keyed by recipient and format: each item row
+    carries its export's format (filled in from `exports` for older rows)."""
+    items = db["export_items"]
+    if "format" not in items.columns_dict:
+        items.add_column("format", str)
+    db.execute(
+        "update export_items set format ="
+        " (select e.format from exports e where e.id = export_items.export_id)"
+        " where format is null"
+    )
+    items.create_index(["recipient", "format", "key"], if_not_exists=True)
+
+
 # Rendering in a browser (issue 13, crawler/render): one row per render, one per
 # screenshot, and the viewport picture cited on pages, sightings and pairs.
 RENDERS_13 = {
@@ -372,7 +387,7 @@ RENDERS_13 = {
 }
 
 
-@migrations(name="0002_renders_and_screenshots")
+@migrations(name="0003_renders_and_screenshots")
 def renders_and_screenshots(db: Database) -> None:
     """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
     pages, sightings and site_numbers."""

@@ -19,3 +19,20 @@ def pytest_configure(config):
     # Crawls in tests render nothing unless they ask (-s SERPWATCH_RENDER=auto):
     # the browser is tested in tests/test_render_*.py.
     os.environ.setdefault("SERPWATCH_RENDER", "never")
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory):
+    """`serpwatch demo` run once for the session: its folder (db, WARC, exports, report)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("demo-out")
+    exe = Path(sys.executable).with_name("serpwatch")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    proc = subprocess.run(
+        [str(exe), "demo", "--out", str(out)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -50,3 +50,9 @@ browser_type_name
 target_closed_max_retries
 context_semaphore
 BROWSER_SIGNALS  # read by tests/test_scoring_pages.py
+# PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
+first_seen
+last_seen
+distribution
+analysis
+threat_level_id
