@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import click
+
 from crawler import storage
 from crawler.evidence import read_payload, warc_dir_for
 from crawler.triage import parse_key
