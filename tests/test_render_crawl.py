@@ -95,6 +95,17 @@ def test_the_cloaker_was_probed_and_the_probe_is_a_fact(crawl):
     assert "webdriver_probe" in json.loads(row["facts"])["behaviours"]
 
 
+def test_a_page_that_shows_a_browser_something_else_is_cloaking(crawl):
+    found = _sightings(crawl, "/switch")
+    row = found[NUMBERS["switch"]]
+    assert row["source"] == "rendered" and row["flagged"] == 1
+    facts = json.loads(row["facts"])
+    for part in ("other numbers (+31207778899)", "vanished (+31301234567)", "another title"):
+        assert part in facts["cloaking"], facts["cloaking"]
+    assert "webdriver_probe" in facts["behaviours"]
+    assert any("shows a browser something else" in r for r in json.loads(row["reasons"]))
+
+
 def test_locker_behaviour_is_seen_cut_and_scored(crawl):
     row = _sightings(crawl, "/locker")[NUMBERS["locker"]]
     behaviours = set(json.loads(row["facts"])["behaviours"])

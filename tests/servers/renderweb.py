@@ -10,6 +10,8 @@ below as an organic result, `/locker` also as an ad) and the landing pages:
   history flood, audio autoplay;
 - `/hang`: a script spins forever after load;
 - `/cloak`: the number is shown only when `navigator.webdriver` is false;
+- `/switch`: a shop page with its own number and title, which a script turns
+  into a helpdesk page with another number when `navigator.webdriver` is false;
 - `/download`: a script starts the download of an executable;
 - `/plain`: a page with its number in plain text (not rendered by `auto`).
 
@@ -35,6 +37,7 @@ NUMBERS = {
     "locker": "+318000229197",
     "cloak": "+31203690101",
     "plain": "+31104567890",
+    "switch": "+31207778899",
     "hang": "+31201112233",
     "download": "+31204445566",
 }
@@ -94,10 +97,29 @@ if (navigator.webdriver) {
 <a id="d" href="/AnyDesk.exe" download>AnyDesk downloaden</a>
 <script>setTimeout(function () { document.getElementById('d').click(); }, 200);</script>
 </body></html>""",
+    "/switch": _HEAD.format(title="Computerwinkel Utrecht")
+    + """<body><h1 id="h">Computerwinkel Utrecht</h1><p id="nr">Winkel: 030 123 4567</p>
+<script>
+if (!navigator.webdriver) {
+  document.title = 'Microsoft helpdesk';
+  document.getElementById('h').textContent = 'Microsoft helpdesk';
+  document.getElementById('nr').textContent = 'Bel de Microsoft helpdesk: 020 777 8899';
+}
+</script></body></html>""",
     "/plain": _HEAD.format(title="Computerhulp Rotterdam")
     + """<body><h1>Computerhulp Rotterdam</h1><p>Bel ons: 010 456 7890</p></body></html>""",
 }
-LANDING = ["/delayed", "/pieces", "/image", "/locker", "/hang", "/cloak", "/download", "/plain"]
+LANDING = [
+    "/delayed",
+    "/pieces",
+    "/image",
+    "/locker",
+    "/hang",
+    "/cloak",
+    "/switch",
+    "/download",
+    "/plain",
+]
 
 
 def number_png(text: str = "Bel 088 123 4567") -> bytes:
