@@ -8,6 +8,7 @@ deliberate parser change re-record them with
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import json
 import time
@@ -24,6 +25,7 @@ from crawler.engines.common import (
     region_from_url,
     unwrap_url,
 )
+from crawler.phones import extract_phones
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
 _spec = importlib.util.spec_from_file_location("serp_rerecord", FIXTURES / "rerecord.py")
@@ -264,7 +266,9 @@ def test_google_mobile_heading_titles() -> None:
         ("Tel. 088-1234567. Open 24/7", "NL", ["+31881234567"]),
         ("Bel 0900-1234567 of +31 20 500 1005", "NL", ["+319001234567", "+31205001005"]),
         ("Bel 0900-1234567 of 0900 123 4567", "NL", ["+319001234567"]),
-        ("call (800) 555-0199", "NL", []),
+        # The page extractor reads a US toll-free number in brackets (NANP) on any
+        # page; result snippets now read alike (REVIEW D6).
+        ("call (800) 555-0199", "NL", ["+18005550199"]),
         ("Opgericht in 2015, 1234 klanten", "NL", []),
         ("Call +44 20 3808 1234 now", "NL", ["+442038081234"]),
         ("Bel 020 123 4567 085 208 1234 nu", "NL", ["+31201234567", "+31852081234"]),
@@ -273,6 +277,9 @@ def test_google_mobile_heading_titles() -> None:
 )
 def test_find_phones(text: str, region: str, phones: list[str]) -> None:
     assert find_phones(text, region) == phones
+    # One way to find phones: the page extractor on the same words agrees.
+    page = f"<html><body><p>{html.escape(text)}</p></body></html>"
+    assert [h.phone for h in extract_phones(page, region=region)] == phones
 
 
 @pytest.mark.parametrize("text", ["0 " * 50_000, "020 123 4567 " * 5_000, "+31 " * 30_000])

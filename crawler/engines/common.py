@@ -11,10 +11,11 @@ import json
 import re
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
-import phonenumbers
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 from w3lib.html import remove_tags, replace_entities
+
+from crawler.phones import hits_from_text
 
 DEFAULT_REGION = "NL"
 
@@ -194,77 +195,13 @@ def decode_base64_url(value: str | None) -> str | None:
     return None
 
 
-def find_phones(text: str, region: str | None = DEFAULT_REGION, tel_links=()) -> list[str]:
+def find_phones(
+    text: str | list[str], region: str | None = DEFAULT_REGION, tel_links=()
+) -> list[str]:
     """Phone numbers shown in a piece of result text (and its tel: links), as E.164,
-    in order of appearance, without duplicates."""
-    found: list[str] = []
-
-    def add(number: phonenumbers.PhoneNumber) -> None:
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in found:
-            found.append(e164)
-
-    for link in tel_links:
-        raw = unquote(link.split(":", 1)[1] if ":" in link else link).split(";")[0]
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            add(number)
-    if text:
-        text = text[:MAX_PHONE_TEXT]
-        seen: list[tuple[int, int]] = []
-        for match in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.POSSIBLE
-        ):
-            seen.append((match.start, match.end))
-            for number in _valid_numbers(match.raw_string, region):
-                add(number)
-        # Runs of digit groups the matcher passed over as too long (two numbers
-        # side by side): split them into valid numbers.
-        for run in _DIGIT_RUN.finditer(text):
-            if not any(s < run.end() and run.start() < e for s, e in seen):
-                for number in _valid_numbers(run.group(), region):
-                    add(number)
-    return found
-
-
-# Result text is short; a longer one is cut (bounded work on hostile text).
-MAX_PHONE_TEXT = 5000
-_GROUP = re.compile(r"\+?\(?\d+\)?")
-_MAX_GROUPS = 12
-_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ()./-]{12,80}\d")
-
-
-def _is_valid(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    for match in phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID):
-        if match.start == 0 and match.end == len(raw):
-            return match.number
-    return None
-
-
-def _valid_numbers(raw: str, region: str | None) -> list[phonenumbers.PhoneNumber]:
-    """The numbers in a candidate that libphonenumber's VALID leniency accepts. The
-    matcher sometimes swallows neighbours into one candidate ("020 123 4567 24/7",
-    two numbers side by side): then the longest valid runs of digit groups count."""
-    number = _is_valid(raw, region)
-    if number is not None:
-        return [number]
-    groups = list(_GROUP.finditer(raw))[:_MAX_GROUPS]
-    numbers = []
-    start = 0
-    while start < len(groups):
-        for end in range(len(groups), start, -1):
-            piece = raw[groups[start].start() : groups[end - 1].end()]
-            number = _is_valid(piece, region)
-            if number is not None:
-                numbers.append(number)
-                start = end
-                break
-        else:
-            start += 1
-    return numbers
+    in order of appearance, without duplicates: the page extractor's own rules
+    (`crawler.phones.hits_from_text`), so a snippet and a page are read alike."""
+    return [h.phone for h in hits_from_text(text, region or DEFAULT_REGION, links=list(tel_links))]
 
 
 def tel_links(node: LexborNode) -> list[str]:
