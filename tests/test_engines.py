@@ -394,10 +394,14 @@ def test_error_status_without_results_is_blocked(kind: str, status: int) -> None
     assert page.results == [] and page.blocked
 
 
-@pytest.mark.parametrize("kind", ["bing", "duckduckgo", "google"])
-def test_unrecognised_page_is_not_silently_empty(kind: str) -> None:
-    page = ENGINES[kind].parse(b"<html><body><p>Hello</p></body></html>", "https://e.example/s?q=x")
-    assert page.results == [] and page.blocked and "unrecognised" in page.blocked
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+@pytest.mark.parametrize(
+    "body", [b"<html><body><p>Hello</p></body></html>", b'{"hello": "world"}', b"{}"]
+)
+def test_unrecognised_page_is_not_silently_empty(kind: str, body: bytes) -> None:
+    page = ENGINES[kind].parse(body, "https://e.example/s?q=x")
+    assert page.results == [] and not page.no_results
+    assert page.blocked or (page.unrecognised and "marker" in page.unrecognised)
 
 
 def test_captcha_words_in_a_snippet_do_not_block_a_page() -> None:
@@ -427,6 +431,15 @@ def test_serp_result_dict_keys_follow_design() -> None:
         "display_url",
         "snippet",
         "phones",
+        # 0.2 (issue 16): result kinds, the click string and the advertiser
+        "kind",
+        "position",
+        "click_url",
+        "landing_from",
+        "advertiser_name",
+        "advertiser_location",
+        "advertiser_url",
+        "address",
     ]
     assert SerpPage(results=[result], engine="bing").ads == [result]
 
