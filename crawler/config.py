@@ -14,7 +14,17 @@ from pathlib import Path
 from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.phones import normalize_phone
 
-KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
+KNOWN_ENGINES = (
+    "bing",
+    "duckduckgo",
+    "google",
+    "searxng",
+    "brave",
+    "startpage",
+    "ecosia",
+    "yahoo",
+    "serpapi",
+)
 
 
 class ConfigError(Exception):

@@ -2,7 +2,7 @@
 
 One threaded HTTP server plays every part, like the demo web:
 
-- `GET /<kind>/search?...` (kind: bing, duckduckgo, google, searxng, brave)
+- `GET /<kind>/search?...` (kind: any of `KINDS`)
   answers with a golden fixture page from `tests/fixtures/serp/<kind>/<case>/`
   (its body and `status.txt`), chosen per result page by `EngineSim.serve`;
   `EngineSim.block` switches an engine to a block answer (a 429 with or
@@ -33,7 +33,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
-KINDS = ("bing", "duckduckgo", "google", "searxng", "brave")
+KINDS = (
+    "bing",
+    "duckduckgo",
+    "google",
+    "searxng",
+    "brave",
+    "startpage",
+    "ecosia",
+    "yahoo",
+    "serpapi",
+)
 
 
 def page_number(kind: str, query: dict[str, list[str]]) -> int:
@@ -49,8 +59,14 @@ def page_number(kind: str, query: dict[str, list[str]]) -> int:
         return (max(num("first", 1), 1) - 1) // 10 + 1
     if kind == "duckduckgo":
         return num("s") // 30 + 1
-    if kind == "google":
+    if kind in ("google", "serpapi"):
         return num("start") // 10 + 1
+    if kind == "startpage":
+        return max(num("page", 1), 1)
+    if kind == "ecosia":
+        return num("p") + 1
+    if kind == "yahoo":
+        return (max(num("b", 1), 1) - 1) // 10 + 1
     if kind == "searxng":
         return max(num("pageno", 1), 1)
     return num("offset") + 1  # brave

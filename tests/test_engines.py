@@ -33,7 +33,8 @@ rerecord = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rerecord)
 
 CASES = rerecord.cases()
-ENGINES_WITH_ADS = {"bing", "duckduckgo", "google"}  # the JSON APIs carry no ads
+# Brave's and SearXNG's JSON carry no ads.
+ENGINES_WITH_ADS = {"bing", "duckduckgo", "google", "startpage", "ecosia", "yahoo", "serpapi"}
 
 
 def case_id(case: Path) -> str:
@@ -58,9 +59,11 @@ def test_fixtures_cover_every_kind_of_page(kind: str) -> None:
     pages = [_expected(c) for c in CASES if c.parent.name == kind]
     organic = [p for p in pages if any(not r["is_ad"] for r in p["results"])]
     with_phones = [p for p in organic if any(r["phones"] for r in p["results"])]
-    no_results = [p for p in pages if not p["results"] and p["blocked"] is None]
+    no_results = [p for p in pages if p["no_results"]]
     blocks = [p for p in pages if p["blocked"]]
-    assert organic and with_phones and no_results and blocks, kind
+    unrecognised = [p for p in pages if p["unrecognised"]]
+    assert organic and with_phones and no_results and blocks and unrecognised, kind
+    assert all(not p["results"] and not p["listings"] for p in no_results + unrecognised)
     statuses = {rerecord.load(c)[2] for c in CASES if c.parent.name == kind}
     assert statuses & {202, 429}, f"{kind}: no rate-limit case"
     ads = [r for p in pages for r in p["results"] if r["is_ad"]]
@@ -450,3 +453,102 @@ def test_engine_modules_expose_the_interface(kind: str) -> None:
     assert module.KIND == kind
     assert urlsplit(module.DEFAULT_URL).scheme in ("http", "https")
     assert callable(module.build_request) and callable(module.parse)
+
+
+# Never silent (issue 16) ---------------------------------------------------------
+
+
+def _cases_where(key: str) -> list[Path]:
+    return [c for c in CASES if _expected(c)[key]]
+
+
+@pytest.mark.parametrize(
+    "case", _cases_where("unrecognised"), ids=[case_id(c) for c in _cases_where("unrecognised")]
+)
+def test_serp_parse_exits_3_on_an_unrecognised_page(case: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    body, url, _ = rerecord.load(case)
+    page_file = rerecord.page_file(case)
+    result = CliRunner().invoke(
+        main, ["serp", "parse", "--engine", case.parent.name, "--url", url, str(page_file)]
+    )
+    assert result.exit_code == 3, result.output
+    assert "unrecognised" in result.output and "marker" in result.output
+    assert "0 results" not in result.output and not result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "case", _cases_where("no_results"), ids=[case_id(c) for c in _cases_where("no_results")]
+)
+def test_serp_parse_says_when_the_page_itself_says_no_results(case: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    _, url, _ = rerecord.load(case)
+    result = CliRunner().invoke(
+        main,
+        [
+            "serp",
+            "parse",
+            "--engine",
+            case.parent.name,
+            "--url",
+            url,
+            str(rerecord.page_file(case)),
+        ],
+    )
+    assert result.exit_code == 0 and not result.stdout.strip()
+    assert "found nothing" in result.stderr
+
+
+def test_every_new_fixture_says_where_it_comes_from() -> None:
+    """Each case of the engines added in issue 16 has meta.json: project-made or its origin."""
+    for case in CASES:
+        if case.parent.name in {"startpage", "ecosia", "yahoo", "serpapi"} or "unrecognised" in (
+            case.name
+        ):
+            meta = json.loads((case / "meta.json").read_text(encoding="utf-8"))
+            assert meta["origin"], case_id(case)
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+def test_ads_never_need_a_click_to_know_the_advertiser(kind: str) -> None:
+    """Every ad in the fixtures has a landing URL off the click trackers, or says it has none."""
+    from crawler.engines.common import is_click_url
+
+    for case in (c for c in CASES if c.parent.name == kind):
+        _, url, _ = rerecord.load(case)
+        for r in _expected(case)["results"]:
+            if r["is_ad"]:
+                assert r["landing_from"] in ("link", "decoded", "display-url"), (case, r)
+                assert not is_click_url(r["landing_url"], url), (case, r)
+                assert r["click_url"] or r["landing_from"] == "link"
+
+
+def test_click_decoding_of_every_tracker() -> None:
+    from crawler.engines.common import ad_target
+
+    page = "https://www.google.nl/search?q=x"
+    hidden = "https://www.googleadservices.com/pagead/aclk?sa=L&ai=X&adurl="
+    assert ad_target(hidden, page, "www.scam.example › bellen") == (
+        "https://www.scam.example/",
+        "display-url",
+        hidden,
+    )
+    cases = {
+        "https://www.google.com/aclk?sa=l&adurl=https%3A%2F%2Fa.example%2Fx": "https://a.example/x",
+        "https://ad.doubleclick.net/searchads/link/click?lid=1&ds_dest_url=https://b.example/": "https://b.example/",
+        "https://www.bing.com/aclick?ld=1&u="
+        + base64.b64encode(b"https://c.example/").decode(): "https://c.example/",
+        "https://r.search.yahoo.com/cbclk2/x/RV=2/RU=https%3a%2f%2fd.example%2f/RK=0/RS=y": "https://d.example/",
+        "https://duckduckgo.com/y.js?ad_provider=x&u3=https%3A%2F%2Fe.example%2F": "https://e.example/",
+        "https://track.adform.net/C/?bn=1;cpdir=https%3A%2F%2Ff.example%2F": "https://f.example/",
+        "https://clickserve.dartsearch.net/link/click?ds_dest_url=https://g.example/": "https://g.example/",
+    }
+    for click, landing in cases.items():
+        assert ad_target(click, page) == (landing, "decoded", click), click
+    assert ad_target("https://h.example/", page) == ("https://h.example/", "link", "")

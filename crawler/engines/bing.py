@@ -25,6 +25,7 @@ from crawler.engines.common import (
     find_phones,
     first,
     first_text,
+    outermost,
     html_tree,
     query_param,
     region_from_url,
@@ -270,7 +271,7 @@ def _listings(tree, ad_units, page_url: str, region: str) -> list[SerpResult]:
     """Local answer entries and business cards (kind "local"), then the ads'
     call extensions (kind "call")."""
     listings: list[SerpResult] = []
-    for node in select(tree, _LOCAL_SELECTORS):
+    for node in outermost(select(tree, _LOCAL_SELECTORS)):
         found = card(node, "local", len(listings) + 1, page_url, region)
         if found is not None:
             listings.append(found)

@@ -442,6 +442,20 @@ def load_json(text: str):
 _PHONE_HINT = re.compile(r"\d[\d\s().-]{6,}\d")
 
 
+def outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """The nodes not inside another of them (a selector group can match a card
+    and its inner box)."""
+    ids = {n.mem_id for n in nodes}
+    out = []
+    for node in nodes:
+        parent = node.parent
+        while parent is not None and parent.mem_id not in ids:
+            parent = parent.parent
+        if parent is None:
+            out.append(node)
+    return out
+
+
 def card(
     node: LexborNode,
     kind: str,
@@ -521,7 +535,7 @@ def advertiser(unit: LexborNode, page_url: str, name_selectors: tuple[str, ...] 
             node, "data-advertiser-location"
         )
     for node in unit.css("div, span, p, li"):
-        if node.css_first("div, span, p, li") is not None:
+        if any(d.mem_id != node.mem_id for d in node.css("div, span, p, li")):
             continue  # leaves only: one line each
         text = text_of(node)
         if not out["advertiser_name"]:
