@@ -17,7 +17,7 @@ from crawler.engines import (
     startpage,
     yahoo,
 )
-from crawler.engines.base import Blocked, SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 
 ENGINES = {
     "bing": bing,
@@ -40,4 +40,4 @@ def get_engine(kind: str):
         raise KeyError(f"unknown engine {kind!r}; known: {', '.join(sorted(ENGINES))}") from None
 
 
-__all__ = ["ENGINES", "Blocked", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]
+__all__ = ["ENGINES", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]

@@ -25,8 +25,8 @@ from crawler.engines.common import (
     find_phones,
     first,
     first_text,
-    outermost,
     html_tree,
+    outermost,
     query_param,
     region_from_url,
     select,
@@ -38,7 +38,6 @@ from crawler.engines.common import (
 KIND = "bing"
 ENDPOINT = "https://www.bing.com/search"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 _BLOCK_MARKERS = (

@@ -39,7 +39,6 @@ from crawler.engines.common import (
 
 KIND = "ecosia"
 ENDPOINT = "https://www.ecosia.org/search"
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 AD_LABELS = {"ad", "ads", "advertentie", "anzeige", "annonce", "gesponsord", "sponsored"}

@@ -34,7 +34,6 @@ from crawler.engines.common import (
 
 KIND = "serpapi"
 ENDPOINT = "https://serpapi.com/search.json"
-DEFAULT_URL = ENDPOINT
 API_KEY_ENV = "SERPAPI_API_KEY"
 PAGE_SIZE = 10
 _NO_RESULTS_ERRORS = ("hasn't returned any results", "has not returned any results")
@@ -154,6 +153,56 @@ def _local(place: dict, position: int, region: str) -> SerpResult | None:
     )
 
 
+def _results(data: dict, rank: int, url: str, region: str) -> list[SerpResult]:
+    """Top ads, organic results, bottom ads: the order the page showed them."""
+    results: list[SerpResult] = []
+    ads = [a for a in data.get("ads") or [] if isinstance(a, dict)]
+    top = [a for a in ads if a.get("block_position") != "bottom"]
+    bottom = [a for a in ads if a.get("block_position") == "bottom"]
+    organic = [o for o in data.get("organic_results") or [] if isinstance(o, dict)]
+    for item in top:
+        ad = _ad(item, sum(r.is_ad for r in results) + 1, url, region)
+        if ad is not None:
+            results.append(ad)
+    for item in organic:
+        result = _organic(item, rank + 1, region)
+        if result is not None:
+            rank += 1
+            results.append(result)
+    for item in bottom:
+        ad = _ad(item, sum(r.is_ad for r in results) + 1, url, region)
+        if ad is not None:
+            results.append(ad)
+    return results
+
+
+def _listings(data: dict, results: list[SerpResult], region: str) -> list[SerpResult]:
+    """Local results (kind "local"), then ads that show a phone number (kind "call")."""
+    listings: list[SerpResult] = []
+    for place in _places(data):
+        found = _local(place, len(listings) + 1, region)
+        if found is not None:
+            listings.append(found)
+    for ad in (r for r in results if r.is_ad and r.phones):
+        listings.append(
+            SerpResult(
+                is_ad=False,
+                kind="call",
+                position=len(listings) + 1,
+                title=ad.title,
+                url=ad.url,
+                landing_url=ad.landing_url,
+                landing_from=ad.landing_from,
+                click_url=ad.click_url,
+                display_url=ad.display_url,
+                snippet=ad.snippet,
+                phones=list(ad.phones),
+                advertiser_name=ad.advertiser_name,
+            )
+        )
+    return listings
+
+
 def parse(
     body: bytes,
     url: str,
@@ -179,47 +228,9 @@ def parse(
     except ValueError:
         start = 0
     rank = rank_offset if rank_offset is not None else start
-    results: list[SerpResult] = []
-    ads = [a for a in data.get("ads") or [] if isinstance(a, dict)]
-    # Top ads first, then organic results, then bottom ads, as the page showed them.
-    top = [a for a in ads if a.get("block_position") != "bottom"]
-    bottom = [a for a in ads if a.get("block_position") == "bottom"]
-    for item in top:
-        ad = _ad(item, len([r for r in results if r.is_ad]) + 1, url, region)
-        if ad is not None:
-            results.append(ad)
-    for item in data.get("organic_results") or []:
-        if isinstance(item, dict):
-            result = _organic(item, rank + 1, region)
-            if result is not None:
-                rank += 1
-                results.append(result)
-    for item in bottom:
-        ad = _ad(item, len([r for r in results if r.is_ad]) + 1, url, region)
-        if ad is not None:
-            results.append(ad)
-    page = SerpPage(results=results, engine=KIND)
-    for place in _places(data):
-        found = _local(place, len(page.listings) + 1, region)
-        if found is not None:
-            page.listings.append(found)
-    for ad in (r for r in results if r.is_ad and r.phones):
-        page.listings.append(
-            SerpResult(
-                is_ad=False,
-                kind="call",
-                position=len(page.listings) + 1,
-                title=ad.title,
-                url=ad.url,
-                landing_url=ad.landing_url,
-                landing_from=ad.landing_from,
-                click_url=ad.click_url,
-                display_url=ad.display_url,
-                snippet=ad.snippet,
-                phones=list(ad.phones),
-                advertiser_name=ad.advertiser_name,
-            )
-        )
+    results = _results(data, rank, url, region)
+    rank += sum(1 for r in results if not r.is_ad)
+    page = SerpPage(results=results, engine=KIND, listings=_listings(data, results, region))
     pagination = data.get("serpapi_pagination") or data.get("pagination") or {}
     if isinstance(pagination, dict) and pagination.get("next") and rank > start:
         page.next_url = add_or_replace_parameters(url, {"start": str(start + PAGE_SIZE)})

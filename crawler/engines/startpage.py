@@ -39,7 +39,6 @@ from crawler.engines.common import (
 
 KIND = "startpage"
 ENDPOINT = "https://www.startpage.com/sp/search"
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 _LANGUAGES = {"nl": "dutch", "de": "deutsch", "fr": "francais", "en": "english"}

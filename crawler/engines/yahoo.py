@@ -39,7 +39,6 @@ from crawler.engines.common import (
 
 KIND = "yahoo"
 ENDPOINT = "https://search.yahoo.com/search"
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 _BLOCK_MARKERS = (
