@@ -432,6 +432,11 @@ def serp_parse(kind, url, file):
         click.echo(f"{file}: the page says {kind} found nothing for the query", err=True)
 
 
+from crawler.cli_serp import serp_unparsed  # noqa: E402
+
+serp.add_command(serp_unparsed)
+
+
 @main.group()
 def phones():
     """Work with phone numbers on saved pages."""

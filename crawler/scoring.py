@@ -638,9 +638,13 @@ def score_page(item, profile) -> None:
     titled = tm is not None and tm.kind == "helpdesk" and tm.detail != "unnamed"
     # The ad that led here may pose as the brand's helpdesk where the page does not.
     ad_claim = None
-    for showing in item.appearances if item.is_ad else []:
+    # Local and call cards are scored like ads (issue 16): a business card
+    # with a number is the engine vouching for it, as a paid ad is.
+    as_ad = item.is_ad or any(s.get("kind") in ("local", "call") for s in item.appearances)
+    for showing in item.appearances if as_ad else []:
         said = showing.get("title") or ""
-        m = title_match(said, names) if showing.get("is_ad") else None
+        advertised = showing.get("is_ad") or showing.get("kind") in ("local", "call")
+        m = title_match(said, names) if advertised else None
         if m is not None and m.kind == "helpdesk":
             ad_claim = said[:200]
             break
@@ -677,7 +681,7 @@ def score_page(item, profile) -> None:
             country=hit.country,
             nl_category=hit.nl_category,
             region=profile.region,
-            is_ad=item.is_ad,
+            is_ad=as_ad,
             is_fax=hit.is_fax,
             official_for=official.get(hit.phone),
             official_site=official_site,

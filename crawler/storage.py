@@ -271,6 +271,123 @@ def ensure_db_shape(db: Database) -> None:  # noqa: C901 -- 2026-12-05: imperati
         )
         db["downloads"].create_index(["run_id"])
 
+    ensure_engines_v2_shape(db)
+
+
+# Issue 16 (engines v2): one function until the schema moves into migrations.
+# How a page was reached and, for ads, the click string and the advertiser:
+# carried by pages, sightings and site_numbers for the exports.
+_AD_COLUMNS = ("reached_via", "click_url", "advertiser_name", "advertiser_location")
+SERP_V2_COLUMNS = {
+    "kind": str,
+    "click_url": str,
+    "landing_from": str,
+    "advertiser_name": str,
+    "advertiser_location": str,
+    "advertiser_url": str,
+}
+
+
+def ensure_engines_v2_shape(db: Database) -> None:
+    """Result kinds, click strings and advertisers on results; local and call
+    cards in their own table; pages that no parser recognised; how each
+    landing page was reached."""
+    tables = set(db.table_names())
+    have = db["serp_results"].columns_dict
+    for column, kind in SERP_V2_COLUMNS.items():
+        if column not in have:
+            db["serp_results"].add_column(column, kind)
+    for table in ("pages", "sightings", "site_numbers"):
+        have = db[table].columns_dict
+        for column in _AD_COLUMNS:
+            if column not in have:
+                db[table].add_column(column, str)
+    if "serp_listings" not in tables:
+        # Local pack, business-profile and call cards: kept apart from the ranks
+        # of organic results and the positions of ads.
+        db["serp_listings"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "engine": str,
+                "query": str,
+                "brand": str,
+                "serp_url": str,
+                "page": int,
+                "kind": str,
+                "position": int,
+                "title": str,
+                "url": str,
+                "landing_url": str,
+                "display_url": str,
+                "snippet": str,
+                "phones": str,
+                "address": str,
+                **SERP_V2_COLUMNS,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["serp_listings"].create_index(["run_id"])
+    if "unparsed_pages" not in tables:
+        # Result pages no parser recognised, kept whole so maintainers can fix
+        # the parser (`serpwatch serp unparsed`).
+        db["unparsed_pages"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "engine": str,
+                "kind": str,
+                "query": str,
+                "url": str,
+                "status": int,
+                "reason": str,
+                "size": int,
+                "sha256": str,
+                "body": bytes,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["unparsed_pages"].create_index(["run_id"])
+
+
+def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
+    """Store one local or call card of a result page."""
+    rid = key(run_id, row["engine"], row["query"], row.get("page", 1), row["kind"], row["position"])
+    record = {k: v for k, v in row.items() if k not in ("is_ad", "rank", "ad_position")}
+    record.update({"id": rid, "run_id": run_id, "phones": json.dumps(row.get("phones") or [])})
+    record.setdefault("seen_at", now())
+    db["serp_listings"].upsert(record, pk="id", alter=True)
+    return rid
+
+
+def save_unparsed_page(db: Database, run_id: int, row: dict) -> str:
+    """Keep a result page that no parser recognised: its bytes, engine, query, time."""
+    body = row.get("body") or b""
+    digest = hashlib.sha256(body).hexdigest()
+    rid = key(run_id, row["engine"], row["url"], digest)
+    record = {**row, "id": rid, "run_id": run_id, "size": len(body), "sha256": digest}
+    record.setdefault("seen_at", now())
+    db["unparsed_pages"].upsert(record, pk="id")
+    return rid
+
+
+def unparsed_pages(db: Database, *, run_id: int | None = None, limit: int = 50) -> list[dict]:
+    """Unrecognised result pages, newest first, without their bytes."""
+    where, params = ("run_id = ?", [run_id]) if run_id is not None else (None, [])
+    columns = "id, run_id, engine, kind, query, url, status, reason, size, sha256, seen_at"
+    return list(
+        db["unparsed_pages"].rows_where(
+            where, params, select=columns, order_by="seen_at desc, id", limit=limit
+        )
+    )
+
+
+def unparsed_body(db: Database, page_id: str) -> bytes | None:
+    rows = list(db["unparsed_pages"].rows_where("id = ?", [page_id], select="body"))
+    return rows[0]["body"] if rows else None
+
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
     """Record that a page offered an executable or archive (it was not downloaded)."""
@@ -358,7 +475,9 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
         row.get("rank"),
         row.get("ad_position"),
     )
-    record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
+    # Cards' own fields (position, address) live in serp_listings.
+    record = {k: v for k, v in row.items() if k not in ("position", "address")}
+    record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
     record["phones"] = json.dumps(row.get("phones") or [])
     record.setdefault("seen_at", now())
     db["serp_results"].upsert(record, pk="id", alter=True)
@@ -433,6 +552,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
             "reasons": json.dumps(v.get("reasons", [])),
             "seen_at": seen,
             "engines": json.dumps(_engines(page)),
+            **{c: page.get(c) for c in _AD_COLUMNS},
             **{c: page.get(c) for c in EVIDENCE_COLUMNS},
             # The verdict and the facts behind it: crawler.history scores again at
             # the end of the run with what only the whole database knows.
@@ -475,6 +595,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
         **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        **{c: page.get(c) for c in _AD_COLUMNS},
         "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
     }
     existing = (
@@ -574,10 +695,21 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         if k.startswith("serpwatch/blocked/")
     }
     engines = stats.get("serpwatch/engines") or []
+    # A page no parser recognised is a warning of its own, never "no results".
+    unrecognised = {e: stats.get(f"serpwatch/unrecognised/{e}", 0) for e in engines}
     warnings = [
         f"{e} returned no results for any query"
         for e in engines
-        if e not in blocked and not stats.get(f"serpwatch/results/{e}")
+        if e not in blocked
+        and not unrecognised[e]
+        and not stats.get(f"serpwatch/results/{e}")
+        and not stats.get(f"serpwatch/listings/{e}")
+    ]
+    warnings += [
+        f"{e}: {n} result pages not recognised (changed layout?);"
+        " kept for `serpwatch serp unparsed`"
+        for e, n in unrecognised.items()
+        if n
     ]
     warnings += [
         f"{e}: {stats[f'serpwatch/serp_failed/{e}']} result pages got no answer"

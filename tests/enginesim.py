@@ -12,7 +12,8 @@ One threaded HTTP server plays every part, like the demo web:
 - An HTTP proxy: absolute-form requests (`GET http://host/path`) and
   `CONNECT host:443` tunnels (TLS with a throwaway self-signed certificate,
   which Scrapy does not verify) get the landing site for that host from
-  `EngineSim.sites`, or a plain page. Set `http_proxy` and `https_proxy` to
+  `EngineSim.sites`, or a plain page; a host in `EngineSim.clicks` answers
+  with a redirect (an engine's click chain). Set `http_proxy` and `https_proxy` to
   `EngineSim.proxy_url` in the crawl's environment only.
 
 Every request is logged in `EngineSim.log` (engine, page, URL, headers, times),
@@ -119,6 +120,9 @@ class EngineSim:
         self.latency = latency  # seconds each engine answer takes
         self.plans: dict[str, Plan] = {kind: Plan() for kind in KINDS}
         self.sites: dict[str, str] = {}  # host → HTML of every path on it
+        # host → function(path, query) giving the Location of a 302: an engine's
+        # click host that redirects to the advertiser (click_ads = true tests).
+        self.clicks: dict[str, object] = {}
         self.log: list[dict] = []
         self.in_flight: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.max_in_flight: dict[str, int] = dict.fromkeys(KINDS, 0)
@@ -303,6 +307,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "start": time.monotonic(),
             }
         )
+        click = self.sim.clicks.get(host)
+        if click is not None:
+            location = click(path, urlsplit(self.path).query)
+            return self.send(302, b"", "text/html", {"Location": location})
         self.send(200, self.sim.site_page(host, path).encode(), "text/html; charset=utf-8")
 
     def send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):

@@ -39,3 +39,6 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
+seen_at
+reached_via
