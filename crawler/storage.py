@@ -65,85 +65,10 @@ def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     """
     return schema.migrate(db, label=label)
 
-    ensure_engines_v2_shape(db)
 
-
-# Issue 16 (engines v2): one function until the schema moves into migrations.
 # How a page was reached and, for ads, the click string and the advertiser:
-# carried by pages, sightings and site_numbers for the exports.
+# carried by pages, sightings and site_numbers for the exports (issue 16).
 _AD_COLUMNS = ("reached_via", "click_url", "advertiser_name", "advertiser_location")
-SERP_V2_COLUMNS = {
-    "kind": str,
-    "click_url": str,
-    "landing_from": str,
-    "advertiser_name": str,
-    "advertiser_location": str,
-    "advertiser_url": str,
-}
-
-
-def ensure_engines_v2_shape(db: Database) -> None:
-    """Result kinds, click strings and advertisers on results; local and call
-    cards in their own table; pages that no parser recognised; how each
-    landing page was reached."""
-    tables = set(db.table_names())
-    have = db["serp_results"].columns_dict
-    for column, kind in SERP_V2_COLUMNS.items():
-        if column not in have:
-            db["serp_results"].add_column(column, kind)
-    for table in ("pages", "sightings", "site_numbers"):
-        have = db[table].columns_dict
-        for column in _AD_COLUMNS:
-            if column not in have:
-                db[table].add_column(column, str)
-    if "serp_listings" not in tables:
-        # Local pack, business-profile and call cards: kept apart from the ranks
-        # of organic results and the positions of ads.
-        db["serp_listings"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "engine": str,
-                "query": str,
-                "brand": str,
-                "serp_url": str,
-                "page": int,
-                "kind": str,
-                "position": int,
-                "title": str,
-                "url": str,
-                "landing_url": str,
-                "display_url": str,
-                "snippet": str,
-                "phones": str,
-                "address": str,
-                **SERP_V2_COLUMNS,
-                "seen_at": str,
-            },
-            pk="id",
-        )
-        db["serp_listings"].create_index(["run_id"])
-    if "unparsed_pages" not in tables:
-        # Result pages no parser recognised, kept whole so maintainers can fix
-        # the parser (`serpwatch serp unparsed`).
-        db["unparsed_pages"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "engine": str,
-                "kind": str,
-                "query": str,
-                "url": str,
-                "status": int,
-                "reason": str,
-                "size": int,
-                "sha256": str,
-                "body": bytes,
-                "seen_at": str,
-            },
-            pk="id",
-        )
-        db["unparsed_pages"].create_index(["run_id"])
 
 
 def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
@@ -152,7 +77,7 @@ def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
     record = {k: v for k, v in row.items() if k not in ("is_ad", "rank", "ad_position")}
     record.update({"id": rid, "run_id": run_id, "phones": json.dumps(row.get("phones") or [])})
     record.setdefault("seen_at", now())
-    db["serp_listings"].upsert(record, pk="id", alter=True)
+    db["serp_listings"].upsert(record, pk="id")
     return rid
 
 
