@@ -1036,20 +1036,16 @@ def result_hits(appearances: list[dict], known: set[str], region: str = "NL") ->
         missing = [p for p in showing.get("phones") or [] if p not in known]
         if not missing:
             continue
-        said = [showing.get("snippet") or "", showing.get("title") or ""]
         kind = showing.get("kind") or ("ad" if showing.get("is_ad") else "organic")
         source = "result" if kind == "organic" else kind
-        # The result's numbers as the parser found them (text or call button).
-        links = [f"tel:{p}" for p in missing]
-        for hit in hits_from_text(said, region, links=links):
+        # The result's words, then its numbers as its call button shows them:
+        # a number only on the button is read in the sentence of the result.
+        parts = [showing.get("snippet") or "", showing.get("title") or ""]
+        parts += [f"Bel {p}" for p in missing]
+        for hit in hits_from_text(parts, region):
             if hit.phone in missing and hit.phone not in known:
-                if hit.source != "text":  # only on the call button: the result's words say whose
-                    hit.context = clean_context(" ".join(p for p in said if p)) or hit.raw
                 hit.source, hit.sources = source, [source]
                 known.add(hit.phone)
                 found.append(hit)
     return found
 
-
-def clean_context(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()[: 2 * CONTEXT_CHARS]

@@ -39,7 +39,6 @@ from crawler.scoring.text import (
 )
 from crawler.scoring.words import ALARM, CLAIMS_OFFICIAL, REMOTE_TOOLS, WARNING, WEAK_WARNING
 
-
 CARD_KINDS = ("local", "call")
 
 
