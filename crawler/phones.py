@@ -1048,4 +1048,3 @@ def result_hits(appearances: list[dict], known: set[str], region: str = "NL") ->
                 known.add(hit.phone)
                 found.append(hit)
     return found
-
