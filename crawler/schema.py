@@ -321,6 +321,21 @@ def baseline_0_1(db: Database) -> None:
     _ensure_tables(db, BASELINE_0_1)
 
 
+@migrations(name="0002_ledger_per_recipient_and_format")
+def ledger_per_recipient_and_format(db: Database) -> None:
+    """The exports ledger is keyed by recipient and format: each item row
+    carries its export's format (filled in from `exports` for older rows)."""
+    items = db["export_items"]
+    if "format" not in items.columns_dict:
+        items.add_column("format", str)
+    db.execute(
+        "update export_items set format ="
+        " (select e.format from exports e where e.id = export_items.export_id)"
+        " where format is null"
+    )
+    items.create_index(["recipient", "format", "key"], if_not_exists=True)
+
+
 # Issue 16 (engines v2): result kinds, click strings and advertisers.
 _SERP_V2 = {
     "kind": str,  # organic | ad | local | call
@@ -338,7 +353,7 @@ _REACHED = {
 }
 
 
-@migrations(name="0002_engines_v2")
+@migrations(name="0003_engines_v2")
 def engines_v2(db: Database) -> None:
     """Result kinds, click strings and advertisers on results; how each page was
     reached (pages, sightings, site_numbers carry it to the exports); local and

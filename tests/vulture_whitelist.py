@@ -42,3 +42,9 @@ brand_keywords
 # Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
 seen_at
 reached_via
+# PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
+first_seen
+last_seen
+distribution
+analysis
+threat_level_id
