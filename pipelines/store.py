@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem, SerpShotItem
+from crawler.items import PageItem, SerpItem, SerpShotItem, UnparsedItem
 from crawler.render.record import render_row
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,12 @@ class StorePipeline:
         self.db.close()
 
     def process_item(self, item):
-        if isinstance(item, SerpItem):
+        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+            storage.save_serp_listing(self.db, self.run_id, asdict(item))
+        elif isinstance(item, SerpItem):
             storage.save_serp_result(self.db, self.run_id, asdict(item))
+        elif isinstance(item, UnparsedItem):
+            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
             page = {
                 f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED

@@ -50,6 +50,9 @@ browser_type_name
 target_closed_max_retries
 context_semaphore
 BROWSER_SIGNALS  # read by tests/test_scoring_pages.py
+# Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
+seen_at
+reached_via
 # PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
 first_seen
 last_seen
