@@ -1,7 +1,7 @@
 """Datasette for triage: the metadata, canned queries and plugin `serpwatch serve` uses.
 
 The views themselves (`flagged_numbers`, `flagged_sites`) are part of the
-schema (migration `0003_triage_views` in `crawler/schema.py`), so any SQLite
+schema (migration `0004_triage_views` in `crawler/schema.py`), so any SQLite
 client sees them. Here: their titles, descriptions, facets (brand, risk,
 status, engine) and sort order; the canned query "new since last run"; and
 the settings. The plugin (`plugins/serpwatch_triage.py`) shows scam URLs as
