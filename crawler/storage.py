@@ -27,7 +27,7 @@ EVIDENCE_COLUMNS = {
     "warc_record_id": str,
     "payload_sha256": str,
     # The viewport screenshot of a rendered page (crawler.render.shots; migration
-    # 0004_renders_and_screenshots).
+    # 0005_renders_and_screenshots).
     "screenshot": str,
     "screenshot_sha256": str,
 }
@@ -530,6 +530,24 @@ def export_record(r: dict) -> dict:
         "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
         "screenshot_sha256": r.get("screenshot_sha256"),
     }
+
+
+# An analyst's action and the status it gives (crawler.triage records them).
+DECISION_STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "reset": "new"}
+
+
+def latest_decisions(db: Database) -> dict[str, dict]:
+    """key → the latest triage decision (confirm or dismiss); a reset clears it."""
+    out: dict[str, dict] = {}
+    if "triage" not in db.table_names():
+        return out
+    for row in db.execute("select key, action, note, at from triage order by at, id").fetchall():
+        key, action, note, at = row
+        if action == "reset":
+            out.pop(key, None)
+        else:
+            out[key] = {"action": action, "status": DECISION_STATUS[action], "note": note, "at": at}
+    return out
 
 
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:

@@ -12,13 +12,16 @@ from crawler.render.record import render_row
 logger = logging.getLogger(__name__)
 
 
-# Kept elsewhere (the WARC, the sightings, the renders table), not as page columns.
+# Kept elsewhere (the WARC: the bytes, the headers both ways; the sightings; the
+# renders table), not as page columns.
 _NOT_STORED = (
     "html",
     "body",
     "hits",
     "verdicts",
     "headers",
+    "request_headers",
+    "method",
     "render",
     "render_work",
     "screenshots",

@@ -7,8 +7,9 @@ For each rendered page (`render_work` on a PageItem or SerpShotItem):
   capped), as Browsertrix names them, `WARC-Concurrent-To` the page's
   response record, and its SHA-256 in `WARC-Payload-Digest`/`WARC-Block-Digest`;
 - the rendered DOM is a `resource` record `urn:rendered:<url>` (text/html);
-- a `metadata` record holds what the browser did (behaviour, dialogs, downloads
-  refused, connections the guard refused, the browser's navigation chain);
+- a `metadata` record `urn:serpwatch:render:<url>` holds what the browser did
+  (behaviour, dialogs, downloads refused, connections the guard refused, the
+  browser's navigation chain);
 - each PNG is also written as `<WARC folder>/screenshots/<sha256>.png`, and a
   small JPEG thumbnail is kept for the report and Datasette.
 
@@ -108,7 +109,8 @@ def write_render_evidence(store, item, response_record_id: str | None, fetched_a
         "screenshots": [{k: v for k, v in s.items() if k != "thumbnail"} for s in shots],
     }
     store.write_resource(
-        url,
+        # Its own URI, so that it never shadows the page itself in a replay (pywb).
+        "urn:serpwatch:render:" + url,
         metadata_bytes(meta),
         "application/json",
         concurrent_to=response_record_id,
