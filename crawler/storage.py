@@ -270,6 +270,212 @@ def ensure_db_shape(db: Database) -> None:
             pk="id",
         )
         db["downloads"].create_index(["run_id"])
+    ensure_maintainer_tables(db)
+
+
+def ensure_maintainer_tables(db: Database) -> None:
+    """Issue 17's tables: brand-page checks, retired queries, related searches.
+
+    - `brand_checks`: one row per `serpwatch brands check` (time, file, WARC file);
+    - `brand_check_pages`: each source page fetched (outcome ok | moved | failed
+      | blocked, HTTP status, final URL, where its WARC record is);
+    - `brand_check_numbers`: each number per brand and check (state confirmed |
+      stale | unlisted | unchecked), with the page and the sentence around it;
+    - `query_retirements`: retire / restore actions on a query text, with the
+      reason; the latest action per text counts;
+    - `related_searches`: "related searches", "people also ask" and engine
+      suggestions seen on result pages, per run, engine and query.
+    """
+    tables = set(db.table_names())
+    if "brand_checks" not in tables:
+        db["brand_checks"].create(
+            {
+                "id": int,
+                "at": str,
+                "brands_file": str,
+                "warc_file": str,
+                "pages": int,
+                "needs_look": int,
+                "summary": str,
+            },
+            pk="id",
+        )
+    if "brand_check_pages" not in tables:
+        db["brand_check_pages"].create(
+            {
+                "id": int,
+                "check_id": int,
+                "brand": str,
+                "url": str,
+                "final_url": str,
+                "http_status": int,
+                "outcome": str,
+                "detail": str,
+                "ip": str,
+                "warc_file": str,
+                "warc_record_id": str,
+                "payload_sha256": str,
+                "fetched_at": str,
+            },
+            pk="id",
+            foreign_keys=[("check_id", "brand_checks", "id")],
+        )
+        db["brand_check_pages"].create_index(["check_id"])
+    if "brand_check_numbers" not in tables:
+        db["brand_check_numbers"].create(
+            {
+                "id": int,
+                "check_id": int,
+                "brand": str,
+                "phone": str,
+                "state": str,
+                "url": str,
+                "context": str,
+                "at": str,
+            },
+            pk="id",
+            foreign_keys=[("check_id", "brand_checks", "id")],
+        )
+        db["brand_check_numbers"].create_index(["phone"])
+    if "query_retirements" not in tables:
+        db["query_retirements"].create(
+            {"id": int, "query": str, "query_key": str, "action": str, "reason": str, "at": str},
+            pk="id",
+        )
+        db["query_retirements"].create_index(["query_key"])
+    if "related_searches" not in tables:
+        db["related_searches"].create(
+            {
+                "id": str,
+                "run_id": int,
+                "engine": str,
+                "query": str,
+                "serp_url": str,
+                "kind": str,
+                "text": str,
+                "position": int,
+                "seen_at": str,
+            },
+            pk="id",
+        )
+        db["related_searches"].create_index(["run_id"])
+
+
+# -- brand checks (crawler/brandcheck.py) -------------------------------------------
+
+
+def save_brand_check(db: Database, check: dict, pages: list[dict], numbers: list[dict]) -> int:
+    """One `brands check`: its pages and the state of every number, in one transaction."""
+    with db.conn:
+        check_id = db["brand_checks"].insert(check).last_pk
+        for page in pages:
+            db["brand_check_pages"].insert({**page, "check_id": check_id})
+        for number in numbers:
+            db["brand_check_numbers"].insert({**number, "check_id": check_id})
+    return check_id
+
+
+def brand_confirmations(db: Database, phone: str) -> list[dict]:
+    """Every check that looked for `phone` on a brand's own page, newest first."""
+    rows = db.execute(
+        """select n.at, n.brand, n.state, n.url, n.context, c.brands_file, p.warc_file,
+                  p.warc_record_id
+           from brand_check_numbers n join brand_checks c on c.id = n.check_id
+           left join brand_check_pages p on p.check_id = n.check_id and p.brand = n.brand
+               and (p.final_url = n.url or p.url = n.url)
+           where n.phone = ? order by n.at desc, n.id desc""",
+        [phone],
+    ).fetchall()
+    names = ("at", "brand", "state", "url", "context", "brands_file", "warc_file")
+    return [dict(zip((*names, "warc_record_id"), r, strict=True)) for r in rows]
+
+
+def last_confirmed(db: Database) -> dict[str, str]:
+    """E.164 → when a brand's own page last showed it (ISO time)."""
+    return dict(
+        db.execute(
+            "select phone, max(at) from brand_check_numbers where state = 'confirmed'"
+            " group by phone"
+        ).fetchall()
+    )
+
+
+# -- retired queries (serpwatch queries retire / restore) ---------------------------
+
+
+def record_retirement(db: Database, query: str, key: str, action: str, reason: str) -> dict:
+    """Keep a retire or restore action on a query text; the latest one counts."""
+    row = {"query": query, "query_key": key, "action": action, "reason": reason, "at": now()}
+    db["query_retirements"].insert(row)
+    return row
+
+
+def retired_queries(db: Database) -> dict[str, dict]:
+    """query key → the retire action (query, reason, at) for every query retired now."""
+    latest: dict[str, dict] = {}
+    for row in db["query_retirements"].rows_where(order_by="id"):
+        latest[row["query_key"]] = row
+    return {k: r for k, r in latest.items() if r["action"] == "retire"}
+
+
+def query_requests(db: Database) -> dict[tuple[str, str], int]:
+    """(query, engine) → requests it cost: result pages with results, plus landing pages.
+
+    Result pages that brought no result are not stored, so this is a floor.
+    """
+    out: dict[tuple[str, str], int] = {}
+    for query, engine, n in db.execute(
+        """select query, engine, count(distinct run_id || ' ' || serp_url)
+           from serp_results group by query, engine"""
+    ).fetchall():
+        out[(query, engine)] = n
+    for query, engine, n in db.execute(
+        "select query, engine, count(*) from pages group by query, engine"
+    ).fetchall():
+        out[(query, engine)] = out.get((query, engine), 0) + n
+    return out
+
+
+def query_runs(db: Database) -> dict[str, list[int]]:
+    """query text → the runs it took part in, newest first."""
+    out: dict[str, list[int]] = {}
+    for query, run_id in db.execute(
+        "select distinct query, run_id from serp_results order by run_id desc"
+    ).fetchall():
+        out.setdefault(query, []).append(run_id)
+    return out
+
+
+# -- related searches (engines' "related searches" and "people also ask") -----------
+
+
+def save_related(db: Database, run_id: int, row: dict) -> None:
+    """The related-search texts of one result page (`row["texts"]`: (kind, text) pairs)."""
+    seen = row.get("seen_at") or now()
+    records = [
+        {
+            "id": key(run_id, row["engine"], row["query"], kind, text),
+            "run_id": run_id,
+            "engine": row["engine"],
+            "query": row["query"],
+            "serp_url": row.get("serp_url"),
+            "kind": kind,
+            "text": text,
+            "position": i + 1,
+            "seen_at": seen,
+        }
+        for i, (kind, text) in enumerate(row["texts"])
+    ]
+    db["related_searches"].upsert_all(records, pk="id")
+
+
+def related_searches(db: Database) -> list[dict]:
+    """Every related-search text stored: text, kind, engine, query, run_id, seen_at."""
+    return list(
+        db["related_searches"].rows_where(
+            select="text, kind, engine, query, run_id, seen_at", order_by="run_id, id"
+        )
+    )
 
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
