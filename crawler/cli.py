@@ -416,7 +416,7 @@ def serp_parse(kind, url, file):
             param_hint="--engine",
         )
     module = ENGINES[kind]
-    page = module.parse(Path(file).read_bytes(), url or getattr(module, "DEFAULT_URL", ""))
+    page = module.parse(Path(file).read_bytes(), url or module.ENDPOINT)
     if page.blocked:
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)

@@ -55,7 +55,7 @@ def open_db(path: Path | str) -> Database:
     return db
 
 
-def ensure_db_shape(db: Database) -> None:
+def ensure_db_shape(db: Database) -> None:  # noqa: C901 -- 2026-12-05: imperative schema; issue 11 moves it into migrations
     """Create tables, indexes and views if missing. Safe to call on every open."""
     tables = set(db.table_names())
     if "runs" not in tables:
