@@ -461,7 +461,7 @@ def run_check(
                     page.payload_sha256 = ev.payload_sha256
         finally:
             store.close()
-        report.warc_file = str(Path(folder) / store.name)
+        report.warc_file = str((Path(folder) / store.name).resolve())
     db = storage.open_db(db_path)
     try:
         storage.save_brand_check(db, *db_rows(report))

@@ -84,6 +84,18 @@ class TemplatePack:
     helpdesk_words: list[str] = field(default_factory=list)
 
 
+SUGGEST_KINDS = ("bing", "duckduckgo", "google")
+
+
+@dataclass
+class SuggestConfig:
+    """`[suggest]`: which autocomplete endpoints `queries suggest` asks, where, how fast."""
+
+    engines: list[str] = field(default_factory=lambda: list(SUGGEST_KINDS))
+    urls: dict[str, str] = field(default_factory=dict)  # kind → endpoint (operator's)
+    delay: float = 1.0  # seconds between two requests to one endpoint
+
+
 def query_key(text: str) -> str:
     """How two query texts are compared: case and runs of spaces ignored."""
     return " ".join(text.split()).casefold()
@@ -105,6 +117,7 @@ class Profile:
     allow_private: bool = False
     third_parties: list[ThirdParty] = field(default_factory=list)
     packs: list[TemplatePack] = field(default_factory=list)  # included template files
+    suggest: SuggestConfig = field(default_factory=SuggestConfig)
     # Query texts a maintainer retired (`serpwatch queries retire`), with the
     # reason; `queries()` leaves them out. Set from the database by the crawl.
     retired: dict[str, str] = field(default_factory=dict)
@@ -464,7 +477,46 @@ def load_profile(path: Path | str) -> Profile:
         allow_private=allow_private,
         third_parties=load_third_parties(brands_path, region),
         packs=packs,
+        suggest=_suggest(data.get("suggest", {}), path, text),
     )
+
+
+def _suggest(value, path: Path, text: str) -> SuggestConfig:
+    """The optional `[suggest]` table: engines, urls = {kind = URL}, delay."""
+    if not isinstance(value, dict):
+        raise ConfigError(path, "must be a table", line=_line_of(text, "suggest"), field="suggest")
+    unknown = sorted(set(value) - {"engines", "urls", "delay"})
+    if unknown:
+        raise ConfigError(
+            path, f"unknown key {unknown[0]!r}; use engines, urls, delay", field="suggest"
+        )
+    line = _line_of(text, "engines")
+    engines = _str_list(value.get("engines", list(SUGGEST_KINDS)), path, "suggest.engines", line)
+    urls = value.get("urls", {})
+    if not isinstance(urls, dict):
+        raise ConfigError(path, "must be a table of kind = URL", field="suggest.urls")
+    for kind in [*engines, *urls]:
+        if kind not in SUGGEST_KINDS:
+            raise ConfigError(
+                path,
+                f"no autocomplete endpoint for {kind!r}; use {', '.join(SUGGEST_KINDS)}",
+                line=_find_value_line(text, kind),
+                field="suggest",
+            )
+    for kind, url in urls.items():
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(
+                path,
+                "must be an http(s) URL",
+                line=_line_of(text, kind),
+                field=f"suggest.urls.{kind}",
+            )
+    delay = value.get("delay", 1.0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise ConfigError(
+            path, "must be seconds, 0 or more", line=_line_of(text, "delay"), field="suggest.delay"
+        )
+    return SuggestConfig(engines=engines, urls=dict(urls), delay=float(delay))
 
 
 def _templates(value, path: Path, text: str) -> tuple[list[str], list[TemplatePack]]:

@@ -419,9 +419,10 @@ def retired_queries(db: Database) -> dict[str, dict]:
 
 
 def query_requests(db: Database) -> dict[tuple[str, str], int]:
-    """(query, engine) → requests it cost: result pages with results, plus landing pages.
+    """(query, engine) → requests it cost: its result pages, plus the landing pages fetched.
 
-    Result pages that brought no result are not stored, so this is a floor.
+    Result pages that brought no result are not stored, and a landing page two
+    engines showed for the query counts for each: an estimate, not a ledger.
     """
     out: dict[tuple[str, str], int] = {}
     for query, engine, n in db.execute(
@@ -430,7 +431,11 @@ def query_requests(db: Database) -> dict[tuple[str, str], int]:
     ).fetchall():
         out[(query, engine)] = n
     for query, engine, n in db.execute(
-        "select query, engine, count(*) from pages group by query, engine"
+        """select sr.query, sr.engine, count(distinct sr.run_id || ' ' || sr.landing_url)
+           from serp_results sr
+           where exists (select 1 from pages p
+                         where p.run_id = sr.run_id and p.entry_url = sr.landing_url)
+           group by sr.query, sr.engine"""
     ).fetchall():
         out[(query, engine)] = out.get((query, engine), 0) + n
     return out

@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, RelatedItem, SerpItem
 
 logger = logging.getLogger(__name__)
 
@@ -51,4 +51,6 @@ class StorePipeline:
                 if f.name not in ("html", "body", "hits", "verdicts", "headers")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
+        elif isinstance(item, RelatedItem):
+            storage.save_related(self.db, self.run_id, asdict(item))
         return item

@@ -5,7 +5,10 @@ It only crawls, for the maintainers' commands (`serpwatch brands check`,
 `FetchJob` once and appends a `FetchResult` (status, headers, body, final URL,
 redirect chain, server address, or the error) to the `sink` list it was given.
 Every status reaches it (`handle_httpstatus_list`: 400-599), so a block or a
-failure is reported, never dropped. The requests are marked trusted like engine
+failure is reported, never dropped. Jobs that share a download `slot` (one
+autocomplete endpoint) go one after the other, each after the previous answer;
+when one of them is blocked (401, 403, 429, 503) the rest of that slot is not
+asked and gets a "skipped" result. The requests are marked trusted like engine
 requests: the operator configured them (`crawler.fetch` puts their endpoints in
 SERPWATCH_TRUSTED_HOSTS); a redirect to another host loses that trust and goes
 through the SSRF guard like any page link.
@@ -21,6 +24,7 @@ from crawler.fetch import FetchJob, FetchResult
 from crawler.limits import failure_kind
 
 ALL_ERRORS = list(range(400, 600))
+BLOCK_STATUSES = {401, 403, 429, 503}
 
 
 class FetchSpider(scrapy.Spider):
@@ -32,25 +36,45 @@ class FetchSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.jobs = list(jobs or [])
         self.sink = sink if sink is not None else []
+        self.queues: dict[str, list[FetchJob]] = {}
+        for job in self.jobs:
+            if job.slot:
+                self.queues.setdefault(job.slot, []).append(job)
 
     async def start(self):
         for job in self.jobs:
-            meta = {
-                "serpwatch_trusted": True,
-                "handle_httpstatus_list": ALL_ERRORS,
-                "dont_retry": job.dont_retry,
-            }
-            if job.slot:
-                meta.update({"download_slot": job.slot, "autothrottle_dont_adjust_delay": True})
-            yield scrapy.Request(
-                job.url,
-                headers=job.headers,
-                callback=self.done,
-                errback=self.failed,
-                dont_filter=True,
-                meta=meta,
-                cb_kwargs={"job": job},
-            )
+            if not job.slot:
+                yield self.request(job)
+        for queue in self.queues.values():
+            yield self.request(queue.pop(0))
+
+    def _next(self, job: FetchJob, blocked: str | None = None):
+        """The next job of the same slot, or none (and "skipped" for the rest) when blocked."""
+        queue = self.queues.get(job.slot or "", [])
+        if blocked:
+            for rest in queue:
+                self.sink.append(FetchResult(job=rest, url=rest.url, error=f"skipped: {blocked}"))
+            queue.clear()
+        if queue:
+            yield self.request(queue.pop(0))
+
+    def request(self, job: FetchJob) -> scrapy.Request:
+        meta = {
+            "serpwatch_trusted": True,
+            "handle_httpstatus_list": ALL_ERRORS,
+            "dont_retry": job.dont_retry,
+        }
+        if job.slot:
+            meta.update({"download_slot": job.slot, "autothrottle_dont_adjust_delay": True})
+        return scrapy.Request(
+            job.url,
+            headers=job.headers,
+            callback=self.done,
+            errback=self.failed,
+            dont_filter=True,
+            meta=meta,
+            cb_kwargs={"job": job},
+        )
 
     def done(self, response, job: FetchJob):
         self.sink.append(
@@ -68,6 +92,10 @@ class FetchSpider(scrapy.Spider):
                 fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
+        blocked = None
+        if response.status in BLOCK_STATUSES:
+            blocked = f"{job.slot} answered HTTP {response.status} before"
+        yield from self._next(job, blocked)
 
     def failed(self, failure):
         job = failure.request.cb_kwargs["job"]
@@ -80,3 +108,4 @@ class FetchSpider(scrapy.Spider):
                 fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         )
+        return list(self._next(job))

@@ -47,7 +47,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.config import load_profile
 from crawler.engines import get_engine
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, RelatedItem, SerpItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -256,6 +256,8 @@ class SearchSpider(scrapy.Spider):
             return
 
         stats.inc_value("serpwatch/serp_pages")
+        if result.related:  # related searches, people also ask: for `queries suggest`
+            yield RelatedItem(engine, query, response.url, list(result.related))
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         limit = self.profile.results_per_query

@@ -56,6 +56,10 @@ class SerpPage:
     blocked: str | None = None
     # The engine kind that produced the page ("bing", "google", ...).
     engine: str = ""
+    # What the page proposes besides results: (kind, text) pairs, kind "related",
+    # "people_also_ask" or "suggestion" (crawler/engines/related.py). Not in
+    # to_dict: the golden fixtures hold results.
+    related: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The whole page as plain data (golden fixtures, debugging)."""

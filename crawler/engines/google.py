@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from w3lib.url import add_or_replace_parameters
 
+from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
@@ -546,6 +547,7 @@ def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one p
         results.append(result)
 
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    page.related = related.google(tree)
     if not results:
         page.blocked = detect_block(lower, url, status)
         if page.blocked or contains_any(lower, _NO_RESULTS_MARKERS):
