@@ -147,6 +147,16 @@ def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
     return None
 
 
+def _line_after(text: str, key: str, start: int | None) -> int | None:
+    """Line of the first `key =` at or after line `start` (a table's own key)."""
+    if start is None:
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
+    offset = sum(len(line) + 1 for line in text.split("\n")[: start - 1])
+    match = pattern.search(text, offset)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
 def _read_toml(path: Path) -> tuple[dict, str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -316,8 +326,9 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
                 path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
             )
         label = f"brands[{name}]"
+        phones_line = _line_after(text, "phones", line) or line
         official = _phone_entries(
-            entry.get("phones", []), path, text, f"{label}.phones", line, region
+            entry.get("phones", []), path, text, f"{label}.phones", phones_line, region
         )
         sources = _str_list(entry.get("source", []), path, f"{label}.source", line)
         if any(b.name.lower() == name.strip().lower() for b in brands):

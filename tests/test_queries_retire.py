@@ -216,5 +216,8 @@ def test_retire_and_restore_change_what_the_next_crawl_asks(tmp_path):
         "select distinct text, kind from related_searches order by text"
     ).fetchall()
     runs = con.execute("select count(distinct run_id) from related_searches").fetchone()[0]
-    assert related == [("acme helpdesk gratis nummer", "related"), ("acme storing vandaag", "related")]
+    assert related == [
+        ("acme helpdesk gratis nummer", "related"),
+        ("acme storing vandaag", "related"),
+    ]
     assert runs == 3
