@@ -46,6 +46,8 @@ ROUTES = {
     "/delta": (403, {}, "<h1>Access denied</h1>"),
     "/epsilon": (200, {}, CHALLENGE),
     "/zeta": (200, {}, "<p>Bel 030 123 4567</p>"),
+    # A brand page is trusted; where it sends us is not (cloud metadata address).
+    "/eta": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, ""),
 }
 
 
@@ -81,6 +83,11 @@ source = "{base}/delta"
 name = "Epsilon"
 phones = []
 source = "{base}/epsilon"
+
+[[brands]]
+name = "Eta"
+phones = []
+source = "{base}/eta"
 
 [[brands]]
 name = "Nosource"
@@ -134,6 +141,8 @@ def test_check_reports_every_kind_of_disagreement(checked):
     assert f"page BLOCKED: {base}/delta (HTTP 403)" in out
     assert f"page BLOCKED: {base}/epsilon (a challenge page" in out
     assert "1 brands have neither numbers nor a source page to check: Nosource" in out
+    # the redirect to a non-public address is refused by the SSRF guard, never fetched
+    assert f"page FAILED: {base}/eta (" in out and "169.254.169.254" in out
 
     report = json.loads((tmp / "report.json").read_text())
     states = {(b["brand"], n["phone"]): n["state"] for b in report["brands"] for n in b["numbers"]}
@@ -186,7 +195,7 @@ def test_propose_marks_for_review_keeps_comments_and_never_touches_the_original(
     for comment in ("# Comments must survive --propose.", "# the main line", "# TODO: fill in"):
         assert comment in text
     names = [b["name"] for b in tomlkit.parse(text)["brands"]]
-    assert names == ["Acme", "Beta", "Gamma", "Delta", "Epsilon", "Nosource"]
+    assert names == ["Acme", "Beta", "Gamma", "Delta", "Epsilon", "Eta", "Nosource"]
     # round trip: tomlkit gives the same text back, the project's loader reads it
     assert tomlkit.dumps(tomlkit.parse(text)) == text
     brands = {b.name: b for b in load_brands(tmp / "proposed.toml")}
