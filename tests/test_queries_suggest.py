@@ -47,7 +47,11 @@ extra = [
 
 [suggest]
 delay = 0
-urls = {{ bing = "{base}/bing/osjson.aspx", duckduckgo = "{base}/ddg/ac/", google = "{base}/google/complete/search" }}
+
+[suggest.urls]
+bing = "{base}/bing/osjson.aspx"
+duckduckgo = "{base}/ddg/ac/"
+google = "{base}/google/complete/search"
 """
 BRANDS = '[[brands]]\nname = "Acme"\nkeywords = ["acme", "acmesoft"]\n'
 PACK = """language = "nl"
