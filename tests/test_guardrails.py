@@ -22,7 +22,6 @@ ALLOWED = {
     ("crawler/engines/duckduckgo.py", "parse"),
     ("crawler/engines/google.py", "parse"),
     ("crawler/phones.py", "extract_phones"),
-    ("crawler/scoring.py", "score"),
     ("crawler/storage.py", "ensure_db_shape"),
 }
 
