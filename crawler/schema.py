@@ -321,6 +321,21 @@ def baseline_0_1(db: Database) -> None:
     _ensure_tables(db, BASELINE_0_1)
 
 
+@migrations(name="0002_ledger_per_recipient_and_format")
+def ledger_per_recipient_and_format(db: Database) -> None:
+    """The exports ledger is keyed by recipient and format: each item row
+    carries its export's format (filled in from `exports` for older rows)."""
+    items = db["export_items"]
+    if "format" not in items.columns_dict:
+        items.add_column("format", str)
+    db.execute(
+        "update export_items set format ="
+        " (select e.format from exports e where e.id = export_items.export_id)"
+        " where format is null"
+    )
+    items.create_index(["recipient", "format", "key"], if_not_exists=True)
+
+
 # Issue 17: the maintainers' lists kept true by evidence.
 MAINTAINER_LISTS: dict[str, dict] = {
     # One row per `serpwatch brands check` (crawler/brandcheck.py).
@@ -405,7 +420,7 @@ MAINTAINER_LISTS: dict[str, dict] = {
 }
 
 
-@migrations(name="0002_maintainer_lists")
+@migrations(name="0003_maintainer_lists")
 def maintainer_lists(db: Database) -> None:
     """Brand-page checks, retired queries and related searches (issue 17)."""
     _ensure_tables(db, MAINTAINER_LISTS)
