@@ -100,6 +100,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# `serpwatch brands check`: a listed official number not confirmed on the
+# brand's own page for more than this many days is reported (--max-age).
+SERPWATCH_OFFICIAL_MAX_AGE_DAYS = 180
+
 # --- Rendering in a real browser (crawler/render, docs/RENDERING.md). ---
 # scrapy-playwright needs the asyncio reactor (Scrapy's default since 2.13).
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

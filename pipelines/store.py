@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem, SerpShotItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, SerpShotItem, UnparsedItem
 from crawler.render.record import render_row
 
 logger = logging.getLogger(__name__)
@@ -76,4 +76,6 @@ class StorePipeline:
                 )
         elif isinstance(item, SerpShotItem) and item.render is not None:
             storage.save_render(self.db, self.run_id, "serp", render_row(item), item.screenshots)
+        elif isinstance(item, RelatedItem):
+            storage.save_related(self.db, self.run_id, asdict(item))
         return item
