@@ -622,6 +622,10 @@ RENDERS_13 = {
         },
         "pk": "id",
         "indexes": [["url"], ["sha256"], ["run_id"]],
+    },
+}
+
+
 @migrations(name="0006_renders_and_screenshots")
 def renders_and_screenshots(db: Database) -> None:
     """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
