@@ -319,3 +319,31 @@ def baseline_0_1(db: Database) -> None:
     """Release 0.1's shape: create it, or complete a 0.1 database that lacks
     columns 0.1 would have added on the fly."""
     _ensure_tables(db, BASELINE_0_1)
+
+
+@migrations(name="0002_number_and_site_verdicts")
+def number_and_site_verdicts(db: Database) -> None:
+    """Issue 10: a verdict on each number and each site (score, risk, reasons,
+    flagged), and `verdict_history`, one row per run and key, for `history KEY`.
+    A database from before gets them filled by the next run or `serpwatch rescore`."""
+    for table in ("numbers", "sites"):
+        have = db[table].columns_dict
+        for column, kind in (("score", int), ("risk", str), ("reasons", str), ("flagged", int)):
+            if column not in have:
+                db[table].add_column(column, kind)
+    if not db["verdict_history"].exists():
+        db["verdict_history"].create(
+            {
+                "id": int,
+                "run_id": int,
+                "kind": str,  # number | site | pair
+                "key": str,  # E.164, domain, or "domain phone"
+                "score": int,
+                "risk": str,
+                "reasons": str,
+                "at": str,
+            },
+            pk="id",
+        )
+    db["verdict_history"].create_index(["key"], if_not_exists=True)
+    db["verdict_history"].create_index(["run_id"], if_not_exists=True)

@@ -49,9 +49,11 @@ def assess_page(
     brand: str | None = None,
     is_ad: bool = False,
     appearances=(),
+    urls=(),
 ) -> Assessment:
-    """A page's domain, title and brand, and a verdict record for each number on it."""
-    ctx = page_context(url, html, hits, profile, brand, is_ad, appearances)
+    """A page's domain, title and brand, and a verdict record for each number on it.
+    `urls`: where the page was entered and the results' URLs (for injected numbers)."""
+    ctx = page_context(url, html, hits, profile, brand, is_ad, appearances, urls)
     verdicts = [
         verdict_record(hit.to_dict(), number_facts(hit, ctx, profile.region, is_ad)) for hit in hits
     ]
