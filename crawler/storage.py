@@ -290,9 +290,13 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     db["site_numbers"].upsert(pair, pk="id")
 
 
-def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs as export records, highest score first."""
+def flagged(
+    db: Database, *, min_risk: str = "low", run_id: int | None = None, by: str = "pair"
+) -> list[dict]:
+    """Flagged (site, number) pairs as export records, highest score first; `min_risk`
+    floors the verdict named by `by`: the pair's (default), the number's or the site's."""
     floor = RISK_ORDER[min_risk]
+    risk_field = {"pair": "risk", "number": "number_risk", "site": "site_risk"}[by]
     where = "p.flagged = 1"
     params: list = []
     if run_id is not None:
@@ -301,7 +305,9 @@ def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
     rows = db.execute(
         f"""
         select p.*, n.number_type, n.country, n.nl_category, n.carrier,
-               n.status as number_status, s.status as site_status
+               n.status as number_status, s.status as site_status,
+               n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,
+               s.score as site_score, s.risk as site_risk, s.reasons as site_reasons
         from site_numbers p
         join numbers n on n.phone = p.phone
         join sites s on s.domain = p.domain
@@ -318,11 +324,14 @@ def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
         "carrier",
         "number_status",
         "site_status",
+        *(f"{k}_{f}" for k in ("number", "site") for f in ("score", "risk", "reasons")),
     ]
     out = []
     for row in rows:
         r = dict(zip(names, row, strict=True))
-        if RISK_ORDER.get(r["risk"] or "", 0) < floor:
+        # Not yet re-scored (a database from before issue 10): the pair's risk floors.
+        level = r[risk_field] if r[risk_field] is not None else r["risk"]
+        if RISK_ORDER.get(level or "", 0) < floor:
             continue
         out.append(export_record(r))
     return out
@@ -352,6 +361,14 @@ def export_record(r: dict) -> dict:
         "first_seen": r["first_seen"],
         "last_seen": r["last_seen"],
         "status": status,
+        # The verdicts of the number (over all its sightings) and of the site (issue 10).
+        # A database not yet re-scored has none: null until the next run or `rescore`.
+        "number_score": r.get("number_score"),
+        "number_risk": r.get("number_risk"),
+        "number_reasons": json.loads(r.get("number_reasons") or "[]"),
+        "site_score": r.get("site_score"),
+        "site_risk": r.get("site_risk"),
+        "site_reasons": json.loads(r.get("site_reasons") or "[]"),
     }
 
 

@@ -71,9 +71,12 @@ def number_range(e164: str | None) -> str | None:
     return e164[:-4] + "XXXX"
 
 
-def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts."""
-    records = storage.flagged(db, min_risk=min_risk, run_id=run_id)
+def pair_rows(
+    db: Database, *, min_risk: str = "low", run_id: int | None = None, by: str = "pair"
+) -> list[dict]:
+    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts;
+    `min_risk` floors the verdict named by `by` (pair, number or site)."""
+    records = storage.flagged(db, min_risk=min_risk, run_id=run_id, by=by)
     extra = {
         row["id"]: row
         for row in db.query(
@@ -113,14 +116,16 @@ def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None)
     return out
 
 
-def ad_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+def ad_rows(
+    db: Database, *, min_risk: str = "low", run_id: int | None = None, by: str = "pair"
+) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
     An ad leads to the page fetched from its landing URL in the same run (the
     page's `entry_url`, or its `url` when there was no redirect); the numbers
     are those sighted on that page.
     """
-    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk, by=by)}
     where = "r.is_ad = 1"
     params: list = []
     if run_id is not None:
@@ -173,13 +178,15 @@ def ad_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
     return out
 
 
-def sighting_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+def sighting_rows(
+    db: Database, *, min_risk: str = "low", run_id: int | None = None, by: str = "pair"
+) -> list[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
     """
-    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk, by=by)}
     where, params = "", []
     if run_id is not None:
         where, params = "where run_id = ?", [run_id]
@@ -396,7 +403,7 @@ def prepare_export(
     from crawler.exports import write_rows
 
     since = parse_since(since)
-    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id)
+    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id, by=preset.verdict)
     items = shape(rows, preset)
     if since == "last":
         sent = sent_fingerprints(db, preset.name)
