@@ -468,6 +468,10 @@ from crawler.cli_analyst import register as _register_analyst  # noqa: E402
 
 _register_analyst(main, friendly, db_option)
 
+from crawler.cli_scoring import rescore  # noqa: E402
+
+main.add_command(rescore)
+
 
 if __name__ == "__main__":
     main()

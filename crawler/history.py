@@ -442,4 +442,6 @@ def timeline(db: Database, key: str) -> dict:
         "changes": changes,
         "triage": triage.history(db, key),
         "partners": partners,
+        # How the verdict on the number or site moved over runs (issue 10).
+        "verdicts": storage.verdict_history(db, key),
     }

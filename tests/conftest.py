@@ -16,3 +16,19 @@ def _no_proxy_env(monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+
+
+@pytest.fixture(scope="session")
+def web_db(tmp_path_factory):
+    """`web_db(name)`: the database of one crawl of a simulated web (`simweb`,
+    `simweb3`) or the demo, crawled once per session through the CLI."""
+    cache: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in cache:
+            from snapshots.record import crawl_db
+
+            cache[name] = crawl_db(name, tmp_path_factory.mktemp(name))
+        return cache[name]
+
+    return get

@@ -68,6 +68,7 @@ class NumberFacts:
     reported_on: dict[str, str] = field(default_factory=dict)  # domain → phrase
     denied_by: dict[str, str] = field(default_factory=dict)  # domain → who says so
     injected_into: list[str] = field(default_factory=list)  # brands' own sites
+    mentioned_on: list[tuple[str, Verdict, Facts]] = field(default_factory=list)  # near warnings
     official_for: str | None = None
     fax_only: bool = True
     status: str | None = None
@@ -82,12 +83,19 @@ def number_facts(phone: str, sightings: list[Facts]) -> NumberFacts:
         n.status, n.status_at = f.number_status or n.status, f.number_status_at or n.status_at
         if f.injected and f.official_site:
             n.injected_into.append(f.domain)
+        v = score(f)
         if f.denied:
             n.denied_by[f.domain] = f.denied
         elif reports(f):
             n.reported_on[f.domain] = f.report
+        elif "warning" in dict(v.signals) and not f.third_party:
+            n.mentioned_on.append((f.domain, v, f))  # a page that warns near it
         else:
-            n.showings.append((f.domain, score(f), f))
+            n.showings.append((f.domain, v, f))
+    if not n.showings and not n.reported_on and not n.denied_by:
+        # Only near warnings, never reported nor denied: the warning pages speak for it
+        # (a newsroom's tip line under an article stays low).
+        n.showings = n.mentioned_on
     n.showings.sort(key=lambda s: (-s[1].score, s[0]))
     return n
 
