@@ -161,6 +161,16 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     return summary
 
 
+def rescore_keys(db: Database, keys: set[str] | list[str]) -> int:
+    """Score again everything these numbers (E.164) and sites (domains) touch, at once.
+
+    The entry point for re-scoring on demand (`crawler.triage` calls it in the
+    decision's transaction; an export's triage may too): `rescore` for these
+    keys, within the caller's transaction. Returns how many pairs were scored.
+    """
+    return rescore(db, set(keys))["pairs"]
+
+
 def _context(db: Database, phones: set[str], domains: set[str], at: str | None) -> dict:
     decisions = triage.latest(db)
     triage.sync_statuses(db, decisions)
@@ -186,8 +196,8 @@ def rescore(
         phones, domains = storage.neighbours(
             db, {k for k in keys if k.startswith("+")}, {k for k in keys if not k.startswith("+")}
         )
-    pairs = storage.pair_facts(db, phones, domains)
-    sightings = storage.sighting_facts(db, phones, domains)
+    pairs = storage.stored_pairs(db, phones, domains)
+    sightings = storage.stored_sightings(db, phones, domains)
     c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
     for row in pairs + sightings:
         row["facts"] = _with_history(Facts.from_dict(json.loads(row["facts"])), c)
@@ -197,7 +207,7 @@ def rescore(
     risk_of_number = {p: v.risk for p, v in numbers.items()}
     risk_of_number.update({p: v["risk"] for p, v in stored.items()})
     sites = _site_verdicts(pairs, domains, numbers)
-    with db.conn:
+    with db.atomic():  # the caller's transaction, if there is one (a triage decision)
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
             storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows])
         storage.save_verdicts(db, "numbers", [_row("phone", k, v) for k, v in numbers.items()])
@@ -249,6 +259,14 @@ def _pair_row(r: dict, numbers: dict) -> dict:
     }
 
 
+def _apply_decisions(facts: Facts, decisions: dict[str, dict]) -> None:
+    nd, sd = decisions.get(facts.phone), decisions.get(facts.domain)
+    facts.number_status = nd["status"] if nd else None
+    facts.number_status_at = nd["at"] if nd else None
+    facts.site_status = sd["status"] if sd else None
+    facts.site_status_at = sd["at"] if sd else None
+
+
 def _with_history(facts: Facts, c: dict) -> Facts:
     """The page's own facts plus what the database knows about the number and the site."""
     phone, domain = facts.phone, facts.domain
@@ -260,11 +278,7 @@ def _with_history(facts: Facts, c: dict) -> Facts:
     facts.watched_days = _days(c["first_run_at"], n_first)
     facts.site_age_days = _days(s_first, c["when"])
     facts.site_watched_days = _days(c["first_run_at"], s_first)
-    nd, sd = c["decisions"].get(phone), c["decisions"].get(domain)
-    facts.number_status = nd["status"] if nd else None
-    facts.number_status_at = nd["at"] if nd else None
-    facts.site_status = sd["status"] if sd else None
-    facts.site_status_at = sd["at"] if sd else None
+    _apply_decisions(facts, c["decisions"])
     return facts
 
 

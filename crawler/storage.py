@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import schema
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
 EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
@@ -55,6 +55,14 @@ def open_db(path: Path | str) -> Database:
     db.execute("PRAGMA synchronous = NORMAL")
     ensure_db_shape(db, label=str(path))
     return db
+
+
+def db_file(db: Database) -> Path | None:
+    """The file of a database (None in memory)."""
+    for _seq, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
 
 
 def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
@@ -204,9 +212,21 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    sighting_id = key(run_id, page["url"], phone)
+    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    if before is None or (before[0] or 0) < v.get("score", 0):
+        _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
+    # else: the same page fetched again in this run (for another query) with a
+    # verdict no stronger: keep the first fetch, as the pair does, so that
+    # every export cites the same WARC record for it.
+    _save_pair(db, run_id, page, v, seen)
+
+
+def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
+    phone = v["phone"]
     db["sightings"].upsert(
         {
-            "id": key(run_id, page["url"], phone),
+            "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
             "phone": phone,
@@ -235,6 +255,10 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         },
         pk="id",
     )
+
+
+def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> None:
+    phone = v["phone"]
     _touch(
         db,
         "numbers",
@@ -291,13 +315,25 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
 
 
 def flagged(
-    db: Database, *, min_risk: str = "low", run_id: int | None = None, by: str = "pair"
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+    by: str = "pair",
 ) -> list[dict]:
     """Flagged (site, number) pairs as export records, highest score first; `min_risk`
-    floors the verdict named by `by`: the pair's (default), the number's or the site's."""
+    floors the verdict named by `by`: the pair's (default), the number's or the site's.
+
+    With `include_dismissed`, also the pairs that are not flagged only because
+    an analyst dismissed the number or the site (they keep their score and
+    risk): the exports' deltas tell partners about them (`status: dismissed`).
+    """
     floor = RISK_ORDER[min_risk]
     risk_field = {"pair": "risk", "number": "number_risk", "site": "site_risk"}[by]
     where = "p.flagged = 1"
+    if include_dismissed:
+        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
     if run_id is not None:
         where += " and p.last_run = ?"
@@ -339,10 +375,9 @@ def flagged(
 
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
-    status = "new"
-    for s in (r.get("number_status"), r.get("site_status")):
-        if s in ("confirmed", "dismissed"):
-            status = s
+    # A dismissal of the number or the site ends the flag, whatever else was confirmed.
+    statuses = (r.get("number_status"), r.get("site_status"))
+    status = next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
     return {
         "phone": r["phone"],
         "number_type": r["number_type"],
@@ -370,6 +405,41 @@ def export_record(r: dict) -> dict:
         "site_risk": r.get("site_risk"),
         "site_reasons": json.loads(r.get("site_reasons") or "[]"),
     }
+
+
+def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
+    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
+    return db.execute(
+        """
+        select key, fingerprint from export_items
+        where id in (
+            select max(i.id) from export_items i join exports e on e.id = i.export_id
+            where e.recipient = ? and e.format = ? group by i.key
+        )
+        """,
+        [recipient, fmt],
+    ).fetchall()
+
+
+def pair_details(db: Database) -> list[dict]:
+    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
+    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
+    return list(
+        db.query(
+            f"""
+            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
+                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   g.title as page_title{extra}
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            left join pages g on g.run_id = p.last_run and g.url = p.url
+            """
+        )
+    )
+
+
+def _has(db: Database, table: str, column: str) -> bool:
+    return table in db.table_names() and column in db[table].columns_dict
 
 
 def runs(db: Database) -> list[dict]:
@@ -425,7 +495,7 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} in ({', '.join('?' * len(values))})", values
 
 
-def pair_facts(db: Database, phones=None, domains=None) -> list[dict]:
+def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
     """(site, number) pairs with their stored facts: all, or those of these numbers or sites."""
     where, params = ["facts is not null"], []
     keys = []
@@ -443,8 +513,8 @@ def pair_facts(db: Database, phones=None, domains=None) -> list[dict]:
     ]
 
 
-def sighting_facts(db: Database, phones=None, domains=None) -> list[dict]:
-    """Sightings with their stored facts, as `pair_facts`."""
+def stored_sightings(db: Database, phones=None, domains=None) -> list[dict]:
+    """Sightings with their stored facts, as `stored_pairs`."""
     where, params, keys = ["facts is not null"], [], []
     for column, values in (("phone", phones), ("domain", domains)):
         if values:
