@@ -28,7 +28,8 @@ def rescore(keys, db_path):
     """Score every stored (site, number) pair, number and site again with the current rules.
 
     Uses the facts each sighting stored, the history and the analysts'
-    decisions; nothing is fetched and nothing is lost. Give KEYS (E.164
+    decisions; nothing is fetched and nothing is lost. Every sighting of
+    every run is scored again too. Give KEYS (E.164
     numbers or domains) to re-score only those and what they touch.
 
     Example: serpwatch rescore --db nl.db
@@ -40,7 +41,7 @@ def rescore(keys, db_path):
     if not Path(db_path).is_file():
         raise click.BadParameter(f"{db_path}: file not found", param_hint="--db")
     db = storage.open_db(db_path)
-    done = history.rescore(db, set(keys) or None)
+    done = history.rescore(db, set(keys) or None, all_sightings=True)
     click.echo(
         f"re-scored {done['pairs']} (site, number) pairs, {done['numbers']} numbers"
         f" ({done['numbers_high']} high) and {done['sites']} sites ({done['sites_high']} high)"

@@ -182,14 +182,21 @@ def _context(db: Database, phones: set[str], domains: set[str], at: str | None) 
 
 
 def rescore(
-    db: Database, keys: set[str] | None = None, *, run_id: int | None = None, at: str | None = None
+    db: Database,
+    keys: set[str] | None = None,
+    *,
+    run_id: int | None = None,
+    at: str | None = None,
+    all_sightings: bool = False,
 ) -> dict:
     """Score stored pairs again and make the verdicts of their numbers and sites.
 
     `keys`: E.164 numbers and domains; every pair of those numbers and sites is
     re-scored, with the numbers on those sites and the sites of those numbers;
-    None: the whole database. Returns counts (pairs, numbers, sites, and how
-    many numbers and sites are high)."""
+    None: the whole database. Sightings keep the verdicts of their runs: only
+    run `run_id`'s are scored again, or all with `all_sightings` (`serpwatch
+    rescore`). Returns counts (pairs, numbers, sites, and how many numbers and
+    sites are high)."""
     ensure_shape(db)
     phones = domains = None
     if keys is not None:
@@ -197,7 +204,11 @@ def rescore(
             db, {k for k in keys if k.startswith("+")}, {k for k in keys if not k.startswith("+")}
         )
     pairs = storage.stored_pairs(db, phones, domains)
-    sightings = storage.stored_sightings(db, phones, domains)
+    sightings = (
+        storage.stored_sightings(db, phones, domains, run_id=None if all_sightings else run_id)
+        if all_sightings or run_id is not None
+        else []
+    )
     c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
     for row in pairs + sightings:
         row["facts"] = _with_history(Facts.from_dict(json.loads(row["facts"])), c)

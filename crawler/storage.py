@@ -513,9 +513,12 @@ def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
     ]
 
 
-def stored_sightings(db: Database, phones=None, domains=None) -> list[dict]:
-    """Sightings with their stored facts, as `stored_pairs`."""
+def stored_sightings(db: Database, phones=None, domains=None, run_id=None) -> list[dict]:
+    """Sightings with their stored facts, as `stored_pairs`; only a run's if `run_id`."""
     where, params, keys = ["facts is not null"], [], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
     for column, values in (("phone", phones), ("domain", domains)):
         if values:
             clause, vals = _in(column, values)
