@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, SerpItem, UnparsedItem
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,12 @@ class StorePipeline:
         self.db.close()
 
     def process_item(self, item):
-        if isinstance(item, SerpItem):
+        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+            storage.save_serp_listing(self.db, self.run_id, asdict(item))
+        elif isinstance(item, SerpItem):
             storage.save_serp_result(self.db, self.run_id, asdict(item))
+        elif isinstance(item, UnparsedItem):
+            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
             page = {
                 f.name: getattr(item, f.name)
