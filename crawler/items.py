@@ -52,6 +52,16 @@ class UnparsedItem:
 
 
 @dataclass
+class RelatedItem:
+    """What a result page proposed besides results: (kind, text) pairs (engines/related.py)."""
+
+    engine: str
+    query: str
+    serp_url: str
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class PageItem:
     """A landing page fetched from a result, with the result that led to it."""
 
@@ -70,6 +80,9 @@ class PageItem:
     headers: dict[str, str] = field(default_factory=dict)
     ip: str | None = None
     fetched_at: str = ""
+    # The request as sent (the last one, after redirects), kept as evidence.
+    request_headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
     # The bytes as received (decompressed), kept as evidence: `html` is the
     # decoded text, which differs when a page lies about its charset.
     body: bytes = b""
