@@ -514,6 +514,10 @@ from crawler.cli_brands import register as _register_brands  # noqa: E402
 
 _register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
 
+from crawler.cli_scoring import rescore  # noqa: E402
+
+main.add_command(rescore)
+
 # evidence KEY (crawler/cli_evidence.py)
 from crawler.cli_evidence import evidence as _evidence  # noqa: E402
 
