@@ -268,3 +268,26 @@ def test_click_ads_is_a_real_boolean_defaulting_to_false(tmp_path, value, ok):
     )
     with pytest.raises(ConfigError, match=r"bad.toml:3 \[click_ads\]: must be bool"):
         load_profile(tmp_path / "bad.toml")
+
+
+def test_queries_try_never_calls_an_unrecognised_page_no_results(tmp_path):
+    with EngineSim() as sim:
+        sim.serve("ecosia", {1: "unrecognised-layout"})
+        (tmp_path / "brands.toml").write_text(BRANDS)
+        (tmp_path / "p.toml").write_text(
+            'name = "t"\nbrands = "brands.toml"\nallow_private = true\n'
+            f'[[engines]]\nkind = "ecosia"\nurl = "{sim.url("ecosia")}"\ndelay = 0\n'
+            '[queries]\nextra = ["x"]\n'
+        )
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        exe = Path(sys.executable).with_name("serpwatch")
+        proc = subprocess.run(
+            [str(exe), "queries", "try", str(tmp_path / "p.toml"), "microsoft helpdesk"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    assert "ecosia: 1 result pages not recognised" in proc.stdout, proc.stderr[-2000:]
+    assert "nothing read: a result page was not recognised" in proc.stdout
+    assert "no results" not in proc.stdout.replace("nothing read", "")
