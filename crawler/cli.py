@@ -414,7 +414,11 @@ def runs_cmd(db_path):
 @click.option("--port", default=8001, show_default=True, type=int)
 @friendly
 def serve(db_path, host, port):
-    """Browse the database in Datasette (read while a crawl writes).
+    """Browse the database in Datasette for triage (read while a crawl writes).
+
+    With the project's views and metadata: flagged numbers and flagged sites
+    (facets on brand, risk, status, engine), the query "new since last run",
+    scam URLs as text, and each WARC record viewable as evidence.
 
     Example: serpwatch serve --db nl.db --port 8001
     """
@@ -422,8 +426,10 @@ def serve(db_path, host, port):
 
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no such database; run a crawl or the demo first")
-    storage.open_db(db_path).close()  # tables and WAL in place before readers arrive
-    args = [sys.executable, "-m", "datasette", "serve", str(db_path), "-h", host, "-p", str(port)]
+    from crawler.datasette import serve_args
+
+    storage.open_db(db_path).close()  # tables, views and WAL in place before readers arrive
+    args = serve_args(Path(db_path), _warc_dir(db_path), host, port)
     os.execv(sys.executable, args)
 
 
