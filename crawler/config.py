@@ -61,6 +61,9 @@ class Profile:
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
     third_parties: list[ThirdParty] = field(default_factory=list)
+    # Distributed mode (crawler/distributed.py): True when every worker has its
+    # own egress address, so each keeps its own engine rate limits.
+    per_worker_limits: bool = False
 
     def queries(self) -> list[tuple[str | None, str]]:
         """(brand name or None, query text) for every brand × template, then the extras."""
@@ -261,6 +264,7 @@ def load_profile(path: Path | str) -> Profile:
     # A string "false" would be true: the SSRF guard's switch must be a real boolean.
     follow_ads = need("follow_ads", bool, True)
     allow_private = need("allow_private", bool, False)
+    per_worker_limits = need("per_worker_limits", bool, False)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
     brands_path = (path.parent / brands_rel).resolve()
@@ -341,5 +345,6 @@ def load_profile(path: Path | str) -> Profile:
         templates=templates,
         extra=extra,
         allow_private=allow_private,
+        per_worker_limits=per_worker_limits,
         third_parties=load_third_parties(brands_path, region),
     )
