@@ -65,24 +65,48 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
     r = _connect(url)
     token = create_run(r, profile, overrides)
     click.echo(f"run {token} seeded in {url}; join it with: serpwatch worker --redis {url}")
-    store = Store(url, db_path, token)
     result: dict = {}
+    stop = threading.Event()
+    # SERPWATCH_STORE=0: a separate `serpwatch store` writes this run's database.
+    own_store = str(overrides.get("SERPWATCH_STORE", "1")).lower() not in ("0", "false", "no")
+    store = Store(url, db_path, token) if own_store else None
 
     def store_run():
         try:
-            result["run_id"] = store.run()
+            result["run_id"] = store.run(stop)
         except Exception as exc:  # noqa: BLE001 - reported by the main thread
             logging.getLogger(__name__).exception("the store failed")
             result["error"] = exc
 
     thread = threading.Thread(target=store_run, name="serpwatch-store", daemon=True)
-    thread.start()
-    warc_dir = warc_dir_for(db_path, overrides.get("SERPWATCH_WARC_DIR") or defaults.SERPWATCH_WARC_DIR or None)
+    if store is not None:
+        thread.start()
+    warc_dir = warc_dir_for(
+        db_path, overrides.get("SERPWATCH_WARC_DIR") or defaults.SERPWATCH_WARC_DIR or None
+    )
     stats = run_worker(url, token, seed=True, warc_dir=warc_dir, overrides={})
-    thread.join()
+    if stats.get("finish_reason") != "finished":
+        # Interrupted: the run stays open in Redis for the other workers and a store.
+        stop.set()
+    if store is not None:
+        thread.join()
+    else:
+        result["run_id"] = _wait_closed(r, token, stop)
     if "error" in result:
         raise click.ClickException(f"the store failed: {result['error']}")
     return {**stats, "serpwatch/run_id": result.get("run_id")}
+
+
+def _wait_closed(r, token: str, stop: threading.Event) -> int | None:
+    """The database run id, once the separate store has closed the run."""
+    import time
+
+    from crawler.distributed import Keys, state
+
+    while not stop.is_set() and state(r, token) != "closed":
+        time.sleep(0.5)
+    value = r.hget(Keys(token).meta, "db_run")
+    return int(value) if value else None
 
 
 redis_option = click.option(
@@ -141,7 +165,9 @@ def worker(url, token, wait, warc_dir, settings):
     if token is None:
         return
     click.echo(f"joining run {token}")
-    stats = run_worker(url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings))
+    stats = run_worker(
+        url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
+    )
     pages = stats.get("serpwatch/distributed/items_pushed", 0)
     click.echo(f"run {token}: this worker pushed {pages} items; the run is closed")
 
@@ -170,9 +196,11 @@ def store(url, db_path, token, wait):
     if token is None:
         return
     click.echo(f"storing run {token} into {db_path}")
-    run_id = Store(url, db_path, token).run()
+    writer = Store(url, db_path, token)
+    run_id = writer.run()
     if run_id is None:
         raise click.ClickException(f"run {token} was closed by another store")
+    click.echo(f"stored {writer.stored} stream entries")
     db = storage.open_db(db_path)
     for line in _summary_lines(db, run_id):
         click.echo(line)

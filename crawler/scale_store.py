@@ -16,7 +16,7 @@ and takes over when the holder dies.
 The run closes when it is seeded, the queue is empty and no worker holds a
 lease (one atomic read), and every entry is stored: the store marks it
 `closing`; workers see that when idle and leave, writing their stats and WARC
-file; once none is left (or a silent one's heartbeat is LEASE_SECONDS old) the
+file; once none is left (or a silent one's heartbeat is a lease old) the
 store scores the run with its history and closes it, as a single crawl does.
 """
 
@@ -84,6 +84,10 @@ class Store:
         self.block_ms = block_ms
         self.me = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.r = connect(url)
+        settings = json.loads(self.r.hget(self.keys.meta, "settings") or "{}")
+        # A worker silent this long is gone; the lock outlives a stalled store as long.
+        self.lease_seconds = float(settings.get("SERPWATCH_LEASE_SECONDS") or LEASE_SECONDS)
+        self.lock_ms = int(max(2.0, min(self.lease_seconds, LOCK_MS / 1000)) * 1000)
         self.db = None
         self.run_id: int | None = None
         self.stored = 0
@@ -94,7 +98,7 @@ class Store:
     def _acquire(self, stop: threading.Event | None) -> bool:
         announced = False
         while not (stop and stop.is_set()):
-            if self.r.set(self.keys.store_lock, self.me, nx=True, px=LOCK_MS):
+            if self.r.set(self.keys.store_lock, self.me, nx=True, px=self.lock_ms):
                 return True
             if state(self.r, self.keys.token) == "closed":
                 return False
@@ -105,7 +109,7 @@ class Store:
         return False
 
     def _renew(self) -> None:
-        if not self.r.eval(_RENEW_LOCK, 1, self.keys.store_lock, self.me, LOCK_MS):
+        if not self.r.eval(_RENEW_LOCK, 1, self.keys.store_lock, self.me, self.lock_ms):
             raise LostLock(f"run {self.keys.token}: another store took over")
 
     # -- the run ---------------------------------------------------------------------
@@ -139,7 +143,11 @@ class Store:
                 got = self._read("0" if backlog else ">")
                 if backlog and not got:
                     backlog = False
-                if not backlog and not got and self._maybe_close():
+                elif not got and self._pending():
+                    # Delivered but never acknowledged while we were reading: a
+                    # reply lost to a Redis restart. Read those again first.
+                    backlog = True
+                elif not got and self._maybe_close():
                     return self.run_id
             return None
         finally:
@@ -165,7 +173,8 @@ class Store:
         done = []
         for entry_id, data in entries:
             if data:  # a trimmed entry has no data left
-                save_item(self.db, self.run_id, record_item(data[b"kind"].decode(), data[b"body"]))
+                item = record_item(data[b"kind"].decode(), data[b"body"])
+                save_item(self.db, self.run_id, item)
                 self.stored += 1
                 millis = int(entry_id.split(b"-")[0])
                 self.lag.append(max(0.0, time.time() - millis / 1000))
@@ -173,6 +182,9 @@ class Store:
         if done:
             self.r.xack(self.keys.items, GROUP, *done)
         return len(entries)
+
+    def _pending(self) -> int:
+        return self.r.xpending(self.keys.items, GROUP)["pending"]
 
     def _drained(self) -> bool:
         """Every entry of the stream was read and acknowledged."""
@@ -187,7 +199,7 @@ class Store:
         now = time.time()
         live = []
         for worker, beat in self.r.hgetall(self.keys.workers).items():
-            if now - float(beat) > LEASE_SECONDS:
+            if now - float(beat) > self.lease_seconds:
                 self.r.hdel(self.keys.workers, worker)  # died without a goodbye
             else:
                 live.append(worker.decode())

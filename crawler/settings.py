@@ -91,6 +91,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# Distributed mode (crawler/distributed.py, `serpwatch worker`): a worker silent
+# this long is gone, and the requests it held go back to the shared queue.
+SERPWATCH_LEASE_SECONDS = 30.0
+
 # Where results go; the CLI sets these from its options.
 SERPWATCH_DB = "serpwatch.db"
 # Folder for the WARC evidence files; empty means `<db name>-warc/` next to the DB.

@@ -76,7 +76,9 @@ class RedisServer:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
-        log = (self.folder / "redis.log").read_text() if (self.folder / "redis.log").exists() else ""
+        log = (
+            (self.folder / "redis.log").read_text() if (self.folder / "redis.log").exists() else ""
+        )
         raise RuntimeError(f"redis-server did not start on port {self.port}: {log[-2000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
