@@ -204,4 +204,6 @@ def store(url, db_path, token, wait):
     db = storage.open_db(db_path)
     for line in _summary_lines(db, run_id):
         click.echo(line)
+    for path in storage.run_warcs(db, run_id):
+        click.echo(f"evidence: {path}")
     db.close()
