@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 import click
 
 from crawler.config import ConfigError
+from crawler.risk import RISK_LEVELS
+from crawler.schema import SchemaTooNew
 from crawler.tables import flag_table
 
 DEFAULT_DB = "serpwatch.db"
@@ -28,7 +31,7 @@ def friendly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
+        except (ConfigError, SchemaTooNew) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -61,6 +64,23 @@ def main():
     Run the queries victims type, follow the results and ads, flag every
     phone number that is not the brand's official contact.
     """
+    _show_schema_log()
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as lines on stderr, through click (so tests capture them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"serpwatch: {record.getMessage()}", err=True)
+
+
+def _show_schema_log() -> None:
+    """Every command says when it upgraded a database's schema (crawler.schema)."""
+    log = logging.getLogger("crawler.schema")
+    if not any(isinstance(h, _EchoHandler) for h in log.handlers):
+        log.addHandler(_EchoHandler())
+    log.setLevel(logging.INFO)
+    log.propagate = False  # one line, not a second one through Scrapy's root handler
 
 
 def _summary_lines(db, run_id: int) -> list[str]:
@@ -226,9 +246,7 @@ def crawl(profile_path, db_path, jobdir, settings, redis_url):
 
 @main.command()
 @db_option
-@click.option(
-    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
-)
+@click.option("--min-risk", type=click.Choice(RISK_LEVELS), default="low", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @friendly
 def flags(db_path, min_risk, as_json):
@@ -274,7 +292,7 @@ def flags(db_path, min_risk, as_json):
 )
 @click.option(
     "--min-risk",
-    type=click.Choice(["low", "medium", "high"]),
+    type=click.Choice(RISK_LEVELS),
     default=None,
     help="Lowest risk exported [default: the recipient's, low for default].",
 )
