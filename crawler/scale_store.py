@@ -116,7 +116,6 @@ class Store:
 
     def _open_run(self) -> None:
         self.db = storage.open_db(self.db_path)
-        storage.ensure_scale_shape(self.db)
         meta = self.r.hgetall(self.keys.meta)
         if b"db_run" in meta:
             self.run_id = int(meta[b"db_run"])

@@ -319,3 +319,14 @@ def baseline_0_1(db: Database) -> None:
     """Release 0.1's shape: create it, or complete a 0.1 database that lacks
     columns 0.1 would have added on the fly."""
     _ensure_tables(db, BASELINE_0_1)
+
+
+@migrations(name="0002_run_warcs")
+def run_warcs(db: Database) -> None:
+    """Distributed runs (issue 18): each worker writes its own WARC file; the run lists them."""
+    if not db["run_warcs"].exists():
+        db["run_warcs"].create(
+            {"run_id": int, "warc_file": str, "worker": str},
+            pk=("run_id", "warc_file"),
+            foreign_keys=[("run_id", "runs", "id")],
+        )

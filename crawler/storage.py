@@ -402,16 +402,6 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
 # -- distributed mode (crawler/scale_store.py): one store for many workers -------------
 
 
-def ensure_scale_shape(db: Database) -> None:
-    """The run's WARC files, one per worker (issue 18). Safe to call on every open."""
-    if "run_warcs" not in db.table_names():
-        db["run_warcs"].create(
-            {"run_id": int, "warc_file": str, "worker": str},
-            pk=("run_id", "warc_file"),
-            foreign_keys=[("run_id", "runs", "id")],
-        )
-
-
 def resume_run(db: Database, run_id: int) -> None:
     """A store that took over a run (its predecessor died) marks it running again, as its own."""
     db["runs"].update(
@@ -421,7 +411,6 @@ def resume_run(db: Database, run_id: int) -> None:
 
 def save_run_warcs(db: Database, run_id: int, files: dict[str, str]) -> None:
     """Record the run's WARC files: path → the worker that wrote it."""
-    ensure_scale_shape(db)
     db["run_warcs"].upsert_all(
         [{"run_id": run_id, "warc_file": path, "worker": w} for path, w in files.items()],
         pk=("run_id", "warc_file"),
@@ -429,5 +418,4 @@ def save_run_warcs(db: Database, run_id: int, files: dict[str, str]) -> None:
 
 
 def run_warcs(db: Database, run_id: int) -> list[str]:
-    ensure_scale_shape(db)
     return [r["warc_file"] for r in db["run_warcs"].rows_where("run_id = ?", [run_id])]
