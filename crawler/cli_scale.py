@@ -7,6 +7,7 @@ docs/SCALE.md say how to deploy them.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -201,6 +202,11 @@ def store(url, db_path, token, wait):
     if run_id is None:
         raise click.ClickException(f"run {token} was closed by another store")
     click.echo(f"stored {writer.stored} stream entries")
+    if writer.lag:
+        lag = sorted(writer.lag)
+        pick = {"p50": lag[len(lag) // 2], "p95": lag[int(len(lag) * 0.95)], "max": lag[-1]}
+        # Seconds from a worker's push to the store's commit (bench/scale.py reads this line).
+        click.echo("store lag: " + json.dumps({k: round(v, 3) for k, v in pick.items()}))
     db = storage.open_db(db_path)
     for line in _summary_lines(db, run_id):
         click.echo(line)
