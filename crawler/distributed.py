@@ -61,7 +61,12 @@ HEARTBEAT = 1.0  # seconds between a worker's lease renewals
 
 
 def connect(url: str) -> redis.Redis:
-    """A client that rides out a Redis restart (a few seconds of retries)."""
+    """A client that rides out a Redis restart (a few seconds of retries).
+
+    The first contact does not retry: a wrong address is one clear error at once.
+    """
+    with redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10) as first:
+        first.ping()
     client = redis.Redis.from_url(
         url,
         socket_timeout=30,
@@ -141,6 +146,18 @@ def open_run(r: redis.Redis, wait: float = 0.0) -> str | None:
 def state(r: redis.Redis, token: str) -> str | None:
     value = r.hget(Keys(token).meta, "state")
     return value.decode() if value else None
+
+
+def cleanup(r: redis.Redis, keys: Keys, keep_days: int = 7) -> None:
+    """A closed run's working state goes; its meta, stats and WARC list stay a while."""
+    doomed = [keys.requests, keys.dupefilter, keys.once, keys.leases, keys.lease_score]
+    doomed += [keys.lease_exp, keys.lease_owner, keys.lease_seq, keys.engines, keys.workers]
+    for pattern in (f"{keys.prefix}:merge:*", f"{keys.prefix}:rate:*"):
+        doomed += list(r.scan_iter(match=pattern, count=1000))
+    for i in range(0, len(doomed), 500):
+        r.delete(*doomed[i : i + 500])
+    for key in (keys.meta, keys.wstats, keys.warcs, keys.items):
+        r.expire(key, keep_days * 86400)
 
 
 def run_meta(r: redis.Redis, token: str) -> tuple[object, dict]:
@@ -247,14 +264,18 @@ end
 return out
 """
 
-# KEYS: rate key. ARGV: delay in ms. Returns the ms to wait for the reserved moment.
+# KEYS: rate key. ARGV: delay in ms. 0: go now (and the next may go `delay` later);
+# else the ms to wait before asking again. Granted when the request really leaves,
+# so a worker that wakes late cannot send a burst of requests reserved earlier.
 _RATE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(now, nxt)
-redis.call('SET', KEYS[1], tostring(at + tonumber(ARGV[1])), 'PX', 3600000)
-return at - now
+if now >= nxt then
+  redis.call('SET', KEYS[1], tostring(now + tonumber(ARGV[1])), 'PX', 3600000)
+  return 0
+end
+return nxt - now
 """
 
 
@@ -384,7 +405,7 @@ def _once_key(request) -> str | None:
 
 
 class EngineRateLimit:
-    """One rate limit per engine for all workers: each request reserves the next moment.
+    """One rate limit per engine for all workers: a request leaves when Redis says so.
 
     Reads SERPWATCH_REDIS_URL and SERPWATCH_RUN; off (NotConfigured) outside
     distributed mode and when the profile says `per_worker_limits = true`, where
@@ -413,11 +434,12 @@ class EngineRateLimit:
         run = spider.engines.get(slot.removeprefix("engine:"))
         if run is None or run.delay <= 0:
             return None
-        wait_ms = self.script(keys=[self.keys.rate(run.name)], args=[int(run.delay * 1000)])
-        if wait_ms > 0:
+        while True:
+            wait_ms = self.script(keys=[self.keys.rate(run.name)], args=[int(run.delay * 1000)])
+            if wait_ms <= 0:
+                return None
             self.crawler.stats.inc_value("serpwatch/distributed/rate_waits")
             await spider._sleep(wait_ms / 1000)
-        return None
 
 
 # -- finished items go to the stream -------------------------------------------------
@@ -507,10 +529,13 @@ class WorkerExtension:
         # The evidence pipeline names its WARC file after this: one file per worker.
         self.crawler.stats.set_value("serpwatch/run_id", f"{self.keys.token}-{self.worker}")
         if not self.crawler.settings.getbool("SERPWATCH_PER_WORKER_LIMITS"):
-            # EngineRateLimit paces the engines for all workers; the local slot must not add to it.
+            # EngineRateLimit paces the engines for all workers. A request leaves at
+            # its reserved moment: a local slot that delayed or queued it (one at a
+            # time) would send the ones behind it in a burst.
             slots = self.crawler.engine.downloader.per_slot_settings
+            room = self.crawler.settings.getint("CONCURRENT_REQUESTS", 16)
             for run in spider.engines.values():
-                slots.setdefault(run.slot, {})["delay"] = 0
+                slots.setdefault(run.slot, {}).update({"delay": 0, "concurrency": room})
         # Every worker takes its engine requests from the shared queue, none from its own list.
         pending = {name: run.queue for name, run in spider.engines.items()}
         for run in spider.engines.values():

@@ -33,7 +33,15 @@ import uuid
 import redis
 
 from crawler import storage
-from crawler.distributed import LEASE_SECONDS, RUNS, Keys, connect, record_item, state
+from crawler.distributed import (
+    LEASE_SECONDS,
+    RUNS,
+    Keys,
+    cleanup,
+    connect,
+    record_item,
+    state,
+)
 from pipelines.store import close_run, save_item
 
 logger = logging.getLogger(__name__)
@@ -180,6 +188,8 @@ class Store:
             done.append(entry_id)
         if done:
             self.r.xack(self.keys.items, GROUP, *done)
+            # Stored and acknowledged: the database has them; Redis keeps only the lag.
+            self.r.xdel(self.keys.items, *done)
         return len(entries)
 
     def _pending(self) -> int:
@@ -234,4 +244,5 @@ class Store:
         close_run(self.db, self.run_id, stats)
         self.r.hset(k.meta, "state", "closed")
         self.r.zrem(RUNS, k.token)
+        cleanup(self.r, k)
         logger.info("run %s closed as database run %d", k.token, self.run_id)

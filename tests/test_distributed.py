@@ -29,6 +29,7 @@ from simweb.web import SimWeb
 from test_merge import STEPS, show
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.config import ConfigError
 from crawler.distributed import (
     _RATE,
     Keys,
@@ -175,13 +176,31 @@ def test_a_redirect_of_a_leased_request_is_queued_without_the_lease(r):
 
 
 def test_the_engine_rate_limit_is_one_for_all_workers(server):
-    clients = [connect(server.url) for _ in range(3)]
-    clients[0].flushall()
-    scripts = [c.register_script(_RATE) for c in clients]
-    waits = [scripts[i % 3](keys=["serpwatch:t:rate:bing"], args=[200]) for i in range(6)]
-    # Six requests from three workers: 200 ms apart in one shared line.
-    assert [round(w / 200) for w in waits] == [0, 1, 2, 3, 4, 5]
-    assert all(abs(w - 200 * i) < 50 for i, w in enumerate(waits))
+    """Three workers asking as fast as they can: granted 100 ms apart, by Redis's clock."""
+    import threading
+
+    connect(server.url).flushall()
+    granted: list[float] = []
+
+    def worker():
+        client = connect(server.url)
+        script = client.register_script(_RATE)
+        while len(granted) < 8:
+            wait = script(keys=["serpwatch:t:rate:bing"], args=[100])
+            if wait <= 0:
+                sec, micro = client.time()
+                granted.append(sec + micro / 1e6)
+            else:
+                time.sleep(wait / 1000)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    granted.sort()
+    gaps = [b - a for a, b in zip(granted, granted[1:], strict=False)]
+    assert len(granted) >= 8 and min(gaps) >= 0.099, gaps
 
 
 def test_items_survive_the_stream_as_the_same_records():
@@ -434,7 +453,8 @@ def test_a_store_killed_mid_stream_resumes_from_its_last_acknowledged_entry(
         )
         slog = finish(again, tmp_path, "s2")
         finish(crawl, tmp_path, "c")
-    total = r.xlen(keys.items)
+    total = r.xinfo_stream(keys.items)["entries-added"]
+    assert r.xlen(keys.items) == 0  # stored entries leave Redis
     stored = int(slog.split("stored ", 1)[1].split()[0])
     # Resumed: the entries read but never acknowledged, then the rest; none acknowledged before.
     assert stored == total - acked, (stored, total, acked)
@@ -444,6 +464,13 @@ def test_a_store_killed_mid_stream_resumes_from_its_last_acknowledged_entry(
 def _group(r, keys) -> dict:
     groups = [g for g in r.xinfo_groups(keys.items) if g["name"] == b"store"]
     return groups[0] if groups else {"entries-read": 0, "pending": 0}
+
+
+def _added(r, keys) -> int:
+    try:
+        return r.xinfo_stream(keys.items)["entries-added"]
+    except redis.ResponseError:  # no stream yet
+        return 0
 
 
 def _read_by_store(r, keys) -> int:
@@ -463,9 +490,66 @@ def test_a_redis_restart_with_persistence_loses_nothing(tmp_path_factory, single
         crawl = start(["crawl", p, "--db", "d.db", "--redis", server.url, *FAST], tmp, "c", env)
         token = token_of(r)
         worker = start(["worker", "--redis", server.url, "--run", token], tmp, "w", env)
-        wait_for(lambda: r.xlen(Keys(token).items) >= 30, what="items in the stream")
+        wait_for(lambda: _added(r, Keys(token)) >= 30, what="items in the stream")
         server.restart(down=1.0)
         finish(worker, tmp, "w")
         finish(crawl, tmp, "c")
         assert r.hget(Keys(token).meta, "state") == b"closed"
+        # The closed run's working state is gone from Redis; its record stays a while.
+        left = {k.decode().split(":", 2)[2] for k in r.scan_iter(f"serpwatch:{token}:*")}
+        assert left <= {"meta", "wstats", "warcs", "items"}, left
     assert_same_as_single(tmp / "d.db", single)
+
+
+# -- settings and the command line ---------------------------------------------------
+
+
+def test_per_worker_limits_leaves_the_engines_to_each_workers_own_slots(tmp_path):
+    from scrapy.exceptions import NotConfigured
+
+    from crawler.config import load_profile
+    from crawler.distributed import EngineRateLimit, worker_settings
+
+    (tmp_path / "b.toml").write_text('[[brands]]\nname = "Nn"\nkeywords = ["nn"]\n')
+    body = 'brands = "b.toml"\n[[engines]]\nkind = "bing"\n[queries]\nextra = ["q"]\n'
+    (tmp_path / "own.toml").write_text("per_worker_limits = true\n" + body)
+    (tmp_path / "shared.toml").write_text(body)
+    (tmp_path / "bad.toml").write_text('per_worker_limits = "yes"\n' + body)
+    own, shared = load_profile(tmp_path / "own.toml"), load_profile(tmp_path / "shared.toml")
+    assert own.per_worker_limits and not shared.per_worker_limits
+    with pytest.raises(ConfigError) as exc:
+        load_profile(tmp_path / "bad.toml")
+    assert "per_worker_limits" in str(exc.value) and "bad.toml:1" in str(exc.value)
+    settings = worker_settings("redis://127.0.0.1:1/0", "t", own, seed=False, warc_dir=tmp_path)
+    chosen = {k: settings[k] for k in ("SERPWATCH_REDIS_URL", "SERPWATCH_PER_WORKER_LIMITS")}
+    with pytest.raises(NotConfigured):
+        EngineRateLimit.from_crawler(get_crawler(Spider, chosen))
+    assert "crawler.distributed.StreamPipeline" in settings["ITEM_PIPELINES"]
+    assert (
+        "pipelines.store.StorePipeline" not in settings["ITEM_PIPELINES"]
+    )  # workers never write SQLite
+
+
+def test_a_worker_without_a_run_says_so_and_leaves(server):
+    connect(server.url).flushall()
+    out = subprocess.run(
+        [EXE, "worker", "--redis", server.url, "--wait", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and "no open run" in out.stderr
+
+
+def test_an_unreachable_redis_is_one_clear_line(tmp_path):
+    from redisserver import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    out = subprocess.run(
+        [EXE, "store", "--redis", url, "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1 and f"cannot reach Redis at {url}" in out.stderr
+    assert "Traceback" not in out.stderr
