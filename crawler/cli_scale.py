@@ -95,6 +95,11 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
         result["run_id"] = _wait_closed(r, token, stop)
     if "error" in result:
         raise click.ClickException(f"the store failed: {result['error']}")
+    if result.get("run_id") is None:
+        raise click.ClickException(
+            f"stopped before run {token} closed; it stays open in Redis:"
+            f" `serpwatch worker --redis URL` and `serpwatch store --redis URL` finish it"
+        )
     return {**stats, "serpwatch/run_id": result.get("run_id")}
 
 

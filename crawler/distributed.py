@@ -383,13 +383,25 @@ class RunScheduler(Scheduler):
         super().open(spider)
         self.df.server = self.server
 
+    # Both as scrapy-redis 0.9.1 has them, without the `spider` argument that
+    # Scrapy 2.19's stats deprecate.
     def enqueue_request(self, request):
         once = _once_key(request)
         if once is not None and not self.server.sadd(self.keys.once, once):
-            if self.stats:
-                self.stats.inc_value("serpwatch/distributed/landing_requeued_dropped")
+            self.stats.inc_value("serpwatch/distributed/landing_requeued_dropped")
             return False
-        return super().enqueue_request(request)
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self):
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
 
 
 def _once_key(request) -> str | None:
@@ -532,10 +544,10 @@ class WorkerExtension:
             # EngineRateLimit paces the engines for all workers. A request leaves at
             # its reserved moment: a local slot that delayed or queued it (one at a
             # time) would send the ones behind it in a burst.
+            # (How many are in flight is bounded by CONCURRENT_REQUESTS anyway.)
             slots = self.crawler.engine.downloader.per_slot_settings
-            room = self.crawler.settings.getint("CONCURRENT_REQUESTS", 16)
             for run in spider.engines.values():
-                slots.setdefault(run.slot, {}).update({"delay": 0, "concurrency": room})
+                slots.setdefault(run.slot, {}).update({"delay": 0, "concurrency": 1000})
         # Every worker takes its engine requests from the shared queue, none from its own list.
         pending = {name: run.queue for name, run in spider.engines.items()}
         for run in spider.engines.values():
