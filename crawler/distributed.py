@@ -31,6 +31,7 @@ Redis under `serpwatch:<run>:`, where <run> is the run's token:
 
 from __future__ import annotations
 
+import base64
 import glob
 import json
 import logging
@@ -50,7 +51,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, SerpItem, UnparsedItem
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -466,6 +467,10 @@ def item_record(item) -> dict | None:
     if isinstance(item, PageItem):
         page = {name: getattr(item, name) for name in STORED_PAGE_FIELDS}
         return {"kind": "page", "body": json.dumps(page, default=str)}
+    if isinstance(item, UnparsedItem):  # kept whole: its bytes travel as base64
+        data = asdict(item)
+        data["body"] = base64.b64encode(item.body).decode("ascii")
+        return {"kind": "unparsed", "body": json.dumps(data, default=str)}
     return None
 
 
@@ -476,6 +481,8 @@ def record_item(kind: str, body: bytes | str):
         return SerpItem(**data)
     if kind == "page":
         return PageItem(html="", **data)
+    if kind == "unparsed":
+        return UnparsedItem(**{**data, "body": base64.b64decode(data["body"])})
     raise ValueError(f"unknown stream entry kind {kind!r}")
 
 

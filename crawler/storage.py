@@ -57,6 +57,14 @@ def open_db(path: Path | str) -> Database:
     return db
 
 
+def db_file(db: Database) -> Path | None:
+    """The file of a database (None in memory)."""
+    for _seq, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
+
+
 def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     """Bring the database to this code's schema (crawler.schema migrations); safe on every open.
 
@@ -64,6 +72,48 @@ def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     for a database written by a newer serpwatch.
     """
     return schema.migrate(db, label=label)
+
+
+# How a page was reached and, for ads, the click string and the advertiser:
+# carried by pages, sightings and site_numbers for the exports (issue 16).
+_AD_COLUMNS = ("reached_via", "click_url", "advertiser_name", "advertiser_location")
+
+
+def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
+    """Store one local or call card of a result page."""
+    rid = key(run_id, row["engine"], row["query"], row.get("page", 1), row["kind"], row["position"])
+    record = {k: v for k, v in row.items() if k not in ("is_ad", "rank", "ad_position")}
+    record.update({"id": rid, "run_id": run_id, "phones": json.dumps(row.get("phones") or [])})
+    record.setdefault("seen_at", now())
+    db["serp_listings"].upsert(record, pk="id")
+    return rid
+
+
+def save_unparsed_page(db: Database, run_id: int, row: dict) -> str:
+    """Keep a result page that no parser recognised: its bytes, engine, query, time."""
+    body = row.get("body") or b""
+    digest = hashlib.sha256(body).hexdigest()
+    rid = key(run_id, row["engine"], row["url"], digest)
+    record = {**row, "id": rid, "run_id": run_id, "size": len(body), "sha256": digest}
+    record.setdefault("seen_at", now())
+    db["unparsed_pages"].upsert(record, pk="id")
+    return rid
+
+
+def unparsed_pages(db: Database, *, run_id: int | None = None, limit: int = 50) -> list[dict]:
+    """Unrecognised result pages, newest first, without their bytes."""
+    where, params = ("run_id = ?", [run_id]) if run_id is not None else (None, [])
+    columns = "id, run_id, engine, kind, query, url, status, reason, size, sha256, seen_at"
+    return list(
+        db["unparsed_pages"].rows_where(
+            where, params, select=columns, order_by="seen_at desc, id", limit=limit
+        )
+    )
+
+
+def unparsed_body(db: Database, page_id: str) -> bytes | None:
+    rows = list(db["unparsed_pages"].rows_where("id = ?", [page_id], select="body"))
+    return rows[0]["body"] if rows else None
 
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
@@ -152,7 +202,9 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
         row.get("rank"),
         row.get("ad_position"),
     )
-    record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
+    # Cards' own fields (position, address) live in serp_listings.
+    record = {k: v for k, v in row.items() if k not in ("position", "address")}
+    record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
     record["phones"] = json.dumps(row.get("phones") or [])
     record.setdefault("seen_at", now())
     db["serp_results"].upsert(record, pk="id")
@@ -204,9 +256,21 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    sighting_id = key(run_id, page["url"], phone)
+    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    if before is None or (before[0] or 0) < v.get("score", 0):
+        _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
+    # else: the same page fetched again in this run (for another query) with a
+    # verdict no stronger: keep the first fetch, as the pair does, so that
+    # every export cites the same WARC record for it.
+    _save_pair(db, run_id, page, v, seen)
+
+
+def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
+    phone = v["phone"]
     db["sightings"].upsert(
         {
-            "id": key(run_id, page["url"], phone),
+            "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
             "phone": phone,
@@ -227,6 +291,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
             "reasons": json.dumps(v.get("reasons", [])),
             "seen_at": seen,
             "engines": json.dumps(_engines(page)),
+            **{c: page.get(c) for c in _AD_COLUMNS},
             **{c: page.get(c) for c in EVIDENCE_COLUMNS},
             # The verdict and the facts behind it: crawler.history scores again at
             # the end of the run with what only the whole database knows.
@@ -235,6 +300,10 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         },
         pk="id",
     )
+
+
+def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> None:
+    phone = v["phone"]
     _touch(
         db,
         "numbers",
@@ -268,6 +337,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
         **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        **{c: page.get(c) for c in _AD_COLUMNS},
         "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
     }
     existing = (
@@ -290,10 +360,23 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     db["site_numbers"].upsert(pair, pk="id")
 
 
-def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs as export records, highest score first."""
+def flagged(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
+    """Flagged (site, number) pairs as export records, highest score first.
+
+    With `include_dismissed`, also the pairs that are not flagged only because
+    an analyst dismissed the number or the site (they keep their score and
+    risk): the exports' deltas tell partners about them (`status: dismissed`).
+    """
     floor = RISK_ORDER[min_risk]
     where = "p.flagged = 1"
+    if include_dismissed:
+        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
     if run_id is not None:
         where += " and p.last_run = ?"
@@ -330,10 +413,9 @@ def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
 
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
-    status = "new"
-    for s in (r.get("number_status"), r.get("site_status")):
-        if s in ("confirmed", "dismissed"):
-            status = s
+    # A dismissal of the number or the site ends the flag, whatever else was confirmed.
+    statuses = (r.get("number_status"), r.get("site_status"))
+    status = next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
     return {
         "phone": r["phone"],
         "number_type": r["number_type"],
@@ -355,6 +437,87 @@ def export_record(r: dict) -> dict:
     }
 
 
+# An analyst's action and the status it gives (crawler.triage records them).
+DECISION_STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "reset": "new"}
+
+
+def latest_decisions(db: Database) -> dict[str, dict]:
+    """key → the latest triage decision (confirm or dismiss); a reset clears it."""
+    out: dict[str, dict] = {}
+    if "triage" not in db.table_names():
+        return out
+    for row in db.execute("select key, action, note, at from triage order by at, id").fetchall():
+        key, action, note, at = row
+        if action == "reset":
+            out.pop(key, None)
+        else:
+            out[key] = {"action": action, "status": DECISION_STATUS[action], "note": note, "at": at}
+    return out
+
+
+def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
+    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
+    return db.execute(
+        """
+        select key, fingerprint from export_items
+        where id in (
+            select max(i.id) from export_items i join exports e on e.id = i.export_id
+            where e.recipient = ? and e.format = ? group by i.key
+        )
+        """,
+        [recipient, fmt],
+    ).fetchall()
+
+
+def pair_details(db: Database) -> list[dict]:
+    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
+    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
+    return list(
+        db.query(
+            f"""
+            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
+                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   g.title as page_title{extra}
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            left join pages g on g.run_id = p.last_run and g.url = p.url
+            """
+        )
+    )
+
+
+def _has(db: Database, table: str, column: str) -> bool:
+    return table in db.table_names() and column in db[table].columns_dict
+
+
+def pair_facts(db: Database, keys: set[str]) -> list[tuple[str, str]]:
+    """(id, facts JSON) of the (site, number) pairs whose number or site is in `keys`."""
+    if not keys:
+        return []
+    marks = ", ".join("?" for _ in keys)
+    return db.execute(
+        f"select id, facts from site_numbers where facts is not null"
+        f" and (phone in ({marks}) or domain in ({marks}))",
+        [*keys, *keys],
+    ).fetchall()
+
+
+def set_pair_verdict(db: Database, pair_id: str, verdict: dict) -> None:
+    """Store a pair's new score, risk, reasons, flag and facts (no transaction of its own)."""
+    db.execute(
+        "update site_numbers set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ?"
+        " where id = ?",
+        [
+            verdict["score"],
+            verdict["risk"],
+            json.dumps(verdict["reasons"]),
+            int(bool(verdict["flagged"])),
+            json.dumps(verdict["facts"], sort_keys=True),
+            pair_id,
+        ],
+    )
+
+
 def runs(db: Database) -> list[dict]:
     return list(db["runs"].rows_where(order_by="id desc"))
 
@@ -367,10 +530,21 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         if k.startswith("serpwatch/blocked/")
     }
     engines = stats.get("serpwatch/engines") or []
+    # A page no parser recognised is a warning of its own, never "no results".
+    unrecognised = {e: stats.get(f"serpwatch/unrecognised/{e}", 0) for e in engines}
     warnings = [
         f"{e} returned no results for any query"
         for e in engines
-        if e not in blocked and not stats.get(f"serpwatch/results/{e}")
+        if e not in blocked
+        and not unrecognised[e]
+        and not stats.get(f"serpwatch/results/{e}")
+        and not stats.get(f"serpwatch/listings/{e}")
+    ]
+    warnings += [
+        f"{e}: {n} result pages not recognised (changed layout?);"
+        " kept for `serpwatch serp unparsed`"
+        for e, n in unrecognised.items()
+        if n
     ]
     warnings += [
         f"{e}: {stats[f'serpwatch/serp_failed/{e}']} result pages got no answer"

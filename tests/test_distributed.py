@@ -41,7 +41,7 @@ from crawler.distributed import (
     reap,
     record_item,
 )
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, SerpItem, UnparsedItem
 from crawler.merge import merge_key
 from crawler.scale_store import merge_stats
 
@@ -219,6 +219,8 @@ def test_items_survive_the_stream_as_the_same_records():
         verdicts=[{"phone": "+31852301001", "score": 80, "reasons": ["x"]}],
         appearances=[{"engine": "bing", "rank": 1}],
     )
+    unparsed = UnparsedItem("bing", "unrecognised", "q", "https://s/", 200, "no markers", b"\x00<html>")
+    assert record_item("unparsed", item_record(unparsed)["body"]) == unparsed
     for item in (serp, page):
         rec = item_record(item)
         back = record_item(rec["kind"], rec["body"].encode())
