@@ -219,7 +219,9 @@ def test_items_survive_the_stream_as_the_same_records():
         verdicts=[{"phone": "+31852301001", "score": 80, "reasons": ["x"]}],
         appearances=[{"engine": "bing", "rank": 1}],
     )
-    unparsed = UnparsedItem("bing", "unrecognised", "q", "https://s/", 200, "no markers", b"\x00<html>")
+    unparsed = UnparsedItem(
+        "bing", "unrecognised", "q", "https://s/", 200, "no markers", b"\x00<html>"
+    )
     assert record_item("unparsed", item_record(unparsed)["body"]) == unparsed
     for item in (serp, page):
         rec = item_record(item)
