@@ -25,6 +25,8 @@ RunScheduler
 EngineRateLimit
 StreamPipeline
 WorkerExtension
+enqueue_request  # Scrapy's engine calls these on the SCHEDULER (RunScheduler)
+next_request
 GuardedResolver
 GuardedHTTP11DownloadHandler
 install_on_reactor  # Scrapy calls it on the TWISTED_DNS_RESOLVER class
