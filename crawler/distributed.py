@@ -64,9 +64,17 @@ HEARTBEAT = 1.0  # seconds between a worker's lease renewals
 def connect(url: str) -> redis.Redis:
     """A client that rides out a Redis restart (a few seconds of retries).
 
-    The first contact does not retry: a wrong address is one clear error at once.
+    The first contact retries only briefly (a restart in progress): a wrong address
+    is one clear error within seconds.
     """
-    with redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10) as first:
+    quick = Retry(ExponentialBackoff(cap=1.0, base=0.2), 4)
+    with redis.Redis.from_url(
+        url,
+        socket_connect_timeout=5,
+        socket_timeout=10,
+        retry=quick,
+        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+    ) as first:
         first.ping()
     client = redis.Redis.from_url(
         url,

@@ -494,6 +494,7 @@ def test_a_redis_restart_with_persistence_loses_nothing(tmp_path_factory, single
         crawl = start(["crawl", p, "--db", "d.db", "--redis", server.url, *FAST], tmp, "c", env)
         token = token_of(r)
         worker = start(["worker", "--redis", server.url, "--run", token], tmp, "w", env)
+        wait_for(lambda: r.hexists(Keys(token).workers, worker_name(worker)), what="the worker")
         wait_for(lambda: _added(r, Keys(token)) >= 30, what="items in the stream")
         server.restart(down=1.0)
         finish(worker, tmp, "w")
