@@ -51,7 +51,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.items import PageItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -475,6 +475,8 @@ def item_record(item) -> dict | None:
     if isinstance(item, PageItem):
         page = {name: getattr(item, name) for name in STORED_PAGE_FIELDS}
         return {"kind": "page", "body": json.dumps(page, default=str)}
+    if isinstance(item, RelatedItem):
+        return {"kind": "related", "body": json.dumps(asdict(item), default=str)}
     if isinstance(item, UnparsedItem):  # kept whole: its bytes travel as base64
         data = asdict(item)
         data["body"] = base64.b64encode(item.body).decode("ascii")
@@ -489,6 +491,8 @@ def record_item(kind: str, body: bytes | str):
         return SerpItem(**data)
     if kind == "page":
         return PageItem(html="", **data)
+    if kind == "related":
+        return RelatedItem(**{**data, "texts": [tuple(t) for t in data["texts"]]})
     if kind == "unparsed":
         return UnparsedItem(**{**data, "body": base64.b64decode(data["body"])})
     raise ValueError(f"unknown stream entry kind {kind!r}")

@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ def save_item(db, run_id: int, item) -> None:
             not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
         }
         storage.save_page(db, run_id, page, item.verdicts)
+    elif isinstance(item, RelatedItem):
+        storage.save_related(db, run_id, asdict(item))
 
 
 def close_run(db, run_id: int, stats: dict) -> dict:

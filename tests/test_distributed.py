@@ -41,7 +41,7 @@ from crawler.distributed import (
     reap,
     record_item,
 )
-from crawler.items import PageItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.merge import merge_key
 from crawler.scale_store import merge_stats
 
@@ -223,6 +223,8 @@ def test_items_survive_the_stream_as_the_same_records():
         "bing", "unrecognised", "q", "https://s/", 200, "no markers", b"\x00<html>"
     )
     assert record_item("unparsed", item_record(unparsed)["body"]) == unparsed
+    related = RelatedItem("bing", "q", "https://s/", [("related", "norton bellen")])
+    assert record_item("related", item_record(related)["body"]) == related
     for item in (serp, page):
         rec = item_record(item)
         back = record_item(rec["kind"], rec["body"].encode())
