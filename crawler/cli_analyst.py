@@ -222,6 +222,8 @@ def _print_brand_checks(value: str, checks: list[dict]) -> None:
             f"{value}: last confirmed on {confirmed['brand']}'s own page {confirmed['at']}"
             f" ({confirmed['url']})"
         )
+        if confirmed.get("warc_record_id"):
+            click.echo(f"  evidence: {confirmed['warc_file']} {confirmed['warc_record_id']}")
     else:
         click.echo(f"{value}: never confirmed on a brand's own page")
     words = {
