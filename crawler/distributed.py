@@ -273,8 +273,9 @@ end
 return out
 """
 
-# KEYS: rate key. ARGV: delay in ms. 0: go now (and the next may go `delay` later);
-# else the ms to wait before asking again. Granted when the request really leaves,
+# KEYS: rate key. ARGV: delay in ms. Zero or less: go now (minus the grant's moment
+# in ms, Redis's clock; the next may go `delay` later); else the ms to wait before
+# asking again. Granted when the request really leaves,
 # so a worker that wakes late cannot send a burst of requests reserved earlier.
 _RATE = """
 local t = redis.call('TIME')
@@ -282,7 +283,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now >= nxt then
   redis.call('SET', KEYS[1], tostring(now + tonumber(ARGV[1])), 'PX', 3600000)
-  return 0
+  return -now
 end
 return nxt - now
 """
