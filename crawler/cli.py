@@ -525,6 +525,10 @@ from crawler import cli_scale  # noqa: E402
 main.add_command(cli_scale.worker)
 main.add_command(cli_scale.store)
 
+from crawler.cli_scoring import rescore  # noqa: E402
+
+main.add_command(rescore)
+
 
 if __name__ == "__main__":
     main()
