@@ -603,6 +603,17 @@ def number_and_site_verdicts(db: Database) -> None:
     db["verdict_history"].create_index(["run_id"], if_not_exists=True)
 
 
+@migrations(name="0007_run_warcs")
+def run_warcs(db: Database) -> None:
+    """Distributed runs (issue 18): each worker writes its own WARC file; the run lists them."""
+    if not db["run_warcs"].exists():
+        db["run_warcs"].create(
+            {"run_id": int, "warc_file": str, "worker": str},
+            pk=("run_id", "warc_file"),
+            foreign_keys=[("run_id", "runs", "id")],
+        )
+
+
 # Rendering in a browser (issue 13, crawler/render): one row per render, one per
 # screenshot, and the viewport picture cited on pages, sightings and pairs.
 RENDERS_13 = {
@@ -654,7 +665,7 @@ RENDERS_13 = {
 }
 
 
-@migrations(name="0007_renders_and_screenshots")
+@migrations(name="0008_renders_and_screenshots")
 def renders_and_screenshots(db: Database) -> None:
     """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
     pages, sightings and site_numbers."""
