@@ -10,6 +10,7 @@ from scrapy.settings import Settings
 
 from crawler import settings as default_settings
 from crawler.config import Profile
+from crawler.lock import hold
 
 
 def build_settings(db: Path | str, overrides: dict | None = None) -> Settings:
@@ -31,8 +32,12 @@ def run_crawl(
     """
     if proxy:
         os.environ["http_proxy"] = proxy
-    process = CrawlerProcess(build_settings(db, overrides))
-    crawler = process.create_crawler("search")
-    process.crawl(crawler, profile=profile)
-    process.start()
+    settings = build_settings(db, overrides)
+    # Taken here, before Scrapy starts, a refusal is one line and exit 75
+    # (crawler.lock); RunLockExtension finds this lock and keeps it.
+    with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler("search")
+        process.crawl(crawler, profile=profile)
+        process.start()
     return crawler.stats.get_stats()

@@ -91,6 +91,23 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# Scheduled watch (crawler/lock.py, progress.py, alerts.py): one crawl at a time
+# per database, progress on a terminal / in the log / in `runs.progress`, and
+# the profile's [alerts] after each run. Extensions, so `scrapy crawl` and
+# Scrapyd jobs get them as `serpwatch crawl` does.
+EXTENSIONS = {
+    "crawler.lock.RunLockExtension": 0,
+    "crawler.progress.ProgressExtension": 500,
+    "crawler.alerts.AlertsExtension": 600,
+}
+SERPWATCH_LOCK_FILE = ""  # empty: `<database>.lock` beside the database
+SERPWATCH_PROGRESS = "auto"  # auto | live | log | off (auto: live on a terminal, else log)
+SERPWATCH_PROGRESS_INTERVAL = 30  # seconds between two progress lines in the log
+SERPWATCH_PROGRESS_DB_INTERVAL = 5  # seconds between two writes of runs.progress
+SERPWATCH_ALERTS = True  # send the profile's [alerts] after each run
+SERPWATCH_ALERT_RETRIES = 3  # tries per channel and message
+SERPWATCH_ALERT_RETRY_DELAY = 2.0  # seconds before the second try, doubled after
+
 # Where results go; the CLI sets these from its options.
 SERPWATCH_DB = "serpwatch.db"
 # Folder for the WARC evidence files; empty means `<db name>-warc/` next to the DB.
