@@ -463,6 +463,13 @@ from crawler.cli_analyst import register as _register_analyst  # noqa: E402
 
 _register_analyst(main, friendly, db_option)
 
+# Scheduled watch (crawler/cli_watch.py)
+from crawler import cli_watch  # noqa: E402
+
+main.add_command(cli_watch.status)
+main.add_command(cli_watch.watch)
+main.add_command(cli_watch.alerts)
+
 
 if __name__ == "__main__":
     main()

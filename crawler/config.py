@@ -362,7 +362,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 def mask_url(url: str) -> str:
     """An Apprise URL fit for a message or a log: the password (user:PASS@) hidden."""
-    return re.sub(r"(://[^:/@\s]*:)[^@/\s]+@", r"\1***@", url)
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:)[^@/?#\s]+@", r"\1***@", url)
 
 
 def check_apprise_url(url: str) -> str | None:
@@ -388,6 +388,22 @@ def check_apprise_url(url: str) -> str | None:
     return None if ok else f"is not a valid {scheme}:// URL (see Apprise's {scheme} page)"
 
 
+def _table_line(text: str, table: str, key: str | None = None) -> int | None:
+    """Line of `[table]`, or of `key =` inside it (tomllib gives no line numbers)."""
+    header = re.search(rf"^[ \t]*\[{re.escape(table)}\][ \t]*(#.*)?$", text, re.M)
+    if header is None:
+        return None
+    line = text.count("\n", 0, header.start()) + 1
+    if key is None:
+        return line
+    after = text[header.end() :]
+    end = re.search(r"^[ \t]*\[", after, re.M)
+    found = re.search(
+        rf"^[ \t]*{re.escape(key)}[ \t]*=", after[: end.start() if end else None], re.M
+    )
+    return line + after.count("\n", 0, found.start()) if found else line
+
+
 def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
     """The optional `[alerts]` table, checked now so a bad URL fails at load, not after a crawl."""
     if table is None:
@@ -402,13 +418,18 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
             raise ConfigError(
                 path,
                 f"unknown setting; use {', '.join(sorted(known))}",
-                line=_line_of(text, name),
+                line=_table_line(text, "alerts", name),
                 field=f"alerts.{name}",
             )
-    urls = _str_list(table.get("urls", []), path, "alerts.urls", _line_of(text, "urls"))
+    urls = _str_list(
+        table.get("urls", []), path, "alerts.urls", _table_line(text, "alerts", "urls")
+    )
     if not urls:
         raise ConfigError(
-            path, "needs at least one Apprise URL", line=_line_of(text, "urls"), field="alerts.urls"
+            path,
+            "needs at least one Apprise URL",
+            line=_table_line(text, "alerts", "urls"),
+            field="alerts.urls",
         )
     for i, url in enumerate(urls):
         problem = check_apprise_url(url.strip())
@@ -416,7 +437,7 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
             raise ConfigError(
                 path,
                 f"{mask_url(url)!r} {problem}",
-                line=_find_value_line(text, url) or _line_of(text, "urls"),
+                line=_find_value_line(text, url) or _table_line(text, "alerts", "urls"),
                 field=f"alerts.urls[{i}]",
             )
     min_risk = table.get("min_risk", "high")
@@ -424,7 +445,7 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
         raise ConfigError(
             path,
             f"must be one of {', '.join(RISKS)}",
-            line=_line_of(text, "min_risk"),
+            line=_table_line(text, "alerts", "min_risk"),
             field="alerts.min_risk",
         )
     return AlertsConfig(urls=[u.strip() for u in urls], min_risk=min_risk)
