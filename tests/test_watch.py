@@ -52,6 +52,13 @@ def rows(db, sql, params=()):
         conn.close()
 
 
+def running(db) -> bool:
+    try:
+        return bool(rows(db, "select id from runs where status = 'running'"))
+    except sqlite3.OperationalError:  # the crawl is still creating the tables
+        return False
+
+
 def headline_numbers(text: str, section: str) -> set[str]:
     """The numbers on the '- ' lines of one section of an alert message."""
     out, inside = set(), False
@@ -296,7 +303,7 @@ def test_sigterm_during_a_crawl_stops_it_and_exits_143(tmp_path):
     db = tmp_path / "w.db"
     with ChangingWeb(delay=0.4) as web, Webhook() as hook:
         proc = _watch(demo_profile(tmp_path, web, alerts=[hook.url]), db, web)
-        wait_for(lambda: db.exists() and rows(db, "select id from runs where status='running'"))
+        wait_for(lambda: db.exists() and running(db))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, (out, err[-2000:])

@@ -50,9 +50,10 @@ NEW_NUMBER = "+31852087777"
 
 
 class ChangingWeb(DemoWeb):
-    def __init__(self, delay: float = 0.0, block_from: int = 3):
+    def __init__(self, delay: float = 0.0, block_from: int = 3, serp_delay: float | None = None):
         super().__init__()
         self.delay = delay
+        self.serp_delay = delay if serp_delay is None else serp_delay
         self.block_from = block_from
         self.asked: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -60,7 +61,7 @@ class ChangingWeb(DemoWeb):
         self.new_site.write_text(NEW_SCAM_PAGE)
 
     def serp_html(self, query: str) -> str:
-        time.sleep(self.delay)
+        time.sleep(self.serp_delay)
         with self.lock:
             self.asked[query] += 1
             crawl = self.asked[query]
