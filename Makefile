@@ -22,6 +22,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/vulture
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) bench/extract.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 
 from crawler.config import ConfigError
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
+from crawler.schema import SchemaTooNew
 from crawler.tables import flag_table
 
 DEFAULT_DB = "serpwatch.db"
@@ -29,7 +31,7 @@ def friendly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
+        except (ConfigError, SchemaTooNew) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except CrawlRunning as exc:
@@ -68,6 +70,23 @@ def main():
     Run the queries victims type, follow the results and ads, flag every
     phone number that is not the brand's official contact.
     """
+    _show_schema_log()
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as lines on stderr, through click (so tests capture them)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"serpwatch: {record.getMessage()}", err=True)
+
+
+def _show_schema_log() -> None:
+    """Every command says when it upgraded a database's schema (crawler.schema)."""
+    log = logging.getLogger("crawler.schema")
+    if not any(isinstance(h, _EchoHandler) for h in log.handlers):
+        log.addHandler(_EchoHandler())
+    log.setLevel(logging.INFO)
+    log.propagate = False  # one line, not a second one through Scrapy's root handler
 
 
 def _summary_lines(db, run_id: int) -> list[str]:
@@ -430,7 +449,7 @@ def serp_parse(kind, url, file):
             param_hint="--engine",
         )
     module = ENGINES[kind]
-    page = module.parse(Path(file).read_bytes(), url or getattr(module, "DEFAULT_URL", ""))
+    page = module.parse(Path(file).read_bytes(), url or module.ENDPOINT)
     if page.blocked:
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)

@@ -22,7 +22,7 @@ def attention_table(records: list[dict]) -> str:
     return flag_table(records, since=True)
 
 
-def register(main: click.Group, friendly, db_option) -> None:
+def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR0915 -- 2026-12-05: analyst commands are closures; the thin-CLI step of issue 12 splits them
     """Add triage, history and queries to the `serpwatch` group."""
 
     @main.command("triage")

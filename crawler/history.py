@@ -29,33 +29,8 @@ KINDS = ("number", "site", "pair")
 
 
 def ensure_shape(db: Database) -> None:
-    """The columns and table this module needs; safe to call on every use."""
+    """The schema this module needs (crawler.schema migrations); safe on every use."""
     storage.ensure_db_shape(db)
-    tables = (
-        ("sightings", ("flagged", "facts")),
-        ("site_numbers", ("facts",)),
-        ("triage", ("kind",)),
-    )
-    for table, columns in tables:
-        have = db[table].columns_dict
-        for column in columns:
-            if column not in have:
-                db[table].add_column(column, int if column == "flagged" else str)
-    if "changes" not in db.table_names():
-        db["changes"].create(
-            {
-                "id": int,
-                "run_id": int,
-                "kind": str,  # number | site | pair
-                "key": str,  # E.164, domain, or "domain phone"
-                "event": str,  # new | back | gone
-                "detail": str,
-                "at": str,
-            },
-            pk="id",
-        )
-        db["changes"].create_index(["run_id"])
-        db["changes"].create_index(["key"])
 
 
 def _days(a: datetime | None, b: datetime | None) -> float | None:

@@ -138,10 +138,6 @@ class Match:
     kind: str  # helpdesk | name | trade | homoglyph | typo
     detail: str = ""
 
-    @property
-    def lookalike(self) -> bool:
-        return self.kind in ("homoglyph", "typo")
-
     def to_dict(self) -> dict:
         return asdict(self)
 

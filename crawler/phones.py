@@ -825,7 +825,7 @@ def _extract_tag_soup(
     return _merge(sightings)
 
 
-def extract_phones(
+def extract_phones(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: one pass over all sources for speed (bench/extract.py); to be split per source
     html: str | bytes,
     region: str = "NL",
     url: str | None = None,

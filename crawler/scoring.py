@@ -267,7 +267,7 @@ def _day(at: str | None) -> str:
     return f" on {at[:10]}" if at else ""
 
 
-def score(f: Facts) -> Verdict:
+def score(f: Facts) -> Verdict:  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: the rule-table rebuild of issue 10 replaces it
     """Facts in, verdict out: every signal adds or removes points with a reason."""
     if f.official_for:
         return Verdict(0, None, [f"official number of {f.official_for}"], False)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from crawler import schema
+
 RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
@@ -51,260 +53,17 @@ def open_db(path: Path | str) -> Database:
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
-    ensure_db_shape(db)
+    ensure_db_shape(db, label=str(path))
     return db
 
 
-def ensure_db_shape(db: Database) -> None:
-    """Create tables, indexes and views if missing. Safe to call on every open."""
-    tables = set(db.table_names())
-    if "runs" not in tables:
-        db["runs"].create(
-            {
-                "id": int,
-                "profile": str,
-                "started_at": str,
-                "finished_at": str,
-                "status": str,
-                "stats": str,
-                "blocked_engines": str,
-                "warnings": str,
-                "host": str,
-                "pid": int,
-            },
-            pk="id",
-        )
-    elif "pid" not in db["runs"].columns_dict:  # databases made before runs had an owner
-        db["runs"].add_column("host", str)
-        db["runs"].add_column("pid", int)
-    if "serp_results" not in tables:
-        db["serp_results"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "engine": str,
-                "query": str,
-                "brand": str,
-                "serp_url": str,
-                "is_ad": int,
-                "rank": int,
-                "ad_position": int,
-                "title": str,
-                "url": str,
-                "landing_url": str,
-                "display_url": str,
-                "snippet": str,
-                "phones": str,
-                "seen_at": str,
-            },
-            pk="id",
-        )
-        db["serp_results"].create_index(["run_id"])
-    if "pages" not in tables:
-        db["pages"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "url": str,
-                "entry_url": str,
-                "domain": str,
-                "status": int,
-                "title": str,
-                "engine": str,
-                "query": str,
-                "brand": str,
-                "is_ad": int,
-                "rank": int,
-                "ad_position": int,
-                "serp_url": str,
-                "redirects": str,
-                "ip": str,
-                "size": int,
-                "sha256": str,
-                "phones": int,
-                "fetched_at": str,
-            },
-            pk="id",
-        )
-        db["pages"].create_index(["run_id"])
-        db["pages"].create_index(["domain"])
-    if "sightings" not in tables:
-        db["sightings"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "page_id": str,
-                "phone": str,
-                "raw": str,
-                "source": str,
-                "is_fax": int,
-                "domain": str,
-                "url": str,
-                "entry_url": str,
-                "brand": str,
-                "engine": str,
-                "query": str,
-                "is_ad": int,
-                "rank": int,
-                "official": int,
-                "score": int,
-                "risk": str,
-                "reasons": str,
-                "seen_at": str,
-            },
-            pk="id",
-        )
-        db["sightings"].create_index(["run_id"])
-        db["sightings"].create_index(["phone"])
-        db["sightings"].create_index(["domain"])
-    if "numbers" not in tables:
-        db["numbers"].create(
-            {
-                "phone": str,
-                "number_type": str,
-                "country": str,
-                "nl_category": str,
-                "carrier": str,
-                "official_for": str,
-                "first_seen": str,
-                "last_seen": str,
-                "first_run": int,
-                "last_run": int,
-                "status": str,
-            },
-            pk="phone",
-        )
-    if "sites" not in tables:
-        db["sites"].create(
-            {
-                "domain": str,
-                "first_seen": str,
-                "last_seen": str,
-                "first_run": int,
-                "last_run": int,
-                "status": str,
-            },
-            pk="domain",
-        )
-    if "site_numbers" not in tables:
-        # One row per (site, number) pair: what exports are made of.
-        db["site_numbers"].create(
-            {
-                "id": str,
-                "domain": str,
-                "phone": str,
-                "url": str,
-                "entry_url": str,
-                "brand": str,
-                "engine": str,
-                "query": str,
-                "is_ad": int,
-                "rank": int,
-                "score": int,
-                "risk": str,
-                "reasons": str,
-                "flagged": int,
-                "first_seen": str,
-                "last_seen": str,
-                "first_run": int,
-                "last_run": int,
-                "updated_at": str,
-            },
-            pk="id",
-        )
-        db["site_numbers"].create_index(["phone"])
-        db["site_numbers"].create_index(["domain"])
-    if "triage" not in tables:
-        db["triage"].create({"id": int, "key": str, "action": str, "note": str, "at": str}, pk="id")
-        db["triage"].create_index(["key"])
-    for table in ("pages", "sightings", "site_numbers"):
-        have = db[table].columns_dict
-        for column, kind in EVIDENCE_COLUMNS.items():
-            if column not in have:
-                db[table].add_column(column, kind)
-    if "exports" not in tables:
-        # The exports ledger: what was sent, when, to whom, and the file's SHA-256.
-        db["exports"].create(
-            {
-                "id": int,
-                "recipient": str,
-                "format": str,
-                "since": str,
-                "min_risk": str,
-                "created_at": str,
-                "file": str,
-                "sha256": str,
-                "records": int,
-            },
-            pk="id",
-        )
-        db["exports"].create_index(["recipient"])
-    if "export_items" not in tables:
-        # One row per item in an export: its key and a fingerprint of what was sent.
-        db["export_items"].create(
-            {"id": int, "export_id": int, "recipient": str, "key": str, "fingerprint": str},
-            pk="id",
-            foreign_keys=[("export_id", "exports", "id")],
-        )
-        db["export_items"].create_index(["recipient", "key"])
-    if "downloads" not in tables:
-        # Executables and archives a page offered (crawler.middlewares); never stored.
-        db["downloads"].create(
-            {
-                "id": str,
-                "run_id": int,
-                "url": str,
-                "entry_url": str,
-                "domain": str,
-                "kind": str,
-                "reason": str,
-                "content_type": str,
-                "status": int,
-                "engine": str,
-                "query": str,
-                "brand": str,
-                "is_ad": int,
-                "serp_url": str,
-                "seen_at": str,
-            },
-            pk="id",
-        )
-        db["downloads"].create_index(["run_id"])
-    ensure_watch_shape(db)
+def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
+    """Bring the database to this code's schema (crawler.schema migrations); safe on every open.
 
-
-def ensure_watch_shape(db: Database) -> None:
-    """Scheduled watch (issue 15): the Scrapyd job and live progress of a run, the
-    alerts ledger and the alert deliveries."""
-    runs_cols = db["runs"].columns_dict
-    for column in ("job", "progress", "progress_at"):
-        if column not in runs_cols:
-            db["runs"].add_column(column, str)
-    tables = set(db.table_names())
-    if "alerts" not in tables:
-        # The ledger: one row per thing alerted on a channel, so it is never sent twice.
-        db["alerts"].create(
-            {"id": int, "channel": str, "key": str, "kind": str, "run_id": int, "at": str},
-            pk="id",
-        )
-        db["alerts"].create_index(["channel", "key"], unique=True)
-    if "alert_deliveries" not in tables:
-        # Each message sent (or not) to each channel: the failing ones stay on record.
-        db["alert_deliveries"].create(
-            {
-                "id": int,
-                "run_id": int,
-                "channel": str,
-                "channel_name": str,
-                "ok": int,
-                "attempts": int,
-                "items": int,
-                "error": str,
-                "at": str,
-            },
-            pk="id",
-        )
-        db["alert_deliveries"].create_index(["run_id"])
+    Returns the names of the migrations applied; raises `schema.SchemaTooNew`
+    for a database written by a newer serpwatch.
+    """
+    return schema.migrate(db, label=label)
 
 
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
@@ -312,7 +71,7 @@ def save_offered_download(db: Database, run_id: int, row: dict) -> str:
     rid = key(run_id, row["url"])
     record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row.get("is_ad")))}
     record.setdefault("seen_at", now())
-    db["downloads"].upsert(record, pk="id", alter=True)
+    db["downloads"].upsert(record, pk="id")
     return rid
 
 
@@ -330,7 +89,6 @@ def start_run(db: Database, profile: str, job: str | None = None) -> int:
                 "pid": os.getpid(),
                 "job": job,
             },
-            alter=True,
         )
         .last_pk
     )
@@ -406,7 +164,7 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
     record["phones"] = json.dumps(row.get("phones") or [])
     record.setdefault("seen_at", now())
-    db["serp_results"].upsert(record, pk="id", alter=True)
+    db["serp_results"].upsert(record, pk="id")
     return rid
 
 
@@ -416,7 +174,7 @@ def _touch(db: Database, table: str, pk: str, value: str, run_id: int, seen: str
     record = {pk: value, **extra, "last_seen": seen, "last_run": run_id}
     if existing is None:
         record.update({"first_seen": seen, "first_run": run_id, "status": "new"})
-    db[table].upsert(record, pk=pk, alter=True)
+    db[table].upsert(record, pk=pk)
 
 
 def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> str:
@@ -442,7 +200,7 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
                 "appearances": json.dumps(page.get("appearances") or []),
             }
         )
-        db["pages"].upsert(record, pk="id", alter=True)
+        db["pages"].upsert(record, pk="id")
         _touch(db, "sites", "domain", page["domain"], run_id, seen, {})
         for v in verdicts:
             save_sighting(db, run_id, page_id, page, v, seen)
@@ -485,7 +243,6 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
             "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
         },
         pk="id",
-        alter=True,
     )
     _touch(
         db,
@@ -539,7 +296,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         before = json.loads(existing.get("engines") or "[]")
         engines = before + [e for e in engines if e not in before]
     pair.update({"last_seen": seen, "last_run": run_id, "engines": json.dumps(engines)})
-    db["site_numbers"].upsert(pair, pk="id", alter=True)
+    db["site_numbers"].upsert(pair, pk="id")
 
 
 def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:

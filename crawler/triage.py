@@ -41,7 +41,7 @@ def record(db: Database, kind: str, key: str, action: str, note: str = "") -> di
     if action not in ACTIONS:
         raise ValueError(f"unknown triage action {action!r}")
     row = {"key": key, "kind": kind, "action": action, "note": note or "", "at": now()}
-    db["triage"].insert(row, alter=True)
+    db["triage"].insert(row)
     sync_statuses(db)
     return row
 

@@ -26,54 +26,35 @@ Per engine (named by its kind; a second engine of the same kind is `kind-2`):
 
 Merging: the landing pages of a query are requested once every engine is done
 with that query (or blocked). A landing URL shown by several engines, or as
-both an ad and a result, is fetched once (click-tracking parameters such as
-utm_* and gclid are ignored when comparing); the PageItem keeps every showing
-in `appearances` and `engines`, and its `engine`, `is_ad`, `rank` come from the
-strongest one (ads first, then the best position, then profile order).
+both an ad and a result, is fetched once; the PageItem keeps every showing in
+`appearances` and `engines`, and its `engine`, `is_ad`, `rank` come from the
+strongest one. The rule and its state live in crawler/merge.py (pure); the
+spider only turns its landings into requests.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
-from w3lib.url import canonicalize_url
 
 from crawler.config import load_profile
 from crawler.engines import get_engine
 from crawler.engines.common import browser_headers
 from crawler.items import PageItem, SerpItem
 from crawler.limits import failure_kind, retry_after_seconds
+from crawler.merge import Landing, QueryMerges, Showing, merge_key
+
+__all__ = ["SearchSpider", "merge_key"]
 
 # Every answer of an engine reaches its parser, which tells a block from a page.
 ENGINE_STATUSES = list(range(400, 600))
-# Query parameters that only identify a click; two URLs that differ only in
-# these are the same landing page.
-_CLICK_PARAMS = re.compile(
-    r"^(utm_[a-z_]+|gclid|gclsrc|dclid|gbraid|wbraid|gad_source|msclkid|fbclid|yclid|"
-    r"mc_cid|mc_eid|_ga|_gl)$",
-    re.IGNORECASE,
-)
-
-
-def merge_key(url: str) -> str:
-    """The URL that decides whether two results are the same landing page."""
-    parts = urlsplit(url)
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _CLICK_PARAMS.match(k)
-    ]
-    return canonicalize_url(
-        urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-    )
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -123,16 +104,6 @@ class QueryProgress:
     last_url: str | None = None  # the page before, Referer of the next one
 
 
-@dataclass(eq=False)
-class QueryMerge:
-    """The results of one query over all engines, until every engine is done with it."""
-
-    qi: int
-    waiting: set[str]
-    hits: dict[str, list[dict]] = field(default_factory=dict)  # merge key → showings
-    released: bool = False
-
-
 class SearchSpider(scrapy.Spider):
     """Queries = brands × templates × engines; follow top results and ads, merged per query."""
 
@@ -161,7 +132,7 @@ class SearchSpider(scrapy.Spider):
                 queue=list(range(len(self.queries))),
             )
         self.progress: dict[tuple[str, int], QueryProgress] = {}
-        self.merges = [QueryMerge(qi, set(self.engines)) for qi in range(len(self.queries))]
+        self.merges = QueryMerges(list(self.engines), len(self.queries))
         self.lanes = 1
 
     @classmethod
@@ -288,7 +259,6 @@ class SearchSpider(scrapy.Spider):
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         limit = self.profile.results_per_query
-        merge = self.merges[qi]
         late: list[scrapy.Request] = []
         new = 0
         for r in result.results:
@@ -320,7 +290,7 @@ class SearchSpider(scrapy.Spider):
                 progress.found += 1
                 follow = progress.found <= limit
             if follow and r.landing_url.startswith(("http://", "https://")):
-                late.extend(self._add_hit(merge, engine, r, response.url))
+                late.extend(self._add_hit(qi, engine, r, response.url))
         progress.last_url = response.url
         for request in late:  # a straggler after the query was released (concurrency > 1)
             yield request
@@ -431,65 +401,45 @@ class SearchSpider(scrapy.Spider):
 
     # -- merging and landing pages -----------------------------------------------
 
-    def _add_hit(self, merge: QueryMerge, engine: str, r, serp_url: str) -> list[scrapy.Request]:
-        showing = {
-            "engine": engine,
-            "is_ad": r.is_ad,
-            "rank": r.rank,
-            "ad_position": r.ad_position,
-            "serp_url": serp_url,
-            "url": r.url,
-            "landing_url": r.landing_url,
-            # What the result itself says: an ad's text and call extension are
-            # evidence too (crawler.scoring, pipelines/extract.py).
-            "title": r.title,
-            "snippet": r.snippet,
-            "phones": list(r.phones),
-        }
-        key = merge_key(r.landing_url)
-        if merge.released:
-            if key in merge.hits:
-                return []  # already requested; this showing came too late to be kept
-            merge.hits[key] = [showing]
-            return [self.landing_request(merge, [showing])]
-        merge.hits.setdefault(key, []).append(showing)
-        return []
+    def _add_hit(self, qi: int, engine: str, r, serp_url: str) -> list[scrapy.Request]:
+        showing = Showing(
+            engine=engine,
+            is_ad=r.is_ad,
+            rank=r.rank,
+            ad_position=r.ad_position,
+            serp_url=serp_url,
+            url=r.url,
+            landing_url=r.landing_url,
+            title=r.title,
+            snippet=r.snippet,
+            phones=tuple(r.phones),
+        )
+        return [self.landing_request(landing) for landing in self.merges.add(qi, showing)]
 
     def _query_done(self, engine: str, qi: int):
         """This engine is done with query `qi`; when all are, request its landing pages."""
-        merge = self.merges[qi]
-        merge.waiting.discard(engine)
-        if merge.waiting or merge.released:
-            return
-        merge.released = True
         stats = self.crawler.stats
-        for showings in merge.hits.values():
+        for landing in self.merges.done(engine, qi):
             stats.inc_value("serpwatch/landing_pages")
-            if len(showings) > 1:
+            if landing.merged:
                 stats.inc_value("serpwatch/landing_pages_merged")
-                stats.inc_value("serpwatch/showings_merged", len(showings) - 1)
-            yield self.landing_request(merge, showings)
+                stats.inc_value("serpwatch/showings_merged", landing.merged)
+            yield self.landing_request(landing)
 
-    def _strength(self, showing: dict) -> tuple:
-        position = showing["ad_position"] if showing["is_ad"] else showing["rank"]
-        return (not showing["is_ad"], position or 0, self.engines[showing["engine"]].order)
-
-    def landing_request(self, merge: QueryMerge, showings: list[dict]) -> scrapy.Request:
-        brand, query = self.queries[merge.qi]
-        showings = sorted(showings, key=self._strength)
-        best = showings[0]
-        engines = sorted({s["engine"] for s in showings}, key=lambda n: self.engines[n].order)
+    def landing_request(self, landing: Landing) -> scrapy.Request:
+        brand, query = self.queries[landing.qi]
+        best = landing.best
         # A cross-site navigation from the result page, as a browser makes it.
         headers = browser_headers(self.profile.language, self.profile.region)
         headers["Sec-Fetch-Site"] = "cross-site"
-        headers["Referer"] = best["serp_url"]
+        headers["Referer"] = best.serp_url
         meta = {}
         for run in self.engines.values():
-            if _origin(best["landing_url"])[1] == _origin(run.endpoint)[1]:
+            if _origin(best.landing_url)[1] == _origin(run.endpoint)[1]:
                 # An ad click through the engine's own host is paced like the engine.
                 meta = {"download_slot": run.slot, "autothrottle_dont_adjust_delay": True}
         return scrapy.Request(
-            best["landing_url"],
+            best.landing_url,
             headers=headers,
             callback=self.parse_page,
             errback=self.page_failed,
@@ -499,16 +449,16 @@ class SearchSpider(scrapy.Spider):
             meta=meta,
             cb_kwargs={
                 "ctx": {
-                    "engine": best["engine"],
-                    "engines": engines,
-                    "appearances": showings,
+                    "engine": best.engine,
+                    "engines": list(landing.engines),
+                    "appearances": [s.as_dict() for s in landing.showings],
                     "query": query,
                     "brand": brand,
-                    "is_ad": best["is_ad"],
-                    "rank": best["rank"],
-                    "ad_position": best["ad_position"],
-                    "serp_url": best["serp_url"],
-                    "entry_url": best["landing_url"],
+                    "is_ad": best.is_ad,
+                    "rank": best.rank,
+                    "ad_position": best.ad_position,
+                    "serp_url": best.serp_url,
+                    "entry_url": best.landing_url,
                 }
             },
         )

@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from serp_helpers import ads, is_tracking_url, organic
 
 from crawler.engines import ENGINES, SerpPage
-from crawler.engines.common import is_tracking_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,15 +62,15 @@ def parse(relative: str) -> SerpPage:
 def test_every_page_has_organic_results_with_real_landing_urls(path: Path) -> None:
     page = parse(f"{path.parent.name}/{path.name}")
     assert page.blocked is None
-    assert page.organic, "no organic results"
-    for result in page.organic:
+    assert organic(page), "no organic results"
+    for result in organic(page):
         parts = urlsplit(result.landing_url)
         assert parts.scheme in ("http", "https") and parts.netloc, result.landing_url
         assert not ENGINE_HOSTS[path.parent.name].search(parts.hostname), result.landing_url
         assert not is_tracking_url(result.landing_url), result.landing_url
         assert result.title
-    assert [r.rank for r in page.organic] == list(range(1, len(page.organic) + 1))
-    for ad in page.ads:
+    assert [r.rank for r in organic(page)] == list(range(1, len(organic(page)) + 1))
+    for ad in ads(page):
         # an ad's landing page is unwrapped from Bing's and DuckDuckGo's click
         # tracking; only Google's aclk that hides its target stays as it is
         assert urlsplit(ad.landing_url).scheme in ("http", "https"), ad.landing_url
@@ -80,27 +80,27 @@ def test_every_page_has_organic_results_with_real_landing_urls(path: Path) -> No
 
 def test_duckduckgo_hello_has_28_direct_organic_results() -> None:
     page = parse("duckduckgo/hello-html.html")
-    assert len(page.organic) == 28
-    assert page.ads == []
-    assert all(r.url == r.landing_url for r in page.organic)  # direct links in this capture
-    assert page.organic[0].landing_url == "https://www.merriam-webster.com/dictionary/hello"
+    assert len(organic(page)) == 28
+    assert ads(page) == []
+    assert all(r.url == r.landing_url for r in organic(page))  # direct links in this capture
+    assert organic(page)[0].landing_url == "https://www.merriam-webster.com/dictionary/hello"
     assert page.next_url and "s=28" in page.next_url
 
 
 def test_duckduckgo_page3_has_one_ad_unwrapped_from_y_js() -> None:
     page = parse("duckduckgo/test-keyword-page3-ads.html")
-    assert len(page.ads) == 1
-    ad = page.ads[0]
+    assert len(ads(page)) == 1
+    ad = ads(page)[0]
     assert urlsplit(ad.url).path == "/y.js"
     assert urlsplit(ad.landing_url).hostname == "www.seoprofiler.com"
     assert ad.ad_position == 1 and ad.rank is None
-    assert len(page.organic) > 20
+    assert len(organic(page)) > 20
 
 
 def test_google_desktop_first_top_ad_is_booking() -> None:
     page = parse("google/hotels-desktop.html")
-    assert len(page.ads) == 2
-    first = page.ads[0]
+    assert len(ads(page)) == 2
+    first = ads(page)[0]
     assert first.ad_position == 1
     assert urlsplit(first.landing_url).hostname.endswith("booking.com")
     assert "Booking.com" in first.title
@@ -112,15 +112,15 @@ def test_google_nojs_ads_are_labelled_and_apart_from_organic() -> None:
     page = parse("google/hotels-nojs.html")
     raw = (SHARED / "google" / "hotels-nojs.html").read_text(encoding="utf-8")
     labels = len(re.findall(r">Ad<", raw))
-    assert labels and len(page.ads) == labels
-    assert {urlsplit(a.url).path for a in page.ads} == {"/aclk"}
-    assert [a.display_url.split("/")[0] for a in page.ads] == [
+    assert labels and len(ads(page)) == labels
+    assert {urlsplit(a.url).path for a in ads(page)} == {"/aclk"}
+    assert [a.display_url.split("/")[0] for a in ads(page)] == [
         "www.booking.com",
         "www.expedia.com",
         "www.priceline.com",
     ]
-    assert not {r.landing_url for r in page.organic} & {a.landing_url for a in page.ads}
-    assert page.organic[0].url.startswith("/url?q=")
+    assert not {r.landing_url for r in organic(page)} & {a.landing_url for a in ads(page)}
+    assert organic(page)[0].url.startswith("/url?q=")
 
 
 def _decode_aclick(url: str) -> str:
@@ -131,20 +131,20 @@ def _decode_aclick(url: str) -> str:
 def test_bing_nojs_ads_decoded_from_aclick() -> None:
     page = parse("bing/hotels-nojs.html")
     raw = (SHARED / "bing" / "hotels-nojs.html").read_text(encoding="utf-8")
-    assert len(page.ads) >= 2
+    assert len(ads(page)) >= 2
     assert len(re.findall(r'<li class="b_ad[ "]', raw)) == 2  # the README's two ad blocks
-    for ad in page.ads:
+    for ad in ads(page):
         assert urlsplit(ad.url).path == "/aclick"
         assert ad.landing_url == _decode_aclick(ad.url)
         assert not ENGINE_HOSTS["bing"].search(urlsplit(ad.landing_url).hostname)
-    assert urlsplit(page.ads[0].landing_url).hostname == "www.booking.com"
-    assert [r.ad_position for r in page.ads] == list(range(1, len(page.ads) + 1))
+    assert urlsplit(ads(page)[0].landing_url).hostname == "www.booking.com"
+    assert [r.ad_position for r in ads(page)] == list(range(1, len(ads(page)) + 1))
 
 
 def test_bing_organic_results_are_the_b_algo_items() -> None:
     for name, expected in (("bing/hotels-nojs.html", 4), ("bing/hello.html", 9)):
         page = parse(name)
-        assert len(page.organic) == expected, name
+        assert len(organic(page)) == expected, name
     hello = parse("bing/hello.html")
-    assert hello.organic[0].landing_url == "https://www.hellomagazine.com/"
+    assert organic(hello)[0].landing_url == "https://www.hellomagazine.com/"
     assert hello.next_url and "first=10" in hello.next_url

@@ -7,7 +7,7 @@ pure `parse(body, url, status=200, *, region=None, rank_offset=None) -> SerpPage
 from __future__ import annotations
 
 from crawler.engines import bing, brave, duckduckgo, google, searxng
-from crawler.engines.base import Blocked, SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 
 ENGINES = {
     "bing": bing,
@@ -26,4 +26,4 @@ def get_engine(kind: str):
         raise KeyError(f"unknown engine {kind!r}; known: {', '.join(sorted(ENGINES))}") from None
 
 
-__all__ = ["ENGINES", "Blocked", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]
+__all__ = ["ENGINES", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]

@@ -11,15 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-class Blocked(Exception):
-    """The engine answered with a block, captcha or rate-limit page."""
-
-    def __init__(self, engine: str, reason: str):
-        super().__init__(f"{engine}: {reason}")
-        self.engine = engine
-        self.reason = reason
-
-
 @dataclass
 class SearchRequest:
     url: str
@@ -74,17 +65,3 @@ class SerpPage:
             "next_url": self.next_url,
             "results": [r.to_dict() for r in self.results],
         }
-
-    @property
-    def organic(self) -> list[SerpResult]:
-        return [r for r in self.results if not r.is_ad]
-
-    @property
-    def ads(self) -> list[SerpResult]:
-        return [r for r in self.results if r.is_ad]
-
-    def raise_if_blocked(self) -> SerpPage:
-        """Raise `Blocked` for a block/captcha/rate-limit page, else return the page."""
-        if self.blocked:
-            raise Blocked(self.engine or "engine", self.blocked)
-        return self

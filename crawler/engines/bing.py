@@ -33,7 +33,6 @@ from crawler.engines.common import (
 KIND = "bing"
 ENDPOINT = "https://www.bing.com/search"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 _BLOCK_MARKERS = (

@@ -28,7 +28,6 @@ from crawler.engines.common import (
 KIND = "brave"
 ENDPOINT = "https://api.search.brave.com/res/v1/web/search"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 API_KEY_ENV = "BRAVE_API_KEY"
 PAGE_SIZE = 20  # the API's maximum `count`
 MAX_OFFSET = 9  # the API's maximum `offset` (in pages)

@@ -159,12 +159,6 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def host_matches(url: str, *domains: str) -> bool:
-    """True when the URL's host is one of the domains or a subdomain of one."""
-    host = host_of(url)
-    return any(host == d or host.endswith("." + d) for d in domains)
-
-
 def _b64decode(value: str) -> str | None:
     value = value.strip()
     if not value:
@@ -397,17 +391,6 @@ def unwrap_url(href: str, page_url: str, max_depth: int = 6) -> str:
             break
         url = target
     return url
-
-
-def is_tracking_url(url: str) -> bool:
-    """True when the URL is still an engine's click-tracking or redirect URL."""
-    return _unwrap_once(url, "") is not None or (
-        host_matches(url, "bing.com", "duckduckgo.com", "googleadservices.com")
-        and urlsplit(url)
-        .path.lower()
-        .rstrip("/")
-        .endswith(("/aclick", "/aclk", "/ck/a", "/l", "/y.js"))
-    )
 
 
 def strip_html(value: object) -> str:

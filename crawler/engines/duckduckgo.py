@@ -40,7 +40,6 @@ from crawler.engines.common import (
 KIND = "duckduckgo"
 ENDPOINT = "https://html.duckduckgo.com/html/"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 # The HTML endpoint's own page offsets: 0, then about 30 per page.
 PAGE_SIZE = 30
 
@@ -202,7 +201,7 @@ def _lite_results(tree, page_url: str, region: str) -> list[SerpResult]:
     return results
 
 
-def parse(
+def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issue 12 step 7 shares helpers
     body: bytes,
     url: str,
     status: int = 200,

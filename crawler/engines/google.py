@@ -44,7 +44,6 @@ from crawler.engines.common import (
 KIND = "google"
 ENDPOINT = "https://www.google.com/search"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 PAGE_SIZE = 10
 
 AD_LABELS = frozenset(
@@ -458,7 +457,7 @@ def next_url(tree, page_url: str) -> str | None:
     return best[1] if best else None
 
 
-def parse(
+def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one parser; issue 12 step 7 shares helpers
     body: bytes,
     url: str,
     status: int = 200,

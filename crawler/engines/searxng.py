@@ -25,7 +25,6 @@ from crawler.engines.common import (
 KIND = "searxng"
 ENDPOINT = "http://127.0.0.1:8888/search"
 # The page URL assumed when a saved page comes without one (`serp parse`).
-DEFAULT_URL = ENDPOINT
 # SearXNG pages have no fixed size; ranks assume this many per page unless the
 # caller passes `rank_offset`.
 PAGE_SIZE = 10

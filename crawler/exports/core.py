@@ -46,7 +46,6 @@ class Export:
     min_risk: str
     content: str
     items: list[Item]
-    base_export: dict | None = None
 
     @property
     def data(self) -> bytes:
@@ -337,11 +336,6 @@ def parse_since(value: str | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def last_export(db: Database, recipient: str) -> dict | None:
-    rows = list(db["exports"].rows_where("recipient = ?", [recipient], order_by="id desc", limit=1))
-    return rows[0] if rows else None
-
-
 def sent_fingerprints(db: Database, recipient: str) -> dict[str, str]:
     """Each item key's fingerprint as last sent to `recipient`."""
     rows = db.execute(
@@ -404,9 +398,7 @@ def prepare_export(
     since = parse_since(since)
     rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id)
     items = shape(rows, preset)
-    base = None
     if since == "last":
-        base = last_export(db, preset.name)
         sent = sent_fingerprints(db, preset.name)
         items = [it for it in items if sent.get(it.key) != it.fingerprint]
     elif since:
@@ -420,7 +412,6 @@ def prepare_export(
         min_risk=min_risk,
         content=buf.getvalue(),
         items=items,
-        base_export=base,
     )
 
 

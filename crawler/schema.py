@@ -1,0 +1,365 @@
+"""The database schema as sqlite-utils migrations, applied when a database is opened.
+
+`migrate(db)` brings any serpwatch database to the shape this code needs:
+a new file gets every migration; a file made by an older release gets the
+ones it lacks, each logged; a file made by a newer release (it records a
+migration this code does not know) is refused with `SchemaTooNew`, because
+writing to it with older code could lose what the newer code stores.
+
+The first migration, `0001_baseline_0_1`, is the shape of release 0.1
+(commit 6aa4400): it creates what is missing and adds the columns that 0.1
+created on the fly (`alter=True` upserts, `add_column` on open), so a 0.1
+database is recognised and upgraded, never re-created. Every later change
+is a new named migration at the end of the list.
+
+Ids are the migration names as stored in `_sqlite_migrations` (set
+`serpwatch`): renaming one makes it pending again on every database.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlite_utils import Database, Migrations
+
+logger = logging.getLogger(__name__)
+
+SET = "serpwatch"
+migrations = Migrations(SET)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer serpwatch: it has migrations this code lacks."""
+
+
+def migrate(db: Database, *, label: str = "database") -> list[str]:
+    """Apply the pending migrations; return their names. Refuse a newer database."""
+    known = set(known_names())
+    unknown = [name for name in applied_names(db) if name not in known]
+    if unknown:
+        raise SchemaTooNew(
+            f"{label} was written by a newer serpwatch (schema migration"
+            f"{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} unknown to this"
+            " version); upgrade serpwatch to use it"
+        )
+    if not migrations.pending(db):
+        return []
+    # One writer migrates: a second process opening the same new file waits
+    # here (busy timeout), then finds nothing pending.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    for name in pending:
+        logger.info("%s: applied schema migration %s", label, name)
+    return pending
+
+
+def applied_names(db: Database) -> list[str]:
+    return [m.name for m in migrations.applied(db)]
+
+
+def known_names() -> list[str]:
+    return [m.name for m in migrations._migrations]
+
+
+# ---------------------------------------------------------------------------
+# The shape of release 0.1 (6aa4400). Frozen: the baseline migration reads it.
+
+_EVIDENCE = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
+
+BASELINE_0_1: dict[str, dict] = {
+    "runs": {
+        "columns": {
+            "id": int,
+            "profile": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "stats": str,
+            "blocked_engines": str,
+            "warnings": str,
+            "host": str,
+            "pid": int,
+        },
+        "pk": "id",
+    },
+    "serp_results": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "engine": str,
+            "query": str,
+            "brand": str,
+            "serp_url": str,
+            "is_ad": int,
+            "rank": int,
+            "ad_position": int,
+            "title": str,
+            "url": str,
+            "landing_url": str,
+            "display_url": str,
+            "snippet": str,
+            "phones": str,
+            "seen_at": str,
+            "page": int,
+        },
+        "pk": "id",
+        "indexes": [["run_id"]],
+    },
+    "pages": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "url": str,
+            "entry_url": str,
+            "domain": str,
+            "status": int,
+            "title": str,
+            "engine": str,
+            "query": str,
+            "brand": str,
+            "is_ad": int,
+            "rank": int,
+            "ad_position": int,
+            "serp_url": str,
+            "redirects": str,
+            "ip": str,
+            "size": int,
+            "sha256": str,
+            "phones": int,
+            "fetched_at": str,
+            **_EVIDENCE,
+            "engines": str,
+            "appearances": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"], ["domain"]],
+    },
+    "sightings": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "page_id": str,
+            "phone": str,
+            "raw": str,
+            "source": str,
+            "is_fax": int,
+            "domain": str,
+            "url": str,
+            "entry_url": str,
+            "brand": str,
+            "engine": str,
+            "query": str,
+            "is_ad": int,
+            "rank": int,
+            "official": int,
+            "score": int,
+            "risk": str,
+            "reasons": str,
+            "seen_at": str,
+            **_EVIDENCE,
+            "engines": str,
+            "flagged": int,
+            "facts": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"], ["phone"], ["domain"]],
+    },
+    "numbers": {
+        "columns": {
+            "phone": str,
+            "number_type": str,
+            "country": str,
+            "nl_category": str,
+            "carrier": str,
+            "official_for": str,
+            "first_seen": str,
+            "last_seen": str,
+            "first_run": int,
+            "last_run": int,
+            "status": str,
+        },
+        "pk": "phone",
+    },
+    "sites": {
+        "columns": {
+            "domain": str,
+            "first_seen": str,
+            "last_seen": str,
+            "first_run": int,
+            "last_run": int,
+            "status": str,
+        },
+        "pk": "domain",
+    },
+    # One row per (site, number) pair: what exports are made of.
+    "site_numbers": {
+        "columns": {
+            "id": str,
+            "domain": str,
+            "phone": str,
+            "url": str,
+            "entry_url": str,
+            "brand": str,
+            "engine": str,
+            "query": str,
+            "is_ad": int,
+            "rank": int,
+            "score": int,
+            "risk": str,
+            "reasons": str,
+            "flagged": int,
+            "first_seen": str,
+            "last_seen": str,
+            "first_run": int,
+            "last_run": int,
+            "updated_at": str,
+            **_EVIDENCE,
+            "facts": str,
+            "engines": str,
+        },
+        "pk": "id",
+        "indexes": [["phone"], ["domain"]],
+    },
+    "triage": {
+        "columns": {"id": int, "key": str, "action": str, "note": str, "at": str, "kind": str},
+        "pk": "id",
+        "indexes": [["key"]],
+    },
+    # The exports ledger: what was sent, when, to whom, and the file's SHA-256.
+    "exports": {
+        "columns": {
+            "id": int,
+            "recipient": str,
+            "format": str,
+            "since": str,
+            "min_risk": str,
+            "created_at": str,
+            "file": str,
+            "sha256": str,
+            "records": int,
+        },
+        "pk": "id",
+        "indexes": [["recipient"]],
+    },
+    # One row per item in an export: its key and a fingerprint of what was sent.
+    "export_items": {
+        "columns": {"id": int, "export_id": int, "recipient": str, "key": str, "fingerprint": str},
+        "pk": "id",
+        "foreign_keys": [("export_id", "exports", "id")],
+        "indexes": [["recipient", "key"]],
+    },
+    # Executables and archives a page offered (crawler.middlewares); never stored.
+    "downloads": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "url": str,
+            "entry_url": str,
+            "domain": str,
+            "kind": str,
+            "reason": str,
+            "content_type": str,
+            "status": int,
+            "engine": str,
+            "query": str,
+            "brand": str,
+            "is_ad": int,
+            "serp_url": str,
+            "seen_at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"]],
+    },
+    # What changed between runs of a profile (crawler.history).
+    "changes": {
+        "columns": {
+            "id": int,
+            "run_id": int,
+            "kind": str,  # number | site | pair
+            "key": str,  # E.164, domain, or "domain phone"
+            "event": str,  # new | back | gone
+            "detail": str,
+            "at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"], ["key"]],
+    },
+}
+
+
+def _ensure_tables(db: Database, shape: dict[str, dict]) -> None:
+    """Create missing tables; add missing columns to existing ones; create indexes."""
+    for name, spec in shape.items():
+        table = db[name]
+        if not table.exists():
+            table.create(spec["columns"], pk=spec["pk"], foreign_keys=spec.get("foreign_keys"))
+        else:
+            have = table.columns_dict
+            for column, kind in spec["columns"].items():
+                if column not in have:
+                    table.add_column(column, kind)
+        for columns in spec.get("indexes", []):
+            table.create_index(columns, if_not_exists=True)
+
+
+# ---------------------------------------------------------------------------
+# The migrations. Append new migrations at the end; never edit a landed one
+# (databases in the field have recorded it by name and will not run it again).
+
+
+@migrations(name="0001_baseline_0_1")
+def baseline_0_1(db: Database) -> None:
+    """Release 0.1's shape: create it, or complete a 0.1 database that lacks
+    columns 0.1 would have added on the fly."""
+    _ensure_tables(db, BASELINE_0_1)
+
+
+@migrations(name="0002_scheduled_watch")
+def scheduled_watch(db: Database) -> None:
+    """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
+    alerts ledger (one row per thing told to a channel, so it is never told twice)
+    and every delivery to a channel, failed ones too."""
+    _ensure_tables(
+        db,
+        {
+            "runs": {
+                "columns": {"job": str, "progress": str, "progress_at": str},
+                "pk": "id",
+            },
+            "alerts": {
+                "columns": {
+                    "id": int,
+                    "channel": str,  # a hash of the Apprise URL: no secrets in the database
+                    "key": str,  # what was told: "number:+31...", "blocked:12:bing", ...
+                    "kind": str,
+                    "run_id": int,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            "alert_deliveries": {
+                "columns": {
+                    "id": int,
+                    "run_id": int,
+                    "channel": str,
+                    "channel_name": str,  # the URL with its password masked
+                    "ok": int,
+                    "attempts": int,
+                    "items": int,
+                    "error": str,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+    db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)

@@ -1,0 +1,54 @@
+"""The complexity ratchet: functions over ruff's limits only ever leave the list.
+
+ruff (C901 at 15, PLR0912, PLR0915) fails `make lint` for a new complex
+function; the only way past it is a `noqa`. This test allows a `noqa` for the
+complexity rules only on the functions named here, each with a date and a
+reason, so a new exception is a visible change to this file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ("C901", "PLR0912", "PLR0915")
+NOQA = re.compile(r"def (\w+).*# noqa: ([A-Z0-9, ]+)(.*)$")
+DATED = re.compile(r"^\s*-- \d{4}-\d{2}-\d{2}: \S.{10,}")
+
+# (file, function): today's offenders. Remove an entry when its function is split.
+ALLOWED = {
+    ("crawler/cli_analyst.py", "register"),
+    ("crawler/engines/duckduckgo.py", "parse"),
+    ("crawler/engines/google.py", "parse"),
+    ("crawler/phones.py", "extract_phones"),
+    ("crawler/scoring.py", "score"),
+    ("crawler/storage.py", "ensure_db_shape"),
+}
+
+
+def _exceptions() -> dict[tuple[str, str], str]:
+    found = {}
+    for folder in ("crawler", "spiders", "pipelines"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                m = NOQA.search(line)
+                if m and any(rule in m.group(2) for rule in RULES):
+                    found[(str(path.relative_to(ROOT)), m.group(1))] = m.group(3)
+    return found
+
+
+def test_only_listed_functions_may_exceed_the_complexity_limits() -> None:
+    extra = set(_exceptions()) - ALLOWED
+    assert not extra, f"new complexity exceptions (split the function instead): {sorted(extra)}"
+
+
+def test_every_exception_is_dated_and_says_why() -> None:
+    for where, why in _exceptions().items():
+        assert DATED.match(why), f"{where}: write '# noqa: C901 -- YYYY-MM-DD: why'"
+
+
+def test_the_ruff_limits_are_the_ones_documented() -> None:
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "max-complexity = 15" in text
+    assert all(rule in text for rule in RULES)
