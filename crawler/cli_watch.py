@@ -244,7 +244,7 @@ class Watcher:
         self.signum: int | None = None
         self.child: subprocess.Popen | None = None
 
-    def on_signal(self, signum, frame):
+    def on_signal(self, signum, _frame):
         self.signum = signum
         self.stop.set()
         child = self.child

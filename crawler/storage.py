@@ -487,11 +487,6 @@ def record_delivery(db: Database, row: dict) -> None:
     db["alert_deliveries"].insert({**row, "at": row.get("at") or now()})
 
 
-def deliveries(db: Database, run_id: int | None = None) -> list[dict]:
-    where, params = ("run_id = ?", [run_id]) if run_id is not None else (None, None)
-    return list(db["alert_deliveries"].rows_where(where, params, order_by="id"))
-
-
 def last_run(db: Database) -> dict | None:
     rows = list(db["runs"].rows_where(order_by="id desc", limit=1))
     return rows[0] if rows else None

@@ -53,7 +53,8 @@ def overlap(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("overlap")
     db = tmp / "o.db"
     seen = {}
-    with ChangingWeb(serp_delay=1.5) as web:
+    with ChangingWeb(serp_delay=0.2) as web:
+        web.gate.clear()  # the first crawl waits for its first result page until we are done
         profile = demo_profile(tmp, web)
         first = subprocess.Popen(
             [exe(), "crawl", str(profile), "--db", str(db), *FAST, *QUICK_PROGRESS],
@@ -86,6 +87,8 @@ def overlap(tmp_path_factory):
         for name, proc in procs.items():
             out, err = proc.communicate(timeout=60)
             seen[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        assert first.poll() is None
+        web.gate.set()
         out, err = first.communicate(timeout=120)
     return first, out, err, db, seen
 

@@ -4,7 +4,8 @@
   result pages change from one crawl to the next: crawl 1 sees the demo's
   results, crawl 2 also a new scam site, crawl 3 a captcha page (blocked).
   A crawl asks each query once, so the n-th request for a query is crawl n.
-  `delay` slows every answer down, for the progress and lock tests.
+  `delay` slows every answer down, `gate` holds result pages back, for the
+  progress and lock tests.
 - `Webhook`: an HTTP server that keeps every JSON body POSTed to it (Apprise's
   json:// posts {title, message, type, ...}); `fail` makes it answer 500.
 - `Smtp`: a real SMTP server (aiosmtpd) that keeps every message.
@@ -54,6 +55,10 @@ class ChangingWeb(DemoWeb):
         super().__init__()
         self.delay = delay
         self.serp_delay = delay if serp_delay is None else serp_delay
+        # Cleared, result pages wait until the test sets it: a crawl that surely
+        # runs for as long as the test needs, however loaded the machine is.
+        self.gate = threading.Event()
+        self.gate.set()
         self.block_from = block_from
         self.asked: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -61,6 +66,7 @@ class ChangingWeb(DemoWeb):
         self.new_site.write_text(NEW_SCAM_PAGE)
 
     def serp_html(self, query: str) -> str:
+        self.gate.wait(120)
         time.sleep(self.serp_delay)
         with self.lock:
             self.asked[query] += 1
