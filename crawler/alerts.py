@@ -32,10 +32,11 @@ from pathlib import Path
 
 from crawler import storage
 from crawler.config import AlertsConfig, mask_url
+from crawler.risk import RISK_ORDER
 
 logger = logging.getLogger(__name__)
 
-RISK_ORDER = storage.RISK_ORDER
+
 SECTIONS = (
     ("run", "RUN PROBLEMS"),
     ("blocked", "ENGINES THAT BLOCKED THE RUN"),

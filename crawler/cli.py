@@ -17,6 +17,7 @@ import click
 
 from crawler.config import ConfigError
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
+from crawler.risk import RISK_LEVELS
 from crawler.schema import SchemaTooNew
 from crawler.tables import flag_table
 
@@ -238,9 +239,7 @@ def crawl(profile_path, db_path, jobdir, settings):
 
 @main.command()
 @db_option
-@click.option(
-    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
-)
+@click.option("--min-risk", type=click.Choice(RISK_LEVELS), default="low", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @friendly
 def flags(db_path, min_risk, as_json):
@@ -286,7 +285,7 @@ def flags(db_path, min_risk, as_json):
 )
 @click.option(
     "--min-risk",
-    type=click.Choice(["low", "medium", "high"]),
+    type=click.Choice(RISK_LEVELS),
     default=None,
     help="Lowest risk exported [default: the recipient's, low for default].",
 )

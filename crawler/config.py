@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
+from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
-
-KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
+from crawler.risk import RISK_LEVELS
 
 
 class ConfigError(Exception):
@@ -287,10 +287,10 @@ def load_profile(path: Path | str) -> Profile:
         raise ConfigError(path, "needs at least one [[engines]] table", field="engines")
     for i, entry in enumerate(raw_engines):
         kind = entry.get("kind") if isinstance(entry, dict) else None
-        if kind not in KNOWN_ENGINES:
+        if kind not in ENGINES:
             raise ConfigError(
                 path,
-                f"unknown engine kind {kind!r}; use one of {', '.join(KNOWN_ENGINES)}",
+                f"unknown engine kind {kind!r}; use one of {', '.join(ENGINES)}",
                 line=_line_of(text, "kind", i),
                 field=f"engines[{i}].kind",
             )
@@ -356,7 +356,6 @@ def load_profile(path: Path | str) -> Profile:
     )
 
 
-RISKS = ("low", "medium", "high")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
@@ -441,10 +440,10 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
                 field=f"alerts.urls[{i}]",
             )
     min_risk = table.get("min_risk", "high")
-    if min_risk not in RISKS:
+    if min_risk not in RISK_LEVELS:
         raise ConfigError(
             path,
-            f"must be one of {', '.join(RISKS)}",
+            f"must be one of {', '.join(RISK_LEVELS)}",
             line=_table_line(text, "alerts", "min_risk"),
             field="alerts.min_risk",
         )

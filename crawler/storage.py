@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import schema
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
 EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}

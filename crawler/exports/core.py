@@ -21,8 +21,8 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.exports.recipients import Preset
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = storage.RISK_ORDER
 STATUS_ORDER = {"confirmed": 3, "new": 2, "dismissed": 1}
 
 
