@@ -351,3 +351,14 @@ def test_a_site_under_a_number_in_the_same_message_is_covered_not_repeated():
     other = AlertItem("site:b.nl", "site", "b[.]nl shows +32", subject="+32")
     send, covered = for_channel([number, site, other, number], told={"site:b.nl"})
     assert send == [number] and covered == [site]
+
+
+def test_queries_try_sends_no_alerts(tmp_path):
+    with ChangingWeb() as web, Webhook() as hook:
+        profile = demo_profile(tmp_path, web, alerts=[hook.url], min_risk="low")
+        proc = serpwatch(
+            "queries", "try", profile, "Microsoft helpdesk telefoonnummer", env=env_for(web)
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "+31852081234" in proc.stdout
+    assert hook.posts == [] and hook.hits == 0
