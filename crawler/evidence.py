@@ -214,6 +214,18 @@ def _warc_date(fetched_at: str) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def read_payload(warc_path: Path | str, record_id: str) -> bytes | None:
+    """The payload of record `record_id` in `warc_path` (HTTP headers stripped), or None."""
+    try:
+        with open(warc_path, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_headers.get_header("WARC-Record-ID") == record_id:
+                    return record.content_stream().read()
+    except OSError:
+        return None
+    return None
+
+
 def verify(warc_path: Path | str, record_id: str, payload_sha256: str) -> bool:
     """True when `warc_path` holds `record_id` and its payload hashes to `payload_sha256`.
 

@@ -45,3 +45,9 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
+first_seen
+last_seen
+distribution
+analysis
+threat_level_id
