@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ class AlertItem:
     kind: str  # a SECTIONS key
     headline: str
     lines: list[str] = field(default_factory=list)
-    attachments: list[str] = field(default_factory=list)
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, bytes)
     subject: str = ""  # the number an item is about, if any
 
 
@@ -93,7 +94,7 @@ def _risk_ok(risk: str | None, floor: str) -> bool:
     return RISK_ORDER.get(risk or "", 0) >= RISK_ORDER[floor]
 
 
-def _pair_lines(p: dict, warc_dir: Path | None) -> tuple[list[str], list[str]]:
+def _pair_lines(p: dict, warc_dir: Path | None) -> tuple[list[str], list[tuple[str, bytes]]]:
     where = "ad" if p.get("is_ad") else "result"
     rank = f" #{p['rank']}" if p.get("rank") else ""
     reasons = json.loads(p.get("reasons") or "[]")[:3]
@@ -105,29 +106,43 @@ def _pair_lines(p: dict, warc_dir: Path | None) -> tuple[list[str], list[str]]:
     if reasons:
         lines.append("    why: " + defang("; ".join(reasons)))
     if p.get("warc_file"):
-        path = Path(p["warc_file"])
-        if warc_dir is not None and not path.is_absolute():
-            path = warc_dir / path
-        lines.append(f"    evidence: {path} record {p.get('warc_record_id') or '?'}")
-    attachments = []
-    shot = _screenshot(p, warc_dir)
-    if shot:
-        lines.append(f"    screenshot: {shot}")
-        if Path(shot).is_file():
-            attachments.append(str(shot))
-    return lines, attachments
+        lines.append(
+            f"    evidence: {_in_folder(p['warc_file'], warc_dir)}"
+            f" record {p.get('warc_record_id') or '?'}"
+        )
+    where_shot, shot = _screenshot(p, warc_dir)
+    if where_shot:
+        lines.append(f"    screenshot: {where_shot}")
+    return lines, [shot] if shot else []
 
 
-def _screenshot(p: dict, warc_dir: Path | None) -> str | None:
-    """A screenshot path where the crawl kept one (issue 13's columns, when present)."""
-    for column in ("screenshot_path", "screenshot_file", "screenshot"):
-        value = p.get(column)
-        if value and isinstance(value, str) and not value.startswith("<urn:"):
-            path = Path(value)
-            if warc_dir is not None and not path.is_absolute():
-                path = warc_dir / path
-            return str(path)
-    return None
+def _in_folder(name: str, warc_dir: Path | None) -> Path:
+    path = Path(name)
+    return warc_dir / path if warc_dir is not None and not path.is_absolute() else path
+
+
+def _screenshot(p: dict, warc_dir: Path | None) -> tuple[str | None, tuple[str, bytes] | None]:
+    """Where the page's screenshot is (the `screenshot` field the browser fills, as
+    exports read it: a WARC record id, {"warc_file", "warc_record_id"} or a file)
+    and its bytes when they are at hand."""
+    from crawler.exports.evidence_files import EvidenceFiles
+
+    cited = p.get("screenshot")
+    if not cited or not isinstance(cited, str):
+        return None, None
+    where = cited
+    if cited.startswith("{"):
+        try:
+            data = json.loads(cited)
+        except ValueError:
+            data = {}
+        record = data.get("warc_record_id") or data.get("record_id")
+        warc = data.get("warc_file") or p.get("warc_file")
+        where = data.get("path") or f"{_in_folder(warc or '?', warc_dir)} record {record}"
+    elif cited.startswith("<urn:"):
+        where = f"{_in_folder(p.get('warc_file') or '?', warc_dir)} record {cited}"
+    found = EvidenceFiles(warc_dir).screenshot(p)
+    return where, (found.name, found.data) if found else None
 
 
 def _number_item(kind, key, headline, pairs, warc_dir) -> AlertItem:
@@ -259,7 +274,9 @@ def for_channel(items: list[AlertItem], told: set[str]) -> tuple[list[AlertItem]
     return send, covered
 
 
-def compose(profile: str, run: dict, items: list[AlertItem]) -> tuple[str, str, list[str]]:
+def compose(
+    profile: str, run: dict, items: list[AlertItem]
+) -> tuple[str, str, list[tuple[str, bytes]]]:
     """(title, body, attachments) of the one message for a run."""
     counts = []
     for kind, label in SECTIONS:
@@ -274,7 +291,7 @@ def compose(profile: str, run: dict, items: list[AlertItem]) -> tuple[str, str, 
         + ").",
         "Links are defanged: hxxp and [.] stand for http and a dot.",
     ]
-    attachments: list[str] = []
+    attachments: list[tuple[str, bytes]] = []
     for kind, label in SECTIONS:
         section = [i for i in items if i.kind == kind]
         if not section:
@@ -366,7 +383,13 @@ def alert_run(
         if not todo:
             continue
         title, body, attachments = compose(profile, run, todo)
-        delivery = send(url, title, body, attachments, retries=retries, delay=delay)
+        with tempfile.TemporaryDirectory(prefix="serpwatch-alert-") as tmp:
+            files = []
+            for n, (name, data) in enumerate(attachments):
+                path = Path(tmp) / f"{n}-{name}"
+                path.write_bytes(data)
+                files.append(str(path))
+            delivery = send(url, title, body, files, retries=retries, delay=delay)
         delivery.items = len(todo)
         storage.record_delivery(
             db,

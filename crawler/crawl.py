@@ -34,7 +34,7 @@ def run_crawl(
         os.environ["http_proxy"] = proxy
     settings = build_settings(db, overrides)
     # Taken here, before Scrapy starts, a refusal is one line and exit 75
-    # (crawler.lock); RunLockExtension finds this lock and keeps it.
+    # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.
     with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
         process = CrawlerProcess(settings)
         crawler = process.create_crawler("search")

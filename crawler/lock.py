@@ -13,8 +13,9 @@ lock an orphaned inode while a third one locks a new file.
 `serpwatch crawl` takes the lock before Scrapy starts (`hold`), so a refusal
 is one clear line and exit code 75 (EX_TEMPFAIL: "try again later", which is
 what cron and systemd should make of an overlap). `scrapy crawl` and Scrapyd
-jobs take it in `RunLockExtension`, before any pipeline opens the database;
-there the refused job logs the same line and stops without creating a run.
+jobs take it when the spider opens (`RunGuard`, from the first pipeline,
+pipelines/lock.py), before any pipeline opens the database; there the refused
+job logs the same line and exits 75 without creating a run.
 """
 
 from __future__ import annotations
@@ -222,48 +223,51 @@ def hold(db: Path | str, path: Path | str | None = None, **info):
         lock.release()
 
 
-class RunLockExtension:
-    """Scrapy extension: hold the database's lock from before the pipelines open
-    it until the crawler stops, whoever started the crawl (CLI, `scrapy crawl`,
-    Scrapyd). The CLI's own lock is reused; a refusal stops the crawl before it
-    creates a run."""
+class RunGuard:
+    """The lock for one Scrapy crawl, whoever started it (CLI, `scrapy crawl`,
+    Scrapyd): taken when the spider opens, before any pipeline touches the
+    database (pipelines/lock.py opens first), held until the engine stops, after
+    the run is stored and the alerts are sent. The CLI's own lock is reused.
+
+    Not at crawler creation: tests and tools build crawlers that never crawl."""
 
     def __init__(self, crawler):
         from scrapy import signals
 
-        settings = crawler.settings
-        db = settings.get("SERPWATCH_DB")
-        path = settings.get("SERPWATCH_LOCK_FILE") or None
         self.crawler = crawler
+        self.lock: CrawlLock | None = None
         self.owned = False
-        self.lock = held(db, path)
-        if self.lock is None:
-            # Raised here, the refusal stops Crawler.crawl before the engine,
-            # the spider's requests or the store pipeline exist.
-            self.lock = CrawlLock(db, path).acquire(job=scrapyd_job(crawler.spider))
-            self.owned = True
         crawler.signals.connect(self.run_started, signal=signals.spider_opened)
         crawler.signals.connect(self.stopped, signal=signals.engine_stopped)
 
-    @classmethod
-    def from_crawler(cls, crawler):
+    def acquire(self) -> None:
+        settings = self.crawler.settings
+        db = settings.get("SERPWATCH_DB")
+        path = settings.get("SERPWATCH_LOCK_FILE") or None
+        self.lock = held(db, path)
+        if self.lock is not None:
+            return
         try:
-            return cls(crawler)
+            self.lock = CrawlLock(db, path).acquire(job=scrapyd_job(self.crawler.spider))
         except (CrawlRunning, LockError) as exc:
-            # One clear line and the documented exit code, not a traceback: nothing
-            # has been opened yet, so there is nothing to close.
+            # One clear line and the documented exit code, not a traceback: no
+            # pipeline has opened the database, so there is nothing to close.
             logger.error("%s", exc)
             for handler in logging.getLogger().handlers:
                 handler.flush()
             raise SystemExit(EXIT_BUSY if isinstance(exc, CrawlRunning) else 2) from None
+        self.owned = True
 
     def run_started(self, spider):
+        if self.lock is None:
+            return
         profile = getattr(getattr(spider, "profile", None), "name", None)
         self.lock.update(run_id=self.crawler.stats.get_value("serpwatch/run_id"), profile=profile)
 
     def stopped(self):
-        if self.owned:
+        if self.owned and self.lock is not None:
             self.lock.release()
+            self.owned = False
 
 
 def scrapyd_job(spider) -> str | None:

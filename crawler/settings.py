@@ -87,6 +87,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.lock.RunLockPipeline": 10,  # first: one crawl per database (crawler/lock.py)
     "pipelines.extract.ExtractPhonesPipeline": 100,
     "pipelines.score.ScorePipeline": 200,
     "pipelines.evidence.EvidencePipeline": 250,
@@ -98,7 +99,6 @@ ITEM_PIPELINES = {
 # the profile's [alerts] after each run. Extensions, so `scrapy crawl` and
 # Scrapyd jobs get them as `serpwatch crawl` does.
 EXTENSIONS = {
-    "crawler.lock.RunLockExtension": 0,
     "crawler.progress.ProgressExtension": 500,
     "crawler.alerts.AlertsExtension": 600,
 }

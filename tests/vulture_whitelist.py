@@ -11,6 +11,7 @@ EvidencePipeline
 ExtractPhonesPipeline
 ScorePipeline
 StorePipeline
+RunLockPipeline
 SearchSpider
 custom_settings
 NetGuardMiddleware
@@ -24,7 +25,6 @@ GuardedResolver
 GuardedHTTP11DownloadHandler
 install_on_reactor  # Scrapy calls it on the TWISTED_DNS_RESOLVER class
 # Scrapy builds these from EXTENSIONS in crawler/settings.py.
-RunLockExtension
 ProgressExtension
 AlertsExtension
 # click calls a ParamType's convert (crawler/cli_watch.py Duration).
