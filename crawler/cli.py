@@ -428,7 +428,11 @@ def runs_cmd(db_path):
 @click.option("--port", default=8001, show_default=True, type=int)
 @friendly
 def serve(db_path, host, port):
-    """Browse the database in Datasette (read while a crawl writes).
+    """Browse the database in Datasette for triage (read while a crawl writes).
+
+    With the project's views and metadata: flagged numbers and flagged sites
+    (facets on brand, risk, status, engine), the query "new since last run",
+    scam URLs as text, and each WARC record viewable as evidence.
 
     Example: serpwatch serve --db nl.db --port 8001
     """
@@ -436,8 +440,10 @@ def serve(db_path, host, port):
 
     if not Path(db_path).exists():
         raise click.ClickException(f"{db_path}: no such database; run a crawl or the demo first")
-    storage.open_db(db_path).close()  # tables and WAL in place before readers arrive
-    args = [sys.executable, "-m", "datasette", "serve", str(db_path), "-h", host, "-p", str(port)]
+    from crawler.datasette import serve_args
+
+    storage.open_db(db_path).close()  # tables, views and WAL in place before readers arrive
+    args = serve_args(Path(db_path), _warc_dir(db_path), host, port)
     os.execv(sys.executable, args)
 
 
@@ -454,7 +460,10 @@ def serp():
 def serp_parse(kind, url, file):
     """Parse a saved result page; print one JSON object per result.
 
-    Exits 3 when the page is a block or captcha page.
+    Ads, organic results, then local and call cards (`kind`). Exits 3 when
+    the page is a block or captcha page, or a page the parser does not
+    recognise (the message names the markers it missed); a page that says
+    itself that nothing was found prints nothing and says so on stderr.
 
     Example: serpwatch serp parse --engine bing saved.html
     """
@@ -470,8 +479,18 @@ def serp_parse(kind, url, file):
     if page.blocked:
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)
-    for result in page.results:
+    if page.unrecognised:
+        click.echo(f"{file}: unrecognised {kind} page: {page.unrecognised}", err=True)
+        sys.exit(3)
+    for result in page.results + page.listings:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    if page.no_results:
+        click.echo(f"{file}: the page says {kind} found nothing for the query", err=True)
+
+
+from crawler.cli_serp import serp_unparsed  # noqa: E402
+
+serp.add_command(serp_unparsed)
 
 
 @main.group()

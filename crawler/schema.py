@@ -336,7 +336,156 @@ def ledger_per_recipient_and_format(db: Database) -> None:
     items.create_index(["recipient", "format", "key"], if_not_exists=True)
 
 
-@migrations(name="0003_scheduled_watch")
+# Issue 16 (engines v2): result kinds, click strings and advertisers.
+_SERP_V2 = {
+    "kind": str,  # organic | ad | local | call
+    "click_url": str,  # the engine's click string, as on the page
+    "landing_from": str,  # link | decoded | display-url | ""
+    "advertiser_name": str,
+    "advertiser_location": str,
+    "advertiser_url": str,  # the engine's "about this advertiser" page
+}
+_REACHED = {
+    "reached_via": str,  # click | decoded | display-url | link
+    "click_url": str,
+    "advertiser_name": str,
+    "advertiser_location": str,
+}
+
+
+@migrations(name="0003_engines_v2")
+def engines_v2(db: Database) -> None:
+    """Result kinds, click strings and advertisers on results; how each page was
+    reached (pages, sightings, site_numbers carry it to the exports); local and
+    call cards in their own table; result pages no parser recognised."""
+    for table, columns in (
+        ("serp_results", _SERP_V2),
+        ("pages", _REACHED),
+        ("sightings", _REACHED),
+        ("site_numbers", _REACHED),
+    ):
+        have = db[table].columns_dict
+        for column, kind in columns.items():
+            if column not in have:
+                db[table].add_column(column, kind)
+    _ensure_tables(
+        db,
+        {
+            # Local pack, business-profile and call cards: apart from the ranks
+            # of organic results and the positions of ads.
+            "serp_listings": {
+                "columns": {
+                    "id": str,
+                    "run_id": int,
+                    "engine": str,
+                    "query": str,
+                    "brand": str,
+                    "serp_url": str,
+                    "page": int,
+                    "kind": str,
+                    "position": int,
+                    "title": str,
+                    "url": str,
+                    "landing_url": str,
+                    "display_url": str,
+                    "snippet": str,
+                    "phones": str,
+                    "address": str,
+                    **{k: v for k, v in _SERP_V2.items() if k != "kind"},
+                    "seen_at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            # Result pages no parser recognised, kept whole for the maintainers
+            # (`serpwatch serp unparsed`).
+            "unparsed_pages": {
+                "columns": {
+                    "id": str,
+                    "run_id": int,
+                    "engine": str,
+                    "kind": str,
+                    "query": str,
+                    "url": str,
+                    "status": int,
+                    "reason": str,
+                    "size": int,
+                    "sha256": str,
+                    "body": bytes,
+                    "seen_at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+
+
+_TRIAGE_PAIRS = """
+    with pairs as (
+        select p.*, n.number_type, n.country, n.carrier,
+               case when 'dismissed' in (n.status, s.status) then 'dismissed'
+                    when 'confirmed' in (n.status, s.status) then 'confirmed'
+                    else 'new' end as pair_status
+        from site_numbers p
+        join numbers n on n.phone = p.phone
+        join sites s on s.domain = p.domain
+        where p.flagged = 1
+           or (p.risk is not null and 'dismissed' in (n.status, s.status))
+    ),
+    ranked as (
+        select *, row_number() over (
+            partition by {key} order by pair_status = 'dismissed', score desc, {other}
+        ) as rank_in_group
+        from pairs
+    ),
+    grouped as (
+        select {key} as group_key, group_concat({other}, ', ') as members,
+               count(*) as member_count,
+               min(first_seen) as first_seen, max(last_seen) as last_seen,
+               case when min(pair_status = 'dismissed') then 'dismissed'
+                    when max(pair_status = 'confirmed') then 'confirmed'
+                    else 'new' end as status
+        from pairs group by {key}
+    )
+"""
+# The triage views Datasette shows (`serpwatch serve`, crawler/datasette): one
+# row per flagged number, one per flagged site, dismissed ones included so the
+# analyst sees the status (and can undo it). The strongest pair that is not
+# dismissed gives the verdict, brand, engine, URL and evidence; the status is
+# dismissed when every pair is, confirmed when one is, else new.
+TRIAGE_VIEWS = {
+    "flagged_numbers": _TRIAGE_PAIRS.format(key="phone", other="domain")
+    + """
+    select r.phone as number, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as sites, g.member_count as site_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.number_type, r.country, r.carrier, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.phone
+    where r.rank_in_group = 1
+    """,
+    "flagged_sites": _TRIAGE_PAIRS.format(key="domain", other="phone")
+    + """
+    select r.domain as site, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as numbers, g.member_count as number_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.ip, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.domain
+    where r.rank_in_group = 1
+    """,
+}
+
+
+@migrations(name="0004_triage_views")
+def triage_views(db: Database) -> None:
+    """The views `flagged_numbers` and `flagged_sites` (Datasette's triage views)."""
+    for name, sql in TRIAGE_VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+@migrations(name="0005_scheduled_watch")
 def scheduled_watch(db: Database) -> None:
     """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
     alerts ledger (one row per thing told to a channel, so it is never told twice)

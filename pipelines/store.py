@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, SerpItem, UnparsedItem
 from crawler.lock import scrapyd_job
 
 logger = logging.getLogger(__name__)
@@ -44,13 +44,19 @@ class StorePipeline:
         self.db.close()
 
     def process_item(self, item):
-        if isinstance(item, SerpItem):
+        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+            storage.save_serp_listing(self.db, self.run_id, asdict(item))
+        elif isinstance(item, SerpItem):
             storage.save_serp_result(self.db, self.run_id, asdict(item))
+        elif isinstance(item, UnparsedItem):
+            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
             page = {
                 f.name: getattr(item, f.name)
                 for f in fields(item)
-                if f.name not in ("html", "body", "hits", "verdicts", "headers")
+                # What only the WARC keeps: the bytes, the headers both ways.
+                if f.name
+                not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
         return item

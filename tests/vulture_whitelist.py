@@ -45,9 +45,16 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
+seen_at
+reached_via
 # PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
 first_seen
 last_seen
 distribution
 analysis
 threat_level_id
+# Datasette calls the plugin's hooks by name (crawler/datasette/plugins).
+render_cell
+register_routes
+asgi_wrapper

@@ -93,6 +93,7 @@ def pair_rows(
         db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed
     )
     extra = {row["id"]: row for row in storage.pair_details(db)}
+    decisions = storage.latest_decisions(db)
     out = []
     for r in records:
         more = extra.get(storage.key(r["domain"], r["phone"]), {})
@@ -118,7 +119,7 @@ def pair_rows(
         # A known legitimate third party (brands file): never an indicator.
         row["third_party"] = facts.get("third_party") or facts.get("third_party_site")
         # When the status was decided: a withdrawal's time in STIX and MISP.
-        row["status_at"] = _status_at(row["status"], facts)
+        row["status_at"] = _status_at(row, decisions)
         for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
             row.setdefault(name, more.get(name))
         out.append(row)
@@ -129,10 +130,12 @@ def pair_rows(
 SCREENSHOT_FIELDS = ("screenshot", "screenshot_sha256")
 
 
-def _status_at(status: str, facts: dict) -> str | None:
-    for who in ("number", "site"):
-        if facts.get(f"{who}_status") == status:
-            return facts.get(f"{who}_status_at")
+def _status_at(row: dict, decisions: dict[str, dict]) -> str | None:
+    """When the decision behind the row's status was made (None for new)."""
+    for key in (row["phone"], row["domain"]):
+        d = decisions.get(key)
+        if d and d["status"] == row["status"]:
+            return d["at"]
     return None
 
 
@@ -163,7 +166,9 @@ def ad_rows(
     for ad in db.query(
         f"""
         select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
-               r.display_url, r.landing_url, r.url as click_url, r.seen_at,
+               r.display_url, r.landing_url, r.seen_at,
+               coalesce(nullif(r.click_url, ''), r.url) as click_url,
+               r.advertiser_name, r.advertiser_location, r.advertiser_url,
                s.phone, g.domain, g.url as page_url, g.ip as page_ip,
                g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
                g.payload_sha256 as page_payload_sha256
@@ -191,6 +196,9 @@ def ad_rows(
                 "display_url": ad["display_url"],
                 "landing_url": ad["landing_url"],
                 "click_url": ad["click_url"],
+                "advertiser_name": ad["advertiser_name"] or "",
+                "advertiser_location": ad["advertiser_location"] or "",
+                "advertiser_url": ad["advertiser_url"] or "",
                 "seen_at": ad["seen_at"],
                 "first_seen": ad["seen_at"],
                 "last_seen": ad["seen_at"],
