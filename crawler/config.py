@@ -82,6 +82,7 @@ class AlertsConfig:
     min_risk: str = "high"
 
 
+@dataclass
 class TemplatePack:
     """An included file of query templates in one language (crawler/templates/*.toml)."""
 

@@ -134,7 +134,7 @@ def test_scrapyd_deploy_uploads_the_egg_with_its_data(scrapyd):
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     assert '"status": "ok"' in deploy.stdout + deploy.stderr
     assert server.get("listprojects.json")["projects"] == ["serpwatch"]
-    assert server.get("listspiders.json", project="serpwatch")["spiders"] == ["search"]
+    assert "search" in server.get("listspiders.json", project="serpwatch")["spiders"]
     (egg,) = (server.folder / "eggs" / "serpwatch").glob("r1*.egg")
     names = set(zipfile.ZipFile(egg).namelist())
     assert {
