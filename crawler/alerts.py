@@ -147,6 +147,9 @@ def _screenshot(p: dict, warc_dir: Path | None) -> tuple[str | None, tuple[str, 
 
 def _number_item(kind, key, headline, pairs, warc_dir) -> AlertItem:
     item = AlertItem(key=key, kind=kind, headline=headline, subject=pairs[0]["phone"])
+    reasons = json.loads(pairs[0].get("number_reasons") or "[]")[:3]
+    if reasons:  # the number's own verdict, over all its sites
+        item.lines.append("  number: " + defang("; ".join(reasons)))
     for p in pairs[:MAX_PAIRS_PER_NUMBER]:
         lines, shots = _pair_lines(p, warc_dir)
         item.lines += lines
@@ -203,7 +206,10 @@ def collect(
         risk = _number_risk(group)
         top = group[0]
         what = f"{phone} ({top.get('country') or '?'}, {top.get('number_type') or '?'})"
-        score = f"{risk}, score {max(p.get('score') or 0 for p in group)}"
+        best = top.get("number_score")
+        if best is None:  # a database from before number verdicts: the best pair's
+            best = max(p.get("score") or 0 for p in group)
+        score = f"{risk}, score {best}"
         confirmed = decisions.get(phone, {}).get("status") == "confirmed"
         if confirmed:
             at = decisions[phone]["at"]
