@@ -308,7 +308,9 @@ def watch(profile_path, every, db_path, settings, cycles):
     from crawler.config import load_profile
 
     load_profile(profile_path)  # a bad profile fails now (exit 2), not in every cycle
-    args = [sys.executable, "-m", "crawler.cli", "crawl", profile_path, "--db", db_path]
+    # Not `-m crawler.cli`: run as __main__, the CLI module would be imported twice.
+    child = "from crawler.cli import main; main(prog_name='serpwatch')"
+    args = [sys.executable, "-c", child, "crawl", profile_path, "--db", db_path]
     for item in settings:
         args += ["-s", item]
     sys.exit(Watcher(args, every, cycles).run())
