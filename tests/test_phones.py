@@ -540,7 +540,9 @@ def test_utf8_bytes_without_charset():
 # ---------------------------------------------------------------------------
 # Hostile input: bounded time
 
-SLOW = 10.0  # seconds; each case takes milliseconds (a loaded CI machine: up to ~2 s); the bound catches blow-ups (a quadratic page took 20 s)
+# Seconds. Each case takes milliseconds (up to ~2 s on a loaded machine); the
+# bound catches blow-ups (a quadratic page once took 20 s), not speed.
+SLOW = 10.0
 
 
 def _timed(html):
