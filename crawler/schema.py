@@ -603,7 +603,18 @@ def number_and_site_verdicts(db: Database) -> None:
     db["verdict_history"].create_index(["run_id"], if_not_exists=True)
 
 
-@migrations(name="0007_scheduled_watch")
+@migrations(name="0007_run_warcs")
+def run_warcs(db: Database) -> None:
+    """Distributed runs (issue 18): each worker writes its own WARC file; the run lists them."""
+    if not db["run_warcs"].exists():
+        db["run_warcs"].create(
+            {"run_id": int, "warc_file": str, "worker": str},
+            pk=("run_id", "warc_file"),
+            foreign_keys=[("run_id", "runs", "id")],
+        )
+
+
+@migrations(name="0008_scheduled_watch")
 def scheduled_watch(db: Database) -> None:
     """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
     alerts ledger (one row per thing told to a channel, so it is never told twice)

@@ -110,6 +110,10 @@ SERPWATCH_ALERTS = True  # send the profile's [alerts] after each run
 SERPWATCH_ALERT_RETRIES = 3  # tries per channel and message
 SERPWATCH_ALERT_RETRY_DELAY = 2.0  # seconds before the second try, doubled after
 
+# Distributed mode (crawler/distributed.py, `serpwatch worker`): a worker silent
+# this long is gone, and the requests it held go back to the shared queue.
+SERPWATCH_LEASE_SECONDS = 30.0
+
 # `serpwatch brands check`: a listed official number not confirmed on the
 # brand's own page for more than this many days is reported (--max-age).
 SERPWATCH_OFFICIAL_MAX_AGE_DAYS = 180
