@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from scrapy.settings import Settings
 from crawler import settings as default_settings
 from crawler.config import Profile
 
+logger = logging.getLogger(__name__)
+
 
 def build_settings(db: Path | str, overrides: dict | None = None) -> Settings:
     settings = Settings()
@@ -19,6 +22,23 @@ def build_settings(db: Path | str, overrides: dict | None = None) -> Settings:
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     return settings
+
+
+def _skip_retired(profile: Profile, db: Path | str) -> Profile:
+    """Leave out the queries retired in the database (`serpwatch queries retire`)."""
+    from crawler import storage
+    from crawler.queries import without_retired
+
+    before = len(profile.queries())
+    store = storage.open_db(db)
+    try:
+        profile = without_retired(profile, store)
+    finally:
+        store.close()
+    skipped = before - len(profile.queries())
+    if skipped:
+        logger.warning("%d retired queries skipped (see serpwatch queries stats)", skipped)
+    return profile
 
 
 def run_crawl(
@@ -31,6 +51,7 @@ def run_crawl(
     """
     if proxy:
         os.environ["http_proxy"] = proxy
+    profile = _skip_retired(profile, db)
     process = CrawlerProcess(build_settings(db, overrides))
     crawler = process.create_crawler("search")
     process.crawl(crawler, profile=profile)

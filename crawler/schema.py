@@ -483,3 +483,93 @@ def triage_views(db: Database) -> None:
     """The views `flagged_numbers` and `flagged_sites` (Datasette's triage views)."""
     for name, sql in TRIAGE_VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+# Issue 17: the maintainers' lists kept true by evidence.
+MAINTAINER_LISTS: dict[str, dict] = {
+    # One row per `serpwatch brands check` (crawler/brandcheck.py).
+    "brand_checks": {
+        "columns": {
+            "id": int,
+            "at": str,
+            "brands_file": str,
+            "warc_file": str,
+            "pages": int,
+            "needs_look": int,
+            "summary": str,
+        },
+        "pk": "id",
+    },
+    # Each source page a check fetched: ok | moved | failed | blocked, and its WARC record.
+    "brand_check_pages": {
+        "columns": {
+            "id": int,
+            "check_id": int,
+            "brand": str,
+            "url": str,
+            "final_url": str,
+            "http_status": int,
+            "outcome": str,
+            "detail": str,
+            "ip": str,
+            "warc_file": str,
+            "warc_record_id": str,
+            "payload_sha256": str,
+            "fetched_at": str,
+        },
+        "pk": "id",
+        "foreign_keys": [("check_id", "brand_checks", "id")],
+        "indexes": [["check_id"]],
+    },
+    # Each number per brand and check: confirmed | stale | unlisted | unchecked.
+    "brand_check_numbers": {
+        "columns": {
+            "id": int,
+            "check_id": int,
+            "brand": str,
+            "phone": str,
+            "state": str,
+            "url": str,
+            "context": str,
+            "at": str,
+        },
+        "pk": "id",
+        "foreign_keys": [("check_id", "brand_checks", "id")],
+        "indexes": [["phone"]],
+    },
+    # `serpwatch queries retire / restore`: the latest action per query_key counts.
+    "query_retirements": {
+        "columns": {
+            "id": int,
+            "query": str,
+            "query_key": str,
+            "action": str,
+            "reason": str,
+            "at": str,
+        },
+        "pk": "id",
+        "indexes": [["query_key"]],
+    },
+    # "Related searches", "people also ask" and suggestions of each result page.
+    "related_searches": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "engine": str,
+            "query": str,
+            "serp_url": str,
+            "kind": str,
+            "text": str,
+            "position": int,
+            "seen_at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"]],
+    },
+}
+
+
+@migrations(name="0005_maintainer_lists")
+def maintainer_lists(db: Database) -> None:
+    """Brand-page checks, retired queries and related searches (issue 17)."""
+    _ensure_tables(db, MAINTAINER_LISTS)

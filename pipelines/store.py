@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict, fields
 
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 
 logger = logging.getLogger(__name__)
 
@@ -57,4 +57,6 @@ class StorePipeline:
                 not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
+        elif isinstance(item, RelatedItem):
+            storage.save_related(self.db, self.run_id, asdict(item))
         return item

@@ -47,7 +47,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.config import load_profile
 from crawler.engines import get_engine
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -261,6 +261,8 @@ class SearchSpider(scrapy.Spider):
             return
 
         stats.inc_value("serpwatch/serp_pages")
+        # Related searches and "people also ask" (often none): for `queries suggest`.
+        yield RelatedItem(engine, query, response.url, list(result.related))
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         stats.inc_value(f"serpwatch/listings/{engine}", len(result.listings))
