@@ -509,6 +509,10 @@ from crawler.cli_brands import register as _register_brands  # noqa: E402
 
 _register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
 
+from crawler.cli_scoring import rescore  # noqa: E402
+
+main.add_command(rescore)
+
 
 if __name__ == "__main__":
     main()

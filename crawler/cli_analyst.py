@@ -103,6 +103,12 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
         for c in t["changes"]:
             what = c["kind"] if c["key"] == value else f"{c['kind']} {c['key']}"
             click.echo(f"  run {c['run_id']}: {what} {c['event']}: {c['detail']}")
+        for v in t.get("verdicts", []):
+            if v["key"] == value:
+                why = (v["reasons"] or ["-"])[0]
+                click.echo(
+                    f"  run {v['run_id']}: {v['kind']} verdict {v['score']} {v['risk']}: {why}"
+                )
         for d in t["triage"]:
             note = f" ({d['note']})" if d.get("note") else ""
             click.echo(f"  {d['at']}: {d['action']}{note}")
@@ -222,6 +228,8 @@ def _print_brand_checks(value: str, checks: list[dict]) -> None:
             f"{value}: last confirmed on {confirmed['brand']}'s own page {confirmed['at']}"
             f" ({confirmed['url']})"
         )
+        if confirmed.get("warc_record_id"):
+            click.echo(f"  evidence: {confirmed['warc_file']} {confirmed['warc_record_id']}")
     else:
         click.echo(f"{value}: never confirmed on a brand's own page")
     words = {

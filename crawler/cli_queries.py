@@ -69,6 +69,13 @@ def register(group: click.Group, friendly, db_option) -> None:
         type=click.Choice(["bing", "duckduckgo", "google"]),
         help="Autocomplete endpoints to ask (default: all three, or the profile's [suggest]).",
     )
+    @click.option(
+        "--brand",
+        "brand_names",
+        multiple=True,
+        metavar="NAME",
+        help="Only these brands' keywords as seeds (each autocomplete request costs time).",
+    )
     @click.option("--no-fetch", is_flag=True, help="Only what crawled result pages showed.")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
     @click.option(
@@ -82,7 +89,7 @@ def register(group: click.Group, friendly, db_option) -> None:
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per candidate.")
     @db_option
     @friendly
-    def queries_suggest(profile_path, engines, no_fetch, limit, add, as_json, db_path):
+    def queries_suggest(profile_path, engines, brand_names, no_fetch, limit, add, as_json, db_path):
         """Find queries victims are offered: autocomplete and related searches.
 
         Asks the engines' autocomplete endpoints (Bing, DuckDuckGo, Google suggest
@@ -94,34 +101,53 @@ def register(group: click.Group, friendly, db_option) -> None:
 
         Example: serpwatch queries suggest profiles/nl.toml --db nl.db --add 1 --add 3
         """
-        from pathlib import Path
+        _suggest(profile_path, engines, brand_names, no_fetch, limit, add, as_json, db_path)
 
-        from crawler import storage
-        from crawler.config import load_profile
-        from crawler.suggest import add_to_profile, collect, rank
 
-        profile = load_profile(profile_path)
-        related = []
-        if Path(db_path).exists():
-            related = storage.related_searches(storage.open_db(db_path))
-        found = collect(profile, engines=engines, fetch=not no_fetch, related=related)
-        candidates = rank(profile, found.offers)[:limit]
-        for failure in found.failures:
-            click.echo(f"warning: {failure}", err=True)
-        if as_json:
-            for c in candidates:
-                click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
-        else:
-            _print_candidates(candidates)
-        if add:
-            chosen = _chosen(candidates, add)
-            written = add_to_profile(profile.path, [c.text for c in chosen])
-            for text in written:
-                click.echo(f"added to {profile.path} queries.extra: {text}", err=True)
-            if not written:
-                click.echo("nothing new to add", err=True)
-        if found.asked and found.failures and len(found.failures) >= found.asked:
-            sys.exit(1)
+def _suggest(profile_path, engines, brand_names, no_fetch, limit, add, as_json, db_path) -> None:
+    from pathlib import Path
+
+    from crawler import storage
+    from crawler.config import load_profile
+    from crawler.suggest import add_to_profile, collect, rank
+
+    profile = load_profile(profile_path)
+    seeded = _only_brands(profile, brand_names) if brand_names else profile
+    related = []
+    if Path(db_path).exists():
+        related = storage.related_searches(storage.open_db(db_path))
+    found = collect(seeded, engines=engines, fetch=not no_fetch, related=related)
+    candidates = rank(profile, found.offers)[:limit]
+    for failure in found.failures:
+        click.echo(f"warning: {failure}", err=True)
+    if as_json:
+        for c in candidates:
+            click.echo(json.dumps(c.to_dict(), ensure_ascii=False))
+    else:
+        _print_candidates(candidates)
+    if add:
+        chosen = _chosen(candidates, add)
+        written = add_to_profile(profile.path, [c.text for c in chosen])
+        for text in written:
+            click.echo(f"added to {profile.path} queries.extra: {text}", err=True)
+        if not written:
+            click.echo("nothing new to add", err=True)
+    if found.asked and found.failed == found.asked:
+        sys.exit(1)  # no endpoint answered: the list above is only the crawled pages'
+
+
+def _only_brands(profile, names: tuple[str, ...]):
+    """The profile with only the named brands as autocomplete seeds."""
+    from dataclasses import replace
+
+    wanted = {n.casefold() for n in names}
+    brands = [b for b in profile.brands if b.name.casefold() in wanted]
+    unknown = wanted - {b.name.casefold() for b in brands}
+    if unknown:
+        raise click.BadParameter(
+            f"no brand {sorted(unknown)[0]!r} in {profile.brands_path}", param_hint="--brand"
+        )
+    return replace(profile, brands=brands)
 
 
 def _ran(db, key: str) -> bool:

@@ -573,3 +573,31 @@ MAINTAINER_LISTS: dict[str, dict] = {
 def maintainer_lists(db: Database) -> None:
     """Brand-page checks, retired queries and related searches (issue 17)."""
     _ensure_tables(db, MAINTAINER_LISTS)
+
+
+@migrations(name="0006_number_and_site_verdicts")
+def number_and_site_verdicts(db: Database) -> None:
+    """Issue 10: a verdict on each number and each site (score, risk, reasons,
+    flagged), and `verdict_history`, one row per run and key, for `history KEY`.
+    A database from before gets them filled by the next run or `serpwatch rescore`."""
+    for table in ("numbers", "sites"):
+        have = db[table].columns_dict
+        for column, kind in (("score", int), ("risk", str), ("reasons", str), ("flagged", int)):
+            if column not in have:
+                db[table].add_column(column, kind)
+    if not db["verdict_history"].exists():
+        db["verdict_history"].create(
+            {
+                "id": int,
+                "run_id": int,
+                "kind": str,  # number | site | pair
+                "key": str,  # E.164, domain, or "domain phone"
+                "score": int,
+                "risk": str,
+                "reasons": str,
+                "at": str,
+            },
+            pk="id",
+        )
+    db["verdict_history"].create_index(["key"], if_not_exists=True)
+    db["verdict_history"].create_index(["run_id"], if_not_exists=True)

@@ -70,8 +70,9 @@ class Candidate:
 @dataclass
 class Found:
     offers: list[Offer] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    asked: int = 0
+    failures: list[str] = field(default_factory=list)  # one summary line per engine
+    asked: int = 0  # autocomplete requests made (or skipped after a block)
+    failed: int = 0  # of those, the ones that brought nothing back
 
 
 def suggest_url(kind: str, base: str, text: str, language: str, region: str) -> str:
@@ -157,6 +158,7 @@ def offers_from(results: list[FetchResult]) -> Found:
             continue
         for text in parse_suggestions(r.body, r.header("content-type")):
             found.offers.append(Offer(text=text, engine=kind, kind="autocomplete", seed=prefix))
+    found.failed = sum(len(r) for r in failed.values())
     for kind, reasons in failed.items():
         found.failures.append(f"{kind}: {len(reasons)} autocomplete requests failed ({reasons[0]})")
     return found

@@ -182,6 +182,7 @@ def test_history_shows_when_a_number_was_last_confirmed(checked):
     assert proc.returncode == 0, proc.stderr
     assert f"last confirmed on Acme's own page {dt.date.today().isoformat()}" in proc.stdout
     assert f"({base}/acme/contact)" in proc.stdout
+    assert "  evidence: serpwatch-brands-" in proc.stdout and "<urn:uuid:" in proc.stdout
     stale = run("history", "+31205001006", "--db", "b.db", "--json", cwd=tmp)
     (check,) = json.loads(stale.stdout)["brand_checks"]
     assert check["state"] == "stale" and check["brand"] == "Acme"

@@ -242,3 +242,15 @@ def test_add_extra_skips_what_is_there_and_creates_the_list():
     assert added == ["Pc Hulp", "other"] and "# keep me" in out
     again, none = add_extra(out, ["PC HULP"], dt.date(2026, 12, 5))
     assert none == [] and again == out
+
+
+def test_no_endpoint_answering_exits_1_and_an_unknown_brand_exits_2(tmp_path):
+    with PageWeb({}, handler=lambda path: (429, {"Retry-After": "3600"}, "slow down")) as web:
+        setup(tmp_path, web.base_url)
+        proc = run(tmp_path, "queries", "suggest", "p.toml", "--brand", "acme", "--db", "n.db")
+        log = list(web.log)
+        bad = run(tmp_path, "queries", "suggest", "p.toml", "--brand", "Nobody", "--db", "n.db")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert len(log) == 3  # one request per endpoint, then each is left alone
+    assert "No candidates." in proc.stdout
+    assert bad.returncode == 2 and "no brand 'nobody'" in bad.stderr
