@@ -616,6 +616,7 @@ def pair_details(db: Database) -> list[dict]:
             f"""
             select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
                    p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   p.click_url, p.advertiser_name, p.advertiser_location,
                    g.title as page_title{extra}
             from site_numbers p
             join numbers n on n.phone = p.phone
