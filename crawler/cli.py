@@ -368,6 +368,8 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
         record_export(db, result, file=str(out_file) if out_file else "-")
     what = " new or changed" if since else ""
     where = f" written to {out_file}" if out_file else ""
+    if not out_file and not record and not dry_run:
+        where = " (a preview, not recorded: --out FILE or --record records it)"
     click.echo(
         f"{len(result.items)}{what} records for {recipient}{where} (sha256 {result.sha256})",
         err=True,
