@@ -614,6 +614,50 @@ def run_warcs(db: Database) -> None:
         )
 
 
+@migrations(name="0008_scheduled_watch")
+def scheduled_watch(db: Database) -> None:
+    """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
+    alerts ledger (one row per thing told to a channel, so it is never told twice)
+    and every delivery to a channel, failed ones too."""
+    _ensure_tables(
+        db,
+        {
+            "runs": {
+                "columns": {"job": str, "progress": str, "progress_at": str},
+                "pk": "id",
+            },
+            "alerts": {
+                "columns": {
+                    "id": int,
+                    "channel": str,  # a hash of the Apprise URL: no secrets in the database
+                    "key": str,  # what was told: "number:+31...", "blocked:12:bing", ...
+                    "kind": str,
+                    "run_id": int,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            "alert_deliveries": {
+                "columns": {
+                    "id": int,
+                    "run_id": int,
+                    "channel": str,
+                    "channel_name": str,  # the URL with its password masked
+                    "ok": int,
+                    "attempts": int,
+                    "items": int,
+                    "error": str,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+    db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)
+
+
 # Rendering in a browser (issue 13, crawler/render): one row per render, one per
 # screenshot, and the viewport picture cited on pages, sightings and pairs.
 RENDERS_13 = {
@@ -665,7 +709,7 @@ RENDERS_13 = {
 }
 
 
-@migrations(name="0008_renders_and_screenshots")
+@migrations(name="0009_renders_and_screenshots")
 def renders_and_screenshots(db: Database) -> None:
     """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
     pages, sightings and site_numbers."""
