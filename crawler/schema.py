@@ -614,6 +614,50 @@ def run_warcs(db: Database) -> None:
         )
 
 
+@migrations(name="0008_scheduled_watch")
+def scheduled_watch(db: Database) -> None:
+    """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
+    alerts ledger (one row per thing told to a channel, so it is never told twice)
+    and every delivery to a channel, failed ones too."""
+    _ensure_tables(
+        db,
+        {
+            "runs": {
+                "columns": {"job": str, "progress": str, "progress_at": str},
+                "pk": "id",
+            },
+            "alerts": {
+                "columns": {
+                    "id": int,
+                    "channel": str,  # a hash of the Apprise URL: no secrets in the database
+                    "key": str,  # what was told: "number:+31...", "blocked:12:bing", ...
+                    "kind": str,
+                    "run_id": int,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            "alert_deliveries": {
+                "columns": {
+                    "id": int,
+                    "run_id": int,
+                    "channel": str,
+                    "channel_name": str,  # the URL with its password masked
+                    "ok": int,
+                    "attempts": int,
+                    "items": int,
+                    "error": str,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+    db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)
+
+
 # The triage views again, with the verdicts of the number and of the site
 # (migration 0006) beside the strongest pair's. 0004's SQL stays as it was.
 _TRIAGE_PAIRS_V2 = _TRIAGE_PAIRS.replace(
@@ -649,7 +693,7 @@ TRIAGE_VIEWS_V2 = {
 }
 
 
-@migrations(name="0008_triage_views_with_verdicts")
+@migrations(name="0009_triage_views_with_verdicts")
 def triage_views_with_verdicts(db: Database) -> None:
     """The triage views with the number's and the site's own verdicts (issue 10)."""
     for name, sql in TRIAGE_VIEWS_V2.items():
