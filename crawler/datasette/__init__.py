@@ -1,7 +1,7 @@
 """Datasette for triage: the metadata, canned queries and plugin `serpwatch serve` uses.
 
 The views themselves (`flagged_numbers`, `flagged_sites`) are part of the
-schema (migrations `0004_triage_views` and `0009_triage_views_with_verdicts`
+schema (migrations `0004_triage_views` and `0010_triage_views_with_verdicts`
 in `crawler/schema.py`), so any SQLite client sees them. Here: their titles,
 descriptions, facets (brand, risk, status, engine) and sort order; the
 canned query "new since last run"; and the settings. The plugin
