@@ -802,11 +802,13 @@ def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
     """One `verdict_history` row per key whose verdict moved since its last row."""
     if not rows:
         return
+    clause, vals = _in("key", {r["key"] for r in rows})
     last = {
         (k, key_): (score, risk)
         for k, key_, score, risk in db.execute(
             "select kind, key, score, risk from verdict_history where id in"
-            " (select max(id) from verdict_history group by kind, key)"
+            f" (select max(id) from verdict_history where {clause} group by kind, key)",
+            vals,
         )
     }
     at = now()
