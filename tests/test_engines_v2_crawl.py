@@ -291,3 +291,14 @@ def test_queries_try_never_calls_an_unrecognised_page_no_results(tmp_path):
     assert "ecosia: 1 result pages not recognised" in proc.stdout, proc.stderr[-2000:]
     assert "nothing read: a result page was not recognised" in proc.stdout
     assert "no results" not in proc.stdout.replace("nothing read", "")
+
+
+def test_serp_unparsed_on_a_database_without_any(tmp_path):
+    from crawler import storage
+
+    db = tmp_path / "x.db"
+    storage.open_db(db).close()
+    result = CliRunner().invoke(main, ["serp", "unparsed", "--db", str(db)])
+    assert result.exit_code == 0 and "No unrecognised result pages." in result.output
+    missing = CliRunner().invoke(main, ["serp", "unparsed", "--db", str(tmp_path / "no.db")])
+    assert missing.exit_code == 2 and "file not found" in missing.output
