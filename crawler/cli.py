@@ -119,11 +119,16 @@ def _warc_dir(db_path) -> Path:
     return warc_dir_for(db_path, settings.SERPWATCH_WARC_DIR or None)
 
 
-def _do_crawl(profile, db_path, overrides=None, proxy=None) -> int:
+def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> int:
     from crawler import storage
     from crawler.crawl import run_crawl
 
-    stats = run_crawl(profile, db_path, overrides, proxy=proxy)
+    if redis_url:  # distributed mode (crawler/cli_scale.py)
+        from crawler.cli_scale import run_distributed
+
+        stats = run_distributed(profile, db_path, overrides or {}, redis_url)
+    else:
+        stats = run_crawl(profile, db_path, overrides, proxy=proxy)
     run_id = stats.get("serpwatch/run_id")
     if run_id is None:
         raise click.ClickException("the crawl did not start; see the log above")
@@ -205,9 +210,18 @@ def demo(db_path, out_dir):
 @click.option(
     "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Distributed: seed a run in this Redis, store it and work on it; workers join.",
+)
 @friendly
-def crawl(profile_path, db_path, jobdir, settings):
+def crawl(profile_path, db_path, jobdir, settings, redis_url):
     """Run a profile's queries on its engines and store what was found.
+
+    With --redis the run goes into Redis and `serpwatch worker` processes on any
+    machine share its work (README: More than one machine).
 
     Example: serpwatch crawl profiles/nl.toml --db nl.db -s DOWNLOAD_DELAY=2
     """
@@ -222,7 +236,7 @@ def crawl(profile_path, db_path, jobdir, settings):
         overrides[name] = value
     if jobdir:
         overrides["JOBDIR"] = jobdir
-    run_id = _do_crawl(profile, db_path, overrides)
+    run_id = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
     from crawler import storage
 
     db = storage.open_db(db_path)
@@ -507,6 +521,10 @@ _register_analyst(main, friendly, db_option)
 from crawler.cli_brands import register as _register_brands  # noqa: E402
 
 _register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
+from crawler import cli_scale  # noqa: E402
+
+main.add_command(cli_scale.worker)
+main.add_command(cli_scale.store)
 
 from crawler.cli_scoring import rescore  # noqa: E402
 

@@ -601,3 +601,14 @@ def number_and_site_verdicts(db: Database) -> None:
         )
     db["verdict_history"].create_index(["key"], if_not_exists=True)
     db["verdict_history"].create_index(["run_id"], if_not_exists=True)
+
+
+@migrations(name="0007_run_warcs")
+def run_warcs(db: Database) -> None:
+    """Distributed runs (issue 18): each worker writes its own WARC file; the run lists them."""
+    if not db["run_warcs"].exists():
+        db["run_warcs"].create(
+            {"run_id": int, "warc_file": str, "worker": str},
+            pk=("run_id", "warc_file"),
+            foreign_keys=[("run_id", "runs", "id")],
+        )

@@ -29,34 +29,48 @@ class StorePipeline:
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
     def close_spider(self):
-        # History and triage first (crawler.history): their counts go into the run's stats.
-        try:
-            changes = history.close_run(self.db, self.run_id, self.crawler.stats.get_stats())
-        except Exception:  # noqa: BLE001 - the run must still be closed and recorded
-            logger.exception("scoring the run again with its history failed")
-            changes = {"failed": 1}
-        for name, value in changes.items():
-            self.crawler.stats.set_value(f"serpwatch/history/{name}", value)
-        stats = self.crawler.stats.get_stats()
-        storage.finish_crawl(self.db, self.run_id, stats)
+        stats = close_run(self.db, self.run_id, self.crawler.stats.get_stats())
+        for name, value in stats.items():
+            if name.startswith("serpwatch/history/"):
+                self.crawler.stats.set_value(name, value)
         self.db.close()
 
     def process_item(self, item):
-        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
-            storage.save_serp_listing(self.db, self.run_id, asdict(item))
-        elif isinstance(item, SerpItem):
-            storage.save_serp_result(self.db, self.run_id, asdict(item))
-        elif isinstance(item, UnparsedItem):
-            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
-        elif isinstance(item, PageItem):
-            page = {
-                f.name: getattr(item, f.name)
-                for f in fields(item)
-                # What only the WARC keeps: the bytes, the headers both ways.
-                if f.name
-                not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
-            }
-            storage.save_page(self.db, self.run_id, page, item.verdicts)
-        elif isinstance(item, RelatedItem):
-            storage.save_related(self.db, self.run_id, asdict(item))
+        save_item(self.db, self.run_id, item)
         return item
+
+
+def save_item(db, run_id: int, item) -> None:
+    """Store one finished item (also the distributed store's, crawler/scale_store.py)."""
+    if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+        storage.save_serp_listing(db, run_id, asdict(item))
+    elif isinstance(item, SerpItem):
+        storage.save_serp_result(db, run_id, asdict(item))
+    elif isinstance(item, UnparsedItem):
+        storage.save_unparsed_page(db, run_id, asdict(item))
+    elif isinstance(item, PageItem):
+        page = {
+            f.name: getattr(item, f.name)
+            for f in fields(item)
+            # What only the WARC keeps: the bytes, the headers both ways.
+            if f.name
+            not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
+        }
+        storage.save_page(db, run_id, page, item.verdicts)
+    elif isinstance(item, RelatedItem):
+        storage.save_related(db, run_id, asdict(item))
+
+
+def close_run(db, run_id: int, stats: dict) -> dict:
+    """Score the run again with its history, then close it; the stats as recorded."""
+    stats = dict(stats)
+    # History and triage first (crawler.history): their counts go into the run's stats.
+    try:
+        changes = history.close_run(db, run_id, stats)
+    except Exception:  # noqa: BLE001 - the run must still be closed and recorded
+        logger.exception("scoring the run again with its history failed")
+        changes = {"failed": 1}
+    for name, value in changes.items():
+        stats[f"serpwatch/history/{name}"] = value
+    storage.finish_crawl(db, run_id, stats)
+    return stats
