@@ -1,7 +1,7 @@
 """serpwatch: find fake helpdesk numbers in search results.
 
 Exit codes: 0 ok, 1 anything else, 2 bad usage or bad config, 3 blocked by
-the engine.
+the engine, 75 another crawl holds the database (crawler.lock).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from crawler.config import ConfigError
+from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
 from crawler.risk import RISK_LEVELS
 from crawler.schema import SchemaTooNew
 from crawler.tables import flag_table
@@ -32,6 +33,12 @@ def friendly(func):
         try:
             return func(*args, **kwargs)
         except (ConfigError, SchemaTooNew) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except CrawlRunning as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except LockError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -361,6 +368,8 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
         record_export(db, result, file=str(out_file) if out_file else "-")
     what = " new or changed" if since else ""
     where = f" written to {out_file}" if out_file else ""
+    if not out_file and not record and not dry_run:
+        where = " (a preview, not recorded: --out FILE or --record records it)"
     click.echo(
         f"{len(result.items)}{what} records for {recipient}{where} (sha256 {result.sha256})",
         err=True,
@@ -409,15 +418,22 @@ def report(run, db_path, out_file):
 def runs_cmd(db_path):
     """List crawl runs, newest first, with their stats.
 
+    A running run shows its progress (written every few seconds by the crawl);
+    a run started by Scrapyd shows its Scrapyd job id.
+
     Example: serpwatch runs --db nl.db
     """
     from crawler import storage
+    from crawler.progress import progress_line
 
     db = storage.open_db(db_path)
     for run in storage.runs(db):
+        job = f"  job {run['job']}" if run.get("job") else ""
         click.echo(
-            f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<9}  {run['profile']}"
+            f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<9}  {run['profile']}{job}"
         )
+        if run["status"] == "running" and progress_line(run.get("progress")):
+            click.echo(f"      progress ({run['progress_at']}): {progress_line(run['progress'])}")
         for line in _summary_lines(db, run["id"])[1:]:
             click.echo(f"      {line}")
 
@@ -529,6 +545,13 @@ main.add_command(cli_scale.store)
 from crawler.cli_scoring import rescore  # noqa: E402
 
 main.add_command(rescore)
+
+# Scheduled watch (crawler/cli_watch.py)
+from crawler import cli_watch  # noqa: E402
+
+main.add_command(cli_watch.status)
+main.add_command(cli_watch.watch)
+main.add_command(cli_watch.alerts)
 
 
 if __name__ == "__main__":

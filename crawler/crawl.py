@@ -11,6 +11,7 @@ from scrapy.settings import Settings
 
 from crawler import settings as default_settings
 from crawler.config import Profile
+from crawler.lock import hold
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,13 @@ def run_crawl(
     """
     if proxy:
         os.environ["http_proxy"] = proxy
-    profile = _skip_retired(profile, db)
-    process = CrawlerProcess(build_settings(db, overrides))
-    crawler = process.create_crawler("search")
-    process.crawl(crawler, profile=profile)
-    process.start()
+    settings = build_settings(db, overrides)
+    # Taken here, before Scrapy starts, a refusal is one line and exit 75
+    # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.
+    with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
+        profile = _skip_retired(profile, db)
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler("search")
+        process.crawl(crawler, profile=profile)
+        process.start()
     return crawler.stats.get_stats()

@@ -612,3 +612,47 @@ def run_warcs(db: Database) -> None:
             pk=("run_id", "warc_file"),
             foreign_keys=[("run_id", "runs", "id")],
         )
+
+
+@migrations(name="0008_scheduled_watch")
+def scheduled_watch(db: Database) -> None:
+    """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
+    alerts ledger (one row per thing told to a channel, so it is never told twice)
+    and every delivery to a channel, failed ones too."""
+    _ensure_tables(
+        db,
+        {
+            "runs": {
+                "columns": {"job": str, "progress": str, "progress_at": str},
+                "pk": "id",
+            },
+            "alerts": {
+                "columns": {
+                    "id": int,
+                    "channel": str,  # a hash of the Apprise URL: no secrets in the database
+                    "key": str,  # what was told: "number:+31...", "blocked:12:bing", ...
+                    "kind": str,
+                    "run_id": int,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            "alert_deliveries": {
+                "columns": {
+                    "id": int,
+                    "run_id": int,
+                    "channel": str,
+                    "channel_name": str,  # the URL with its password masked
+                    "ok": int,
+                    "attempts": int,
+                    "items": int,
+                    "error": str,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+    db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)

@@ -7,6 +7,7 @@ from dataclasses import asdict, fields
 
 from crawler import history, storage
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
+from crawler.lock import scrapyd_job
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ class StorePipeline:
 
     def open_spider(self):
         self.db = storage.open_db(self.crawler.settings.get("SERPWATCH_DB"))
-        self.run_id = storage.start_run(self.db, self.crawler.spider.profile.name)
+        spider = self.crawler.spider
+        self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
     def close_spider(self):
