@@ -302,3 +302,21 @@ def test_serp_unparsed_on_a_database_without_any(tmp_path):
     assert result.exit_code == 0 and "No unrecognised result pages." in result.output
     missing = CliRunner().invoke(main, ["serp", "unparsed", "--db", str(tmp_path / "no.db")])
     assert missing.exit_code == 2 and "file not found" in missing.output
+
+
+def test_an_unrecognised_page_is_a_run_problem_in_alerts_never_no_results(tmp_path):
+    from crawler import alerts, storage
+
+    db = storage.open_db(tmp_path / "a.db")
+    run_id = storage.start_run(db, "p")
+    stats = {
+        "serpwatch/engines": ["bing", "yahoo"],
+        "serpwatch/unrecognised/bing": 2,
+        "serpwatch/serp_pages/yahoo": 1,
+        "finish_reason": "finished",
+    }
+    storage.finish_crawl(db, run_id, stats)
+    headlines = [i.headline for i in alerts.collect(db, run_id) if i.kind == "run"]
+    assert any("bing: 2 result pages not recognised" in h for h in headlines), headlines
+    assert not any("bing returned no results" in h for h in headlines)
+    assert any("yahoo returned no results" in h for h in headlines)
