@@ -320,3 +320,12 @@ def test_an_unrecognised_page_is_a_run_problem_in_alerts_never_no_results(tmp_pa
     assert any("bing: 2 result pages not recognised" in h for h in headlines), headlines
     assert not any("bing returned no results" in h for h in headlines)
     assert any("yahoo returned no results" in h for h in headlines)
+
+
+def test_a_run_with_an_unrecognised_page_does_not_make_everything_gone():
+    from tests.test_history import SCAM_PAGE, changes, db, run
+
+    d = db()
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE])
+    r2, s2 = run(d, "2026-11-02T08:00:00+00:00", [], stats={"serpwatch/unrecognised/bing": 1})
+    assert s2["gone_numbers"] == 0 and not changes(d, r2)
