@@ -92,6 +92,7 @@ def _show_schema_log() -> None:
 
 def _summary_lines(db, run_id: int) -> list[str]:
     from crawler import storage
+    from crawler.render.record import summary_lines as render_summary
 
     run = db["runs"].get(run_id)
     stats = json.loads(run["stats"] or "{}")
@@ -108,6 +109,7 @@ def _summary_lines(db, run_id: int) -> list[str]:
             f" sites; {h.get('confirmed_pairs', 0)} confirmed and"
             f" {h.get('dismissed_pairs', 0)} dismissed pairs seen again"
         )
+    lines += render_summary(stats)
     for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
         lines.append(f"BLOCKED: {engine}: {reason}")
     for warning in json.loads(run["warnings"] or "[]"):
@@ -181,7 +183,12 @@ def demo(db_path, out_dir):
             engine.url = web.search_url
         click.echo(f"demo web on {web.base_url} (search engine and proxy for 12 sites)")
         # The demo's sites answer in a millisecond: AutoThrottle needs no head start.
-        overrides = {"LOG_LEVEL": "WARNING", "AUTOTHROTTLE_START_DELAY": 0}
+        overrides = {
+            "LOG_LEVEL": "WARNING",
+            "AUTOTHROTTLE_START_DELAY": 0,
+            # With a browser, every flagged page of the demo gets its picture.
+            "SERPWATCH_RENDER_MIN_RISK": "low",
+        }
         run_id = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
     db = storage.open_db(db_path)
     records = storage.flagged(db, run_id=run_id)
@@ -552,6 +559,11 @@ from crawler import cli_watch  # noqa: E402
 main.add_command(cli_watch.status)
 main.add_command(cli_watch.watch)
 main.add_command(cli_watch.alerts)
+
+# evidence KEY (crawler/cli_evidence.py)
+from crawler.cli_evidence import evidence as _evidence  # noqa: E402
+
+main.add_command(_evidence)
 
 
 if __name__ == "__main__":

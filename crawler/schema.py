@@ -656,3 +656,66 @@ def scheduled_watch(db: Database) -> None:
         },
     )
     db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)
+
+
+# Rendering in a browser (issue 13, crawler/render): one row per render, one per
+# screenshot, and the viewport picture cited on pages, sightings and pairs.
+RENDERS_13 = {
+    "renders": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "kind": str,  # page | serp
+            "url": str,
+            "final_url": str,
+            "reason": str,
+            "status": str,  # rendered | cut | failed
+            "detail": str,
+            "seconds": float,
+            "behaviours": str,
+            "cloaking": str,
+            "rendered_only": str,
+            "image_only": str,
+            "dialogs": int,
+            "downloads": str,
+            "refused": str,
+            "screenshot": str,
+            "screenshot_sha256": str,
+            "at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"], ["url"]],
+    },
+    "screenshots": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "url": str,
+            "kind": str,  # viewport | full
+            "warc_file": str,
+            "warc_record_id": str,
+            "path": str,
+            "sha256": str,
+            "width": int,
+            "height": int,
+            "bytes": int,
+            "note": str,
+            "thumbnail": bytes,  # a JPEG, 320 px wide
+            "taken_at": str,
+        },
+        "pk": "id",
+        "indexes": [["url"], ["sha256"], ["run_id"]],
+    },
+}
+
+
+@migrations(name="0009_renders_and_screenshots")
+def renders_and_screenshots(db: Database) -> None:
+    """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
+    pages, sightings and site_numbers."""
+    _ensure_tables(db, RENDERS_13)
+    for table in ("pages", "sightings", "site_numbers"):
+        have = db[table].columns_dict
+        for column in ("screenshot", "screenshot_sha256"):
+            if column not in have:
+                db[table].add_column(column, str)
