@@ -513,6 +513,7 @@ def serp_parse(kind, url, file):
 
 from crawler.cli_serp import serp_unparsed  # noqa: E402
 
+serp_unparsed.callback = friendly(serp_unparsed.callback)  # one line per error, no traceback
 serp.add_command(serp_unparsed)
 
 

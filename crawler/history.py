@@ -334,7 +334,9 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     prev = _previous_run(db, run_id)
     seen = _keys(db, run_id)
     before = _keys(db, prev) if prev else {k: set() for k in KINDS}
-    blocked = any(k.startswith("serpwatch/blocked/") for k in stats)
+    # A blocked engine, or a result page no parser recognised, saw nothing: what
+    # it showed before is not "gone" (issue 16).
+    blocked = any(k.startswith(("serpwatch/blocked/", "serpwatch/unrecognised/")) for k in stats)
     at = storage.now()
     events = []
     counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
