@@ -63,3 +63,22 @@ class PageItem:
     warc_file: str | None = None
     warc_record_id: str | None = None
     payload_sha256: str | None = None
+
+
+@dataclass
+class QueryOutcome:
+    """How one query went on one engine in a run: what history may trust.
+
+    `outcome`: answered (every result page came back), blocked (the engine
+    blocked it, or dropped it after blocking), failed (a result page got no
+    answer), skipped (refused by the run's own query budget, never asked). A
+    query with no outcome did not finish (the run was interrupted).
+    """
+
+    engine: str
+    query: str
+    brand: str | None
+    outcome: str
+    serp_pages: int = 0
+    results: int = 0
+    detail: str = ""

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +20,54 @@ from sqlite_utils import Database
 from crawler import schema
 
 RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
+# How long a write waits for another writer (a crawl, a migration) before failing.
+BUSY_TIMEOUT_MS = 30_000
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
 EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
+
+
+# SQLite result codes that mean "this database takes no more writes".
+_STORAGE_FAILURES = {
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_READONLY: "database is read-only",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
+    sqlite3.SQLITE_CORRUPT: "database file is corrupt",
+    sqlite3.SQLITE_NOTADB: "not a SQLite database",
+}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """Why the database cannot be written, for an error that says so; else None."""
+    if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:  # ENOSPC
+        return "disk full"
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _STORAGE_FAILURES.get(code & 0xFF)
+    text = str(exc).lower()
+    for words, reason in (
+        ("disk is full", "disk full"),
+        ("disk i/o", "disk I/O error"),
+        ("readonly", "database is read-only"),
+        ("read-only", "database is read-only"),
+    ):
+        if words in text:
+            return reason
+    return None
+
+
+def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
+    """The smallest record of a run that storage failed under: its status and why."""
+    try:
+        db.execute(
+            "update runs set status = 'failed', finished_at = ?, warnings = ? where id = ?",
+            [now(), json.dumps([f"storage failed: {reason}"]), run_id],
+        )
+    except sqlite3.Error:
+        pass  # nothing fits: the next crawl marks the run interrupted
 
 
 def now() -> str:
@@ -44,16 +90,35 @@ def key(*parts) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
-def open_db(path: Path | str) -> Database:
+class DatabaseUnusable(Exception):
+    """The database file is missing (for a read command), unreadable, or not a database."""
+
+
+def open_db(path: Path | str, *, create: bool = True) -> Database:
+    """Open (and migrate) the database; `create=False` for commands that only read.
+
+    Raises `DatabaseUnusable` with a one-line reason naming the file when it
+    is missing (and `create` is false), cannot be created or opened, or is
+    not a SQLite database; `schema.SchemaTooNew` when a newer serpwatch wrote it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
-    # WAL lets analysts read while a crawl writes; the busy timeout makes a
-    # writer wait for a reader's checkpoint instead of failing.
-    db.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    ensure_db_shape(db, label=str(path))
+    if not create and not path.exists():
+        raise DatabaseUnusable(
+            f"{path}: file not found: no such database (check --db; a crawl or"
+            " `serpwatch demo` creates one)"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        # WAL lets analysts read while a crawl writes; the busy timeout makes a
+        # writer wait for a reader's checkpoint instead of failing.
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        ensure_db_shape(db, label=str(path))
+    except (OSError, sqlite3.Error) as exc:
+        reason = storage_failure(exc) or (exc.strerror if isinstance(exc, OSError) else str(exc))
+        raise DatabaseUnusable(f"{path}: cannot use this database: {reason}") from exc
     return db
 
 
@@ -127,6 +192,8 @@ def finish_run(
     status: str = "finished",
     blocked: dict | None = None,
     warnings: list[str] | None = None,
+    outcomes: dict | None = None,
+    counts: dict | None = None,
 ) -> None:
     db["runs"].update(
         run_id,
@@ -136,6 +203,8 @@ def finish_run(
             "stats": json.dumps(stats, sort_keys=True, default=str),
             "blocked_engines": json.dumps(blocked or {}, sort_keys=True),
             "warnings": json.dumps(warnings or []),
+            "engine_outcomes": json.dumps(outcomes or {}, sort_keys=True),
+            "counts": json.dumps(counts or {}, sort_keys=True),
         },
     )
 
@@ -359,6 +428,128 @@ def runs(db: Database) -> list[dict]:
     return list(db["runs"].rows_where(order_by="id desc"))
 
 
+def get_run(db: Database, run_id: int) -> dict:
+    return db["runs"].get(run_id)
+
+
+def mark_run_interrupted(db: Database, run_id: int) -> None:
+    """A run stopped before the crawl could close it (a second SIGINT / SIGTERM)."""
+    db.execute(
+        "update runs set status = 'interrupted', finished_at = ? where id = ?"
+        " and status = 'running'",
+        [now(), run_id],
+    )
+
+
+def save_query_outcome(db: Database, run_id: int, row: dict) -> None:
+    """How one query went on one engine (crawler.items.QueryOutcome as a dict)."""
+    db["run_queries"].upsert(
+        {
+            "id": key(run_id, row["engine"], row["query"]),
+            "run_id": run_id,
+            "engine": row["engine"],
+            "query": row["query"],
+            "brand": row.get("brand"),
+            "outcome": row["outcome"],
+            "serp_pages": row.get("serp_pages", 0),
+            "results": row.get("results", 0),
+            "detail": row.get("detail", ""),
+        },
+        pk="id",
+    )
+
+
+# Run statuses: finished (every engine answered every query), partial (some
+# engines or queries failed or were blocked), blocked (every engine blocked),
+# failed (no engine answered, or storage failed), interrupted (a signal, or the
+# process died), running.
+RUN_STATUSES = ("running", "finished", "partial", "blocked", "failed", "interrupted")
+
+
+def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
+    """Per engine: answered | partial | failed | blocked | unfinished, with counts and why."""
+    engines = list(stats.get("serpwatch/engines") or [])
+    empty = {"answered": 0, "failed": 0, "blocked": 0, "skipped": 0, "serp_pages": 0}
+    per: dict[str, dict] = {e: {**empty, "results": 0} for e in engines}
+    for engine, outcome, n, pages, results in db.execute(
+        """select engine, outcome, count(*), sum(serp_pages), sum(results) from run_queries
+           where run_id = ? group by engine, outcome""",
+        [run_id],
+    ).fetchall():
+        row = per.setdefault(engine, {**empty, "results": 0})
+        row[outcome] = row.get(outcome, 0) + n
+        row["serp_pages"] += pages or 0
+        row["results"] += results or 0
+    for engine, row in per.items():
+        done = row["answered"] + row["failed"] + row["blocked"] + row["skipped"]
+        row["queries"] = stats.get("serpwatch/queries") or done
+        if stats.get(f"serpwatch/blocked/{engine}"):
+            row["outcome"] = "blocked"
+            row["detail"] = stats.get(f"serpwatch/blocked_reason/{engine}", "")
+        elif row["answered"] and row["answered"] + row["skipped"] >= row["queries"]:
+            # Queries the run's own budget refused were never asked: not the engine's fault.
+            row["outcome"] = "answered"
+        elif row["answered"]:
+            row["outcome"] = "partial"
+        elif row["failed"]:
+            row["outcome"] = "failed"
+        else:
+            row["outcome"] = "unfinished"
+        if row["failed"] and "detail" not in row:
+            row["detail"] = stats.get(f"serpwatch/serp_failed_reason/{engine}", "")
+    return per
+
+
+def run_status(outcomes: dict[str, dict], finish_reason: str) -> str:
+    """The run's status from its engines' outcomes and Scrapy's finish reason."""
+    if finish_reason == "shutdown":  # SIGINT / SIGTERM (Scrapy's graceful stop)
+        return "interrupted"
+    if finish_reason == "storage_failed":
+        return "failed"
+    kinds = {o["outcome"] for o in outcomes.values()}
+    if not kinds or kinds == {"answered"}:
+        return "finished" if finish_reason == "finished" else "partial"
+    if kinds == {"blocked"}:
+        return "blocked"
+    if not kinds & {"answered", "partial"}:
+        return "failed"
+    return "partial"
+
+
+def outcome_line(engine: str, o: dict) -> str:
+    """One line per engine for the crawl's summary and `serpwatch runs`."""
+    asked = f"{o['answered']} of {o['queries']} queries answered"
+    if o.get("skipped"):
+        asked += f", {o['skipped']} skipped by the query budget"
+    pages = f"{o['serp_pages']} result pages, {o['results']} results"
+    why = f": {o['detail']}" if o.get("detail") else ""
+    word = {
+        "answered": "answered",
+        "partial": "PARTIAL",
+        "failed": "FAILED",
+        "blocked": "BLOCKED",
+        "unfinished": "UNFINISHED",
+    }.get(o["outcome"], o["outcome"])
+    return f"engine {engine}: {word}, {asked} ({pages}){why}"
+
+
+def run_counts(db: Database, run_id: int, stats: dict) -> dict:
+    """What a run stored, counted once at its end (so `serpwatch runs` stays fast)."""
+    (pages,) = db.execute("select count(*) from pages where run_id = ?", [run_id]).fetchone()
+    (sightings, flagged) = db.execute(
+        "select count(*), count(distinct case when flagged = 1 then domain || ' ' || phone end)"
+        " from sightings where run_id = ?",
+        [run_id],
+    ).fetchone()
+    return {
+        "serp_pages": stats.get("serpwatch/serp_pages", 0),
+        "landing_pages": pages,
+        "sightings": sightings,
+        "flagged_pairs": flagged,
+        "lost_items": stats.get("serpwatch/storage_lost", 0),
+    }
+
+
 def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -387,13 +578,174 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
     }
     for offer in stats.get("serpwatch/offered_download_list") or []:
         save_offered_download(db, run_id, offer)
-    reason = stats.get("finish_reason", "finished")
+    outcomes = engine_outcomes(db, run_id, stats)
+    status = run_status(outcomes, stats.get("finish_reason", "finished"))
+    if stats.get("serpwatch/storage_failed"):
+        status = "failed"
+        warnings.append(
+            f"storage failed ({stats['serpwatch/storage_failed']}):"
+            f" {stats.get('serpwatch/storage_lost', 0)} items could not be stored"
+        )
+    counts = run_counts(db, run_id, stats)
     finish_run(
         db,
         run_id,
         keep,
-        status="finished" if reason == "finished" else reason,
+        status=status,
         blocked=blocked,
         warnings=warnings,
+        outcomes=outcomes,
+        counts=counts,
     )
-    return {"blocked": blocked, "warnings": warnings, "stats": keep}
+    return {
+        "blocked": blocked,
+        "warnings": warnings,
+        "stats": keep,
+        "status": status,
+        "engines": outcomes,
+        "counts": counts,
+    }
+
+
+# ---------------------------------------------------------------------------
+# History's presence bookkeeping (crawler.history): what a run covered, who is
+# present, who is gone. A key is a number (E.164), a site (domain) or a pair
+# ("domain phone"); presence is kept per profile.
+
+KINDS = ("number", "site", "pair")
+
+
+def run_keys(db: Database, run_id: int) -> dict[str, set[str]]:
+    """Numbers, sites and pairs a run saw (official numbers and faxes left out)."""
+    rows = db.execute(
+        "select distinct phone, domain from sightings where run_id = ? and official = 0"
+        " and is_fax = 0",
+        [run_id],
+    ).fetchall()
+    return {
+        "number": {p for p, _ in rows},
+        "site": {d for _, d in rows},
+        "pair": {f"{d} {p}" for p, d in rows},
+    }
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def presence_of(db: Database, kind: str, keys: set[str]) -> dict[str, list[tuple]]:
+    """key → [(profile, last_run, gone_run)] for the keys already known (any profile)."""
+    out: dict[str, list[tuple]] = {}
+    for chunk in _chunks(sorted(keys)):
+        marks = ",".join("?" * len(chunk))
+        for k, profile, last_run, gone_run in db.execute(
+            f"select key, profile, last_run, gone_run from presence"
+            f" where kind = ? and key in ({marks})",
+            [kind, *chunk],
+        ).fetchall():
+            out.setdefault(k, []).append((profile, last_run, gone_run))
+    return out
+
+
+def mark_present(db: Database, profile: str, run_id: int, keys: dict[str, set[str]]) -> None:
+    """The run saw these keys: present, last seen in this run."""
+    rows = []
+    for kind, found in keys.items():
+        for k in found:
+            domain, _, phone = k.partition(" ") if kind == "pair" else ("", "", "")
+            rows.append(
+                {
+                    "profile": profile,
+                    "kind": kind,
+                    "key": k,
+                    "phone": phone or (k if kind == "number" else None),
+                    "domain": domain or (k if kind == "site" else None),
+                    "last_run": run_id,
+                    "gone_run": None,
+                }
+            )
+    db["presence"].upsert_all(rows, pk=("profile", "kind", "key"))
+
+
+def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, str], dict]:
+    """Keys present for `profile` but not seen by `run_id`, with what showed them last.
+
+    (kind, key) → {"last_run": id, "showings": {(engine, query, domain), ...}}: every
+    engine and query that showed the key in the last run that saw it.
+    """
+    out: dict[tuple[str, str], dict] = {}
+    joins = {
+        "number": "s.phone = p.phone",
+        "site": "s.domain = p.domain",
+        "pair": "s.domain = p.domain and s.phone = p.phone",
+    }
+    for kind, on in joins.items():
+        for k, last_run, engine, engines, query, domain in db.execute(
+            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain
+                from presence p
+                join sightings s on s.run_id = p.last_run and {on}
+                where p.profile = ? and p.kind = ? and p.gone_run is null and p.last_run < ?
+                  and s.official = 0 and s.is_fax = 0""",
+            [profile, kind, run_id],
+        ).fetchall():
+            entry = out.setdefault((kind, k), {"last_run": last_run, "showings": set()})
+            for e in json.loads(engines or "[]") or [engine]:
+                entry["showings"].add((e, query, domain))
+    return out
+
+
+def mark_gone(db: Database, profile: str, run_id: int, keys: list[tuple[str, str]]) -> None:
+    with db.atomic():
+        db.conn.executemany(
+            "update presence set gone_run = ? where profile = ? and kind = ? and key = ?",
+            [(run_id, profile, kind, k) for kind, k in keys],
+        )
+
+
+def answered_queries(db: Database, run_id: int) -> set[tuple[str, str]]:
+    """(engine, query) pairs whose every result page came back in the run."""
+    return {
+        (e, q)
+        for e, q in db.execute(
+            "select engine, query from run_queries where run_id = ? and outcome = 'answered'",
+            [run_id],
+        ).fetchall()
+    }
+
+
+def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]]:
+    """(engine, query, domain): a result the run saw whose landing page it did not store.
+
+    The page failed, was not followed (beyond results_per_query), or the run
+    stopped first: what was on it is unknown, so nothing on it is gone.
+    """
+    from crawler.domains import registrable_domain
+
+    fetched = set()
+    for query, url, entry in db.execute(
+        "select query, url, entry_url from pages where run_id = ?", [run_id]
+    ).fetchall():
+        for u in (url, entry):
+            if u:
+                fetched.add((query, registrable_domain(u)))
+    out = set()
+    for engine, query, landing in db.execute(
+        "select distinct engine, query, landing_url from serp_results where run_id = ?",
+        [run_id],
+    ).fetchall():
+        domain = registrable_domain(landing or "")
+        if (query, domain) not in fetched:
+            out.add((engine, query, domain))
+    return out
+
+
+def gone_pairs(db: Database) -> set[str]:
+    """Pairs ("domain phone") recorded gone by every profile that saw them."""
+    return {
+        k
+        for (k,) in db.execute(
+            "select key from presence where kind = 'pair' group by key"
+            " having sum(gone_run is null) = 0"
+        ).fetchall()
+    }

@@ -1,12 +1,20 @@
-"""Store results, pages and verdicts in SQLite (reads SERPWATCH_DB)."""
+"""Store results, pages and verdicts in SQLite (reads SERPWATCH_DB).
+
+When the database cannot take more (disk full, I/O error, read-only), the
+crawl stops at once: what was committed stays, every item that could not be
+stored is counted (`serpwatch/storage_lost`), the run is closed `failed`
+and history records nothing as gone for it.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, fields
 
+from scrapy.utils.defer import deferred_from_coro
+
 from crawler import history, storage
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, QueryOutcome, SerpItem
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +26,7 @@ class StorePipeline:
         self.crawler = crawler
         self.db = None
         self.run_id = None
+        self.failed: str | None = None  # why storage failed, once it has
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -29,19 +38,42 @@ class StorePipeline:
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
     def close_spider(self):
-        # History and triage first (crawler.history): their counts go into the run's stats.
+        stats = self.crawler.stats
+        if not self.failed:
+            # History and triage first (crawler.history): their counts go into the run's stats.
+            try:
+                changes = history.close_run(self.db, self.run_id, stats.get_stats())
+            except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
+                if not self._storage_failed(exc):
+                    logger.exception("scoring the run again with its history failed")
+                changes = {"failed": 1}
+            for name, value in changes.items():
+                stats.set_value(f"serpwatch/history/{name}", value)
         try:
-            changes = history.close_run(self.db, self.run_id, self.crawler.stats.get_stats())
-        except Exception:  # noqa: BLE001 - the run must still be closed and recorded
-            logger.exception("scoring the run again with its history failed")
-            changes = {"failed": 1}
-        for name, value in changes.items():
-            self.crawler.stats.set_value(f"serpwatch/history/{name}", value)
-        stats = self.crawler.stats.get_stats()
-        storage.finish_crawl(self.db, self.run_id, stats)
-        self.db.close()
+            storage.finish_crawl(self.db, self.run_id, stats.get_stats())
+        except Exception as exc:
+            reason = storage.storage_failure(exc)
+            if reason is None:
+                raise
+            # The full record does not fit: the status alone may (a row updated in place).
+            logger.error("could not record the run's end (%s)", reason)
+            storage.mark_run_failed(self.db, self.run_id, reason)
+        finally:
+            self.db.close()
 
     def process_item(self, item):
+        if self.failed:
+            self._lost(item)
+            return item
+        try:
+            self._save(item)
+        except Exception as exc:
+            if not self._storage_failed(exc):
+                raise
+            self._lost(item)
+        return item
+
+    def _save(self, item) -> None:
         if isinstance(item, SerpItem):
             storage.save_serp_result(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
@@ -51,4 +83,28 @@ class StorePipeline:
                 if f.name not in ("html", "body", "hits", "verdicts", "headers")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
-        return item
+        elif isinstance(item, QueryOutcome):
+            storage.save_query_outcome(self.db, self.run_id, asdict(item))
+
+    def _storage_failed(self, exc: Exception) -> bool:
+        """A database that takes no more writes stops the crawl; False for other errors."""
+        reason = storage.storage_failure(exc)
+        if reason is None:
+            return False
+        if not self.failed:
+            self.failed = reason
+            self.crawler.stats.set_value("serpwatch/storage_failed", reason)
+            logger.error(
+                "storage failed (%s): stopping the crawl; what was stored before stays", reason
+            )
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="storage_failed"))
+        return True
+
+    def _lost(self, item) -> None:
+        kind = {SerpItem: "results", PageItem: "pages", QueryOutcome: "outcomes"}.get(
+            type(item), "other"
+        )
+        self.crawler.stats.inc_value("serpwatch/storage_lost")
+        self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
+        if isinstance(item, PageItem):
+            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", len(item.verdicts))

@@ -47,7 +47,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.config import load_profile
 from crawler.engines import get_engine
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, QueryOutcome, SerpItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -102,6 +102,8 @@ class QueryProgress:
     found: int = 0  # distinct organic results so far
     seen: set[str] = field(default_factory=set)
     last_url: str | None = None  # the page before, Referer of the next one
+    pages: int = 0  # result pages answered
+    results: int = 0  # results on them (organic and ads)
 
 
 class SearchSpider(scrapy.Spider):
@@ -167,6 +169,7 @@ class SearchSpider(scrapy.Spider):
 
     async def start(self):
         self.crawler.stats.set_value("serpwatch/engines", list(self.engines))
+        self.crawler.stats.set_value("serpwatch/queries", len(self.queries))
         for run in self.engines.values():
             self.logger.info(
                 "%s: %d queries, %.1f s apart, %d at a time",
@@ -258,6 +261,8 @@ class SearchSpider(scrapy.Spider):
         stats.inc_value("serpwatch/serp_pages")
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
+        progress.pages += 1
+        progress.results += len(result.results)
         limit = self.profile.results_per_query
         late: list[scrapy.Request] = []
         new = 0
@@ -307,6 +312,7 @@ class SearchSpider(scrapy.Spider):
             url = self._next_page_url(run, qi, page + 1, result.next_url)
             yield self.serp_request(run, qi, page + 1, url=url)
             return
+        yield self._outcome(run.name, qi, "answered")
         for request in self._query_done(engine, qi):
             yield request
         await self._pause(run)
@@ -330,7 +336,13 @@ class SearchSpider(scrapy.Spider):
             f"{failure_kind(failure.value)}: {failure.value}"[:300],
         )
         self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
-        out = list(self._query_done(run.name, kw["qi"]))
+        kind = failure_kind(failure.value)
+        detail = f"{kind}: {failure.value}"[:300]
+        # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
+        # asked: the engine did not fail, and the query covered nothing.
+        outcome = "skipped" if kind == "query_budget" else "failed"
+        out: list = [self._outcome(run.name, kw["qi"], outcome, detail)]
+        out.extend(self._query_done(run.name, kw["qi"]))
         request = self._next_query(run)
         if request is not None:
             out.append(request)
@@ -380,7 +392,8 @@ class SearchSpider(scrapy.Spider):
                 reason = f"{reason} (Retry-After {wait:g} s is more than we wait)"
         stats = self.crawler.stats
         stats.inc_value(f"serpwatch/blocked_pages/{run.name}")
-        out = list(self._query_done(run.name, qi))
+        out: list = [self._outcome(run.name, qi, "blocked", reason)]
+        out.extend(self._query_done(run.name, qi))
         if run.blocked:
             return out
         run.blocked = reason
@@ -396,8 +409,23 @@ class SearchSpider(scrapy.Spider):
             len(dropped),
         )
         for other in dropped:
+            out.append(self._outcome(run.name, other, "blocked", f"not asked: {reason}"))
             out.extend(self._query_done(run.name, other))
         return out
+
+    def _outcome(self, engine: str, qi: int, outcome: str, detail: str = "") -> QueryOutcome:
+        """How query `qi` went on `engine`: stored with the run, read by history."""
+        brand, query = self.queries[qi]
+        progress = self.progress.get((engine, qi)) or QueryProgress()
+        return QueryOutcome(
+            engine=engine,
+            query=query,
+            brand=brand,
+            outcome=outcome,
+            serp_pages=progress.pages,
+            results=progress.results,
+            detail=detail,
+        )
 
     # -- merging and landing pages -----------------------------------------------
 
