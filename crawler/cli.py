@@ -36,6 +36,8 @@ def friendly(func):
             sys.exit(2)
         except BrokenPipeError:
             _quiet_broken_pipe()
+        except KeyboardInterrupt:  # Ctrl-C outside a crawl (a crawl handles its own signals)
+            sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence for users
@@ -118,9 +120,10 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None) -> tuple[int, int]:
     if run_id is None:
         raise click.ClickException("the crawl did not start; see the log above")
     db = storage.open_db(db_path)
-    if stats.get("serpwatch/forced"):
-        # A second signal stopped the reactor before the pipeline closed the run.
-        storage.mark_run_interrupted(db, run_id)
+    if stats.get("serpwatch/forced") and storage.get_run(db, run_id)["status"] == "running":
+        # A second signal stopped the reactor before the pipeline closed the run:
+        # close it here from the crawl's stats (no history: the run covered too little).
+        storage.finish_crawl(db, run_id, {**stats, "finish_reason": "shutdown"})
     for line in summary_lines(db, run_id):
         click.echo(line)
     code = exit_code(storage.get_run(db, run_id)["status"], stats.get("serpwatch/signal"))

@@ -59,6 +59,13 @@ def storage_failure(exc: BaseException) -> str | None:
     return None
 
 
+def cap_size(db: Database, max_bytes: int) -> None:
+    """Let this connection grow the file to `max_bytes` at most (SERPWATCH_DB_MAX_BYTES);
+    past that, writes fail as on a full disk."""
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}")
+
+
 def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
     """The smallest record of a run that storage failed under: its status and why."""
     try:
@@ -430,15 +437,6 @@ def runs(db: Database) -> list[dict]:
 
 def get_run(db: Database, run_id: int) -> dict:
     return db["runs"].get(run_id)
-
-
-def mark_run_interrupted(db: Database, run_id: int) -> None:
-    """A run stopped before the crawl could close it (a second SIGINT / SIGTERM)."""
-    db.execute(
-        "update runs set status = 'interrupted', finished_at = ? where id = ?"
-        " and status = 'running'",
-        [now(), run_id],
-    )
 
 
 def save_query_outcome(db: Database, run_id: int, row: dict) -> None:

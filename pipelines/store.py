@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, fields
 
+from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
@@ -30,15 +31,26 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler)
+        pipeline = cls(crawler)
+        # The run is closed on spider_closed, the one place that knows why the
+        # spider closed (finish_reason is not in the stats yet in close_spider):
+        # "shutdown" for SIGINT / SIGTERM, "storage_failed", "finished", ...
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self):
         self.db = storage.open_db(self.crawler.settings.get("SERPWATCH_DB"))
+        cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
+        if cap:
+            storage.cap_size(self.db, cap)
         self.run_id = storage.start_run(self.db, self.crawler.spider.profile.name)
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
-    def close_spider(self):
+    def spider_closed(self, reason):
+        if self.db is None:
+            return
         stats = self.crawler.stats
+        stats.set_value("finish_reason", reason)
         if not self.failed:
             # History and triage first (crawler.history): their counts go into the run's stats.
             try:
@@ -60,6 +72,7 @@ class StorePipeline:
             storage.mark_run_failed(self.db, self.run_id, reason)
         finally:
             self.db.close()
+            self.db = None
 
     def process_item(self, item):
         if self.failed:
