@@ -186,10 +186,14 @@ def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
         **{f"serpwatch/results/{e}": n for e, n in results.items()},
         **{f"serpwatch/serp_pages/{e}": len(queries) for e in ENGINES},
     }
-    if hasattr(storage, "save_query_outcome"):
+    if hasattr(storage, "save_query_outcome"):  # 0.1 had no per-query outcomes
         for e in ENGINES:
             for brand, query in queries:
-                storage.save_query_outcome(db, run_id, e, query, "answered", 1, 10)
+                storage.save_query_outcome(
+                    db,
+                    run_id,
+                    {"engine": e, "query": query, "brand": brand, "outcome": "answered"},
+                )
     t = time.perf_counter()
     changes = history.close_run(db, run_id, stats, at=at)
     stats.update({f"serpwatch/history/{k}": v for k, v in changes.items()})

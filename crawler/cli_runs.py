@@ -48,8 +48,9 @@ def summary_lines(db, run_id: int) -> list[str]:
     ]
     if counts.get("lost_items"):
         lost = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "storage_lost/" in k}
+        n = counts["lost_items"]
         lines.append(
-            f"LOST: {counts['lost_items']} items could not be stored ("
+            f"LOST: {n} item{'s' if n != 1 else ''} could not be stored ("
             + ", ".join(f"{v} {k}" for k, v in sorted(lost.items()))
             + "); everything stored before stays"
         )
@@ -93,8 +94,7 @@ def register(main: click.Group, friendly, db_option) -> None:
             click.echo("No runs yet.")
         for run in runs:
             click.echo(
-                f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<11}"
-                f"  {run['profile']}"
+                f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<11}  {run['profile']}"
             )
             for line in summary_lines(db, run["id"]):
                 click.echo(f"      {line}")

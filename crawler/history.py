@@ -204,8 +204,11 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     if not stats.get("serpwatch/storage_failed"):
         answered = storage.answered_queries(db, run_id)
         unfetched = storage.shown_but_not_fetched(db, run_id)
+        fetched = storage.run_domains(db, run_id)
         gone = []
         for (kind, key), c in sorted(storage.gone_candidates(db, profile, run_id).items()):
+            if kind == "site" and key in fetched:
+                continue  # still there, only without a number on it this time
             showings = c["showings"]
             if all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings):
                 gone.append((kind, key))

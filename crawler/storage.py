@@ -461,7 +461,6 @@ def save_query_outcome(db: Database, run_id: int, row: dict) -> None:
 # engines or queries failed or were blocked), blocked (every engine blocked),
 # failed (no engine answered, or storage failed), interrupted (a signal, or the
 # process died), running.
-RUN_STATUSES = ("running", "finished", "partial", "blocked", "failed", "interrupted")
 
 
 def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
@@ -582,7 +581,7 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         status = "failed"
         warnings.append(
             f"storage failed ({stats['serpwatch/storage_failed']}):"
-            f" {stats.get('serpwatch/storage_lost', 0)} items could not be stored"
+            f" {stats.get('serpwatch/storage_lost', 0)} item(s) could not be stored"
         )
     counts = run_counts(db, run_id, stats)
     finish_run(
@@ -709,6 +708,13 @@ def answered_queries(db: Database, run_id: int) -> set[tuple[str, str]]:
             "select engine, query from run_queries where run_id = ? and outcome = 'answered'",
             [run_id],
         ).fetchall()
+    }
+
+
+def run_domains(db: Database, run_id: int) -> set[str]:
+    """Sites whose pages the run stored (with or without numbers on them)."""
+    return {
+        d for (d,) in db.execute("select distinct domain from pages where run_id = ?", [run_id])
     }
 
 

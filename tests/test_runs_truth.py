@@ -157,9 +157,10 @@ def _wait_for_run(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None
     while time.monotonic() < end:
         assert proc.poll() is None, proc.communicate()
         try:
-            if q(db, "select count(*) from run_queries")[0][0] or q(
-                db, "select count(*) from runs where status = 'running'"
-            )[0][0]:
+            if (
+                q(db, "select count(*) from run_queries")[0][0]
+                or q(db, "select count(*) from runs where status = 'running'")[0][0]
+            ):
                 return
         except sqlite3.OperationalError:
             pass  # not created yet

@@ -39,3 +39,6 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# crawler.items.QueryOutcome fields: stored by name through dataclasses.asdict
+# (pipelines/store.py → storage.save_query_outcome).
+serp_pages
