@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from crawler.config import ConfigError
+from crawler.risk import RISK_LEVELS
 from crawler.schema import SchemaTooNew
 from crawler.storage import DatabaseUnusable
 from crawler.tables import flag_table
@@ -153,7 +154,7 @@ def demo(db_path, out_dir):
     from crawler import storage
     from crawler.config import load_profile
     from crawler.demo.web import DemoWeb
-    from crawler.exports.core import prepare_export
+    from crawler.exports.core import default_floor, prepare_export
     from crawler.exports.recipients import load_presets
     from crawler.exports.report import write_report
 
@@ -173,14 +174,20 @@ def demo(db_path, out_dir):
     click.echo("")
     click.echo(_flag_table(records))
     click.echo("")
-    preset = load_presets()["default"]
+    presets = load_presets()
     written = []
-    for fmt, name in (
-        ("jsonl", "flagged.jsonl"),
-        ("csv", "flagged.csv"),
-        ("stix", "flagged.stix.json"),
+    for recipient, fmt, name in (
+        ("default", "jsonl", "flagged.jsonl"),
+        ("default", "csv", "flagged.csv"),
+        ("default", "stix", "flagged.stix.json"),
+        ("default", "misp", "flagged.misp.json"),
+        ("hosting", "xarf", "hosting.xarf.jsonl"),
     ):
-        (out / name).write_bytes(prepare_export(db, preset, fmt, run_id=run_id).data)
+        preset = presets[recipient]
+        floor = default_floor(preset, fmt)
+        (out / name).write_bytes(
+            prepare_export(db, preset, fmt, run_id=run_id, min_risk=floor).data
+        )
         written.append(str(out / name))
     report = write_report(db, out / "report.html", run_id)
     click.echo(f"database: {db_path}")
@@ -230,9 +237,7 @@ def crawl(profile_path, db_path, jobdir, settings):
 
 @main.command()
 @db_option
-@click.option(
-    "--min-risk", type=click.Choice(["low", "medium", "high"]), default="low", show_default=True
-)
+@click.option("--min-risk", type=click.Choice(RISK_LEVELS), default="low", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @friendly
 def flags(db_path, min_risk, as_json):
@@ -259,7 +264,7 @@ def flags(db_path, min_risk, as_json):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl", "stix"]),
+    type=click.Choice(["csv", "jsonl", "stix", "misp", "xarf"]),
     default="jsonl",
     show_default=True,
 )
@@ -278,7 +283,7 @@ def flags(db_path, min_risk, as_json):
 )
 @click.option(
     "--min-risk",
-    type=click.Choice(["low", "medium", "high"]),
+    type=click.Choice(RISK_LEVELS),
     default=None,
     help="Lowest risk exported [default: the recipient's, low for default].",
 )
@@ -291,19 +296,28 @@ def flags(db_path, min_risk, as_json):
     help="TOML file with more recipient presets (added to the bundled ones).",
 )
 @click.option("--dry-run", is_flag=True, help="Write the export but leave the ledger alone.")
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Record an export to stdout in the ledger as delivered (a file with --out always is).",
+)
 @friendly
-def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry_run):
-    """Export flagged numbers and sites for a recipient as JSONL, CSV or STIX 2.1.
+def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry_run, record):
+    """Export flagged numbers and sites for a recipient as JSONL, CSV, STIX 2.1, MISP or XARF.
 
-    Each export is recorded in the exports ledger (recipient, time, file,
-    SHA-256, the items sent), so `--since last` gives only what is new or
-    changed since the last export to that recipient. CSV cells never start
-    a formula: a cell starting with = + - @ or a tab gets a leading apostrophe.
+    A delivered export (written with --out, or to stdout with --record) is
+    recorded in the exports ledger (recipient, format, time, file, SHA-256,
+    the items sent), so `--since last` gives only what is new or changed
+    since the last export to that recipient in that format, dismissals
+    included. A preview on stdout is not recorded. CSV cells never start a
+    formula: a cell starting with = + - @ or a tab gets a leading apostrophe.
+    STIX and MISP carry indicators at medium risk and up unless --min-risk
+    says otherwise; XARF is one abuse report per site for hosts.
 
     Example: serpwatch export --recipient regulator --since last --format csv --out nl.csv
     """
     from crawler import storage
-    from crawler.exports.core import parse_since, prepare_export, record_export
+    from crawler.exports.core import default_floor, parse_since, prepare_export, record_export
     from crawler.exports.recipients import load_presets
 
     presets = load_presets(presets_path)
@@ -316,16 +330,19 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
         parse_since(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
+    if dry_run and record:
+        raise click.UsageError("--dry-run and --record contradict each other")
     db = storage.open_db(db_path, create=False)
     preset = presets[recipient]
-    result = prepare_export(db, preset, fmt, since=since, min_risk=min_risk or preset.min_risk)
+    floor = min_risk or default_floor(preset, fmt)
+    result = prepare_export(db, preset, fmt, since=since, min_risk=floor)
     if out_file:
         Path(out_file).write_bytes(result.data)
     else:
         sys.stdout.flush()
         sys.stdout.buffer.write(result.data)
         sys.stdout.flush()
-    if not dry_run:
+    if (out_file or record) and not dry_run:
         record_export(db, result, file=str(out_file) if out_file else "-")
     what = " new or changed" if since else ""
     where = f" written to {out_file}" if out_file else ""

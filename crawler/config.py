@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
+from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
-
-KNOWN_ENGINES = ("bing", "duckduckgo", "google", "searxng", "brave")
 
 
 class ConfigError(Exception):
@@ -278,10 +277,10 @@ def load_profile(path: Path | str) -> Profile:
         raise ConfigError(path, "needs at least one [[engines]] table", field="engines")
     for i, entry in enumerate(raw_engines):
         kind = entry.get("kind") if isinstance(entry, dict) else None
-        if kind not in KNOWN_ENGINES:
+        if kind not in ENGINES:
             raise ConfigError(
                 path,
-                f"unknown engine kind {kind!r}; use one of {', '.join(KNOWN_ENGINES)}",
+                f"unknown engine kind {kind!r}; use one of {', '.join(ENGINES)}",
                 line=_line_of(text, "kind", i),
                 field=f"engines[{i}].kind",
             )

@@ -24,43 +24,17 @@ from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from crawler.limits import download_kind
+
 # Headers that describe a transfer the stored body no longer has: Scrapy hands
 # over the body decompressed and de-chunked.
 _TRANSFER_HEADERS = {"transfer-encoding", "content-encoding"}
-
-EXECUTABLE_TYPES = re.compile(
-    r"application/(x-)?(msdownload|msdos-program|dosexec|executable|msi|ms-installer|"
-    r"x-msi|apple-diskimage|vnd\.android\.package-archive|java-archive|octet-stream|"
-    r"zip|x-zip-compressed|x-rar(-compressed)?|vnd\.rar|x-7z-compressed|gzip|x-tar|"
-    r"x-sh|x-bat|hta|x-ms-shortcut|vnd\.microsoft\.portable-executable)",
-    re.I,
-)
-EXECUTABLE_SUFFIXES = re.compile(
-    r"\.(exe|msi|scr|com|bat|cmd|ps1|vbs|js|jar|apk|dmg|pkg|app|deb|rpm|sh|hta|lnk|"
-    r"zip|rar|7z|gz|tgz|tar|iso|img)$",
-    re.I,
-)
-# Windows PE, ELF, Mach-O (both orders and fat), ZIP (also jar/apk), RAR, 7z, gzip.
-EXECUTABLE_MAGIC = (
-    b"MZ",
-    b"\x7fELF",
-    b"\xfe\xed\xfa\xce",
-    b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xca\xfe\xba\xbe",
-    b"PK\x03\x04",
-    b"Rar!\x1a\x07",
-    b"7z\xbc\xaf\x27\x1c",
-    b"\x1f\x8b",
-)
 
 
 @dataclass
@@ -82,20 +56,15 @@ class Sha256WARCWriter(WARCWriter):
 
 
 def is_executable(url: str, headers: dict[str, str], body: bytes) -> str | None:
-    """Why this response is an executable or archive, or None when it is not."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    ctype = lower.get("content-type", "")
-    if EXECUTABLE_TYPES.search(ctype):
-        return f"content type {ctype.split(';')[0].strip()}"
-    disposition = lower.get("content-disposition", "")
-    if "attachment" in disposition.lower():
-        return "sent as an attachment"
-    path = urlsplit(url).path
-    if EXECUTABLE_SUFFIXES.search(path):
-        return f"file name {path.rsplit('/', 1)[-1]}"
-    if body.startswith(EXECUTABLE_MAGIC):
-        return "executable or archive signature in the body"
-    return None
+    """Why this response is an executable or archive, or None when it is not.
+
+    The rule is `crawler.limits.download_kind`'s, the one the downloader uses.
+    `body` is the payload as stored (decoded), so transfer headers are left out
+    and a gzip signature in it means a gzip file.
+    """
+    kept = {k: v for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS}
+    found = download_kind(url, kept, body[:16])
+    return found[1] if found else None
 
 
 def page_bytes(html: str | bytes, headers: dict[str, str]) -> bytes:
@@ -243,6 +212,18 @@ def _warc_date(fetched_at: str) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_payload(warc_path: Path | str, record_id: str) -> bytes | None:
+    """The payload of record `record_id` in `warc_path` (HTTP headers stripped), or None."""
+    try:
+        with open(warc_path, "rb") as f:
+            for record in ArchiveIterator(f):
+                if record.rec_headers.get_header("WARC-Record-ID") == record_id:
+                    return record.content_stream().read()
+    except OSError:
+        return None
+    return None
 
 
 def verify(warc_path: Path | str, record_id: str, payload_sha256: str) -> bool:

@@ -138,6 +138,44 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     return summary
 
 
+def rescore_keys(db: Database, keys: set[str] | list[str]) -> int:
+    """Score again the (site, number) pairs of these numbers (E.164) and sites (domains).
+
+    The one place that re-scores on demand (`crawler.triage` calls it in the
+    decision's transaction): each pair's stored facts, which already hold what
+    the database knew at its last run, get the analysts' current decisions and
+    go through the scorer. The sightings keep the verdicts of their runs.
+    Returns how many pairs were scored; no transaction of its own.
+    """
+    decisions = triage.latest(db)
+    done = 0
+    for pair_id, facts_json in storage.pair_facts(db, set(keys)):
+        facts = Facts.from_dict(json.loads(facts_json))
+        _apply_decisions(facts, decisions)
+        v = score(facts)
+        storage.set_pair_verdict(
+            db,
+            pair_id,
+            {
+                "score": v.score,
+                "risk": v.risk,
+                "reasons": v.reasons,
+                "flagged": v.flagged,
+                "facts": facts.to_dict(),
+            },
+        )
+        done += 1
+    return done
+
+
+def _apply_decisions(facts: Facts, decisions: dict[str, dict]) -> None:
+    nd, sd = decisions.get(facts.phone), decisions.get(facts.domain)
+    facts.number_status = nd["status"] if nd else None
+    facts.number_status_at = nd["at"] if nd else None
+    facts.site_status = sd["status"] if sd else None
+    facts.site_status_at = sd["at"] if sd else None
+
+
 def _with_history(facts: Facts, c: dict) -> Facts:
     """The page's own facts plus what the database knows about the number and the site."""
     phone, domain = facts.phone, facts.domain
@@ -149,11 +187,7 @@ def _with_history(facts: Facts, c: dict) -> Facts:
     facts.watched_days = _days(c["first_run_at"], n_first)
     facts.site_age_days = _days(s_first, c["when"])
     facts.site_watched_days = _days(c["first_run_at"], s_first)
-    nd, sd = c["decisions"].get(phone), c["decisions"].get(domain)
-    facts.number_status = nd["status"] if nd else None
-    facts.number_status_at = nd["at"] if nd else None
-    facts.site_status = sd["status"] if sd else None
-    facts.site_status_at = sd["at"] if sd else None
+    _apply_decisions(facts, c["decisions"])
     return facts
 
 

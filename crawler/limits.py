@@ -92,12 +92,13 @@ def attachment_filename(headers) -> str:
 
 
 def _extension_kind(name: str) -> str | None:
-    suffixes = [s.lower() for s in PurePosixPath(name).suffixes[-2:]]
-    for suffix in reversed(suffixes):
-        if suffix in EXECUTABLE_EXTENSIONS:
-            return "executable"
-        if suffix in ARCHIVE_EXTENSIONS:
-            return "archive"
+    # The last suffix decides, as it does for the browser that saves the file:
+    # `app.exe.html` is a page, `tool.exe.zip` an archive.
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix in EXECUTABLE_EXTENSIONS:
+        return "executable"
+    if suffix in ARCHIVE_EXTENSIONS:
+        return "archive"
     return None
 
 
@@ -187,7 +188,19 @@ _SEARCH = 12  # how far down the stack an end tag looks for its start tag
 MAX_TAGS = 500_000
 
 
-def nesting_depth(body: bytes, limit: int = 1024) -> int:
+# Deeper HTML is a parser time bomb: HTML5 tree building is quadratic in the
+# depth of unclosed elements. The downloader refuses such pages
+# (SERPWATCH_MAX_NESTING) and the phone extractor reads them as tag soup.
+MAX_NESTING = 1024
+
+
+def too_deep(html: str | bytes, limit: int = MAX_NESTING) -> bool:
+    """True when the markup nests elements deeper than `limit`."""
+    body = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    return nesting_depth(body, limit) > limit
+
+
+def nesting_depth(body: bytes, limit: int = MAX_NESTING) -> int:
     """Approximate element nesting depth of an HTML document; above `limit` means too deep.
 
     Tracks a stack of open elements the way an HTML parser roughly does

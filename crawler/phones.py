@@ -47,6 +47,8 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.limits import too_deep
+
 __all__ = [
     "PhoneHit",
     "extract_phones",
@@ -67,7 +69,6 @@ MAX_TEL_CHARS = 64  # tel:/callto: values and attribute values handed on
 MAX_PARSES_PER_PAGE = 4000  # distinct phonenumbers.parse calls per page
 MAX_SIGHTINGS_PER_NUMBER = 50  # label and context reads per number and source
 MAX_TRIES_PER_PAGE = 40_000  # candidates looked at per page (cached or not)
-MAX_NESTING = 1_000  # deeper pages are read as tag soup: tree building is quadratic
 MAX_GROUPS_PER_RUN = 400  # digit groups of one run looked at (lists of numbers)
 MAX_JSON_LD_CHARS = 1_000_000
 CONTEXT_CHARS = 100  # either side of a sighting: ~200 chars of context
@@ -789,24 +790,11 @@ def _hidden_decoy(node) -> bool:
     return len(text.strip()) <= 4
 
 
-_CONTAINER_RE = re.compile(
-    r"<(/?)(?:div|ul|ol|dl|section|article|aside|nav|header|footer|main|blockquote|form|"
-    r"fieldset|figure|details|DIV|UL|OL|DL|SECTION|ARTICLE|BLOCKQUOTE)[\s/>]"
-)
 _TAG_RE = re.compile(r"<(?:!--.*?--|[!?/]?[a-zA-Z][^>]*)>", re.DOTALL)
 _INVISIBLE_ELEMENT_RE = re.compile(
     r"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE
 )
 _TEL_HREF_RE = re.compile(r"""href\s*=\s*["']?\s*((?:tel|callto):[^"'\s>]{0,200})""", re.I)
-
-
-def _nesting_depth(text: str) -> int:
-    """The deepest nesting of container elements, counted on the raw markup."""
-    depth = deepest = 0
-    for match in _CONTAINER_RE.finditer(text):
-        depth = max(0, depth - 1) if match.group(1) else depth + 1
-        deepest = max(deepest, depth)
-    return deepest
 
 
 def _extract_tag_soup(
@@ -840,7 +828,7 @@ def extract_phones(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: one pass over
     body_at = min((i for i in (text.find("<body"), text.find("<BODY")) if i >= 0), default=0)
     body, blocks = _BLOCK_TAG_RE.subn(_HARD + "<", text[body_at:])
     text = text[:body_at] + body
-    if blocks > 10_000 and _nesting_depth(text) > MAX_NESTING:
+    if blocks > 10_000 and too_deep(text):
         # HTML5 tree building is quadratic in the depth of unclosed <div>s
         return _extract_tag_soup(text, region, url, language)
     tree = LexborHTMLParser(text)

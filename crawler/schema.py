@@ -324,7 +324,22 @@ def baseline_0_1(db: Database) -> None:
     _ensure_tables(db, BASELINE_0_1)
 
 
-@migrations(name="0002_run_outcomes_and_presence")
+@migrations(name="0002_ledger_per_recipient_and_format")
+def ledger_per_recipient_and_format(db: Database) -> None:
+    """The exports ledger is keyed by recipient and format: each item row
+    carries its export's format (filled in from `exports` for older rows)."""
+    items = db["export_items"]
+    if "format" not in items.columns_dict:
+        items.add_column("format", str)
+    db.execute(
+        "update export_items set format ="
+        " (select e.format from exports e where e.id = export_items.export_id)"
+        " where format is null"
+    )
+    items.create_index(["recipient", "format", "key"], if_not_exists=True)
+
+
+@migrations(name="0003_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 

@@ -1,18 +1,20 @@
 """Scrapy settings for serpwatch (`scrapy.cfg`: settings = crawler.settings)."""
 
+from crawler.engines.common import CHROME_UA, browser_headers
+from crawler.limits import MAX_NESTING
+
 BOT_NAME = "serpwatch"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 # Scam sites cloak: they show the scam only to visitors who look like a
-# victim's browser arriving from a result page.
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-)
+# victim's browser arriving from a result page. One browser identity for the
+# engines and the landing pages (crawler/engines/common.py).
+USER_AGENT = CHROME_UA
 DEFAULT_REQUEST_HEADERS = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language": "nl-NL,nl;q=0.9,en-US;q=0.8,en;q=0.7",
+    name: value
+    for name, value in browser_headers("nl", "NL").items()
+    if name in ("Accept", "Accept-Language")
 }
 ROBOTSTXT_OBEY = False
 
@@ -53,7 +55,7 @@ RETRY_TIMES = 2
 SERPWATCH_RETRY_AFTER_MAX = 30  # longest Retry-After honoured (s); longer is not retried
 SERPWATCH_MAX_PAGES_PER_SITE = 25  # requests per registrable domain per run
 SERPWATCH_MAX_QUERIES = 1000  # distinct (engine, query) pairs per run
-SERPWATCH_MAX_NESTING = 1024  # deeper HTML is a parser time bomb: refused
+SERPWATCH_MAX_NESTING = MAX_NESTING  # deeper HTML is a parser time bomb: refused
 SERPWATCH_MAX_OFFERS_LISTED = 200  # offered downloads listed in the run's stats
 # The SSRF guard: on unless the profile says allow_private = true (or this is on).
 SERPWATCH_ALLOW_PRIVATE = False

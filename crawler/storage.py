@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import schema
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = {"low": 1, "medium": 2, "high": 3}
 # How long a write waits for another writer (a crawl, a migration) before failing.
 BUSY_TIMEOUT_MS = 30_000
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
@@ -127,6 +127,14 @@ def open_db(path: Path | str, *, create: bool = True) -> Database:
         reason = storage_failure(exc) or (exc.strerror if isinstance(exc, OSError) else str(exc))
         raise DatabaseUnusable(f"{path}: cannot use this database: {reason}") from exc
     return db
+
+
+def db_file(db: Database) -> Path | None:
+    """The file of a database (None in memory)."""
+    for _seq, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
 
 
 def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
@@ -280,9 +288,21 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    sighting_id = key(run_id, page["url"], phone)
+    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    if before is None or (before[0] or 0) < v.get("score", 0):
+        _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
+    # else: the same page fetched again in this run (for another query) with a
+    # verdict no stronger: keep the first fetch, as the pair does, so that
+    # every export cites the same WARC record for it.
+    _save_pair(db, run_id, page, v, seen)
+
+
+def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
+    phone = v["phone"]
     db["sightings"].upsert(
         {
-            "id": key(run_id, page["url"], phone),
+            "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
             "phone": phone,
@@ -311,6 +331,10 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
         },
         pk="id",
     )
+
+
+def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> None:
+    phone = v["phone"]
     _touch(
         db,
         "numbers",
@@ -366,10 +390,23 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     db["site_numbers"].upsert(pair, pk="id")
 
 
-def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs as export records, highest score first."""
+def flagged(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
+    """Flagged (site, number) pairs as export records, highest score first.
+
+    With `include_dismissed`, also the pairs that are not flagged only because
+    an analyst dismissed the number or the site (they keep their score and
+    risk): the exports' deltas tell partners about them (`status: dismissed`).
+    """
     floor = RISK_ORDER[min_risk]
     where = "p.flagged = 1"
+    if include_dismissed:
+        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
     if run_id is not None:
         where += " and p.last_run = ?"
@@ -406,10 +443,9 @@ def flagged(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
 
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
-    status = "new"
-    for s in (r.get("number_status"), r.get("site_status")):
-        if s in ("confirmed", "dismissed"):
-            status = s
+    # A dismissal of the number or the site ends the flag, whatever else was confirmed.
+    statuses = (r.get("number_status"), r.get("site_status"))
+    status = next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
     return {
         "phone": r["phone"],
         "number_type": r["number_type"],
@@ -429,6 +465,69 @@ def export_record(r: dict) -> dict:
         "last_seen": r["last_seen"],
         "status": status,
     }
+
+
+def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
+    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
+    return db.execute(
+        """
+        select key, fingerprint from export_items
+        where id in (
+            select max(i.id) from export_items i join exports e on e.id = i.export_id
+            where e.recipient = ? and e.format = ? group by i.key
+        )
+        """,
+        [recipient, fmt],
+    ).fetchall()
+
+
+def pair_details(db: Database) -> list[dict]:
+    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
+    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
+    return list(
+        db.query(
+            f"""
+            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
+                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   g.title as page_title{extra}
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            left join pages g on g.run_id = p.last_run and g.url = p.url
+            """
+        )
+    )
+
+
+def _has(db: Database, table: str, column: str) -> bool:
+    return table in db.table_names() and column in db[table].columns_dict
+
+
+def pair_facts(db: Database, keys: set[str]) -> list[tuple[str, str]]:
+    """(id, facts JSON) of the (site, number) pairs whose number or site is in `keys`."""
+    if not keys:
+        return []
+    marks = ", ".join("?" for _ in keys)
+    return db.execute(
+        f"select id, facts from site_numbers where facts is not null"
+        f" and (phone in ({marks}) or domain in ({marks}))",
+        [*keys, *keys],
+    ).fetchall()
+
+
+def set_pair_verdict(db: Database, pair_id: str, verdict: dict) -> None:
+    """Store a pair's new score, risk, reasons, flag and facts (no transaction of its own)."""
+    db.execute(
+        "update site_numbers set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ?"
+        " where id = ?",
+        [
+            verdict["score"],
+            verdict["risk"],
+            json.dumps(verdict["reasons"]),
+            int(bool(verdict["flagged"])),
+            json.dumps(verdict["facts"], sort_keys=True),
+            pair_id,
+        ],
+    )
 
 
 def runs(db: Database) -> list[dict]:

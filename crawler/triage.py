@@ -3,8 +3,10 @@
 Every decision is a row of the `triage` table (key, kind, action, note, time);
 the latest one per key counts. `numbers.status` and `sites.status` mirror it
 so exports carry it. A dismissed key is still recorded by later runs but no
-longer flagged; a confirmed one raises the score wherever it reappears (both
-applied by `crawler.history.close_run`).
+longer flagged; a confirmed one raises the score wherever it reappears. Both
+take effect at once: `record` scores the pairs of the key again in the same
+transaction (`crawler.history.rescore_keys`), and every later run applies
+them too (`crawler.history.close_run`).
 """
 
 from __future__ import annotations
@@ -40,9 +42,16 @@ def record(db: Database, kind: str, key: str, action: str, note: str = "") -> di
     """Store one decision and mirror it on the number or site if it was seen."""
     if action not in ACTIONS:
         raise ValueError(f"unknown triage action {action!r}")
+    from crawler import history  # history scores with the decisions read here
+
+    history.ensure_shape(db)
     row = {"key": key, "kind": kind, "action": action, "note": note or "", "at": now()}
-    db["triage"].insert(row)
-    sync_statuses(db)
+    # One transaction: the decision, the statuses it mirrors and the pairs it
+    # touches scored again, so every reader sees all of it or none of it.
+    with db.atomic():
+        db["triage"].insert(row)
+        sync_statuses(db)
+        history.rescore_keys(db, {key})
     return row
 
 
@@ -63,7 +72,7 @@ def latest(db: Database) -> dict[str, dict]:
 def sync_statuses(db: Database, decisions: dict[str, dict] | None = None) -> None:
     """Mirror the latest decisions on `numbers.status` and `sites.status`."""
     decisions = latest(db) if decisions is None else decisions
-    with db.conn:
+    with db.atomic():
         for table, pk in (("numbers", "phone"), ("sites", "domain")):
             if table not in db.table_names():
                 continue

@@ -16,3 +16,20 @@ def _no_proxy_env(monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory):
+    """`serpwatch demo` run once for the session: its folder (db, WARC, exports, report)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("demo-out")
+    exe = Path(sys.executable).with_name("serpwatch")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    proc = subprocess.run(
+        [str(exe), "demo", "--out", str(out)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out

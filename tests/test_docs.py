@@ -36,3 +36,12 @@ def test_every_command_is_in_the_readme():
 def test_every_command_help_has_an_example():
     missing = [name for name, cmd in ALL if "Example: " not in (cmd.help or "")]
     assert not missing, f"add 'Example: ...' to the docstring of: {missing}"
+
+
+def test_the_points_table_is_the_codes():
+    from crawler.scoring import POINTS, points_table
+    from crawler.scoring.points import README_ROWS
+
+    assert points_table() in README, "paste `python -m crawler.scoring.points` into README.md"
+    in_rows = {s for _, signals, _ in README_ROWS for s in signals}
+    assert in_rows == set(POINTS), f"README rows miss {sorted(set(POINTS) - in_rows)}"

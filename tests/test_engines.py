@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import inspect
 import json
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from serp_helpers import ads, is_tracking_url, organic
 
 from crawler.engines import ENGINES, SerpPage, SerpResult, get_engine
+from crawler.engines.base import Engine
 from crawler.engines.common import (
     decode_base64_url,
     find_phones,
@@ -423,6 +425,11 @@ def test_serp_result_dict_keys_follow_design() -> None:
 @pytest.mark.parametrize("kind", sorted(ENGINES))
 def test_engine_modules_expose_the_interface(kind: str) -> None:
     module = ENGINES[kind]
+    assert isinstance(module, Engine)
     assert module.KIND == kind
     assert urlsplit(module.ENDPOINT).scheme in ("http", "https")
-    assert callable(module.build_request) and callable(module.parse)
+    assert isinstance(module.PAGE_SIZE, int) and module.PAGE_SIZE > 0
+    for name in ("build_request", "parse"):
+        wanted = list(inspect.signature(getattr(Engine, name)).parameters.values())[1:]
+        got = list(inspect.signature(getattr(module, name)).parameters.values())
+        assert [(p.name, p.kind) for p in got] == [(p.name, p.kind) for p in wanted], name

@@ -330,11 +330,13 @@ def test_a_triage_decision_is_a_change():
     assert [(r["phone"], r["status"]) for r in out] == [("+319001234567", "confirmed")]
 
 
-def test_recipients_have_their_own_deltas():
+def test_recipients_and_formats_have_their_own_deltas():
     db = seeded()
     record_export(db, prepare_export(db, PRESETS["regulator"], "csv", since="last"))
-    assert rows(db, "regulator", since="last")[1] == []
-    assert len(rows(db, "hosting", since="last")[1]) == 4
+    assert prepare_export(db, PRESETS["regulator"], "csv", since="last").items == []
+    # The ledger is per recipient and format: the JSONL feed has not had them yet.
+    assert len(rows(db, "regulator", "jsonl", since="last")[1]) == 4
+    assert len(prepare_export(db, PRESETS["hosting"], "csv", since="last").items) == 4
 
 
 def test_since_a_date_gives_what_was_seen_on_or_after_it():
@@ -377,24 +379,42 @@ def cli(*args):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_cli_export_to_stdout_and_file_records_the_ledger(db_file, tmp_path):
-    res = cli("export", "--db", str(db_file), "--recipient", "regulator", "--since", "last")
-    assert res.exit_code == 0, res.output
-    assert len(res.stdout.splitlines()) == 4
-    out = tmp_path / "reg.csv"
-    res = cli(
-        "export", "--db", str(db_file), "--recipient", "regulator", "--since", "last",
-        "--format", "csv", "--out", str(out),
-    )  # fmt: skip
-    assert res.exit_code == 0
-    assert out.read_text().splitlines() == [",".join(PRESETS["regulator"].columns)]
+def test_cli_only_a_delivered_export_is_recorded(db_file, tmp_path):
     from crawler import storage
 
+    # A preview on stdout leaves the delta alone.
+    for _ in range(2):
+        res = cli("export", "--db", str(db_file), "--recipient", "regulator", "--since", "last")
+        assert res.exit_code == 0, res.output
+        assert len(res.stdout.splitlines()) == 4
+    assert storage.open_db(db_file)["exports"].count == 0
+    out = tmp_path / "reg.csv"
+    args = ["--recipient", "regulator", "--since", "last", "--format", "csv", "--out", str(out)]
+    res = cli("export", "--db", str(db_file), *args)
+    assert res.exit_code == 0
+    assert len(out.read_text().splitlines()) == 5
+    res = cli("export", "--db", str(db_file), *args)
+    assert out.read_text().splitlines() == [",".join(PRESETS["regulator"].columns)]
+    assert "0 new or changed records for regulator" in res.stderr
+    # stdout is recorded with --record; JSONL has its own delta.
+    res = cli("export", "--db", str(db_file), "--recipient", "regulator", "--since", "last",
+              "--record")  # fmt: skip
+    assert len(res.stdout.splitlines()) == 4
+    res = cli("export", "--db", str(db_file), "--recipient", "regulator", "--since", "last")
+    assert res.stdout == ""
     db = storage.open_db(db_file)
     ledger = list(db["exports"].rows_where(order_by="id"))
-    assert [(e["file"], e["records"]) for e in ledger] == [("-", 4), (str(out), 0)]
+    assert [(e["file"], e["format"], e["records"]) for e in ledger] == [
+        (str(out), "csv", 4),
+        (str(out), "csv", 0),
+        ("-", "jsonl", 4),
+    ]
     assert ledger[1]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    assert "0 new or changed records for regulator" in res.stderr
+
+
+def test_cli_record_and_dry_run_contradict(db_file):
+    res = CliRunner().invoke(main, ["export", "--db", str(db_file), "--record", "--dry-run"])
+    assert res.exit_code == 2 and "contradict" in res.output
 
 
 def test_cli_dry_run_leaves_the_ledger_alone(db_file):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -10,11 +11,12 @@ import stix2
 from exports_seed import SCRIPT_URL, seeded
 from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_string
+from stix_check import assert_strict_valid, sco_id
 from w3lib.url import safe_url_string
 
 from crawler.exports.core import pair_rows, prepare_export, record_export
 from crawler.exports.recipients import load_presets
-from crawler.exports.stix import bundle
+from crawler.exports.stix import PHONE_EXTENSION_ID, bundle
 
 PRESETS = load_presets()
 PHONES = {"+31852081234", "+31852081299", "+319001234567", "+442038071234", "+31881234567"}
@@ -38,15 +40,22 @@ def exported():
     return export, json.loads(export.content)
 
 
-def test_bundle_is_valid_stix_21(exported):
+def test_bundle_is_valid_stix_21_in_strict_mode(exported):
     export, _ = exported
-    result = validate(export.content)
-    assert result.is_valid, [str(e) for e in result.errors]
-    # The only warning the validator gives is its UUIDv4 check on our custom
-    # observable, whose id is STIX's deterministic UUIDv5 as the spec asks.
-    warnings = [str(w) for w in result.warnings]
-    assert len(warnings) == 5
-    assert all(w.startswith("x-phone-number--") and "{103}" in w for w in warnings)
+    assert_strict_valid(export.content)
+
+
+def test_phone_numbers_are_the_published_sco_with_deterministic_ids(exported):
+    _, data = exported
+    phones = [o for o in data["objects"] if o["type"] == "phone-number"]
+    assert phones and all(
+        p["extensions"] == {PHONE_EXTENSION_ID: {"extension_type": "new-sco"}} for p in phones
+    )
+    for p in phones:
+        assert p["id"] == sco_id("phone-number", p["value"])
+        assert uuid.UUID(p["id"].split("--")[1]).version == 5
+    kpn = next(p for p in phones if p["value"] == "+31881234567")
+    assert kpn["country"] == "NLD"
 
 
 def test_the_validator_catches_a_broken_bundle(exported):
@@ -61,9 +70,10 @@ def test_bundle_holds_urls_domains_and_numbers_with_the_brand_impersonated(expor
     _, data = exported
     objs = by_type(data["objects"])
     ids = {o["id"]: o for o in data["objects"]}
-    assert {p["value"] for p in objs["x-phone-number"]} == PHONES
-    brands = {p["value"]: p["brand"] for p in objs["x-phone-number"]}
-    assert brands["+31881234567"] == "KPN" and brands["+442038071234"] == "Apple"
+    assert {p["value"] for p in objs["phone-number"]} == PHONES
+    indicated = {o["name"] for o in objs["indicator"]}
+    assert "Fake KPN helpdesk number +31881234567 on kpn-fake.nl" in indicated
+    assert any(n.startswith("Fake Apple helpdesk number +442038071234") for n in indicated)
     assert {d["value"] for d in objs["domain-name"]} == {
         "microsoft-helpdesk-bellen.nl",
         "apple-scam.nl",
@@ -77,9 +87,8 @@ def test_bundle_holds_urls_domains_and_numbers_with_the_brand_impersonated(expor
     impersonates = [r for r in objs["relationship"] if r["relationship_type"] == "impersonates"]
     assert {ids[r["target_ref"]]["name"] for r in impersonates} == orgs
     assert len(objs["indicator"]) == len(objs["sighting"]) == len(objs["observed-data"]) == 5
-    ext = objs["extension-definition"][0]
-    assert ext["extension_types"] == ["new-sco"]
-    assert all(ext["id"] in p["extensions"] for p in objs["x-phone-number"])
+    # The published extension definition is referred to, not repeated.
+    assert "extension-definition" not in objs
 
 
 def test_indicator_patterns_parse_even_for_hostile_urls(exported):
@@ -99,7 +108,7 @@ def test_indicator_patterns_parse_even_for_hostile_urls(exported):
 def test_bundle_round_trips_through_the_stix2_parser(exported):
     export, _ = exported
     parsed = stix2.parse(export.content, allow_custom=True)
-    phones = {o["value"] for o in parsed.objects if o["type"] == "x-phone-number"}
+    phones = {o["value"] for o in parsed.objects if o["type"] == "phone-number"}
     assert phones == PHONES
 
 
@@ -114,10 +123,50 @@ def test_recipient_stix_holds_only_its_rows_and_the_delta():
     db = seeded()
     export = prepare_export(db, PRESETS["regulator"], "stix", since="last")
     data = json.loads(export.content)
-    phones = {o["value"] for o in data["objects"] if o["type"] == "x-phone-number"}
+    phones = {o["value"] for o in data["objects"] if o["type"] == "phone-number"}
     assert phones == PHONES - {"+442038071234"}
-    assert validate(export.content).is_valid
+    assert_strict_valid(export.content)
     record_export(db, export)
     again = prepare_export(db, PRESETS["regulator"], "stix", since="last")
     assert "objects" not in json.loads(again.content)
-    assert validate(again.content).is_valid
+    assert_strict_valid(again.content)
+
+
+def test_a_bundle_with_every_status_is_strict_valid_and_revokes_a_dismissal():
+    from crawler import triage
+
+    db = seeded()
+    first = prepare_export(db, PRESETS["default"], "stix", since="last")
+    sent = {o["id"]: o for o in assert_strict_valid(first.content)["objects"]}
+    record_export(db, first)
+    triage.record(db, "number", "+319001234567", "confirm")
+    triage.record(db, "site", "kpn-fake.nl", "dismiss")
+    full = assert_strict_valid(prepare_export(db, PRESETS["default"], "stix").content)
+    statuses = {o.get("revoked", False) for o in full["objects"]}
+    assert statuses == {False}  # a full export leaves the dismissed pair out
+    assert "+31881234567" not in {o.get("value") for o in full["objects"]}
+    delta = prepare_export(db, PRESETS["default"], "stix", since="last")
+    assert {it.row["status"] for it in delta.items} == {"confirmed", "dismissed"}
+    data = assert_strict_valid(delta.content)
+    revoked = [o for o in data["objects"] if o.get("revoked")]
+    assert {o["type"] for o in revoked} == {"indicator", "relationship", "sighting"}
+    (indicator,) = [o for o in revoked if o["type"] == "indicator"]
+    assert "kpn-fake.nl" in indicator["name"]
+    assert indicator["modified"] > sent[indicator["id"]]["modified"]
+    live = [o for o in data["objects"] if o["type"] == "indicator" and not o.get("revoked")]
+    assert [o["id"] for o in live] == [
+        o["id"] for o in sent.values() if o["type"] == "indicator" and "+319001234567" in o["name"]
+    ]
+    record_export(db, delta)
+    assert prepare_export(db, PRESETS["default"], "stix", since="last").items == []
+
+
+def test_a_known_legitimate_third_party_is_never_an_indicator():
+    records = pair_rows(seeded())
+    for r in records:
+        if r["phone"] == "+31881234567":
+            r["third_party"] = "Fraudehelpdesk (fraud help desk)"
+    data = json.loads(bundle(records).serialize())
+    values = {o.get("value") for o in data["objects"]}
+    assert "+31881234567" not in values and "+31852081234" in values
+    assert not any("+31881234567" in o.get("name", "") for o in data["objects"])

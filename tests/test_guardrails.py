@@ -22,8 +22,6 @@ ALLOWED = {
     ("crawler/engines/duckduckgo.py", "parse"),
     ("crawler/engines/google.py", "parse"),
     ("crawler/phones.py", "extract_phones"),
-    ("crawler/scoring.py", "score"),
-    ("crawler/storage.py", "ensure_db_shape"),
 }
 
 
@@ -52,3 +50,8 @@ def test_the_ruff_limits_are_the_ones_documented() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert "max-complexity = 15" in text
     assert all(rule in text for rule in RULES)
+
+
+def test_the_list_only_shrinks() -> None:
+    gone = ALLOWED - set(_exceptions())
+    assert not gone, f"these no longer need an exception; remove them from ALLOWED: {sorted(gone)}"

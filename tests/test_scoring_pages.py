@@ -19,7 +19,8 @@ from crawler import history, storage
 from crawler.config import Profile, load_brands, load_third_parties
 from crawler.items import PageItem
 from crawler.phones import extract_phones, result_hits
-from crawler.scoring import POINTS, score_page
+from crawler.scoring import POINTS
+from pipelines.score import score_page
 
 FX = Path(__file__).parent / "fixtures" / "scoring"
 CASES = tomllib.loads((FX / "cases.toml").read_text(encoding="utf-8"))["cases"]

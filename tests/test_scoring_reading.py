@@ -17,9 +17,9 @@ from crawler.scoring import (
     own_service,
     page_facts,
     presents_as_brand,
-    score_page,
     shared_host,
 )
+from pipelines.score import score_page
 
 ODIDO = ["odido"]
 

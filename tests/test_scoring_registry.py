@@ -177,7 +177,7 @@ def test_nl_official_numbers_only_with_a_source(nl):
 def test_nl_official_numbers_are_never_flagged_in_any_format(nl):
     from crawler.items import PageItem
     from crawler.phones import extract_phones
-    from crawler.scoring import score_page
+    from pipelines.score import score_page
 
     html = (
         "<html><head><title>ABN AMRO Klantenservice Bellen</title></head><body>"

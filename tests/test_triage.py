@@ -52,10 +52,18 @@ def test_statuses_mirror_the_latest_decision():
     triage.record(d, "site", "pcrepair.nl", "dismiss")
     assert d["numbers"].get(SCAM)["status"] == "confirmed"
     assert d["sites"].get("pcrepair.nl")["status"] == "dismissed"
+    # The decisions take effect at once, without a crawl: the dismissed pair
+    # is no longer flagged, the confirmed one scores higher.
     statuses = {r["phone"]: r["status"] for r in storage.flagged(d)}
-    assert statuses == {SCAM: "confirmed", SHOP: "dismissed"}
+    assert statuses == {SCAM: "confirmed"}
+    everything = {r["phone"]: r["status"] for r in storage.flagged(d, include_dismissed=True)}
+    assert everything == {SCAM: "confirmed", SHOP: "dismissed"}
+    scam = d["site_numbers"].get(storage.key("microsoft-helpdesk.nl", SCAM))
+    assert "confirmed as a scam" in scam["reasons"]
     triage.record(d, "site", "pcrepair.nl", "reset")
     assert d["sites"].get("pcrepair.nl")["status"] == "new"
+    shop = d["site_numbers"].get(storage.key("pcrepair.nl", SHOP))
+    assert shop["flagged"] == 1 and "dismissed" not in shop["reasons"]
 
 
 def test_decisions_before_a_number_is_seen_apply_when_it_appears():

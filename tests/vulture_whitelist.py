@@ -42,3 +42,9 @@ brand_keywords
 # crawler.items.QueryOutcome fields: stored by name through dataclasses.asdict
 # (pipelines/store.py → storage.save_query_outcome).
 serp_pages
+# PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
+first_seen
+last_seen
+distribution
+analysis
+threat_level_id

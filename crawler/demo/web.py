@@ -188,7 +188,7 @@ class DemoHandler(BaseHTTPRequestHandler):
         target = web.site_file(host, parts.path) if host not in own else None
         if target is None:
             return self.send(404, "<html><body><h1>404 Not Found</h1></body></html>")
-        return self.send(200, target.read_text(encoding="utf-8"))
+        return self.send(200, web.page(target, parts.query))
 
     def send(self, status: int, body: str):
         data = body.encode("utf-8")
@@ -202,8 +202,8 @@ class DemoHandler(BaseHTTPRequestHandler):
 class DemoWeb:
     """Context manager: `with DemoWeb() as web: web.search_url, web.proxy_url`.
 
-    Another simulated web subclasses it and overrides `serp_html`, `site_file`
-    and `redirects`; the module-level data are read at request time, so tests
+    Another simulated web subclasses it and overrides `serp_html`, `site_file`,
+    `redirects` and `page`; the module-level data are read at request time, so tests
     can patch them.
     """
 
@@ -221,6 +221,10 @@ class DemoWeb:
 
     def redirects(self) -> dict[str, str]:
         return REDIRECTS
+
+    def page(self, target: Path, query: str) -> str:
+        """A site's page for a request with this query string (a search page may echo it)."""
+        return target.read_text(encoding="utf-8")
 
     @property
     def base_url(self) -> str:

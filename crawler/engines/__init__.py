@@ -7,9 +7,9 @@ pure `parse(body, url, status=200, *, region=None, rank_offset=None) -> SerpPage
 from __future__ import annotations
 
 from crawler.engines import bing, brave, duckduckgo, google, searxng
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import Engine, SearchRequest, SerpPage, SerpResult
 
-ENGINES = {
+ENGINES: dict[str, Engine] = {
     "bing": bing,
     "duckduckgo": duckduckgo,
     "google": google,
@@ -18,7 +18,7 @@ ENGINES = {
 }
 
 
-def get_engine(kind: str):
+def get_engine(kind: str) -> Engine:
     """The engine module for a kind; KeyError names the known kinds."""
     try:
         return ENGINES[kind]
@@ -26,4 +26,4 @@ def get_engine(kind: str):
         raise KeyError(f"unknown engine {kind!r}; known: {', '.join(sorted(ENGINES))}") from None
 
 
-__all__ = ["ENGINES", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]
+__all__ = ["ENGINES", "Engine", "SearchRequest", "SerpPage", "SerpResult", "get_engine"]

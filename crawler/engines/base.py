@@ -1,14 +1,45 @@
 """What every engine module provides: a request builder and a pure parser.
 
-An engine module exposes ``build_request(query, *, language, region, page,
-base_url=None) -> SearchRequest`` and ``parse(body: bytes, url: str, status:
-int = 200) -> SerpPage``. Parsers know nothing of Scrapy, settings or the
+An engine module satisfies `Engine`: its `KIND`, default `ENDPOINT` and
+`PAGE_SIZE`, ``build_request(query, *, language, region, page, base_url)
+-> SearchRequest`` and ``parse(body, url, status=200, *, region,
+rank_offset) -> SerpPage``. Parsers know nothing of Scrapy, settings or the
 network, so they are tested on saved pages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """The interface of an engine module (tests/test_engines.py checks every one)."""
+
+    KIND: str
+    ENDPOINT: str
+    PAGE_SIZE: int
+
+    def build_request(
+        self,
+        query: str,
+        *,
+        language: str = "nl",
+        region: str = "NL",
+        page: int = 1,
+        base_url: str | None = None,
+    ) -> SearchRequest: ...
+
+    def parse(
+        self,
+        body: bytes,
+        url: str,
+        status: int = 200,
+        *,
+        region: str | None = None,
+        rank_offset: int | None = None,
+    ) -> SerpPage: ...
 
 
 @dataclass

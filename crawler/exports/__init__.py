@@ -33,7 +33,7 @@ COLUMNS = [
     "last_seen",
     "status",
 ]
-FORMATS = ("jsonl", "csv", "stix")
+FORMATS = ("jsonl", "csv", "stix", "misp", "xarf")
 
 __all__ = [
     "COLUMNS",
@@ -93,16 +93,35 @@ def write_stix(records: list[dict], out: IO[str], columns: list[str] | None = No
 
 
 WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "stix": write_stix}
+# Formats made of the flagged pairs behind a recipient's rows, not of the rows:
+# one writer function per format module.
+PAIR_FORMATS = ("stix", "misp", "xarf")
 
 
-def write_rows(fmt: str, items, out: IO[str], columns: list[str]) -> int:
-    """Write a recipient's items (`core.Item`) in `fmt`."""
+def _pair_writer(fmt: str):
     if fmt == "stix":
+        from crawler.exports.stix import write_stix as writer
+
+        return lambda records, out, files: writer(records, out)
+    if fmt == "misp":
+        from crawler.exports.misp import write_misp as writer
+    else:
+        from crawler.exports.xarf import write_xarf as writer
+    return lambda records, out, files: writer(records, out, files=files)
+
+
+def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) -> int:
+    """Write a recipient's items (`core.Item`) in `fmt`.
+
+    STIX, MISP and XARF are made of the flagged pairs behind the items (each
+    pair once, its latest sighting); `files` reads their evidence bytes.
+    """
+    if fmt in PAIR_FORMATS:
         pairs: dict[tuple, dict] = {}
         for item in items:
             for p in item.pairs:
                 k = (p["domain"], p["phone"])
                 if k not in pairs or (p.get("last_seen") or "") > (pairs[k].get("last_seen") or ""):
                     pairs[k] = p
-        return write_stix(list(pairs.values()), out)
+        return _pair_writer(fmt)(list(pairs.values()), out, files)
     return WRITERS[fmt]([item.row for item in items], out, columns=columns)

@@ -16,13 +16,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from crawler import storage
+from crawler.evidence import warc_dir_for
+from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.risk import RISK_ORDER
 
-RISK_ORDER = storage.RISK_ORDER
+# Formats whose records are indicators a machine acts on: nothing below medium
+# unless the recipient or --min-risk asks for it.
+INDICATOR_FLOOR = {"stix": "medium", "misp": "medium", "xarf": "medium"}
 STATUS_ORDER = {"confirmed": 3, "new": 2, "dismissed": 1}
 
 
@@ -71,23 +77,22 @@ def number_range(e164: str | None) -> str | None:
     return e164[:-4] + "XXXX"
 
 
-def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
-    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts."""
-    records = storage.flagged(db, min_risk=min_risk, run_id=run_id)
-    extra = {
-        row["id"]: row
-        for row in db.query(
-            """
-            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
-                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
-                   g.title as page_title
-            from site_numbers p
-            join numbers n on n.phone = p.phone
-            left join pages g on g.run_id = p.last_run and g.url = p.url
-            where p.flagged = 1
-            """
-        )
-    }
+def pair_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
+    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts.
+
+    With `include_dismissed`, also the pairs dismissed by an analyst
+    (`status: dismissed`): deltas send them as withdrawn.
+    """
+    records = storage.flagged(
+        db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed
+    )
+    extra = {row["id"]: row for row in storage.pair_details(db)}
     out = []
     for r in records:
         more = extra.get(storage.key(r["domain"], r["phone"]), {})
@@ -106,21 +111,48 @@ def pair_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None)
             row.setdefault(name, more.get(name))
         row["carrier"] = row.get("carrier") or None
         row["number_range"] = number_range(row["phone"])
+        facts = json.loads(more.get("facts") or "{}")
         # A number posted on the brand's own site (a forum) is flagged, but
         # the brand's host is not the partner to ask for a takedown.
-        row["brand_site"] = bool(json.loads(more.get("facts") or "{}").get("official_site"))
+        row["brand_site"] = bool(facts.get("official_site"))
+        # A known legitimate third party (brands file): never an indicator.
+        row["third_party"] = facts.get("third_party") or facts.get("third_party_site")
+        # When the status was decided: a withdrawal's time in STIX and MISP.
+        row["status_at"] = _status_at(row["status"], facts)
+        for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
+            row.setdefault(name, more.get(name))
         out.append(row)
     return out
 
 
-def ad_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+# Evidence fields that exist once the browser keeps screenshots (issue 13).
+SCREENSHOT_FIELDS = ("screenshot", "screenshot_sha256")
+
+
+def _status_at(status: str, facts: dict) -> str | None:
+    for who in ("number", "site"):
+        if facts.get(f"{who}_status") == status:
+            return facts.get(f"{who}_status_at")
+    return None
+
+
+def ad_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
     An ad leads to the page fetched from its landing URL in the same run (the
     page's `entry_url`, or its `url` when there was no redirect); the numbers
     are those sighted on that page.
     """
-    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    pairs = {
+        (p["domain"], p["phone"]): p
+        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed)
+    }
     where = "r.is_ad = 1"
     params: list = []
     if run_id is not None:
@@ -173,13 +205,22 @@ def ad_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -
     return out
 
 
-def sighting_rows(db: Database, *, min_risk: str = "low", run_id: int | None = None) -> list[dict]:
+def sighting_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+) -> list[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
     """
-    pairs = {(p["domain"], p["phone"]): p for p in pair_rows(db, min_risk=min_risk)}
+    pairs = {
+        (p["domain"], p["phone"]): p
+        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed)
+    }
     where, params = "", []
     if run_id is not None:
         where, params = "where run_id = ?", [run_id]
@@ -290,6 +331,11 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
         out = {c: row.get(c) for c in preset.columns}
         key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
         items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
+    return order(items, preset)
+
+
+def order(items: list[Item], preset: Preset) -> list[Item]:
+    """Items in the preset's `order_by` order."""
     for spec in reversed(preset.order_by):
         name, reverse = (spec[1:], True) if spec.startswith("-") else (spec, False)
         items.sort(key=lambda it, n=name: _orderable(_field(it, n)), reverse=reverse)
@@ -336,16 +382,13 @@ def parse_since(value: str | None) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def sent_fingerprints(db: Database, recipient: str) -> dict[str, str]:
-    """Each item key's fingerprint as last sent to `recipient`."""
-    rows = db.execute(
-        """
-        select key, fingerprint from export_items
-        where id in (select max(id) from export_items where recipient = ? group by key)
-        """,
-        [recipient],
-    ).fetchall()
-    return dict(rows)
+def sent_fingerprints(db: Database, recipient: str, fmt: str) -> dict[str, str]:
+    """Each item key's fingerprint as last sent to `recipient` in `fmt`.
+
+    The ledger is per recipient and format: a partner who takes CSV and STIX
+    gets each change in both.
+    """
+    return dict(storage.sent_fingerprints(db, recipient, fmt))
 
 
 def record_export(db: Database, export: Export, file: str = "-") -> int:
@@ -371,6 +414,7 @@ def record_export(db: Database, export: Export, file: str = "-") -> int:
             {
                 "export_id": export_id,
                 "recipient": export.recipient,
+                "format": export.fmt,
                 "key": item.key,
                 "fingerprint": item.fingerprint,
             }
@@ -396,15 +440,25 @@ def prepare_export(
     from crawler.exports import write_rows
 
     since = parse_since(since)
-    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id)
-    items = shape(rows, preset)
+    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id, include_dismissed=True)
+    # Dismissed pairs are no longer flagged: a delta tells a recipient who had
+    # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
+    items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
     if since == "last":
-        sent = sent_fingerprints(db, preset.name)
-        items = [it for it in items if sent.get(it.key) != it.fingerprint]
+        sent = sent_fingerprints(db, preset.name, fmt)
+        live = {it.key for it in items}
+        withdrawn = [
+            it
+            for it in shape([r for r in rows if r.get("status") == "dismissed"], preset)
+            if it.key in sent and it.key not in live
+        ]
+        items = order(
+            [it for it in items + withdrawn if sent.get(it.key) != it.fingerprint], preset
+        )
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
     buf = io.StringIO()
-    write_rows(fmt, items, buf, columns=preset.columns)
+    write_rows(fmt, items, buf, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -413,6 +467,23 @@ def prepare_export(
         content=buf.getvalue(),
         items=items,
     )
+
+
+def warc_dir(db: Database) -> Path | None:
+    """The WARC folder of a database file (the crawl's setting, else beside it)."""
+    from crawler import settings
+
+    path = storage.db_file(db)
+    if path is None:
+        return None
+    return warc_dir_for(path, settings.SERPWATCH_WARC_DIR or None)
+
+
+def default_floor(preset: Preset, fmt: str) -> str:
+    """The lowest risk exported when --min-risk is not given: the recipient's,
+    raised to the format's floor for indicator formats (STIX, MISP, XARF)."""
+    floor = INDICATOR_FLOOR.get(fmt, "low")
+    return max(preset.min_risk, floor, key=lambda r: RISK_ORDER[r])
 
 
 def _last(item: Item) -> str:

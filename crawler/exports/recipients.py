@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.config import ConfigError, _read_toml
+from crawler.risk import RISK_LEVELS
 
 BUNDLED = Path(__file__).with_name("recipients.toml")
 SOURCES = {"pairs", "sightings", "ads"}
@@ -122,7 +123,7 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
                 field=f"{name}.aggregate.{column}",
             )
     min_risk = raw.get("min_risk", "low")
-    if min_risk not in ("low", "medium", "high"):
+    if min_risk not in RISK_LEVELS:
         raise ConfigError(path, "must be low, medium or high", line=line, field=f"{name}.min_risk")
     if aggregate and not group_by:
         raise ConfigError(path, "aggregate needs group_by", line=line, field=f"{name}.aggregate")

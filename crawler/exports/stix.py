@@ -6,14 +6,24 @@ What a bundle holds, for flagged (site, number) pairs:
 - per brand, a `threat-actor` "Fake <brand> helpdesk" that `impersonates` the
   brand (the relationship STIX defines for this);
 - the observables: `url` (the page), `domain-name` (its registrable domain)
-  and `x-phone-number` (E.164, country, number type, brand), a new
-  observable type described by the bundled `extension-definition`, since
-  STIX has no phone number object;
+  and `phone-number` (E.164 `value`, ISO 3166-1 alpha-3 `country`,
+  `connection`, `provider`), the published `phone-number` SCO of dogesec's
+  stix2extensions (extension definition `PHONE_EXTENSION_ID`, the type
+  OpenCTI imports as its Phone-Number observable), referred to by id: the
+  definition itself is published, not repeated in every bundle;
 - per pair, an `indicator` on the page's URL that `indicates` the brand's
   threat actor, an `observed-data` (first and last seen, referring to the
   URL, domain and number) and a `sighting` of the indicator with that data.
 
-Ids are stable: observables get STIX's deterministic ids, and the objects
+Only pairs at or above the export's risk floor are in a bundle (medium for
+STIX unless the recipient or --min-risk says otherwise), and never a number
+or site the brands file lists as a known legitimate third party. A pair an
+analyst dismissed after it was sent comes back in the next delta as a
+revoked indicator (`revoked: true`, a later `modified`), with its
+relationship and sighting revoked too.
+
+Ids are stable: observables get STIX's deterministic UUIDv5 ids (from their
+id contributing properties, `value` for a phone number), and the objects
 serpwatch makes get ids derived from their natural keys (in UUIDv4 form), so
 a partner sees a re-sent pair as a new version of the same objects
 (`modified` moves) instead of a duplicate.
@@ -23,36 +33,52 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO
 
 import stix2
+from iso3166 import countries_by_alpha2
 from stix2.properties import StringProperty
 from stix2.v21 import CustomObservable
 from w3lib.url import safe_url_string
 
 from crawler import storage
 
-PHONE_EXTENSION_ID = "extension-definition--8e1c9b5d-0f47-4d4e-9a55-3c2f7d6b1e42"
+# dogesec stix2extensions, extension-definitions/scos/phone-number.json (new-sco);
+# schema: schemas/scos/phone-number.json in the same repository.
+PHONE_EXTENSION_ID = "extension-definition--14a97ee2-e666-5ada-a6bd-b7177f79e211"
 PRODUCER_ID = "identity--2b0f3a4e-6c1d-4f8a-9e7b-5a4c3d2e1f00"
 # `created` of the objects that do not come from a sighting (producer, brands,
 # threat actors): fixed, so every bundle describes them identically.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+# phonenumbers' number types as the extension's `connection` (mobile | landline).
+CONNECTION = {"mobile": "mobile", "fixed_line": "landline"}
 
 
 @CustomObservable(
-    "x-phone-number",
+    "phone-number",
     [
         ("value", StringProperty(required=True)),
         ("country", StringProperty()),
-        ("number_type", StringProperty()),
-        ("brand", StringProperty()),
+        ("connection", StringProperty()),
+        ("provider", StringProperty()),
     ],
     ["value"],
     extension_name=PHONE_EXTENSION_ID,
 )
 class PhoneNumber:
-    """A phone number in E.164, with the brand whose helpdesk it pretends to be."""
+    """A phone number in E.164 (the published `phone-number` SCO)."""
+
+
+def phone_number(record: dict) -> PhoneNumber:
+    """The `phone-number` SCO of an export record."""
+    country = countries_by_alpha2.get((record.get("country") or "").upper())
+    return PhoneNumber(
+        value=record["phone"],
+        country=country.alpha3 if country else None,
+        connection=CONNECTION.get(record.get("number_type") or ""),
+        provider=record.get("carrier") or None,
+    )
 
 
 def _stable_id(kind: str, *parts) -> str:
@@ -70,8 +96,9 @@ def _pattern_string(value: str) -> str:
 
 
 def bundle(records: list[dict], *, now: datetime | None = None) -> stix2.Bundle:
-    """One bundle for these flagged-pair records (phone, domain, url, brand, ...)."""
+    """One bundle for these flagged-pair records (phone, domain, url, brand, status, ...)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
+    records = [r for r in records if not r.get("third_party")]
     if not records:
         return stix2.Bundle(allow_custom=True)
     producer = stix2.Identity(
@@ -82,125 +109,158 @@ def bundle(records: list[dict], *, now: datetime | None = None) -> stix2.Bundle:
         created=EPOCH,
         modified=EPOCH,
     )
-    extension = stix2.ExtensionDefinition(
-        id=PHONE_EXTENSION_ID,
+    objects: dict[str, object] = {producer.id: producer}
+    actors: dict[str, str] = {}
+    for r in records:
+        brand = r.get("brand") or "unknown brand"
+        if brand not in actors:
+            actors[brand] = _brand_objects(brand, objects)
+        if r.get("status") == "dismissed":
+            _withdrawn(r, brand, actors[brand], objects, now)
+        else:
+            _flagged(r, brand, actors[brand], objects, now)
+    return stix2.Bundle(objects=list(objects.values()), allow_custom=True)
+
+
+def _brand_objects(brand: str, objects: dict) -> str:
+    """The brand (an organization), its fake-helpdesk threat actor and `impersonates`."""
+    org = stix2.Identity(
+        id=_stable_id("identity", "brand", brand),
+        name=brand,
+        identity_class="organization",
+        description=f"{brand}, whose helpdesk the flagged numbers pretend to be.",
         created_by_ref=PRODUCER_ID,
         created=EPOCH,
         modified=EPOCH,
-        name="x-phone-number",
-        description=(
-            "A telephone number in E.164 form as shown on a web page or ad, with its "
-            "country (ISO 3166-1 alpha-2), number type and the brand whose helpdesk it "
-            "pretends to be."
-        ),
-        schema=(
-            "x-phone-number: value (required, E.164 string), country (ISO 3166-1 alpha-2), "
-            "number_type (phonenumbers type: fixed_line, mobile, voip, toll_free, "
-            "premium_rate, ...), brand (name of the brand impersonated). "
-            "Id contributing property: value."
-        ),
-        version="1.0.0",
-        extension_types=["new-sco"],
     )
-    objects: dict[str, object] = {producer.id: producer, extension.id: extension}
-    actors: dict[str, str] = {}
-    for r in records:
-        first = _when(r.get("first_seen"), now)
-        last = max(_when(r.get("last_seen"), now), first)
-        brand = r.get("brand") or "unknown brand"
-        if brand not in actors:
-            org = stix2.Identity(
-                id=_stable_id("identity", "brand", brand),
-                name=brand,
-                identity_class="organization",
-                description=f"{brand}, whose helpdesk the flagged numbers pretend to be.",
-                created_by_ref=PRODUCER_ID,
-                created=EPOCH,
-                modified=EPOCH,
-            )
-            actor = stix2.ThreatActor(
-                id=_stable_id("threat-actor", "fake-helpdesk", brand),
-                name=f"Fake {brand} helpdesk",
-                description=f"Unknown callers posing as the {brand} helpdesk.",
-                threat_actor_types=["criminal"],
-                created_by_ref=PRODUCER_ID,
-                created=EPOCH,
-                modified=EPOCH,
-            )
-            rel = stix2.Relationship(
-                id=_stable_id("relationship", "impersonates", brand),
-                source_ref=actor.id,
-                target_ref=org.id,
-                relationship_type="impersonates",
-                created_by_ref=PRODUCER_ID,
-                created=EPOCH,
-                modified=EPOCH,
-            )
-            for o in (org, actor, rel):
-                objects[o.id] = o
-            actors[brand] = actor.id
-        url_value = safe_url_string(r["url"])
-        url = stix2.URL(value=url_value)
-        domain = stix2.DomainName(value=r["domain"])
-        phone = PhoneNumber(
-            value=r["phone"],
-            country=r.get("country") or None,
-            number_type=r.get("number_type") or None,
-            brand=r.get("brand") or None,
-        )
-        reasons = r.get("reasons") or []
-        if isinstance(reasons, str):
-            reasons = [reasons]
-        pair = (r["domain"], r["phone"])
-        indicator = stix2.Indicator(
-            id=_stable_id("indicator", *pair),
-            name=f"Fake {brand} helpdesk number {r['phone']} on {r['domain']}",
-            description=(
-                f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
-                f"score {r.get('score')}: " + "; ".join(map(str, reasons))
-            ),
-            indicator_types=["malicious-activity"],
-            pattern=f"[url:value = {_pattern_string(url_value)}]",
-            pattern_type="stix",
-            valid_from=first,
-            created_by_ref=PRODUCER_ID,
-            created=first,
-            modified=last,
-        )
-        indicates = stix2.Relationship(
-            id=_stable_id("relationship", "indicates", *pair),
-            source_ref=indicator.id,
-            target_ref=actors[brand],
-            relationship_type="indicates",
-            created_by_ref=PRODUCER_ID,
-            created=first,
-            modified=last,
-        )
-        observed = stix2.ObservedData(
-            id=_stable_id("observed-data", *pair),
-            first_observed=first,
-            last_observed=last,
-            number_observed=1,
-            object_refs=[url.id, domain.id, phone.id],
-            created_by_ref=PRODUCER_ID,
-            created=first,
-            modified=last,
-            allow_custom=True,
-        )
-        sighting = stix2.Sighting(
-            id=_stable_id("sighting", *pair),
-            sighting_of_ref=indicator.id,
-            observed_data_refs=[observed.id],
-            where_sighted_refs=[PRODUCER_ID],
-            first_seen=first,
-            last_seen=last,
-            created_by_ref=PRODUCER_ID,
-            created=first,
-            modified=last,
-        )
-        for o in (url, domain, phone, indicator, indicates, observed, sighting):
-            objects[o.id] = o
-    return stix2.Bundle(objects=list(objects.values()), allow_custom=True)
+    actor = stix2.ThreatActor(
+        id=_stable_id("threat-actor", "fake-helpdesk", brand),
+        name=f"Fake {brand} helpdesk",
+        description=f"Unknown callers posing as the {brand} helpdesk.",
+        threat_actor_types=["criminal"],
+        created_by_ref=PRODUCER_ID,
+        created=EPOCH,
+        modified=EPOCH,
+    )
+    rel = stix2.Relationship(
+        id=_stable_id("relationship", "impersonates", brand),
+        source_ref=actor.id,
+        target_ref=org.id,
+        relationship_type="impersonates",
+        created_by_ref=PRODUCER_ID,
+        created=EPOCH,
+        modified=EPOCH,
+    )
+    for o in (org, actor, rel):
+        objects[o.id] = o
+    return actor.id
+
+
+def _claims(r: dict, brand: str, actor_id: str, first, last, revoked: bool = False) -> tuple:
+    """The pair's indicator, its `indicates` relationship and its sighting."""
+    pair = (r["domain"], r["phone"])
+    url_value = safe_url_string(r["url"])
+    reasons = r.get("reasons") or []
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    common = {"created_by_ref": PRODUCER_ID, "created": first, "modified": last}
+    if revoked:
+        common["revoked"] = True
+    indicator = stix2.Indicator(
+        id=_stable_id("indicator", *pair),
+        name=f"Fake {brand} helpdesk number {r['phone']} on {r['domain']}",
+        description=(
+            f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
+            f"score {r.get('score')}: " + "; ".join(map(str, reasons))
+        ),
+        indicator_types=["malicious-activity"],
+        pattern=f"[url:value = {_pattern_string(url_value)}]",
+        pattern_type="stix",
+        valid_from=first,
+        **common,
+    )
+    indicates = stix2.Relationship(
+        id=_stable_id("relationship", "indicates", *pair),
+        source_ref=indicator.id,
+        target_ref=actor_id,
+        relationship_type="indicates",
+        **common,
+    )
+    sighting_id = _stable_id("sighting", *pair)
+    return indicator, indicates, sighting_id, common
+
+
+def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -> None:
+    first = _when(r.get("first_seen"), now)
+    last = max(_when(r.get("last_seen"), now), first)
+    url = stix2.URL(value=safe_url_string(r["url"]))
+    domain = stix2.DomainName(value=r["domain"])
+    phone = phone_number(r)
+    indicator, indicates, sighting_id, common = _claims(r, brand, actor_id, first, last)
+    pair = (r["domain"], r["phone"])
+    observed = stix2.ObservedData(
+        id=_stable_id("observed-data", *pair),
+        first_observed=first,
+        last_observed=last,
+        number_observed=1,
+        object_refs=[url.id, domain.id, phone.id],
+        allow_custom=True,
+        **_evidence(r),
+        **common,
+    )
+    sighting = stix2.Sighting(
+        id=sighting_id,
+        sighting_of_ref=indicator.id,
+        observed_data_refs=[observed.id],
+        where_sighted_refs=[PRODUCER_ID],
+        first_seen=first,
+        last_seen=last,
+        **common,
+    )
+    for o in (url, domain, phone, indicator, indicates, observed, sighting):
+        objects[o.id] = o
+
+
+def _evidence(r: dict) -> dict:
+    """The page's WARC record as an external reference (the same one every export cites)."""
+    if not r.get("warc_record_id"):
+        return {}
+    return {
+        "external_references": [
+            {
+                "source_name": "serpwatch-warc",
+                "external_id": r["warc_record_id"],
+                "description": (
+                    f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}"
+                ),
+            }
+        ]
+    }
+
+
+def _withdrawn(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -> None:
+    """A dismissed pair: its indicator, relationship and sighting as revoked versions.
+
+    `modified` is later than any version sent before (those carried the
+    pair's last sighting at most): the dismissal's time, or a second after
+    the last sighting when the pair was seen again after it.
+    """
+    first = _when(r.get("first_seen"), now)
+    last = max(_when(r.get("last_seen"), now), first)
+    modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
+    indicator, indicates, sighting_id, common = _claims(
+        r, brand, actor_id, first, modified, revoked=True
+    )
+    sighting = stix2.Sighting(
+        id=sighting_id,
+        sighting_of_ref=indicator.id,
+        where_sighted_refs=[PRODUCER_ID],
+        first_seen=first,
+        last_seen=last,
+        **common,
+    )
+    for o in (indicator, indicates, sighting):
+        objects[o.id] = o
 
 
 def write_stix(records: list[dict], out: IO[str]) -> int:

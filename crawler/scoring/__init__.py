@@ -1,0 +1,95 @@
+"""Risk scoring: pure and explainable, as a table of rules.
+
+`score(facts)` turns what is known about one number on one page (`Facts`) into
+a `Verdict`: a score from 0 to 100, a risk level and one reason per signal,
+each ending with the points it added or removed. Nothing here reads the
+database or the network. The package's parts:
+
+- `points`: the points of every signal, the risk levels and the README's table;
+- `words`: the word lists (re.VERBOSE, one alternative per line);
+- `text`: reading a page (title, visible text, page-wide signals, sentences);
+- `facts`: `Facts` and `assess_page`, which returns the facts and verdicts of a
+  page's numbers without writing onto the Scrapy item;
+- `rules`: one function per signal or group of exclusive signals, in `RULES`;
+- `pair`: `score` and `verdict_record`.
+
+The facts that need history (the number on several domains, first seen
+recently, an analyst's decision) are filled in at the end of a run by
+`crawler.history.close_run`, which scores every sighting again.
+
+Risk levels (documented in the README): high ≥ 70, medium ≥ 40, low below.
+A number that is official for any brand is never flagged; a fax number neither.
+"""
+
+from __future__ import annotations
+
+from crawler.scoring.facts import Assessment, Facts, PageContext, number_facts, page_context
+from crawler.scoring.pair import Verdict, risk_of, score, verdict_record
+from crawler.scoring.points import HIGH, MEDIUM, MIN_WATCH_DAYS, POINTS, RECENT_DAYS, points_table
+from crawler.scoring.rules import RULES
+from crawler.scoring.text import (
+    PageFacts,
+    brand_names,
+    infer_brand,
+    number_sentence,
+    own_service,
+    page_facts,
+    presents_as_brand,
+    shared_host,
+)
+from crawler.scoring.words import ALARM, CLAIMS_OFFICIAL, REMOTE_TOOLS, WARNING, WEAK_WARNING
+
+
+def assess_page(
+    url: str,
+    html: str,
+    hits: list,
+    profile,
+    *,
+    brand: str | None = None,
+    is_ad: bool = False,
+    appearances=(),
+) -> Assessment:
+    """A page's domain, title and brand, and a verdict record for each number on it."""
+    ctx = page_context(url, html, hits, profile, brand, is_ad, appearances)
+    verdicts = [
+        verdict_record(hit.to_dict(), number_facts(hit, ctx, profile.region, is_ad)) for hit in hits
+    ]
+    return Assessment(
+        domain=ctx.domain,
+        title=ctx.page.title,
+        brand=brand or (ctx.brand.name if ctx.brand else None),
+        verdicts=verdicts,
+    )
+
+
+__all__ = [
+    "ALARM",
+    "CLAIMS_OFFICIAL",
+    "HIGH",
+    "MEDIUM",
+    "MIN_WATCH_DAYS",
+    "POINTS",
+    "RECENT_DAYS",
+    "REMOTE_TOOLS",
+    "RULES",
+    "WARNING",
+    "WEAK_WARNING",
+    "Assessment",
+    "Facts",
+    "PageContext",
+    "PageFacts",
+    "Verdict",
+    "assess_page",
+    "brand_names",
+    "infer_brand",
+    "number_sentence",
+    "own_service",
+    "page_facts",
+    "points_table",
+    "presents_as_brand",
+    "risk_of",
+    "score",
+    "shared_host",
+    "verdict_record",
+]

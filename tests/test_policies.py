@@ -1,0 +1,79 @@
+"""Each shared policy has one home; the places that apply it agree, case by case."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler import config, settings
+from crawler.engines import ENGINES
+from crawler.engines.common import CHROME_UA
+from crawler.evidence import is_executable
+from crawler.limits import download_kind
+from crawler.risk import RISK_LEVELS, RISK_ORDER
+
+# (url, headers, first bytes, is it a download that is never stored)
+DOWNLOADS = [
+    ("http://x.nl/get", {"Content-Type": "application/x-msdownload"}, b"", True),
+    ("http://x.nl/AnyDesk.exe", {"Content-Type": "text/html"}, b"", True),
+    ("http://x.nl/tool.exe.zip", {}, b"", True),
+    ("http://x.nl/app.exe.html", {"Content-Type": "text/html"}, b"<html>", False),
+    ("http://x.nl/get", {"Content-Disposition": "attachment; filename=a.bin"}, b"", True),
+    ("http://x.nl/get", {"Content-Type": "text/html"}, b"MZ\x90\x00", True),
+    ("http://x.nl/get", {"Content-Type": "application/octet-stream"}, b"", True),
+    ("http://x.nl/script.js", {"Content-Type": "application/javascript"}, b"var", False),
+    ("http://x.nl/", {"Content-Type": "text/html"}, b"<!doctype html>", False),
+]
+
+
+@pytest.mark.parametrize("url, headers, head, blocked", DOWNLOADS)
+def test_downloader_and_evidence_judge_downloads_alike(url, headers, head, blocked) -> None:
+    assert (download_kind(url, headers, head) is not None) is blocked
+    assert (is_executable(url, headers, head) is not None) is blocked
+
+
+def test_a_gzip_file_inside_a_gzip_transfer_is_still_a_file() -> None:
+    # Evidence sees the decoded payload: its own gzip signature is a gzip file.
+    headers = {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+    assert is_executable("http://x.nl/f", headers, b"\x1f\x8b\x08rest")
+    assert download_kind("http://x.nl/f", headers, b"\x1f\x8b\x08rest") is None
+
+
+def test_one_browser_identity() -> None:
+    assert settings.USER_AGENT == CHROME_UA
+
+
+def test_profiles_accept_exactly_the_engines_that_exist(tmp_path) -> None:
+    (tmp_path / "b.toml").write_text('[[brands]]\nname = "Xyz"\nkeywords = ["xyz"]\n')
+    for kind in [*ENGINES, "altavista"]:
+        (tmp_path / "p.toml").write_text(
+            f'name = "p"\nbrands = "b.toml"\n[[engines]]\nkind = "{kind}"\n'
+            '[queries]\ntemplates = ["{brand} helpdesk"]\n'
+        )
+        if kind in ENGINES:
+            assert config.load_profile(tmp_path / "p.toml").engines[0].kind == kind
+        else:
+            with pytest.raises(config.ConfigError, match="unknown engine kind"):
+                config.load_profile(tmp_path / "p.toml")
+
+
+def test_risk_levels_are_ordered_low_to_high() -> None:
+    assert [RISK_ORDER[level] for level in RISK_LEVELS] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "html, deep",
+    [
+        ("<div>" * 2_000 + "x", True),
+        ("<div>x</div>" * 20_000, False),
+        ("<p>" * 20_000 + "x", False),  # each <p> closes the one before
+        ("<ul>" + "<li>x" * 20_000 + "</ul>", False),
+    ],
+    ids=["unclosed-divs", "flat-divs", "implied-p-ends", "implied-li-ends"],
+)
+def test_one_nesting_rule_for_the_downloader_and_the_extractor(html, deep) -> None:
+    from crawler import phones
+    from crawler.limits import MAX_NESTING, too_deep
+
+    assert too_deep(html) is deep
+    assert settings.SERPWATCH_MAX_NESTING == MAX_NESTING
+    assert phones.too_deep is too_deep
