@@ -435,7 +435,10 @@ def serp():
 def serp_parse(kind, url, file):
     """Parse a saved result page; print one JSON object per result.
 
-    Exits 3 when the page is a block or captcha page.
+    Ads, organic results, then local and call cards (`kind`). Exits 3 when
+    the page is a block or captcha page, or a page the parser does not
+    recognise (the message names the markers it missed); a page that says
+    itself that nothing was found prints nothing and says so on stderr.
 
     Example: serpwatch serp parse --engine bing saved.html
     """
@@ -451,8 +454,18 @@ def serp_parse(kind, url, file):
     if page.blocked:
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)
-    for result in page.results:
+    if page.unrecognised:
+        click.echo(f"{file}: unrecognised {kind} page: {page.unrecognised}", err=True)
+        sys.exit(3)
+    for result in page.results + page.listings:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    if page.no_results:
+        click.echo(f"{file}: the page says {kind} found nothing for the query", err=True)
+
+
+from crawler.cli_serp import serp_unparsed  # noqa: E402
+
+serp.add_command(serp_unparsed)
 
 
 @main.group()

@@ -55,6 +55,7 @@ class Profile:
     language: str = "nl"
     results_per_query: int = 10
     follow_ads: bool = True
+    click_ads: bool = False
     engines: list[Engine] = field(default_factory=list)
     templates: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
@@ -259,6 +260,9 @@ def load_profile(path: Path | str) -> Profile:
         )
     # A string "false" would be true: the SSRF guard's switch must be a real boolean.
     follow_ads = need("follow_ads", bool, True)
+    # Never request an ad's click URL unless the profile says so: the click
+    # bills the advertiser and shows the scammer our address (issue 16).
+    click_ads = need("click_ads", bool, False)
     allow_private = need("allow_private", bool, False)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
@@ -336,6 +340,7 @@ def load_profile(path: Path | str) -> Profile:
         language=language,
         results_per_query=results_per_query,
         follow_ads=follow_ads,
+        click_ads=click_ads,
         engines=engines,
         templates=templates,
         extra=extra,

@@ -24,6 +24,31 @@ class SerpItem:
     snippet: str = ""
     phones: list[str] = field(default_factory=list)
     page: int = 1  # the result page it was on (ad positions restart on each page)
+    # Issue 16: "organic" | "ad" | "local" | "call" (local and call cards are
+    # stored apart, numbered by `position`), the raw click string, how the
+    # landing URL was found, and what the page says of the advertiser.
+    kind: str = ""
+    position: int | None = None
+    click_url: str = ""
+    landing_from: str = ""
+    advertiser_name: str = ""
+    advertiser_location: str = ""
+    advertiser_url: str = ""
+    address: str = ""
+
+
+@dataclass
+class UnparsedItem:
+    """A result page that no parser recognised: kept whole for the maintainers."""
+
+    engine: str
+    kind: str
+    query: str
+    url: str
+    status: int
+    reason: str
+    body: bytes
+    seen_at: str = ""
 
 
 @dataclass
@@ -63,6 +88,13 @@ class PageItem:
     warc_file: str | None = None
     warc_record_id: str | None = None
     payload_sha256: str | None = None
+    # How the page was reached: "click" (the engine's click chain, click_ads =
+    # true), "decoded" (the target taken from the click URL), "display-url" (the
+    # ad hid its target: its display URL's site), "link" (a direct link).
+    reached_via: str = "link"
+    click_url: str = ""
+    advertiser_name: str = ""
+    advertiser_location: str = ""
 
 
 @dataclass

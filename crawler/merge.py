@@ -71,6 +71,13 @@ class Showing:
     title: str = ""
     snippet: str = ""
     phones: tuple[str, ...] = ()
+    # Issue 16: "organic" | "ad" | "local" | "call" (cards are scored like ads),
+    # the raw click string and how `landing_url` was found (crawler.engines.base).
+    kind: str = ""
+    click_url: str = ""
+    landing_from: str = ""
+    advertiser_name: str = ""
+    advertiser_location: str = ""
 
     @property
     def key(self) -> str:
@@ -88,6 +95,8 @@ class Showing:
         fields["phones"] = tuple(data.get("phones") or ())
         fields["title"] = data.get("title") or ""
         fields["snippet"] = data.get("snippet") or ""
+        for name in ("kind", "click_url", "landing_from", "advertiser_name", "advertiser_location"):
+            fields[name] = data.get(name) or ""
         return cls(**fields)
 
 

@@ -52,6 +52,7 @@ from crawler.limits import too_deep
 __all__ = [
     "PhoneHit",
     "extract_phones",
+    "hits_from_text",
     "nl_category",
     "normalize_phone",
     "region_hints",
@@ -988,26 +989,60 @@ def normalize_phone(value: str, region: str = "NL") -> str | None:
     return phonenumbers.format_number(found[0].num, PhoneNumberFormat.E164)
 
 
+MAX_RESULT_TEXT = 5_000  # a search result's text is short; a longer one is cut
+
+
+def hits_from_text(
+    parts: str | list[str],
+    region: str = "NL",
+    *,
+    links: list[str] | tuple[str, ...] = (),
+    url: str | None = None,
+) -> list[PhoneHit]:
+    """The page extractor on plain text: a search result's title, snippet and
+    display URL (``parts``, read as separate blocks: a number never runs from
+    one into the next) and the ``tel:``/``callto:`` links beside them.
+
+    The same judge, context rules (KvK, IBAN, dates, "Fax") and limits as
+    `extract_phones`, without building HTML: the engines' parsers and
+    `result_hits` find numbers in results this way, so a snippet and a page
+    are read alike.
+    """
+    if isinstance(parts, str):
+        parts = [parts]
+    text = _HARD.join(p for p in parts if p)[:MAX_RESULT_TEXT]
+    judge = _Judge(region_hints(region, url))
+    sightings = _scan(text, judge, "text")
+    for i, href in enumerate(links):
+        link = _link_phone((href or "").strip())
+        if link is not None:
+            # After the text: a number shown in words keeps that sentence as its context.
+            sightings += _scan_value(link[1], judge, link[0], len(text) + i)
+    return _merge(sightings)
+
+
 def result_hits(appearances: list[dict], known: set[str], region: str = "NL") -> list[PhoneHit]:
     """Numbers a search result showed (an ad's text and call extension, a
-    snippet) that its landing page does not.
+    snippet, a local or call card) that its landing page does not.
 
     A scam ad may carry the number while its landing page shows none or
     another, and a cloaking page may hide it from us; the number is recorded
-    on the landing page with source `ad` (or `result` for an organic result),
-    read with the result's title and text around it, so the scorer sees whose
-    the result says it is.
+    on the landing page with source `ad` (or `local`, `call`, or `result` for
+    an organic result), read with the result's title and text around it, so
+    the scorer sees whose the result says it is.
     """
     found: list[PhoneHit] = []
     for showing in appearances:
         missing = [p for p in showing.get("phones") or [] if p not in known]
         if not missing:
             continue
-        e = html_lib.escape
-        calls = "".join(f"<p>Bel {e(p)}</p>" for p in missing)
-        text = f"<p>{e(showing.get('snippet') or '')}</p><p>{e(showing.get('title') or '')}</p>"
-        source = "ad" if showing.get("is_ad") else "result"
-        for hit in extract_phones(text + calls, region=region):
+        kind = showing.get("kind") or ("ad" if showing.get("is_ad") else "organic")
+        source = "result" if kind == "organic" else kind
+        # The result's words, then its numbers as its call button shows them:
+        # a number only on the button is read in the sentence of the result.
+        parts = [showing.get("snippet") or "", showing.get("title") or ""]
+        parts += [f"Bel {p}" for p in missing]
+        for hit in hits_from_text(parts, region):
             if hit.phone in missing and hit.phone not in known:
                 hit.source, hit.sources = source, [source]
                 known.add(hit.phone)

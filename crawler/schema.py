@@ -339,7 +339,92 @@ def ledger_per_recipient_and_format(db: Database) -> None:
     items.create_index(["recipient", "format", "key"], if_not_exists=True)
 
 
-@migrations(name="0003_run_outcomes_and_presence")
+# Issue 16 (engines v2): result kinds, click strings and advertisers.
+_SERP_V2 = {
+    "kind": str,  # organic | ad | local | call
+    "click_url": str,  # the engine's click string, as on the page
+    "landing_from": str,  # link | decoded | display-url | ""
+    "advertiser_name": str,
+    "advertiser_location": str,
+    "advertiser_url": str,  # the engine's "about this advertiser" page
+}
+_REACHED = {
+    "reached_via": str,  # click | decoded | display-url | link
+    "click_url": str,
+    "advertiser_name": str,
+    "advertiser_location": str,
+}
+
+
+@migrations(name="0003_engines_v2")
+def engines_v2(db: Database) -> None:
+    """Result kinds, click strings and advertisers on results; how each page was
+    reached (pages, sightings, site_numbers carry it to the exports); local and
+    call cards in their own table; result pages no parser recognised."""
+    for table, columns in (
+        ("serp_results", _SERP_V2),
+        ("pages", _REACHED),
+        ("sightings", _REACHED),
+        ("site_numbers", _REACHED),
+    ):
+        have = db[table].columns_dict
+        for column, kind in columns.items():
+            if column not in have:
+                db[table].add_column(column, kind)
+    _ensure_tables(
+        db,
+        {
+            # Local pack, business-profile and call cards: apart from the ranks
+            # of organic results and the positions of ads.
+            "serp_listings": {
+                "columns": {
+                    "id": str,
+                    "run_id": int,
+                    "engine": str,
+                    "query": str,
+                    "brand": str,
+                    "serp_url": str,
+                    "page": int,
+                    "kind": str,
+                    "position": int,
+                    "title": str,
+                    "url": str,
+                    "landing_url": str,
+                    "display_url": str,
+                    "snippet": str,
+                    "phones": str,
+                    "address": str,
+                    **{k: v for k, v in _SERP_V2.items() if k != "kind"},
+                    "seen_at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            # Result pages no parser recognised, kept whole for the maintainers
+            # (`serpwatch serp unparsed`).
+            "unparsed_pages": {
+                "columns": {
+                    "id": str,
+                    "run_id": int,
+                    "engine": str,
+                    "kind": str,
+                    "query": str,
+                    "url": str,
+                    "status": int,
+                    "reason": str,
+                    "size": int,
+                    "sha256": str,
+                    "body": bytes,
+                    "seen_at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+
+
+@migrations(name="0004_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 

@@ -146,6 +146,48 @@ def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     return schema.migrate(db, label=label)
 
 
+# How a page was reached and, for ads, the click string and the advertiser:
+# carried by pages, sightings and site_numbers for the exports (issue 16).
+_AD_COLUMNS = ("reached_via", "click_url", "advertiser_name", "advertiser_location")
+
+
+def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
+    """Store one local or call card of a result page."""
+    rid = key(run_id, row["engine"], row["query"], row.get("page", 1), row["kind"], row["position"])
+    record = {k: v for k, v in row.items() if k not in ("is_ad", "rank", "ad_position")}
+    record.update({"id": rid, "run_id": run_id, "phones": json.dumps(row.get("phones") or [])})
+    record.setdefault("seen_at", now())
+    db["serp_listings"].upsert(record, pk="id")
+    return rid
+
+
+def save_unparsed_page(db: Database, run_id: int, row: dict) -> str:
+    """Keep a result page that no parser recognised: its bytes, engine, query, time."""
+    body = row.get("body") or b""
+    digest = hashlib.sha256(body).hexdigest()
+    rid = key(run_id, row["engine"], row["url"], digest)
+    record = {**row, "id": rid, "run_id": run_id, "size": len(body), "sha256": digest}
+    record.setdefault("seen_at", now())
+    db["unparsed_pages"].upsert(record, pk="id")
+    return rid
+
+
+def unparsed_pages(db: Database, *, run_id: int | None = None, limit: int = 50) -> list[dict]:
+    """Unrecognised result pages, newest first, without their bytes."""
+    where, params = ("run_id = ?", [run_id]) if run_id is not None else (None, [])
+    columns = "id, run_id, engine, kind, query, url, status, reason, size, sha256, seen_at"
+    return list(
+        db["unparsed_pages"].rows_where(
+            where, params, select=columns, order_by="seen_at desc, id", limit=limit
+        )
+    )
+
+
+def unparsed_body(db: Database, page_id: str) -> bytes | None:
+    rows = list(db["unparsed_pages"].rows_where("id = ?", [page_id], select="body"))
+    return rows[0]["body"] if rows else None
+
+
 def save_offered_download(db: Database, run_id: int, row: dict) -> str:
     """Record that a page offered an executable or archive (it was not downloaded)."""
     rid = key(run_id, row["url"])
@@ -236,7 +278,9 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
         row.get("rank"),
         row.get("ad_position"),
     )
-    record = {**row, "id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))}
+    # Cards' own fields (position, address) live in serp_listings.
+    record = {k: v for k, v in row.items() if k not in ("position", "address")}
+    record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
     record["phones"] = json.dumps(row.get("phones") or [])
     record.setdefault("seen_at", now())
     db["serp_results"].upsert(record, pk="id")
@@ -323,6 +367,7 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
             "reasons": json.dumps(v.get("reasons", [])),
             "seen_at": seen,
             "engines": json.dumps(_engines(page)),
+            **{c: page.get(c) for c in _AD_COLUMNS},
             **{c: page.get(c) for c in EVIDENCE_COLUMNS},
             # The verdict and the facts behind it: crawler.history scores again at
             # the end of the run with what only the whole database knows.
@@ -368,6 +413,7 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
         **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        **{c: page.get(c) for c in _AD_COLUMNS},
         "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
     }
     existing = (
@@ -654,10 +700,21 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         if k.startswith("serpwatch/blocked/")
     }
     engines = stats.get("serpwatch/engines") or []
+    # A page no parser recognised is a warning of its own, never "no results".
+    unrecognised = {e: stats.get(f"serpwatch/unrecognised/{e}", 0) for e in engines}
     warnings = [
         f"{e} returned no results for any query"
         for e in engines
-        if e not in blocked and not stats.get(f"serpwatch/results/{e}")
+        if e not in blocked
+        and not unrecognised[e]
+        and not stats.get(f"serpwatch/results/{e}")
+        and not stats.get(f"serpwatch/listings/{e}")
+    ]
+    warnings += [
+        f"{e}: {n} result pages not recognised (changed layout?);"
+        " kept for `serpwatch serp unparsed`"
+        for e, n in unrecognised.items()
+        if n
     ]
     warnings += [
         f"{e}: {stats[f'serpwatch/serp_failed/{e}']} result pages got no answer"

@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
-from crawler.items import PageItem, QueryOutcome, SerpItem
+from crawler.items import PageItem, QueryOutcome, SerpItem, UnparsedItem
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +87,12 @@ class StorePipeline:
         return item
 
     def _save(self, item) -> None:
-        if isinstance(item, SerpItem):
+        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+            storage.save_serp_listing(self.db, self.run_id, asdict(item))
+        elif isinstance(item, SerpItem):
             storage.save_serp_result(self.db, self.run_id, asdict(item))
+        elif isinstance(item, UnparsedItem):
+            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
         elif isinstance(item, PageItem):
             page = {
                 f.name: getattr(item, f.name)

@@ -47,7 +47,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.config import load_profile
 from crawler.engines import get_engine
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, QueryOutcome, SerpItem
+from crawler.items import PageItem, QueryOutcome, SerpItem, UnparsedItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -258,31 +258,25 @@ class SearchSpider(scrapy.Spider):
                 yield request
             return
 
+        if result.unrecognised:
+            for out in self._unrecognised(run, qi, query, result.unrecognised, response):
+                yield out
+            return
+
         stats.inc_value("serpwatch/serp_pages")
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         progress.pages += 1
         progress.results += len(result.results)
+        stats.inc_value(f"serpwatch/listings/{engine}", len(result.listings))
+        serp_url = self._public_url(run, response.url)
         limit = self.profile.results_per_query
         late: list[scrapy.Request] = []
         new = 0
+        for out in self._cards(qi, engine, query, brand, serp_url, result.listings, page):
+            yield out
         for r in result.results:
-            yield SerpItem(
-                engine=engine,
-                query=query,
-                brand=brand,
-                serp_url=response.url,
-                is_ad=r.is_ad,
-                title=r.title,
-                url=r.url,
-                landing_url=r.landing_url,
-                rank=r.rank,
-                ad_position=r.ad_position,
-                display_url=r.display_url,
-                snippet=r.snippet,
-                phones=list(r.phones),
-                page=page,
-            )
+            yield _serp_item(engine, query, brand, serp_url, r, page)
             if r.is_ad:
                 follow = self.profile.follow_ads
             else:
@@ -295,7 +289,7 @@ class SearchSpider(scrapy.Spider):
                 progress.found += 1
                 follow = progress.found <= limit
             if follow and r.landing_url.startswith(("http://", "https://")):
-                late.extend(self._add_hit(qi, engine, r, response.url))
+                late.extend(self._add_hit(qi, engine, r, serp_url))
         progress.last_url = response.url
         for request in late:  # a straggler after the query was released (concurrency > 1)
             yield request
@@ -319,6 +313,40 @@ class SearchSpider(scrapy.Spider):
         request = self._next_query(run)
         if request is not None:
             yield request
+
+    def _cards(self, qi, engine, query, brand, serp_url, listings, page):
+        """Local and call cards: stored apart, their sites followed like ads."""
+        for r in listings:
+            yield _serp_item(engine, query, brand, serp_url, r, page)
+            if self.profile.follow_ads and r.landing_url.startswith(("http://", "https://")):
+                yield from self._add_hit(qi, engine, r, serp_url)
+
+    def _unrecognised(self, run: EngineRun, qi: int, query: str, reason: str, response):
+        """A page the parser does not recognise: kept whole, counted as a warning
+        of the run, never read as "no results"; the engine moves on."""
+        stats = self.crawler.stats
+        stats.inc_value(f"serpwatch/unrecognised/{run.name}")
+        self.logger.warning("%s: unrecognised result page for %r: %s", run.name, query, reason)
+        yield UnparsedItem(
+            engine=run.name,
+            kind=run.kind,
+            query=query,
+            url=self._public_url(run, response.url),
+            status=response.status,
+            reason=reason,
+            body=response.body,
+            seen_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        yield from self._query_done(run.name, qi)
+        request = self._next_query(run)
+        if request is not None:
+            yield request
+
+    @staticmethod
+    def _public_url(run: EngineRun, url: str) -> str:
+        """The URL as stored: an engine that carries a key in it (SerpApi) drops the key."""
+        public = getattr(run.module, "public_url", None)
+        return public(url) if public else url
 
     def serp_failed(self, failure):
         """An engine request that got no answer: one more try, then the engine moves on."""
@@ -430,6 +458,11 @@ class SearchSpider(scrapy.Spider):
     # -- merging and landing pages -----------------------------------------------
 
     def _add_hit(self, qi: int, engine: str, r, serp_url: str) -> list[scrapy.Request]:
+        if r.click_url and not r.landing_from and not self.profile.click_ads:
+            # The click URL hides its target and the ad names no site: without
+            # click_ads nothing is requested (the click would bill the advertiser).
+            self.crawler.stats.inc_value("serpwatch/ads_target_unknown")
+            return []
         showing = Showing(
             engine=engine,
             is_ad=r.is_ad,
@@ -441,6 +474,11 @@ class SearchSpider(scrapy.Spider):
             title=r.title,
             snippet=r.snippet,
             phones=tuple(r.phones),
+            kind=r.kind,
+            click_url=r.click_url,
+            landing_from=r.landing_from,
+            advertiser_name=r.advertiser_name,
+            advertiser_location=r.advertiser_location,
         )
         return [self.landing_request(landing) for landing in self.merges.add(qi, showing)]
 
@@ -461,13 +499,21 @@ class SearchSpider(scrapy.Spider):
         headers = browser_headers(self.profile.language, self.profile.region)
         headers["Sec-Fetch-Site"] = "cross-site"
         headers["Referer"] = best.serp_url
+        # The ad (or card) behind the page: its click string and advertiser.
+        ad = next((s for s in landing.showings if s.click_url), None)
+        if self.profile.click_ads and ad is not None:
+            # click_ads = true: the engine's real click chain, for sites that
+            # cloak unless the visit comes from a click. Redirects are recorded.
+            url, via = ad.click_url, "click"
+        else:
+            url, via = best.landing_url, best.landing_from or "link"
         meta = {}
         for run in self.engines.values():
-            if _origin(best.landing_url)[1] == _origin(run.endpoint)[1]:
+            if _origin(url)[1] == _origin(run.endpoint)[1]:
                 # An ad click through the engine's own host is paced like the engine.
                 meta = {"download_slot": run.slot, "autothrottle_dont_adjust_delay": True}
         return scrapy.Request(
-            best.landing_url,
+            url,
             headers=headers,
             callback=self.parse_page,
             errback=self.page_failed,
@@ -486,7 +532,11 @@ class SearchSpider(scrapy.Spider):
                     "rank": best.rank,
                     "ad_position": best.ad_position,
                     "serp_url": best.serp_url,
-                    "entry_url": best.landing_url,
+                    "entry_url": url,
+                    "reached_via": via,
+                    "click_url": ad.click_url if ad else "",
+                    "advertiser_name": ad.advertiser_name if ad else "",
+                    "advertiser_location": ad.advertiser_location if ad else "",
                 }
             },
         )
@@ -520,3 +570,31 @@ class SearchSpider(scrapy.Spider):
         self.crawler.stats.inc_value("serpwatch/pages_failed")
         self.crawler.stats.inc_value(f"serpwatch/pages_failed/{failure_kind(failure.value)}")
         self.logger.info("page failed: %s", failure.value)
+
+
+def _serp_item(engine: str, query: str, brand, serp_url: str, r, page: int) -> SerpItem:
+    """The stored form of one result, ad or card of a result page."""
+    return SerpItem(
+        engine=engine,
+        query=query,
+        brand=brand,
+        serp_url=serp_url,
+        is_ad=r.is_ad,
+        title=r.title,
+        url=r.url,
+        landing_url=r.landing_url,
+        rank=r.rank,
+        ad_position=r.ad_position,
+        display_url=r.display_url,
+        snippet=r.snippet,
+        phones=list(r.phones),
+        page=page,
+        kind=r.kind,
+        position=r.position,
+        click_url=r.click_url,
+        landing_from=r.landing_from,
+        advertiser_name=r.advertiser_name,
+        advertiser_location=r.advertiser_location,
+        advertiser_url=r.advertiser_url,
+        address=r.address,
+    )

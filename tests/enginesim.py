@@ -2,7 +2,7 @@
 
 One threaded HTTP server plays every part, like the demo web:
 
-- `GET /<kind>/search?...` (kind: bing, duckduckgo, google, searxng, brave)
+- `GET /<kind>/search?...` (kind: any of `KINDS`)
   answers with a golden fixture page from `tests/fixtures/serp/<kind>/<case>/`
   (its body and `status.txt`), chosen per result page by `EngineSim.serve`;
   `EngineSim.block` switches an engine to a block answer (a 429 with or
@@ -12,7 +12,8 @@ One threaded HTTP server plays every part, like the demo web:
 - An HTTP proxy: absolute-form requests (`GET http://host/path`) and
   `CONNECT host:443` tunnels (TLS with a throwaway self-signed certificate,
   which Scrapy does not verify) get the landing site for that host from
-  `EngineSim.sites`, or a plain page. Set `http_proxy` and `https_proxy` to
+  `EngineSim.sites`, or a plain page; a host in `EngineSim.clicks` answers
+  with a redirect (an engine's click chain). Set `http_proxy` and `https_proxy` to
   `EngineSim.proxy_url` in the crawl's environment only.
 
 Every request is logged in `EngineSim.log` (engine, page, URL, headers, times),
@@ -33,7 +34,17 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
-KINDS = ("bing", "duckduckgo", "google", "searxng", "brave")
+KINDS = (
+    "bing",
+    "duckduckgo",
+    "google",
+    "searxng",
+    "brave",
+    "startpage",
+    "ecosia",
+    "yahoo",
+    "serpapi",
+)
 
 
 def page_number(kind: str, query: dict[str, list[str]]) -> int:
@@ -49,8 +60,14 @@ def page_number(kind: str, query: dict[str, list[str]]) -> int:
         return (max(num("first", 1), 1) - 1) // 10 + 1
     if kind == "duckduckgo":
         return num("s") // 30 + 1
-    if kind == "google":
+    if kind in ("google", "serpapi"):
         return num("start") // 10 + 1
+    if kind == "startpage":
+        return max(num("page", 1), 1)
+    if kind == "ecosia":
+        return num("p") + 1
+    if kind == "yahoo":
+        return (max(num("b", 1), 1) - 1) // 10 + 1
     if kind == "searxng":
         return max(num("pageno", 1), 1)
     return num("offset") + 1  # brave
@@ -103,6 +120,9 @@ class EngineSim:
         self.latency = latency  # seconds each engine answer takes
         self.plans: dict[str, Plan] = {kind: Plan() for kind in KINDS}
         self.sites: dict[str, str] = {}  # host → HTML of every path on it
+        # host → function(path, query) giving the Location of a 302: an engine's
+        # click host that redirects to the advertiser (click_ads = true tests).
+        self.clicks: dict[str, object] = {}
         self.log: list[dict] = []
         self.in_flight: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.max_in_flight: dict[str, int] = dict.fromkeys(KINDS, 0)
@@ -287,6 +307,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "start": time.monotonic(),
             }
         )
+        click = self.sim.clicks.get(host)
+        if click is not None:
+            location = click(path, urlsplit(self.path).query)
+            return self.send(302, b"", "text/html", {"Location": location})
         self.send(200, self.sim.site_page(host, path).encode(), "text/html; charset=utf-8")
 
     def send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):

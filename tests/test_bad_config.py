@@ -223,7 +223,7 @@ def test_real_process_exit_status_and_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"error: {path}:7 [engines[0].kind]: unknown engine kind 'altavista';"
-        " use one of bing, duckduckgo, google, searxng, brave"
+        " use one of bing, duckduckgo, google, searxng, brave, startpage, ecosia, yahoo, serpapi"
     ]
     assert not (tmp_path / "x.db").exists()
 

@@ -105,7 +105,7 @@ def test_clean_run_has_no_block_and_no_warning(merged):
 
 def test_each_engine_is_asked_one_request_at_a_time(merged):
     _, _, sim = merged
-    assert sim.max_in_flight == dict.fromkeys(ALL, 1)
+    assert {k: sim.max_in_flight[k] for k in ALL} == dict.fromkeys(ALL, 1)
     # ... while the engines themselves ran side by side.
     spans = sorted((e["start"], e["end"]) for e in sim.log if e["part"] == "engine")
     assert any(b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False))
@@ -277,4 +277,12 @@ def test_serp_parse_prints_results_in_the_documented_key_order():
         "display_url",
         "snippet",
         "phones",
+        "kind",
+        "position",
+        "click_url",
+        "landing_from",
+        "advertiser_name",
+        "advertiser_location",
+        "advertiser_url",
+        "address",
     ]

@@ -110,7 +110,8 @@ def rest(out):
 
 
 def split(out):
-    serp = [x for x in out if isinstance(x, SerpItem)]
+    # Results and ads; local and call cards (issue 16) are checked on their own.
+    serp = [x for x in out if isinstance(x, SerpItem) and x.kind in ("organic", "ad")]
     engine = [x for x in out if hasattr(x, "callback") and x.callback.__name__ == "parse_serp"]
     landing = [x for x in out if hasattr(x, "callback") and x.callback.__name__ == "parse_page"]
     return serp, engine, landing
@@ -344,13 +345,31 @@ def test_the_same_landing_page_from_several_engines_is_requested_once(tmp_path):
     assert spider.crawler.stats.get_value("serpwatch/landing_pages") == len(landing)
 
 
-def test_an_ad_through_the_engines_own_host_is_paced_like_the_engine(tmp_path):
+def test_ads_are_never_clicked_by_default(tmp_path):
+    """click_ads = false: the ad whose click URL hides its target is visited on
+    the site its display URL names; no request goes to a click URL."""
     spider = make_spider(tmp_path, '[[engines]]\nkind = "google"\n', extra=("q one",))
     (request,) = start(spider)
     _, (page2,), _ = split(feed(spider, request, "google", "nojs-ads-nl"))
     _, _, landing = split(feed(spider, page2, "google", "no-results"))
-    aclk = next(r for r in landing if "/aclk" in r.url)
-    assert aclk.meta["download_slot"] == "engine:google"
+    assert not [r for r in landing if "/aclk" in r.url]
+    hidden = next(r for r in landing if r.url == "https://www.hotmail-herstel.example/")
+    ctx = hidden.cb_kwargs["ctx"]
+    assert ctx["reached_via"] == "display-url" and "/aclk" in ctx["click_url"]
+    decoded = next(r for r in landing if "klantenservice-nummers" in r.url)
+    assert decoded.cb_kwargs["ctx"]["reached_via"] == "decoded"
+
+
+def test_click_ads_follows_the_click_chain_paced_like_the_engine(tmp_path):
+    engines = 'click_ads = true\n[[engines]]\nkind = "google"\n'
+    spider = make_spider(tmp_path, engines, extra=("q one",))
+    (request,) = start(spider)
+    _, (page2,), _ = split(feed(spider, request, "google", "nojs-ads-nl"))
+    _, _, landing = split(feed(spider, page2, "google", "no-results"))
+    aclk = [r for r in landing if "/aclk" in r.url]
+    assert len(aclk) == 2  # both ads, through Google's own click URL
+    assert all(r.meta["download_slot"] == "engine:google" for r in aclk)
+    assert {r.cb_kwargs["ctx"]["reached_via"] for r in aclk} == {"click"}
 
 
 def test_page_items_carry_every_engine(tmp_path):

@@ -42,6 +42,9 @@ brand_keywords
 # crawler.items.QueryOutcome fields: stored by name through dataclasses.asdict
 # (pipelines/store.py → storage.save_query_outcome).
 serp_pages
+# Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
+seen_at
+reached_via
 # PyMISP serialises these attributes of its objects by name (crawler/exports/misp.py).
 first_seen
 last_seen

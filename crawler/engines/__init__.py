@@ -6,7 +6,17 @@ pure `parse(body, url, status=200, *, region=None, rank_offset=None) -> SerpPage
 
 from __future__ import annotations
 
-from crawler.engines import bing, brave, duckduckgo, google, searxng
+from crawler.engines import (
+    bing,
+    brave,
+    duckduckgo,
+    ecosia,
+    google,
+    searxng,
+    serpapi,
+    startpage,
+    yahoo,
+)
 from crawler.engines.base import Engine, SearchRequest, SerpPage, SerpResult
 
 ENGINES: dict[str, Engine] = {
@@ -15,6 +25,10 @@ ENGINES: dict[str, Engine] = {
     "google": google,
     "searxng": searxng,
     "brave": brave,
+    "startpage": startpage,
+    "ecosia": ecosia,
+    "yahoo": yahoo,
+    "serpapi": serpapi,
 }
 
 

@@ -50,10 +50,17 @@ class SearchRequest:
     body: bytes | None = None
 
 
+# Kinds of result: organic results and ads, and the cards of a result page that
+# carry a business's number (local pack, business profile, call extension),
+# which are kept apart from both and scored like ads.
+KINDS = ("organic", "ad", "local", "call")
+
+
 @dataclass
 class SerpResult:
     # Organic results carry `rank` (1-based, across pages); ads carry
-    # `ad_position` (1-based, top to bottom); the two are never mixed.
+    # `ad_position` (1-based, top to bottom); local and call cards carry
+    # `position` (1-based, top to bottom); the numberings are never mixed.
     is_ad: bool
     title: str
     url: str
@@ -63,6 +70,23 @@ class SerpResult:
     display_url: str = ""
     snippet: str = ""
     phones: list[str] = field(default_factory=list)
+    kind: str = ""  # "organic" | "ad" | "local" | "call"; empty: from is_ad
+    position: int | None = None
+    # The engine's click string as on the page (an ad's tracking URL), kept
+    # so a search engine can act on it without anyone clicking it.
+    click_url: str = ""
+    # How landing_url was found: "link" (the link is direct), "decoded" (taken
+    # out of a click URL), "display-url" (the click URL hides its target: the
+    # ad's display URL), "" (unknown: the click URL alone leads there).
+    landing_from: str = ""
+    advertiser_name: str = ""
+    advertiser_location: str = ""
+    advertiser_url: str = ""  # the engine's "about this advertiser" page
+    address: str = ""  # local cards
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = "ad" if self.is_ad else "organic"
 
     def to_dict(self) -> dict:
         """The result as printed by `serpwatch serp parse` (one JSON object a line)."""
@@ -76,6 +100,14 @@ class SerpResult:
             "display_url": self.display_url,
             "snippet": self.snippet,
             "phones": list(self.phones),
+            "kind": self.kind,
+            "position": self.position,
+            "click_url": self.click_url,
+            "landing_from": self.landing_from,
+            "advertiser_name": self.advertiser_name,
+            "advertiser_location": self.advertiser_location,
+            "advertiser_url": self.advertiser_url,
+            "address": self.address,
         }
 
 
@@ -87,12 +119,46 @@ class SerpPage:
     blocked: str | None = None
     # The engine kind that produced the page ("bing", "google", ...).
     engine: str = ""
+    # Set when the parser does not recognise the page (a changed layout): which
+    # markers it looked for and missed. Never read as "no results".
+    unrecognised: str | None = None
+    # True only when the page says so itself (its own "no results" marker).
+    no_results: bool = False
+    # Local pack, business-profile and call cards: results of kind "local"
+    # or "call", kept apart from the organic results and the ads.
+    listings: list[SerpResult] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The whole page as plain data (golden fixtures, debugging)."""
         return {
             "engine": self.engine,
             "blocked": self.blocked,
+            "unrecognised": self.unrecognised,
+            "no_results": self.no_results,
             "next_url": self.next_url,
             "results": [r.to_dict() for r in self.results],
+            "listings": [r.to_dict() for r in self.listings],
         }
+
+
+def settle(
+    page: SerpPage,
+    *,
+    found_markers: str,
+    no_results: bool,
+    no_results_markers: str,
+) -> SerpPage:
+    """The end of every parser, for a page without results or listings: it is
+    "no results" only when the page says so with its own marker; otherwise the
+    page is unrecognised, and the message names the markers that were missing.
+    A block reason already set wins."""
+    if page.results or page.listings or page.blocked:
+        return page
+    if no_results:
+        page.no_results = True
+        return page
+    page.unrecognised = (
+        f"no {page.engine or 'engine'} result markers ({found_markers})"
+        f" and no 'no results' marker ({no_results_markers}): a changed layout?"
+    )
+    return page

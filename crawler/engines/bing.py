@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     absolute,
+    ad_target,
+    advertiser,
     attr,
     browser_headers,
+    call_card,
+    card,
     contains_any,
     decode_body,
     find_phones,
     first,
     first_text,
     html_tree,
+    outermost,
     query_param,
     region_from_url,
     select,
@@ -134,15 +139,19 @@ def _ad(unit, page_url: str, region: str, position: int) -> SerpResult | None:
     for slug in unit.css(".b_adSlug"):
         slug.decompose()
     snippet = first_text(unit, (".b_caption p", "p", ".b_caption"), exclude=(display,))
+    landing, landing_from, click = ad_target(href, page_url, display)
     return SerpResult(
         is_ad=True,
         ad_position=position,
         title=title,
         url=href,
-        landing_url=unwrap(href, page_url),
+        landing_url=landing,
+        landing_from=landing_from,
+        click_url=click,
         display_url=display,
         snippet=snippet,
         phones=find_phones(text_of(unit), region, tel_links(unit)),
+        **advertiser(unit, page_url, (".tptt", ".b_adurl strong")),
     )
 
 
@@ -178,6 +187,10 @@ def _organic(node, page_url: str, region: str, rank: int) -> SerpResult | None:
 
 
 _CONTAINER_CLASSES = {"b_ans", "b_mop", "b_algo", "b_ad", "b_pag"}
+# The local answer (map and places) and the business card on the right.
+_LOCAL_SELECTORS = ".b_localAns li, .b_localAns .b_scard, #b_context .b_entityTP"
+_RESULT_MARKERS = "li.b_algo, li.b_ad, .b_localAns"
+_NO_RESULTS_SELECTOR = "li.b_no"
 
 
 def _nested(node) -> bool:
@@ -221,6 +234,7 @@ def parse(
     results: list[SerpResult] = []
     rank = rank_offset if rank_offset is not None else page_offset(url)
     ad_position = 0
+    ad_units = []
     for node in select(tree, "li.b_ad, li.b_algo"):
         if _nested(node):
             continue
@@ -231,20 +245,37 @@ def parse(
                 if ad is not None:
                     ad_position += 1
                     results.append(ad)
+                    ad_units.append((unit, ad))
         else:
             result = _organic(node, url, region, rank + 1)
             if result is not None:
                 rank += 1
                 results.append(result)
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    page.listings = _listings(tree, ad_units, url, region)
     if not results:
         page.blocked = detect_block(lower, status)
-        if page.blocked:
-            return page
-        if tree.css_first("li.b_no") is not None or contains_any(lower, _NO_RESULTS_MARKERS):
-            return page
-        if status >= 400:
+        if not page.blocked and status >= 400:
             page.blocked = f"HTTP {status} without results"
-        elif tree.css_first("#b_results") is None:
-            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
-    return page
+    return settle(
+        page,
+        found_markers=_RESULT_MARKERS,
+        no_results=tree.css_first(_NO_RESULTS_SELECTOR) is not None
+        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
+        no_results_markers=f"{_NO_RESULTS_SELECTOR}, {', '.join(map(repr, _NO_RESULTS_MARKERS))}",
+    )
+
+
+def _listings(tree, ad_units, page_url: str, region: str) -> list[SerpResult]:
+    """Local answer entries and business cards (kind "local"), then the ads'
+    call extensions (kind "call")."""
+    listings: list[SerpResult] = []
+    for node in outermost(select(tree, _LOCAL_SELECTORS)):
+        found = card(node, "local", len(listings) + 1, page_url, region)
+        if found is not None:
+            listings.append(found)
+    for unit, ad in ad_units:
+        found = call_card(unit, ad, len(listings) + 1, region)
+        if found is not None:
+            listings.append(found)
+    return listings

@@ -12,7 +12,7 @@ import os
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     DEFAULT_REGION,
     clean,
@@ -121,4 +121,10 @@ def parse(
     query = data.get("query") if isinstance(data.get("query"), dict) else {}
     if results and query.get("more_results_available") and offset < MAX_OFFSET:
         page.next_url = add_or_replace_parameters(url, {"offset": str(offset + 1)})
-    return page
+    # An answer without web results is "no results" only when it is a search answer.
+    return settle(
+        page,
+        found_markers='"web": {"results": [...]}',
+        no_results=data.get("type") == "search" and bool(query),
+        no_results_markers='"type": "search" with a "query"',
+    )

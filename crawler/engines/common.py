@@ -11,10 +11,12 @@ import json
 import re
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
-import phonenumbers
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 from w3lib.html import remove_tags, replace_entities
+
+from crawler.engines.base import SerpResult
+from crawler.phones import hits_from_text
 
 DEFAULT_REGION = "NL"
 
@@ -188,77 +190,13 @@ def decode_base64_url(value: str | None) -> str | None:
     return None
 
 
-def find_phones(text: str, region: str | None = DEFAULT_REGION, tel_links=()) -> list[str]:
+def find_phones(
+    text: str | list[str], region: str | None = DEFAULT_REGION, tel_links=()
+) -> list[str]:
     """Phone numbers shown in a piece of result text (and its tel: links), as E.164,
-    in order of appearance, without duplicates."""
-    found: list[str] = []
-
-    def add(number: phonenumbers.PhoneNumber) -> None:
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if e164 not in found:
-            found.append(e164)
-
-    for link in tel_links:
-        raw = unquote(link.split(":", 1)[1] if ":" in link else link).split(";")[0]
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(number):
-            add(number)
-    if text:
-        text = text[:MAX_PHONE_TEXT]
-        seen: list[tuple[int, int]] = []
-        for match in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.POSSIBLE
-        ):
-            seen.append((match.start, match.end))
-            for number in _valid_numbers(match.raw_string, region):
-                add(number)
-        # Runs of digit groups the matcher passed over as too long (two numbers
-        # side by side): split them into valid numbers.
-        for run in _DIGIT_RUN.finditer(text):
-            if not any(s < run.end() and run.start() < e for s, e in seen):
-                for number in _valid_numbers(run.group(), region):
-                    add(number)
-    return found
-
-
-# Result text is short; a longer one is cut (bounded work on hostile text).
-MAX_PHONE_TEXT = 5000
-_GROUP = re.compile(r"\+?\(?\d+\)?")
-_MAX_GROUPS = 12
-_DIGIT_RUN = re.compile(r"\+?\(?\d[\d ()./-]{12,80}\d")
-
-
-def _is_valid(raw: str, region: str | None) -> phonenumbers.PhoneNumber | None:
-    for match in phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID):
-        if match.start == 0 and match.end == len(raw):
-            return match.number
-    return None
-
-
-def _valid_numbers(raw: str, region: str | None) -> list[phonenumbers.PhoneNumber]:
-    """The numbers in a candidate that libphonenumber's VALID leniency accepts. The
-    matcher sometimes swallows neighbours into one candidate ("020 123 4567 24/7",
-    two numbers side by side): then the longest valid runs of digit groups count."""
-    number = _is_valid(raw, region)
-    if number is not None:
-        return [number]
-    groups = list(_GROUP.finditer(raw))[:_MAX_GROUPS]
-    numbers = []
-    start = 0
-    while start < len(groups):
-        for end in range(len(groups), start, -1):
-            piece = raw[groups[start].start() : groups[end - 1].end()]
-            number = _is_valid(piece, region)
-            if number is not None:
-                numbers.append(number)
-                start = end
-                break
-        else:
-            start += 1
-    return numbers
+    in order of appearance, without duplicates: the page extractor's own rules
+    (`crawler.phones.hits_from_text`), so a snippet and a page are read alike."""
+    return [h.phone for h in hits_from_text(text, region or DEFAULT_REGION, links=list(tel_links))]
 
 
 def tel_links(node: LexborNode) -> list[str]:
@@ -340,7 +278,25 @@ def _http_param(url: str, *names: str) -> str | None:
 _AD_TRACKERS = {
     "everesttech.net": ("url",),
     "dartsearch.net": ("ds_dest_url", "url"),
+    # DoubleClick Search / Campaign Manager (``ad.doubleclick.net/searchads/link/click``)
+    "ad.doubleclick.net": ("ds_dest_url", "adurl", "url"),
+    # Adform (``track.adform.net/C/?...;cpdir=``), Kenshoo / Skai, Marin, Sizmek
+    "adform.net": ("cpdir", "url"),
+    "xg4ken.com": ("url", "url[]"),
+    "marinsm.com": ("lp", "url"),
+    "serving-sys.com": ("rtu", "url"),
 }
+
+
+def _after_semicolons(url: str, *names: str) -> str | None:
+    """Adform and DoubleClick put parameters after ``;`` in the path (``;cpdir=URL``)."""
+    for part in re.split(r"[;&?]", url)[1:]:
+        name, _, value = part.partition("=")
+        if name in names:
+            value = unquote(value)
+            if is_http_url(value):
+                return value
+    return None
 
 
 def _unwrap_once(url: str, page_host: str) -> str | None:
@@ -348,7 +304,7 @@ def _unwrap_once(url: str, page_host: str) -> str | None:
     host = (parts.hostname or "").lower()
     for domain, names in _AD_TRACKERS.items():
         if host == domain or host.endswith("." + domain):
-            return _http_param(url, *names)
+            return _http_param(url, *names) or _after_semicolons(url, *names)
     if not _is_engine_host(host, page_host):
         return None
     path = parts.path.lower().rstrip("/")
@@ -393,6 +349,64 @@ def unwrap_url(href: str, page_url: str, max_depth: int = 6) -> str:
     return url
 
 
+_CLICK_PATHS = ("/aclk", "/pagead/aclk", "/aclick", "/ck/a", "/y.js", "/l", "/cr", "/url")
+
+
+def is_click_url(url: str, page_url: str = "") -> bool:
+    """True when the URL is an engine's or an ad tracker's click URL (requesting it
+    registers a click), whether or not it shows its target."""
+    if _unwrap_once(url, host_of(page_url)) is not None:
+        return True
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if any(host == d or host.endswith("." + d) for d in _AD_TRACKERS):
+        return True
+    if host.endswith("googleadservices.com") or host == "r.search.yahoo.com":
+        return True
+    if not _is_engine_host(host, host_of(page_url)):
+        return False
+    path = parts.path.lower().rstrip("/")
+    return path.endswith(_CLICK_PATHS) or "/rurl/" in path or "/ck/" in path
+
+
+_DISPLAY_HOST = re.compile(
+    r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?=$|[/\s›>:·])",
+    re.IGNORECASE,
+)
+
+
+def url_from_display(display: str) -> str:
+    """The site an ad's display URL names ("www.example.nl › helpdesk",
+    "https://example.nl/support"): its root, since the breadcrumb after the host
+    is not a path. Empty when the display URL names no host."""
+    for match in _DISPLAY_HOST.finditer(clean(display).lower()):
+        host = match.group(1).strip(".")
+        if "." in host and not host.replace(".", "").isdigit():
+            return f"https://{host}/"
+    return ""
+
+
+def ad_target(href: str, page_url: str, display: str = "") -> tuple[str, str, str]:
+    """(landing_url, landing_from, click_url) of an ad link, without requesting it.
+
+    The target is decoded from the click URL (Google ``adurl``, DoubleClick
+    ``ds_dest_url``, Bing ``u``, Yahoo ``RU``, DuckDuckGo ``u3``, the trackers'
+    own parameters); when the click URL hides it, the ad's display URL names
+    the site. ``click_url`` is the raw click string ("" for a direct link)."""
+    url = absolute(href, page_url)
+    if url.startswith("//"):
+        url = "https:" + url
+    if not is_click_url(url, page_url):
+        return url, "link", ""
+    landing = unwrap_url(href, page_url)
+    if landing != url and not is_click_url(landing, page_url):
+        return landing, "decoded", url
+    shown = url_from_display(display)
+    if shown:
+        return shown, "display-url", url
+    return landing, "", url
+
+
 def strip_html(value: object) -> str:
     """Plain text from an API field that may carry markup (``<strong>``) or entities."""
     if not isinstance(value, str):
@@ -406,3 +420,143 @@ def load_json(text: str):
         return json.loads(text)
     except ValueError:
         return None
+
+
+_PHONE_HINT = re.compile(r"\d[\d\s().-]{6,}\d")
+
+
+def outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """The nodes not inside another of them (a selector group can match a card
+    and its inner box)."""
+    ids = {n.mem_id for n in nodes}
+    out = []
+    for node in nodes:
+        parent = node.parent
+        while parent is not None and parent.mem_id not in ids:
+            parent = parent.parent
+        if parent is None:
+            out.append(node)
+    return out
+
+
+def card(
+    node: LexborNode,
+    kind: str,
+    position: int,
+    page_url: str,
+    region: str | None,
+    *,
+    title: str = "",
+    title_selectors: tuple[str, ...] = ("h2", "h3", '[role="heading"]', "strong", "b"),
+    address_selectors: tuple[str, ...] = ('[class*="address"]', "address", "[data-address]"),
+) -> SerpResult | None:
+    """A local or call card (local pack entry, business profile, call extension):
+    its name, number(s), address and website. None when it shows no number."""
+    phones = find_phones(text_of(node), region, tel_links(node))
+    if not phones:
+        return None
+    title = title or first_text(node, title_selectors)
+    website = ""
+    for link in node.css("a[href]"):
+        href = attr(link, "href")
+        if href.startswith(("#", "javascript:", "tel:", "TEL:")):
+            continue
+        target = absolute(href, page_url)
+        if is_http_url(target) and host_of(target) != host_of(page_url):
+            website = href
+            break
+    landing, landing_from, click = ad_target(website, page_url) if website else ("", "", "")
+    return SerpResult(
+        is_ad=False,
+        kind=kind,
+        position=position,
+        title=title,
+        url=website,
+        landing_url=landing,
+        landing_from=landing_from,
+        click_url=click,
+        display_url=host_of(landing) if landing else "",
+        snippet=text_of(node)[:500],
+        phones=phones,
+        address=first_text(node, address_selectors),
+    )
+
+
+_ABOUT_ADVERTISER = re.compile(
+    r"about this advertiser|about this ad\b|over deze adverteerder|over deze advertentie"
+    r"|über diesen werbetreibenden|über diese anzeige|my ad center|mijn advertentiecentrum",
+    re.IGNORECASE,
+)
+_ADVERTISER_LABEL = re.compile(
+    r"^(?:advertiser|adverteerder|werbetreibender|annonceur|paid for by|betaald door)\s*:?\s*(.+)$",
+    re.IGNORECASE,
+)
+_LOCATION_LABEL = re.compile(
+    r"^(?:location|locatie|standort|emplacement|based in|gevestigd in)\s*:?\s*(.+)$",
+    re.IGNORECASE,
+)
+
+
+def advertiser(unit: LexborNode, page_url: str, name_selectors: tuple[str, ...] = ()) -> dict:
+    """What an ad says of its advertiser where the page shows it: the name
+    (a labelled "Advertiser: ..." line, else the ad's site name), the location
+    ("Location: ...") and the engine's "about this advertiser" link."""
+    out = {"advertiser_name": "", "advertiser_location": "", "advertiser_url": ""}
+    for link in unit.css("a[href]"):
+        href = attr(link, "href")
+        label = " ".join((attr(link, "aria-label"), attr(link, "title"), text_of(link)))
+        if (
+            "adstransparency" in href
+            or "/ads/transparency" in href
+            or _ABOUT_ADVERTISER.search(label)
+        ):
+            out["advertiser_url"] = absolute(href, page_url)
+            break
+    for node in unit.css("[data-advertiser-name], [data-advertiser-location]"):
+        out["advertiser_name"] = out["advertiser_name"] or attr(node, "data-advertiser-name")
+        out["advertiser_location"] = out["advertiser_location"] or attr(
+            node, "data-advertiser-location"
+        )
+    for node in unit.css("div, span, p, li"):
+        if any(d.mem_id != node.mem_id for d in node.css("div, span, p, li")):
+            continue  # leaves only: one line each
+        text = text_of(node)
+        if not out["advertiser_name"]:
+            match = _ADVERTISER_LABEL.match(text)
+            if match:
+                out["advertiser_name"] = clean(match.group(1))[:200]
+        if not out["advertiser_location"]:
+            match = _LOCATION_LABEL.match(text)
+            if match:
+                out["advertiser_location"] = clean(match.group(1))[:200]
+    if not out["advertiser_name"] and name_selectors:
+        out["advertiser_name"] = first_text(unit, name_selectors)[:200]
+    return out
+
+
+def call_card(unit: LexborNode, ad: SerpResult, position: int, region: str | None):
+    """An ad's call extension (a ``tel:`` link or call button) as a result of kind
+    "call", tied to the ad's landing page and advertiser; None without one."""
+    links = tel_links(unit)
+    buttons = [
+        n for n in unit.css('[class*="call" i], [aria-label*="call" i], [aria-label*="bel " i]')
+    ]
+    phones = find_phones([text_of(b) for b in buttons], region, links)
+    if not phones:
+        return None
+    return SerpResult(
+        is_ad=False,
+        kind="call",
+        position=position,
+        title=ad.title,
+        url=ad.url,
+        landing_url=ad.landing_url,
+        landing_from=ad.landing_from,
+        click_url=ad.click_url,
+        display_url=ad.display_url,
+        snippet=ad.snippet,
+        phones=phones,
+        advertiser_name=ad.advertiser_name,
+        advertiser_location=ad.advertiser_location,
+        advertiser_url=ad.advertiser_url,
+    )

@@ -17,13 +17,16 @@ from urllib.parse import urlencode
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     DEFAULT_REGION,
     MARKERS_CAPTCHA,
     absolute,
+    ad_target,
+    advertiser,
     attr,
     browser_headers,
+    call_card,
     contains_any,
     decode_body,
     find_phones,
@@ -187,12 +190,18 @@ def _lite_results(tree, page_url: str, region: str) -> list[SerpResult]:
             snippet = snippet or text_of(row.css_first(".result-snippet"))
         sponsored = any("result-sponsored" in attr(row, "class").split() for row in rows)
         text = "\n".join(text_of(row) for row in rows)
+        is_ad = sponsored or "/y.js" in href
+        landing, landing_from, click = (
+            ad_target(href, page_url, display) if is_ad else (unwrap_url(href, page_url), "", "")
+        )
         results.append(
             SerpResult(
-                is_ad=sponsored or "/y.js" in href,
+                is_ad=is_ad,
                 title=text_of(link),
                 url=href,
-                landing_url=unwrap_url(href, page_url),
+                landing_url=landing,
+                landing_from=landing_from,
+                click_url=click,
                 display_url=display,
                 snippet=snippet,
                 phones=find_phones(text, region, [t for row in rows for t in tel_links(row)]),
@@ -223,6 +232,7 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
     if rank_offset is not None:
         rank = rank_offset
     results: list[SerpResult] = []
+    calls: list = []
     ad_position = 0
     for node in select(tree, "div.result, div.web-result, article[data-testid]"):
         if _SKIP_CLASSES.intersection(attr(node, "class").split()) or _nested(node):
@@ -258,7 +268,13 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
         )
         if _is_ad(node):
             ad_position += 1
-            result.is_ad, result.ad_position = True, ad_position
+            result.is_ad, result.ad_position, result.kind = True, ad_position, "ad"
+            result.landing_url, result.landing_from, result.click_url = ad_target(
+                href, url, display
+            )
+            for name, value in advertiser(node, url).items():
+                setattr(result, name, value)
+            calls.append((node, result))
         else:
             rank += 1
             result.rank = rank
@@ -273,16 +289,19 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
                 result.rank = rank
             results.append(result)
     page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
+    for node, ad in calls:  # an ad's call extension
+        found = call_card(node, ad, len(page.listings) + 1, region)
+        if found is not None:
+            page.listings.append(found)
     if not results:
         page.blocked = detect_block(lower, status)
-        if page.blocked:
-            return page
-        if tree.css_first(".no-results, .result--no-result") is not None or contains_any(
-            lower, _NO_RESULTS_MARKERS
-        ):
-            return page
-        if status >= 400:
+        if not page.blocked and status >= 400:
             page.blocked = f"HTTP {status} without results"
-        elif tree.css_first("#links, .results, .serp__results, form[action*='lite']") is None:
-            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
-    return page
+    return settle(
+        page,
+        found_markers="div.result a.result__a, article[data-testid] h2 a, a.result-link",
+        no_results=tree.css_first(".no-results, .result--no-result") is not None
+        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
+        no_results_markers=".no-results, .result--no-result, "
+        + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
+    )

@@ -20,12 +20,16 @@ from urllib.parse import urlsplit
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     absolute,
+    ad_target,
+    advertiser,
     attr,
     browser_headers,
+    call_card,
+    card,
     clean,
     contains_any,
     decode_body,
@@ -370,14 +374,22 @@ def _snippet(nodes, anchor, title: str, display: str) -> str:
     return best
 
 
-def _result(nodes, anchor, page_url: str, region: str, title: str) -> SerpResult:
+def _result(nodes, anchor, page_url: str, region: str, title: str, is_ad=False) -> SerpResult:
     href = attr(anchor, "href")
     display = _display(nodes)
+    if is_ad:
+        landing, landing_from, click = ad_target(href, page_url, display)
+        about = advertiser(nodes[0], page_url, (".VuuXrf",))
+    else:
+        landing, landing_from, click, about = unwrap_url(href, page_url), "", "", {}
     return SerpResult(
-        is_ad=False,
+        is_ad=is_ad,
+        landing_from=landing_from,
+        click_url=click,
+        **about,
         title=title,
         url=href,
-        landing_url=unwrap_url(href, page_url),
+        landing_url=landing,
         display_url=display,
         snippet=_snippet(nodes, anchor, title, display),
         phones=find_phones(
@@ -483,9 +495,7 @@ def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one p
         if anchor is None:
             continue
         ad_anchors.append(anchor)
-        result = _result([unit], anchor, url, region, title)
-        result.is_ad = True
-        ads.append((unit, result))
+        ads.append((unit, _result([unit], anchor, url, region, title, is_ad=True)))
 
     anchors, titles = [], []
     for h3 in select(tree, "a[href] h3, h3 a[href]"):
@@ -546,12 +556,44 @@ def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one p
         results.append(result)
 
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    page.listings = _listings(tree, ads, url, region)
     if not results:
         page.blocked = detect_block(lower, url, status)
-        if page.blocked or contains_any(lower, _NO_RESULTS_MARKERS):
-            return page
-        if status >= 400:
+        if not page.blocked and status >= 400:
             page.blocked = f"HTTP {status} without results"
-        elif tree.css_first("#search, #rso, #main, #center_col") is None:
-            page.blocked = "unrecognised page: no result list (challenge or changed markup)"
-    return page
+    return settle(
+        page,
+        found_markers="a h3, h3 a, a [role=heading], [data-text-ad], #tads",
+        no_results=bool(contains_any(lower, _NO_RESULTS_MARKERS)),
+        no_results_markers=", ".join(map(repr, _NO_RESULTS_MARKERS)),
+    )
+
+
+# Local pack entries (desktop and no-JS) and the business profile on the right.
+_LOCAL_SELECTORS = "div.VkpGBb, div.cXedhc, div[data-local-card], #rhs div.kp-wholepage"
+
+
+def _listings(tree, ads, page_url: str, region: str) -> list[SerpResult]:
+    """Local pack entries and business profiles (kind "local"), then the ads'
+    call extensions (kind "call")."""
+    listings: list[SerpResult] = []
+    seen: list = []
+    for node in select(tree, _LOCAL_SELECTORS):
+        if any(_inside(node, other) for other in seen):
+            continue
+        found = card(
+            node,
+            "local",
+            len(listings) + 1,
+            page_url,
+            region,
+            title_selectors=(".dbg0pd", '[role="heading"]', "h2", "h3", ".OSrXXb", "span"),
+        )
+        if found is not None:
+            seen.append(node)
+            listings.append(found)
+    for unit, ad in ads:
+        found = call_card(unit, ad, len(listings) + 1, region)
+        if found is not None:
+            listings.append(found)
+    return listings

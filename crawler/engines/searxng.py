@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     decode_body,
     find_phones,
@@ -118,4 +118,9 @@ def parse(
     ]
     if failed:
         page.blocked = "upstream engines unresponsive: " + ", ".join(failed)
-    return page
+    return settle(
+        page,
+        found_markers='"results": [{"url": ...}]',
+        no_results=isinstance(data.get("results"), list) and "query" in data,
+        no_results_markers='"results": [] with a "query"',
+    )

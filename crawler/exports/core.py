@@ -163,7 +163,9 @@ def ad_rows(
     for ad in db.query(
         f"""
         select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
-               r.display_url, r.landing_url, r.url as click_url, r.seen_at,
+               r.display_url, r.landing_url, r.seen_at,
+               coalesce(nullif(r.click_url, ''), r.url) as click_url,
+               r.advertiser_name, r.advertiser_location, r.advertiser_url,
                s.phone, g.domain, g.url as page_url, g.ip as page_ip,
                g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
                g.payload_sha256 as page_payload_sha256
@@ -191,6 +193,9 @@ def ad_rows(
                 "display_url": ad["display_url"],
                 "landing_url": ad["landing_url"],
                 "click_url": ad["click_url"],
+                "advertiser_name": ad["advertiser_name"] or "",
+                "advertiser_location": ad["advertiser_location"] or "",
+                "advertiser_url": ad["advertiser_url"] or "",
                 "seen_at": ad["seen_at"],
                 "first_seen": ad["seen_at"],
                 "last_seen": ad["seen_at"],

@@ -39,6 +39,8 @@ from crawler.scoring.text import (
 )
 from crawler.scoring.words import ALARM, CLAIMS_OFFICIAL, REMOTE_TOOLS, WARNING, WEAK_WARNING
 
+CARD_KINDS = ("local", "call")
+
 
 def assess_page(
     url: str,
@@ -51,6 +53,9 @@ def assess_page(
     appearances=(),
 ) -> Assessment:
     """A page's domain, title and brand, and a verdict record for each number on it."""
+    # Local and call cards (issue 16) are scored like ads: the engine showed
+    # the business and its number to the victim as it shows a paid ad.
+    is_ad = is_ad or any(s.get("kind") in CARD_KINDS for s in appearances)
     ctx = page_context(url, html, hits, profile, brand, is_ad, appearances)
     verdicts = [
         verdict_record(hit.to_dict(), number_facts(hit, ctx, profile.region, is_ad)) for hit in hits

@@ -125,7 +125,8 @@ def _ad_claim(appearances, is_ad: bool, names) -> str | None:
     """The title of an ad that led here and poses as the brand's helpdesk."""
     for showing in appearances if is_ad else []:
         said = showing.get("title") or ""
-        m = title_match(said, names) if showing.get("is_ad") else None
+        advertised = showing.get("is_ad") or showing.get("kind") in ("local", "call")
+        m = title_match(said, names) if advertised else None
         if m is not None and m.kind == "helpdesk":
             return said[:200]
     return None
