@@ -337,6 +337,8 @@ class SearchSpider(scrapy.Spider):
             body=response.body,
             seen_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+        # Not read, so not answered: history takes nothing from this query.
+        yield self._outcome(run.name, qi, "failed", f"result page not recognised: {reason}")
         yield from self._query_done(run.name, qi)
         request = self._next_query(run)
         if request is not None:

@@ -225,3 +225,11 @@ def test_an_unreachable_engine_marks_nothing_gone_and_the_next_run_nothing_back(
     crawl(tmp_path / "4", sim, good, db)
     gone = q(db, "select kind, key from changes where run_id = 4 and event = 'gone'")
     assert ("site", "microsoft-hulpdesk.example") in gone
+
+
+def test_an_unrecognised_result_page_is_a_failed_query_not_an_answer(tmp_path, sim):
+    sim.serve("bing", {1: "unrecognised-layout"})
+    code, out, _, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))])
+    assert code == 1
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "not recognised" in out
+    assert q(db, "select outcome from run_queries") == [("failed",)]
