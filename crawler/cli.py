@@ -395,16 +395,23 @@ def report(run, db_path, out_file):
 @click.option("--port", default=8001, show_default=True, type=int)
 @friendly
 def serve(db_path, host, port):
-    """Browse the database in Datasette (read while a crawl writes).
+    """Browse the database in Datasette for triage (read while a crawl writes).
+
+    With the project's views and metadata: flagged numbers and flagged sites
+    (facets on brand, risk, status, engine), the query "new since last run",
+    scam URLs as text, and each WARC record viewable as evidence.
 
     Example: serpwatch serve --db nl.db --port 8001
     """
     from crawler import storage
 
-    # Tables and WAL in place before readers arrive; a missing file is an error (exit 2).
+    from crawler.datasette import serve_args
+
+    # Tables, views and WAL in place before readers arrive; a missing file is an
+    # error (exit 2), a busy port too (exit 1), before Datasette starts.
     storage.open_db(db_path, create=False).close()
     _port_free(host, port)
-    args = [sys.executable, "-m", "datasette", "serve", str(db_path), "-h", host, "-p", str(port)]
+    args = serve_args(Path(db_path), _warc_dir(db_path), host, port)
     os.execv(sys.executable, args)
 
 

@@ -2,8 +2,10 @@
 
 One gzipped WARC file per crawl run. Each page gives a `response` record (the
 final status line, headers and body, with `WARC-IP-Address` as the crawler saw
-it) and a `metadata` record concurrent to it holding the redirect chain and
-the search result that led there. Digests are SHA-256 (`WARC-Block-Digest`,
+it), the `request` record that got it, and a `metadata` record holding the
+redirect chain and the search result that led there. The metadata record's
+target URI is `urn:serpwatch:page:<page id>`, so replay tools (pywb) index it
+apart from the page and replay the page itself. Digests are SHA-256 (`WARC-Block-Digest`,
 `WARC-Payload-Digest`), so a partner can check an exported row's
 `payload_sha256` against the record with any WARC reader.
 
@@ -24,6 +26,7 @@ from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
@@ -140,8 +143,19 @@ class WarcStore:
         ip: str | None = None,
         fetched_at: str = "",
         context: dict | None = None,
+        request_headers: dict[str, str] | None = None,
+        method: str = "GET",
+        page_id: str | None = None,
     ) -> Evidence:
-        """Store one fetched page; return where it went."""
+        """Store one fetched page; return where it went.
+
+        Records: the `response` (when the payload may be kept), the `request`
+        that got it (`WARC-Concurrent-To` the response), and a `metadata`
+        record about the page. The metadata's target URI is
+        `urn:serpwatch:page:<page id>` (the `pages.id` of the database), not the
+        page's URL, so no replay tool can serve it in the page's place; it
+        points at the response with `WARC-Concurrent-To` and `WARC-Refers-To`.
+        """
         writer = self._open()
         payload = page_bytes(body, headers)
         sha = hashlib.sha256(payload).hexdigest()
@@ -151,51 +165,82 @@ class WarcStore:
         blocked = is_executable(url, headers, payload)
         response_id = None
         if blocked is None:
-            kept = [(k, v) for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS]
-            try:
-                phrase = HTTPStatus(status).phrase
-            except ValueError:
-                phrase = "Unknown"
-            http = StatusAndHeaders(f"{status} {phrase}", kept, protocol="HTTP/1.1")
-            warc_headers = {"WARC-Date": date}
-            if ip:
-                warc_headers["WARC-IP-Address"] = ip
-            record = writer.create_warc_record(
-                url,
-                "response",
-                payload=BytesIO(payload),
-                length=len(payload),
-                http_headers=http,
-                warc_headers_dict=warc_headers,
-            )
-            writer.write_record(record)
-            response_id = record.rec_headers.get_header("WARC-Record-ID")
+            response_id = self._write_response(writer, url, status, headers, payload, ip, date)
+            self._write_request(writer, url, method, request_headers or {}, date, response_id)
             dropped = sorted(k for k, _ in headers.items() if k.lower() in _TRANSFER_HEADERS)
             if dropped:
                 meta["headers_dropped"] = dropped
         else:
             meta["payload_not_stored"] = f"executable or archive: {blocked}"
             meta["headers"] = headers
-        data = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        meta_headers = {"WARC-Date": date}
-        if response_id:
-            meta_headers["WARC-Concurrent-To"] = response_id
+        page_id = page_id or hashlib.sha1(url.encode("utf-8")).hexdigest()[:20]
+        meta_id = self._write_metadata(writer, page_id, meta, date, response_id)
+        self._file.flush()
+        return Evidence(
+            warc_file=self.name,
+            warc_record_id=response_id or meta_id,
+            payload_sha256=sha,
+            stored=blocked is None,
+        )
+
+    @staticmethod
+    def _write_response(writer, url, status, headers, payload, ip, date) -> str:
+        kept = [(k, v) for k, v in headers.items() if k.lower() not in _TRANSFER_HEADERS]
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        http = StatusAndHeaders(f"{status} {phrase}", kept, protocol="HTTP/1.1")
+        warc_headers = {"WARC-Date": date}
+        if ip:
+            warc_headers["WARC-IP-Address"] = ip
         record = writer.create_warc_record(
             url,
+            "response",
+            payload=BytesIO(payload),
+            length=len(payload),
+            http_headers=http,
+            warc_headers_dict=warc_headers,
+        )
+        writer.write_record(record)
+        return record.rec_headers.get_header("WARC-Record-ID")
+
+    @staticmethod
+    def _write_request(writer, url, method, headers, date, response_id) -> str:
+        """The request as the crawler sent it (the final one, after redirects)."""
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        sent = [(k, v) for k, v in headers.items()]
+        if not any(k.lower() == "host" for k, _ in sent):
+            sent.insert(0, ("Host", parts.netloc))
+        # warcio writes a request line as its status line: method, target, version.
+        http = StatusAndHeaders(f"{method} {target} HTTP/1.1", sent, is_http_request=True)
+        record = writer.create_warc_record(
+            url,
+            "request",
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": response_id},
+        )
+        writer.write_record(record)
+        return record.rec_headers.get_header("WARC-Record-ID")
+
+    @staticmethod
+    def _write_metadata(writer, page_id, meta, date, response_id) -> str:
+        data = json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        headers = {"WARC-Date": date}
+        if response_id:
+            headers["WARC-Concurrent-To"] = response_id
+            headers["WARC-Refers-To"] = response_id
+        record = writer.create_warc_record(
+            f"urn:serpwatch:page:{page_id}",
             "metadata",
             payload=BytesIO(data),
             length=len(data),
             warc_content_type="application/json",
-            warc_headers_dict=meta_headers,
+            warc_headers_dict=headers,
         )
         writer.write_record(record)
-        self._file.flush()
-        return Evidence(
-            warc_file=self.name,
-            warc_record_id=response_id or record.rec_headers.get_header("WARC-Record-ID"),
-            payload_sha256=sha,
-            stored=blocked is None,
-        )
+        return record.rec_headers.get_header("WARC-Record-ID")
 
     def close(self) -> None:
         if self._file is not None:

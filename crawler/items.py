@@ -70,6 +70,9 @@ class PageItem:
     headers: dict[str, str] = field(default_factory=dict)
     ip: str | None = None
     fetched_at: str = ""
+    # The request as sent (the last one, after redirects), kept as evidence.
+    request_headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
     # The bytes as received (decompressed), kept as evidence: `html` is the
     # decoded text, which differs when a page lies about its charset.
     body: bytes = b""

@@ -424,7 +424,71 @@ def engines_v2(db: Database) -> None:
     )
 
 
-@migrations(name="0004_run_outcomes_and_presence")
+_TRIAGE_PAIRS = """
+    with pairs as (
+        select p.*, n.number_type, n.country, n.carrier,
+               case when 'dismissed' in (n.status, s.status) then 'dismissed'
+                    when 'confirmed' in (n.status, s.status) then 'confirmed'
+                    else 'new' end as pair_status
+        from site_numbers p
+        join numbers n on n.phone = p.phone
+        join sites s on s.domain = p.domain
+        where p.flagged = 1
+           or (p.risk is not null and 'dismissed' in (n.status, s.status))
+    ),
+    ranked as (
+        select *, row_number() over (
+            partition by {key} order by pair_status = 'dismissed', score desc, {other}
+        ) as rank_in_group
+        from pairs
+    ),
+    grouped as (
+        select {key} as group_key, group_concat({other}, ', ') as members,
+               count(*) as member_count,
+               min(first_seen) as first_seen, max(last_seen) as last_seen,
+               case when min(pair_status = 'dismissed') then 'dismissed'
+                    when max(pair_status = 'confirmed') then 'confirmed'
+                    else 'new' end as status
+        from pairs group by {key}
+    )
+"""
+# The triage views Datasette shows (`serpwatch serve`, crawler/datasette): one
+# row per flagged number, one per flagged site, dismissed ones included so the
+# analyst sees the status (and can undo it). The strongest pair that is not
+# dismissed gives the verdict, brand, engine, URL and evidence; the status is
+# dismissed when every pair is, confirmed when one is, else new.
+TRIAGE_VIEWS = {
+    "flagged_numbers": _TRIAGE_PAIRS.format(key="phone", other="domain")
+    + """
+    select r.phone as number, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as sites, g.member_count as site_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.number_type, r.country, r.carrier, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.phone
+    where r.rank_in_group = 1
+    """,
+    "flagged_sites": _TRIAGE_PAIRS.format(key="domain", other="phone")
+    + """
+    select r.domain as site, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as numbers, g.member_count as number_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.ip, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.domain
+    where r.rank_in_group = 1
+    """,
+}
+
+
+@migrations(name="0004_triage_views")
+def triage_views(db: Database) -> None:
+    """The views `flagged_numbers` and `flagged_sites` (Datasette's triage views)."""
+    for name, sql in TRIAGE_VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+@migrations(name="0005_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 

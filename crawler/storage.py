@@ -513,6 +513,24 @@ def export_record(r: dict) -> dict:
     }
 
 
+# An analyst's action and the status it gives (crawler.triage records them).
+DECISION_STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "reset": "new"}
+
+
+def latest_decisions(db: Database) -> dict[str, dict]:
+    """key → the latest triage decision (confirm or dismiss); a reset clears it."""
+    out: dict[str, dict] = {}
+    if "triage" not in db.table_names():
+        return out
+    for row in db.execute("select key, action, note, at from triage order by at, id").fetchall():
+        key, action, note, at = row
+        if action == "reset":
+            out.pop(key, None)
+        else:
+            out[key] = {"action": action, "status": DECISION_STATUS[action], "note": note, "at": at}
+    return out
+
+
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
     """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
     return db.execute(

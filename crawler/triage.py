@@ -15,12 +15,13 @@ import re
 
 from sqlite_utils import Database
 
+from crawler import storage
 from crawler.brands import normalise_domain
 from crawler.phones import normalize_phone
 from crawler.storage import now
 
 ACTIONS = ("confirm", "dismiss", "reset")
-STATUS = {"confirm": "confirmed", "dismiss": "dismissed", "reset": "new"}
+STATUS = storage.DECISION_STATUS
 _PHONEISH = re.compile(r"^[+(]?[\d\s().\-/]{5,}$")
 
 
@@ -57,16 +58,7 @@ def record(db: Database, kind: str, key: str, action: str, note: str = "") -> di
 
 def latest(db: Database) -> dict[str, dict]:
     """key → the latest decision (confirm or dismiss); a reset clears it."""
-    out: dict[str, dict] = {}
-    if "triage" not in db.table_names():
-        return out
-    for row in db.execute("select key, action, note, at from triage order by at, id").fetchall():
-        key, action, note, at = row
-        if action == "reset":
-            out.pop(key, None)
-        else:
-            out[key] = {"action": action, "status": STATUS[action], "note": note, "at": at}
-    return out
+    return storage.latest_decisions(db)
 
 
 def sync_statuses(db: Database, decisions: dict[str, dict] | None = None) -> None:

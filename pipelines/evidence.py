@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from crawler.evidence import WarcStore, warc_dir_for
 from crawler.items import PageItem
+from crawler.storage import key
 
 
 class EvidencePipeline:
@@ -35,6 +36,11 @@ class EvidencePipeline:
             self.store = WarcStore(self.folder, f"serpwatch-run{run_id}-{stamp}.warc.gz")
         return self.store
 
+    def _page_id(self, url: str) -> str | None:
+        """The page's id in the database (`pages.id`), which names its metadata record."""
+        run_id = self.crawler.stats.get_value("serpwatch/run_id")
+        return key(run_id, url) if run_id is not None else None
+
     def process_item(self, item):
         if isinstance(item, PageItem):
             ev = self._store().write_page(
@@ -44,6 +50,9 @@ class EvidencePipeline:
                 body=item.body or item.html,
                 ip=item.ip,
                 fetched_at=item.fetched_at,
+                request_headers=item.request_headers,
+                method=item.method,
+                page_id=self._page_id(item.url),
                 context={
                     "entry_url": item.entry_url,
                     "redirects": [*item.redirects, item.url] if item.redirects else [],

@@ -97,7 +97,9 @@ class StorePipeline:
             page = {
                 f.name: getattr(item, f.name)
                 for f in fields(item)
-                if f.name not in ("html", "body", "hits", "verdicts", "headers")
+                # What only the WARC keeps: the bytes, the headers both ways.
+                if f.name
+                not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
             }
             storage.save_page(self.db, self.run_id, page, item.verdicts)
         elif isinstance(item, QueryOutcome):

@@ -563,6 +563,11 @@ class SearchSpider(scrapy.Spider):
                 k.decode("latin-1"): b", ".join(v).decode("latin-1")
                 for k, v in response.headers.items()
             },
+            request_headers={
+                k.decode("latin-1"): b", ".join(v).decode("latin-1")
+                for k, v in response.request.headers.items()
+            },
+            method=response.request.method,
             ip=str(response.ip_address) if response.ip_address else None,
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             **ctx,

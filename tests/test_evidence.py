@@ -58,7 +58,7 @@ def write(tmp_path, **kw):
 def test_page_is_a_response_record_with_headers_ip_and_sha256_digests(tmp_path):
     path, ev = write(tmp_path)
     got = records(path)
-    assert [t for t, *_ in got] == ["warcinfo", "response", "metadata"]
+    assert [t for t, *_ in got] == ["warcinfo", "response", "request", "metadata"]
     _, rec, http, payload = got[1]
     assert payload == HTML.encode("utf-8")
     assert rec.get_header("WARC-Target-URI") == "http://windows-support-direct.com/nl/alert.html"
@@ -77,8 +77,11 @@ def test_page_is_a_response_record_with_headers_ip_and_sha256_digests(tmp_path):
 
 def test_redirect_chain_is_a_metadata_record_concurrent_to_the_response(tmp_path):
     path, ev = write(tmp_path)
-    _, rec, _, payload = records(path)[2]
+    _, rec, _, payload = records(path)[3]
     assert rec.get_header("WARC-Concurrent-To") == ev.warc_record_id
+    assert rec.get_header("WARC-Refers-To") == ev.warc_record_id
+    # Its own URI, so replay tools never serve it in the page's place.
+    assert rec.get_header("WARC-Target-URI").startswith("urn:serpwatch:page:")
     meta = json.loads(payload)
     assert meta["entry_url"] == "http://windows-support-direct.com/nl/"
     assert meta["redirects"][-1] == meta["url"]
@@ -157,7 +160,7 @@ def test_pipeline_fills_the_item_and_writes_next_to_the_db(tmp_path):
     assert warc.name.startswith("serpwatch-run7-") and warc.name.endswith(".warc.gz")
     assert item.warc_file == warc.name
     assert verify(warc, item.warc_record_id, item.payload_sha256)
-    meta = json.loads(records(warc)[2][3])
+    meta = json.loads(records(warc)[3][3])
     assert (meta["engine"], meta["query"], meta["ad_position"]) == ("bing", "kpn storing", 1)
     assert crawler.stats.get_value("serpwatch/warc_records") == 1
 
@@ -199,5 +202,5 @@ def test_pipeline_keeps_the_bytes_received_when_the_charset_lies(tmp_path):
     (warc,) = (tmp_path / "x-warc").iterdir()
     assert item.payload_sha256 == hashlib.sha256(raw).hexdigest()
     assert verify(warc, item.warc_record_id, item.payload_sha256)
-    meta = json.loads(records(warc)[2][3])
+    meta = json.loads(records(warc)[3][3])
     assert meta["engines"] == ["bing", "duckduckgo"]

@@ -223,7 +223,7 @@ def test_stix_of_the_demo_database_validates(two_runs):
 def test_report_on_the_second_run(two_runs):
     out = two_runs["base"] / "report.html"
     serpwatch("report", "--db", str(two_runs["db"]), "--out", str(out))
-    html = out.read_text()
+    html = out.read_text().replace("<wbr>", "")  # break opportunities in URLs
     assert "serpwatch report: run 2" in html
     assert '<li data-count="new-flags"><b>1</b>' in html
     assert "<script" not in html.lower()

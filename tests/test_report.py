@@ -24,9 +24,14 @@ def count(html: str, name: str) -> str:
     return found.group(1)
 
 
+def text(html: str) -> str:
+    """The report less the <wbr> break opportunities it puts in URLs."""
+    return html.replace("<wbr>", "")
+
+
 @pytest.fixture(scope="module")
 def html():
-    return build_report(seeded(), "last")
+    return text(build_report(seeded(), "last"))
 
 
 def test_counts_are_those_of_the_run(html):
@@ -71,6 +76,36 @@ def test_chart_has_one_line_per_brand_over_the_runs(html):
     points = re.search(r'data-brand="Microsoft"[^>]*points="([^"]+)"', svg).group(1).split()
     (x1, y1), (x2, y2) = (map(float, p.split(",")) for p in points)
     assert x2 > x1 and y2 < y1  # later and higher: more numbers in run 2
+
+
+def test_triage_shows_at_once_and_the_chart_keeps_what_was_known():
+    from crawler import triage
+
+    db = seeded()
+    before = text(build_report(db, "last"))
+    triage.record(db, "site", "kpn-fake.nl", "dismiss", "a real shop")
+    triage.record(db, "number", "+31852081299", "confirm")
+    after = text(build_report(db, "last"))
+    assert count(after, "flagged-pairs") == "2" and count(after, "dismissed") == "1"
+    assert count(after, "confirmed") == "1"
+    decided = after[after.index("<h2>Triage") :]
+    assert re.search(r"kpn-fake\.nl</td><td><span class=\"status\">dismissed \d{4}-", decided)
+    assert "&lt;urn:uuid:kpn-fake.nl-2026-10-08&gt;" in decided  # its evidence record
+    assert re.search(
+        r"microsoft-helpdesk-bellen\.nl</td><td><span class=\"status\">confirmed", after
+    )
+    # The chart counts what each run knew; the decisions came after.
+    chart = lambda h: h[h.index("<svg") : h.index("</svg>")]  # noqa: E731
+    assert chart(after) == chart(before)
+
+
+def test_no_word_is_broken_in_the_middle():
+    raw = build_report(seeded(), "last")
+    css = raw[raw.index("<style>") : raw.index("</style>")]
+    assert "break-all" not in css and "anywhere" not in css and "break-word" not in css
+    # URLs may wrap only after a separator.
+    for before in re.findall(r"(.)<wbr>", raw):
+        assert before in "/.?&=,_:;)-", before
 
 
 def test_resolve_run():
@@ -132,7 +167,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     res = CliRunner().invoke(main, ["report", "--db", str(db), "--out", str(report)])
     assert res.exit_code == 0, res.output
 
-    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    dom = text(chromium(tmp_path, "--dump-dom", report.as_uri()).stdout)
     assert 'data-count="flagged-pairs"><b>3</b>' in dom
     assert 'data-count="flagged-numbers-all-runs"><b>5</b>' in dom
     assert dom.count('class="series"') == 3

@@ -51,3 +51,7 @@ last_seen
 distribution
 analysis
 threat_level_id
+# Datasette calls the plugin's hooks by name (crawler/datasette/plugins).
+render_cell
+register_routes
+asgi_wrapper

@@ -93,6 +93,7 @@ def pair_rows(
         db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed
     )
     extra = {row["id"]: row for row in storage.pair_details(db)}
+    decisions = storage.latest_decisions(db)
     out = []
     for r in records:
         more = extra.get(storage.key(r["domain"], r["phone"]), {})
@@ -118,7 +119,7 @@ def pair_rows(
         # A known legitimate third party (brands file): never an indicator.
         row["third_party"] = facts.get("third_party") or facts.get("third_party_site")
         # When the status was decided: a withdrawal's time in STIX and MISP.
-        row["status_at"] = _status_at(row["status"], facts)
+        row["status_at"] = _status_at(row, decisions)
         for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
             row.setdefault(name, more.get(name))
         out.append(row)
@@ -129,10 +130,12 @@ def pair_rows(
 SCREENSHOT_FIELDS = ("screenshot", "screenshot_sha256")
 
 
-def _status_at(status: str, facts: dict) -> str | None:
-    for who in ("number", "site"):
-        if facts.get(f"{who}_status") == status:
-            return facts.get(f"{who}_status_at")
+def _status_at(row: dict, decisions: dict[str, dict]) -> str | None:
+    """When the decision behind the row's status was made (None for new)."""
+    for key in (row["phone"], row["domain"]):
+        d = decisions.get(key)
+        if d and d["status"] == row["status"]:
+            return d["at"]
     return None
 
 

@@ -10,6 +10,7 @@ URLs are shown as text, never as links, since they point at scam sites.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from html import escape
 from pathlib import Path
@@ -32,6 +33,22 @@ def e(value, limit: int = MAX_TEXT) -> str:
     return escape(text, quote=True)
 
 
+_BREAK_AFTER = re.compile(r"(?<=[/.?&=,_:;)-])")
+
+
+def soft(value, limit: int = MAX_TEXT) -> str:
+    """Like `e`, with line-break opportunities (<wbr>) after URL separators only.
+
+    Cells never break a word in the middle (no `break-all`, no
+    `overflow-wrap: anywhere`); a URL or a long token may wrap after a `/`,
+    `.`, `?`, `&`, `=`, `,`, `_`, `:`, `;`, `)` or `-`.
+    """
+    text = "" if value is None else str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "<wbr>".join(escape(part, quote=True) for part in _BREAK_AFTER.split(text))
+
+
 def resolve_run(db: Database, run: str | int | None) -> dict:
     """The run to report on: "last" (or None) is the newest; else an id."""
     if run in (None, "last"):
@@ -50,15 +67,16 @@ def resolve_run(db: Database, run: str | int | None) -> dict:
 
 
 def series(db: Database, up_to_run: int) -> tuple[list[dict], dict[str, dict[int, int]]]:
-    """Runs up to `up_to_run` and, per brand, distinct flagged numbers seen in each."""
+    """Runs up to `up_to_run` and, per brand, distinct numbers flagged in each (as then)."""
     runs = list(db["runs"].rows_where("id <= ?", [up_to_run], order_by="id"))
     counts: dict[str, dict[int, int]] = defaultdict(dict)
+    # What was known at each run: the sightings' verdicts as that run closed
+    # (triage decisions made later change the flags, not the history).
     for row in db.query(
         """
         select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
         from sightings s
-        join site_numbers p on p.domain = s.domain and p.phone = s.phone and p.flagged = 1
-        where s.run_id <= ?
+        where s.run_id <= ? and s.flagged = 1
         group by s.run_id, coalesce(s.brand, '(no brand)')
         """,
         [up_to_run],
@@ -131,16 +149,34 @@ def chart_svg(runs: list[dict], counts: dict[str, dict[int, int]]) -> str:
     return "".join(parts)
 
 
-def _table(head: list[str], rows: list[list], css: str = "") -> str:
+def _table(head: list[str], rows: list[list], css: str = "", row_css=None) -> str:
     if not rows:
         return "<p class=none>None.</p>"
-    out = [f'<table class="{css}"><thead><tr>']
+    out = [f'<div class="scroll"><table class="{css}"><thead><tr>']
     out += [f"<th>{e(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
-    out.append("</tbody></table>")
+    for i, row in enumerate(rows):
+        cls = f' class="{e(row_css[i])}"' if row_css else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _status(p: dict) -> str:
+    """The analysts' status of a pair, with the day it was decided."""
+    when = f" {e((p.get('status_at') or '')[:10])}" if p.get("status_at") else ""
+    return f'<span class="status">{e(p.get("status") or "new")}{when}</span>'
+
+
+def _evidence(p: dict) -> str:
+    """The WARC record (and screenshot, where there is one) that back a flag."""
+    parts = []
+    if p.get("warc_record_id"):
+        parts.append(f'<span class="ev">{soft(p["warc_record_id"])}</span>')
+        parts.append(f'<span class="ev">{soft(p.get("warc_file") or "")}</span>')
+    if p.get("screenshot"):
+        parts.append(f'<span class="ev">screenshot {soft(p["screenshot"])}</span>')
+    return "<br>".join(parts) or "-"
 
 
 def _risk(risk) -> str:
@@ -152,13 +188,16 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
     r = resolve_run(db, run)
     run_id = r["id"]
     stats = json.loads(r["stats"] or "{}")
-    everything = pair_rows(db)
+    # Flags as they stand now, triage included; dismissed pairs are shown, not counted.
+    with_dismissed = pair_rows(db, include_dismissed=True)
+    everything = [p for p in with_dismissed if p["status"] != "dismissed"]
     seen = {
         (row["domain"], row["phone"])
         for row in db.query("select domain, phone from sightings where run_id = ?", [run_id])
     }
-    in_run = [p for p in everything if (p["domain"], p["phone"]) in seen]
-    new = [p for p in in_run if p.get("first_run") == run_id]
+    shown = [p for p in with_dismissed if (p["domain"], p["phone"]) in seen]
+    in_run = [p for p in shown if p["status"] != "dismissed"]
+    new = [p for p in shown if p.get("first_run") == run_id]
     numbers = {p["phone"] for p in in_run}
     sites = {p["domain"] for p in in_run}
     by_risk = {k: sum(1 for p in in_run if p["risk"] == k) for k in ("high", "medium", "low")}
@@ -173,6 +212,8 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
         ("high", by_risk["high"]),
         ("medium", by_risk["medium"]),
         ("low", by_risk["low"]),
+        ("confirmed", sum(1 for p in in_run if p["status"] == "confirmed")),
+        ("dismissed", sum(1 for p in shown if p["status"] == "dismissed")),
         ("flagged numbers, all runs", len({p["phone"] for p in everything})),
     ]
     runs, per_brand = series(db, run_id)
@@ -220,8 +261,13 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
         ".counts b{display:block;font-size:22px}",
         "table{border-collapse:collapse;width:100%;margin:4px 0}",
         "th,td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:left;vertical-align:top}",
-        "td{overflow-wrap:anywhere}",
-        "td.u{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}",
+        # Never a word broken in the middle: URLs wrap at <wbr> after separators;
+        # a table wider than the page scrolls.
+        "td{overflow-wrap:normal;word-break:normal;hyphens:manual}",
+        ".scroll{overflow-x:auto}",
+        ".u,.ev{font-family:ui-monospace,monospace;font-size:12px}.ev{color:#555}",
+        ".status{white-space:nowrap}.dismissed td{color:#888}",
+        ".dismissed .u{text-decoration:line-through}",
         ".risk{padding:1px 6px;border-radius:4px;font-size:12px;color:#fff;white-space:nowrap}",
         "td:first-child{white-space:nowrap}",
         ".high{background:#c62828}.medium{background:#ef6c00}.low{background:#757575}",
@@ -243,16 +289,20 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
     html.append(f"<h2>New flags in this run ({len(new)})</h2>")
     html.append(
         _table(
-            ["number", "brand", "risk", "score", "site", "page title", "url", "seen via", "reason"],
+            [
+                "number", "brand", "risk", "score", "status", "site", "page title",
+                "url and evidence", "seen via", "reason",
+            ],
             [
                 [
-                    e(p["phone"]),
+                    f'<span class="status">{e(p["phone"])}</span>',
                     e(p["brand"] or "-"),
                     _risk(p["risk"]),
                     e(p["score"]),
+                    _status(p),
                     e(p["domain"]),
                     e(p.get("page_title") or ""),
-                    f'<span class="u">{e(p["url"], 200)}</span>',
+                    f'<span class="u">{soft(p["url"], 200)}</span><br>{_evidence(p)}',
                     e(
                         f"{p['engine']} {'ad' if p['is_ad'] else 'result'} #{p['rank']}: "
                         f"{p['query']}"
@@ -262,6 +312,28 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
                 for p in new
             ],
             "new",
+            [p["status"] for p in new],
+        )
+    )  # fmt: skip
+    decided = [p for p in shown if p["status"] in ("confirmed", "dismissed")]
+    html.append(f"<h2>Triage: confirmed and dismissed in this run ({len(decided)})</h2>")
+    html.append(
+        _table(
+            ["number", "site", "status", "risk", "score", "reason", "evidence"],
+            [
+                [
+                    f'<span class="status">{e(p["phone"])}</span>',
+                    e(p["domain"]),
+                    _status(p),
+                    _risk(p["risk"]),
+                    e(p["score"]),
+                    e((p["reasons"] or ["-"])[0]),
+                    _evidence(p),
+                ]
+                for p in decided
+            ],
+            "decided",
+            [p["status"] for p in decided],
         )
     )
     html.append("<h2>Top sites</h2>")

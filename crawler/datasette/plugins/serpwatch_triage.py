@@ -1,0 +1,167 @@
+"""Datasette plugin for serpwatch's triage views (loaded with --plugins-dir).
+
+- Scam URLs are text, never links: every http(s) value renders as plain text.
+- JSON columns (facts, reasons, ...) are cut to one line.
+- A WARC record id (or a screenshot) links to /-/serpwatch/evidence, which
+  shows the record's headers and its payload as escaped text, or an image as
+  an image, under a Content-Security-Policy that runs nothing.
+- Datasette's CSV is spreadsheet-safe, as serpwatch's own CSV exports are: a
+  cell that starts with = + - @ or a tab gets a leading apostrophe, so a
+  phone number stays text (`'+31852081234`) instead of a formula or a number.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, quote
+
+import markupsafe
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler.exports.csvsafe import escape_cell
+
+NAME = "serpwatch-triage"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+JSON_CUT = 60
+MAX_SHOWN = 200_000
+_URL = re.compile(r"^\s*https?://", re.I)
+
+
+def _config(datasette) -> dict:
+    return datasette.plugin_config(NAME) or {}
+
+
+def _get(row, name):
+    try:
+        return row[name]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+@hookimpl
+def render_cell(row, value, column, datasette):
+    if column in ("warc_record_id", "screenshot") and value:
+        link = "/-/serpwatch/evidence?" + "&".join(
+            f"{k}={quote(str(v), safe='')}"
+            for k, v in (("record", value), ("file", _get(row, "warc_file") or ""))
+        )
+        return markupsafe.Markup('<a href="{}">{}</a>').format(link, value)
+    if not isinstance(value, str):
+        return None
+    if column in (_config(datasette).get("json_columns") or []) and len(value) > JSON_CUT:
+        return value[:JSON_CUT] + "\u2026"  # a str is escaped by the template
+    if _URL.match(value):
+        return value  # text, not Datasette's link: these are scam sites
+    return None
+
+
+def _record(folder: Path, file: str, record_id: str):
+    path = folder / Path(file).name  # a file name, never a path from the request
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        for rec in ArchiveIterator(f):
+            if rec.rec_headers.get_header("WARC-Record-ID") == record_id:
+                headers = rec.rec_headers.headers
+                http = rec.http_headers.headers if rec.http_headers else []
+                return rec.rec_type, headers, http, rec.content_stream().read()
+    return None
+
+
+async def evidence(request, datasette):
+    """One WARC record: its headers and payload, as text or an image."""
+    query = parse_qs(request.query_string)
+    record_id = (query.get("record") or [""])[0]
+    file = (query.get("file") or [""])[0]
+    folder = _config(datasette).get("warc_dir")
+    found = _record(Path(folder), file, record_id) if folder and file and record_id else None
+    e = html.escape
+    if found is None:
+        body = f"<p>No WARC record {e(record_id)} in {e(file) or 'no file'}.</p>"
+        return _page(f"Evidence {record_id}", body, 404)
+    kind, headers, http, payload = found
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in headers + http)
+    ctype = next((v for k, v in http if k.lower() == "content-type"), "") or next(
+        (v for k, v in headers if k.lower() == "content-type"), ""
+    )
+    if ctype.startswith("image/"):
+        data = base64.b64encode(payload).decode("ascii")
+        shown = f'<img alt="screenshot" src="data:{e(ctype)};base64,{data}">'
+    else:
+        text = payload[:MAX_SHOWN].decode("utf-8", errors="replace")
+        more = "\n[...]" if len(payload) > MAX_SHOWN else ""
+        shown = f"<pre>{e(text + more)}</pre>"
+    body = (
+        f"<p>{e(kind)} record {e(record_id)} in {e(file)}, {len(payload):,} bytes. "
+        "The page's code is shown as text; nothing of it runs.</p>"
+        f"<table>{rows}</table><h2>Payload</h2>{shown}"
+    )
+    return _page(f"Evidence {record_id}", body)
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><style>"
+        "body{font-family:sans-serif;margin:1.5em;max-width:70em}"
+        "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:1em}"
+        "th{text-align:left;padding-right:1em;vertical-align:top}"
+        "td{overflow-wrap:anywhere}img{max-width:100%;border:1px solid #ccc}"
+        f"</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return Response.html(page, status=status, headers={"Content-Security-Policy": CSP})
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/serpwatch/evidence$", evidence)]
+
+
+def safe_csv(data: bytes) -> bytes:
+    """Every cell of a CSV body made spreadsheet-safe."""
+    text = data.decode("utf-8")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow([escape_cell(cell) for cell in row])
+    return out.getvalue().encode("utf-8")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def wrapped(scope, receive, send):
+            path = scope.get("path", "")
+            qs = scope.get("query_string", b"").decode("latin-1")
+            if scope["type"] != "http" or not (path.endswith(".csv") or "_format=csv" in qs):
+                await app(scope, receive, send)
+                return
+            start, chunks = {}, []
+
+            async def hold(message):
+                if message["type"] == "http.response.start":
+                    start.update(message)
+                    return
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                body = b"".join(chunks)
+                headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+                if start.get("status") == 200:
+                    body = safe_csv(body)
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+
+            await app(scope, receive, hold)
+
+        return wrapped
+
+    return wrap
