@@ -404,7 +404,6 @@ def serve(db_path, host, port):
     Example: serpwatch serve --db nl.db --port 8001
     """
     from crawler import storage
-
     from crawler.datasette import serve_args
 
     # Tables, views and WAL in place before readers arrive; a missing file is an
