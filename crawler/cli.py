@@ -498,6 +498,9 @@ def phones_extract(region, file):
 from crawler.cli_analyst import register as _register_analyst  # noqa: E402
 
 _register_analyst(main, friendly, db_option)
+from crawler.cli_brands import register as _register_brands  # noqa: E402
+
+_register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
 
 # runs (crawler/cli_runs.py)
 from crawler.cli_runs import register as _register_runs  # noqa: E402

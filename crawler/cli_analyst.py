@@ -86,11 +86,14 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
             raise click.BadParameter(str(exc), param_hint="KEY") from None
         db = storage.open_db(db_path, create=False)
         t = history.timeline(db, value)
+        checks = storage.brand_confirmations(db, value)  # serpwatch brands check
         if as_json:
-            click.echo(json.dumps(t, ensure_ascii=False, default=str))
+            click.echo(json.dumps({**t, "brand_checks": checks}, ensure_ascii=False, default=str))
             return
+        _print_brand_checks(value, checks)
         if not t["runs"] and not t["triage"]:
-            click.echo(f"{value}: never seen")
+            if not checks:
+                click.echo(f"{value}: never seen")
             return
         click.echo(f"{value}  ({t['kind']}, status {t['status'] or '-'})")
         click.echo(f"first seen {t['first_seen']}, last seen {t['last_seen']}")
@@ -113,24 +116,34 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
 
     @main.group("queries")
     def queries_group():
-        """For maintainers: how the queries perform, and one query tried."""
+        """For maintainers: query yield, one query tried, new ones found, weak ones retired."""
 
     @queries_group.command("stats")
     @db_option
+    @click.option(
+        "--last",
+        default=5,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="N: a query with no new flagged number in its last N runs and nothing unique"
+        " is a retirement candidate.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
     @friendly
-    def queries_stats(db_path, as_json):
-        """Per query and engine: runs, results, flagged numbers (new when found),
-        confirmed and dismissed, the most productive first.
+    def queries_stats(db_path, last, as_json):
+        """Per query and engine: cost and yield, the most productive first.
 
-        A query that has run many times without a new flagged number can be retired.
+        Runs, requests (result pages and landing pages), results, flagged numbers
+        (new when found, new in the query's last N runs, unique: found by no other
+        query), confirmed and dismissed. `retire?` marks candidates: no new flagged
+        number in N runs and nothing unique; retired queries show their reason.
 
-        Example: serpwatch queries stats --db nl.db
+        Example: serpwatch queries stats --db nl.db --last 5
         """
         from crawler import queries, storage
 
         db = storage.open_db(db_path, create=False)
-        rows = queries.stats(db)
+        rows = queries.stats(db, last=last)
         if as_json:
             for r in rows:
                 click.echo(json.dumps(r, ensure_ascii=False))
@@ -138,8 +151,8 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
         if not rows:
             click.echo("No queries have run yet.")
             return
-        head = ("query", "engine", "runs", "results", "ads", "flagged", "new", "confirmed")
-        head += ("dismissed",)
+        head = ("query", "engine", "runs", "requests", "results", "ads", "flagged", "new")
+        head += (f"new/{last}", "unique", "confirmed", "dismissed", "retire?")
         click.echo(
             text_table(
                 head,
@@ -148,12 +161,18 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
                         r["query"],
                         r["engine"],
                         r["runs"],
+                        r["requests"],
                         r["results"],
                         r["ads"],
                         r["flagged"],
                         r["new_flagged"],
+                        r["new_recent"],
+                        f"{r['unique']} ({r['unique_share']:.0%})" if r["flagged"] else "0",
                         r["confirmed"],
                         r["dismissed"],
+                        f"retired: {r['retired']}"
+                        if r["retired"] is not None
+                        else ("candidate" if r["retire"] else ""),
                     )
                     for r in rows
                 ],
@@ -187,6 +206,37 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
             click.echo(f"BLOCKED: {engine}: {reason}", err=True)
         if seen["blocked"] and set(seen["blocked"]) >= set(seen["engines"]):
             sys.exit(3)
+
+    from crawler.cli_queries import register as register_queries
+
+    register_queries(queries_group, friendly, db_option)
+
+
+def _print_brand_checks(value: str, checks: list[dict]) -> None:
+    """What `brands check` found about a number on the brands' own pages, newest first."""
+    if not checks:
+        return
+    confirmed = next((c for c in checks if c["state"] == "confirmed"), None)
+    if confirmed:
+        click.echo(
+            f"{value}: last confirmed on {confirmed['brand']}'s own page {confirmed['at']}"
+            f" ({confirmed['url']})"
+        )
+        if confirmed.get("warc_record_id"):
+            click.echo(f"  evidence: {confirmed['warc_file']} {confirmed['warc_record_id']}")
+    else:
+        click.echo(f"{value}: never confirmed on a brand's own page")
+    words = {
+        "confirmed": "on the page",
+        "stale": "listed, NOT on the page",
+        "unlisted": "on the page, not listed",
+        "unchecked": "listed, page did not answer",
+    }
+    for c in checks:
+        where = f" {c['url']}" if c["url"] else ""
+        what = words.get(c["state"], c["state"])
+        click.echo(f"  {c['at']}: brands check, {c['brand']}: {what}{where}")
+    click.echo("")
 
 
 def _print_try(seen: dict) -> None:

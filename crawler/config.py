@@ -6,6 +6,7 @@ the field, so the CLI can print one clear line and exit 2.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,10 @@ from pathlib import Path
 from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
+
+# The bundled language packs: `templates = { include = "templates/nl.toml" }`
+# finds them when the profile has no such file beside it.
+PACKS_DIR = Path(__file__).parent / "templates"
 
 
 class ConfigError(Exception):
@@ -29,12 +34,35 @@ class ConfigError(Exception):
 
 
 @dataclass
+class OfficialPhone:
+    """One listed number and where it came from: a `phones` entry, string or table."""
+
+    number: str  # E.164
+    raw: str  # as written in the file
+    source: str = ""  # the page it was checked on, when the entry names one
+    checked: dt.date | None = None  # when it was last checked there
+    note: str = ""
+
+
+@dataclass
 class Brand:
     name: str
     keywords: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)  # E.164
-    source: str = ""
+    source: str = ""  # the first of `sources` (kept for readers of 0.1)
+    # `source` may be one string or a list: the brand's contact pages. Entries
+    # that are not http(s) URLs ("demo: fictional") are notes, never fetched.
+    sources: list[str] = field(default_factory=list)
+    official: list[OfficialPhone] = field(default_factory=list)  # provenance of `phones`
+
+    def pages(self) -> list[str]:
+        """The http(s) pages `brands check` fetches: the brand's sources, then the numbers'."""
+        out: list[str] = []
+        for url in [*self.sources, *(p.source for p in self.official)]:
+            if url.startswith(("http://", "https://")) and _has_host(url) and url not in out:
+                out.append(url)
+        return out
 
 
 @dataclass
@@ -43,6 +71,34 @@ class Engine:
     url: str | None = None
     # Seconds between two requests to this engine; None: the default for its kind.
     delay: float | None = None
+
+
+@dataclass
+class TemplatePack:
+    """An included file of query templates in one language (crawler/templates/*.toml)."""
+
+    path: Path
+    language: str
+    templates: list[str]
+    # Words victims put after a brand ("klantenservice"), for `queries suggest`.
+    helpdesk_words: list[str] = field(default_factory=list)
+
+
+SUGGEST_KINDS = ("bing", "duckduckgo", "google")
+
+
+@dataclass
+class SuggestConfig:
+    """`[suggest]`: which autocomplete endpoints `queries suggest` asks, where, how fast."""
+
+    engines: list[str] = field(default_factory=lambda: list(SUGGEST_KINDS))
+    urls: dict[str, str] = field(default_factory=dict)  # kind → endpoint (operator's)
+    delay: float = 1.0  # seconds between two requests to one endpoint
+
+
+def query_key(text: str) -> str:
+    """How two query texts are compared: case and runs of spaces ignored."""
+    return " ".join(text.split()).casefold()
 
 
 @dataclass
@@ -61,6 +117,11 @@ class Profile:
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
     third_parties: list[ThirdParty] = field(default_factory=list)
+    packs: list[TemplatePack] = field(default_factory=list)  # included template files
+    suggest: SuggestConfig = field(default_factory=SuggestConfig)
+    # Query texts a maintainer retired (`serpwatch queries retire`), with the
+    # reason; `queries()` leaves them out. Set from the database by the crawl.
+    retired: dict[str, str] = field(default_factory=dict)
 
     def queries(self) -> list[tuple[str | None, str]]:
         """(brand name or None, query text) for every brand × template, then the extras."""
@@ -69,6 +130,8 @@ class Profile:
             for template in self.templates:
                 out.append((brand.name, template.replace("{brand}", brand.name)))
         out.extend((None, text) for text in self.extra)
+        if self.retired:
+            out = [(b, q) for b, q in out if query_key(q) not in self.retired]
         return out
 
     def official_phones(self) -> dict[str, str]:
@@ -83,6 +146,16 @@ def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
     if len(matches) > occurrence:
         return text.count("\n", 0, matches[occurrence].start()) + 1
     return None
+
+
+def _line_after(text: str, key: str, start: int | None) -> int | None:
+    """Line of the first `key =` at or after line `start` (a table's own key)."""
+    if start is None:
+        return None
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
+    offset = sum(len(line) + 1 for line in text.split("\n")[: start - 1])
+    match = pattern.search(text, offset)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _read_toml(path: Path) -> tuple[dict, str]:
@@ -112,8 +185,28 @@ def _str_list(value, path: Path, field_name: str, line: int | None) -> list[str]
 
 def _phones(values, path: Path, text: str, field_name: str, line, region: str) -> list[str]:
     """Phone numbers in any format as distinct E.164 values, or a ConfigError naming the bad one."""
-    phones: list[str] = []
-    for raw in _str_list(values, path, field_name, line):
+    return [p.number for p in _phone_entries(values, path, text, field_name, line, region)]
+
+
+PHONE_KEYS = ("number", "source", "checked", "note")
+_PHONES_SHAPE = "must be a list of strings or {number, source, checked, note} tables"
+
+
+def _phone_entries(values, path: Path, text: str, field_name: str, line, region: str):
+    """`phones` entries, plain strings or {number, source, checked, note} tables, deduplicated."""
+    if isinstance(values, str | dict):
+        values = [values]
+    if not isinstance(values, list):
+        raise ConfigError(path, _PHONES_SHAPE, line=line, field=field_name)
+    out: list[OfficialPhone] = []
+    for i, value in enumerate(values):
+        where = f"{field_name}[{i}]"
+        entry = _phone_table(value, path, text, where, line) if isinstance(value, dict) else None
+        raw = entry["number"] if entry else value
+        if not isinstance(raw, str):
+            raise ConfigError(
+                path, f"{_PHONES_SHAPE} (entry {i + 1} is {raw!r})", line=line, field=field_name
+            )
         e164 = normalize_phone(raw, region)
         if e164 is None:
             raise ConfigError(
@@ -123,9 +216,66 @@ def _phones(values, path: Path, text: str, field_name: str, line, region: str) -
                 line=_find_value_line(text, raw),
                 field=field_name,
             )
-        if e164 not in phones:
-            phones.append(e164)
-    return phones
+        if any(p.number == e164 for p in out):
+            continue
+        entry = entry or {}
+        out.append(
+            OfficialPhone(
+                number=e164,
+                raw=raw,
+                source=entry.get("source", ""),
+                checked=entry.get("checked"),
+                note=entry.get("note", ""),
+            )
+        )
+    return out
+
+
+def _phone_table(value: dict, path: Path, text: str, where: str, line) -> dict:
+    """A `{number, source, checked, note}` entry checked field by field."""
+    unknown = sorted(set(value) - set(PHONE_KEYS))
+    if unknown:
+        raise ConfigError(
+            path,
+            f"unknown key {unknown[0]!r}; a phone entry has {', '.join(PHONE_KEYS)}",
+            line=line,
+            field=where,
+        )
+    if "number" not in value:
+        raise ConfigError(path, "a phone table needs `number`", line=line, field=where)
+    at = _find_value_line(text, value["number"]) if isinstance(value["number"], str) else line
+    for key in ("source", "note"):
+        if not isinstance(value.get(key, ""), str):
+            raise ConfigError(path, "must be a string", line=at, field=f"{where}.{key}")
+    checked = value.get("checked")
+    if checked is not None:
+        checked = _date(checked)
+        if checked is None:
+            raise ConfigError(
+                path,
+                "must be a date, written 2026-11-30 (no quotes)",
+                line=at,
+                field=f"{where}.checked",
+            )
+        if checked > dt.date.today() + dt.timedelta(days=1):
+            raise ConfigError(
+                path, f"{checked} is in the future", line=at, field=f"{where}.checked"
+            )
+    return {**value, "checked": checked}
+
+
+def _date(value) -> dt.date | None:
+    """A TOML date (or datetime, or an ISO date string) as a date; None if it is none."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]:
@@ -177,7 +327,11 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
                 path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
             )
         label = f"brands[{name}]"
-        phones = _phones(entry.get("phones", []), path, text, f"{label}.phones", line, region)
+        phones_line = _line_after(text, "phones", line) or line
+        official = _phone_entries(
+            entry.get("phones", []), path, text, f"{label}.phones", phones_line, region
+        )
+        sources = _str_list(entry.get("source", []), path, f"{label}.source", line)
         if any(b.name.lower() == name.strip().lower() for b in brands):
             raise ConfigError(path, f"brand {name!r} is listed twice", line=line, field=label)
         domains = _checked(
@@ -191,8 +345,10 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
                 name=name.strip(),
                 keywords=keywords or [name.strip().lower()],
                 domains=domains,
-                phones=phones,
-                source=str(entry.get("source", "")),
+                phones=[p.number for p in official],
+                source=next((u for u in sources if u), ""),
+                sources=[u for u in sources if u],
+                official=official,
             )
         )
     return brands
@@ -316,17 +472,7 @@ def load_profile(path: Path | str) -> Profile:
     queries = data.get("queries", {})
     if not isinstance(queries, dict):
         raise ConfigError(path, "must be a table", field="queries")
-    templates = _str_list(
-        queries.get("templates", []), path, "queries.templates", _line_of(text, "templates")
-    )
-    for t in templates:
-        if "{brand}" not in t:
-            raise ConfigError(
-                path,
-                f"template {t!r} has no {{brand}}; put generic queries in queries.extra",
-                line=_find_value_line(text, t),
-                field="queries.templates",
-            )
+    templates, packs = _templates(queries.get("templates", []), path, text)
     extra = _str_list(queries.get("extra", []), path, "queries.extra", _line_of(text, "extra"))
     if not templates and not extra:
         raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
@@ -346,4 +492,133 @@ def load_profile(path: Path | str) -> Profile:
         extra=extra,
         allow_private=allow_private,
         third_parties=load_third_parties(brands_path, region),
+        packs=packs,
+        suggest=_suggest(data.get("suggest", {}), path, text),
+    )
+
+
+def _suggest(value, path: Path, text: str) -> SuggestConfig:
+    """The optional `[suggest]` table: engines, urls = {kind = URL}, delay."""
+    if not isinstance(value, dict):
+        raise ConfigError(path, "must be a table", line=_line_of(text, "suggest"), field="suggest")
+    unknown = sorted(set(value) - {"engines", "urls", "delay"})
+    if unknown:
+        raise ConfigError(
+            path, f"unknown key {unknown[0]!r}; use engines, urls, delay", field="suggest"
+        )
+    line = _line_of(text, "engines")
+    engines = _str_list(value.get("engines", list(SUGGEST_KINDS)), path, "suggest.engines", line)
+    urls = value.get("urls", {})
+    if not isinstance(urls, dict):
+        raise ConfigError(path, "must be a table of kind = URL", field="suggest.urls")
+    for kind in [*engines, *urls]:
+        if kind not in SUGGEST_KINDS:
+            raise ConfigError(
+                path,
+                f"no autocomplete endpoint for {kind!r}; use {', '.join(SUGGEST_KINDS)}",
+                line=_find_value_line(text, kind),
+                field="suggest",
+            )
+    for kind, url in urls.items():
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(
+                path,
+                "must be an http(s) URL",
+                line=_line_of(text, kind),
+                field=f"suggest.urls.{kind}",
+            )
+    delay = value.get("delay", 1.0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+        raise ConfigError(
+            path, "must be seconds, 0 or more", line=_line_of(text, "delay"), field="suggest.delay"
+        )
+    return SuggestConfig(engines=engines, urls=dict(urls), delay=float(delay))
+
+
+def _templates(value, path: Path, text: str) -> tuple[list[str], list[TemplatePack]]:
+    """`queries.templates`: strings and `{ include = "FILE" }` tables, in order.
+
+    `templates = { include = "templates/nl.toml" }`, or a list mixing strings
+    and such tables; `include` may name several files. Each included file has
+    `language`, `templates` and optionally `helpdesk_words`.
+    """
+    field_name = "queries.templates"
+    line = _line_of(text, "templates")
+    items = value if isinstance(value, list) else [value]
+    templates: list[str] = []
+    packs: list[TemplatePack] = []
+    for item in items:
+        if isinstance(item, dict):
+            if set(item) != {"include"}:
+                raise ConfigError(
+                    path,
+                    'a table here must be { include = "FILE" } and nothing else',
+                    line=line,
+                    field=field_name,
+                )
+            for name in _str_list(item["include"], path, f"{field_name}.include", line):
+                pack = load_pack(_pack_path(path, name), path, line)
+                packs.append(pack)
+                templates.extend(t for t in pack.templates if t not in templates)
+        elif isinstance(item, str):
+            _check_template(item, path, text, field_name)
+            if item not in templates:
+                templates.append(item)
+        else:
+            raise ConfigError(
+                path,
+                'must be a list of strings or { include = "FILE" } tables',
+                line=line,
+                field=field_name,
+            )
+    return templates, packs
+
+
+def _check_template(template: str, path: Path, text: str, field_name: str) -> None:
+    if "{brand}" not in template:
+        raise ConfigError(
+            path,
+            f"template {template!r} has no {{brand}}; put generic queries in queries.extra",
+            line=_find_value_line(text, template),
+            field=field_name,
+        )
+
+
+def _pack_path(profile_path: Path, name: str) -> Path:
+    """An include relative to the profile; else the bundled pack of that file name."""
+    own = (profile_path.parent / name).resolve()
+    bundled = PACKS_DIR / Path(name).name
+    short = Path(name).parent in (Path("templates"), Path("."))
+    if not own.exists() and short and bundled.exists():
+        return bundled
+    return own
+
+
+def load_pack(path: Path, included_from: Path | None = None, line: int | None = None):
+    """One language pack: `language`, `templates` (each with {brand}), `helpdesk_words`."""
+    if not path.exists() and included_from is not None:
+        bundled = ", ".join(sorted(f"templates/{p.name}" for p in PACKS_DIR.glob("*.toml")))
+        raise ConfigError(
+            included_from,
+            f"included file {path} not found (bundled packs: {bundled})",
+            line=line,
+            field="queries.templates.include",
+        )
+    data, text = _read_toml(path)
+    language = data.get("language")
+    if not isinstance(language, str) or not language.strip():
+        raise ConfigError(path, 'must name the pack\'s language, e.g. "nl"', field="language")
+    templates = _str_list(data.get("templates", []), path, "templates", _line_of(text, "templates"))
+    if not templates:
+        raise ConfigError(path, "needs at least one template", field="templates")
+    for t in templates:
+        _check_template(t, path, text, "templates")
+    words = _str_list(
+        data.get("helpdesk_words", []),
+        path,
+        "helpdesk_words",
+        _line_of(text, "helpdesk_words"),
+    )
+    return TemplatePack(
+        path=path, language=language.strip(), templates=templates, helpdesk_words=words
     )

@@ -8,6 +8,7 @@ stop was forced (`serpwatch/forced`), for the exit code (crawler.cli_runs).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from scrapy.utils.ossignal import signal_names
 
 from crawler import settings as default_settings
 from crawler.config import Profile
+
+logger = logging.getLogger(__name__)
 
 
 def build_settings(db: Path | str, overrides: dict | None = None) -> Settings:
@@ -44,6 +47,23 @@ class _Process(CrawlerProcess):
         super()._signal_kill(signum, frame)
 
 
+def _skip_retired(profile: Profile, db: Path | str) -> Profile:
+    """Leave out the queries retired in the database (`serpwatch queries retire`)."""
+    from crawler import storage
+    from crawler.queries import without_retired
+
+    before = len(profile.queries())
+    store = storage.open_db(db)
+    try:
+        profile = without_retired(profile, store)
+    finally:
+        store.close()
+    skipped = before - len(profile.queries())
+    if skipped:
+        logger.warning("%d retired queries skipped (see serpwatch queries stats)", skipped)
+    return profile
+
+
 def run_crawl(
     profile: Profile, db: Path | str, overrides: dict | None = None, proxy: str | None = None
 ) -> dict:
@@ -54,6 +74,7 @@ def run_crawl(
     """
     if proxy:
         os.environ["http_proxy"] = proxy
+    profile = _skip_retired(profile, db)
     process = _Process(build_settings(db, overrides))
     crawler = process.create_crawler("search")
     process.crawl(crawler, profile=profile)

@@ -52,6 +52,16 @@ class UnparsedItem:
 
 
 @dataclass
+class RelatedItem:
+    """What a result page proposed besides results: (kind, text) pairs (engines/related.py)."""
+
+    engine: str
+    query: str
+    serp_url: str
+    texts: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class PageItem:
     """A landing page fetched from a result, with the result that led to it."""
 

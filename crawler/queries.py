@@ -6,6 +6,15 @@ found them), and how many of those analysts confirmed or dismissed, so weak
 queries can be retired. A result is tied to the numbers on the landing page it
 led to in the same run.
 
+`stats(db, last=N)` also gives each query's cost and yield for retiring it:
+`requests` (result pages and landing pages fetched), `new_recent` (flagged
+numbers first found by it in its last N runs), `unique` and `unique_share`
+(its flagged numbers that no other query found, over all engines), and
+`retire`: a candidate when it ran at least N times, found no new flagged
+number in its last N runs and nothing unique. `retire(db, text, reason)` and
+`restore(db, text, reason)` keep that decision in the database; crawls skip
+retired queries (crawler/crawl.py), the profile file stays as written.
+
 `try_query(profile, text)` runs one query on the profile's engines through the
 normal crawl (same spider, pipelines and scoring) into a throwaway database,
 and returns the results with the numbers found on each landing page.
@@ -21,17 +30,19 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler import triage
-from crawler.config import Profile
+from crawler import storage, triage
+from crawler.config import Profile, query_key
+
+RETIRE_AFTER_RUNS = 5  # the default N of `queries stats --last N`
 
 
-def stats(db: Database) -> list[dict]:
+def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
     """One row per (query, engine), the most productive first."""
     from crawler.history import ensure_shape
 
     ensure_shape(db)
     rows = {}
-    for query, engine, runs, results, ads, last in db.execute(
+    for query, engine, runs, results, ads, last_seen in db.execute(
         """select query, engine, count(distinct run_id), count(*), sum(is_ad), max(seen_at)
            from serp_results group by query, engine"""
     ).fetchall():
@@ -41,12 +52,17 @@ def stats(db: Database) -> list[dict]:
             "runs": runs,
             "results": results,
             "ads": ads or 0,
-            "last_seen": last,
+            "last_seen": last_seen,
             "_flagged": set(),
             "_new": set(),
             "_numbers": set(),
         }
     first_run = dict(db.execute("select phone, first_run from numbers").fetchall())
+    runs_by_query = storage.query_runs(db)
+    recent_runs = {q: set(runs[:last]) for q, runs in runs_by_query.items()}
+    # query text → flagged numbers it found (all engines), and new ones in its last runs
+    by_query: dict[str, set[str]] = {}
+    new_recent: dict[str, set[str]] = {}
     for query, engine, phone, run_id, flagged in db.execute(
         """select distinct sr.query, sr.engine, s.phone, s.run_id,
                   coalesce(s.flagged, s.risk is not null)
@@ -61,8 +77,11 @@ def stats(db: Database) -> list[dict]:
         row["_numbers"].add(phone)
         if flagged:
             row["_flagged"].add(phone)
+            by_query.setdefault(query, set()).add(phone)
             if first_run.get(phone) == run_id:
                 row["_new"].add(phone)
+                if run_id in recent_runs.get(query, ()):
+                    new_recent.setdefault(query, set()).add(phone)
     decisions = triage.latest(db)
     sites_of: dict[str, set[str]] = {}
     for phone, domain in db.execute("select distinct phone, domain from sightings").fetchall():
@@ -72,21 +91,65 @@ def stats(db: Database) -> list[dict]:
         keys = [phone, *sites_of.get(phone, ())]
         return any(decisions.get(k, {}).get("status") == wanted for k in keys)
 
+    found_by: dict[str, int] = {}
+    for phones in by_query.values():
+        for phone in phones:
+            found_by[phone] = found_by.get(phone, 0) + 1
+    cost = storage.query_requests(db)
+    retired = storage.retired_queries(db)
     out = []
     for row in rows.values():
         flagged, numbers = row.pop("_flagged"), row.pop("_numbers")
         new = row.pop("_new")
+        q = row["query"]
+        mine = by_query.get(q, set())
+        unique = sum(found_by[p] == 1 for p in mine)
+        recent = len(new_recent.get(q, ()))
+        runs_of_query = len(runs_by_query.get(q, ()))
         row.update(
             {
                 "flagged": len(flagged),
                 "new_flagged": len(new),
                 "confirmed": sum(status(p, "confirmed") for p in flagged),
                 "dismissed": sum(status(p, "dismissed") for p in numbers),
+                "requests": cost.get((q, row["engine"]), 0),
+                "new_recent": recent,
+                "unique": unique,
+                "unique_share": round(unique / len(mine), 2) if mine else 0.0,
+                "retire": runs_of_query >= last and recent == 0 and unique == 0,
+                "retired": (retired.get(query_key(q)) or {}).get("reason"),
             }
         )
         out.append(row)
     out.sort(key=lambda r: (-r["new_flagged"], -r["flagged"], r["query"], r["engine"]))
     return out
+
+
+def retire(db: Database, text: str, reason: str) -> dict:
+    """Retire a query text: crawls skip it from now on. ValueError when already retired."""
+    key = query_key(text)
+    if not key:
+        raise ValueError("the query text is empty")
+    before = storage.retired_queries(db).get(key)
+    if before is not None:
+        raise ValueError(f"{text!r} was already retired on {before['at']}: {before['reason']}")
+    return storage.record_retirement(db, " ".join(text.split()), key, "retire", reason)
+
+
+def restore(db: Database, text: str, reason: str = "") -> dict:
+    """Bring a retired query back. ValueError when it is not retired."""
+    key = query_key(text)
+    if key not in storage.retired_queries(db):
+        raise ValueError(f"{text!r} is not retired")
+    return storage.record_retirement(db, " ".join(text.split()), key, "restore", reason)
+
+
+def without_retired(profile: Profile, db: Database) -> Profile:
+    """The profile with the database's retired queries set aside (its file untouched)."""
+    from dataclasses import replace
+
+    retired = {k: r["reason"] for k, r in storage.retired_queries(db).items()}
+    return replace(profile, retired=retired) if retired else profile
 
 
 @dataclass

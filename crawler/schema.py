@@ -488,7 +488,125 @@ def triage_views(db: Database) -> None:
         db.create_view(name, sql.strip(), replace=True)
 
 
-@migrations(name="0005_run_outcomes_and_presence")
+# Issue 17: the maintainers' lists kept true by evidence.
+MAINTAINER_LISTS: dict[str, dict] = {
+    # One row per `serpwatch brands check` (crawler/brandcheck.py).
+    "brand_checks": {
+        "columns": {
+            "id": int,
+            "at": str,
+            "brands_file": str,
+            "warc_file": str,
+            "pages": int,
+            "needs_look": int,
+            "summary": str,
+        },
+        "pk": "id",
+    },
+    # Each source page a check fetched: ok | moved | failed | blocked, and its WARC record.
+    "brand_check_pages": {
+        "columns": {
+            "id": int,
+            "check_id": int,
+            "brand": str,
+            "url": str,
+            "final_url": str,
+            "http_status": int,
+            "outcome": str,
+            "detail": str,
+            "ip": str,
+            "warc_file": str,
+            "warc_record_id": str,
+            "payload_sha256": str,
+            "fetched_at": str,
+        },
+        "pk": "id",
+        "foreign_keys": [("check_id", "brand_checks", "id")],
+        "indexes": [["check_id"]],
+    },
+    # Each number per brand and check: confirmed | stale | unlisted | unchecked.
+    "brand_check_numbers": {
+        "columns": {
+            "id": int,
+            "check_id": int,
+            "brand": str,
+            "phone": str,
+            "state": str,
+            "url": str,
+            "context": str,
+            "at": str,
+        },
+        "pk": "id",
+        "foreign_keys": [("check_id", "brand_checks", "id")],
+        "indexes": [["phone"]],
+    },
+    # `serpwatch queries retire / restore`: the latest action per query_key counts.
+    "query_retirements": {
+        "columns": {
+            "id": int,
+            "query": str,
+            "query_key": str,
+            "action": str,
+            "reason": str,
+            "at": str,
+        },
+        "pk": "id",
+        "indexes": [["query_key"]],
+    },
+    # "Related searches", "people also ask" and suggestions of each result page.
+    "related_searches": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "engine": str,
+            "query": str,
+            "serp_url": str,
+            "kind": str,
+            "text": str,
+            "position": int,
+            "seen_at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"]],
+    },
+}
+
+
+@migrations(name="0005_maintainer_lists")
+def maintainer_lists(db: Database) -> None:
+    """Brand-page checks, retired queries and related searches (issue 17)."""
+    _ensure_tables(db, MAINTAINER_LISTS)
+
+
+@migrations(name="0006_number_and_site_verdicts")
+def number_and_site_verdicts(db: Database) -> None:
+    """Issue 10: a verdict on each number and each site (score, risk, reasons,
+    flagged), and `verdict_history`, one row per run and key, for `history KEY`.
+    A database from before gets them filled by the next run or `serpwatch rescore`."""
+    for table in ("numbers", "sites"):
+        have = db[table].columns_dict
+        for column, kind in (("score", int), ("risk", str), ("reasons", str), ("flagged", int)):
+            if column not in have:
+                db[table].add_column(column, kind)
+    if not db["verdict_history"].exists():
+        db["verdict_history"].create(
+            {
+                "id": int,
+                "run_id": int,
+                "kind": str,  # number | site | pair
+                "key": str,  # E.164, domain, or "domain phone"
+                "score": int,
+                "risk": str,
+                "reasons": str,
+                "at": str,
+            },
+            pk="id",
+        )
+    db["verdict_history"].create_index(["key"], if_not_exists=True)
+    db["verdict_history"].create_index(["run_id"], if_not_exists=True)
+
+
+@migrations(name="0007_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 

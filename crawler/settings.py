@@ -93,6 +93,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# `serpwatch brands check`: a listed official number not confirmed on the
+# brand's own page for more than this many days is reported (--max-age).
+SERPWATCH_OFFICIAL_MAX_AGE_DAYS = 180
+
 # Where results go; the CLI sets these from its options.
 SERPWATCH_DB = "serpwatch.db"
 # Folder for the WARC evidence files; empty means `<db name>-warc/` next to the DB.

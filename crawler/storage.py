@@ -146,6 +146,129 @@ def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     return schema.migrate(db, label=label)
 
 
+# -- brand checks (crawler/brandcheck.py) -------------------------------------------
+
+
+def save_brand_check(db: Database, check: dict, pages: list[dict], numbers: list[dict]) -> int:
+    """One `brands check`: its pages and the state of every number, in one transaction."""
+    with db.conn:
+        check_id = db["brand_checks"].insert(check).last_pk
+        for page in pages:
+            db["brand_check_pages"].insert({**page, "check_id": check_id})
+        for number in numbers:
+            db["brand_check_numbers"].insert({**number, "check_id": check_id})
+    return check_id
+
+
+def brand_confirmations(db: Database, phone: str) -> list[dict]:
+    """Every check that looked for `phone` on a brand's own page, newest first."""
+    rows = db.execute(
+        """select n.at, n.brand, n.state, n.url, n.context, c.brands_file, p.warc_file,
+                  p.warc_record_id
+           from brand_check_numbers n join brand_checks c on c.id = n.check_id
+           left join brand_check_pages p on p.check_id = n.check_id and p.brand = n.brand
+               and (p.final_url = n.url or p.url = n.url)
+           where n.phone = ? order by n.at desc, n.id desc""",
+        [phone],
+    ).fetchall()
+    names = ("at", "brand", "state", "url", "context", "brands_file", "warc_file")
+    return [dict(zip((*names, "warc_record_id"), r, strict=True)) for r in rows]
+
+
+def last_confirmed(db: Database) -> dict[str, str]:
+    """E.164 → when a brand's own page last showed it (ISO time)."""
+    return dict(
+        db.execute(
+            "select phone, max(at) from brand_check_numbers where state = 'confirmed'"
+            " group by phone"
+        ).fetchall()
+    )
+
+
+# -- retired queries (serpwatch queries retire / restore) ---------------------------
+
+
+def record_retirement(db: Database, query: str, key: str, action: str, reason: str) -> dict:
+    """Keep a retire or restore action on a query text; the latest one counts."""
+    row = {"query": query, "query_key": key, "action": action, "reason": reason, "at": now()}
+    db["query_retirements"].insert(row)
+    return row
+
+
+def retired_queries(db: Database) -> dict[str, dict]:
+    """query key → the retire action (query, reason, at) for every query retired now."""
+    latest: dict[str, dict] = {}
+    for row in db["query_retirements"].rows_where(order_by="id"):
+        latest[row["query_key"]] = row
+    return {k: r for k, r in latest.items() if r["action"] == "retire"}
+
+
+def query_requests(db: Database) -> dict[tuple[str, str], int]:
+    """(query, engine) → requests it cost: its result pages, plus the landing pages fetched.
+
+    Result pages that brought no result are not stored, and a landing page two
+    engines showed for the query counts for each: an estimate, not a ledger.
+    """
+    out: dict[tuple[str, str], int] = {}
+    for query, engine, n in db.execute(
+        """select query, engine, count(distinct run_id || ' ' || serp_url)
+           from serp_results group by query, engine"""
+    ).fetchall():
+        out[(query, engine)] = n
+    for query, engine, n in db.execute(
+        """select sr.query, sr.engine, count(distinct sr.run_id || ' ' || sr.landing_url)
+           from serp_results sr
+           where exists (select 1 from pages p
+                         where p.run_id = sr.run_id and p.entry_url = sr.landing_url)
+           group by sr.query, sr.engine"""
+    ).fetchall():
+        out[(query, engine)] = out.get((query, engine), 0) + n
+    return out
+
+
+def query_runs(db: Database) -> dict[str, list[int]]:
+    """query text → the runs it took part in, newest first."""
+    out: dict[str, list[int]] = {}
+    for query, run_id in db.execute(
+        "select distinct query, run_id from serp_results order by run_id desc"
+    ).fetchall():
+        out.setdefault(query, []).append(run_id)
+    return out
+
+
+# -- related searches (engines' "related searches" and "people also ask") -----------
+
+
+def save_related(db: Database, run_id: int, row: dict) -> None:
+    """The related-search texts of one result page (`row["texts"]`: (kind, text) pairs;
+    none is fine)."""
+    seen = row.get("seen_at") or now()
+    records = [
+        {
+            "id": key(run_id, row["engine"], row["query"], kind, text),
+            "run_id": run_id,
+            "engine": row["engine"],
+            "query": row["query"],
+            "serp_url": row.get("serp_url"),
+            "kind": kind,
+            "text": text,
+            "position": i + 1,
+            "seen_at": seen,
+        }
+        for i, (kind, text) in enumerate(row["texts"])
+    ]
+    db["related_searches"].upsert_all(records, pk="id")
+
+
+def related_searches(db: Database) -> list[dict]:
+    """Every related-search text stored: text, kind, engine, query, run_id, seen_at."""
+    return list(
+        db["related_searches"].rows_where(
+            select="text, kind, engine, query, run_id, seen_at", order_by="run_id, id"
+        )
+    )
+
+
 # How a page was reached and, for ads, the click string and the advertiser:
 # carried by pages, sightings and site_numbers for the exports (issue 16).
 _AD_COLUMNS = ("reached_via", "click_url", "advertiser_name", "advertiser_location")

@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
-from crawler.items import PageItem, QueryOutcome, SerpItem, UnparsedItem
+from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,8 @@ class StorePipeline:
             storage.save_page(self.db, self.run_id, page, item.verdicts)
         elif isinstance(item, QueryOutcome):
             storage.save_query_outcome(self.db, self.run_id, asdict(item))
+        elif isinstance(item, RelatedItem):
+            storage.save_related(self.db, self.run_id, asdict(item))
 
     def _storage_failed(self, exc: Exception) -> bool:
         """A database that takes no more writes stops the crawl; False for other errors."""

@@ -34,7 +34,6 @@ spider only turns its landings into requests.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -45,9 +44,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from crawler.config import load_profile
-from crawler.engines import get_engine
+from crawler.engine_state import EngineState
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, QueryOutcome, SerpItem, UnparsedItem
+from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -66,32 +65,6 @@ def _same_endpoint(url: str, endpoint: str) -> bool:
     """Same scheme, host, port and path: a URL the operator's engine setting covers."""
     a, b = urlsplit(url), urlsplit(endpoint)
     return _origin(url) == _origin(endpoint) and a.path.rstrip("/") == b.path.rstrip("/")
-
-
-@dataclass
-class EngineRun:
-    """One engine of the profile during a crawl: its politeness and its state."""
-
-    name: str
-    kind: str
-    url: str | None
-    delay: float
-    order: int
-    queue: list[int] = field(default_factory=list)  # query indexes not yet started
-    blocked: str | None = None
-    paused_until: float = 0.0
-
-    @property
-    def slot(self) -> str:
-        return f"engine:{self.name}"
-
-    @property
-    def module(self):
-        return get_engine(self.kind)
-
-    @property
-    def endpoint(self) -> str:
-        return self.url or self.module.ENDPOINT
 
 
 @dataclass
@@ -119,13 +92,13 @@ class SearchSpider(scrapy.Spider):
             raise ValueError("the search spider needs -a profile=PROFILE.toml")
         self.profile = profile if not isinstance(profile, str) else load_profile(profile)
         self.queries = self.profile.queries()
-        self.engines: dict[str, EngineRun] = {}
+        self.engines: dict[str, EngineState] = {}
         for order, engine in enumerate(self.profile.engines):
             name, n = engine.kind, 1
             while name in self.engines:
                 n += 1
                 name = f"{engine.kind}-{n}"
-            self.engines[name] = EngineRun(
+            self.engines[name] = EngineState(
                 name=name,
                 kind=engine.kind,
                 url=engine.url,
@@ -183,12 +156,11 @@ class SearchSpider(scrapy.Spider):
                 if request is not None:
                     yield request
 
-    def _next_query(self, run: EngineRun) -> scrapy.Request | None:
-        if run.blocked or not run.queue:
-            return None
-        return self.serp_request(run, run.queue.pop(0), page=1)
+    def _next_query(self, run: EngineState) -> scrapy.Request | None:
+        qi = run.next_query()
+        return None if qi is None else self.serp_request(run, qi, page=1)
 
-    def serp_request(self, run: EngineRun, qi: int, page: int, url: str | None = None):
+    def serp_request(self, run: EngineState, qi: int, page: int, url: str | None = None):
         brand, query = self.queries[qi]
         req = run.module.build_request(
             query,
@@ -221,7 +193,7 @@ class SearchSpider(scrapy.Spider):
             cb_kwargs={"engine": run.name, "brand": brand, "query": query, "qi": qi, "page": page},
         )
 
-    def _next_page_url(self, run: EngineRun, qi: int, page: int, next_url: str) -> str:
+    def _next_page_url(self, run: EngineState, qi: int, page: int, next_url: str) -> str:
         """The page's own next link when it stays on the configured endpoint, else a built one."""
         if _same_endpoint(next_url, run.endpoint):
             return next_url
@@ -264,6 +236,8 @@ class SearchSpider(scrapy.Spider):
             return
 
         stats.inc_value("serpwatch/serp_pages")
+        # Related searches and "people also ask" (often none): for `queries suggest`.
+        yield RelatedItem(engine, query, response.url, list(result.related))
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
         progress.pages += 1
@@ -321,7 +295,7 @@ class SearchSpider(scrapy.Spider):
             if self.profile.follow_ads and r.landing_url.startswith(("http://", "https://")):
                 yield from self._add_hit(qi, engine, r, serp_url)
 
-    def _unrecognised(self, run: EngineRun, qi: int, query: str, reason: str, response):
+    def _unrecognised(self, run: EngineState, qi: int, query: str, reason: str, response):
         """A page the parser does not recognise: kept whole, counted as a warning
         of the run, never read as "no results"; the engine moves on."""
         stats = self.crawler.stats
@@ -345,7 +319,7 @@ class SearchSpider(scrapy.Spider):
             yield request
 
     @staticmethod
-    def _public_url(run: EngineRun, url: str) -> str:
+    def _public_url(run: EngineState, url: str) -> str:
         """The URL as stored: an engine that carries a key in it (SerpApi) drops the key."""
         public = getattr(run.module, "public_url", None)
         return public(url) if public else url
@@ -380,28 +354,27 @@ class SearchSpider(scrapy.Spider):
 
     # -- blocks and backoff ------------------------------------------------------
 
-    def _backoff(self, run: EngineRun, response) -> float | None:
+    def _backoff(self, run: EngineState, response) -> float | None:
         """Seconds to wait before asking once more, when the engine said so; else None."""
-        if run.blocked or response.meta.get("serpwatch_backoff") is not None:
-            return None  # blocked already, or waited once for this page
-        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        cap = self.crawler.settings.getfloat("SERPWATCH_RETRY_AFTER_MAX", 30)
-        if wait is None or wait > cap:
-            return None
-        run.paused_until = max(run.paused_until, time.monotonic() + wait)
-        self.crawler.stats.inc_value(f"serpwatch/backoff/{run.name}")
-        self.crawler.stats.inc_value(f"serpwatch/backoff_seconds/{run.name}", wait)
-        self.logger.warning(
-            "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more",
-            run.name,
-            response.status,
-            wait,
+        wait = run.backoff(
+            retry_after_seconds(response.headers.get(b"Retry-After")),
+            response.meta.get("serpwatch_backoff"),
+            self.crawler.settings.getfloat("SERPWATCH_RETRY_AFTER_MAX", 30),
         )
+        if wait is not None:
+            self.crawler.stats.inc_value(f"serpwatch/backoff/{run.name}")
+            self.crawler.stats.inc_value(f"serpwatch/backoff_seconds/{run.name}", wait)
+            self.logger.warning(
+                "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more",
+                run.name,
+                response.status,
+                wait,
+            )
         return wait
 
-    async def _pause(self, run: EngineRun) -> None:
+    async def _pause(self, run: EngineState) -> None:
         """Wait while the engine is backing off (Retry-After)."""
-        left = run.paused_until - time.monotonic()
+        left = run.pause_left()
         if left > 0:
             await self._sleep(left)
 
@@ -412,34 +385,31 @@ class SearchSpider(scrapy.Spider):
 
         await maybe_deferred_to_future(deferLater(reactor, seconds))
 
-    def _block(self, run: EngineRun, qi: int, reason: str, response) -> list[scrapy.Request]:
+    def _block(self, run: EngineState, qi: int, reason: str, response) -> list[scrapy.Request]:
         """Mark the engine blocked for the run; drop its queries; release what waited on it."""
-        if response.meta.get("serpwatch_backoff") is not None:
-            reason = f"{reason} (again after waiting {response.meta['serpwatch_backoff']:g} s)"
-        else:
-            wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-            if wait is not None:
-                reason = f"{reason} (Retry-After {wait:g} s is more than we wait)"
         stats = self.crawler.stats
         stats.inc_value(f"serpwatch/blocked_pages/{run.name}")
         out: list = [self._outcome(run.name, qi, "blocked", reason)]
         out.extend(self._query_done(run.name, qi))
-        if run.blocked:
+        block = run.block(
+            reason,
+            retry_after_seconds(response.headers.get(b"Retry-After")),
+            response.meta.get("serpwatch_backoff"),
+        )
+        if block is None:
             return out
-        run.blocked = reason
-        dropped, run.queue = run.queue, []
         stats.set_value(f"serpwatch/blocked/{run.name}", 1)
-        stats.set_value(f"serpwatch/blocked_reason/{run.name}", reason)
-        stats.set_value(f"serpwatch/queries_dropped/{run.name}", len(dropped))
+        stats.set_value(f"serpwatch/blocked_reason/{run.name}", block.reason)
+        stats.set_value(f"serpwatch/queries_dropped/{run.name}", len(block.dropped))
         self.logger.warning(
             "%s blocked us on %r: %s; its %d remaining queries are dropped",
             run.name,
             self.queries[qi][1],
-            reason,
-            len(dropped),
+            block.reason,
+            len(block.dropped),
         )
-        for other in dropped:
-            out.append(self._outcome(run.name, other, "blocked", f"not asked: {reason}"))
+        for other in block.dropped:
+            out.append(self._outcome(run.name, other, "blocked", f"not asked: {block.reason}"))
             out.extend(self._query_done(run.name, other))
         return out
 

@@ -83,6 +83,25 @@ def metadata(db_name: str, warc_dir: Path | str | None) -> dict:
                         "facets": ["brand", "risk", "status"],
                         "sort_desc": "score",
                     },
+                    # The maintainers' lists (issue 17): brands check, related searches.
+                    "brand_check_numbers": {
+                        "title": "Official numbers on the brands' own pages",
+                        "description": (
+                            "Per `serpwatch brands check`: each number listed for a brand or "
+                            "found on its pages (confirmed, stale, unlisted, unchecked), "
+                            "with the page and the sentence around it."
+                        ),
+                        "facets": ["brand", "state"],
+                        "sort_desc": "at",
+                    },
+                    "related_searches": {
+                        "title": "Related searches",
+                        "description": (
+                            "What result pages proposed besides results (related searches, "
+                            "people also ask): candidates for `serpwatch queries suggest`."
+                        ),
+                        "facets": ["engine", "kind"],
+                    },
                 },
                 "queries": {
                     "new_since_last_run": {

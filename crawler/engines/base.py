@@ -119,6 +119,10 @@ class SerpPage:
     blocked: str | None = None
     # The engine kind that produced the page ("bing", "google", ...).
     engine: str = ""
+    # What the page proposes besides results: (kind, text) pairs, kind "related",
+    # "people_also_ask" or "suggestion" (crawler/engines/related.py). Not in
+    # to_dict: the golden fixtures hold results.
+    related: list[tuple[str, str]] = field(default_factory=list)
     # Set when the parser does not recognise the page (a changed layout): which
     # markers it looked for and missed. Never read as "no results".
     unrecognised: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
+from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
@@ -252,6 +253,7 @@ def parse(
                 rank += 1
                 results.append(result)
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    page.related = related.bing(tree)
     page.listings = _listings(tree, ad_units, url, region)
     if not results:
         page.blocked = detect_block(lower, status)

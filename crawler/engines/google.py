@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from w3lib.url import add_or_replace_parameters
 
+from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
@@ -556,6 +557,7 @@ def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one p
         results.append(result)
 
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
+    page.related = related.google(tree)
     page.listings = _listings(tree, ads, url, region)
     if not results:
         page.blocked = detect_block(lower, url, status)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
+from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     decode_body,
@@ -108,7 +109,7 @@ def parse(
                 phones=find_phones(f"{title}\n{snippet}", region),
             )
         )
-    page = SerpPage(results=results, engine=KIND)
+    page = SerpPage(results=results, engine=KIND, related=related.searxng(data))
     if results:
         page.next_url = add_or_replace_parameters(url, {"pageno": str(pageno + 1)})
         return page
