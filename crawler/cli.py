@@ -507,6 +507,10 @@ from crawler.cli_runs import register as _register_runs  # noqa: E402
 
 _register_runs(main, friendly, db_option)
 
+from crawler.cli_scoring import rescore  # noqa: E402
+
+main.add_command(rescore)
+
 
 if __name__ == "__main__":
     main()

@@ -103,6 +103,12 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
         for c in t["changes"]:
             what = c["kind"] if c["key"] == value else f"{c['kind']} {c['key']}"
             click.echo(f"  run {c['run_id']}: {what} {c['event']}: {c['detail']}")
+        for v in t.get("verdicts", []):
+            if v["key"] == value:
+                why = (v["reasons"] or ["-"])[0]
+                click.echo(
+                    f"  run {v['run_id']}: {v['kind']} verdict {v['score']} {v['risk']}: {why}"
+                )
         for d in t["triage"]:
             note = f" ({d['note']})" if d.get("note") else ""
             click.echo(f"  {d['at']}: {d['action']}{note}")

@@ -10,6 +10,14 @@ or the site is new on the scene, and the analysts' decisions
 same profile in the `changes` table (new, back after an absence, gone) and
 returns counts for the run's stats.
 
+`rescore(db, keys=None)` scores stored pairs again with history and triage and
+makes the verdicts of the numbers and the sites they touch (`crawler.scoring.
+verdicts`), records how each moved in `verdict_history`, and returns counts.
+`close_run` calls it for what the run saw; `serpwatch rescore` for everything;
+a caller that changed something about some numbers or sites (a triage
+decision) calls it with those keys (E.164 numbers and domains) to have every
+verdict they touch re-made at once.
+
 `attention(db)` is the `serpwatch flags` list: what needs an analyst, new
 since the last run first. `timeline(db, key)` is the story of one number or
 site for `serpwatch history`.
@@ -24,6 +32,13 @@ from sqlite_utils import Database
 
 from crawler import storage, triage
 from crawler.scoring import Facts, score
+from crawler.scoring.verdicts import (
+    number_facts,
+    number_verdict,
+    pair_with_number,
+    site_facts,
+    site_verdict,
+)
 
 KINDS = ("number", "site", "pair")
 
@@ -125,6 +140,13 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
                     dismissed += "dismissed" in statuses
                     confirmed += "confirmed" in statuses
                     flagged += v.flagged
+    keys = {
+        p for (p,) in _rows(db, "select distinct phone from sightings where run_id = ?", [run_id])
+    }
+    keys |= {
+        d for (d,) in _rows(db, "select distinct domain from sightings where run_id = ?", [run_id])
+    }
+    verdicts = rescore(db, keys, run_id=run_id, at=at)
     with db.atomic():  # the changes and the presence they rest on, together or not at all
         summary = _record_changes(db, run_id, stats or {})
     summary.update(
@@ -133,39 +155,120 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
             "flagged_pairs": flagged,
             "dismissed_pairs": dismissed,
             "confirmed_pairs": confirmed,
+            "numbers_high": verdicts["numbers_high"],
+            "sites_high": verdicts["sites_high"],
         }
     )
     return summary
 
 
 def rescore_keys(db: Database, keys: set[str] | list[str]) -> int:
-    """Score again the (site, number) pairs of these numbers (E.164) and sites (domains).
+    """Score again everything these numbers (E.164) and sites (domains) touch, at once.
 
-    The one place that re-scores on demand (`crawler.triage` calls it in the
-    decision's transaction): each pair's stored facts, which already hold what
-    the database knew at its last run, get the analysts' current decisions and
-    go through the scorer. The sightings keep the verdicts of their runs.
-    Returns how many pairs were scored; no transaction of its own.
+    The entry point for re-scoring on demand (`crawler.triage` calls it in the
+    decision's transaction; an export's triage may too): `rescore` for these
+    keys, within the caller's transaction. Returns how many pairs were scored.
     """
+    return rescore(db, set(keys))["pairs"]
+
+
+def _context(db: Database, phones: set[str], domains: set[str], at: str | None) -> dict:
     decisions = triage.latest(db)
-    done = 0
-    for pair_id, facts_json in storage.pair_facts(db, set(keys)):
-        facts = Facts.from_dict(json.loads(facts_json))
-        _apply_decisions(facts, decisions)
-        v = score(facts)
-        storage.set_pair_verdict(
-            db,
-            pair_id,
-            {
-                "score": v.score,
-                "risk": v.risk,
-                "reasons": v.reasons,
-                "flagged": v.flagged,
-                "facts": facts.to_dict(),
-            },
+    triage.sync_statuses(db, decisions)
+    c = storage.history_context(db, phones, domains)
+    c["first_run_at"] = storage.parse_time(c["first_run_at"])
+    c["decisions"] = decisions
+    c["when"] = storage.parse_time(at) or datetime.now(UTC)
+    return c
+
+
+def rescore(
+    db: Database,
+    keys: set[str] | None = None,
+    *,
+    run_id: int | None = None,
+    at: str | None = None,
+    all_sightings: bool = False,
+) -> dict:
+    """Score stored pairs again and make the verdicts of their numbers and sites.
+
+    `keys`: E.164 numbers and domains; every pair of those numbers and sites is
+    re-scored, with the numbers on those sites and the sites of those numbers;
+    None: the whole database. Sightings keep the verdicts of their runs: only
+    run `run_id`'s are scored again, or all with `all_sightings` (`serpwatch
+    rescore`). Returns counts (pairs, numbers, sites, and how many numbers and
+    sites are high)."""
+    ensure_shape(db)
+    phones = domains = None
+    if keys is not None:
+        phones, domains = storage.neighbours(
+            db, {k for k in keys if k.startswith("+")}, {k for k in keys if not k.startswith("+")}
         )
-        done += 1
-    return done
+    pairs = storage.stored_pairs(db, phones, domains)
+    sightings = (
+        storage.stored_sightings(db, phones, domains, run_id=None if all_sightings else run_id)
+        if all_sightings or run_id is not None
+        else []
+    )
+    c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
+    for row in pairs + sightings:
+        row["facts"] = _with_history(Facts.from_dict(json.loads(row["facts"])), c)
+        row["verdict"] = score(row["facts"])
+    numbers = _verdicts_of(pairs, "phone", phones)
+    stored = storage.entity_verdicts(db, "numbers", {r["phone"] for r in pairs} - set(numbers))
+    risk_of_number = {p: v.risk for p, v in numbers.items()}
+    risk_of_number.update({p: v["risk"] for p, v in stored.items()})
+    sites = _site_verdicts(pairs, domains, numbers)
+    with db.atomic():  # the caller's transaction, if there is one (a triage decision)
+        for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
+            storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows])
+        storage.save_verdicts(db, "numbers", [_row("phone", k, v) for k, v in numbers.items()])
+        storage.save_verdicts(db, "sites", [_row("domain", k, v) for k, v in sites.items()])
+        moved = [{"kind": "number", "key": k, **_row("phone", k, v)} for k, v in numbers.items()]
+        moved += [{"kind": "site", "key": k, **_row("domain", k, v)} for k, v in sites.items()]
+        for m in moved:
+            m.pop("phone", None), m.pop("domain", None), m.pop("flagged", None)
+        storage.record_verdicts(db, run_id if run_id is not None else latest_run(db), moved)
+    return {
+        "pairs": len(pairs),
+        "numbers": len(numbers),
+        "sites": len(sites),
+        "numbers_high": sum(v.risk == "high" and v.flagged for v in numbers.values()),
+        "sites_high": sum(v.risk == "high" and v.flagged for v in sites.values()),
+    }
+
+
+def _verdicts_of(pairs: list[dict], column: str, only: set[str] | None) -> dict:
+    grouped: dict[str, list[Facts]] = {}
+    for r in pairs:
+        if only is None or r[column] in only:
+            grouped.setdefault(r[column], []).append(r["facts"])
+    return {k: number_verdict(number_facts(k, fs)) for k, fs in grouped.items()}
+
+
+def _site_verdicts(pairs: list[dict], only: set[str] | None, numbers: dict) -> dict:
+    grouped: dict[str, list[Facts]] = {}
+    for r in pairs:
+        if only is None or r["domain"] in only:
+            grouped.setdefault(r["domain"], []).append(r["facts"])
+    return {d: site_verdict(site_facts(d, fs, numbers)) for d, fs in grouped.items()}
+
+
+def _row(pk: str, key: str, v) -> dict:
+    return {pk: key, "score": v.score, "risk": v.risk, "reasons": v.reasons, "flagged": v.flagged}
+
+
+def _pair_row(r: dict, numbers: dict) -> dict:
+    f = r["facts"]
+    v = pair_with_number(r["verdict"], f, numbers.get(f.phone))
+    return {
+        "id": r["id"],
+        "score": v.score,
+        "risk": v.risk,
+        "reasons": v.reasons,
+        "flagged": v.flagged,
+        "facts": f.to_dict(),
+    }
 
 
 def _apply_decisions(facts: Facts, decisions: dict[str, dict]) -> None:
@@ -370,4 +473,6 @@ def timeline(db: Database, key: str) -> dict:
         "changes": changes,
         "triage": triage.history(db, key),
         "partners": partners,
+        # How the verdict on the number or site moved over runs (issue 10).
+        "verdicts": storage.verdict_history(db, key),
     }

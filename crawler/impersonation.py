@@ -71,6 +71,38 @@ TRADE = (
     "accessoires",
     "hoesjes",
 )
+# Words of Dutch, English, German and French that lie one typo from a brand's
+# name or hold a short one ("appel" is Dutch for apple, "boeking" for booking,
+# "helping" ends in "ing"). A domain made of them is a word, not a look-alike,
+# unless it adds strong helpdesk words ("appel-klantenservice.nl"). One a line.
+DICTIONARY = frozenset(
+    """
+    appel
+    appels
+    appeltje
+    appell
+    appeler
+    appelez
+    appelle
+    appellent
+    apply
+    ample
+    boeking
+    boekingen
+    postal
+    goggle
+    goggles
+    canoe
+    avant
+    amazone
+    helping
+    hosting
+    shopping
+    parking
+    training
+    consulting
+    """.split()
+)
 # Calling words alone are not a helpdesk: "onbeperkt bellen" sells a phone plan.
 # "Bel ons direct", "Call now", "Bel 085 ..." and "<brand> bellen" (title_match) are.
 _TITLE_HELPDESK = re.compile(
@@ -185,6 +217,8 @@ def _short_in(keyword: str, tokens: list[str]) -> bool:
     """A short name (kpn, hp, ing) only as a whole token or glued to a helpdesk/trade word."""
     words = STRONG_HELPDESK + WEAK_HELPDESK + TRADE
     for t in tokens:
+        if t in DICTIONARY:
+            continue
         if t == keyword:
             return True
         if t.startswith(keyword):
@@ -194,6 +228,15 @@ def _short_in(keyword: str, tokens: list[str]) -> bool:
         if t.endswith(keyword) and t[: -len(keyword)].endswith(words):
             return True
     return False
+
+
+def dictionary_part(token: str) -> str | None:
+    """The dictionary word a domain token is, starts or ends with (`appelreparatie` → appel)."""
+    token = token.lower()
+    for word in DICTIONARY:
+        if token == word or token.startswith(word) or token.endswith(word):
+            return word
+    return None
 
 
 def _typo_candidates(token: str, n: int):
@@ -262,6 +305,8 @@ def _domain_keyword(kw, brand, joined, tokens, compact, strong, weak, trade) -> 
     if len(name) < 5:
         return None
     for token, ft in zip(tokens, folded_tokens, strict=True):
+        if not strong and dictionary_part(token):
+            continue  # a word ("appelreparatie", "boeking"), not a look-alike on its own
         for cand in _typo_candidates(ft, len(target)):
             if cand[:1] != target[:1] or cand in target:
                 continue

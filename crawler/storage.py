@@ -565,14 +565,17 @@ def flagged(
     min_risk: str = "low",
     run_id: int | None = None,
     include_dismissed: bool = False,
+    by: str = "pair",
 ) -> list[dict]:
-    """Flagged (site, number) pairs as export records, highest score first.
+    """Flagged (site, number) pairs as export records, highest score first; `min_risk`
+    floors the verdict named by `by`: the pair's (default), the number's or the site's.
 
     With `include_dismissed`, also the pairs that are not flagged only because
     an analyst dismissed the number or the site (they keep their score and
     risk): the exports' deltas tell partners about them (`status: dismissed`).
     """
     floor = RISK_ORDER[min_risk]
+    risk_field = {"pair": "risk", "number": "number_risk", "site": "site_risk"}[by]
     where = "p.flagged = 1"
     if include_dismissed:
         where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
@@ -583,7 +586,9 @@ def flagged(
     rows = db.execute(
         f"""
         select p.*, n.number_type, n.country, n.nl_category, n.carrier,
-               n.status as number_status, s.status as site_status
+               n.status as number_status, s.status as site_status,
+               n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,
+               s.score as site_score, s.risk as site_risk, s.reasons as site_reasons
         from site_numbers p
         join numbers n on n.phone = p.phone
         join sites s on s.domain = p.domain
@@ -600,11 +605,14 @@ def flagged(
         "carrier",
         "number_status",
         "site_status",
+        *(f"{k}_{f}" for k in ("number", "site") for f in ("score", "risk", "reasons")),
     ]
     out = []
     for row in rows:
         r = dict(zip(names, row, strict=True))
-        if RISK_ORDER.get(r["risk"] or "", 0) < floor:
+        # Not yet re-scored (a database from before issue 10): the pair's risk floors.
+        level = r[risk_field] if r[risk_field] is not None else r["risk"]
+        if RISK_ORDER.get(level or "", 0) < floor:
             continue
         out.append(export_record(r))
     return out
@@ -633,6 +641,14 @@ def export_record(r: dict) -> dict:
         "first_seen": r["first_seen"],
         "last_seen": r["last_seen"],
         "status": status,
+        # The verdicts of the number (over all its sightings) and of the site (issue 10).
+        # A database not yet re-scored has none: null until the next run or `rescore`.
+        "number_score": r.get("number_score"),
+        "number_risk": r.get("number_risk"),
+        "number_reasons": json.loads(r.get("number_reasons") or "[]"),
+        "site_score": r.get("site_score"),
+        "site_risk": r.get("site_risk"),
+        "site_reasons": json.loads(r.get("site_reasons") or "[]"),
     }
 
 
@@ -687,34 +703,6 @@ def pair_details(db: Database) -> list[dict]:
 
 def _has(db: Database, table: str, column: str) -> bool:
     return table in db.table_names() and column in db[table].columns_dict
-
-
-def pair_facts(db: Database, keys: set[str]) -> list[tuple[str, str]]:
-    """(id, facts JSON) of the (site, number) pairs whose number or site is in `keys`."""
-    if not keys:
-        return []
-    marks = ", ".join("?" for _ in keys)
-    return db.execute(
-        f"select id, facts from site_numbers where facts is not null"
-        f" and (phone in ({marks}) or domain in ({marks}))",
-        [*keys, *keys],
-    ).fetchall()
-
-
-def set_pair_verdict(db: Database, pair_id: str, verdict: dict) -> None:
-    """Store a pair's new score, risk, reasons, flag and facts (no transaction of its own)."""
-    db.execute(
-        "update site_numbers set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ?"
-        " where id = ?",
-        [
-            verdict["score"],
-            verdict["risk"],
-            json.dumps(verdict["reasons"]),
-            int(bool(verdict["flagged"])),
-            json.dumps(verdict["facts"], sort_keys=True),
-            pair_id,
-        ],
-    )
 
 
 def runs(db: Database) -> list[dict]:
@@ -1049,4 +1037,164 @@ def gone_pairs(db: Database) -> set[str]:
             "select key from presence where kind = 'pair' group by key"
             " having sum(gone_run is null) = 0"
         ).fetchall()
+    }
+
+
+# ---------------------------------------------------------------------------
+# Verdicts of numbers and sites (crawler.history.rescore)
+
+
+def _in(column: str, values) -> tuple[str, list]:
+    values = sorted(values)
+    return f"{column} in ({', '.join('?' * len(values))})", values
+
+
+def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
+    """(site, number) pairs with their stored facts: all, or those of these numbers or sites."""
+    where, params = ["facts is not null"], []
+    keys = []
+    for column, values in (("phone", phones), ("domain", domains)):
+        if values:
+            clause, vals = _in(column, values)
+            keys.append(clause)
+            params += vals
+    if phones is not None or domains is not None:
+        where.append("(" + (" or ".join(keys) or "0") + ")")
+    sql = f"select id, domain, phone, facts from site_numbers where {' and '.join(where)}"
+    return [
+        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
+        for r in db.execute(sql, params)
+    ]
+
+
+def stored_sightings(db: Database, phones=None, domains=None, run_id=None) -> list[dict]:
+    """Sightings with their stored facts, as `stored_pairs`; only a run's if `run_id`."""
+    where, params, keys = ["facts is not null"], [], []
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    for column, values in (("phone", phones), ("domain", domains)):
+        if values:
+            clause, vals = _in(column, values)
+            keys.append(clause)
+            params += vals
+    if phones is not None or domains is not None:
+        where.append("(" + (" or ".join(keys) or "0") + ")")
+    sql = f"select id, domain, phone, facts from sightings where {' and '.join(where)}"
+    return [
+        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
+        for r in db.execute(sql, params)
+    ]
+
+
+def neighbours(db: Database, phones: set[str], domains: set[str]) -> tuple[set[str], set[str]]:
+    """The numbers on these sites and the sites of these numbers, with the keys themselves."""
+    phones, domains = set(phones), set(domains)
+    if domains:
+        clause, vals = _in("domain", domains)
+        phones |= {
+            p
+            for (p,) in db.execute(f"select distinct phone from site_numbers where {clause}", vals)
+        }
+    if phones:
+        clause, vals = _in("phone", phones)
+        domains |= {
+            d
+            for (d,) in db.execute(f"select distinct domain from site_numbers where {clause}", vals)
+        }
+    return phones, domains
+
+
+def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
+    """What only the whole database knows about these numbers and sites (crawler.history)."""
+    out: dict = {"domains_of": {}, "listed_by_brand": {}, "number_first": {}, "site_first": {}}
+    first = db.execute("select min(started_at) from runs").fetchone()
+    out["first_run_at"] = first[0] if first else None
+    if phones:
+        clause, vals = _in("phone", phones)
+        out["domains_of"] = dict(
+            db.execute(
+                f"select phone, count(distinct domain) from sightings where official = 0"
+                f" and is_fax = 0 and {clause} group by phone",
+                vals,
+            ).fetchall()
+        )
+        out["listed_by_brand"] = {
+            phone: f"{brand}'s own site {domain}"
+            for phone, brand, domain in db.execute(
+                "select phone, json_extract(facts, '$.official_site'), min(domain) from sightings"
+                f" where official = 0 and json_extract(facts, '$.brand_listing') = 1 and {clause}"
+                " group by phone",
+                vals,
+            )
+        }
+        out["number_first"] = dict(
+            db.execute(f"select phone, first_seen from numbers where {clause}", vals).fetchall()
+        )
+    if domains:
+        clause, vals = _in("domain", domains)
+        out["site_first"] = dict(
+            db.execute(f"select domain, first_seen from sites where {clause}", vals).fetchall()
+        )
+    return out
+
+
+def save_verdicts(db: Database, table: str, rows: list[dict]) -> None:
+    """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
+    score, risk, reasons (a list), flagged and, for pairs and sightings, facts."""
+    pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
+    for row in rows:
+        values = {k: v for k, v in row.items() if k != pk}
+        values["reasons"] = json.dumps(values.get("reasons") or [])
+        if "flagged" in values:
+            values["flagged"] = int(bool(values["flagged"]))
+        if "facts" in values:
+            values["facts"] = json.dumps(values["facts"], sort_keys=True)
+        db[table].update(row[pk], values)
+
+
+def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
+    """One `verdict_history` row per key whose verdict moved since its last row."""
+    if not rows:
+        return
+    last = {
+        (k, key_): (score, risk)
+        for k, key_, score, risk in db.execute(
+            "select kind, key, score, risk from verdict_history where id in"
+            " (select max(id) from verdict_history group by kind, key)"
+        )
+    }
+    at = now()
+    new = [
+        {**r, "run_id": run_id, "at": at, "reasons": json.dumps(r.get("reasons") or [])}
+        for r in rows
+        if last.get((r["kind"], r["key"])) != (r["score"], r["risk"])
+    ]
+    if new:
+        db["verdict_history"].insert_all(new)
+
+
+def verdict_history(db: Database, key: str) -> list[dict]:
+    """How the verdicts on a number or site (and its pairs) moved over runs."""
+    rows = db.execute(
+        "select run_id, kind, key, score, risk, reasons, at from verdict_history"
+        " where key = ? or key like ? or key like ? order by id",
+        [key, f"{key} %", f"% {key}"],
+    ).fetchall()
+    names = ("run_id", "kind", "key", "score", "risk", "reasons", "at")
+    return [{**dict(zip(names, r, strict=True)), "reasons": json.loads(r[5] or "[]")} for r in rows]
+
+
+def entity_verdicts(db: Database, table: str, keys) -> dict[str, dict]:
+    """The stored verdicts of these numbers or sites."""
+    if not keys:
+        return {}
+    pk = "phone" if table == "numbers" else "domain"
+    clause, vals = _in(pk, keys)
+    rows = db.execute(
+        f"select {pk}, score, risk, reasons, flagged from {table} where {clause}", vals
+    )
+    return {
+        k: {"score": s, "risk": r, "reasons": json.loads(rs or "[]"), "flagged": f}
+        for k, s, r, rs, f in rows
     }

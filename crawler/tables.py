@@ -16,20 +16,46 @@ def text_table(head: tuple, rows: list[tuple]) -> str:
 
 
 def flag_table(records: list[dict], *, since: bool = False) -> str:
-    """Flagged pairs, one per line, ending with the main reason; `since` adds new/back/seen/gone."""
+    """Flagged numbers, each with its sites under it: the number's line has the
+    number's verdict (over all its sightings) and its main reason; each site's line
+    the pair's verdict, the site's risk and the pair's main reason. `since` adds
+    new/back/seen/gone and the status on the site lines."""
     head = ("number", "brand", "risk", "score", "site", "main reason")
-    rows = [
-        (
-            r["phone"],
-            r["brand"] or "-",
-            r["risk"] or "-",
-            str(r["score"]),
-            r["domain"],
-            (r["reasons"] or ["-"])[0],
-        )
-        for r in records
-    ]
     if since:
         head = ("since", "status", *head)
-        rows = [(r["since"], r["status"], *row) for r, row in zip(records, rows, strict=True)]
+    rows = []
+    for phone, pairs in _by_number(records):
+        first = pairs[0]
+        n_score = first.get("number_score")
+        n_reasons = first.get("number_reasons") or []
+        number_line = (
+            phone,
+            first["brand"] or "-",
+            first.get("number_risk") or first["risk"] or "-",
+            str(n_score if n_score is not None else first["score"]),
+            f"{len(pairs)} site(s)",
+            (n_reasons or first["reasons"] or ["-"])[0],
+        )
+        rows.append(("", "", *number_line) if since else number_line)
+        for r in pairs:
+            site_risk = r.get("site_risk")
+            site = f"  {r['domain']}" + (f" (site {site_risk})" if site_risk else "")
+            line = ("", "", r["risk"] or "-", str(r["score"]), site, (r["reasons"] or ["-"])[0])
+            rows.append((r["since"], r["status"], *line) if since else line)
     return text_table(head, rows)
+
+
+def _by_number(records: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Records grouped by number, the number with the highest verdict first, each
+    group's pairs in the order given."""
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["phone"], []).append(r)
+
+    def rank(item):
+        phone, pairs = item
+        score = pairs[0].get("number_score")
+        best = max(p["score"] or 0 for p in pairs)
+        return (-(score if score is not None else best), phone)
+
+    return sorted(groups.items(), key=rank)

@@ -17,6 +17,7 @@ def score_page(item: PageItem, profile) -> None:
         brand=item.brand,
         is_ad=item.is_ad,
         appearances=item.appearances,
+        urls=[item.entry_url, *(a.get("landing_url") or "" for a in item.appearances)],
     )
     item.domain, item.title, item.verdicts = found.domain, found.title, found.verdicts
     item.brand = found.brand

@@ -33,3 +33,19 @@ def demo_out(tmp_path_factory):
     )
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def web_db(tmp_path_factory):
+    """`web_db(name)`: the database of one crawl of a simulated web (`simweb`,
+    `simweb3`) or the demo, crawled once per session through the CLI."""
+    cache: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in cache:
+            from snapshots.record import crawl_db
+
+            cache[name] = crawl_db(name, tmp_path_factory.mktemp(name))
+        return cache[name]
+
+    return get

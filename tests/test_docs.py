@@ -40,8 +40,12 @@ def test_every_command_help_has_an_example():
 
 def test_the_points_table_is_the_codes():
     from crawler.scoring import POINTS, points_table
-    from crawler.scoring.points import README_ROWS
+    from crawler.scoring.points import NUMBER_ROWS, README_ROWS, SITE_ROWS
 
-    assert points_table() in README, "paste `python -m crawler.scoring.points` into README.md"
-    in_rows = {s for _, signals, _ in README_ROWS for s in signals}
+    for rows in (README_ROWS, NUMBER_ROWS, SITE_ROWS):
+        table = points_table(rows)
+        assert table in README, "paste `python -m crawler.scoring.points` into README.md"
+    in_rows = {
+        s for r in (README_ROWS, NUMBER_ROWS, SITE_ROWS) for _, signals, _ in r for s in signals
+    }
     assert in_rows == set(POINTS), f"README rows miss {sorted(set(POINTS) - in_rows)}"

@@ -120,3 +120,50 @@ def test_a_shop_title_turns_weak_helpdesk_words_into_trade():
     assert domain_match("apple-service-utrecht.nl", BRANDS, trade_hint=True).kind == "trade"
     # strong helpdesk words stay a helpdesk, whatever the title says
     assert domain_match("apple-klantenservice.nl", BRANDS, trade_hint=True).kind == "helpdesk"
+
+
+# Real-looking shop and brand domains, both ways: words and word parts of Dutch,
+# English, German and French never make a look-alike on their own.
+WORDS_BRANDS = [
+    ("Apple", ["apple", "icloud", "iphone"]),
+    ("HP", ["hp"]),
+    ("ING", ["ing"]),
+    ("Booking.com", ["booking"]),
+    ("Google", ["google"]),
+    ("PostNL", ["postnl"]),
+    ("Ziggo", ["ziggo"]),
+]
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [
+        # words, not look-alikes
+        ("appelreparatie-utrecht.nl", None),  # nl: appel = apple
+        ("bakkerij-appeltaart.nl", None),
+        ("appelez-nous-depannage.fr", None),  # fr: appeler = to call
+        ("appell-verein.de", None),  # de: Appell
+        ("apply-now-jobs.com", None),  # en
+        ("whp-installatietechniek.nl", None),  # hp inside a word
+        ("hpunkt-druckerei.de", None),
+        ("ingenieursbureau-dehaan.nl", None),  # ing starts a word
+        ("woningverzekering-vergelijken.nl", None),  # ing inside words
+        ("helping-hands-zorg.nl", None),  # en: ing ends a word
+        ("boeking-hulp.nl", None),  # nl: boeking = booking
+        ("postal-service-uk.com", None),  # en: postal, one typo from postnl
+        ("goggles-shop.nl", None),
+        # brands and look-alikes, still found
+        ("apple-support-nl.com", ("Apple", "helpdesk")),
+        ("appel-klantenservice.nl", ("Apple", "typo")),  # a word, with strong helpdesk words
+        ("app1e-id-herstel.com", ("Apple", "homoglyph")),
+        ("hp-printerhulp.nl", ("HP", "helpdesk")),
+        ("ing-klantenservice.nl", ("ING", "helpdesk")),
+        ("zigg0-support.nl", ("Ziggo", "homoglyph")),
+        ("g00gle-hulp.nl", ("Google", "homoglyph")),
+        ("bookimg-klantenservice.com", ("Booking.com", "typo")),
+        ("postnl-pakket-service.nl", ("PostNL", "helpdesk")),
+    ],
+)
+def test_dictionary_words_are_not_lookalikes(host, expected):
+    m = domain_match(host, WORDS_BRANDS)
+    assert (None if m is None else (m.brand, m.kind)) == expected, m

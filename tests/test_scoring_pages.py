@@ -20,6 +20,7 @@ from crawler.config import Profile, load_brands, load_third_parties
 from crawler.items import PageItem
 from crawler.phones import extract_phones, result_hits
 from crawler.scoring import POINTS
+from crawler.scoring.points import NUMBER_ROWS, SITE_ROWS
 from pipelines.score import score_page
 
 FX = Path(__file__).parent / "fixtures" / "scoring"
@@ -93,6 +94,9 @@ def test_every_signal_has_a_page():
         "listed_by_brand",
     }  # need the database: test_cross_page_signals_* below and tests/test_history.py
     base = {"not_official", "not_official_any", "number_in_title"}
+    # The number's and the site's verdicts, injection: tests/test_verdicts.py, simweb3.
+    base |= {"injected", "poses_with_number", "premium_helpdesk"}
+    base |= {s for _, signals, _ in NUMBER_ROWS + SITE_ROWS for s in signals}
     missing = set(POINTS) - shown - cross_page - base
     assert not missing, f"no fixture page shows {sorted(missing)}"
 

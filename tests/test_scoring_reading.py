@@ -178,7 +178,8 @@ def test_fraud_words_in_a_fake_bank_helpdesks_own_sentence_are_not_a_warning():
     )
     v = _score("http://bankhulp-direct.nl/", html)
     assert v["+31852302002"]["facts"]["warning_context"] is None
-    assert v["+31852302002"]["risk"] == "medium"
+    # it names Nordbank and gives the number as Nordbank's: high since issue 10
+    assert v["+31852302002"]["risk"] == "high"
     # ... nor are safety tips next to it; the Fraudehelpdesk's line is warned about
     assert v["+31887867372"]["facts"]["warning_context"]
 
@@ -201,4 +202,4 @@ def test_a_directory_that_shows_the_official_number_leaves_the_title_to_it():
     )
     v = _score("http://bankzaken-hulp.nl/", html)
     assert "official_shown" not in [s for s, _ in v["+31852302005"]["signals"]]
-    assert v["+31852302005"]["score"] == 60
+    assert v["+31852302005"]["score"] == 80  # 60, and +20 poses with the number (issue 10)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ast
 import inspect
 
-from crawler.scoring import POINTS, RULES, Facts, score
+from crawler.scoring import POINTS, RULES, Facts, score, verdicts
 from crawler.scoring import rules as rules_module
+from crawler.scoring.verdicts import NUMBER_RULES
 
 
 def signals_of(rule) -> set[str]:
@@ -20,8 +21,10 @@ def signals_of(rule) -> set[str]:
 
 
 def test_every_signal_has_points_and_a_rule():
-    named = set().union(*(signals_of(r) for r in [*RULES, rules_module.not_official]))
-    assert named == set(POINTS)
+    pair = set().union(*(signals_of(r) for r in [*RULES, rules_module.not_official]))
+    number = set().union(*(signals_of(r) for r in NUMBER_RULES))
+    site = signals_of(verdicts.site_verdict) | signals_of(verdicts.pair_with_number)
+    assert pair | number | site == set(POINTS)
 
 
 def test_rules_are_small():

@@ -83,14 +83,16 @@ def pair_rows(
     min_risk: str = "low",
     run_id: int | None = None,
     include_dismissed: bool = False,
+    by: str = "pair",
 ) -> list[dict]:
-    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts.
+    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts;
+    `min_risk` floors the verdict named by `by` (pair, number or site).
 
     With `include_dismissed`, also the pairs dismissed by an analyst
     (`status: dismissed`): deltas send them as withdrawn.
     """
     records = storage.flagged(
-        db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed
+        db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
     )
     extra = {row["id"]: row for row in storage.pair_details(db)}
     decisions = storage.latest_decisions(db)
@@ -145,6 +147,7 @@ def ad_rows(
     min_risk: str = "low",
     run_id: int | None = None,
     include_dismissed: bool = False,
+    by: str = "pair",
 ) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
@@ -154,7 +157,7 @@ def ad_rows(
     """
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed)
+        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
     where = "r.is_ad = 1"
     params: list = []
@@ -219,6 +222,7 @@ def sighting_rows(
     min_risk: str = "low",
     run_id: int | None = None,
     include_dismissed: bool = False,
+    by: str = "pair",
 ) -> list[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
@@ -227,7 +231,7 @@ def sighting_rows(
     """
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed)
+        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
     where, params = "", []
     if run_id is not None:
@@ -448,7 +452,9 @@ def prepare_export(
     from crawler.exports import write_rows
 
     since = parse_since(since)
-    rows = SOURCES[preset.source](db, min_risk=min_risk, run_id=run_id, include_dismissed=True)
+    rows = SOURCES[preset.source](
+        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict
+    )
     # Dismissed pairs are no longer flagged: a delta tells a recipient who had
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
     items = shape([r for r in rows if r.get("status") != "dismissed"], preset)

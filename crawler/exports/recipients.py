@@ -30,6 +30,7 @@ DEFAULT_IGNORE_IN_DELTA = [
 KNOWN_KEYS = {
     "description",
     "min_risk",
+    "verdict",
     "source",
     "where",
     "group_by",
@@ -56,6 +57,7 @@ class Preset:
     order_by: list[str] = field(default_factory=list)
     ignore_in_delta: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORE_IN_DELTA))
     min_risk: str = "low"  # the recipient's floor when --min-risk is not given
+    verdict: str = "pair"  # whose risk the floor applies to: pair, number or site
 
 
 def _strings(value, path, line, name) -> list[str]:
@@ -125,6 +127,9 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
     min_risk = raw.get("min_risk", "low")
     if min_risk not in RISK_LEVELS:
         raise ConfigError(path, "must be low, medium or high", line=line, field=f"{name}.min_risk")
+    verdict = raw.get("verdict", "pair")
+    if verdict not in ("pair", "number", "site"):
+        raise ConfigError(path, "must be pair, number or site", line=line, field=f"{name}.verdict")
     if aggregate and not group_by:
         raise ConfigError(path, "aggregate needs group_by", line=line, field=f"{name}.aggregate")
     return Preset(
@@ -139,6 +144,7 @@ def _preset(name: str, raw, path: Path, text: str) -> Preset:
         order_by=order_by,
         ignore_in_delta=ignore,
         min_risk=min_risk,
+        verdict=verdict,
     )
 
 

@@ -51,12 +51,14 @@ def assess_page(
     brand: str | None = None,
     is_ad: bool = False,
     appearances=(),
+    urls=(),
 ) -> Assessment:
-    """A page's domain, title and brand, and a verdict record for each number on it."""
+    """A page's domain, title and brand, and a verdict record for each number on it.
+    `urls`: where the page was entered and the results' URLs (for injected numbers)."""
     # Local and call cards (issue 16) are scored like ads: the engine showed
     # the business and its number to the victim as it shows a paid ad.
     is_ad = is_ad or any(s.get("kind") in CARD_KINDS for s in appearances)
-    ctx = page_context(url, html, hits, profile, brand, is_ad, appearances)
+    ctx = page_context(url, html, hits, profile, brand, is_ad, appearances, urls)
     verdicts = [
         verdict_record(hit.to_dict(), number_facts(hit, ctx, profile.region, is_ad)) for hit in hits
     ]

@@ -10,6 +10,9 @@ database are filled in by `crawler.history` at the end of a run.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from urllib.parse import unquote_plus, urlsplit
+
+import phonenumbers
 
 from crawler.domains import domain_matches, host_parts, registrable_domain
 from crawler.impersonation import Match, domain_match, helpdesk_title, title_match, trade_words
@@ -18,12 +21,23 @@ from crawler.scoring.text import (
     brand_names,
     infer_brand,
     number_sentence,
+    own_sentence,
     own_service,
     page_facts,
     presents_as_brand,
     shared_host,
 )
-from crawler.scoring.words import FIRST_PERSON, NOT_LISTING, WARNING, WEAK_WARNING
+from crawler.scoring.words import (
+    CALL_TO_ACTION,
+    FIRST_PERSON,
+    NOT_LISTING,
+    REPORT,
+    SERVICE_WORD,
+    STAFF,
+    WARNING,
+    WEAK_WARNING,
+    denial,
+)
 
 
 @dataclass
@@ -62,6 +76,10 @@ class Facts:
     warning_context: str | None = None  # the warning word near the number
     third_party: str | None = None  # known legitimate third party whose number this is
     third_party_site: str | None = None  # known legitimate site the page is on
+    # About the number rather than the page (crawler.scoring.verdicts).
+    report: str | None = None  # the page reports the number as a scam: the words
+    denied: str | None = None  # the brand's own site says it is not theirs: who
+    injected: str | None = None  # the landing URL carried the number, the page echoes it
     # Filled at the end of a run (crawler.history).
     other_domains: int = 0  # other registrable domains where the number was seen
     listed_by_brand: str | None = None  # "X's own site x.com": a brand lists it (brand_listing)
@@ -103,6 +121,9 @@ class PageContext:
     ad_claim: str | None
     official_shown: str | None
     others: int  # unofficial numbers on the page, not fax
+    urls: tuple[str, ...] = ()  # the page's URL, where it was entered, the results' URLs
+    denial: str | None = None  # on a brand's own site: "dit is geen nummer van HP"
+    staff: bool = False  # ... said on its forum, where staff or moderators answer
 
 
 @dataclass
@@ -143,7 +164,31 @@ def _official_shown(hits, official: dict, brand) -> str | None:
     return f"{shown[0][1]} ({official[shown[0][1]]})" if shown else None
 
 
-def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appearances=()):
+def _denial(ordered, official_site, pf: PageFacts) -> tuple[str | None, bool]:
+    """On a brand's own site: the words denying a number, and whether staff answer there."""
+    if not official_site:
+        return None, False
+    owner = next(b for b in ordered if b.name == official_site)
+    found = denial(brand_names(owner)).search(pf.text)
+    return (found.group(0) if found else None), pf.user_content and bool(STAFF.search(pf.text))
+
+
+def injected(phone: str, urls, region: str) -> str | None:
+    """The URL whose query string or fragment carries the number (the page then
+    echoes it): a number injected into a real site, not one the site lists."""
+    for url in urls:
+        parts = urlsplit(url or "")
+        said = unquote_plus(f"{parts.query} {parts.fragment}")[:2000]
+        if not any(c.isdigit() for c in said):
+            continue
+        for m in phonenumbers.PhoneNumberMatcher(said, region):
+            fmt = phonenumbers.PhoneNumberFormat.E164
+            if phonenumbers.format_number(m.number, fmt) == phone:
+                return url
+    return None
+
+
+def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appearances=(), urls=()):
     """Read the page once: everything its numbers share."""
     domain = registrable_domain(url)
     pf = page_facts(html, url)
@@ -165,6 +210,7 @@ def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appeara
     tm = title_match(pf.title, names)
     if tm is None and brand is not None and helpdesk_title(pf.title):
         tm = Match(brand.name, "", "helpdesk", "unnamed")
+    said, staff = _denial(ordered, official_site, pf)
     return PageContext(
         url=url,
         domain=domain,
@@ -181,6 +227,9 @@ def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appeara
         ad_claim=_ad_claim(appearances, is_ad, names),
         official_shown=_official_shown(hits, official, brand),
         others=len({h.phone for h in hits if not official.get(h.phone) and not h.is_fax}),
+        urls=tuple(dict.fromkeys([url, *urls])),
+        denial=said,
+        staff=staff,
     )
 
 
@@ -194,6 +243,33 @@ def _warning(sentence: str, context: str, title: str, as_brand: bool):
     return found
 
 
+def _report(sentence: str, own: str, title: str, first_person: bool, as_brand: bool) -> str | None:
+    """The words by which the page reports the number as a scam: in its own sentence
+    ("085 ... is nep", "gemelde nummers: 085 ..."), or in a warning title over a
+    number given as the brand's ("085 ... | HP helpdesk" in a list of scam numbers)
+    or bare; not over the page's own line or one it tells readers to call
+    ("Ledenservice: 070 ...", "aangifte via 0900-8844")."""
+    found = WARNING.search(sentence) or REPORT.search(sentence)
+    if found:
+        return found.group(0)
+    warns = WARNING.search(title)
+    if warns is None or first_person:
+        return None
+    if not as_brand and (CALL_TO_ACTION.search(sentence) or SERVICE_WORD.search(own)):
+        return None
+    return warns.group(0)
+
+
+def _denied(ctx: PageContext, report: str | None, listed: bool, inj: str | None) -> str | None:
+    """Who on the brand's own site says the number is not the brand's."""
+    if not ctx.official_site or listed or inj:
+        return None
+    if ctx.denial or (report and not ctx.page.user_content):
+        who = "staff or moderator" if ctx.staff else "own site"
+        return f"{ctx.official_site}'s {who} on {ctx.domain}"
+    return None
+
+
 def number_facts(hit, ctx: PageContext, region: str, is_ad: bool) -> Facts:
     """The facts of one number found on the page."""
     brand, pf = ctx.brand, ctx.page
@@ -205,6 +281,16 @@ def number_facts(hit, ctx: PageContext, region: str, is_ad: bool) -> Facts:
     # ... a list of numbers, or this one in the third person ("DHL: 088 ..."),
     # not "the official line is busy, bel onze servicedesk: 085 ...".
     first_person = ctx.others < 2 and FIRST_PERSON.search(sentence)
+    own = own_sentence(hit.context or "", hit.raw or "")
+    report = _report(sentence, own, pf.title, bool(FIRST_PERSON.search(sentence)), as_brand)
+    inj = injected(hit.phone, ctx.urls, region)
+    listed = (
+        bool(ctx.official_site)
+        and not pf.user_content
+        and warning is None
+        and not NOT_LISTING.search(sentence)
+        and not inj
+    )
     return Facts(
         phone=hit.phone,
         brand=brand.name if brand else None,
@@ -221,10 +307,7 @@ def number_facts(hit, ctx: PageContext, region: str, is_ad: bool) -> Facts:
         user_content=pf.user_content,
         shared_host=shared_host(ctx.url),
         official_shown=None if ctx.official_site or first_person else ctx.official_shown,
-        brand_listing=bool(ctx.official_site)
-        and not pf.user_content
-        and warning is None
-        and not NOT_LISTING.search(sentence),
+        brand_listing=listed,
         domain_match=ctx.domain_match.to_dict() if ctx.domain_match else None,
         title_match=ctx.title_match.to_dict() if ctx.title_match else None,
         claims_official=pf.claims_official,
@@ -239,4 +322,7 @@ def number_facts(hit, ctx: PageContext, region: str, is_ad: bool) -> Facts:
         warning_context=warning.group(0) if warning else None,
         third_party=_party_name(ctx.third_party_phones.get(hit.phone)),
         third_party_site=_party_name(ctx.third_party_site),
+        report=report,
+        denied=_denied(ctx, report, listed, inj),
+        injected=inj,
     )

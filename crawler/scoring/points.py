@@ -46,6 +46,19 @@ POINTS = {
     "warning": -45,
     "third_party_number": -40,
     "third_party_site": -20,
+    "injected": 45,
+    "poses_with_number": 20,
+    "premium_helpdesk": 10,
+    # The verdict of a number (crawler.scoring.verdicts): on top of its best showing.
+    "number_not_official": 30,
+    "number_reported_1": 35,
+    "number_reported_2": 45,
+    "number_denied_by_brand": 45,
+    "number_denied_by_staff": 50,
+    "number_injected": 20,
+    # The verdict of a site, and the pair's informed by its number's.
+    "site_numbers_high": 10,
+    "pair_number_high": 10,
 }
 # "Seen recently": first seen at most this many days ago, after the database had
 # already watched for at least MIN_WATCH_DAYS (on a first crawl everything is new).
@@ -200,6 +213,60 @@ README_ROWS: list[tuple[str, tuple[str, ...], str | None]] = [
         ("third_party_site",),
         None,
     ),
+    (
+        "the page names the brand (title, domain or the ad that led there) and its sentence"
+        " gives the number as the brand's service; not on a page that warns about it",
+        ("poses_with_number",),
+        None,
+    ),
+    (
+        "a premium-rate or foreign number on a page acting as a helpdesk (remote access,"
+        " alarm, helpdesk title or ad, the number given as the brand's)",
+        ("premium_helpdesk",),
+        None,
+    ),
+    (
+        "the number came in the landing URL's query string or fragment and the brand's own"
+        " page echoes it (an ad into the brand's search page): injected, not listed",
+        ("injected",),
+        None,
+    ),
+]
+# The number's verdict starts at its best showing's pair score (a page that gives
+# the number without reporting it); these rows are added on top.
+NUMBER_ROWS: list[tuple[str, tuple[str, ...], str | None]] = [
+    (
+        "never shown, only reported: not an official number (the base)",
+        ("number_not_official",),
+        None,
+    ),
+    (
+        "reported as a scam on one / on two or more sites (warning, news, consumer, forum"
+        " pages: the number's own sentence, or a warning title above a number the page"
+        " does not tell readers to call)",
+        ("number_reported_1", "number_reported_2"),
+        None,
+    ),
+    (
+        'the brand\'s own site says it is not theirs ("dit is geen nummer van HP", a'
+        " security page) / its staff or a moderator says so on its forum",
+        ("number_denied_by_brand", "number_denied_by_staff"),
+        None,
+    ),
+    ("injected into a brand's own page through the URL", ("number_injected",), None),
+    ("confirmed by an analyst, when no showing carries it", ("confirmed_number",), None),
+]
+SITE_ROWS: list[tuple[str, tuple[str, ...], str | None]] = [
+    (
+        "the site poses as the brand with a number whose own verdict is high",
+        ("site_numbers_high",),
+        None,
+    ),
+    (
+        "pair: the page shows (does not report) a number whose own verdict is high",
+        ("pair_number_high",),
+        None,
+    ),
 ]
 
 
@@ -207,10 +274,10 @@ def _points(p: int) -> str:
     return f"+{p}" if p >= 0 else f"−{-p}"  # a typographic minus, as the README writes it
 
 
-def points_table() -> str:
-    """The README's points table, in Markdown."""
+def points_table(rows=None) -> str:
+    """The README's points table, in Markdown (the pair's; or the `rows` given)."""
     lines = ["| signal | points |", "|---|---|"]
-    for text, signals, pattern in README_ROWS:
+    for text, signals, pattern in README_ROWS if rows is None else rows:
         shown = [_points(POINTS[s]) for s in signals]
         cell = pattern.format(*shown) if pattern else " / ".join(shown)
         lines.append(f"| {text} | {cell} |")
@@ -219,3 +286,7 @@ def points_table() -> str:
 
 if __name__ == "__main__":
     print(points_table())
+    print()
+    print(points_table(NUMBER_ROWS))
+    print()
+    print(points_table(SITE_ROWS))

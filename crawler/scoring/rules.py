@@ -76,6 +76,14 @@ def brand_site(f: Facts, r: Reading) -> Hit | None:
     """On a brand's own site: user content, or a listing the brands file lacks."""
     if not f.official_site:
         return None
+    if f.injected:
+        return (
+            "injected",
+            f"the landing URL carried the number and {f.official_site}'s own page {f.domain}"
+            " echoes it: injected, not listed by the brand",
+        )
+    if f.denied:
+        return None  # the brand says it is not theirs: the number's verdict carries that
     if f.user_content:
         return "user_content", f"posted as user content on {f.official_site}'s own site {f.domain}"
     return (
@@ -156,6 +164,17 @@ def number_as_brand(f: Facts, r: Reading) -> Hit | None:
     return None
 
 
+def poses_with_number(f: Facts, r: Reading) -> Hit | None:
+    """The page names the brand (title, domain or the ad) and calls this number the
+    brand's service: that is what impersonating a helpdesk is."""
+    if not f.number_as_brand or f.official_site or r.shown or _warned(f, r):
+        return None
+    named = r.tm.get("kind") in ("helpdesk", "name") or f.ad_claim
+    if named or r.dm.get("kind") in ("helpdesk", "name", "homoglyph", "typo"):
+        return "poses_with_number", f"names {r.brand} and gives this number as {r.brand}'s"
+    return None
+
+
 def ad(f: Facts, r: Reading) -> Hit | None:
     if not f.is_ad:
         return None
@@ -187,6 +206,16 @@ def premium_or_foreign(f: Facts, r: Reading) -> Hit | None:
         return "premium", "premium-rate number"
     if f.country and f.region and f.country != f.region:
         return "foreign", f"foreign number ({f.country}) on a {f.region} query"
+    return None
+
+
+def premium_helpdesk(f: Facts, r: Reading) -> Hit | None:
+    """A premium-rate or foreign number on a page that acts as a helpdesk."""
+    costly = f.nl_category == "premium" or f.number_type == "premium_rate"
+    costly = costly or bool(f.country and f.region and f.country != f.region)
+    acts = f.remote_tool or f.alarm or f.locker or r.helpdesk_title or f.number_as_brand
+    if costly and (acts or f.ad_claim) and not _warned(f, r) and not r.shown:
+        return "premium_helpdesk", "premium-rate or foreign number on a page acting as a helpdesk"
     return None
 
 
@@ -296,11 +325,13 @@ RULES: list[Rule] = [
     shared_hosting,
     claims_official,
     number_as_brand,
+    poses_with_number,
     ad,
     remote_tool,
     alarm,
     locker,
     premium_or_foreign,
+    premium_helpdesk,
     number_in_title,
     trade_page,
     listed_by_brand,

@@ -108,9 +108,7 @@ def number_sentence(context: str, raw: str) -> str:
     if at < 0:
         return context
     end = at + len(raw)
-    start = max(context.rfind(p, 0, at) for p in _ENDS) + 1
-    ends = [i for i in (context.find(p, end) for p in _ENDS) if i >= 0]
-    stop = min(ends) if ends else len(context)
+    start, stop = _bounds(context, at, end)
     sentence = context[start:stop]
     if start > 1 and context[start - 1] == "\n":
         before = max(context.rfind(p, 0, start - 1) for p in _ENDS) + 1
@@ -120,6 +118,22 @@ def number_sentence(context: str, raw: str) -> str:
         if line and (bare or heading):
             sentence = f"{line} {sentence}"
     return sentence
+
+
+def _bounds(context: str, at: int, end: int) -> tuple[int, int]:
+    start = max(context.rfind(p, 0, at) for p in _ENDS) + 1
+    ends = [i for i in (context.find(p, end) for p in _ENDS) if i >= 0]
+    return start, min(ends) if ends else len(context)
+
+
+def own_sentence(context: str, raw: str) -> str:
+    """The number's own sentence, without the line before it that `number_sentence`
+    may add (in a table that is the cell above, not the number's label)."""
+    at = context.find(raw) if raw else -1
+    if at < 0:
+        return context
+    start, stop = _bounds(context, at, at + len(raw))
+    return context[start:stop]
 
 
 def presents_as_brand(sentence: str, keywords: list[str]) -> bool:

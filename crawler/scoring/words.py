@@ -311,3 +311,77 @@ LOCKER = (
     re.compile(r"\balert\s*\(", VERBOSE),
     re.compile(r"history\.pushState", VERBOSE),
 )
+# A sentence that reports a number or doubts it: "gemelde nummers: 085 ...",
+# "Is 088 ... echt de storingsdienst van Odido?" (with WARNING's words).
+REPORT = re.compile(
+    r"""
+    (
+        \bgemeld\w*
+      | \bmeldingen\b
+      | \breported\b
+      | \bverdacht\w*
+      | \bsuspicious\b
+      | \bgebeld\ door\b
+      | \bbelde\ mij\b
+      | \bcalled\ me\b
+      | \b(echt|klopt|betrouwbaar|really|legit)\b[^?]*\?
+    )
+    """,
+    VERBOSE,
+)
+# Staff or moderators answering on a brand's own forum.
+STAFF = re.compile(
+    r"""
+    \b(
+        staff
+      | moderator
+      | community\ specialist
+      | community\ manager
+      | beheerder
+      | medewerker
+      | employee
+      | agent
+    )\b
+    """,
+    VERBOSE,
+)
+
+
+def denial(names: list[str]) -> re.Pattern:
+    """A brand's own page saying a number is not the brand's: "dit is geen nummer van
+    HP", "dat nummer is niet van Apple", "not an Apple number", "ING belt nooit vanaf"."""
+    name = "(" + "|".join(re.escape(n) for n in names if n) + ")"
+    return re.compile(
+        rf"""
+        (geen|not\ an?|niet\ een)\s+(\w+\s+){{0,2}}?
+            (nummer|number|telefoonnummer)\s+(van|of|from)\s+{name}\b
+      | (nummer|number)\s+(is\s+)?(niet|not)\s+(van|of|from)\s+{name}\b
+      | (geen|not\ an?)\s+{name}[\s-]+(nummer|number)
+      | \b{name}\s+(belt|bellen|calls?)\s+(u\s+|you\s+|klanten\s+)?(nooit|never)
+            \s+(vanaf|from|met|via)\b
+        """,
+        VERBOSE,
+    )
+
+
+# A call to action: the page tells readers to call this number (its own line,
+# the police, a help desk), which a report never does.
+CALL_TO_ACTION = re.compile(
+    r"""
+    \b(
+        bel
+      | belt\ u
+      | call
+      | phone
+      | app
+      | whatsapp
+      | mail
+      | contact
+      | bereikbaar
+      | via
+    )\b
+    """,
+    VERBOSE,
+)
+# A service line named in a sentence ("Ledenservice: 070 ...").
+SERVICE_WORD = re.compile(SERVICE, VERBOSE)
