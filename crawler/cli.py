@@ -110,13 +110,18 @@ def _warc_dir(db_path) -> Path:
     return warc_dir_for(db_path, settings.SERPWATCH_WARC_DIR or None)
 
 
-def _do_crawl(profile, db_path, overrides=None, proxy=None) -> tuple[int, int]:
+def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> tuple[int, int]:
     """Crawl, print the run's summary; return the run id and the exit code it earned."""
     from crawler import storage
     from crawler.cli_runs import exit_code, summary_lines
     from crawler.crawl import run_crawl
 
-    stats = run_crawl(profile, db_path, overrides, proxy=proxy)
+    if redis_url:  # distributed mode (crawler/cli_scale.py)
+        from crawler.cli_scale import run_distributed
+
+        stats = run_distributed(profile, db_path, overrides or {}, redis_url)
+    else:
+        stats = run_crawl(profile, db_path, overrides, proxy=proxy)
     run_id = stats.get("serpwatch/run_id")
     if run_id is None:
         raise click.ClickException("the crawl did not start; see the log above")
@@ -203,14 +208,23 @@ def demo(db_path, out_dir):
 @click.option(
     "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
 )
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Distributed: seed a run in this Redis, store it and work on it; workers join.",
+)
 @friendly
-def crawl(profile_path, db_path, jobdir, settings):
+def crawl(profile_path, db_path, jobdir, settings, redis_url):
     """Run a profile's queries on its engines and store what was found.
 
     Prints one line per engine. Exit 0 when every engine answered every query,
     3 when every engine blocked, 1 otherwise (some or all engines failed or
     blocked, or storage failed), 130 / 143 when stopped by SIGINT / SIGTERM
     (a second signal stops at once).
+
+    With --redis the run goes into Redis and `serpwatch worker` processes on any
+    machine share its work (README: More than one machine).
 
     Example: serpwatch crawl profiles/nl.toml --db nl.db -s DOWNLOAD_DELAY=2
     """
@@ -230,7 +244,7 @@ def crawl(profile_path, db_path, jobdir, settings):
     # A database that cannot be used (unwritable path, not a database, from a
     # newer serpwatch) is said before the crawl starts, not in Scrapy's log.
     storage.open_db(db_path).close()
-    _, code = _do_crawl(profile, db_path, overrides)
+    _, code = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
     if code:
         sys.exit(code)
 
@@ -501,6 +515,10 @@ _register_analyst(main, friendly, db_option)
 from crawler.cli_brands import register as _register_brands  # noqa: E402
 
 _register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
+from crawler import cli_scale  # noqa: E402
+
+main.add_command(cli_scale.worker)
+main.add_command(cli_scale.store)
 
 # runs (crawler/cli_runs.py)
 from crawler.cli_runs import register as _register_runs  # noqa: E402

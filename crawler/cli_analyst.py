@@ -251,7 +251,9 @@ def _print_try(seen: dict) -> None:
     for w in seen["warnings"]:
         click.echo(f"warning: {w}")
     if not seen["results"]:
-        click.echo("no results")
+        # A page no parser recognised is not "no results" (issue 16).
+        unread = any("not recognised" in w for w in seen["warnings"])
+        click.echo("nothing read: a result page was not recognised" if unread else "no results")
     for r in seen["results"]:
         where = f"ad {r['ad_position']}" if r["is_ad"] else f"#{r['rank']}"
         click.echo(f"{r['engine']:<10} {where:<6} {r['title']}")

@@ -122,6 +122,9 @@ class Profile:
     # Query texts a maintainer retired (`serpwatch queries retire`), with the
     # reason; `queries()` leaves them out. Set from the database by the crawl.
     retired: dict[str, str] = field(default_factory=dict)
+    # Distributed mode (crawler/distributed.py): True when every worker has its
+    # own egress address, so each keeps its own engine rate limits.
+    per_worker_limits: bool = False
 
     def queries(self) -> list[tuple[str | None, str]]:
         """(brand name or None, query text) for every brand × template, then the extras."""
@@ -420,6 +423,7 @@ def load_profile(path: Path | str) -> Profile:
     # bills the advertiser and shows the scammer our address (issue 16).
     click_ads = need("click_ads", bool, False)
     allow_private = need("allow_private", bool, False)
+    per_worker_limits = need("per_worker_limits", bool, False)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
     brands_path = (path.parent / brands_rel).resolve()
@@ -491,6 +495,7 @@ def load_profile(path: Path | str) -> Profile:
         templates=templates,
         extra=extra,
         allow_private=allow_private,
+        per_worker_limits=per_worker_limits,
         third_parties=load_third_parties(brands_path, region),
         packs=packs,
         suggest=_suggest(data.get("suggest", {}), path, text),

@@ -204,8 +204,10 @@ def _collect(db: Database, run_id: int, profile: OneQueryProfile) -> dict:
     for r in db["serp_results"].rows_where(
         "run_id = ?", [run_id], order_by="engine, is_ad desc, ad_position, rank"
     ):
+        # An ad reached through its click chain (click_ads = true) entered at its click URL.
+        entries = [r["landing_url"], r.get("click_url") or r["landing_url"]]
         page = next(
-            db["pages"].rows_where("run_id = ? and entry_url = ?", [run_id, r["landing_url"]]),
+            db["pages"].rows_where("run_id = ? and entry_url in (?, ?)", [run_id, *entries]),
             None,
         )
         numbers = []

@@ -606,7 +606,18 @@ def number_and_site_verdicts(db: Database) -> None:
     db["verdict_history"].create_index(["run_id"], if_not_exists=True)
 
 
-@migrations(name="0007_run_outcomes_and_presence")
+@migrations(name="0007_run_warcs")
+def run_warcs(db: Database) -> None:
+    """Distributed runs (issue 18): each worker writes its own WARC file; the run lists them."""
+    if not db["run_warcs"].exists():
+        db["run_warcs"].create(
+            {"run_id": int, "warc_file": str, "worker": str},
+            pk=("run_id", "warc_file"),
+            foreign_keys=[("run_id", "runs", "id")],
+        )
+
+
+@migrations(name="0008_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 

@@ -93,6 +93,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+# Distributed mode (crawler/distributed.py, `serpwatch worker`): a worker silent
+# this long is gone, and the requests it held go back to the shared queue.
+SERPWATCH_LEASE_SECONDS = 30.0
+
 # `serpwatch brands check`: a listed official number not confirmed on the
 # brand's own page for more than this many days is reported (--max-age).
 SERPWATCH_OFFICIAL_MAX_AGE_DAYS = 180

@@ -692,6 +692,7 @@ def pair_details(db: Database) -> list[dict]:
             f"""
             select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
                    p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
+                   p.click_url, p.advertiser_name, p.advertiser_location,
                    g.title as page_title{extra}
             from site_numbers p
             join numbers n on n.phone = p.phone
@@ -1198,3 +1199,25 @@ def entity_verdicts(db: Database, table: str, keys) -> dict[str, dict]:
         k: {"score": s, "risk": r, "reasons": json.loads(rs or "[]"), "flagged": f}
         for k, s, r, rs, f in rows
     }
+
+
+# -- distributed mode (crawler/scale_store.py): one store for many workers -------------
+
+
+def resume_run(db: Database, run_id: int) -> None:
+    """A store that took over a run (its predecessor died) marks it running again, as its own."""
+    db["runs"].update(
+        run_id, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()}
+    )
+
+
+def save_run_warcs(db: Database, run_id: int, files: dict[str, str]) -> None:
+    """Record the run's WARC files: path → the worker that wrote it."""
+    db["run_warcs"].upsert_all(
+        [{"run_id": run_id, "warc_file": path, "worker": w} for path, w in files.items()],
+        pk=("run_id", "warc_file"),
+    )
+
+
+def run_warcs(db: Database, run_id: int) -> list[str]:
+    return [r["warc_file"] for r in db["run_warcs"].rows_where("run_id = ?", [run_id])]

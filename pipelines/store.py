@@ -51,25 +51,18 @@ class StorePipeline:
             return
         stats = self.crawler.stats
         stats.set_value("finish_reason", reason)
-        if not self.failed:
-            # History and triage first (crawler.history): their counts go into the run's stats.
-            try:
-                changes = history.close_run(self.db, self.run_id, stats.get_stats())
-            except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
-                if not self._storage_failed(exc):
-                    logger.exception("scoring the run again with its history failed")
-                changes = {"failed": 1}
-            for name, value in changes.items():
-                stats.set_value(f"serpwatch/history/{name}", value)
         try:
-            storage.finish_crawl(self.db, self.run_id, stats.get_stats())
+            recorded = close_run(self.db, self.run_id, stats.get_stats())
+            for name, value in recorded.items():
+                if name.startswith(("serpwatch/history/", "serpwatch/storage_")):
+                    stats.set_value(name, value)
         except Exception as exc:
-            reason = storage.storage_failure(exc)
-            if reason is None:
+            failure = storage.storage_failure(exc)
+            if failure is None:
                 raise
             # The full record does not fit: the status alone may (a row updated in place).
-            logger.error("could not record the run's end (%s)", reason)
-            storage.mark_run_failed(self.db, self.run_id, reason)
+            logger.error("could not record the run's end (%s)", failure)
+            storage.mark_run_failed(self.db, self.run_id, failure)
         finally:
             self.db.close()
             self.db = None
@@ -79,33 +72,12 @@ class StorePipeline:
             self._lost(item)
             return item
         try:
-            self._save(item)
+            save_item(self.db, self.run_id, item)
         except Exception as exc:
             if not self._storage_failed(exc):
                 raise
             self._lost(item)
         return item
-
-    def _save(self, item) -> None:
-        if isinstance(item, SerpItem) and item.kind in ("local", "call"):
-            storage.save_serp_listing(self.db, self.run_id, asdict(item))
-        elif isinstance(item, SerpItem):
-            storage.save_serp_result(self.db, self.run_id, asdict(item))
-        elif isinstance(item, UnparsedItem):
-            storage.save_unparsed_page(self.db, self.run_id, asdict(item))
-        elif isinstance(item, PageItem):
-            page = {
-                f.name: getattr(item, f.name)
-                for f in fields(item)
-                # What only the WARC keeps: the bytes, the headers both ways.
-                if f.name
-                not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
-            }
-            storage.save_page(self.db, self.run_id, page, item.verdicts)
-        elif isinstance(item, QueryOutcome):
-            storage.save_query_outcome(self.db, self.run_id, asdict(item))
-        elif isinstance(item, RelatedItem):
-            storage.save_related(self.db, self.run_id, asdict(item))
 
     def _storage_failed(self, exc: Exception) -> bool:
         """A database that takes no more writes stops the crawl; False for other errors."""
@@ -129,3 +101,49 @@ class StorePipeline:
         self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
         if isinstance(item, PageItem):
             self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", len(item.verdicts))
+
+
+def save_item(db, run_id: int, item) -> None:
+    """Store one finished item (also the distributed store's, crawler/scale_store.py)."""
+    if isinstance(item, SerpItem) and item.kind in ("local", "call"):
+        storage.save_serp_listing(db, run_id, asdict(item))
+    elif isinstance(item, SerpItem):
+        storage.save_serp_result(db, run_id, asdict(item))
+    elif isinstance(item, UnparsedItem):
+        storage.save_unparsed_page(db, run_id, asdict(item))
+    elif isinstance(item, PageItem):
+        page = {
+            f.name: getattr(item, f.name)
+            for f in fields(item)
+            # What only the WARC keeps: the bytes, the headers both ways.
+            if f.name
+            not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
+        }
+        storage.save_page(db, run_id, page, item.verdicts)
+    elif isinstance(item, QueryOutcome):
+        storage.save_query_outcome(db, run_id, asdict(item))
+    elif isinstance(item, RelatedItem):
+        storage.save_related(db, run_id, asdict(item))
+
+
+def close_run(db, run_id: int, stats: dict) -> dict:
+    """Score the run again with its history, then close it; the stats as recorded.
+
+    A run whose storage failed gets no history step: it records nothing as gone.
+    """
+    stats = dict(stats)
+    if not stats.get("serpwatch/storage_failed"):
+        # History and triage first (crawler.history): their counts go into the run's stats.
+        try:
+            changes = history.close_run(db, run_id, stats)
+        except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
+            failure = storage.storage_failure(exc)
+            if failure:
+                stats["serpwatch/storage_failed"] = failure
+            else:
+                logger.exception("scoring the run again with its history failed")
+            changes = {"failed": 1}
+        for name, value in changes.items():
+            stats[f"serpwatch/history/{name}"] = value
+    storage.finish_crawl(db, run_id, stats)
+    return stats

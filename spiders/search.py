@@ -173,6 +173,7 @@ class SearchSpider(scrapy.Spider):
         before = self.progress.get((run.name, qi))
         if page > 1 and "Referer" in headers and before is not None and before.last_url:
             headers["Referer"] = before.last_url  # the page we were on
+        meta = {"serpwatch_progress": before} if before is not None else {}
         return scrapy.Request(
             url or req.url,
             method=req.method,
@@ -189,6 +190,7 @@ class SearchSpider(scrapy.Spider):
                 "autothrottle_dont_adjust_delay": True,
                 "dont_retry": True,
                 "handle_httpstatus_list": ENGINE_STATUSES,
+                **meta,
             },
             cb_kwargs={"engine": run.name, "brand": brand, "query": query, "qi": qi, "page": page},
         )
@@ -209,7 +211,12 @@ class SearchSpider(scrapy.Spider):
     async def parse_serp(self, response, engine, brand, query, qi, page):
         run = self.engines[engine]
         stats = self.crawler.stats
-        progress = self.progress.setdefault((engine, qi), QueryProgress())
+        # A later page carries how far its query got: in distributed mode
+        # (crawler/distributed.py) another worker may have parsed the page before.
+        progress = response.meta.get("serpwatch_progress") or self.progress.setdefault(
+            (engine, qi), QueryProgress()
+        )
+        self.progress[(engine, qi)] = progress
         result = run.module.parse(
             response.body,
             response.url,

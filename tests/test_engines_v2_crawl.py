@@ -234,3 +234,63 @@ def test_an_unrecognised_page_is_kept_and_warned_never_no_results(tmp_path):
     assert "bing" in listed.output and "li.b_algo" in listed.output
     (saved,) = (tmp_path / "out").iterdir()
     assert saved.read_bytes() == fixture.read_bytes()
+
+
+def test_default_export_carries_the_click_string_for_ads(no_clicks):
+    _, db, _ = no_clicks
+    result = CliRunner().invoke(main, ["export", "--db", str(db), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0].split(",")
+    assert header[-3:] == ["click_url", "advertiser_name", "advertiser_location"]
+    rows = [
+        json.loads(line)
+        for line in CliRunner()
+        .invoke(main, ["export", "--db", str(db), "--format", "jsonl", "--dry-run"])
+        .stdout.splitlines()
+        if line.startswith("{")
+    ]
+    scam = next(r for r in rows if "windows-helpdesk-bellen" in r["domain"])
+    assert "/aclk" in scam["click_url"] and scam["advertiser_location"] == "Nederland"
+    assert all(r["click_url"] == "" for r in rows if not r["is_ad"])
+
+
+@pytest.mark.parametrize(("value", "ok"), [("", False), ("false", False), ("true", True)])
+def test_click_ads_is_a_real_boolean_defaulting_to_false(tmp_path, value, ok):
+    from crawler.config import ConfigError, load_profile
+
+    (tmp_path / "brands.toml").write_text(BRANDS)
+    line = f"click_ads = {value}\n" if value else ""
+    (tmp_path / "p.toml").write_text(
+        f'name = "t"\nbrands = "brands.toml"\n{line}[[engines]]\nkind = "yahoo"\n'
+        '[queries]\nextra = ["x"]\n'
+    )
+    assert load_profile(tmp_path / "p.toml").click_ads is ok
+    (tmp_path / "bad.toml").write_text(
+        f'name = "t"\nbrands = "brands.toml"\nclick_ads = "{value or "no"}"\n'
+        '[[engines]]\nkind = "yahoo"\n[queries]\nextra = ["x"]\n'
+    )
+    with pytest.raises(ConfigError, match=r"bad.toml:3 \[click_ads\]: must be bool"):
+        load_profile(tmp_path / "bad.toml")
+
+
+def test_queries_try_never_calls_an_unrecognised_page_no_results(tmp_path):
+    with EngineSim() as sim:
+        sim.serve("ecosia", {1: "unrecognised-layout"})
+        (tmp_path / "brands.toml").write_text(BRANDS)
+        (tmp_path / "p.toml").write_text(
+            'name = "t"\nbrands = "brands.toml"\nallow_private = true\n'
+            f'[[engines]]\nkind = "ecosia"\nurl = "{sim.url("ecosia")}"\ndelay = 0\n'
+            '[queries]\nextra = ["x"]\n'
+        )
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        exe = Path(sys.executable).with_name("serpwatch")
+        proc = subprocess.run(
+            [str(exe), "queries", "try", str(tmp_path / "p.toml"), "microsoft helpdesk"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+    assert "ecosia: 1 result pages not recognised" in proc.stdout, proc.stderr[-2000:]
+    assert "nothing read: a result page was not recognised" in proc.stdout
+    assert "no results" not in proc.stdout.replace("nothing read", "")

@@ -148,3 +148,30 @@ def test_bing_organic_results_are_the_b_algo_items() -> None:
     hello = parse("bing/hello.html")
     assert organic(hello)[0].landing_url == "https://www.hellomagazine.com/"
     assert hello.next_url and "first=10" in hello.next_url
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[f"{p.parent.name}/{p.name}" for p in PAGES])
+def test_every_real_ad_keeps_its_click_string_and_names_its_site_without_a_click(
+    path: Path,
+) -> None:
+    """Issue 16: the advertiser's site is known without requesting any click URL, and
+    the raw click string is kept (Google's desktop page holds it in `data-rw`)."""
+    from crawler.engines.common import is_click_url
+
+    page = parse(f"{path.parent.name}/{path.name}")
+    assert page.unrecognised is None
+    for ad in ads(page):
+        assert ad.click_url and is_click_url(ad.click_url), ad
+        assert ad.landing_from in ("link", "decoded", "display-url"), ad
+        host = urlsplit(ad.landing_url).hostname
+        assert host and not ENGINE_HOSTS[path.parent.name].search(host), ad.landing_url
+        assert not is_click_url(ad.landing_url), ad.landing_url
+
+
+def test_google_nojs_hidden_targets_come_from_the_display_urls() -> None:
+    page = parse("google/hotels-nojs.html")
+    assert [(a.landing_url, a.landing_from) for a in ads(page)] == [
+        ("https://www.booking.com/", "display-url"),
+        ("https://www.expedia.com/", "display-url"),
+        ("https://www.priceline.com/", "display-url"),
+    ]

@@ -20,6 +20,13 @@ HostilePageMiddleware
 RetryAfterMiddleware
 DecompressionMiddleware
 OfflineCookiesMiddleware
+# Distributed mode: crawler.distributed.worker_settings names them for Scrapy.
+RunScheduler
+EngineRateLimit
+StreamPipeline
+WorkerExtension
+enqueue_request  # Scrapy's engine calls these on the SCHEDULER (RunScheduler)
+next_request
 GuardedResolver
 GuardedHTTP11DownloadHandler
 install_on_reactor  # Scrapy calls it on the TWISTED_DNS_RESOLVER class

@@ -152,7 +152,7 @@ def _ad(unit, page_url: str, region: str, position: int) -> SerpResult | None:
         display_url=display,
         snippet=snippet,
         phones=find_phones(text_of(unit), region, tel_links(unit)),
-        **advertiser(unit, page_url, (".tptt", ".b_adurl strong")),
+        **advertiser(unit, page_url, (".tptt",)),
     )
 
 

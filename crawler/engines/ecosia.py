@@ -54,6 +54,7 @@ _NO_RESULTS_MARKERS = (
     "keine ergebnisse für",
     "aucun résultat pour",
 )
+_NO_RESULTS_SELECTOR = '[data-test-id="web-no-results"], [data-test-id="no-results"], .no-results'
 _RESULTS = (
     '[data-test-id="mainline-result-web"], [data-test-id="mainline-result-ad"],'
     " article.result, div.result"
@@ -177,8 +178,7 @@ def parse(
     return settle(
         page,
         found_markers=f"{_RESULTS} with {_TITLE[0]}",
-        no_results=tree.css_first('[data-test-id="no-results"], .no-results') is not None
+        no_results=tree.css_first(_NO_RESULTS_SELECTOR) is not None
         or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers='[data-test-id="no-results"], .no-results, '
-        + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
+        no_results_markers=f"{_NO_RESULTS_SELECTOR}, " + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
     )

@@ -380,6 +380,9 @@ def _result(nodes, anchor, page_url: str, region: str, title: str, is_ad=False) 
     display = _display(nodes)
     if is_ad:
         landing, landing_from, click = ad_target(href, page_url, display)
+        # The desktop page links ads straight to the site and swaps in the click
+        # URL (`data-rw`) only when clicked: that is the ad's click string.
+        click = click or absolute(attr(anchor, "data-rw"), page_url)
         about = advertiser(nodes[0], page_url, (".VuuXrf",))
     else:
         landing, landing_from, click, about = unwrap_url(href, page_url), "", "", {}

@@ -56,6 +56,7 @@ _NO_RESULTS_MARKERS = (
 )
 _ADS = (
     "ol.searchCenterTopAds > li, ol.searchCenterBottomAds > li,"
+    " ol.searchRightTopAds > li, ol.searchRightMiddleAds > li, ol.searchRightBottomAds > li,"
     " div.searchCenterTopAds li, div.searchCenterBottomAds li, div.ads > ul > li"
 )
 _ORGANIC = "div.algo, div.algo-sr"
@@ -137,7 +138,9 @@ def parse(
             ads.append((node, ad))
             results.append(ad)
     for node in select(tree, _ORGANIC):
-        if _nested(node, "algo") or _nested(node, "searchCenterTopAds"):
+        if _nested(node, "algo") or any(
+            _nested(node, c) for c in ("searchCenterTopAds", "searchCenterBottomAds")
+        ):
             continue
         link = first(node, *_TITLE)
         if link is None:

@@ -110,6 +110,10 @@ def pair_rows(
             "nl_category",
             "carrier",
             "page_title",
+            # For ads: the raw click string and the advertiser (issue 16).
+            "click_url",
+            "advertiser_name",
+            "advertiser_location",
         ):
             row.setdefault(name, more.get(name))
         row["carrier"] = row.get("carrier") or None

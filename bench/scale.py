@@ -1,0 +1,410 @@
+"""Scale-out benchmark: 1, 2 and 4 workers on one Redis, against a simulated web on loopback.
+
+    .venv/bin/python bench/scale.py [--templates 5] [--workers 1,2,4] [--mode latency|cpu|both]
+
+The simulated web (one threaded server in this process): two search engines
+(`/e1/search`, `/e2/search`, Bing's HTML) that show the same results in
+another order (so the per-query merge has work), and a site per result,
+served as an HTTP proxy with a fixed latency per page. Two modes:
+
+- latency: small pages, 500 ms per page, 2 requests in flight per worker:
+  the crawl waits on the network, so workers should add up linearly.
+- cpu: big pages (lots of text and number-like strings for the phone
+  extractor and the scorer), 5 ms per page: the crawl is bound by
+  extraction, so N workers need N cores (the target: 2 workers >= 1.7x one
+  on 2 cores).
+
+Per worker count it prints landing pages per minute (site fetches between the
+first and the last one, seen by the server), the speed-up over one worker,
+the store's lag (time from a worker's XADD to the store's commit), and each
+engine's request rate against its limit (the server's own clock, busiest
+1-second window and the smallest gap), then compares the flagged pairs and
+each number's best verdict with a single-process crawl of the same web: they
+must be identical. Workers are pinned to cores with os.sched_setaffinity when
+the machine has them; the store, Redis and the web are not pinned.
+
+The machine may be shared: CPU figures are noisy; run it twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from crawler.demo.web import bing_page  # noqa: E402
+
+EXE = str(Path(sys.executable).with_name("serpwatch"))
+BRANDS = ["Norton", "Nordbank", "Odido", "PostNL"]
+TEMPLATES = [
+    "{brand} klantenservice telefoonnummer",
+    "{brand} helpdesk bellen",
+    "{brand} storing nummer",
+    "{brand} contact opnemen",
+    "{brand} hulp bellen",
+]
+OFFICIAL = {
+    "Norton": "020 794 9400",
+    "Nordbank": "020 451 7700",
+    "Odido": "0800 7112",
+    "PostNL": "088 868 6868",
+}
+ENGINE_DELAY = 0.1  # seconds between two requests to one engine: its limit is 10 a second
+FILLER = (
+    "Bestelnummer 2026-{n:06d}, factuur {n:08d}, datum 12-03-2026, prijs EUR {p},95. "
+    "Onze medewerkers helpen u graag verder met uw vraag over het account, de rekening, "
+    "de levering of de installatie; lees eerst de veelgestelde vragen hieronder. "
+)
+
+
+class Web:
+    """Search engines and sites on one loopback server; logs every request with its time."""
+
+    def __init__(self, queries: list[tuple[str, str]], latency: float, filler: int):
+        self.queries = {q: (brand, i) for i, (brand, q) in enumerate(queries)}
+        self.templates = len(queries) // len(BRANDS)
+        self.latency = latency
+        self.filler = filler
+        self.log: list[tuple[float, str]] = []
+        self.lock = threading.Lock()
+        self.pages: dict[str, bytes] = {}
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                web.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def results(self, query: str) -> tuple[list, list]:
+        if query not in self.queries:
+            print("unknown query", repr(query), file=sys.stderr)
+        brand, qi = self.queries.get(query, (BRANDS[0], 0))
+        organic, ads = [], []
+        for i in range(10):
+            shared = i % 4 == 3  # some sites answer several queries
+            host = f"shared-{brand.lower()}-{i}.example" if shared else f"q{qi}-s{i}.example"
+            organic.append(
+                (f"http://{host}/", f"{brand} hulp {i}", host, f"{brand} klantenservice {i}")
+            )
+        for i in range(2):
+            host = f"q{qi}-ad{i}.example"
+            ads.append((f"http://{host}/", f"{brand} Helpdesk", host, f"Bel {brand} nu", ""))
+        return organic, ads
+
+    def serp(self, path: str, query: str) -> str:
+        organic, ads = self.results(query)
+        if path.startswith("/e2/"):
+            rnd = random.Random(query)  # the other engine: same results, another order
+            rnd.shuffle(organic)
+        return bing_page(query, organic, ads)
+
+    def page(self, host: str) -> bytes:
+        if host in self.pages:
+            return self.pages[host]
+        rnd = random.Random(host)
+        brand = next((b for b in BRANDS if b.lower() in host), rnd.choice(BRANDS))
+        if host.startswith("shared-") or rnd.random() < 0.5:
+            number, text = OFFICIAL[brand], f"Officiële klantenservice van {brand}."
+        else:
+            number = f"085 {rnd.randint(200, 899)} {rnd.randint(1000, 9999)}"
+            text = f"{brand} Helpdesk Nederland, 24/7 bereikbaar. Bel direct de {brand} helpdesk"
+        filler = "".join(
+            f"<p>{FILLER.format(n=rnd.randint(0, 999999), p=rnd.randint(10, 99))}</p>"
+            for _ in range(self.filler)
+        )
+        body = (
+            f"<!DOCTYPE html><html lang='nl'><head><title>{html.escape(brand)} helpdesk"
+            f"</title></head><body><h1>{html.escape(text)}</h1><p>Bel {number}</p>{filler}"
+            f"<p>Telefoon: <a href='tel:{number.replace(' ', '')}'>{number}</a></p></body></html>"
+        ).encode()
+        self.pages[host] = body
+        return body
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        arrived = time.time()  # the engine's own clock: when the request reached it
+        parts = urlsplit(h.path)
+        host = (parts.hostname or "").lower()
+        if host in ("", "127.0.0.1") and parts.path.endswith("/search"):
+            kind = parts.path.split("/")[1]
+            body = self.serp(parts.path, parse_qs(parts.query).get("q", [""])[0]).encode()
+        else:
+            kind = "site"
+            time.sleep(self.latency)
+            body = self.page(host)
+        with self.lock:
+            self.log.append((arrived, kind))
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def __enter__(self) -> Web:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def write_profile(folder: Path, web: Web) -> Path:
+    brands = "".join(
+        f'[[brands]]\nname = "{b}"\nkeywords = ["{b.lower()}"]\ndomains = ["{b.lower()}.nl"]\n'
+        f'phones = ["{OFFICIAL[b]}"]\n\n'
+        for b in BRANDS
+    )
+    (folder / "brands.toml").write_text(brands)
+    engines = "".join(
+        f'[[engines]]\nkind = "bing"\nurl = "{web.base}/{e}/search"\ndelay = {ENGINE_DELAY}\n\n'
+        for e in ("e1", "e2")
+    )
+    templates = ", ".join(f'"{t}"' for t in TEMPLATES[: web.templates])
+    (folder / "p.toml").write_text(
+        f'name = "bench"\nbrands = "brands.toml"\nregion = "NL"\nlanguage = "nl"\n'
+        f"results_per_query = 10\nfollow_ads = true\nallow_private = true\n\n{engines}"
+        f"[queries]\ntemplates = [{templates}]\n"
+    )
+    return folder / "p.toml"
+
+
+def queries_for(templates: int) -> list[tuple[str, str]]:
+    """brands × the first `templates` templates, in the profile's order."""
+    return [(b, t.replace("{brand}", b)) for b in BRANDS for t in TEMPLATES[:templates]]
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def pinned(core: int | None):
+    def pin():
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+
+    return pin
+
+
+def spawn(args, log: Path, env, core=None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [EXE, *args],
+        stdout=open(log, "w"),  # noqa: SIM115 - the child owns it
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=log.parent,
+        preexec_fn=pinned(core),
+    )
+
+
+def settings(concurrency: int) -> list[str]:
+    return [
+        "-s", "LOG_LEVEL=WARNING",
+        "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", f"CONCURRENT_REQUESTS={concurrency}",
+        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+    ]  # fmt: skip
+
+
+def flagged(db: Path) -> tuple[set, dict]:
+    out = subprocess.run([EXE, "flags", "--json", "--db", str(db)], capture_output=True, text=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    best: dict = {}
+    for r in rows:
+        best[r["phone"]] = max(
+            best.get(r["phone"], (r["score"], r["risk"])), (r["score"], r["risk"])
+        )
+    return {(r["phone"], r["domain"], r["url"]) for r in rows}, best
+
+
+def window(log, t0: float, t1: float, kind: str) -> tuple[int, float]:
+    """Busiest 1-second window and the smallest gap between two requests of `kind`."""
+    times = sorted(t for t, k in log if k == kind and t0 <= t <= t1)
+    busiest, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] < t - 1.0:
+            j += 1
+        busiest = max(busiest, i - j + 1)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    return busiest, min(gaps) if gaps else float("inf")
+
+
+def crawl_phase(web: Web, since: float) -> tuple[int, float, float]:
+    sites = [t for t, k in web.log if k == "site" and t >= since]
+    return len(sites), min(sites), max(sites)
+
+
+def run_single(folder: Path, profile: Path, env, concurrency: int, web: Web) -> dict:
+    since = time.time()
+    proc = spawn(
+        ["crawl", str(profile), "--db", "single.db", *settings(concurrency)],
+        folder / "single.log",
+        env,
+        0,
+    )
+    proc.wait()
+    n, first, last = crawl_phase(web, since)
+    return {"pages": n, "seconds": last - first, "flagged": flagged(folder / "single.db")}
+
+
+def run_distributed(
+    folder: Path, profile: Path, env, n: int, concurrency: int, web: Web, url: str
+) -> dict:
+    import redis
+
+    redis.Redis.from_url(url).flushall()
+    cores = os.sched_getaffinity(0)
+    ncores = len(cores)
+    core_list = sorted(cores)
+    db = folder / f"d{n}.db"
+    since = time.time()
+    store = spawn(
+        ["store", "--redis", url, "--db", str(db), "--wait", "60"], folder / f"store{n}.log", env
+    )
+    seed = spawn(
+        ["crawl", str(profile), "--db", str(db), "--redis", url, "-s", "SERPWATCH_STORE=0",
+         *settings(concurrency)],
+        folder / f"seed{n}.log", env, core_list[0] if ncores > 1 else None,
+    )  # fmt: skip
+    time.sleep(0.3)
+    workers = [
+        spawn(["worker", "--redis", url, "--wait", "60", *settings(concurrency)],
+              folder / f"worker{n}-{i}.log", env, core_list[i % ncores] if ncores > 1 else None)
+        for i in range(1, n)
+    ]  # fmt: skip
+    for p in [seed, *workers]:
+        p.wait()
+    store.wait()
+    slog = (folder / f"store{n}.log").read_text()
+    if store.returncode or seed.returncode:
+        raise SystemExit(
+            f"{n} workers failed:\n{slog[-2000:]}\n{(folder / f'seed{n}.log').read_text()[-3000:]}"
+        )
+    pages, first, last = crawl_phase(web, since)
+    lag = (
+        json.loads(slog.split("store lag: ", 1)[1].splitlines()[0]) if "store lag: " in slog else {}
+    )
+    rates = {e: window(web.log, since, time.time(), e) for e in ("e1", "e2")}
+    return {
+        "pages": pages,
+        "seconds": last - first,
+        "lag": lag,
+        "rates": rates,
+        "flagged": flagged(db),
+    }
+
+
+def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) -> None:
+    latency, filler, concurrency = (0.5, 4, 2) if mode == "latency" else (0.005, 1500, 8)
+    queries = queries_for(templates)
+    nq = len(queries)
+    with Web(queries, latency, filler) as web:
+        sub = folder / mode
+        sub.mkdir()
+        profile = write_profile(sub, web)
+        env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+        env["http_proxy"] = web.base
+        size = len(web.page("q0-s0.example")) // 1024
+        print(f"\n== {mode}-bound: {nq} queries x 2 engines, {latency * 1000:g} ms per page, "
+              f"pages ~{size} KB, {concurrency} requests in flight per worker, "
+              f"engine limit {1 / ENGINE_DELAY:g}/s each")  # fmt: skip
+        single = run_single(sub, profile, env, concurrency, web)
+        base_rate = single["pages"] / single["seconds"] * 60
+        print(f"single process: {single['pages']} landing pages in {single['seconds']:.1f} s = "
+              f"{base_rate:.0f}/min")  # fmt: skip
+        print(f"{'workers':>7} {'pages/min':>9} {'speed-up':>8} {'lag p50':>8} {'lag p95':>8} "
+              f"{'lag max':>8}  engine: busiest 1 s (limit {1 / ENGINE_DELAY:g}), min gap; "
+              "same flags")  # fmt: skip
+        one = None
+        for n in counts:
+            res = run_distributed(sub, profile, env, n, concurrency, web, url)
+            rate = res["pages"] / res["seconds"] * 60
+            one = one or rate
+            lag = res["lag"]
+            rates = ", ".join(
+                f"{e} {b}/s gap {g * 1000:.0f} ms{' OK' if b <= 1 / ENGINE_DELAY else ' OVER'}"
+                for e, (b, g) in res["rates"].items()
+            )
+            same = res["flagged"] == single["flagged"]
+            print(f"{n:>7} {rate:>9.0f} {rate / one:>7.2f}x {lag.get('p50', 0):>7.2f}s "
+                  f"{lag.get('p95', 0):>7.2f}s {lag.get('max', 0):>7.2f}s  {rates}; "
+                  f"{'identical' if same else 'DIFFERENT'} "
+                  f"({len(res['flagged'][0])} pairs)")  # fmt: skip
+            if not same:
+                a, b = res["flagged"], single["flagged"]
+                print(
+                    "   only distributed:",
+                    sorted(a[0] - b[0])[:5],
+                    "only single:",
+                    sorted(b[0] - a[0])[:5],
+                )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--templates", type=int, default=5, help="queries = 4 brands x this")
+    ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--mode", choices=["latency", "cpu", "both"], default="both")
+    args = ap.parse_args()
+    if not shutil.which("redis-server"):
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    counts = [int(x) for x in args.workers.split(",")]
+    print(f"cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="serpwatch-scale-") as tmp:
+        folder = Path(tmp)
+        redis_proc, url = start_redis(folder)
+        try:
+            for mode in ["latency", "cpu"] if args.mode == "both" else [args.mode]:
+                bench(mode, args.templates, counts, folder, url)
+        finally:
+            redis_proc.send_signal(signal.SIGTERM)
+            redis_proc.wait(10)
+    print(
+        f"\nload average at the end {os.getloadavg()[0]:.1f}"
+        " (a shared machine makes CPU figures noisy)"
+    )
+
+
+if __name__ == "__main__":
+    main()
