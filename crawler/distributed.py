@@ -51,7 +51,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -478,6 +478,8 @@ def item_record(item) -> dict | None:
         return {"kind": "page", "body": json.dumps(page, default=str)}
     if isinstance(item, RelatedItem):
         return {"kind": "related", "body": json.dumps(asdict(item), default=str)}
+    if isinstance(item, QueryOutcome):  # how a query went: the run's status and history
+        return {"kind": "outcome", "body": json.dumps(asdict(item), default=str)}
     if isinstance(item, UnparsedItem):  # kept whole: its bytes travel as base64
         data = asdict(item)
         data["body"] = base64.b64encode(item.body).decode("ascii")
@@ -496,6 +498,8 @@ def record_item(kind: str, body: bytes | str):
         return RelatedItem(**{**data, "texts": [tuple(t) for t in data["texts"]]})
     if kind == "unparsed":
         return UnparsedItem(**{**data, "body": base64.b64decode(data["body"])})
+    if kind == "outcome":
+        return QueryOutcome(**data)
     raise ValueError(f"unknown stream entry kind {kind!r}")
 
 
