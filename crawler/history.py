@@ -57,104 +57,17 @@ def _rows(db: Database, sql: str, params=()) -> list[tuple]:
 
 
 def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | None = None) -> dict:
-    """Score the run's sightings again with history and triage; record what changed."""
+    """Score the run's sightings and pairs again with history and triage (`rescore`, for
+    what the run touched); record what changed; counts for the run's stats."""
     ensure_shape(db)
-    when = storage.parse_time(at) or datetime.now(UTC)
-    decisions = triage.latest(db)
-    triage.sync_statuses(db, decisions)
-    first_run_at = storage.parse_time(
-        (_rows(db, "select min(started_at) from runs")[0][0]) if db["runs"].count else None
-    )
-    domains_of = dict(
-        _rows(
-            db,
-            """select phone, count(distinct domain) from sightings
-               where official = 0 and is_fax = 0
-                 and phone in (select phone from sightings where run_id = ?)
-               group by phone""",
-            [run_id],
-        )
-    )
-    # Numbers a brand lists plainly on its own site (not user content, no warning):
-    # its own numbers, wherever else they show up.
-    listed_by_brand = {
-        phone: f"{brand}'s own site {domain}"
-        for phone, brand, domain in _rows(
-            db,
-            """select phone, json_extract(facts, '$.official_site'), min(domain) from sightings
-               where official = 0 and json_extract(facts, '$.brand_listing') = 1
-                 and phone in (select phone from sightings where run_id = ?)
-               group by phone""",
-            [run_id],
-        )
-    }
-    number_first = dict(
-        _rows(
-            db,
-            "select phone, first_seen from numbers where phone in "
-            "(select phone from sightings where run_id = ?)",
-            [run_id],
-        )
-    )
-    site_first = dict(
-        _rows(
-            db,
-            "select domain, first_seen from sites where domain in "
-            "(select domain from sightings where run_id = ?)",
-            [run_id],
-        )
-    )
-    context = {
-        "decisions": decisions,
-        "domains_of": domains_of,
-        "listed_by_brand": listed_by_brand,
-        "number_first": number_first,
-        "site_first": site_first,
-        "first_run_at": first_run_at,
-        "when": when,
-    }
-    sightings = _rows(
-        db, "select id, facts from sightings where run_id = ? and facts is not null", [run_id]
-    )
-    pairs = _rows(
-        db, "select id, facts from site_numbers where last_run = ? and facts is not null", [run_id]
-    )
-    dismissed = confirmed = flagged = 0
-    with db.conn:
-        for table, rows in (("sightings", sightings), ("site_numbers", pairs)):
-            for rid, facts_json in rows:
-                facts = _with_history(Facts.from_dict(json.loads(facts_json)), context)
-                v = score(facts)
-                db[table].update(
-                    rid,
-                    {
-                        "score": v.score,
-                        "risk": v.risk,
-                        "reasons": json.dumps(v.reasons),
-                        "flagged": int(v.flagged),
-                        "facts": json.dumps(facts.to_dict(), sort_keys=True),
-                    },
-                )
-                if table == "site_numbers" and not facts.official_for and not facts.is_fax:
-                    statuses = (facts.number_status, facts.site_status)
-                    dismissed += "dismissed" in statuses
-                    confirmed += "confirmed" in statuses
-                    flagged += v.flagged
-    keys = {
-        p for (p,) in _rows(db, "select distinct phone from sightings where run_id = ?", [run_id])
-    }
-    keys |= {
-        d for (d,) in _rows(db, "select distinct domain from sightings where run_id = ?", [run_id])
-    }
+    keys = storage.run_phones_and_domains(db, run_id)
     verdicts = rescore(db, keys, run_id=run_id, at=at)
     with db.atomic():  # the changes and the presence they rest on, together or not at all
         summary = _record_changes(db, run_id, stats or {})
     summary.update(
         {
-            "rescored": len(sightings) + len(pairs),
-            "flagged_pairs": flagged,
-            "dismissed_pairs": dismissed,
-            "confirmed_pairs": confirmed,
+            **storage.run_pair_counts(db, run_id),
+            "rescored": verdicts["pairs"] + verdicts["sightings"],
             "numbers_high": verdicts["numbers_high"],
             "sites_high": verdicts["sites_high"],
         }
@@ -231,6 +144,7 @@ def rescore(
         storage.record_verdicts(db, run_id if run_id is not None else latest_run(db), moved)
     return {
         "pairs": len(pairs),
+        "sightings": len(sightings),
         "numbers": len(numbers),
         "sites": len(sites),
         "numbers_high": sum(v.risk == "high" and v.flagged for v in numbers.values()),

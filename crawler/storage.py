@@ -389,6 +389,45 @@ def finish_run(
     )
 
 
+# Saving is on the crawl's hot path (thousands of rows a minute): plain SQL with
+# statements cached per column set, not sqlite-utils' upsert, which reads the
+# table's schema on every call.
+_UPSERT_SQL: dict[tuple, str] = {}
+
+
+def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -> None:
+    """Insert `record`, or update the row with its `pk`: every given column but `keep`."""
+    cols = tuple(record)
+    sql = _UPSERT_SQL.get((table, cols, pk, keep))
+    if sql is None:
+        names = ", ".join(f"[{c}]" for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        sets = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c != pk and c not in keep)
+        sql = f"insert into [{table}] ({names}) values ({marks}) on conflict([{pk}]) do " + (
+            f"update set {sets}" if sets else "nothing"
+        )
+        _UPSERT_SQL[(table, cols, pk, keep)] = sql
+    db.conn.execute(sql, [record[c] for c in cols])
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# Facts that are empty (None, False, [], {}) take no room: Facts.from_dict gives
+# them their defaults (tests/test_storage_scale.py checks the round trip).
+def _empty(value) -> bool:
+    return value is None or value is False or (type(value) in (list, dict) and not value)
+
+
+def facts_json(facts: dict | None) -> str | None:
+    """A verdict's facts as compact JSON: empty values left out, keys sorted."""
+    if not facts:
+        return None
+    keep = {k: v for k, v in facts.items() if k in ("phone", "brand", "domain") or not _empty(v)}
+    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     """Store one result of a result page; `row` has the SerpResult fields plus context."""
     # Ad positions restart on each result page, so the page is part of the key.
@@ -404,19 +443,28 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     # Cards' own fields (position, address) live in serp_listings.
     record = {k: v for k, v in row.items() if k not in ("position", "address")}
     record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
-    record["phones"] = json.dumps(row.get("phones") or [])
+    record["phones"] = _json(row.get("phones") or [])
     record.setdefault("seen_at", now())
-    db["serp_results"].upsert(record, pk="id")
+    with db.conn:
+        _upsert(db, "serp_results", record, "id")
     return rid
+
+
+_TOUCH_SQL: dict[tuple, str] = {}
 
 
 def _touch(db: Database, table: str, pk: str, value: str, run_id: int, seen: str, extra: dict):
     """Upsert an entity keeping its first sighting and moving its last one."""
-    existing = db[table].get(value) if db[table].count_where(f"{pk} = ?", [value]) else None
-    record = {pk: value, **extra, "last_seen": seen, "last_run": run_id}
-    if existing is None:
-        record.update({"first_seen": seen, "first_run": run_id, "status": "new"})
-    db[table].upsert(record, pk=pk)
+    record = {
+        pk: value,
+        **extra,
+        "last_seen": seen,
+        "last_run": run_id,
+        "first_seen": seen,
+        "first_run": run_id,
+        "status": "new",
+    }
+    _upsert(db, table, record, pk, keep=("first_seen", "first_run", "status"))
 
 
 def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> str:
@@ -434,15 +482,15 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
                 "id": page_id,
                 "run_id": run_id,
                 "is_ad": int(bool(page.get("is_ad"))),
-                "redirects": json.dumps(page.get("redirects") or []),
+                "redirects": _json(page.get("redirects") or []),
                 "phones": len(verdicts),
                 "fetched_at": seen,
                 # Every engine that showed the page for the query, and each showing.
-                "engines": json.dumps(_engines(page)),
-                "appearances": json.dumps(page.get("appearances") or []),
+                "engines": _json(_engines(page)),
+                "appearances": _json(page.get("appearances") or []),
             }
         )
-        db["pages"].upsert(record, pk="id")
+        _upsert(db, "pages", record, "id")
         _touch(db, "sites", "domain", page["domain"], run_id, seen, {})
         for v in verdicts:
             save_sighting(db, run_id, page_id, page, v, seen)
@@ -455,8 +503,9 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    v = {**v, "facts_json": facts_json(v.get("facts"))}  # once for the sighting and the pair
     sighting_id = key(run_id, page["url"], phone)
-    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    before = db.conn.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
     if before is None or (before[0] or 0) < v.get("score", 0):
         _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
     # else: the same page fetched again in this run (for another query) with a
@@ -467,7 +516,9 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
 
 def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
     phone = v["phone"]
-    db["sightings"].upsert(
+    _upsert(
+        db,
+        "sightings",
         {
             "id": sighting_id,
             "run_id": run_id,
@@ -487,17 +538,17 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
             "official": int(bool(v.get("official"))),
             "score": v.get("score", 0),
             "risk": v.get("risk"),
-            "reasons": json.dumps(v.get("reasons", [])),
+            "reasons": _json(v.get("reasons", [])),
             "seen_at": seen,
-            "engines": json.dumps(_engines(page)),
+            "engines": _json(_engines(page)),
             **{c: page.get(c) for c in _AD_COLUMNS},
             **{c: page.get(c) for c in EVIDENCE_COLUMNS},
             # The verdict and the facts behind it: crawler.history scores again at
             # the end of the run with what only the whole database knows.
             "flagged": int(bool(v.get("flagged"))),
-            "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
+            "facts": v["facts_json"],
         },
-        pk="id",
+        "id",
     )
 
 
@@ -532,18 +583,17 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
         "score": v.get("score", 0),
         "risk": v.get("risk"),
-        "reasons": json.dumps(v.get("reasons", [])),
+        "reasons": _json(v.get("reasons", [])),
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
         **{c: page.get(c) for c in EVIDENCE_COLUMNS},
         **{c: page.get(c) for c in _AD_COLUMNS},
-        "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
+        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
     }
-    existing = (
-        db["site_numbers"].get(pair_id)
-        if db["site_numbers"].count_where("id = ?", [pair_id])
-        else None
-    )
+    found = db.conn.execute(
+        "select last_run, score, engines from site_numbers where id = ?", [pair_id]
+    ).fetchone()
+    existing = dict(zip(("last_run", "score", "engines"), found, strict=True)) if found else None
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
     elif existing["last_run"] == run_id and (existing["score"] or 0) >= pair["score"]:
@@ -555,8 +605,8 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         # Every engine that showed the pair in this run, whichever evidence is kept.
         before = json.loads(existing.get("engines") or "[]")
         engines = before + [e for e in engines if e not in before]
-    pair.update({"last_seen": seen, "last_run": run_id, "engines": json.dumps(engines)})
-    db["site_numbers"].upsert(pair, pk="id")
+    pair.update({"last_seen": seen, "last_run": run_id, "engines": _json(engines)})
+    _upsert(db, "site_numbers", pair, "id")
 
 
 def flagged(
@@ -704,6 +754,46 @@ def pair_details(db: Database) -> list[dict]:
 
 def _has(db: Database, table: str, column: str) -> bool:
     return table in db.table_names() and column in db[table].columns_dict
+
+
+def run_phones_and_domains(db: Database, run_id: int) -> set[str]:
+    """Every number (E.164) and site (domain) a run saw: what its end re-scores."""
+    rows = db.execute(
+        "select distinct phone, domain from sightings where run_id = ?", [run_id]
+    ).fetchall()
+    return {p for p, _ in rows} | {d for _, d in rows}
+
+
+def run_pair_counts(db: Database, run_id: int) -> dict:
+    """The run's (site, number) pairs, official numbers and faxes left out: how many are
+    flagged, and how many an analyst confirmed or dismissed (the number or the site)."""
+    status = (
+        "(coalesce(json_extract(facts, '$.number_status'), ''),"
+        " coalesce(json_extract(facts, '$.site_status'), ''))"
+    )
+    flagged, dismissed, confirmed = db.execute(
+        f"""select count(case when flagged = 1 then 1 end),
+                   count(case when 'dismissed' in {status} then 1 end),
+                   count(case when 'confirmed' in {status} then 1 end)
+            from site_numbers
+            where last_run = ? and facts is not null
+              and json_extract(facts, '$.official_for') is null
+              and not coalesce(json_extract(facts, '$.is_fax'), 0)""",
+        [run_id],
+    ).fetchone()
+    return {"flagged_pairs": flagged, "dismissed_pairs": dismissed, "confirmed_pairs": confirmed}
+
+
+def set_verdicts(db: Database, table: str, verdicts: list[tuple]) -> None:
+    """Many rows' new (id, score, risk, reasons, flagged, facts JSON) at once (end of a run)."""
+    assert table in ("sightings", "site_numbers")
+    db.conn.executemany(
+        f"update {table} set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ? where id = ?",
+        [
+            (score, risk, _json(reasons), int(bool(flag)), facts, rid)
+            for rid, score, risk, reasons, flag, facts in verdicts
+        ],
+    )
 
 
 def runs(db: Database) -> list[dict]:
@@ -948,7 +1038,13 @@ def mark_present(db: Database, profile: str, run_id: int, keys: dict[str, set[st
                     "gone_run": None,
                 }
             )
-    db["presence"].upsert_all(rows, pk=("profile", "kind", "key"))
+    db.conn.executemany(
+        """insert into presence (profile, kind, key, phone, domain, last_run, gone_run)
+           values (:profile, :kind, :key, :phone, :domain, :last_run, null)
+           on conflict(profile, kind, key) do update
+           set last_run = excluded.last_run, gone_run = null""",
+        rows,
+    )
 
 
 def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, str], dict]:
@@ -1144,14 +1240,21 @@ def save_verdicts(db: Database, table: str, rows: list[dict]) -> None:
     """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
     score, risk, reasons (a list), flagged and, for pairs and sightings, facts."""
     pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
+    # One statement per column set, run for all rows: sqlite-utils' update reads the
+    # table's schema on every call, and the end of a run writes thousands of rows.
+    batches: dict[tuple, list] = {}
     for row in rows:
         values = {k: v for k, v in row.items() if k != pk}
-        values["reasons"] = json.dumps(values.get("reasons") or [])
+        values["reasons"] = _json(values.get("reasons") or [])
         if "flagged" in values:
             values["flagged"] = int(bool(values["flagged"]))
         if "facts" in values:
-            values["facts"] = json.dumps(values["facts"], sort_keys=True)
-        db[table].update(row[pk], values)
+            values["facts"] = facts_json(values["facts"])
+        batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
+    with db.atomic():
+        for columns, params in batches.items():
+            sets = ", ".join(f"[{c}] = ?" for c in columns)
+            db.conn.executemany(f"update [{table}] set {sets} where [{pk}] = ?", params)
 
 
 def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
