@@ -1,7 +1,7 @@
 """serpwatch: find fake helpdesk numbers in search results.
 
 Exit codes: 0 ok, 1 anything else, 2 bad usage or bad config, 3 blocked by
-the engine.
+the engine, 75 another crawl holds the database (crawler.lock).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from crawler.config import ConfigError
+from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
 from crawler.risk import RISK_LEVELS
 from crawler.schema import SchemaTooNew
 from crawler.storage import DatabaseUnusable
@@ -39,6 +40,12 @@ def friendly(func):
             _quiet_broken_pipe()
         except KeyboardInterrupt:  # Ctrl-C outside a crawl (a crawl handles its own signals)
             sys.exit(130)
+        except CrawlRunning as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except LockError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence for users
@@ -360,6 +367,8 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
         record_export(db, result, file=str(out_file) if out_file else "-")
     what = " new or changed" if since else ""
     where = f" written to {out_file}" if out_file else ""
+    if not out_file and not record and not dry_run:
+        where = " (a preview, not recorded: --out FILE or --record records it)"
     click.echo(
         f"{len(result.items)}{what} records for {recipient}{where} (sha256 {result.sha256})",
         err=True,
@@ -528,6 +537,13 @@ _register_runs(main, friendly, db_option)
 from crawler.cli_scoring import rescore  # noqa: E402
 
 main.add_command(rescore)
+
+# Scheduled watch (crawler/cli_watch.py)
+from crawler import cli_watch  # noqa: E402
+
+main.add_command(cli_watch.status)
+main.add_command(cli_watch.watch)
+main.add_command(cli_watch.alerts)
 
 
 if __name__ == "__main__":

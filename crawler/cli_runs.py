@@ -82,19 +82,25 @@ def register(main: click.Group, friendly, db_option) -> None:
         """List crawl runs, newest first: status, counts and each engine's outcome.
 
         Status: finished (every engine answered), partial, blocked, failed,
-        interrupted, or running.
+        interrupted, or running. A running run shows its progress (written every
+        few seconds by the crawl); a run started by Scrapyd shows its job id.
 
         Example: serpwatch runs --db nl.db
         """
         from crawler import storage
+        from crawler.progress import progress_line
 
         db = storage.open_db(db_path, create=False)
         runs = storage.runs(db)
         if not runs:
             click.echo("No runs yet.")
         for run in runs:
-            click.echo(
-                f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<11}  {run['profile']}"
-            )
+            job = f"  job {run['job']}" if run.get("job") else ""
+            status = run["status"] or "-"
+            click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<11}  {run['profile']}{job}")
+            if run["status"] == "running" and progress_line(run.get("progress")):
+                click.echo(
+                    f"      progress ({run['progress_at']}): {progress_line(run['progress'])}"
+                )
             for line in summary_lines(db, run["id"]):
                 click.echo(f"      {line}")

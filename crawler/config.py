@@ -15,6 +15,7 @@ from pathlib import Path
 from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
+from crawler.risk import RISK_LEVELS
 
 # The bundled language packs: `templates = { include = "templates/nl.toml" }`
 # finds them when the profile has no such file beside it.
@@ -74,6 +75,14 @@ class Engine:
 
 
 @dataclass
+class AlertsConfig:
+    """The profile's optional `[alerts]` table: Apprise URLs and the lowest risk alerted."""
+
+    urls: list[str] = field(default_factory=list)
+    min_risk: str = "high"
+
+
+@dataclass
 class TemplatePack:
     """An included file of query templates in one language (crawler/templates/*.toml)."""
 
@@ -117,6 +126,7 @@ class Profile:
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
     third_parties: list[ThirdParty] = field(default_factory=list)
+    alerts: AlertsConfig | None = None
     packs: list[TemplatePack] = field(default_factory=list)  # included template files
     suggest: SuggestConfig = field(default_factory=SuggestConfig)
     # Query texts a maintainer retired (`serpwatch queries retire`), with the
@@ -480,6 +490,7 @@ def load_profile(path: Path | str) -> Profile:
     extra = _str_list(queries.get("extra", []), path, "queries.extra", _line_of(text, "extra"))
     if not templates and not extra:
         raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
+    alerts = load_alerts(data.get("alerts"), path, text)
     brands = load_brands(brands_path, region)
     return Profile(
         path=path,
@@ -497,6 +508,7 @@ def load_profile(path: Path | str) -> Profile:
         allow_private=allow_private,
         per_worker_limits=per_worker_limits,
         third_parties=load_third_parties(brands_path, region),
+        alerts=alerts,
         packs=packs,
         suggest=_suggest(data.get("suggest", {}), path, text),
     )
@@ -627,3 +639,97 @@ def load_pack(path: Path, included_from: Path | None = None, line: int | None = 
     return TemplatePack(
         path=path, language=language.strip(), templates=templates, helpdesk_words=words
     )
+
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def mask_url(url: str) -> str:
+    """An Apprise URL fit for a message or a log: the password (user:PASS@) hidden."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.\-]*://[^:/@?#\s]*:)[^@/?#\s]+@", r"\1***@", url)
+
+
+def check_apprise_url(url: str) -> str | None:
+    """Why Apprise cannot use `url`, or None when it can (no network is touched)."""
+    found = _SCHEME.match(url)
+    if not found:
+        return "is not an Apprise URL (SCHEME://...; e.g. mailto://, json://, slack://)"
+    import logging
+
+    import apprise
+    from apprise.manager_plugins import NotificationManager
+
+    scheme = found.group(1).lower()
+    if scheme not in set(NotificationManager().schemas()):
+        return f"unknown scheme {scheme!r}: Apprise has no such service"
+    apprise_log = logging.getLogger("apprise")
+    level = apprise_log.level
+    apprise_log.setLevel(logging.CRITICAL)  # its own error line would repeat ours
+    try:
+        ok = apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+    finally:
+        apprise_log.setLevel(level)
+    return None if ok else f"is not a valid {scheme}:// URL (see Apprise's {scheme} page)"
+
+
+def _table_line(text: str, table: str, key: str | None = None) -> int | None:
+    """Line of `[table]`, or of `key =` inside it (tomllib gives no line numbers)."""
+    header = re.search(rf"^[ \t]*\[{re.escape(table)}\][ \t]*(#.*)?$", text, re.M)
+    if header is None:
+        return None
+    line = text.count("\n", 0, header.start()) + 1
+    if key is None:
+        return line
+    after = text[header.end() :]
+    end = re.search(r"^[ \t]*\[", after, re.M)
+    found = re.search(
+        rf"^[ \t]*{re.escape(key)}[ \t]*=", after[: end.start() if end else None], re.M
+    )
+    return line + after.count("\n", 0, found.start()) if found else line
+
+
+def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
+    """The optional `[alerts]` table, checked now so a bad URL fails at load, not after a crawl."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(
+            path, "must be a table: [alerts]", line=_line_of(text, "alerts"), field="alerts"
+        )
+    known = {"urls", "min_risk"}
+    for name in table:
+        if name not in known:
+            raise ConfigError(
+                path,
+                f"unknown setting; use {', '.join(sorted(known))}",
+                line=_table_line(text, "alerts", name),
+                field=f"alerts.{name}",
+            )
+    urls = _str_list(
+        table.get("urls", []), path, "alerts.urls", _table_line(text, "alerts", "urls")
+    )
+    if not urls:
+        raise ConfigError(
+            path,
+            "needs at least one Apprise URL",
+            line=_table_line(text, "alerts", "urls"),
+            field="alerts.urls",
+        )
+    for i, url in enumerate(urls):
+        problem = check_apprise_url(url.strip())
+        if problem:
+            raise ConfigError(
+                path,
+                f"{mask_url(url)!r} {problem}",
+                line=_find_value_line(text, url) or _table_line(text, "alerts", "urls"),
+                field=f"alerts.urls[{i}]",
+            )
+    min_risk = table.get("min_risk", "high")
+    if min_risk not in RISK_LEVELS:
+        raise ConfigError(
+            path,
+            f"must be one of {', '.join(RISK_LEVELS)}",
+            line=_table_line(text, "alerts", "min_risk"),
+            field="alerts.min_risk",
+        )
+    return AlertsConfig(urls=[u.strip() for u in urls], min_risk=min_risk)

@@ -18,6 +18,7 @@ from scrapy.utils.ossignal import signal_names
 
 from crawler import settings as default_settings
 from crawler.config import Profile
+from crawler.lock import hold
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +75,15 @@ def run_crawl(
     """
     if proxy:
         os.environ["http_proxy"] = proxy
-    profile = _skip_retired(profile, db)
-    process = _Process(build_settings(db, overrides))
-    crawler = process.create_crawler("search")
-    process.crawl(crawler, profile=profile)
-    process.start()
+    settings = build_settings(db, overrides)
+    # Taken here, before Scrapy starts, a refusal is one line and exit 75
+    # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.
+    with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
+        profile = _skip_retired(profile, db)
+        process = _Process(settings)
+        crawler = process.create_crawler("search")
+        process.crawl(crawler, profile=profile)
+        process.start()
     stats = dict(crawler.stats.get_stats())
     if process.signum is not None:
         stats["serpwatch/signal"] = signal_names.get(process.signum, str(process.signum))

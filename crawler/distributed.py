@@ -652,6 +652,8 @@ def worker_settings(url: str, token: str, profile, *, seed: bool, warc_dir: str)
 
     pipelines = dict(defaults.ITEM_PIPELINES)
     pipelines.pop("pipelines.store.StorePipeline", None)
+    # Workers never write SQLite, so they take no database lock (crawler/lock.py).
+    pipelines.pop("pipelines.lock.RunLockPipeline", None)
     pipelines["crawler.distributed.StreamPipeline"] = 300
     return {
         "SERPWATCH_REDIS_URL": url,

@@ -185,7 +185,13 @@ def try_query(profile: Profile, text: str, overrides: dict | None = None) -> dic
     one = one_query_profile(profile, text)
     with tempfile.TemporaryDirectory(prefix="serpwatch-try-") as tmp:
         db_path = Path(tmp) / "try.db"
-        settings = {"LOG_LEVEL": "WARNING", "SERPWATCH_WARC_DIR": str(Path(tmp) / "warc")}
+        settings = {
+            "LOG_LEVEL": "WARNING",
+            "SERPWATCH_WARC_DIR": str(Path(tmp) / "warc"),
+            # A try is not a run: no alerts, no progress display.
+            "SERPWATCH_ALERTS": False,
+            "SERPWATCH_PROGRESS": "off",
+        }
         settings.update(overrides or {})
         crawl_stats = run_crawl(one, db_path, settings)
         run_id = crawl_stats.get("serpwatch/run_id")

@@ -617,7 +617,51 @@ def run_warcs(db: Database) -> None:
         )
 
 
-@migrations(name="0008_run_outcomes_and_presence")
+@migrations(name="0008_scheduled_watch")
+def scheduled_watch(db: Database) -> None:
+    """Scheduled watch (issue 15): a run's Scrapyd job id and live progress; the
+    alerts ledger (one row per thing told to a channel, so it is never told twice)
+    and every delivery to a channel, failed ones too."""
+    _ensure_tables(
+        db,
+        {
+            "runs": {
+                "columns": {"job": str, "progress": str, "progress_at": str},
+                "pk": "id",
+            },
+            "alerts": {
+                "columns": {
+                    "id": int,
+                    "channel": str,  # a hash of the Apprise URL: no secrets in the database
+                    "key": str,  # what was told: "number:+31...", "blocked:12:bing", ...
+                    "kind": str,
+                    "run_id": int,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+            "alert_deliveries": {
+                "columns": {
+                    "id": int,
+                    "run_id": int,
+                    "channel": str,
+                    "channel_name": str,  # the URL with its password masked
+                    "ok": int,
+                    "attempts": int,
+                    "items": int,
+                    "error": str,
+                    "at": str,
+                },
+                "pk": "id",
+                "indexes": [["run_id"]],
+            },
+        },
+    )
+    db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)
+
+
+@migrations(name="0009_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 
@@ -690,7 +734,7 @@ def run_outcomes_and_presence(db: Database) -> None:
     )
 
 
-@migrations(name="0009_indexes_for_a_year")
+@migrations(name="0010_indexes_for_a_year")
 def indexes_for_a_year(db: Database) -> None:
     """Indexes for a year of crawls (a million sightings), found with EXPLAIN QUERY PLAN
     on bench/storage.py's database: each names the query it serves."""

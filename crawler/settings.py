@@ -87,11 +87,28 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 ITEM_PIPELINES = {
+    "pipelines.lock.RunLockPipeline": 10,  # first: one crawl per database (crawler/lock.py)
     "pipelines.extract.ExtractPhonesPipeline": 100,
     "pipelines.score.ScorePipeline": 200,
     "pipelines.evidence.EvidencePipeline": 250,
     "pipelines.store.StorePipeline": 300,
 }
+
+# Scheduled watch (crawler/lock.py, progress.py, alerts.py): one crawl at a time
+# per database, progress on a terminal / in the log / in `runs.progress`, and
+# the profile's [alerts] after each run. Extensions, so `scrapy crawl` and
+# Scrapyd jobs get them as `serpwatch crawl` does.
+EXTENSIONS = {
+    "crawler.progress.ProgressExtension": 500,
+    "crawler.alerts.AlertsExtension": 600,
+}
+SERPWATCH_LOCK_FILE = ""  # empty: `<database>.lock` beside the database
+SERPWATCH_PROGRESS = "auto"  # auto | live | log | off (auto: live on a terminal, else log)
+SERPWATCH_PROGRESS_INTERVAL = 30  # seconds between two progress lines in the log
+SERPWATCH_PROGRESS_DB_INTERVAL = 5  # seconds between two writes of runs.progress
+SERPWATCH_ALERTS = True  # send the profile's [alerts] after each run
+SERPWATCH_ALERT_RETRIES = 3  # tries per channel and message
+SERPWATCH_ALERT_RETRY_DELAY = 2.0  # seconds before the second try, doubled after
 
 # Distributed mode (crawler/distributed.py, `serpwatch worker`): a worker silent
 # this long is gone, and the requests it held go back to the shared queue.

@@ -320,7 +320,8 @@ def save_offered_download(db: Database, run_id: int, row: dict) -> str:
     return rid
 
 
-def start_run(db: Database, profile: str) -> int:
+def start_run(db: Database, profile: str, job: str | None = None) -> int:
+    """A new run; `job` is the Scrapyd job id when Scrapyd started the crawl."""
     mark_interrupted(db)
     return (
         db["runs"]
@@ -331,9 +332,17 @@ def start_run(db: Database, profile: str) -> int:
                 "status": "running",
                 "host": socket.gethostname(),
                 "pid": os.getpid(),
+                "job": job,
             },
         )
         .last_pk
+    )
+
+
+def save_progress(db: Database, run_id: int, progress: dict) -> None:
+    """A running run's progress (crawler.progress), for `serpwatch runs` and Datasette."""
+    db["runs"].update(
+        run_id, {"progress": json.dumps(progress, sort_keys=True), "progress_at": now()}
     )
 
 
@@ -784,18 +793,6 @@ def run_pair_counts(db: Database, run_id: int) -> dict:
     return {"flagged_pairs": flagged, "dismissed_pairs": dismissed, "confirmed_pairs": confirmed}
 
 
-def set_verdicts(db: Database, table: str, verdicts: list[tuple]) -> None:
-    """Many rows' new (id, score, risk, reasons, flagged, facts JSON) at once (end of a run)."""
-    assert table in ("sightings", "site_numbers")
-    db.conn.executemany(
-        f"update {table} set score = ?, risk = ?, reasons = ?, flagged = ?, facts = ? where id = ?",
-        [
-            (score, risk, _json(reasons), int(bool(flag)), facts, rid)
-            for rid, score, risk, reasons, flag, facts in verdicts
-        ],
-    )
-
-
 def runs(db: Database) -> list[dict]:
     return list(db["runs"].rows_where(order_by="id desc"))
 
@@ -1137,6 +1134,97 @@ def gone_pairs(db: Database) -> set[str]:
     }
 
 
+# -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------
+
+
+def _dicts(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def alert_pairs(db: Database, run_id: int) -> list[dict]:
+    """Flagged (site, number) pairs seen in the run, with their evidence columns, the
+    number's and site's first run and triage status, and the number's own verdict
+    (number_score, number_risk, number_reasons); highest score first."""
+    return _dicts(
+        db.execute(
+            """
+            select p.*, n.number_type, n.country, n.first_run as number_first_run,
+                   n.status as number_status, s.first_run as site_first_run,
+                   s.status as site_status, n.score as number_score,
+                   n.risk as number_risk, n.reasons as number_reasons
+            from site_numbers p
+            join numbers n on n.phone = p.phone
+            join sites s on s.domain = p.domain
+            where p.flagged = 1 and p.last_run = ?
+            order by p.score desc, p.phone, p.domain
+            """,
+            [run_id],
+        )
+    )
+
+
+def run_changes(db: Database, run_id: int, kind: str, event: str) -> dict[str, str]:
+    """key → detail of the run's recorded changes (crawler.history) of one kind and event."""
+    if "changes" not in db.table_names():
+        return {}
+    rows = db.execute(
+        "select key, detail from changes where run_id = ? and kind = ? and event = ?",
+        [run_id, kind, event],
+    ).fetchall()
+    return dict(rows)
+
+
+def previous_run(db: Database, run_id: int) -> dict | None:
+    """The profile's last finished run before `run_id`."""
+    run = db["runs"].get(run_id)
+    rows = list(
+        db["runs"].rows_where(
+            "id < ? and profile = ? and status = 'finished'",
+            [run_id, run["profile"]],
+            order_by="id desc",
+            limit=1,
+        )
+    )
+    return rows[0] if rows else None
+
+
+def flagged_in_run(db: Database, run_id: int) -> int:
+    """Flagged (site, number) pairs seen in the run."""
+    return db["site_numbers"].count_where("flagged = 1 and last_run = ?", [run_id])
+
+
+def alerted_keys(db: Database, channel: str) -> set[str]:
+    """What the alerts ledger says a channel was already told."""
+    return {k for (k,) in db.execute("select key from alerts where channel = ?", [channel])}
+
+
+def record_alerts(db: Database, channel: str, run_id: int, items: list[tuple[str, str]]) -> None:
+    """Put (key, kind) pairs sent to `channel` in the ledger (a key already there stays)."""
+    at = now()
+    with db.conn:
+        for key_, kind in items:
+            db.execute(
+                "insert or ignore into alerts (channel, key, kind, run_id, at)"
+                " values (?, ?, ?, ?, ?)",
+                [channel, key_, kind, run_id, at],
+            )
+
+
+def record_delivery(db: Database, row: dict) -> None:
+    db["alert_deliveries"].insert({**row, "at": row.get("at") or now()})
+
+
+def last_run(db: Database) -> dict | None:
+    rows = list(db["runs"].rows_where(order_by="id desc", limit=1))
+    return rows[0] if rows else None
+
+
+def last_finished_run(db: Database) -> dict | None:
+    rows = list(db["runs"].rows_where("finished_at is not null", order_by="id desc", limit=1))
+    return rows[0] if rows else None
+
+
 # ---------------------------------------------------------------------------
 # Verdicts of numbers and sites (crawler.history.rescore)
 
@@ -1261,11 +1349,13 @@ def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
     """One `verdict_history` row per key whose verdict moved since its last row."""
     if not rows:
         return
+    clause, vals = _in("key", {r["key"] for r in rows})
     last = {
         (k, key_): (score, risk)
         for k, key_, score, risk in db.execute(
             "select kind, key, score, risk from verdict_history where id in"
-            " (select max(id) from verdict_history group by kind, key)"
+            f" (select max(id) from verdict_history where {clause} group by kind, key)",
+            vals,
         )
     }
     at = now()

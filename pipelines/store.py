@@ -16,6 +16,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
 from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
+from crawler.lock import scrapyd_job
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ class StorePipeline:
         cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
         if cap:
             storage.cap_size(self.db, cap)
-        self.run_id = storage.start_run(self.db, self.crawler.spider.profile.name)
+        spider = self.crawler.spider
+        self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
     def spider_closed(self, reason):

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from crawler.phones import extract_phones, normalize_phone
 
 # Generous: a call takes milliseconds; this only catches a blow-up, not a slow CI box.
-BOUND = 2.0
+BOUND = (
+    10.0  # catches blow-ups, not speed (bench/extract.py measures speed); a loaded machine took 8 s
+)
 
 SEPARATORS = [" ", "-", ".", "/", "(", ")", "\u00a0", "\u200b", "\x1f", "+", ""]
 digit_runs = st.lists(

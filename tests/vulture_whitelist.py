@@ -11,6 +11,7 @@ EvidencePipeline
 ExtractPhonesPipeline
 ScorePipeline
 StorePipeline
+RunLockPipeline
 SearchSpider
 custom_settings
 NetGuardMiddleware
@@ -30,6 +31,11 @@ next_request
 GuardedResolver
 GuardedHTTP11DownloadHandler
 install_on_reactor  # Scrapy calls it on the TWISTED_DNS_RESOLVER class
+# Scrapy builds these from EXTENSIONS in crawler/settings.py.
+ProgressExtension
+AlertsExtension
+# click calls a ParamType's convert (crawler/cli_watch.py Duration).
+convert
 # The standard library's http.server reads these class attributes.
 server_version
 daemon_threads
