@@ -185,3 +185,32 @@ def test_readers_never_fail_with_database_is_locked_while_a_crawl_writes(web, tm
     assert crawl.returncode == 0, err[-3000:]
     assert "database is locked" not in err
     assert reads >= len(commands)  # the readers ran while the crawl wrote
+
+
+def test_two_crawls_on_one_database_never_interleave(tmp_path):
+    """The second crawl is refused (crawler.lock, exit 75) while the first writes: one
+    run at a time, every row of the database from the first run."""
+    from enginesim import EngineSim
+    from test_runs_truth import SCAM, _start
+
+    db = tmp_path / "crawl.db"
+    with EngineSim(latency=8) as sim:  # the first crawl waits on a slow engine
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        sim.sites["microsoft-hulpdesk.example"] = SCAM
+        engines = [("bing", sim.url("bing"))]
+        first = _start(tmp_path / "a", sim, engines, db)
+        deadline = time.monotonic() + 60
+        while not _count(db, "select count(*) from runs") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = _start(tmp_path / "b", sim, engines, db)
+        out, err = second.communicate(timeout=120)
+        # Refused only while the first holds the database (had it finished, this would crawl).
+        assert second.returncode == 75, err[-3000:]
+        assert first.poll() is None
+        _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err[-3000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select id, status from runs").fetchall() == [(1, "finished")]
+        for table in ("serp_results", "pages", "sightings", "run_queries"):
+            runs = {r for (r,) in conn.execute(f"select distinct run_id from {table}")}
+            assert runs == {1}, table
