@@ -246,11 +246,6 @@ def crawl(profile_path, db_path, jobdir, settings, redis_url):
         overrides[name] = value
     if jobdir:
         overrides["JOBDIR"] = jobdir
-    from crawler import storage
-
-    # A database that cannot be used (unwritable path, not a database, from a
-    # newer serpwatch) is said before the crawl starts, not in Scrapy's log.
-    storage.open_db(db_path).close()
     _, code = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
     if code:
         sys.exit(code)

@@ -41,10 +41,11 @@ def summary_lines(db, run_id: int) -> list[str]:
     stats = json.loads(run["stats"] or "{}")
     counts = json.loads(run.get("counts") or "null") or storage.run_counts(db, run_id, stats)
     lines = [
-        f"run {run_id}: {run['status'] or 'running'}: {counts.get('serp_pages', 0)} result"
+        f"run {run_id}: {counts.get('serp_pages', 0)} result"
         f" pages, {counts.get('landing_pages', 0)} landing pages,"
         f" {counts.get('sightings', 0)} numbers seen,"
-        f" {counts.get('flagged_pairs', 0)} flagged (site, number) pairs"
+        f" {counts.get('flagged_pairs', 0)} flagged (site, number) pairs;"
+        f" {run['status'] or 'running'}"
     ]
     if counts.get("lost_items"):
         lost = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "storage_lost/" in k}
@@ -97,7 +98,7 @@ def register(main: click.Group, friendly, db_option) -> None:
         for run in runs:
             job = f"  job {run['job']}" if run.get("job") else ""
             status = run["status"] or "-"
-            click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<11}  {run['profile']}{job}")
+            click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<9}  {run['profile']}{job}")
             if run["status"] == "running" and progress_line(run.get("progress")):
                 click.echo(
                     f"      progress ({run['progress_at']}): {progress_line(run['progress'])}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, fields
 
-from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
@@ -32,12 +31,7 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        pipeline = cls(crawler)
-        # The run is closed on spider_closed, the one place that knows why the
-        # spider closed (finish_reason is not in the stats yet in close_spider):
-        # "shutdown" for SIGINT / SIGTERM, "storage_failed", "finished", ...
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        return pipeline
+        return cls(crawler)
 
     def open_spider(self):
         self.db = storage.open_db(self.crawler.settings.get("SERPWATCH_DB"))
@@ -48,13 +42,20 @@ class StorePipeline:
         self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
 
-    def spider_closed(self, reason):
+    def close_spider(self):
+        """Close the run here, before the extensions' spider_closed (alerts, progress)
+        read it. Scrapy's finish_reason is not set yet: a crawl stopped by SIGINT /
+        SIGTERM is one whose crawler stopped crawling before the spider closed."""
         if self.db is None:
             return
         stats = self.crawler.stats
-        stats.set_value("finish_reason", reason)
+        reason = "finished" if self.crawler.crawling else "shutdown"
+        if self.failed:
+            reason = "storage_failed"
         try:
-            recorded = close_run(self.db, self.run_id, stats.get_stats())
+            recorded = close_run(
+                self.db, self.run_id, {**stats.get_stats(), "finish_reason": reason}
+            )
             for name, value in recorded.items():
                 if name.startswith(("serpwatch/history/", "serpwatch/storage_")):
                     stats.set_value(name, value)
