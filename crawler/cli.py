@@ -179,7 +179,12 @@ def demo(db_path, out_dir):
             engine.url = web.search_url
         click.echo(f"demo web on {web.base_url} (search engine and proxy for 12 sites)")
         # The demo's sites answer in a millisecond: AutoThrottle needs no head start.
-        overrides = {"LOG_LEVEL": "WARNING", "AUTOTHROTTLE_START_DELAY": 0}
+        overrides = {
+            "LOG_LEVEL": "WARNING",
+            "AUTOTHROTTLE_START_DELAY": 0,
+            # With a browser, every flagged page of the demo gets its picture.
+            "SERPWATCH_RENDER_MIN_RISK": "low",
+        }
         run_id, _ = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
     db = storage.open_db(db_path)
     records = storage.flagged(db, run_id=run_id)
@@ -539,6 +544,11 @@ from crawler import cli_watch  # noqa: E402
 main.add_command(cli_watch.status)
 main.add_command(cli_watch.watch)
 main.add_command(cli_watch.alerts)
+
+# evidence KEY (crawler/cli_evidence.py)
+from crawler.cli_evidence import evidence as _evidence  # noqa: E402
+
+main.add_command(_evidence)
 
 
 if __name__ == "__main__":

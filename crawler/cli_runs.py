@@ -66,6 +66,9 @@ def summary_lines(db, run_id: int) -> list[str]:
             f" sites; {h.get('confirmed_pairs', 0)} confirmed and"
             f" {h.get('dismissed_pairs', 0)} dismissed pairs seen again"
         )
+    from crawler.render.record import summary_lines as render_summary
+
+    lines += render_summary(stats)
     for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
         lines.append(f"BLOCKED: {engine}: {reason}")
     for warning in json.loads(run["warnings"] or "[]"):

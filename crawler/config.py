@@ -125,6 +125,7 @@ class Profile:
     templates: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     allow_private: bool = False
+    render: str = "auto"  # auto | always | never: the browser (crawler.render)
     third_parties: list[ThirdParty] = field(default_factory=list)
     alerts: AlertsConfig | None = None
     packs: list[TemplatePack] = field(default_factory=list)  # included template files
@@ -401,6 +402,18 @@ def _supported_regions() -> set[str]:
     return set(phonenumbers.SUPPORTED_REGIONS)
 
 
+def _render_mode(value: str, path: Path, text: str) -> str:
+    """The profile's `render`: auto, always or never (crawler.render)."""
+    if value.lower() not in ("auto", "always", "never"):
+        raise ConfigError(
+            path,
+            f"{value!r} is not a render mode; use auto, always or never",
+            line=_line_of(text, "render"),
+            field="render",
+        )
+    return value.lower()
+
+
 def load_profile(path: Path | str) -> Profile:
     path = Path(path)
     data, text = _read_toml(path)
@@ -433,6 +446,7 @@ def load_profile(path: Path | str) -> Profile:
     # bills the advertiser and shows the scammer our address (issue 16).
     click_ads = need("click_ads", bool, False)
     allow_private = need("allow_private", bool, False)
+    render = _render_mode(need("render", str, "auto"), path, text)
     per_worker_limits = need("per_worker_limits", bool, False)
     language = need("language", str, "nl")
     brands_rel = need("brands", str)
@@ -506,6 +520,7 @@ def load_profile(path: Path | str) -> Profile:
         templates=templates,
         extra=extra,
         allow_private=allow_private,
+        render=render,
         per_worker_limits=per_worker_limits,
         third_parties=load_third_parties(brands_path, region),
         alerts=alerts,

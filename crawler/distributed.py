@@ -466,7 +466,14 @@ class EngineRateLimit:
 
 # -- finished items go to the stream -------------------------------------------------
 
-STORED_PAGE_FIELDS = [f.name for f in fields(PageItem) if f.name not in ("html", "body", "hits")]
+# A render's findings stay with the worker (its WARC holds the pictures, linked to
+# the page; `screenshot` and `screenshot_sha256` travel): the renders and
+# screenshots tables are filled by single-machine crawls only (docs/RENDERING.md).
+STORED_PAGE_FIELDS = [
+    f.name
+    for f in fields(PageItem)
+    if f.name not in ("html", "body", "hits", "render", "render_work", "screenshots")
+]
 
 
 def item_record(item) -> dict | None:

@@ -58,9 +58,15 @@ def registrable_domain(host_or_url: str) -> str:
     return host
 
 
-def domain_matches(domain: str, official: list[str]) -> bool:
+def within(host: str, domain: str) -> bool:
+    """True when `host` is `domain` or a subdomain of it (`a.b.nl` is within `b.nl`,
+    `ab.nl` is not). The one rule for "inside a domain"; both are lower case."""
+    return host == domain or host.endswith("." + domain)
+
+
+def domain_matches(domain: str, official) -> bool:
     """True when `domain` is one of `official` or a subdomain of one."""
-    return any(domain == d or domain.endswith("." + d) for d in official)
+    return any(within(domain, d) for d in official)
 
 
 def host_parts(host_or_url: str) -> tuple[list[str], str, bool]:

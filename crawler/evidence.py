@@ -242,6 +242,39 @@ class WarcStore:
         writer.write_record(record)
         return record.rec_headers.get_header("WARC-Record-ID")
 
+    def write_resource(
+        self,
+        uri: str,
+        payload: bytes,
+        content_type: str,
+        *,
+        concurrent_to: str | None = None,
+        fetched_at: str = "",
+        extra_headers: dict[str, str] | None = None,
+        rec_type: str = "resource",
+    ) -> str:
+        """Store a `resource` or `metadata` record (a screenshot, a DOM); return its id.
+
+        `concurrent_to` links it to the page's response record, so one WARC holds
+        the bytes and the picture of the same visit.
+        """
+        writer = self._open()
+        headers = {"WARC-Date": _warc_date(fetched_at)}
+        if concurrent_to:
+            headers["WARC-Concurrent-To"] = concurrent_to
+        headers.update(extra_headers or {})
+        record = writer.create_warc_record(
+            uri,
+            rec_type,
+            payload=BytesIO(payload),
+            length=len(payload),
+            warc_content_type=content_type,
+            warc_headers_dict=headers,
+        )
+        writer.write_record(record)
+        self._file.flush()
+        return record.rec_headers.get_header("WARC-Record-ID")
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()

@@ -108,6 +108,42 @@ class PageItem:
     click_url: str = ""
     advertiser_name: str = ""
     advertiser_location: str = ""
+    # Filled by pipelines/render.py when the page was rendered in the browser
+    # (crawler.render): the findings, and the browser's work (DOM, screenshots);
+    # then by pipelines/evidence.py: the viewport screenshot's WARC record and file.
+    render: Any = None  # crawler.render.facts.RenderFacts
+    render_work: Any = None  # crawler.render.page.RenderWork
+    screenshot: str | None = None  # JSON: warc_record_id, warc_file, path of the PNG
+    screenshot_sha256: str | None = None
+    screenshots: list[dict] = field(default_factory=list)  # crawler.render.shots
+
+
+@dataclass
+class SerpShotItem:
+    """A result page that showed ads, to be pictured as the engine showed it.
+
+    Made by `crawler.render.serp.SerpShotMiddleware` from the response the
+    engine parser read; pictured from these bytes (no second query).
+    """
+
+    serp_url: str
+    engine: str
+    query: str
+    brand: str | None
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    has_ads: bool = True
+    ip: str | None = None
+    fetched_at: str = ""
+    render: Any = None
+    render_work: Any = None
+    warc_file: str | None = None
+    warc_record_id: str | None = None
+    payload_sha256: str | None = None
+    screenshot: str | None = None
+    screenshot_sha256: str | None = None
+    screenshots: list[dict] = field(default_factory=list)
 
 
 @dataclass

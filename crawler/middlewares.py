@@ -209,8 +209,8 @@ class CrawlBudgetMiddleware:
         return cls(crawler)
 
     def process_request(self, request):
-        if not _is_first_attempt(request):
-            return None
+        if not _is_first_attempt(request) or request.meta.get("playwright"):
+            return None  # a render revisits a page: bounded by the render budget
         if NetGuard.for_crawler(self.crawler).is_trusted(request):
             return self._count_query(request)
         if not self.max_per_site:

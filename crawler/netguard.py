@@ -30,6 +30,8 @@ from urllib.parse import unquote, urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.domains import within
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -177,7 +179,7 @@ def host_problem(host: str) -> str | None:
     if len(labels) == 1:
         return f"single-label name {h!r} (an internal host, never a public site)"
     for suffix in INTERNAL_SUFFIXES:
-        if h == suffix or h.endswith("." + suffix):
+        if within(h, suffix):
             return f"internal name {h!r} (.{suffix})"
     return None
 

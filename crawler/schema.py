@@ -661,7 +661,112 @@ def scheduled_watch(db: Database) -> None:
     db["alerts"].create_index(["channel", "key"], unique=True, if_not_exists=True)
 
 
-@migrations(name="0009_run_outcomes_and_presence")
+# Rendering in a browser (issue 13, crawler/render): one row per render, one per
+# screenshot, and the viewport picture cited on pages, sightings and pairs.
+RENDERS_13 = {
+    "renders": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "kind": str,  # page | serp
+            "url": str,
+            "final_url": str,
+            "reason": str,
+            "status": str,  # rendered | cut | failed
+            "detail": str,
+            "seconds": float,
+            "behaviours": str,
+            "cloaking": str,
+            "rendered_only": str,
+            "image_only": str,
+            "dialogs": int,
+            "downloads": str,
+            "refused": str,
+            "screenshot": str,
+            "screenshot_sha256": str,
+            "at": str,
+        },
+        "pk": "id",
+        "indexes": [["run_id"], ["url"]],
+    },
+    "screenshots": {
+        "columns": {
+            "id": str,
+            "run_id": int,
+            "url": str,
+            "kind": str,  # viewport | full
+            "warc_file": str,
+            "warc_record_id": str,
+            "path": str,
+            "sha256": str,
+            "width": int,
+            "height": int,
+            "bytes": int,
+            "note": str,
+            "thumbnail": bytes,  # a JPEG, 320 px wide
+            "taken_at": str,
+        },
+        "pk": "id",
+        "indexes": [["url"], ["sha256"], ["run_id"]],
+    },
+}
+
+
+@migrations(name="0009_renders_and_screenshots")
+def renders_and_screenshots(db: Database) -> None:
+    """Tables `renders` and `screenshots`; `screenshot`, `screenshot_sha256` on
+    pages, sightings and site_numbers."""
+    _ensure_tables(db, RENDERS_13)
+    for table in ("pages", "sightings", "site_numbers"):
+        have = db[table].columns_dict
+        for column in ("screenshot", "screenshot_sha256"):
+            if column not in have:
+                db[table].add_column(column, str)
+
+
+# The triage views again, with the verdicts of the number and of the site
+# (migration 0006) beside the strongest pair's. 0004's SQL stays as it was.
+_TRIAGE_PAIRS_V2 = _TRIAGE_PAIRS.replace(
+    "select p.*, n.number_type, n.country, n.carrier,",
+    "select p.*, n.number_type, n.country, n.carrier,"
+    " n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,"
+    " s.score as site_score, s.risk as site_risk, s.reasons as site_reasons,",
+)
+TRIAGE_VIEWS_V2 = {
+    "flagged_numbers": _TRIAGE_PAIRS_V2.format(key="phone", other="domain")
+    + """
+    select r.phone as number, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as sites, g.member_count as site_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.number_risk, r.number_score,
+           json_extract(r.number_reasons, '$[0]') as number_reason,
+           r.number_type, r.country, r.carrier, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.phone
+    where r.rank_in_group = 1
+    """,
+    "flagged_sites": _TRIAGE_PAIRS_V2.format(key="domain", other="phone")
+    + """
+    select r.domain as site, r.risk || ' ' || r.score as verdict, r.risk, r.score,
+           json_extract(r.reasons, '$[0]') as main_reason, r.brand,
+           g.members as numbers, g.member_count as number_count,
+           g.first_seen, g.last_seen, g.status, r.engine,
+           r.site_risk, r.site_score, json_extract(r.site_reasons, '$[0]') as site_reason,
+           r.ip, r.url, r.warc_file, r.warc_record_id
+    from ranked r join grouped g on g.group_key = r.domain
+    where r.rank_in_group = 1
+    """,
+}
+
+
+@migrations(name="0010_triage_views_with_verdicts")
+def triage_views_with_verdicts(db: Database) -> None:
+    """The triage views with the number's and the site's own verdicts (issue 10)."""
+    for name, sql in TRIAGE_VIEWS_V2.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+@migrations(name="0011_run_outcomes_and_presence")
 def run_outcomes_and_presence(db: Database) -> None:
     """Runs that tell the truth, history that is never falsified (issue 11).
 
@@ -734,7 +839,7 @@ def run_outcomes_and_presence(db: Database) -> None:
     )
 
 
-@migrations(name="0010_indexes_for_a_year")
+@migrations(name="0012_indexes_for_a_year")
 def indexes_for_a_year(db: Database) -> None:
     """Indexes for a year of crawls (a million sightings), found with EXPLAIN QUERY PLAN
     on bench/storage.py's database: each names the query it serves."""

@@ -64,9 +64,10 @@ SERPWATCH_TRUSTED_HOSTS: list[str] = []  # "host[:port]" trusted like engine end
 # pages keeps no such door open (like the telnet console below).
 REMOTE_CONTROL_ENABLED = False
 TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+# Guarded HTTP/1.1 for pages; render requests go to a guarded Chromium (crawler.render).
 DOWNLOAD_HANDLERS = {
-    "http": "crawler.resolver.GuardedHTTP11DownloadHandler",
-    "https": "crawler.resolver.GuardedHTTP11DownloadHandler",
+    "http": "crawler.render.handler.GuardedBrowserHandler",
+    "https": "crawler.render.handler.GuardedBrowserHandler",
     "file": None,
     "data": None,
     "ftp": None,
@@ -86,10 +87,16 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.CrawlBudgetMiddleware": 780,
 }
 
+SPIDER_MIDDLEWARES = {
+    # A result page that showed ads is pictured (when rendering is on).
+    "crawler.render.serp.SerpShotMiddleware": 950,
+}
+
 ITEM_PIPELINES = {
     "pipelines.lock.RunLockPipeline": 10,  # first: one crawl per database (crawler/lock.py)
     "pipelines.extract.ExtractPhonesPipeline": 100,
     "pipelines.score.ScorePipeline": 200,
+    "pipelines.render.RenderPipeline": 220,
     "pipelines.evidence.EvidencePipeline": 250,
     "pipelines.store.StorePipeline": 300,
 }
@@ -117,6 +124,22 @@ SERPWATCH_LEASE_SECONDS = 30.0
 # `serpwatch brands check`: a listed official number not confirmed on the
 # brand's own page for more than this many days is reported (--max-age).
 SERPWATCH_OFFICIAL_MAX_AGE_DAYS = 180
+
+# --- Rendering in a real browser (crawler/render, docs/RENDERING.md). ---
+# scrapy-playwright needs the asyncio reactor (Scrapy's default since 2.13).
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+SERPWATCH_RENDER = ""  # auto | always | never; empty: the profile's `render` (default auto)
+SERPWATCH_BROWSER = ""  # the Chromium binary; empty: auto-detect /usr/lib/chromium/chromium
+SERPWATCH_RENDER_MAX_PAGES = 50  # renders per run
+SERPWATCH_RENDER_MAX_SECONDS = 600  # browser seconds per run
+SERPWATCH_RENDER_CONCURRENCY = 2  # pages in the browser at once
+SERPWATCH_RENDER_PAGE_SECONDS = 20  # one page: navigation, waiting, reading, pictures
+SERPWATCH_RENDER_SETTLE = 6  # longest wait for a page's short timers and requests (s)
+SERPWATCH_RENDER_MIN_RISK = "medium"  # flagged pages of this risk and up are pictured
+SERPWATCH_SCREENSHOT_MAX_HEIGHT = 4000  # full-page screenshots are cut there (px)
+SERPWATCH_OCR_MAX_IMAGES = 8  # images and canvases read by OCR per rendered page
+# The browser's SSRF guard resolves names with this (crawler.render.proxy).
+SERPWATCH_BROWSER_RESOLVER = "crawler.render.proxy.system_resolve"
 
 # Where results go; the CLI sets these from its options.
 SERPWATCH_DB = "serpwatch.db"

@@ -24,7 +24,16 @@ from crawler.risk import RISK_ORDER
 BUSY_TIMEOUT_MS = 30_000
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
-EVIDENCE_COLUMNS = {"ip": str, "warc_file": str, "warc_record_id": str, "payload_sha256": str}
+EVIDENCE_COLUMNS = {
+    "ip": str,
+    "warc_file": str,
+    "warc_record_id": str,
+    "payload_sha256": str,
+    # The viewport screenshot of a rendered page (crawler.render.shots; migration
+    # 0009_renders_and_screenshots).
+    "screenshot": str,
+    "screenshot_sha256": str,
+}
 
 
 # SQLite result codes that mean "this database takes no more writes".
@@ -144,6 +153,89 @@ def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
     for a database written by a newer serpwatch.
     """
     return schema.migrate(db, label=label)
+
+
+def run_screenshots(db: Database, run_id: int) -> list[dict]:
+    """The viewport screenshots of a run, one per URL, pages before result pages."""
+    if "screenshots" not in db.table_names():
+        return []
+    return list(
+        db.query(
+            """
+            select s.* from screenshots s
+            where s.run_id = ? and s.kind = 'viewport'
+            and s.rowid = (select min(rowid) from screenshots t
+                           where t.run_id = s.run_id and t.url = s.url and t.kind = s.kind)
+            order by (select count(*) from renders r where r.run_id = s.run_id
+                      and r.url = s.url and r.kind = 'serp'), s.url
+            """,
+            [run_id],
+        )
+    )
+
+
+def evidence_rows(db: Database, kind: str, key: str, max_pages: int = 20) -> dict:
+    """What `serpwatch evidence` needs for a number or a site: flagged pairs, the
+    pages they were seen on (newest first), their screenshots and renders."""
+    column = "phone" if kind == "number" else "domain"
+    pairs = list(
+        db.query(
+            f"select * from site_numbers where {column} = ? and flagged = 1 order by score desc",
+            [key],
+        )
+    )
+    pages = list(
+        db.query(
+            f"""
+            select g.url, g.entry_url, g.domain, g.status, g.title, g.redirects, g.ip,
+                   g.fetched_at, g.run_id, g.warc_file, g.warc_record_id, g.payload_sha256
+            from pages g
+            where g.id in (select page_id from sightings where {column} = ?)
+            order by g.fetched_at desc, g.url
+            limit ?
+            """,
+            [key, max_pages],
+        )
+    )
+    urls = sorted({p["url"] for p in pages})
+    marks = ",".join("?" * len(urls))
+    shots, renders = [], []
+    if urls and "screenshots" in db.table_names():
+        shots = list(
+            db.query(
+                f"select * from screenshots where url in ({marks}) and rowid in"
+                f" (select min(rowid) from screenshots where url in ({marks})"
+                " group by sha256) order by url, kind desc",
+                urls + urls,
+            )
+        )
+        renders = list(
+            db.query(f"select * from renders where url in ({marks}) order by at desc", urls)
+        )
+    return {"pairs": pairs, "pages": pages, "screenshots": shots, "renders": renders}
+
+
+def save_render(db: Database, run_id: int, kind: str, row: dict, shots: list[dict]) -> str:
+    """Record one render (crawler.render) and its screenshots; return the render's id."""
+    rid = key(run_id, kind, row["url"])
+    at = now()
+    with db.conn:
+        record = {**row, "id": rid, "run_id": run_id, "kind": kind, "at": at}
+        for name in ("behaviours", "rendered_only", "image_only", "downloads", "refused"):
+            record[name] = json.dumps(row.get(name) or [])
+        db["renders"].upsert(record, pk="id", alter=True)
+        for shot in shots:
+            db["screenshots"].upsert(
+                {
+                    **shot,
+                    "id": key(run_id, shot["warc_record_id"]),
+                    "run_id": run_id,
+                    "taken_at": at,
+                },
+                pk="id",
+                alter=True,
+            )
+    return rid
 
 
 # -- brand checks (crawler/brandcheck.py) -------------------------------------------
@@ -708,6 +800,9 @@ def export_record(r: dict) -> dict:
         "site_score": r.get("site_score"),
         "site_risk": r.get("site_risk"),
         "site_reasons": json.loads(r.get("site_reasons") or "[]"),
+        # A picture of the page, where one was taken (crawler.render.shots).
+        "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
+        "screenshot_sha256": r.get("screenshot_sha256"),
     }
 
 

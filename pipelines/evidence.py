@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from crawler.evidence import WarcStore, warc_dir_for
-from crawler.items import PageItem
+from crawler.items import PageItem, SerpShotItem
+from crawler.render.shots import write_render_evidence
 from crawler.storage import key
 
 
@@ -73,6 +74,22 @@ class EvidencePipeline:
             self.crawler.stats.inc_value("serpwatch/warc_records")
             if not ev.stored:
                 self.crawler.stats.inc_value("serpwatch/warc_not_stored")
+            write_render_evidence(self._store(), item, ev.warc_record_id, item.fetched_at)
+        elif isinstance(item, SerpShotItem) and item.render_work is not None:
+            # A pictured result page: its bytes, then its pictures linked to them.
+            ev = self._store().write_page(
+                url=item.serp_url,
+                status=item.status,
+                headers=item.headers,
+                body=item.body,
+                ip=item.ip,
+                fetched_at=item.fetched_at,
+                context={"engine": item.engine, "query": item.query, "brand": item.brand},
+            )
+            item.warc_file = ev.warc_file
+            item.warc_record_id = ev.warc_record_id
+            item.payload_sha256 = ev.payload_sha256
+            write_render_evidence(self._store(), item, ev.warc_record_id, item.fetched_at)
         return item
 
     def close_spider(self):

@@ -14,10 +14,34 @@ from dataclasses import asdict, fields
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import history, storage
-from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
+from crawler.items import (
+    PageItem,
+    QueryOutcome,
+    RelatedItem,
+    SerpItem,
+    SerpShotItem,
+    UnparsedItem,
+)
 from crawler.lock import scrapyd_job
+from crawler.render.record import render_row
 
 logger = logging.getLogger(__name__)
+
+
+# Kept elsewhere, not as page columns: the WARC (the bytes, the headers both ways),
+# the sightings, the renders and screenshots tables.
+_NOT_STORED = (
+    "html",
+    "body",
+    "hits",
+    "verdicts",
+    "headers",
+    "request_headers",
+    "method",
+    "render",
+    "render_work",
+    "screenshots",
+)
 
 
 class StorePipeline:
@@ -115,14 +139,12 @@ def save_item(db, run_id: int, item) -> None:
     elif isinstance(item, UnparsedItem):
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
-        page = {
-            f.name: getattr(item, f.name)
-            for f in fields(item)
-            # What only the WARC keeps: the bytes, the headers both ways.
-            if f.name
-            not in ("html", "body", "hits", "verdicts", "headers", "request_headers", "method")
-        }
+        page = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
         storage.save_page(db, run_id, page, item.verdicts)
+        if item.render is not None:
+            storage.save_render(db, run_id, "page", render_row(item), item.screenshots)
+    elif isinstance(item, SerpShotItem) and item.render is not None:
+        storage.save_render(db, run_id, "serp", render_row(item), item.screenshots)
     elif isinstance(item, QueryOutcome):
         storage.save_query_outcome(db, run_id, asdict(item))
     elif isinstance(item, RelatedItem):

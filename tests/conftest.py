@@ -16,6 +16,9 @@ def _no_proxy_env(monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    # Crawls in tests render nothing unless they ask (-s SERPWATCH_RENDER=auto):
+    # the browser is tested in tests/test_render_*.py.
+    os.environ.setdefault("SERPWATCH_RENDER", "never")
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,27 @@ def test_one_nesting_rule_for_the_downloader_and_the_extractor(html, deep) -> No
     assert too_deep(html) is deep
     assert settings.SERPWATCH_MAX_NESTING == MAX_NESTING
     assert phones.too_deep is too_deep
+
+
+@pytest.mark.parametrize(
+    "host, domain, inside",
+    [
+        ("bing.com", "bing.com", True),
+        ("www.bing.com", "bing.com", True),
+        ("a.b.bing.com", "bing.com", True),
+        ("notbing.com", "bing.com", False),
+        ("bing.com.evil.nl", "bing.com", False),
+        ("bing.com", "www.bing.com", False),
+        ("printer.local", "local", True),
+        ("local", "local", True),
+        ("mylocal", "local", False),
+    ],
+)
+def test_one_rule_for_a_host_inside_a_domain(host, domain, inside) -> None:
+    from crawler import netguard
+    from crawler.domains import domain_matches, within
+    from crawler.engines import common
+
+    assert within(host, domain) is inside
+    assert domain_matches(host, [domain]) is inside
+    assert common.within is within and netguard.within is within

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.scoring import HIGH, MEDIUM, POINTS, Facts, risk_of, score
+from crawler.scoring.browser import BEHAVIOURS
 from crawler.scoring.points import NUMBER_ROWS, SITE_ROWS
 
 MS = ["microsoft", "windows", "outlook"]
@@ -275,6 +276,21 @@ SIGNALS = [
         "premium_helpdesk",
         "premium-rate or foreign number on a page acting as a helpdesk",
         id="premium-helpdesk",
+    ),
+    # What a real browser saw (crawler.scoring.browser).
+    pytest.param({"found_by": "image"}, "image_only", "only in an image", id="image-only"),
+    pytest.param(
+        {"found_by": "rendered"}, "rendered_only", "only when the page's scripts", id="rendered"
+    ),
+    pytest.param(
+        {"cloaking": "another title ('Microsoft helpdesk')"},
+        "cloaking",
+        "shows a browser something else",
+        id="cloaking",
+    ),
+    *(
+        pytest.param({"behaviours": [name]}, name, f"the page {text}", id=name)
+        for name, text in BEHAVIOURS.items()
     ),
 ]
 # The verdicts of numbers and sites have their own tests (tests/test_verdicts.py).

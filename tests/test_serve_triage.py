@@ -112,6 +112,8 @@ def test_flagged_numbers_view_with_facets_and_no_scam_links(server, tmp_path):
     assert SCAM_URL in text  # shown, as text
     assert scam_links(html) == []
     assert "Microsoft" in text and "Apple" in text and "KPN" in text
+    # The number's own verdict (issue 10) beside its strongest site's.
+    assert 'data-column="number_risk"' in html and 'data-column="number_reason"' in html
     shoot(tmp_path, url, "flagged-numbers")
 
 

@@ -55,6 +55,17 @@ brand_keywords
 # crawler.items.QueryOutcome fields: stored by name through dataclasses.asdict
 # (pipelines/store.py → storage.save_query_outcome).
 serp_pages
+# Rendering (crawler/render): classes named in settings, Scrapy's spider
+# middleware hooks, and scrapy-playwright's handler attributes that we set.
+GuardedBrowserHandler
+SerpShotMiddleware
+process_spider_output
+process_spider_output_async
+RenderPipeline
+browser_type_name
+target_closed_max_retries
+context_semaphore
+BROWSER_SIGNALS  # read by tests/test_scoring_pages.py
 # Item fields stored through dataclasses.asdict (pipelines/store.py), read by SQL.
 seen_at
 reached_via

@@ -1,13 +1,14 @@
 """Datasette for triage: the metadata, canned queries and plugin `serpwatch serve` uses.
 
 The views themselves (`flagged_numbers`, `flagged_sites`) are part of the
-schema (migration `0004_triage_views` in `crawler/schema.py`), so any SQLite
-client sees them. Here: their titles, descriptions, facets (brand, risk,
-status, engine) and sort order; the canned query "new since last run"; and
-the settings. The plugin (`plugins/serpwatch_triage.py`) shows scam URLs as
-text, never as links, truncates the JSON columns, links each WARC record id
-to a page that shows the evidence as text (or the screenshot as an image)
-and keeps Datasette's CSV spreadsheet-safe, so phone numbers stay text.
+schema (migrations `0004_triage_views` and `0010_triage_views_with_verdicts`
+in `crawler/schema.py`), so any SQLite client sees them. Here: their titles,
+descriptions, facets (brand, risk, status, engine) and sort order; the
+canned query "new since last run"; and the settings. The plugin
+(`plugins/serpwatch_triage.py`) shows scam URLs as text, never as links,
+truncates the JSON columns, links each WARC record id to a page that shows
+the evidence as text (or the screenshot as an image) and keeps Datasette's
+CSV spreadsheet-safe, so phone numbers stay text.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 from w3lib.html import remove_tags, replace_entities
 
+from crawler.domains import domain_matches, within
 from crawler.engines.base import SerpResult
 from crawler.phones import hits_from_text
 
@@ -254,7 +255,7 @@ _YAHOO_RU = re.compile(r"/RU=([^/]+)/")
 def _is_engine_host(host: str, page_host: str) -> bool:
     return (
         host == page_host
-        or any(host == d or host.endswith("." + d) for d in _TRACKER_DOMAINS)
+        or domain_matches(host, _TRACKER_DOMAINS)
         or bool(_GOOGLE_HOST.search(host))
     )
 
@@ -303,16 +304,16 @@ def _unwrap_once(url: str, page_host: str) -> str | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     for domain, names in _AD_TRACKERS.items():
-        if host == domain or host.endswith("." + domain):
+        if within(host, domain):
             return _http_param(url, *names) or _after_semicolons(url, *names)
     if not _is_engine_host(host, page_host):
         return None
     path = parts.path.lower().rstrip("/")
     if path.endswith(("/aclick", "/ck/a")) or (  # Bing (ads: aclick, later aclk)
-        path.endswith("/aclk") and (host == "bing.com" or host.endswith(".bing.com"))
+        path.endswith("/aclk") and within(host, "bing.com")
     ):
         return decode_base64_url(query_param(url, "u")) or _http_param(url, "url", "r")
-    if path == "/cr" and (host == "bing.com" or host.endswith(".bing.com")):  # older Bing
+    if path == "/cr" and within(host, "bing.com"):  # older Bing
         return _http_param(url, "r")
     if path.endswith("/l") or path.endswith("/y.js"):  # DuckDuckGo
         return _http_param(url, "uddg", "u3", "u")
@@ -359,7 +360,7 @@ def is_click_url(url: str, page_url: str = "") -> bool:
         return True
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if any(host == d or host.endswith("." + d) for d in _AD_TRACKERS):
+    if domain_matches(host, _AD_TRACKERS):
         return True
     if host.endswith("googleadservices.com") or host == "r.search.yahoo.com":
         return True

@@ -9,6 +9,7 @@ URLs are shown as text, never as links, since they point at scam sites.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections import defaultdict
@@ -373,11 +374,35 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
             "numbers",
         )
     )
+    html.append(screenshots_section(storage.run_screenshots(db, run_id)))
     html.append(
         f'<p class="meta">Generated {e(storage.now())} by serpwatch. Page text is shown '
         "as text; URLs are not links.</p></body></html>"
     )
     return "\n".join(html)
+
+
+def screenshots_section(shots: list[dict]) -> str:
+    """Thumbnails of the run's screenshots (crawler.render), each with its URL and hash."""
+    if not shots:
+        return ""
+    figures = []
+    for shot in shots:
+        thumb = base64.b64encode(shot["thumbnail"]).decode("ascii") if shot["thumbnail"] else ""
+        img = f'<img src="data:image/jpeg;base64,{thumb}" alt="" width="320">' if thumb else ""
+        figures.append(
+            f'<figure class="shot">{img}<figcaption><span class="u">{e(shot["url"], 200)}'
+            f"</span><br>{e(shot['kind'])} {e(shot['width'])}×{e(shot['height'])} · SHA-256 "
+            f'<span class="u">{e(shot["sha256"])}</span><br>WARC {e(shot["warc_file"])} '
+            f'<span class="u">{e(shot["warc_record_id"])}</span></figcaption></figure>'
+        )
+    return (
+        f"<h2>Screenshots ({len(shots)})</h2>"
+        "<style>.shots{display:flex;flex-wrap:wrap;gap:12px}.shot{margin:0;width:330px}"
+        ".shot img{border:1px solid #ccc;display:block}"
+        ".shot figcaption{overflow-wrap:anywhere;font-size:12px}</style>"
+        '<div class="shots" id="screenshots">' + "".join(figures) + "</div>"
+    )
 
 
 def write_report(db: Database, out: Path | str, run: str | int | None = "last") -> Path:

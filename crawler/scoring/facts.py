@@ -92,6 +92,12 @@ class Facts:
     site_status: str | None = None
     site_status_at: str | None = None
     brand_keywords: list[str] = field(default_factory=list)  # kept for old callers
+    # Filled by a render (crawler.render): "rendered" or "image" when only the
+    # browser saw the number; behaviours (crawler.scoring.browser.BEHAVIOURS);
+    # how the rendered page differs from the static fetch of the same URL.
+    found_by: str | None = None
+    behaviours: list[str] = field(default_factory=list)
+    cloaking: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

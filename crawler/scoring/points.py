@@ -59,6 +59,21 @@ POINTS = {
     # The verdict of a site, and the pair's informed by its number's.
     "site_numbers_high": 10,
     "pair_number_high": 10,
+    # What a real browser saw (crawler.scoring.browser, docs/RENDERING.md).
+    "image_only": 15,
+    "rendered_only": 10,
+    "cloaking": 15,
+    "fullscreen": 10,
+    "keyboard_lock": 15,
+    "pointer_lock": 5,
+    "beforeunload": 10,
+    "dialog_loop": 15,
+    "history_flood": 10,
+    "autoplay": 5,
+    "download": 10,
+    "webdriver_probe": 5,
+    "popup": 5,
+    "hang": 5,
 }
 # "Seen recently": first seen at most this many days ago, after the database had
 # already watched for at least MIN_WATCH_DAYS (on a first crawl everything is new).
@@ -229,6 +244,33 @@ README_ROWS: list[tuple[str, tuple[str, ...], str | None]] = [
         "the number came in the landing URL's query string or fragment and the brand's own"
         " page echoes it (an ad into the brand's search page): injected, not listed",
         ("injected",),
+        None,
+    ),
+    (
+        "seen by a real browser (docs/RENDERING.md): number only in an image / only when the"
+        " page's scripts run",
+        ("image_only", "rendered_only"),
+        None,
+    ),
+    (
+        "the rendered page differs from the static fetch (other numbers, another title)",
+        ("cloaking",),
+        None,
+    ),
+    (
+        "in the browser: full screen / keyboard lock / pointer lock",
+        ("fullscreen", "keyboard_lock", "pointer_lock"),
+        None,
+    ),
+    (
+        "in the browser: `beforeunload` trap / dialog loop / history flood",
+        ("beforeunload", "dialog_loop", "history_flood"),
+        None,
+    ),
+    (
+        "in the browser: audio autoplay / download attempt / `navigator.webdriver` probe /"
+        " new windows / hung until the time budget cut it",
+        ("autoplay", "download", "webdriver_probe", "popup", "hang"),
         None,
     ),
 ]

@@ -315,6 +315,8 @@ def not_official(f: Facts, r: Reading) -> Hit:
     return "not_official_any", "not an official number of any brand in the brands file"
 
 
+from crawler.scoring.browser import BROWSER_RULES  # noqa: E402 - its rules take a Reading
+
 Rule = Callable[[Facts, Reading], Hit | None]
 # The order rules are asked in; reasons of equal weight keep it. `not_official`
 # is not here: it is the base, added last by `crawler.scoring.verdicts.score`.
@@ -343,4 +345,5 @@ RULES: list[Rule] = [
     warning,
     third_party_number,
     third_party_site,
+    *BROWSER_RULES,  # what a real browser saw (crawler.scoring.browser)
 ]

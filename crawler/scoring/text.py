@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.domains import PATH_HOSTS, SITE_BUILDERS, host_parts
+from crawler.domains import PATH_HOSTS, SITE_BUILDERS, host_parts, within
 from crawler.impersonation import trade_words
 from crawler.scoring.words import (
     ALARM,
@@ -211,7 +211,7 @@ def shared_host(url: str) -> str | None:
         return None if labels in ([], ["www"]) else suffix
     host = ".".join([*labels, suffix])
     for shared in SHARED_HOSTS:
-        if host.endswith("." + shared) and not host.startswith("www."):
+        if host != shared and within(host, shared) and not host.startswith("www."):
             return shared
         if host == shared and shared.count(".") > 1:  # sites.google.com/view/<site>
             return shared
