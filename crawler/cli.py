@@ -19,6 +19,7 @@ from crawler.config import ConfigError
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
 from crawler.risk import RISK_LEVELS
 from crawler.schema import SchemaTooNew
+from crawler.storage import DatabaseUnusable
 from crawler.tables import flag_table
 
 DEFAULT_DB = "serpwatch.db"
@@ -32,9 +33,13 @@ def friendly(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (ConfigError, SchemaTooNew) as exc:
+        except (ConfigError, SchemaTooNew, DatabaseUnusable) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except KeyboardInterrupt:  # Ctrl-C outside a crawl (a crawl handles its own signals)
+            sys.exit(130)
         except CrawlRunning as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_BUSY)
@@ -51,6 +56,17 @@ def friendly(func):
             sys.exit(1)
 
     return wrapper
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`serpwatch flags | head -1`): stop quietly with 0, like Unix tools.
+
+    Python would complain again when it flushes stdout at exit: point stdout at
+    /dev/null first (the recipe in Python's signal documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 db_option = click.option(
@@ -90,33 +106,6 @@ def _show_schema_log() -> None:
     log.propagate = False  # one line, not a second one through Scrapy's root handler
 
 
-def _summary_lines(db, run_id: int) -> list[str]:
-    from crawler import storage
-    from crawler.render.record import summary_lines as render_summary
-
-    run = db["runs"].get(run_id)
-    stats = json.loads(run["stats"] or "{}")
-    lines = [
-        f"run {run_id}: {stats.get('serpwatch/serp_pages', 0)} result pages, "
-        f"{db['pages'].count_where('run_id = ?', [run_id])} landing pages, "
-        f"{len(storage.flagged(db, run_id=run_id))} flagged (site, number) pairs"
-    ]
-    if "serpwatch/history/new_numbers" in stats:
-        h = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "/history/" in k}
-        lines.append(
-            f"history: {h.get('new_numbers', 0)} new numbers, {h.get('back_numbers', 0)} back"
-            f" after an absence, {h.get('gone_numbers', 0)} gone; {h.get('new_sites', 0)} new"
-            f" sites; {h.get('confirmed_pairs', 0)} confirmed and"
-            f" {h.get('dismissed_pairs', 0)} dismissed pairs seen again"
-        )
-    lines += render_summary(stats)
-    for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
-        lines.append(f"BLOCKED: {engine}: {reason}")
-    for warning in json.loads(run["warnings"] or "[]"):
-        lines.append(f"warning: {warning}")
-    return lines
-
-
 def _flag_table(records: list[dict]) -> str:
     return flag_table(records) if records else "No flagged numbers."
 
@@ -128,8 +117,10 @@ def _warc_dir(db_path) -> Path:
     return warc_dir_for(db_path, settings.SERPWATCH_WARC_DIR or None)
 
 
-def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> int:
+def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> tuple[int, int]:
+    """Crawl, print the run's summary; return the run id and the exit code it earned."""
     from crawler import storage
+    from crawler.cli_runs import exit_code, summary_lines
     from crawler.crawl import run_crawl
 
     if redis_url:  # distributed mode (crawler/cli_scale.py)
@@ -142,10 +133,15 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> i
     if run_id is None:
         raise click.ClickException("the crawl did not start; see the log above")
     db = storage.open_db(db_path)
-    for line in _summary_lines(db, run_id):
+    if stats.get("serpwatch/forced") and storage.get_run(db, run_id)["status"] == "running":
+        # A second signal stopped the reactor before the pipeline closed the run:
+        # close it here from the crawl's stats (no history: the run covered too little).
+        storage.finish_crawl(db, run_id, {**stats, "finish_reason": "shutdown"})
+    for line in summary_lines(db, run_id):
         click.echo(line)
+    code = exit_code(storage.get_run(db, run_id)["status"], stats.get("serpwatch/signal"))
     db.close()
-    return run_id
+    return run_id, code
 
 
 @main.command()
@@ -189,7 +185,7 @@ def demo(db_path, out_dir):
             # With a browser, every flagged page of the demo gets its picture.
             "SERPWATCH_RENDER_MIN_RISK": "low",
         }
-        run_id = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
+        run_id, _ = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
     db = storage.open_db(db_path)
     records = storage.flagged(db, run_id=run_id)
     click.echo("")
@@ -234,6 +230,11 @@ def demo(db_path, out_dir):
 def crawl(profile_path, db_path, jobdir, settings, redis_url):
     """Run a profile's queries on its engines and store what was found.
 
+    Prints one line per engine. Exit 0 when every engine answered every query,
+    3 when every engine blocked, 1 otherwise (some or all engines failed or
+    blocked, or storage failed), 130 / 143 when stopped by SIGINT / SIGTERM
+    (a second signal stops at once).
+
     With --redis the run goes into Redis and `serpwatch worker` processes on any
     machine share its work (README: More than one machine).
 
@@ -250,18 +251,9 @@ def crawl(profile_path, db_path, jobdir, settings, redis_url):
         overrides[name] = value
     if jobdir:
         overrides["JOBDIR"] = jobdir
-    run_id = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
-    from crawler import storage
-
-    db = storage.open_db(db_path)
-    run = db["runs"].get(run_id)
-    blocked = json.loads(run["blocked_engines"] or "{}")
-    # Engines by the name the spider gave them (a second bing is "bing-2").
-    engines = json.loads(run["stats"] or "{}").get("serpwatch/engines") or [
-        e.kind for e in profile.engines
-    ]
-    if blocked and set(blocked) >= set(engines):
-        sys.exit(3)
+    _, code = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
+    if code:
+        sys.exit(code)
 
 
 @main.command()
@@ -280,7 +272,7 @@ def flags(db_path, min_risk, as_json):
     from crawler import history, storage
     from crawler.cli_analyst import attention_table
 
-    db = storage.open_db(db_path)
+    db = storage.open_db(db_path, create=False)
     records = history.attention(db, min_risk=min_risk)
     if as_json:
         for r in records:
@@ -361,7 +353,7 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
         raise click.BadParameter(str(exc), param_hint="--since") from None
     if dry_run and record:
         raise click.UsageError("--dry-run and --record contradict each other")
-    db = storage.open_db(db_path)
+    db = storage.open_db(db_path, create=False)
     preset = presets[recipient]
     floor = min_risk or default_floor(preset, fmt)
     result = prepare_export(db, preset, fmt, since=since, min_risk=floor)
@@ -409,40 +401,15 @@ def report(run, db_path, out_file):
     from crawler import storage
     from crawler.exports.report import write_report
 
-    if not Path(db_path).exists():
-        raise click.BadParameter(f"{db_path}: file not found", param_hint="--db")
-    db = storage.open_db(db_path)
+    db = storage.open_db(db_path, create=False)
+    if not storage.runs(db):
+        click.echo(f"{db_path}: no crawl runs yet; nothing to report")
+        return
     try:
         path = write_report(db, out_file, run)
     except LookupError as exc:
         raise click.BadParameter(str(exc), param_hint="--run") from None
     click.echo(f"report: {path}")
-
-
-@main.command("runs")
-@db_option
-@friendly
-def runs_cmd(db_path):
-    """List crawl runs, newest first, with their stats.
-
-    A running run shows its progress (written every few seconds by the crawl);
-    a run started by Scrapyd shows its Scrapyd job id.
-
-    Example: serpwatch runs --db nl.db
-    """
-    from crawler import storage
-    from crawler.progress import progress_line
-
-    db = storage.open_db(db_path)
-    for run in storage.runs(db):
-        job = f"  job {run['job']}" if run.get("job") else ""
-        click.echo(
-            f"{run['id']:>4}  {run['started_at']}  {run['status'] or '-':<9}  {run['profile']}{job}"
-        )
-        if run["status"] == "running" and progress_line(run.get("progress")):
-            click.echo(f"      progress ({run['progress_at']}): {progress_line(run['progress'])}")
-        for line in _summary_lines(db, run["id"])[1:]:
-            click.echo(f"      {line}")
 
 
 @main.command()
@@ -460,14 +427,28 @@ def serve(db_path, host, port):
     Example: serpwatch serve --db nl.db --port 8001
     """
     from crawler import storage
-
-    if not Path(db_path).exists():
-        raise click.ClickException(f"{db_path}: no such database; run a crawl or the demo first")
     from crawler.datasette import serve_args
 
-    storage.open_db(db_path).close()  # tables, views and WAL in place before readers arrive
+    # Tables, views and WAL in place before readers arrive; a missing file is an
+    # error (exit 2), a busy port too (exit 1), before Datasette starts.
+    storage.open_db(db_path, create=False).close()
+    _port_free(host, port)
     args = serve_args(Path(db_path), _warc_dir(db_path), host, port)
     os.execv(sys.executable, args)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Datasette would fail with a traceback on a busy port: say so first (exit 1)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}"
+                " (another `serpwatch serve`?); choose another with --port"
+            ) from None
 
 
 @main.group()
@@ -548,6 +529,11 @@ from crawler import cli_scale  # noqa: E402
 
 main.add_command(cli_scale.worker)
 main.add_command(cli_scale.store)
+
+# runs (crawler/cli_runs.py)
+from crawler.cli_runs import register as _register_runs  # noqa: E402
+
+_register_runs(main, friendly, db_option)
 
 from crawler.cli_scoring import rescore  # noqa: E402
 

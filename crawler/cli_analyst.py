@@ -51,7 +51,7 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
             kind, value = triage.parse_key(key, region.upper())
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="KEY") from None
-        db = storage.open_db(db_path)
+        db = storage.open_db(db_path, create=False)
         row = triage.record(db, kind, value, action, note)
         table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
         if not db[table].count_where(f"{pk} = ?", [value]):
@@ -84,7 +84,7 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
             _kind, value = triage.parse_key(key, region.upper())
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="KEY") from None
-        db = storage.open_db(db_path)
+        db = storage.open_db(db_path, create=False)
         t = history.timeline(db, value)
         checks = storage.brand_confirmations(db, value)  # serpwatch brands check
         if as_json:
@@ -148,7 +148,7 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
         """
         from crawler import queries, storage
 
-        db = storage.open_db(db_path)
+        db = storage.open_db(db_path, create=False)
         rows = queries.stats(db, last=last)
         if as_json:
             for r in rows:

@@ -194,7 +194,7 @@ def store(url, db_path, token, wait):
     Example: serpwatch store --redis redis://10.0.0.5:6379/0 --db nl.db
     """
     from crawler import storage
-    from crawler.cli import _summary_lines
+    from crawler.cli_runs import summary_lines as _summary_lines
     from crawler.scale_store import Store
 
     r = _connect(url)

@@ -127,7 +127,8 @@ def health(db, db_path, max_age: float, now: datetime | None = None) -> dict:
         flagged=storage.flagged_in_run(db, run["id"]),
     )
     what = f"run {run['id']} ({run['profile']})"
-    if run["status"] != "finished":
+    # A blocked run (every engine blocked) ended; its blocks are said below.
+    if run["status"] not in ("finished", "blocked"):
         out["reason"] = f"{what} ended {run['status']} {_ago(age or 0)}"
     elif age is None or age > max_age:
         out["reason"] = f"{what} finished {_ago(age or 0)}, more than --max-age allows"

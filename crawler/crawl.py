@@ -1,4 +1,10 @@
-"""Run the search spider in this process and report on the run."""
+"""Run the search spider in this process and report on the run.
+
+SIGINT and SIGTERM stop the crawl gracefully (Scrapy closes the spider, the
+pipelines close the run `interrupted`); a second signal stops it at once.
+The returned stats say which signal (`serpwatch/signal`) and whether the
+stop was forced (`serpwatch/forced`), for the exit code (crawler.cli_runs).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import signal_names
 
 from crawler import settings as default_settings
 from crawler.config import Profile
@@ -23,6 +30,22 @@ def build_settings(db: Path | str, overrides: dict | None = None) -> Settings:
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
     return settings
+
+
+class _Process(CrawlerProcess):
+    """Scrapy's process, remembering the signal that stopped it."""
+
+    signum: int | None = None
+    forced = False
+
+    def _signal_shutdown(self, signum, frame) -> None:
+        if self.signum is None:
+            self.signum = signum
+        super()._signal_shutdown(signum, frame)
+
+    def _signal_kill(self, signum, frame) -> None:
+        self.forced = True
+        super()._signal_kill(signum, frame)
 
 
 def _skip_retired(profile: Profile, db: Path | str) -> Profile:
@@ -57,8 +80,12 @@ def run_crawl(
     # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.
     with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
         profile = _skip_retired(profile, db)
-        process = CrawlerProcess(settings)
+        process = _Process(settings)
         crawler = process.create_crawler("search")
         process.crawl(crawler, profile=profile)
         process.start()
-    return crawler.stats.get_stats()
+    stats = dict(crawler.stats.get_stats())
+    if process.signum is not None:
+        stats["serpwatch/signal"] = signal_names.get(process.signum, str(process.signum))
+        stats["serpwatch/forced"] = process.forced
+    return stats

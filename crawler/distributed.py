@@ -50,7 +50,14 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.items import PageItem, RelatedItem, SerpItem, SerpShotItem, UnparsedItem
+from crawler.items import (
+    PageItem,
+    QueryOutcome,
+    RelatedItem,
+    SerpItem,
+    SerpShotItem,
+    UnparsedItem,
+)
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -471,7 +478,7 @@ class EngineRateLimit:
 # What a finished item leaves behind when it goes to the store: the page's
 # bytes and text are in the worker's WARC file, its hits in its verdicts.
 _LEFT_WITH_THE_WORKER = {"html": "", "body": b"", "hits": []}
-STREAMED = (SerpItem, PageItem, UnparsedItem, RelatedItem, SerpShotItem)
+STREAMED = (SerpItem, PageItem, UnparsedItem, RelatedItem, SerpShotItem, QueryOutcome)
 
 
 def item_record(item) -> dict | None:

@@ -57,103 +57,17 @@ def _rows(db: Database, sql: str, params=()) -> list[tuple]:
 
 
 def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | None = None) -> dict:
-    """Score the run's sightings again with history and triage; record what changed."""
+    """Score the run's sightings and pairs again with history and triage (`rescore`, for
+    what the run touched); record what changed; counts for the run's stats."""
     ensure_shape(db)
-    when = storage.parse_time(at) or datetime.now(UTC)
-    decisions = triage.latest(db)
-    triage.sync_statuses(db, decisions)
-    first_run_at = storage.parse_time(
-        (_rows(db, "select min(started_at) from runs")[0][0]) if db["runs"].count else None
-    )
-    domains_of = dict(
-        _rows(
-            db,
-            """select phone, count(distinct domain) from sightings
-               where official = 0 and is_fax = 0
-                 and phone in (select phone from sightings where run_id = ?)
-               group by phone""",
-            [run_id],
-        )
-    )
-    # Numbers a brand lists plainly on its own site (not user content, no warning):
-    # its own numbers, wherever else they show up.
-    listed_by_brand = {
-        phone: f"{brand}'s own site {domain}"
-        for phone, brand, domain in _rows(
-            db,
-            """select phone, json_extract(facts, '$.official_site'), min(domain) from sightings
-               where official = 0 and json_extract(facts, '$.brand_listing') = 1
-                 and phone in (select phone from sightings where run_id = ?)
-               group by phone""",
-            [run_id],
-        )
-    }
-    number_first = dict(
-        _rows(
-            db,
-            "select phone, first_seen from numbers where phone in "
-            "(select phone from sightings where run_id = ?)",
-            [run_id],
-        )
-    )
-    site_first = dict(
-        _rows(
-            db,
-            "select domain, first_seen from sites where domain in "
-            "(select domain from sightings where run_id = ?)",
-            [run_id],
-        )
-    )
-    context = {
-        "decisions": decisions,
-        "domains_of": domains_of,
-        "listed_by_brand": listed_by_brand,
-        "number_first": number_first,
-        "site_first": site_first,
-        "first_run_at": first_run_at,
-        "when": when,
-    }
-    sightings = _rows(
-        db, "select id, facts from sightings where run_id = ? and facts is not null", [run_id]
-    )
-    pairs = _rows(
-        db, "select id, facts from site_numbers where last_run = ? and facts is not null", [run_id]
-    )
-    dismissed = confirmed = flagged = 0
-    with db.conn:
-        for table, rows in (("sightings", sightings), ("site_numbers", pairs)):
-            for rid, facts_json in rows:
-                facts = _with_history(Facts.from_dict(json.loads(facts_json)), context)
-                v = score(facts)
-                db[table].update(
-                    rid,
-                    {
-                        "score": v.score,
-                        "risk": v.risk,
-                        "reasons": json.dumps(v.reasons),
-                        "flagged": int(v.flagged),
-                        "facts": json.dumps(facts.to_dict(), sort_keys=True),
-                    },
-                )
-                if table == "site_numbers" and not facts.official_for and not facts.is_fax:
-                    statuses = (facts.number_status, facts.site_status)
-                    dismissed += "dismissed" in statuses
-                    confirmed += "confirmed" in statuses
-                    flagged += v.flagged
-    keys = {
-        p for (p,) in _rows(db, "select distinct phone from sightings where run_id = ?", [run_id])
-    }
-    keys |= {
-        d for (d,) in _rows(db, "select distinct domain from sightings where run_id = ?", [run_id])
-    }
+    keys = storage.run_phones_and_domains(db, run_id)
     verdicts = rescore(db, keys, run_id=run_id, at=at)
-    summary = _record_changes(db, run_id, stats or {})
+    with db.atomic():  # the changes and the presence they rest on, together or not at all
+        summary = _record_changes(db, run_id, stats or {})
     summary.update(
         {
-            "rescored": len(sightings) + len(pairs),
-            "flagged_pairs": flagged,
-            "dismissed_pairs": dismissed,
-            "confirmed_pairs": confirmed,
+            **storage.run_pair_counts(db, run_id),
+            "rescored": verdicts["pairs"] + verdicts["sightings"],
             "numbers_high": verdicts["numbers_high"],
             "sites_high": verdicts["sites_high"],
         }
@@ -230,6 +144,7 @@ def rescore(
         storage.record_verdicts(db, run_id if run_id is not None else latest_run(db), moved)
     return {
         "pairs": len(pairs),
+        "sightings": len(sightings),
         "numbers": len(numbers),
         "sites": len(sites),
         "numbers_high": sum(v.risk == "high" and v.flagged for v in numbers.values()),
@@ -293,30 +208,6 @@ def _with_history(facts: Facts, c: dict) -> Facts:
     return facts
 
 
-def _previous_run(db: Database, run_id: int) -> int | None:
-    run = db["runs"].get(run_id)
-    found = _rows(
-        db,
-        "select max(id) from runs where id < ? and profile = ?",
-        [run_id, run["profile"]],
-    )
-    return found[0][0] if found else None
-
-
-def _keys(db: Database, run_id: int) -> dict[str, set[str]]:
-    rows = _rows(
-        db,
-        "select distinct phone, domain from sightings where run_id = ? and official = 0"
-        " and is_fax = 0",
-        [run_id],
-    )
-    return {
-        "number": {p for p, _ in rows},
-        "site": {d for _, d in rows},
-        "pair": {f"{d} {p}" for p, d in rows},
-    }
-
-
 def _last_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None:
     where = {"number": "phone = ?", "site": "domain = ?", "pair": "domain = ? and phone = ?"}
     params = key.split(" ") if kind == "pair" else [key]
@@ -330,30 +221,55 @@ def _last_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None
 
 
 def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
-    """new / back / gone per number, site and pair, against the profile's previous run."""
-    prev = _previous_run(db, run_id)
-    seen = _keys(db, run_id)
-    before = _keys(db, prev) if prev else {k: set() for k in KINDS}
-    # A blocked engine, or a result page no parser recognised, saw nothing: what
-    # it showed before is not "gone" (issue 16).
-    blocked = any(k.startswith(("serpwatch/blocked/", "serpwatch/unrecognised/")) for k in stats)
+    """new / back / gone per number, site and pair; never a guess.
+
+    - new: never seen before, by any run.
+    - back: seen again after a run of this profile recorded it gone.
+    - gone: present for this profile, not seen by this run, and every engine
+      and query that showed it in the last run that saw it answered this run
+      (every result page came back) and either no longer showed its site or
+      showed it and the site's page was stored without it. A blocked, failed,
+      partial or interrupted run covers less, so it records less as gone; a
+      run that could not store everything (storage failed) records nothing gone.
+    """
+    profile = db["runs"].get(run_id)["profile"]
+    seen = storage.run_keys(db, run_id)
     at = storage.now()
     events = []
     counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
     for kind in KINDS:
-        for key in sorted(seen[kind] - before[kind]):
-            last = _last_before(db, kind, key, run_id)
-            if last is None:
+        known = storage.presence_of(db, kind, seen[kind])
+        for key in sorted(seen[kind]):
+            rows = known.get(key)
+            if not rows:
                 events.append((kind, key, "new", "first seen in this run"))
                 counts[f"new_{kind}s"] += 1
-            else:
-                detail = f"back after an absence: last seen in run {last[0]} ({last[1][:10]})"
-                events.append((kind, key, "back", detail))
+                continue
+            mine = [r for r in rows if r[0] == profile]
+            if mine and mine[0][2] is not None:
+                last = _last_before(db, kind, key, run_id)
+                when = f"run {last[0]} ({(last[1] or '')[:10]})" if last else "an earlier run"
+                events.append((kind, key, "back", f"back after an absence: last seen in {when}"))
                 counts[f"back_{kind}s"] += 1
-        if prev and not blocked:
-            for key in sorted(before[kind] - seen[kind]):
-                events.append((kind, key, "gone", f"seen in run {prev}, not in this run"))
+    storage.mark_present(db, profile, run_id, seen)
+    if not stats.get("serpwatch/storage_failed"):
+        answered = storage.answered_queries(db, run_id)
+        unfetched = storage.shown_but_not_fetched(db, run_id)
+        fetched = storage.run_domains(db, run_id)
+        gone = []
+        for (kind, key), c in sorted(storage.gone_candidates(db, profile, run_id).items()):
+            if kind == "site" and key in fetched:
+                continue  # still there, only without a number on it this time
+            showings = c["showings"]
+            if all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings):
+                gone.append((kind, key))
+                detail = (
+                    f"last seen in run {c['last_run']}; every engine and query that showed it"
+                    " answered this run without it"
+                )
+                events.append((kind, key, "gone", detail))
                 counts[f"gone_{kind}s"] += 1
+        storage.mark_gone(db, profile, run_id, gone)
     db["changes"].insert_all(
         [
             {"run_id": run_id, "kind": k, "key": key, "event": e, "detail": d, "at": at}
@@ -398,17 +314,19 @@ def attention(db: Database, min_risk: str = "low") -> list[dict]:
             [last],
         )
     }
+    gone = storage.gone_pairs(db)
     out = []
     for r in records:
         if r.get("status") == "dismissed":
             continue
         first, lst = runs.get(storage.key(r["domain"], r["phone"]), (None, None))
-        if f"{r['domain']} {r['phone']}" in back:
+        pair = f"{r['domain']} {r['phone']}"
+        if pair in back:
             since = "back"
         elif first == last:
             since = "new"
-        elif lst == last:
-            since = "seen"
+        elif lst == last or pair not in gone:
+            since = "seen"  # not seen by the last run, but not shown to be gone either
         else:
             since = "gone"
         out.append({**r, "since": since, "last_run": lst})

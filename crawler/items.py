@@ -144,3 +144,22 @@ class SerpShotItem:
     screenshot: str | None = None
     screenshot_sha256: str | None = None
     screenshots: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class QueryOutcome:
+    """How one query went on one engine in a run: what history may trust.
+
+    `outcome`: answered (every result page came back), blocked (the engine
+    blocked it, or dropped it after blocking), failed (a result page got no
+    answer), skipped (refused by the run's own query budget, never asked). A
+    query with no outcome did not finish (the run was interrupted).
+    """
+
+    engine: str
+    query: str
+    brand: str | None
+    outcome: str
+    serp_pages: int = 0
+    results: int = 0
+    detail: str = ""

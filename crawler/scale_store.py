@@ -70,7 +70,11 @@ def merge_stats(per_worker: list[dict]) -> dict:
         for name, value in stats.items():
             if isinstance(value, bool) or not isinstance(value, int | float | list | str):
                 out.setdefault(name, value)
-            elif name == "serpwatch/engines" or name.endswith("_time") or name == "start_time":
+            elif (
+                name in ("serpwatch/engines", "serpwatch/queries")
+                or name.endswith("_time")
+                or (name == "start_time")
+            ):  # the run's, the same in every worker
                 out.setdefault(name, value)
             elif name == "elapsed_time_seconds":
                 out[name] = max(out.get(name, 0), value)

@@ -44,6 +44,7 @@ def migrate(db: Database, *, label: str = "database") -> list[str]:
         )
     if not migrations.pending(db):
         return []
+    fresh = not db.table_names()  # a new file: created, not upgraded; nothing to tell
     # One writer migrates: a second process opening the same new file waits
     # here (busy timeout), then finds nothing pending.
     db.conn.execute("BEGIN IMMEDIATE")
@@ -56,7 +57,9 @@ def migrate(db: Database, *, label: str = "database") -> list[str]:
             db.conn.execute("ROLLBACK")
         raise
     for name in pending:
-        logger.info("%s: applied schema migration %s", label, name)
+        logger.log(
+            logging.DEBUG if fresh else logging.INFO, "%s: applied schema migration %s", label, name
+        )
     return pending
 
 
@@ -761,3 +764,110 @@ def triage_views_with_verdicts(db: Database) -> None:
     """The triage views with the number's and the site's own verdicts (issue 10)."""
     for name, sql in TRIAGE_VIEWS_V2.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+@migrations(name="0011_run_outcomes_and_presence")
+def run_outcomes_and_presence(db: Database) -> None:
+    """Runs that tell the truth, history that is never falsified (issue 11).
+
+    - `runs.engine_outcomes` (JSON: per engine answered | partial | failed |
+      blocked | unfinished, with counts) and `runs.counts` (JSON: result
+      pages, landing pages, sightings, flagged pairs, items lost).
+    - `run_queries`: how each query went on each engine in a run; history
+      trusts only the answered ones.
+    - `presence`: per profile, number, site and pair, the last run that saw
+      it and the run that recorded it gone (null while present). Filled from
+      the sightings and the `changes` already recorded.
+    """
+    db["runs"].add_column("engine_outcomes", str)
+    db["runs"].add_column("counts", str)
+    db["run_queries"].create(
+        {
+            "id": str,
+            "run_id": int,
+            "engine": str,
+            "query": str,
+            "brand": str,
+            "outcome": str,  # answered | blocked | failed
+            "serp_pages": int,
+            "results": int,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db["run_queries"].create_index(["run_id", "engine", "query"])
+    db["presence"].create(
+        {
+            "profile": str,
+            "kind": str,  # number | site | pair
+            "key": str,  # E.164, domain, or "domain phone"
+            "phone": str,
+            "domain": str,
+            "last_run": int,
+            "gone_run": int,
+        },
+        pk=("profile", "kind", "key"),
+    )
+    db["presence"].create_index(["kind", "key"])
+    db["presence"].create_index(["profile", "gone_run", "last_run"])
+    seen = """
+        from sightings s join runs r on r.id = s.run_id
+        where s.official = 0 and s.is_fax = 0
+    """
+    db.execute(
+        f"""insert into presence (profile, kind, key, phone, domain, last_run)
+            select r.profile, 'number', s.phone, s.phone, null, max(s.run_id) {seen}
+            group by r.profile, s.phone"""
+    )
+    db.execute(
+        f"""insert into presence (profile, kind, key, phone, domain, last_run)
+            select r.profile, 'site', s.domain, null, s.domain, max(s.run_id) {seen}
+            group by r.profile, s.domain"""
+    )
+    db.execute(
+        f"""insert into presence (profile, kind, key, phone, domain, last_run)
+            select r.profile, 'pair', s.domain || ' ' || s.phone, s.phone, s.domain,
+                   max(s.run_id) {seen}
+            group by r.profile, s.domain, s.phone"""
+    )
+    # Gone already: a "gone" recorded by a run of the profile after the last sighting.
+    db.execute(
+        """update presence set gone_run = (
+               select max(c.run_id) from changes c join runs r on r.id = c.run_id
+               where c.kind = presence.kind and c.key = presence.key and c.event = 'gone'
+                 and r.profile = presence.profile and c.run_id > presence.last_run)"""
+    )
+
+
+@migrations(name="0012_indexes_for_a_year")
+def indexes_for_a_year(db: Database) -> None:
+    """Indexes for a year of crawls (a million sightings), found with EXPLAIN QUERY PLAN
+    on bench/storage.py's database: each names the query it serves."""
+    for table, columns, where in (
+        # history.close_run: the run's pairs, scored again.
+        ("site_numbers", ["last_run"], None),
+        # flags and exports: flagged pairs, highest score first, without a sort.
+        ("site_numbers", ["flagged", "score desc", "phone", "domain"], None),
+        # history.close_run: on how many unrelated domains each number was seen.
+        ("sightings", ["phone", "domain"], "official = 0 and is_fax = 0"),
+        # history.close_run: numbers a brand lists on its own site.
+        (
+            "sightings",
+            ["phone"],
+            "official = 0 and json_extract(facts, '$.brand_listing') = 1",
+        ),
+        # queries stats, ad exports: the numbers on a result's landing page.
+        ("sightings", ["page_id"], None),
+        ("pages", ["run_id", "entry_url"], None),
+        ("pages", ["run_id", "url"], None),
+        # queries stats: results per query and engine.
+        ("serp_results", ["query", "engine"], None),
+    ):
+        name = f"idx_{table}_{'_'.join(c.split()[0] for c in columns)}"
+        name += "_brand_listing" if where and "brand_listing" in where else "_live" if where else ""
+        cols = ", ".join(f"[{c.split()[0]}] {' '.join(c.split()[1:])}".strip() for c in columns)
+        db.execute(
+            f"create index if not exists [{name}] on [{table}] ({cols})"
+            + (f" where {where}" if where else "")
+        )
+    db.execute("analyze")

@@ -149,6 +149,9 @@ SERPWATCH_BROWSER_RESOLVER = "crawler.render.proxy.system_resolve"
 SERPWATCH_DB = "serpwatch.db"
 # Folder for the WARC evidence files; empty means `<db name>-warc/` next to the DB.
 SERPWATCH_WARC_DIR = ""
+# A cap on the database file in bytes (0: none). Reaching it is handled like a
+# full disk: the run ends `failed`, what was stored stays, what was lost is counted.
+SERPWATCH_DB_MAX_BYTES = 0
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import socket
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sqlite_utils import Database
 from crawler import schema
 from crawler.risk import RISK_ORDER
 
+# How long a write waits for another writer (a crawl, a migration) before failing.
+BUSY_TIMEOUT_MS = 30_000
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
 EVIDENCE_COLUMNS = {
@@ -31,6 +34,56 @@ EVIDENCE_COLUMNS = {
     "screenshot": str,
     "screenshot_sha256": str,
 }
+
+
+# SQLite result codes that mean "this database takes no more writes".
+_STORAGE_FAILURES = {
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_READONLY: "database is read-only",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
+    sqlite3.SQLITE_CORRUPT: "database file is corrupt",
+    sqlite3.SQLITE_NOTADB: "not a SQLite database",
+}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """Why the database cannot be written, for an error that says so; else None."""
+    if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:  # ENOSPC
+        return "disk full"
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _STORAGE_FAILURES.get(code & 0xFF)
+    text = str(exc).lower()
+    for words, reason in (
+        ("disk is full", "disk full"),
+        ("disk i/o", "disk I/O error"),
+        ("readonly", "database is read-only"),
+        ("read-only", "database is read-only"),
+    ):
+        if words in text:
+            return reason
+    return None
+
+
+def cap_size(db: Database, max_bytes: int) -> None:
+    """Let this connection grow the file to `max_bytes` at most (SERPWATCH_DB_MAX_BYTES);
+    past that, writes fail as on a full disk."""
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}")
+
+
+def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
+    """The smallest record of a run that storage failed under: its status and why."""
+    try:
+        db.execute(
+            "update runs set status = 'failed', finished_at = ?, warnings = ? where id = ?",
+            [now(), json.dumps([f"storage failed: {reason}"]), run_id],
+        )
+    except sqlite3.Error:
+        pass  # nothing fits: the next crawl marks the run interrupted
 
 
 def now() -> str:
@@ -53,16 +106,35 @@ def key(*parts) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
-def open_db(path: Path | str) -> Database:
+class DatabaseUnusable(Exception):
+    """The database file is missing (for a read command), unreadable, or not a database."""
+
+
+def open_db(path: Path | str, *, create: bool = True) -> Database:
+    """Open (and migrate) the database; `create=False` for commands that only read.
+
+    Raises `DatabaseUnusable` with a one-line reason naming the file when it
+    is missing (and `create` is false), cannot be created or opened, or is
+    not a SQLite database; `schema.SchemaTooNew` when a newer serpwatch wrote it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
-    # WAL lets analysts read while a crawl writes; the busy timeout makes a
-    # writer wait for a reader's checkpoint instead of failing.
-    db.execute("PRAGMA busy_timeout = 30000")
-    db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    ensure_db_shape(db, label=str(path))
+    if not create and not path.exists():
+        raise DatabaseUnusable(
+            f"{path}: file not found: no such database (check --db; a crawl or"
+            " `serpwatch demo` creates one)"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        # WAL lets analysts read while a crawl writes; the busy timeout makes a
+        # writer wait for a reader's checkpoint instead of failing.
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        ensure_db_shape(db, label=str(path))
+    except (OSError, sqlite3.Error) as exc:
+        reason = storage_failure(exc) or (exc.strerror if isinstance(exc, OSError) else str(exc))
+        raise DatabaseUnusable(f"{path}: cannot use this database: {reason}") from exc
     return db
 
 
@@ -401,6 +473,8 @@ def finish_run(
     status: str = "finished",
     blocked: dict | None = None,
     warnings: list[str] | None = None,
+    outcomes: dict | None = None,
+    counts: dict | None = None,
 ) -> None:
     db["runs"].update(
         run_id,
@@ -410,8 +484,49 @@ def finish_run(
             "stats": json.dumps(stats, sort_keys=True, default=str),
             "blocked_engines": json.dumps(blocked or {}, sort_keys=True),
             "warnings": json.dumps(warnings or []),
+            "engine_outcomes": json.dumps(outcomes or {}, sort_keys=True),
+            "counts": json.dumps(counts or {}, sort_keys=True),
         },
     )
+
+
+# Saving is on the crawl's hot path (thousands of rows a minute): plain SQL with
+# statements cached per column set, not sqlite-utils' upsert, which reads the
+# table's schema on every call.
+_UPSERT_SQL: dict[tuple, str] = {}
+
+
+def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -> None:
+    """Insert `record`, or update the row with its `pk`: every given column but `keep`."""
+    cols = tuple(record)
+    sql = _UPSERT_SQL.get((table, cols, pk, keep))
+    if sql is None:
+        names = ", ".join(f"[{c}]" for c in cols)
+        marks = ", ".join("?" for _ in cols)
+        sets = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c != pk and c not in keep)
+        sql = f"insert into [{table}] ({names}) values ({marks}) on conflict([{pk}]) do " + (
+            f"update set {sets}" if sets else "nothing"
+        )
+        _UPSERT_SQL[(table, cols, pk, keep)] = sql
+    db.conn.execute(sql, [record[c] for c in cols])
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# Facts that are empty (None, False, [], {}) take no room: Facts.from_dict gives
+# them their defaults (tests/test_storage_scale.py checks the round trip).
+def _empty(value) -> bool:
+    return value is None or value is False or (type(value) in (list, dict) and not value)
+
+
+def facts_json(facts: dict | None) -> str | None:
+    """A verdict's facts as compact JSON: empty values left out, keys sorted."""
+    if not facts:
+        return None
+    keep = {k: v for k, v in facts.items() if k in ("phone", "brand", "domain") or not _empty(v)}
+    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def save_serp_result(db: Database, run_id: int, row: dict) -> str:
@@ -429,19 +544,28 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     # Cards' own fields (position, address) live in serp_listings.
     record = {k: v for k, v in row.items() if k not in ("position", "address")}
     record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
-    record["phones"] = json.dumps(row.get("phones") or [])
+    record["phones"] = _json(row.get("phones") or [])
     record.setdefault("seen_at", now())
-    db["serp_results"].upsert(record, pk="id")
+    with db.conn:
+        _upsert(db, "serp_results", record, "id")
     return rid
+
+
+_TOUCH_SQL: dict[tuple, str] = {}
 
 
 def _touch(db: Database, table: str, pk: str, value: str, run_id: int, seen: str, extra: dict):
     """Upsert an entity keeping its first sighting and moving its last one."""
-    existing = db[table].get(value) if db[table].count_where(f"{pk} = ?", [value]) else None
-    record = {pk: value, **extra, "last_seen": seen, "last_run": run_id}
-    if existing is None:
-        record.update({"first_seen": seen, "first_run": run_id, "status": "new"})
-    db[table].upsert(record, pk=pk)
+    record = {
+        pk: value,
+        **extra,
+        "last_seen": seen,
+        "last_run": run_id,
+        "first_seen": seen,
+        "first_run": run_id,
+        "status": "new",
+    }
+    _upsert(db, table, record, pk, keep=("first_seen", "first_run", "status"))
 
 
 def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> str:
@@ -459,15 +583,15 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
                 "id": page_id,
                 "run_id": run_id,
                 "is_ad": int(bool(page.get("is_ad"))),
-                "redirects": json.dumps(page.get("redirects") or []),
+                "redirects": _json(page.get("redirects") or []),
                 "phones": len(verdicts),
                 "fetched_at": seen,
                 # Every engine that showed the page for the query, and each showing.
-                "engines": json.dumps(_engines(page)),
-                "appearances": json.dumps(page.get("appearances") or []),
+                "engines": _json(_engines(page)),
+                "appearances": _json(page.get("appearances") or []),
             }
         )
-        db["pages"].upsert(record, pk="id")
+        _upsert(db, "pages", record, "id")
         _touch(db, "sites", "domain", page["domain"], run_id, seen, {})
         for v in verdicts:
             save_sighting(db, run_id, page_id, page, v, seen)
@@ -480,8 +604,9 @@ def _engines(page: dict) -> list[str]:
 
 def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, seen: str):
     phone = v["phone"]
+    v = {**v, "facts_json": facts_json(v.get("facts"))}  # once for the sighting and the pair
     sighting_id = key(run_id, page["url"], phone)
-    before = db.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
+    before = db.conn.execute("select score from sightings where id = ?", [sighting_id]).fetchone()
     if before is None or (before[0] or 0) < v.get("score", 0):
         _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen)
     # else: the same page fetched again in this run (for another query) with a
@@ -492,7 +617,9 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
 
 def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
     phone = v["phone"]
-    db["sightings"].upsert(
+    _upsert(
+        db,
+        "sightings",
         {
             "id": sighting_id,
             "run_id": run_id,
@@ -512,17 +639,17 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
             "official": int(bool(v.get("official"))),
             "score": v.get("score", 0),
             "risk": v.get("risk"),
-            "reasons": json.dumps(v.get("reasons", [])),
+            "reasons": _json(v.get("reasons", [])),
             "seen_at": seen,
-            "engines": json.dumps(_engines(page)),
+            "engines": _json(_engines(page)),
             **{c: page.get(c) for c in _AD_COLUMNS},
             **{c: page.get(c) for c in EVIDENCE_COLUMNS},
             # The verdict and the facts behind it: crawler.history scores again at
             # the end of the run with what only the whole database knows.
             "flagged": int(bool(v.get("flagged"))),
-            "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
+            "facts": v["facts_json"],
         },
-        pk="id",
+        "id",
     )
 
 
@@ -557,18 +684,17 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
         "score": v.get("score", 0),
         "risk": v.get("risk"),
-        "reasons": json.dumps(v.get("reasons", [])),
+        "reasons": _json(v.get("reasons", [])),
         "flagged": int(bool(v.get("flagged"))),
         "updated_at": seen,
         **{c: page.get(c) for c in EVIDENCE_COLUMNS},
         **{c: page.get(c) for c in _AD_COLUMNS},
-        "facts": json.dumps(v["facts"], sort_keys=True) if v.get("facts") else None,
+        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
     }
-    existing = (
-        db["site_numbers"].get(pair_id)
-        if db["site_numbers"].count_where("id = ?", [pair_id])
-        else None
-    )
+    found = db.conn.execute(
+        "select last_run, score, engines from site_numbers where id = ?", [pair_id]
+    ).fetchone()
+    existing = dict(zip(("last_run", "score", "engines"), found, strict=True)) if found else None
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
     elif existing["last_run"] == run_id and (existing["score"] or 0) >= pair["score"]:
@@ -580,8 +706,8 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         # Every engine that showed the pair in this run, whichever evidence is kept.
         before = json.loads(existing.get("engines") or "[]")
         engines = before + [e for e in engines if e not in before]
-    pair.update({"last_seen": seen, "last_run": run_id, "engines": json.dumps(engines)})
-    db["site_numbers"].upsert(pair, pk="id")
+    pair.update({"last_seen": seen, "last_run": run_id, "engines": _json(engines)})
+    _upsert(db, "site_numbers", pair, "id")
 
 
 def flagged(
@@ -734,8 +860,148 @@ def _has(db: Database, table: str, column: str) -> bool:
     return table in db.table_names() and column in db[table].columns_dict
 
 
+def run_phones_and_domains(db: Database, run_id: int) -> set[str]:
+    """Every number (E.164) and site (domain) a run saw: what its end re-scores."""
+    rows = db.execute(
+        "select distinct phone, domain from sightings where run_id = ?", [run_id]
+    ).fetchall()
+    return {p for p, _ in rows} | {d for _, d in rows}
+
+
+def run_pair_counts(db: Database, run_id: int) -> dict:
+    """The run's (site, number) pairs, official numbers and faxes left out: how many are
+    flagged, and how many an analyst confirmed or dismissed (the number or the site)."""
+    status = (
+        "(coalesce(json_extract(facts, '$.number_status'), ''),"
+        " coalesce(json_extract(facts, '$.site_status'), ''))"
+    )
+    flagged, dismissed, confirmed = db.execute(
+        f"""select count(case when flagged = 1 then 1 end),
+                   count(case when 'dismissed' in {status} then 1 end),
+                   count(case when 'confirmed' in {status} then 1 end)
+            from site_numbers
+            where last_run = ? and facts is not null
+              and json_extract(facts, '$.official_for') is null
+              and not coalesce(json_extract(facts, '$.is_fax'), 0)""",
+        [run_id],
+    ).fetchone()
+    return {"flagged_pairs": flagged, "dismissed_pairs": dismissed, "confirmed_pairs": confirmed}
+
+
 def runs(db: Database) -> list[dict]:
     return list(db["runs"].rows_where(order_by="id desc"))
+
+
+def get_run(db: Database, run_id: int) -> dict:
+    return db["runs"].get(run_id)
+
+
+def save_query_outcome(db: Database, run_id: int, row: dict) -> None:
+    """How one query went on one engine (crawler.items.QueryOutcome as a dict)."""
+    db["run_queries"].upsert(
+        {
+            "id": key(run_id, row["engine"], row["query"]),
+            "run_id": run_id,
+            "engine": row["engine"],
+            "query": row["query"],
+            "brand": row.get("brand"),
+            "outcome": row["outcome"],
+            "serp_pages": row.get("serp_pages", 0),
+            "results": row.get("results", 0),
+            "detail": row.get("detail", ""),
+        },
+        pk="id",
+    )
+
+
+# Run statuses: finished (every engine answered every query), partial (some
+# engines or queries failed or were blocked), blocked (every engine blocked),
+# failed (no engine answered, or storage failed), interrupted (a signal, or the
+# process died), running.
+
+
+def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
+    """Per engine: answered | partial | failed | blocked | unfinished, with counts and why."""
+    engines = list(stats.get("serpwatch/engines") or [])
+    empty = {"answered": 0, "failed": 0, "blocked": 0, "skipped": 0, "serp_pages": 0}
+    per: dict[str, dict] = {e: {**empty, "results": 0} for e in engines}
+    for engine, outcome, n, pages, results in db.execute(
+        """select engine, outcome, count(*), sum(serp_pages), sum(results) from run_queries
+           where run_id = ? group by engine, outcome""",
+        [run_id],
+    ).fetchall():
+        row = per.setdefault(engine, {**empty, "results": 0})
+        row[outcome] = row.get(outcome, 0) + n
+        row["serp_pages"] += pages or 0
+        row["results"] += results or 0
+    for engine, row in per.items():
+        done = row["answered"] + row["failed"] + row["blocked"] + row["skipped"]
+        row["queries"] = stats.get("serpwatch/queries") or done
+        if stats.get(f"serpwatch/blocked/{engine}"):
+            row["outcome"] = "blocked"
+            row["detail"] = stats.get(f"serpwatch/blocked_reason/{engine}", "")
+        elif row["answered"] and row["answered"] + row["skipped"] >= row["queries"]:
+            # Queries the run's own budget refused were never asked: not the engine's fault.
+            row["outcome"] = "answered"
+        elif row["answered"]:
+            row["outcome"] = "partial"
+        elif row["failed"]:
+            row["outcome"] = "failed"
+        else:
+            row["outcome"] = "unfinished"
+        if row["failed"] and "detail" not in row:
+            row["detail"] = stats.get(f"serpwatch/serp_failed_reason/{engine}", "")
+    return per
+
+
+def run_status(outcomes: dict[str, dict], finish_reason: str) -> str:
+    """The run's status from its engines' outcomes and Scrapy's finish reason."""
+    if finish_reason == "shutdown":  # SIGINT / SIGTERM (Scrapy's graceful stop)
+        return "interrupted"
+    if finish_reason == "storage_failed":
+        return "failed"
+    kinds = {o["outcome"] for o in outcomes.values()}
+    if not kinds or kinds == {"answered"}:
+        return "finished" if finish_reason == "finished" else "partial"
+    if kinds == {"blocked"}:
+        return "blocked"
+    if not kinds & {"answered", "partial"}:
+        return "failed"
+    return "partial"
+
+
+def outcome_line(engine: str, o: dict) -> str:
+    """One line per engine for the crawl's summary and `serpwatch runs`."""
+    asked = f"{o['answered']} of {o['queries']} queries answered"
+    if o.get("skipped"):
+        asked += f", {o['skipped']} skipped by the query budget"
+    pages = f"{o['serp_pages']} result pages, {o['results']} results"
+    why = f": {o['detail']}" if o.get("detail") else ""
+    word = {
+        "answered": "answered",
+        "partial": "PARTIAL",
+        "failed": "FAILED",
+        "blocked": "BLOCKED",
+        "unfinished": "UNFINISHED",
+    }.get(o["outcome"], o["outcome"])
+    return f"engine {engine}: {word}, {asked} ({pages}){why}"
+
+
+def run_counts(db: Database, run_id: int, stats: dict) -> dict:
+    """What a run stored, counted once at its end (so `serpwatch runs` stays fast)."""
+    (pages,) = db.execute("select count(*) from pages where run_id = ?", [run_id]).fetchone()
+    (sightings, flagged) = db.execute(
+        "select count(*), count(distinct case when flagged = 1 then domain || ' ' || phone end)"
+        " from sightings where run_id = ?",
+        [run_id],
+    ).fetchone()
+    return {
+        "serp_pages": stats.get("serpwatch/serp_pages", 0),
+        "landing_pages": pages,
+        "sightings": sightings,
+        "flagged_pairs": flagged,
+        "lost_items": stats.get("serpwatch/storage_lost", 0),
+    }
 
 
 def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
@@ -777,16 +1043,190 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
     }
     for offer in stats.get("serpwatch/offered_download_list") or []:
         save_offered_download(db, run_id, offer)
-    reason = stats.get("finish_reason", "finished")
+    outcomes = engine_outcomes(db, run_id, stats)
+    status = run_status(outcomes, stats.get("finish_reason", "finished"))
+    if stats.get("serpwatch/storage_failed"):
+        status = "failed"
+        warnings.append(
+            f"storage failed ({stats['serpwatch/storage_failed']}):"
+            f" {stats.get('serpwatch/storage_lost', 0)} item(s) could not be stored"
+        )
+    counts = run_counts(db, run_id, stats)
     finish_run(
         db,
         run_id,
         keep,
-        status="finished" if reason == "finished" else reason,
+        status=status,
         blocked=blocked,
         warnings=warnings,
+        outcomes=outcomes,
+        counts=counts,
     )
-    return {"blocked": blocked, "warnings": warnings, "stats": keep}
+    return {
+        "blocked": blocked,
+        "warnings": warnings,
+        "stats": keep,
+        "status": status,
+        "engines": outcomes,
+        "counts": counts,
+    }
+
+
+# ---------------------------------------------------------------------------
+# History's presence bookkeeping (crawler.history): what a run covered, who is
+# present, who is gone. A key is a number (E.164), a site (domain) or a pair
+# ("domain phone"); presence is kept per profile.
+
+KINDS = ("number", "site", "pair")
+
+
+def run_keys(db: Database, run_id: int) -> dict[str, set[str]]:
+    """Numbers, sites and pairs a run saw (official numbers and faxes left out)."""
+    rows = db.execute(
+        "select distinct phone, domain from sightings where run_id = ? and official = 0"
+        " and is_fax = 0",
+        [run_id],
+    ).fetchall()
+    return {
+        "number": {p for p, _ in rows},
+        "site": {d for _, d in rows},
+        "pair": {f"{d} {p}" for p, d in rows},
+    }
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def presence_of(db: Database, kind: str, keys: set[str]) -> dict[str, list[tuple]]:
+    """key → [(profile, last_run, gone_run)] for the keys already known (any profile)."""
+    out: dict[str, list[tuple]] = {}
+    for chunk in _chunks(sorted(keys)):
+        marks = ",".join("?" * len(chunk))
+        for k, profile, last_run, gone_run in db.execute(
+            f"select key, profile, last_run, gone_run from presence"
+            f" where kind = ? and key in ({marks})",
+            [kind, *chunk],
+        ).fetchall():
+            out.setdefault(k, []).append((profile, last_run, gone_run))
+    return out
+
+
+def mark_present(db: Database, profile: str, run_id: int, keys: dict[str, set[str]]) -> None:
+    """The run saw these keys: present, last seen in this run."""
+    rows = []
+    for kind, found in keys.items():
+        for k in found:
+            domain, _, phone = k.partition(" ") if kind == "pair" else ("", "", "")
+            rows.append(
+                {
+                    "profile": profile,
+                    "kind": kind,
+                    "key": k,
+                    "phone": phone or (k if kind == "number" else None),
+                    "domain": domain or (k if kind == "site" else None),
+                    "last_run": run_id,
+                    "gone_run": None,
+                }
+            )
+    db.conn.executemany(
+        """insert into presence (profile, kind, key, phone, domain, last_run, gone_run)
+           values (:profile, :kind, :key, :phone, :domain, :last_run, null)
+           on conflict(profile, kind, key) do update
+           set last_run = excluded.last_run, gone_run = null""",
+        rows,
+    )
+
+
+def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, str], dict]:
+    """Keys present for `profile` but not seen by `run_id`, with what showed them last.
+
+    (kind, key) → {"last_run": id, "showings": {(engine, query, domain), ...}}: every
+    engine and query that showed the key in the last run that saw it.
+    """
+    out: dict[tuple[str, str], dict] = {}
+    joins = {
+        "number": "s.phone = p.phone",
+        "site": "s.domain = p.domain",
+        "pair": "s.domain = p.domain and s.phone = p.phone",
+    }
+    for kind, on in joins.items():
+        for k, last_run, engine, engines, query, domain in db.execute(
+            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain
+                from presence p
+                join sightings s on s.run_id = p.last_run and {on}
+                where p.profile = ? and p.kind = ? and p.gone_run is null and p.last_run < ?
+                  and s.official = 0 and s.is_fax = 0""",
+            [profile, kind, run_id],
+        ).fetchall():
+            entry = out.setdefault((kind, k), {"last_run": last_run, "showings": set()})
+            for e in json.loads(engines or "[]") or [engine]:
+                entry["showings"].add((e, query, domain))
+    return out
+
+
+def mark_gone(db: Database, profile: str, run_id: int, keys: list[tuple[str, str]]) -> None:
+    with db.atomic():
+        db.conn.executemany(
+            "update presence set gone_run = ? where profile = ? and kind = ? and key = ?",
+            [(run_id, profile, kind, k) for kind, k in keys],
+        )
+
+
+def answered_queries(db: Database, run_id: int) -> set[tuple[str, str]]:
+    """(engine, query) pairs whose every result page came back in the run."""
+    return {
+        (e, q)
+        for e, q in db.execute(
+            "select engine, query from run_queries where run_id = ? and outcome = 'answered'",
+            [run_id],
+        ).fetchall()
+    }
+
+
+def run_domains(db: Database, run_id: int) -> set[str]:
+    """Sites whose pages the run stored (with or without numbers on them)."""
+    return {
+        d for (d,) in db.execute("select distinct domain from pages where run_id = ?", [run_id])
+    }
+
+
+def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]]:
+    """(engine, query, domain): a result the run saw whose landing page it did not store.
+
+    The page failed, was not followed (beyond results_per_query), or the run
+    stopped first: what was on it is unknown, so nothing on it is gone.
+    """
+    from crawler.domains import registrable_domain
+
+    fetched = set()
+    for query, url, entry in db.execute(
+        "select query, url, entry_url from pages where run_id = ?", [run_id]
+    ).fetchall():
+        for u in (url, entry):
+            if u:
+                fetched.add((query, registrable_domain(u)))
+    out = set()
+    for engine, query, landing in db.execute(
+        "select distinct engine, query, landing_url from serp_results where run_id = ?",
+        [run_id],
+    ).fetchall():
+        domain = registrable_domain(landing or "")
+        if (query, domain) not in fetched:
+            out.add((engine, query, domain))
+    return out
+
+
+def gone_pairs(db: Database) -> set[str]:
+    """Pairs ("domain phone") recorded gone by every profile that saw them."""
+    return {
+        k
+        for (k,) in db.execute(
+            "select key from presence where kind = 'pair' group by key"
+            " having sum(gone_run is null) = 0"
+        ).fetchall()
+    }
 
 
 # -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------
@@ -983,14 +1423,21 @@ def save_verdicts(db: Database, table: str, rows: list[dict]) -> None:
     """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
     score, risk, reasons (a list), flagged and, for pairs and sightings, facts."""
     pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
+    # One statement per column set, run for all rows: sqlite-utils' update reads the
+    # table's schema on every call, and the end of a run writes thousands of rows.
+    batches: dict[tuple, list] = {}
     for row in rows:
         values = {k: v for k, v in row.items() if k != pk}
-        values["reasons"] = json.dumps(values.get("reasons") or [])
+        values["reasons"] = _json(values.get("reasons") or [])
         if "flagged" in values:
             values["flagged"] = int(bool(values["flagged"]))
         if "facts" in values:
-            values["facts"] = json.dumps(values["facts"], sort_keys=True)
-        db[table].update(row[pk], values)
+            values["facts"] = facts_json(values["facts"])
+        batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
+    with db.atomic():
+        for columns, params in batches.items():
+            sets = ", ".join(f"[{c}] = ?" for c in columns)
+            db.conn.executemany(f"update [{table}] set {sets} where [{pk}] = ?", params)
 
 
 def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:

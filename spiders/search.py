@@ -46,7 +46,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from crawler.config import load_profile
 from crawler.engine_state import EngineState
 from crawler.engines.common import browser_headers
-from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
+from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -75,6 +75,8 @@ class QueryProgress:
     found: int = 0  # distinct organic results so far
     seen: set[str] = field(default_factory=set)
     last_url: str | None = None  # the page before, Referer of the next one
+    pages: int = 0  # result pages answered
+    results: int = 0  # results on them (organic and ads)
 
 
 class SearchSpider(scrapy.Spider):
@@ -140,6 +142,7 @@ class SearchSpider(scrapy.Spider):
 
     async def start(self):
         self.crawler.stats.set_value("serpwatch/engines", list(self.engines))
+        self.crawler.stats.set_value("serpwatch/queries", len(self.queries))
         for run in self.engines.values():
             self.logger.info(
                 "%s: %d queries, %.1f s apart, %d at a time",
@@ -244,6 +247,8 @@ class SearchSpider(scrapy.Spider):
         yield RelatedItem(engine, query, response.url, list(result.related))
         stats.inc_value(f"serpwatch/serp_pages/{engine}")
         stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
+        progress.pages += 1
+        progress.results += len(result.results)
         stats.inc_value(f"serpwatch/listings/{engine}", len(result.listings))
         serp_url = self._public_url(run, response.url)
         limit = self.profile.results_per_query
@@ -282,6 +287,7 @@ class SearchSpider(scrapy.Spider):
             url = self._next_page_url(run, qi, page + 1, result.next_url)
             yield self.serp_request(run, qi, page + 1, url=url)
             return
+        yield self._outcome(run.name, qi, "answered")
         for request in self._query_done(engine, qi):
             yield request
         await self._pause(run)
@@ -312,6 +318,8 @@ class SearchSpider(scrapy.Spider):
             body=response.body,
             seen_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+        # Not read, so not answered: history takes nothing from this query.
+        yield self._outcome(run.name, qi, "failed", f"result page not recognised: {reason}")
         yield from self._query_done(run.name, qi)
         request = self._next_query(run)
         if request is not None:
@@ -339,7 +347,13 @@ class SearchSpider(scrapy.Spider):
             f"{failure_kind(failure.value)}: {failure.value}"[:300],
         )
         self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
-        out = list(self._query_done(run.name, kw["qi"]))
+        kind = failure_kind(failure.value)
+        detail = f"{kind}: {failure.value}"[:300]
+        # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
+        # asked: the engine did not fail, and the query covered nothing.
+        outcome = "skipped" if kind == "query_budget" else "failed"
+        out: list = [self._outcome(run.name, kw["qi"], outcome, detail)]
+        out.extend(self._query_done(run.name, kw["qi"]))
         request = self._next_query(run)
         if request is not None:
             out.append(request)
@@ -382,7 +396,8 @@ class SearchSpider(scrapy.Spider):
         """Mark the engine blocked for the run; drop its queries; release what waited on it."""
         stats = self.crawler.stats
         stats.inc_value(f"serpwatch/blocked_pages/{run.name}")
-        out = list(self._query_done(run.name, qi))
+        out: list = [self._outcome(run.name, qi, "blocked", reason)]
+        out.extend(self._query_done(run.name, qi))
         block = run.block(
             reason,
             retry_after_seconds(response.headers.get(b"Retry-After")),
@@ -401,8 +416,23 @@ class SearchSpider(scrapy.Spider):
             len(block.dropped),
         )
         for other in block.dropped:
+            out.append(self._outcome(run.name, other, "blocked", f"not asked: {block.reason}"))
             out.extend(self._query_done(run.name, other))
         return out
+
+    def _outcome(self, engine: str, qi: int, outcome: str, detail: str = "") -> QueryOutcome:
+        """How query `qi` went on `engine`: stored with the run, read by history."""
+        brand, query = self.queries[qi]
+        progress = self.progress.get((engine, qi)) or QueryProgress()
+        return QueryOutcome(
+            engine=engine,
+            query=query,
+            brand=brand,
+            outcome=outcome,
+            serp_pages=progress.pages,
+            results=progress.results,
+            detail=detail,
+        )
 
     # -- merging and landing pages -----------------------------------------------
 

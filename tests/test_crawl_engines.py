@@ -211,8 +211,13 @@ def test_blocked_engines_are_dropped_for_the_run_and_reported(tmp_path):
         sim.block("google", "sorry-429")  # a redirect to /sorry/, then a 429
         sim.serve("searxng", {}, default="no-results")
         proc, db = crawl(tmp_path, sim, ("bing", "duckduckgo", "google", "searxng"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # Some engines blocked: not a success (DESIGN.md), one line per engine says which.
+    assert proc.returncode == 1, proc.stderr[-3000:]
     out = proc.stdout
+    assert "engine bing: answered, 2 of 2 queries answered" in out
+    assert "engine duckduckgo: BLOCKED, 0 of 2 queries answered" in out
+    assert "engine searxng: answered, 2 of 2 queries answered" in out
+    assert rows(db, "select status from runs")[0]["status"] == "partial"
     assert "BLOCKED: duckduckgo: rate limited (HTTP 202 challenge)" in out
     assert "BLOCKED: google: rate limited (HTTP 429)" in out  # the /sorry/ page
     assert "BLOCKED: bing" not in out

@@ -90,9 +90,12 @@ NO_CLICK_ENGINES = ("google", "startpage", "ecosia", "yahoo", "serpapi", "duckdu
 def no_clicks(tmp_path_factory):
     with EngineSim() as sim:
         sim.serve("google", {1: "nojs-ads-nl"})
-        sim.serve("startpage", {1: "ads-helpdesk-nl"})
-        sim.serve("ecosia", {1: "ads-helpdesk-nl"})
-        sim.serve("yahoo", {1: "ads-helpdesk-nl"})
+        # Page 2 is these engines' "no results" page (their fixture is named -nl):
+        # a missing page made the simulator drop the connection, which the
+        # crawl now reports as an engine that failed (exit 1).
+        sim.serve("startpage", {1: "ads-helpdesk-nl"}, default="no-results-nl")
+        sim.serve("ecosia", {1: "ads-helpdesk-nl"}, default="no-results-nl")
+        sim.serve("yahoo", {1: "ads-helpdesk-nl"}, default="no-results-nl")
         sim.serve("serpapi", {1: "organic-ads-local-nl"})
         sim.serve("duckduckgo", {1: "ads-helpdesk-nl"})
         sim.sites["www.windows-helpdesk-bellen.example"] = SCAM

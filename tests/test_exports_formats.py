@@ -238,6 +238,7 @@ def test_the_same_pair_cites_the_same_warc_record_in_every_export(demo):
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "stix", "misp", "xarf"])
 def test_a_fresh_database_exports_nothing_with_exit_0(tmp_path, fmt):
     out = tmp_path / "out"
+    storage.open_db(tmp_path / "new.db").close()  # fresh: created, nothing crawled yet
     res = cli("export", "--db", str(tmp_path / "new.db"), "--format", fmt, "--out", str(out))
     assert res.exit_code == 0, res.output
     text = out.read_text()

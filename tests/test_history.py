@@ -44,11 +44,15 @@ def see(d, run, domain, phone, at, *, is_ad=False, **facts):
     storage.save_page(d, run, page, [verdict_record(hit, f)])
 
 
-def run(d, at, pages, profile="p", stats=None):
+def run(d, at, pages, profile="p", stats=None, outcome="answered"):
+    """A run of `profile` whose one query on bing went `outcome`, showing `pages`."""
     rid = storage.start_run(d, profile)
     d["runs"].update(rid, {"started_at": at})
     for args, kw in pages:
         see(d, rid, *args, at=at, **kw)
+    storage.save_query_outcome(
+        d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": outcome}
+    )
     summary = history.close_run(d, rid, stats or {}, at=at)
     return rid, summary
 
@@ -100,7 +104,13 @@ def test_new_gone_and_back_per_number_site_and_pair():
 def test_a_blocked_run_does_not_make_everything_gone():
     d = db()
     run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE])
-    r2, s2 = run(d, "2026-11-02T08:00:00+00:00", [], stats={"serpwatch/blocked/bing": 1})
+    r2, s2 = run(
+        d,
+        "2026-11-02T08:00:00+00:00",
+        [],
+        stats={"serpwatch/blocked/bing": 1},
+        outcome="blocked",
+    )
     assert s2["gone_numbers"] == 0 and not changes(d, r2)
 
 

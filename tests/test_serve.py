@@ -51,5 +51,7 @@ def test_serve_without_database_is_a_clear_error(tmp_path):
     proc = subprocess.run(
         [str(exe), "serve", "--db", str(tmp_path / "none.db")], capture_output=True, text=True
     )
-    assert proc.returncode == 1
+    # A read command on a missing database: exit 2 (bad usage), and nothing created.
+    assert proc.returncode == 2
     assert "no such database" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
 from crawler.config import ConfigError, load_profile
-from crawler.items import PageItem, SerpItem
+from crawler.items import PageItem, QueryOutcome, SerpItem
 from crawler.netguard import RefusedRequest
 from spiders.search import SearchSpider, merge_key
 
@@ -97,6 +97,16 @@ def answer(request, kind: str, case: str, *, status=None, headers=None):
 def feed(spider, request, kind, case, **kwargs):
     response = answer(request, kind, case, **kwargs)
     return collect(request.callback(response, **request.cb_kwargs))
+
+
+def outcomes(out):
+    """How each query went (crawler.items.QueryOutcome): (query, outcome)."""
+    return [(x.query, x.outcome) for x in out if isinstance(x, QueryOutcome)]
+
+
+def rest(out):
+    """Everything but the query outcomes."""
+    return [x for x in out if not isinstance(x, QueryOutcome)]
 
 
 def split(out):
@@ -228,7 +238,9 @@ def test_a_block_drops_the_engine_for_the_run_and_is_not_no_results(tmp_path):
     spider = make_spider(tmp_path, extra=("q one", "q two", "q three"))
     (request,) = start(spider)
     out = feed(spider, request, "bing", "captcha")
-    assert out == []  # no results stored, no further queries
+    assert rest(out) == []  # no results stored, no further queries
+    # The asked query and the two dropped ones are recorded blocked: history trusts none.
+    assert {o for _, o in outcomes(out)} == {"blocked"} and len(outcomes(out)) == 3
     stats = spider.crawler.stats
     assert stats.get_value("serpwatch/blocked/bing") == 1
     assert "challenge" in stats.get_value("serpwatch/blocked_reason/bing")
@@ -241,14 +253,15 @@ def test_a_429_with_a_short_retry_after_is_asked_once_more_after_the_wait(tmp_pa
     spider = make_spider(tmp_path, extra=("q one", "q two"))
     (request,) = start(spider)
     out = feed(spider, request, "bing", "rate-limited-429", headers={"Retry-After": "3"})
-    (retry,) = out
+    (retry,) = rest(out)
+    assert not outcomes(out)  # the query is not over: asked once more
     assert spider._sleeps and 2 < spider._sleeps[0] <= 3
     assert retry.url == request.url and retry.meta["serpwatch_backoff"] == 3
     assert spider.crawler.stats.get_value("serpwatch/backoff/bing") == 1
     assert not spider.engines["bing"].blocked
     # Blocked again: now the engine is out for the run.
     out = feed(spider, retry, "bing", "rate-limited-429", headers={"Retry-After": "3"})
-    assert out == []
+    assert rest(out) == []
     reason = spider.crawler.stats.get_value("serpwatch/blocked_reason/bing")
     assert "429" in reason and "again after waiting 3 s" in reason
 
@@ -257,7 +270,7 @@ def test_a_retry_after_longer_than_the_cap_blocks_at_once(tmp_path):
     spider = make_spider(tmp_path, settings={"SERPWATCH_RETRY_AFTER_MAX": 30})
     (request,) = start(spider)
     out = feed(spider, request, "bing", "rate-limited-429", headers={"Retry-After": "3600"})
-    assert out == [] and spider._sleeps == []
+    assert rest(out) == [] and spider._sleeps == []
     assert "Retry-After 3600 s" in spider.crawler.stats.get_value("serpwatch/blocked_reason/bing")
 
 
@@ -272,7 +285,7 @@ def test_a_blocked_engine_releases_the_queries_the_others_finished(tmp_path):
     assert not landing and [r.cb_kwargs["query"] for r in engine] == ["q two"]
     # DuckDuckGo blocks: q one is released with bing's (empty) results; q two waits
     # only for bing now.
-    assert feed(spider, ddg, "duckduckgo", "anomaly-202") == []
+    assert rest(feed(spider, ddg, "duckduckgo", "anomaly-202")) == []
     assert "202" in spider.crawler.stats.get_value("serpwatch/blocked_reason/duckduckgo")
     assert spider.merges[1].waiting == {"bing"}
 
@@ -285,12 +298,16 @@ def test_no_answer_is_tried_once_more_then_the_engine_moves_on(tmp_path):
     (retry,) = spider.serp_failed(failure)
     assert retry.meta["retry_times"] == 1
     failure.request = retry
-    (following,) = spider.serp_failed(failure)
+    out = spider.serp_failed(failure)
+    (following,) = rest(out)
+    assert outcomes(out) == [("q one", "failed")]
     assert following.cb_kwargs["query"] == "q two"
     assert spider.crawler.stats.get_value("serpwatch/serp_failed/bing") == 1
     refused = Failure(RefusedRequest(following.url, "budget", stat="query_budget"))
     refused.request = following
-    assert spider.serp_failed(refused) == []  # refused requests are not retried
+    out = spider.serp_failed(refused)
+    assert rest(out) == []  # refused requests are not retried
+    assert outcomes(out) == [("q two", "skipped")]  # the run's budget, not the engine
 
 
 # -- merging ---------------------------------------------------------------------

@@ -90,9 +90,12 @@ def test_watch_runs_three_cycles_with_their_exit_codes(watched):
     exits = re.findall(r"cycle (\d): crawl exit (\d+)", proc.stdout)
     assert exits == [("1", "0"), ("2", "0"), ("3", "3")], proc.stdout
     assert "done after 3 cycles" in proc.stdout
+    # Run 3's engine blocked every query: recorded `blocked`, not `finished` (issue 11).
     assert [r["status"] for r in rows(db, "select status from runs order by id")] == [
-        "finished"
-    ] * 3
+        "finished",
+        "finished",
+        "blocked",
+    ]
 
 
 def test_first_run_alerts_every_high_number_once_on_both_channels(watched):

@@ -52,6 +52,9 @@ verify
 # scoring rebuild of issue 10.
 brand_listing
 brand_keywords
+# crawler.items.QueryOutcome fields: stored by name through dataclasses.asdict
+# (pipelines/store.py → storage.save_query_outcome).
+serp_pages
 # Rendering (crawler/render): classes named in settings, Scrapy's spider
 # middleware hooks, and scrapy-playwright's handler attributes that we set.
 GuardedBrowserHandler

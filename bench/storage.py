@@ -1,0 +1,363 @@
+"""Bench storage at a year's size: saving, the end-of-run step, and every analyst command.
+
+A year of crawls every six hours is about a million sightings. This script
+generates such a database with the project's own save functions
+(`storage.start_run`, `save_serp_result`, `save_page`, `history.close_run`,
+`storage.finish_crawl`), then times the analyst's commands against it, each in
+its own process as a user runs them (wall time and peak memory):
+
+    flags, flags --json, export (every format x every recipient, --dry-run),
+    queries stats, history KEY, report, runs
+
+and, on a copy, one more crawl run: the saving rate (sightings/s) and the
+end-of-run step (`history.close_run` + `storage.finish_crawl`).
+
+Targets (issue 11): every command under 2 s, end-of-run under 5 s, saving at
+least 2,000 sightings/s. As a yardstick measured in the same run, every
+figure is also printed as a ratio to one full scan of the sightings table.
+
+The generated database is cached (`--cache DIR`, default /tmp/serpwatch-bench)
+and reused by later runs with the same size; measurements run on a copy.
+
+    python bench/storage.py                      # 1M sightings, 50 runs
+    python bench/storage.py --runs 10            # 200k sightings (20k a run)
+    python bench/storage.py --scale 0.1          # 100k sightings, 50 runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler import history, storage  # noqa: E402
+from crawler.scoring import Facts, verdict_record  # noqa: E402
+
+ENGINES = ("bing", "duckduckgo")
+BRANDS = ("Microsoft", "Apple", "ING", "KPN", "Ziggo", "Rabobank", "PostNL", "DigiD")
+TEMPLATES = ("{} helpdesk telefoonnummer", "{} klantenservice bellen", "{} storing nummer")
+RECIPIENTS = ("default", "regulator", "operator", "search-engine", "hosting")
+FORMATS = ("jsonl", "csv", "stix")
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Shape:
+    """How big: runs, pages per run, numbers and sites over the year."""
+
+    def __init__(self, scale: float, runs: int):
+        self.runs = runs
+        self.per_run = int(20_000 * scale)  # sightings per run (1M / 50 at scale 1)
+        self.pages = self.per_run // 2  # two numbers per page
+        self.sites = int(100_000 * scale * runs / 50)
+        self.shared = max(1, self.sites)  # a second pool of numbers, shared by sites
+        self.window = self.pages  # each run sees a sliding window of sites
+        self.step = max(1, (self.sites - self.window) // max(1, runs - 1))
+
+    @property
+    def sightings(self) -> int:
+        return self.per_run * self.runs
+
+    def name(self) -> str:
+        return f"bench-{self.sightings}-{self.runs}.db"
+
+
+def _facts(i: int, phone: str, brand: str, domain: str, is_ad: bool) -> Facts:
+    """A plausible page's facts; a fifth of the pages look harmless."""
+    harmless = i % 5 == 0
+    return Facts(
+        phone=phone,
+        brand=brand,
+        domain=domain,
+        title=f"{brand} helpdesk bellen" if not harmless else "Computerwinkel",
+        number_type="voip" if i % 3 else "fixed_line",
+        country="NL",
+        nl_category="085 (VoIP)" if i % 3 else None,
+        is_ad=is_ad,
+        domain_match=None
+        if harmless
+        else {"kind": "helpdesk", "brand": brand, "keyword": brand.lower()},
+        claims_official=None if harmless else "officiële klantenservice",
+        remote_tool="AnyDesk" if i % 7 == 0 else None,
+        trade="reparatie" if harmless else None,
+    )
+
+
+class Verdicts:
+    """Scoring is not what is benched: one verdict per page kind, reused with new numbers."""
+
+    def __init__(self):
+        self.cache: dict[tuple, dict] = {}
+
+    def get(self, i: int, phone: str, brand: str, domain: str, is_ad: bool) -> dict:
+        kind = (i % 5 == 0, i % 3 == 0, i % 7 == 0, is_ad, brand)
+        if kind not in self.cache:
+            f = _facts(i, "+31850000000", brand, "x.nl", is_ad)
+            hit = {"phone": "", "raw": "", "source": "text", "number_type": f.number_type}
+            self.cache[kind] = verdict_record({**hit, "country": "NL"}, f)
+        v = json.loads(json.dumps(self.cache[kind]))
+        v["phone"] = v["facts"]["phone"] = phone
+        v["raw"] = phone
+        v["facts"]["domain"] = domain
+        return v
+
+
+def _queries() -> list[tuple[str, str]]:
+    return [(b, t.format(b)) for b in BRANDS for t in TEMPLATES]
+
+
+def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
+    """One crawl run's worth of saving and its end-of-run step; returns the timings."""
+    at = (START + timedelta(hours=6 * r)).isoformat(timespec="seconds")
+    run_id = storage.start_run(db, "bench")
+    db.execute("update runs set started_at = ? where id = ?", [at, run_id])
+    queries = _queries()
+    save = 0.0
+    sightings = 0
+    results: dict[str, int] = {}
+    first = (r * shape.step) % max(1, shape.sites - shape.window + 1)
+    for i in range(shape.pages):
+        site = first + i
+        engine = ENGINES[i % len(ENGINES)]
+        brand, query = queries[i % len(queries)]
+        is_ad = i % 10 == 0
+        rank = None if is_ad else 1 + (i // len(queries)) % 10
+        domain = f"{brand.lower()}-hulp-{site}.nl"
+        url = f"https://{domain}/contact"
+        # The site's own number, and one from a pool that two sites share at a
+        # time and that moves every ten runs (a scam line reused elsewhere).
+        pooled = (site // 2 + (r // 10) * 997) % shape.shared
+        phones = [f"+3185{site:07d}", f"+3188{pooled:07d}"]
+        page = {
+            "url": url,
+            "entry_url": url,
+            "domain": domain,
+            "status": 200,
+            "title": f"{brand} helpdesk",
+            "engine": engine,
+            "engines": [engine],
+            "appearances": [],
+            "query": query,
+            "brand": brand,
+            "is_ad": is_ad,
+            "rank": rank,
+            "ad_position": 1 if is_ad else None,
+            "serp_url": f"https://{engine}.example/search?q={query}",
+            "redirects": [],
+            "fetched_at": at,
+        }
+        result = {
+            "engine": engine,
+            "query": query,
+            "brand": brand,
+            "serp_url": page["serp_url"],
+            "is_ad": is_ad,
+            "title": f"{brand} helpdesk",
+            "url": url,
+            "landing_url": url,
+            "rank": rank,
+            "ad_position": (i // len(queries)) + 1 if is_ad else None,
+            "display_url": domain,
+            "snippet": f"Bel {brand}",
+            "phones": [],
+            "page": 1,
+            "seen_at": at,
+        }
+        vs = [verdicts.get(i + j, p, brand, domain, is_ad) for j, p in enumerate(phones)]
+        t = time.perf_counter()
+        storage.save_serp_result(db, run_id, result)
+        storage.save_page(db, run_id, page, vs)
+        save += time.perf_counter() - t
+        sightings += len(vs)
+        results[engine] = results.get(engine, 0) + 1
+    stats = {
+        "serpwatch/engines": list(ENGINES),
+        "serpwatch/serp_pages": len(queries) * len(ENGINES),
+        "finish_reason": "finished",
+        **{f"serpwatch/results/{e}": n for e, n in results.items()},
+        **{f"serpwatch/serp_pages/{e}": len(queries) for e in ENGINES},
+    }
+    if hasattr(storage, "save_query_outcome"):  # 0.1 had no per-query outcomes
+        for e in ENGINES:
+            for brand, query in queries:
+                storage.save_query_outcome(
+                    db,
+                    run_id,
+                    {"engine": e, "query": query, "brand": brand, "outcome": "answered"},
+                )
+    t = time.perf_counter()
+    changes = history.close_run(db, run_id, stats, at=at)
+    stats.update({f"serpwatch/history/{k}": v for k, v in changes.items()})
+    storage.finish_crawl(db, run_id, stats)
+    end = time.perf_counter() - t
+    return {"run": run_id, "sightings": sightings, "save_s": save, "end_s": end}
+
+
+def generate(path: Path, shape: Shape) -> None:
+    tmp = path.with_suffix(".partial")
+    for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        p.unlink(missing_ok=True)
+    db = storage.open_db(tmp)
+    verdicts = Verdicts()
+    t0 = time.perf_counter()
+    for r in range(shape.runs):
+        t = one_run(db, shape, r, verdicts)
+        print(
+            f"  run {t['run']:>3}: {t['sightings']} sightings at"
+            f" {t['sightings'] / t['save_s']:,.0f}/s, end of run {t['end_s']:.2f} s"
+            f"  ({time.perf_counter() - t0:,.0f} s so far)",
+            flush=True,
+        )
+    db.execute("pragma wal_checkpoint(truncate)")
+    db.close()
+    tmp.rename(path)
+
+
+def _measure(argv: list[str], env: dict, timeout: float) -> tuple[float, float, int, list[str]]:
+    """Run one command in its own process: wall seconds, peak MB, exit code, stderr tail.
+
+    A command still running after `timeout` seconds is killed (exit code -9)."""
+    t = time.perf_counter()
+    err_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-storage-{os.getpid()}.err"
+    with open(err_file, "wb") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t > timeout:
+                proc.kill()
+                _, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.01)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    tail = err_file.read_text(errors="replace").strip().splitlines()[-1:]
+    err_file.unlink()
+    return wall, usage.ru_maxrss / 1024, proc.returncode, tail
+
+
+def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
+    cli = [sys.executable, "-m", "crawler.cli"]
+    d = ["--db", str(db)]
+    cmds = [
+        ("flags", [*cli, "flags", *d]),
+        ("flags --json", [*cli, "flags", "--json", *d]),
+        ("queries stats", [*cli, "queries", "stats", *d]),
+        (f"history {key}", [*cli, "history", key, *d]),
+        ("report", [*cli, "report", *d, "--out", str(out / "report.html")]),
+        ("runs", [*cli, "runs", *d]),
+    ]
+    for fmt in FORMATS:
+        for rcpt in RECIPIENTS:
+            cmds.append(
+                (
+                    f"export {fmt} {rcpt}",
+                    [
+                        *cli,
+                        "export",
+                        "--format",
+                        fmt,
+                        "--recipient",
+                        rcpt,
+                        "--dry-run",
+                        "--out",
+                        str(out / f"x.{fmt}"),
+                        *d,
+                    ],
+                )
+            )
+    return cmds
+
+
+def yardstick(path: Path) -> float:
+    """One full scan of the sightings table: what this machine and file cost to read."""
+    conn = sqlite3.connect(path)
+    t = time.perf_counter()
+    conn.execute("select count(*), sum(length(reasons)) from sightings").fetchone()
+    s = time.perf_counter() - t
+    conn.close()
+    return s
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0: 20k sightings a run")
+    ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/serpwatch-bench"))
+    ap.add_argument("--only", default="", help="time only commands whose name contains this")
+    ap.add_argument("--timeout", type=float, default=120, help="seconds before a command is killed")
+    args = ap.parse_args()
+    shape = Shape(args.scale, args.runs)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    base = args.cache / shape.name()
+    print(
+        f"size: {shape.sightings:,} sightings in {shape.runs} runs, {shape.per_run:,} a run;"
+        f" ~{2 * shape.sites:,} numbers, ~{shape.sites:,} sites"
+    )
+    if not base.exists():
+        print(f"generating {base} with the project's save functions ...")
+        generate(base, shape)
+    else:
+        print(f"reusing {base} (delete it to generate again)")
+    work = args.cache / "work.db"
+    for p in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
+        p.unlink(missing_ok=True)
+    shutil.copyfile(base, work)
+
+    # Opening with this code applies any pending migration (timed: a one-off per database).
+    t = time.perf_counter()
+    storage.open_db(work).close()
+    print(f"open (and migrate if needed): {time.perf_counter() - t:.2f} s")
+    print(f"file: {work.stat().st_size / 1e9:.2f} GB")
+    scan = yardstick(work)
+    print(f"yardstick, one full scan of sightings: {scan:.2f} s")
+
+    db = storage.open_db(work)
+    t = one_run(db, shape, shape.runs, Verdicts())
+    db.close()
+    rate = t["sightings"] / t["save_s"]
+    rows = [
+        (
+            "saving",
+            f"{rate:,.0f} sightings/s",
+            ">= 2,000/s",
+            rate >= 2000,
+            "",
+        ),
+        ("end of run", f"{t['end_s']:.2f} s", "< 5 s", t["end_s"] < 5, ""),
+    ]
+    key = "+3188" + f"{(shape.sites // 4) % shape.shared:07d}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = args.cache / "out"
+    out.mkdir(exist_ok=True)
+    for name, argv in commands(work, out, key):
+        if args.only and args.only not in name:
+            continue
+        wall, mb, code, err = _measure(argv, env, args.timeout)
+        if code == -9:
+            note = f"killed after {args.timeout:g} s"
+        elif code:
+            note = f"exit {code}: {err[0] if err else ''}"
+        else:
+            note = f"{mb:,.0f} MB"
+        rows.append((name, f"{wall:.2f} s", "< 2 s", wall < 2 and code == 0, note))
+        print(f"  {name:<28} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
+    print()
+    print(f"{'what':<28} {'measured':>20}  {'target':>10}  ok   note")
+    for name, measured, target, ok, note in rows:
+        print(f"{name:<28} {measured:>20}  {target:>10}  {'yes' if ok else 'NO ':<4} {note}")
+    return 0 if all(r[3] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""What a crawl run did, told truthfully: its summary lines, its exit code, `serpwatch runs`.
+
+A run's status (crawler.storage.run_status) decides the exit code of
+`serpwatch crawl`, the contract of DESIGN.md:
+
+| status      | meaning                                                 | exit |
+|-------------|---------------------------------------------------------|------|
+| finished    | every engine answered every query                       | 0    |
+| blocked     | every engine blocked                                    | 3    |
+| partial     | some engines or queries failed or were blocked          | 1    |
+| failed      | no engine answered, or storage failed (disk full)       | 1    |
+| interrupted | SIGINT / SIGTERM (or the process died)                  | 130 / 143 |
+
+The summary has one line per engine with its outcome, so a scheduler's log
+says which engine let the run down.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import click
+
+EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
+SIGNAL_EXIT = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
+
+
+def exit_code(status: str | None, signal_name: str | None = None) -> int:
+    """`serpwatch crawl`'s exit code for a run that ended with `status`."""
+    if status == "interrupted" or signal_name:
+        return SIGNAL_EXIT.get(signal_name or "SIGINT", SIGNAL_EXIT["SIGINT"])
+    return EXIT.get(status or "running", 1)
+
+
+def summary_lines(db, run_id: int) -> list[str]:
+    """The run's status and counts, one line per engine, history, blocks and warnings."""
+    from crawler import storage
+
+    run = storage.get_run(db, run_id)
+    stats = json.loads(run["stats"] or "{}")
+    counts = json.loads(run.get("counts") or "null") or storage.run_counts(db, run_id, stats)
+    lines = [
+        f"run {run_id}: {counts.get('serp_pages', 0)} result"
+        f" pages, {counts.get('landing_pages', 0)} landing pages,"
+        f" {counts.get('sightings', 0)} numbers seen,"
+        f" {counts.get('flagged_pairs', 0)} flagged (site, number) pairs;"
+        f" {run['status'] or 'running'}"
+    ]
+    if counts.get("lost_items"):
+        lost = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "storage_lost/" in k}
+        n = counts["lost_items"]
+        lines.append(
+            f"LOST: {n} item{'s' if n != 1 else ''} could not be stored ("
+            + ", ".join(f"{v} {k}" for k, v in sorted(lost.items()))
+            + "); everything stored before stays"
+        )
+    outcomes = json.loads(run.get("engine_outcomes") or "{}")
+    for engine, outcome in outcomes.items():
+        lines.append(storage.outcome_line(engine, outcome))
+    if "serpwatch/history/new_numbers" in stats:
+        h = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "/history/" in k}
+        lines.append(
+            f"history: {h.get('new_numbers', 0)} new numbers, {h.get('back_numbers', 0)} back"
+            f" after an absence, {h.get('gone_numbers', 0)} gone; {h.get('new_sites', 0)} new"
+            f" sites; {h.get('confirmed_pairs', 0)} confirmed and"
+            f" {h.get('dismissed_pairs', 0)} dismissed pairs seen again"
+        )
+    from crawler.render.record import summary_lines as render_summary
+
+    lines += render_summary(stats)
+    for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
+        lines.append(f"BLOCKED: {engine}: {reason}")
+    for warning in json.loads(run["warnings"] or "[]"):
+        lines.append(f"warning: {warning}")
+    return lines
+
+
+def register(main: click.Group, friendly, db_option) -> None:
+    """Add `runs` to the `serpwatch` group."""
+
+    @main.command("runs")
+    @db_option
+    @friendly
+    def runs_cmd(db_path):
+        """List crawl runs, newest first: status, counts and each engine's outcome.
+
+        Status: finished (every engine answered), partial, blocked, failed,
+        interrupted, or running. A running run shows its progress (written every
+        few seconds by the crawl); a run started by Scrapyd shows its job id.
+
+        Example: serpwatch runs --db nl.db
+        """
+        from crawler import storage
+        from crawler.progress import progress_line
+
+        db = storage.open_db(db_path, create=False)
+        runs = storage.runs(db)
+        if not runs:
+            click.echo("No runs yet.")
+        for run in runs:
+            job = f"  job {run['job']}" if run.get("job") else ""
+            status = run["status"] or "-"
+            click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<9}  {run['profile']}{job}")
+            if run["status"] == "running" and progress_line(run.get("progress")):
+                click.echo(
+                    f"      progress ({run['progress_at']}): {progress_line(run['progress'])}"
+                )
+            for line in summary_lines(db, run["id"]):
+                click.echo(f"      {line}")

@@ -1,0 +1,216 @@
+"""Crash and concurrency at the crawl's level (issue 11): a crawl killed at any point
+leaves an intact database without duplicates and a rerun ends with the same flagged
+set; `--jobdir` resumes an interrupted crawl to the same flagged set; readers never
+fail with "database is locked" while a crawl writes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from servers.crawl import ROOT, RUN_CLI, cli_env, write_profile
+from servers.faultserver import FaultServer
+
+from crawler.cli import main
+
+PAGES = 12  # /slow/<n>: a quarter of a second each, its own number 085 208 1<nnn>
+
+
+def _args(profile, db, *extra) -> list[str]:
+    return [
+        sys.executable,
+        str(RUN_CLI),
+        "crawl",
+        str(profile),
+        "--db",
+        str(db),
+        "-s",
+        "SERPWATCH_ENGINE_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+        *extra,
+    ]
+
+
+def _count(db, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql).fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def _flagged(db) -> set[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return set(conn.execute("select domain, phone from site_numbers where flagged = 1"))
+
+
+def _duplicates(db) -> dict[str, int]:
+    """Rows that share a natural key, per table (none may)."""
+    checks = {
+        "pages": "select count(*) - count(distinct run_id || ' ' || url) from pages",
+        "sightings": "select count(*) - count(distinct run_id || ' ' || url || ' ' || phone)"
+        " from sightings",
+        "site_numbers": "select count(*) - count(distinct domain || ' ' || phone)"
+        " from site_numbers",
+        "serp_results": "select count(*) - count(distinct run_id || ' ' || engine || ' ' ||"
+        " query || ' ' || page || ' ' || is_ad || ' ' || coalesce(rank, '') || ' ' ||"
+        " coalesce(ad_position, '')) from serp_results",
+        "run_queries": "select count(*) - count(distinct run_id || engine || query)"
+        " from run_queries",
+    }
+    with sqlite3.connect(db) as conn:
+        return {t: conn.execute(sql).fetchone()[0] for t, sql in checks.items()}
+
+
+@pytest.fixture(scope="module")
+def web():
+    with FaultServer() as server:
+        server.results = [server.url(f"/slow/{n}") for n in range(PAGES)]
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clean(web, tmp_path_factory):
+    """The flagged set of an uninterrupted crawl: what every recovery must reach."""
+    folder = tmp_path_factory.mktemp("clean")
+    profile = write_profile(folder, web.url("/search"), allow_private=True)
+    db = folder / "clean.db"
+    proc = subprocess.run(
+        _args(profile, db), env=cli_env(folder), cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    flagged = _flagged(db)
+    assert len(flagged) == PAGES
+    return flagged
+
+
+@pytest.mark.parametrize("after_pages", [0, 2, 7])
+def test_a_crawl_killed_at_any_point_leaves_an_intact_database_and_reruns_to_the_same_flags(
+    web, clean, tmp_path, after_pages
+):
+    profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
+    db = tmp_path / "crawl.db"
+    env = cli_env(tmp_path)
+    victim = subprocess.Popen(
+        _args(profile, db), env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and victim.poll() is None:
+        if _count(db, "select count(*) from runs") and (
+            _count(db, "select count(*) from pages") >= after_pages
+        ):
+            break
+        time.sleep(0.02)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(10)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchall() == [("ok",)]
+    assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
+    rerun = subprocess.run(_args(profile, db), env=env, cwd=ROOT, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
+    assert _flagged(db) == clean
+    with sqlite3.connect(db) as conn:
+        statuses = [s for (s,) in conn.execute("select status from runs order by id")]
+    assert statuses == ["interrupted", "finished"]
+
+
+def test_jobdir_resumes_an_interrupted_crawl_to_the_same_flagged_set(web, clean, tmp_path):
+    profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
+    db = tmp_path / "crawl.db"
+    env = cli_env(tmp_path)
+    # Two requests at a time: the rest wait in the scheduler, which the jobdir keeps.
+    args = _args(profile, db, "--jobdir", str(tmp_path / "job"), "-s", "CONCURRENT_REQUESTS=2")
+    first = subprocess.Popen(
+        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while _count(db, "select count(*) from pages") < 3 and time.monotonic() < deadline:
+        assert first.poll() is None, first.communicate()[1][-3000:]
+        time.sleep(0.02)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err[-3000:]
+    assert _count(db, "select count(*) from pages") < PAGES  # stopped before the end
+    resumed = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _flagged(db) == clean
+    assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
+    with sqlite3.connect(db) as conn:
+        statuses = [s for (s,) in conn.execute("select status from runs order by id")]
+    assert statuses == ["interrupted", "finished"]
+
+
+def test_readers_never_fail_with_database_is_locked_while_a_crawl_writes(web, tmp_path):
+    profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
+    db = tmp_path / "crawl.db"
+    crawl = subprocess.Popen(
+        _args(profile, db),
+        env=cli_env(tmp_path),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    reads = 0
+    while not db.exists():
+        time.sleep(0.02)
+    time.sleep(0.3)  # the schema is in place
+    commands = (
+        ["flags", "--json"],
+        ["runs"],
+        ["export", "--format", "csv"],
+        ["queries", "stats"],
+        ["history", "+31852081000"],
+    )
+    while crawl.poll() is None:
+        for args in commands:
+            res = CliRunner().invoke(main, [*args, "--db", str(db)])
+            assert res.exit_code == 0, res.output
+            assert "locked" not in res.output
+            reads += 1
+        # A plain SQLite reader (Datasette reads like this) in the middle of the writes.
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            conn.execute("select count(*) from sightings").fetchone()
+    _, err = crawl.communicate(timeout=60)
+    assert crawl.returncode == 0, err[-3000:]
+    assert "database is locked" not in err
+    assert reads >= len(commands)  # the readers ran while the crawl wrote
+
+
+def test_two_crawls_on_one_database_never_interleave(tmp_path):
+    """The second crawl is refused (crawler.lock, exit 75) while the first writes: one
+    run at a time, every row of the database from the first run."""
+    from enginesim import EngineSim
+    from test_runs_truth import SCAM, _start
+
+    db = tmp_path / "crawl.db"
+    with EngineSim(latency=8) as sim:  # the first crawl waits on a slow engine
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        sim.sites["microsoft-hulpdesk.example"] = SCAM
+        engines = [("bing", sim.url("bing"))]
+        first = _start(tmp_path / "a", sim, engines, db)
+        deadline = time.monotonic() + 60
+        while not _count(db, "select count(*) from runs") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = _start(tmp_path / "b", sim, engines, db)
+        out, err = second.communicate(timeout=120)
+        # Refused only while the first holds the database (had it finished, this would crawl).
+        assert second.returncode == 75, err[-3000:]
+        assert first.poll() is None
+        _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err[-3000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select id, status from runs").fetchall() == [(1, "finished")]
+        for table in ("serp_results", "pages", "sightings", "run_queries"):
+            runs = {r for (r,) in conn.execute(f"select distinct run_id from {table}")}
+            assert runs == {1}, table

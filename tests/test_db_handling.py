@@ -1,0 +1,178 @@
+"""Commands on a missing, fresh, corrupt, unwritable or full database; a reader that goes
+away; a busy port. Each case says what happened in one line, with the DESIGN.md exit code."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crawler import storage
+from crawler.cli import main
+
+EXE = Path(sys.executable).with_name("serpwatch")
+FORMATS = ("jsonl", "csv", "stix")
+RECIPIENTS = ("default", "regulator", "operator", "search-engine", "hosting")
+READ_COMMANDS = [
+    ["flags"],
+    ["flags", "--json"],
+    ["runs"],
+    ["queries", "stats"],
+    ["history", "+31852081234"],
+    ["triage", "+31852081234", "--confirm"],
+    ["export", "--format", "jsonl"],
+    ["report"],
+    ["serve", "--port", "1"],
+]
+
+
+def invoke(args, **kw):
+    return CliRunner().invoke(main, args, **kw)
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=lambda a: " ".join(a))
+def test_a_read_command_on_a_missing_database_exits_2_and_creates_nothing(tmp_path, args):
+    missing = tmp_path / "typo" / "serpwatch.db"
+    res = invoke([*args, "--db", str(missing)])
+    assert res.exit_code == 2, res.output
+    assert f"{missing}: file not found: no such database" in res.stderr
+    assert not missing.exists() and not missing.parent.exists()
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    path = tmp_path / "fresh.db"
+    storage.open_db(path).close()
+    return path
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS[:-1], ids=lambda a: " ".join(a))
+def test_every_command_works_on_a_fresh_database(fresh, tmp_path, args):
+    extra = ["--out", str(tmp_path / "r.html")] if args == ["report"] else []
+    res = invoke([*args, "--db", str(fresh), *extra])
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("recipient", RECIPIENTS)
+def test_export_on_a_fresh_database_is_empty_with_exit_0(fresh, fmt, recipient):
+    """It failed with `no such column: p.facts` on a database no crawl had filled."""
+    res = invoke(["export", "--format", fmt, "--recipient", recipient, "--db", str(fresh)])
+    assert res.exit_code == 0, res.output
+    assert f"0 records for {recipient}" in res.stderr
+
+
+def test_a_broken_pipe_ends_quietly_with_exit_0(tmp_path):
+    """`serpwatch flags --json | head -1`: the reader leaves after one line."""
+    from test_history_truth import first_run
+
+    db = storage.open_db(tmp_path / "many.db")
+    for _ in range(1):
+        first_run(db)
+    rid = storage.start_run(db, "p")
+    from test_history_truth import page
+
+    for i in range(3000):  # more than a pipe buffer of output
+        page(db, rid, f"scam{i}.nl", [f"+318520{i:05d}"])
+    db.close()
+    flags = subprocess.Popen(
+        [str(EXE), "flags", "--json", "--db", str(tmp_path / "many.db")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    head = subprocess.Popen(["head", "-1"], stdin=flags.stdout, stdout=subprocess.PIPE)
+    flags.stdout.close()  # only head reads it now
+    line, _ = head.communicate(timeout=60)
+    err = flags.stderr.read().decode()
+    assert flags.wait(timeout=60) == 0, err
+    assert line.startswith(b"{") and err == ""
+
+
+def test_serve_on_a_busy_port_says_so_and_exits_1(fresh):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run(
+            [str(EXE), "serve", "--db", str(fresh), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_message(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 200)
+    for args in (["flags"], ["runs"], ["export", "--format", "csv"]):
+        res = invoke([*args, "--db", str(path)])
+        assert res.exit_code == 2, res.output
+        assert f"{path}: cannot use this database: not a SQLite database" in res.stderr
+    assert path.read_bytes().startswith(b"these are my notes")  # left alone
+
+
+def test_a_corrupt_database_gives_a_clear_message(tmp_path, fresh):
+    path = tmp_path / "corrupt.db"
+    data = bytearray(fresh.read_bytes())
+    data[4096:] = b"\xff" * (len(data) - 4096)  # every page after the first destroyed
+    path.write_bytes(bytes(data))
+    res = invoke(["flags", "--db", str(path)])
+    assert res.exit_code in (1, 2), res.output
+    assert "Traceback" not in res.output
+    assert str(path) in res.stderr and "corrupt" in res.stderr
+
+
+def test_a_database_path_that_cannot_be_created_gives_a_clear_message(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    profile = Path(__file__).parent.parent / "crawler" / "demo" / "profile.toml"
+    for db in (blocker / "x.db", Path("/proc/serpwatch-test/x.db")):
+        res = invoke(["crawl", str(profile), "--db", str(db)])
+        assert res.exit_code == 2, res.output
+        # The lock beside the database (crawler.lock) or the database itself says so.
+        assert str(db) in res.stderr and "cannot" in res.stderr
+        assert "Traceback" not in res.output
+
+
+def test_a_full_disk_ends_the_run_failed_keeps_what_was_stored_and_says_what_was_lost(
+    tmp_path,
+):
+    """SERPWATCH_DB_MAX_BYTES caps the file (SQLite's max_page_count): the same error
+    as a full disk, without a small file system."""
+    from enginesim import EngineSim
+    from test_runs_truth import SCAM, crawl
+
+    db = tmp_path / "full.db"
+    conn = storage.open_db(db)
+    (pages,) = conn.execute("pragma page_count").fetchone()
+    conn.close()
+    with EngineSim() as sim:
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        sim.sites["microsoft-hulpdesk.example"] = SCAM
+        # Room for the run record and a few items, not for the whole crawl.
+        cap = (pages + 6) * 4096
+        code, out, err, _ = crawl(
+            tmp_path, sim, [("bing", sim.url("bing"))], db, "-s", f"SERPWATCH_DB_MAX_BYTES={cap}"
+        )
+    assert code == 1, err[-3000:]
+    assert out.splitlines()[0].endswith("; failed")
+    assert "LOST:" in out and "could not be stored" in out
+    assert "Traceback" not in out
+    conn = sqlite3.connect(db)
+    assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+    (status,) = conn.execute("select status from runs where id = 1").fetchone()
+    assert status == "failed"
+    # Whatever was committed before the disk filled is still there, whole.
+    (orphans,) = conn.execute(
+        "select count(*) from sightings s left join pages p on p.id = s.page_id where p.id is null"
+    ).fetchone()
+    assert orphans == 0

@@ -1,0 +1,235 @@
+"""`serpwatch crawl` tells the truth: exit codes, run status, per-engine lines, signals,
+and history that a bad run cannot falsify. Real crawls (the CLI in a subprocess)
+against tests/enginesim.py on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from enginesim import EngineSim
+
+BRANDS = """
+[[brands]]
+name = "Microsoft"
+keywords = ["microsoft", "outlook"]
+domains = ["microsoft.com"]
+phones = ["+31 20 500 1005"]
+"""
+
+
+def _closed_port_url() -> str:
+    """An engine URL nobody answers on: connection refused, at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/search"
+
+
+def _profile(folder: Path, engines: list[tuple[str, str]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "brands.toml").write_text(BRANDS)
+    blocks = "".join(
+        f'\n[[engines]]\nkind = "{k}"\nurl = "{url}"\ndelay = 0\n' for k, url in engines
+    )
+    path = folder / "profile.toml"
+    path.write_text(
+        'name = "truth"\nbrands = "brands.toml"\nregion = "NL"\nlanguage = "nl"\n'
+        "results_per_query = 5\nfollow_ads = true\nallow_private = true\n"
+        f'{blocks}\n[queries]\ntemplates = ["{{brand}} helpdesk telefoonnummer"]\n'
+    )
+    return path
+
+
+def _start(folder: Path, sim: EngineSim, engines, db: Path, *extra) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env.update(http_proxy=sim.proxy_url, https_proxy=sim.proxy_url, no_proxy="127.0.0.1")
+    exe = Path(sys.executable).with_name("serpwatch")
+    args = [str(exe), "crawl", str(_profile(folder, engines)), "--db", str(db)]
+    args += ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *extra]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+
+
+def crawl(folder: Path, sim: EngineSim, engines, db: Path | None = None, *extra):
+    db = db or folder / "crawl.db"
+    proc = _start(folder, sim, engines, db, *extra)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err, db
+
+
+def q(db: Path, sql: str, params=()) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def last_run(db: Path) -> dict:
+    (row,) = q(db, "select status, engine_outcomes, counts from runs order by id desc limit 1")
+    return {"status": row[0], "engines": json.loads(row[1] or "{}"), "counts": json.loads(row[2])}
+
+
+SCAM = (
+    "<!DOCTYPE html><html><head><title>Microsoft Helpdesk Nederland</title></head>"
+    "<body><h1>Microsoft helpdesk</h1><p>Computer geblokkeerd? Bel direct "
+    '<a href="tel:+31852081234">085 208 1234</a>.</p></body></html>'
+)
+
+
+@pytest.fixture
+def sim():
+    with EngineSim() as s:
+        s.serve("bing", {1: "ads-helpdesk-nl"})
+        s.serve("duckduckgo", {1: "ads-helpdesk-nl"})
+        s.sites["microsoft-hulpdesk.example"] = SCAM
+        yield s
+
+
+# -- exit codes and status -------------------------------------------------------------
+
+
+def test_every_engine_answered_exits_0_finished(tmp_path, sim):
+    code, out, err, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))])
+    assert code == 0, err[-2000:]
+    assert "engine bing: answered, 1 of 1 queries answered" in out
+    run = last_run(db)
+    assert run["status"] == "finished" and run["engines"]["bing"]["outcome"] == "answered"
+    assert run["counts"]["landing_pages"] > 0 and run["counts"]["flagged_pairs"] > 0
+
+
+def test_no_engine_answered_exits_1_failed_never_success(tmp_path, sim):
+    code, out, err, db = crawl(tmp_path, sim, [("bing", _closed_port_url())])
+    assert code == 1, err[-2000:]
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out
+    assert "ConnectionRefusedError" in out or "refused" in out.lower()
+    assert last_run(db)["status"] == "failed"
+
+
+def test_one_engine_failing_exits_1_partial_with_a_line_per_engine(tmp_path, sim):
+    engines = [("bing", sim.url("bing")), ("duckduckgo", _closed_port_url())]
+    code, out, err, db = crawl(tmp_path, sim, engines)
+    assert code == 1, err[-2000:]
+    assert "engine bing: answered, 1 of 1 queries answered" in out
+    assert "engine duckduckgo: FAILED, 0 of 1 queries answered" in out
+    run = last_run(db)
+    assert run["status"] == "partial"
+    assert {e: o["outcome"] for e, o in run["engines"].items()} == {
+        "bing": "answered",
+        "duckduckgo": "failed",
+    }
+
+
+def test_every_engine_blocked_exits_3_blocked(tmp_path, sim):
+    sim.block("bing", "rate-limited-429")
+    code, out, _, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))])
+    assert code == 3
+    assert "engine bing: BLOCKED" in out and last_run(db)["status"] == "blocked"
+
+
+def test_runs_shows_status_counts_and_engine_outcomes(tmp_path, sim):
+    engines = [("bing", sim.url("bing")), ("duckduckgo", _closed_port_url())]
+    _, _, _, db = crawl(tmp_path, sim, engines)
+    exe = Path(sys.executable).with_name("serpwatch")
+    out = subprocess.run(
+        [str(exe), "runs", "--db", str(db)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "partial" in out.splitlines()[0]
+    assert "landing pages" in out and "flagged (site, number) pairs" in out
+    assert "engine bing: answered" in out and "engine duckduckgo: FAILED" in out
+
+
+# -- signals ---------------------------------------------------------------------------
+
+
+def _wait_for_run(db: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if (
+                q(db, "select count(*) from run_queries")[0][0]
+                or q(db, "select count(*) from runs where status = 'running'")[0][0]
+            ):
+                return
+        except sqlite3.OperationalError:
+            pass  # not created yet
+        time.sleep(0.1)
+    raise AssertionError("the crawl never started")
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_gracefully_interrupted_with_128_plus_signal(tmp_path, sig, code):
+    with EngineSim(latency=1.5) as sim:
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        db = tmp_path / "crawl.db"
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+        _wait_for_run(db, proc)
+        time.sleep(0.5)  # the first result page is on its way
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-2000:]
+    assert "Traceback" not in err
+    assert last_run(db)["status"] == "interrupted"
+    assert out.startswith("run 1: ") and out.splitlines()[0].endswith("; interrupted")
+
+
+def test_a_second_signal_stops_at_once(tmp_path):
+    with EngineSim(latency=30) as sim:  # a result page that takes 30 s
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        db = tmp_path / "crawl.db"
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+        _wait_for_run(db, proc)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    assert took < 15, f"took {took:.1f} s after the second signal"
+    assert proc.returncode == 130, err[-2000:]
+    assert last_run(db)["status"] == "interrupted"
+
+
+# -- history through real crawls -------------------------------------------------------
+
+
+def test_an_unreachable_engine_marks_nothing_gone_and_the_next_run_nothing_back(tmp_path, sim):
+    """The issue's story: run 2's engine is unreachable; before, every number went
+    "gone" and came "back" in run 3."""
+    db = tmp_path / "history.db"
+    good = [("bing", sim.url("bing"))]
+    code, *_ = crawl(tmp_path / "1", sim, good, db)
+    assert code == 0
+    seen = q(db, "select count(*) from changes where run_id = 1 and event = 'new'")[0][0]
+    assert seen > 0
+    code, *_ = crawl(tmp_path / "2", sim, [("bing", _closed_port_url())], db)
+    assert code == 1
+    assert q(db, "select count(*) from changes where run_id = 2 and event = 'gone'")[0][0] == 0
+    code, *_ = crawl(tmp_path / "3", sim, good, db)
+    assert code == 0
+    assert q(db, "select count(*) from changes where run_id = 3")[0][0] == 0  # no "back"
+    # And a good run that no longer shows the scam site records it gone.
+    sim.serve("bing", {1: "no-results"})
+    crawl(tmp_path / "4", sim, good, db)
+    gone = q(db, "select kind, key from changes where run_id = 4 and event = 'gone'")
+    assert ("site", "microsoft-hulpdesk.example") in gone
+
+
+def test_an_unrecognised_result_page_is_a_failed_query_not_an_answer(tmp_path, sim):
+    sim.serve("bing", {1: "unrecognised-layout"})
+    code, out, _, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))])
+    assert code == 1
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "not recognised" in out
+    assert q(db, "select outcome from run_queries") == [("failed",)]
