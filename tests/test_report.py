@@ -204,8 +204,8 @@ def test_a_flag_cites_its_screenshot_by_record_id_not_as_raw_json():
 
     from crawler.exports.report import _evidence
 
-    shot = {"warc_record_id": "urn-abc-123", "warc_file": "run-1.warc.gz", "path": "/x.png"}
+    shot = {"warc_record_id": "recordabc123", "warc_file": "run-1.warc.gz", "path": "/x.png"}
     html = _evidence({"screenshot": _json.dumps(shot)})
-    assert "urn-abc-123" in html and "{" not in html and "warc_file" not in html
-    assert "urn-abc-123" in _evidence({"screenshot": shot})
+    assert "recordabc123" in html and "{" not in html and "warc_file" not in html
+    assert "recordabc123" in _evidence({"screenshot": shot})
     assert _evidence({"screenshot": None}) == "-"
