@@ -18,7 +18,7 @@ from crawler.cli.common import db_option, friendly
 from crawler.risk import RISK_LEVELS
 from crawler.tables import flag_table
 
-DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_DIR = Path(__file__).parents[1] / "demo"
 
 
 @click.group()
