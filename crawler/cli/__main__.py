@@ -2,4 +2,5 @@
 
 from crawler.cli import main
 
-main(prog_name="serpwatch")
+if __name__ == "__main__":  # importing this module (pkgutil.walk_packages) runs nothing
+    main(prog_name="serpwatch")
