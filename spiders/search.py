@@ -30,6 +30,11 @@ both an ad and a result, is fetched once; the PageItem keeps every showing in
 `appearances` and `engines`, and its `engine`, `is_ad`, `rank` come from the
 strongest one. The rule and its state live in crawler/merge.py (pure); the
 spider only turns its landings into requests.
+
+Request meta keys it sets: `serpwatch_trusted` (an engine request, checked
+by crawler.netguard), `serpwatch_progress` (how far the query got, for the
+next page), `serpwatch_backoff` (the Retry-After waited once) and, on a
+landing request, `serpwatch_landing` (crawler.landing.LandingContext).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from crawler.config import load_profile
 from crawler.engine_state import EngineState
 from crawler.engines.common import browser_headers
 from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
+from crawler.landing import LANDING_META, header_text, landing_context
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key
 
@@ -473,26 +479,18 @@ class SearchSpider(scrapy.Spider):
 
     def landing_request(self, landing: Landing) -> scrapy.Request:
         brand, query = self.queries[landing.qi]
-        best = landing.best
+        ctx = landing_context(landing, brand, query, click_ads=self.profile.click_ads)
         # A cross-site navigation from the result page, as a browser makes it.
         headers = browser_headers(self.profile.language, self.profile.region)
         headers["Sec-Fetch-Site"] = "cross-site"
-        headers["Referer"] = best.serp_url
-        # The ad (or card) behind the page: its click string and advertiser.
-        ad = next((s for s in landing.showings if s.click_url), None)
-        if self.profile.click_ads and ad is not None:
-            # click_ads = true: the engine's real click chain, for sites that
-            # cloak unless the visit comes from a click. Redirects are recorded.
-            url, via = ad.click_url, "click"
-        else:
-            url, via = best.landing_url, best.landing_from or "link"
-        meta = {}
+        headers["Referer"] = ctx.serp_url
+        meta: dict = {LANDING_META: ctx}
         for run in self.engines.values():
-            if _origin(url)[1] == _origin(run.endpoint)[1]:
+            if _origin(ctx.entry_url)[1] == _origin(run.endpoint)[1]:
                 # An ad click through the engine's own host is paced like the engine.
-                meta = {"download_slot": run.slot, "autothrottle_dont_adjust_delay": True}
+                meta.update({"download_slot": run.slot, "autothrottle_dont_adjust_delay": True})
         return scrapy.Request(
-            url,
+            ctx.entry_url,
             headers=headers,
             callback=self.parse_page,
             errback=self.page_failed,
@@ -500,27 +498,9 @@ class SearchSpider(scrapy.Spider):
             # query's result page as Referer (cloaking sites check it).
             dont_filter=True,
             meta=meta,
-            cb_kwargs={
-                "ctx": {
-                    "engine": best.engine,
-                    "engines": list(landing.engines),
-                    "appearances": [s.as_dict() for s in landing.showings],
-                    "query": query,
-                    "brand": brand,
-                    "is_ad": best.is_ad,
-                    "rank": best.rank,
-                    "ad_position": best.ad_position,
-                    "serp_url": best.serp_url,
-                    "entry_url": url,
-                    "reached_via": via,
-                    "click_url": ad.click_url if ad else "",
-                    "advertiser_name": ad.advertiser_name if ad else "",
-                    "advertiser_location": ad.advertiser_location if ad else "",
-                }
-            },
         )
 
-    def parse_page(self, response, ctx):
+    def parse_page(self, response):
         if response.status >= 400:
             # Only engines' block pages need HTTPERROR_ALLOWED_CODES; for a
             # landing page an error answer is a failure, not the site's page.
@@ -536,18 +516,12 @@ class SearchSpider(scrapy.Spider):
             html=response.text,
             body=response.body,
             redirects=list(response.meta.get("redirect_urls", [])),
-            headers={
-                k.decode("latin-1"): b", ".join(v).decode("latin-1")
-                for k, v in response.headers.items()
-            },
-            request_headers={
-                k.decode("latin-1"): b", ".join(v).decode("latin-1")
-                for k, v in response.request.headers.items()
-            },
+            headers=header_text(response.headers.items()),
+            request_headers=header_text(response.request.headers.items()),
             method=response.request.method,
             ip=str(response.ip_address) if response.ip_address else None,
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            **ctx,
+            **response.meta[LANDING_META].page_fields(),
         )
 
     def page_failed(self, failure):
