@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from crawler.engines.common import browser_headers
 from crawler.merge import Landing, Showing
 
 # The request.meta key that holds a landing request's LandingContext.
@@ -103,6 +104,15 @@ def landing_context(
         advertiser_name=ad.advertiser_name if ad else "",
         advertiser_location=ad.advertiser_location if ad else "",
     )
+
+
+def landing_headers(ctx: LandingContext, language: str, region: str) -> dict[str, str]:
+    """A cross-site navigation from the result page, as a browser makes it: the
+    result page as Referer (cloaking sites check it)."""
+    headers = browser_headers(language, region)
+    headers["Sec-Fetch-Site"] = "cross-site"
+    headers["Referer"] = ctx.serp_url
+    return headers
 
 
 def header_text(headers: Iterable[tuple[bytes, list[bytes]]]) -> dict[str, str]:

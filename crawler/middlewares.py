@@ -41,7 +41,6 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import TextResponse
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.domains import registrable_domain
@@ -54,6 +53,7 @@ from crawler.limits import (
     url_download_kind,
 )
 from crawler.netguard import NetGuard, RefusedRequest
+from crawler.wait import sleep
 
 logger = logging.getLogger(__name__)
 
@@ -314,10 +314,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         stats.inc_value("serpwatch/retry_after/waits")
         stats.inc_value("serpwatch/retry_after/seconds", wait)
         if wait > 0:
-            from twisted.internet import reactor
-            from twisted.internet.task import deferLater
-
-            await maybe_deferred_to_future(deferLater(reactor, wait))
+            await sleep(wait)
         return retry
 
 
