@@ -43,6 +43,7 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler import stats_keys
 from crawler.domains import registrable_domain
 from crawler.landing import LANDING_META, LandingContext
 from crawler.limits import (
@@ -65,8 +66,8 @@ scrapy_cookies._split_domain = tldextract.TLDExtract(
 
 
 def _refuse(crawler, request, reason: str, stat: str) -> RefusedRequest:
-    crawler.stats.inc_value("serpwatch/refused")
-    crawler.stats.inc_value(f"serpwatch/refused/{stat}")
+    crawler.stats.inc_value(stats_keys.REFUSED.total)
+    crawler.stats.inc_value(stats_keys.REFUSED(stat))
     logger.info("refused %s: %s", request.url, reason)
     return RefusedRequest(request.url, reason, stat=stat)
 
@@ -96,8 +97,8 @@ class NetGuardMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RefusedRequest) and exception.stat == "connection":
             # Refused by the resolver or the pool's peer check (crawler.resolver).
-            self.crawler.stats.inc_value("serpwatch/refused")
-            self.crawler.stats.inc_value("serpwatch/refused/connection")
+            self.crawler.stats.inc_value(stats_keys.REFUSED.total)
+            self.crawler.stats.inc_value(stats_keys.REFUSED("connection"))
             logger.info("refused %s: %s", request.url, exception.reason)
         return None
 
@@ -166,9 +167,9 @@ class DownloadOfferMiddleware:
 
     def _record(self, request, response, kind: str, reason: str) -> RefusedRequest:
         stats = self.crawler.stats
-        stats.inc_value("serpwatch/offered_downloads")
-        stats.inc_value(f"serpwatch/offered_downloads/{kind}")
-        listed = stats.get_value("serpwatch/offered_download_list") or []
+        stats.inc_value(stats_keys.OFFERED_DOWNLOADS.total)
+        stats.inc_value(stats_keys.OFFERED_DOWNLOADS(kind))
+        listed = stats.get_value(stats_keys.OFFERED_DOWNLOAD_LIST) or []
         if len(listed) < self.max_listed:
             # The result behind the request, when it is a landing page (crawler.landing).
             ctx: LandingContext | None = request.meta.get(LANDING_META)
@@ -190,7 +191,7 @@ class DownloadOfferMiddleware:
                     "serp_url": ctx.serp_url if ctx else None,
                 }
             )
-            stats.set_value("serpwatch/offered_download_list", listed)
+            stats.set_value(stats_keys.OFFERED_DOWNLOAD_LIST, listed)
         logger.info("offered a download at %s: %s (%s); not stored", request.url, kind, reason)
         return RefusedRequest(request.url, f"offered a download: {reason}", stat="download")
 
@@ -300,7 +301,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             return super().process_response(request, response)
         stats = self.crawler.stats
         if wait > self.retry_after_max:
-            stats.inc_value("serpwatch/retry_after/too_long")
+            stats.inc_value(stats_keys.RETRY_AFTER("too_long"))
             logger.warning(
                 "%s asks to retry after %.0f s (cap SERPWATCH_RETRY_AFTER_MAX=%.0f); giving up",
                 request.url,
@@ -311,8 +312,8 @@ class RetryAfterMiddleware(RetryMiddleware):
         retry = self._retry(request, f"{response.status} with Retry-After {wait:g}s")
         if retry is None:
             return response
-        stats.inc_value("serpwatch/retry_after/waits")
-        stats.inc_value("serpwatch/retry_after/seconds", wait)
+        stats.inc_value(stats_keys.RETRY_AFTER("waits"))
+        stats.inc_value(stats_keys.RETRY_AFTER("seconds"), wait)
         if wait > 0:
             await sleep(wait)
         return retry

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crawler import stats_keys
 from crawler.evidence import WarcStore, warc_dir_for
 from crawler.items import PageItem, SerpShotItem
 from crawler.render.shots import write_render_evidence
@@ -32,14 +33,14 @@ class EvidencePipeline:
     def _store(self) -> WarcStore:
         if self.store is None:
             # The store pipeline opens the run after us; by the first page it has.
-            run_id = self.crawler.stats.get_value("serpwatch/run_id", "x")
+            run_id = self.crawler.stats.get_value(stats_keys.RUN_ID, "x")
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             self.store = WarcStore(self.folder, f"serpwatch-run{run_id}-{stamp}.warc.gz")
         return self.store
 
     def _page_id(self, url: str) -> str | None:
         """The page's id in the database (`pages.id`), which names its metadata record."""
-        run_id = self.crawler.stats.get_value("serpwatch/run_id")
+        run_id = self.crawler.stats.get_value(stats_keys.RUN_ID)
         return key(run_id, url) if run_id is not None else None
 
     def process_item(self, item):
@@ -71,9 +72,9 @@ class EvidencePipeline:
             item.warc_file = ev.warc_file
             item.warc_record_id = ev.warc_record_id
             item.payload_sha256 = ev.payload_sha256
-            self.crawler.stats.inc_value("serpwatch/warc_records")
+            self.crawler.stats.inc_value(stats_keys.WARC_RECORDS)
             if not ev.stored:
-                self.crawler.stats.inc_value("serpwatch/warc_not_stored")
+                self.crawler.stats.inc_value(stats_keys.WARC_NOT_STORED)
             write_render_evidence(self._store(), item, ev.warc_record_id, item.fetched_at)
         elif isinstance(item, SerpShotItem) and item.render_work is not None:
             # A pictured result page: its bytes, then its pictures linked to them.

@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import history, storage
+from crawler import history, stats_keys, storage
 from crawler.items import (
     PageItem,
     QueryOutcome,
@@ -44,6 +44,10 @@ _NOT_STORED = (
 )
 
 
+# What the run's closing adds to the crawl's stats: history's counts, storage's loss.
+_RECORDED = (stats_keys.HISTORY.prefix, stats_keys.STORAGE_LOST.total, stats_keys.STORAGE_FAILED)
+
+
 class StorePipeline:
     """Saves items through `crawler.storage`; opens and closes the run."""
 
@@ -64,7 +68,7 @@ class StorePipeline:
             storage.cap_size(self.db, cap)
         spider = self.crawler.spider
         self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
-        self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
+        self.crawler.stats.set_value(stats_keys.RUN_ID, self.run_id)
 
     def close_spider(self):
         """Close the run here, before the extensions' spider_closed (alerts, progress)
@@ -81,7 +85,7 @@ class StorePipeline:
                 self.db, self.run_id, {**stats.get_stats(), "finish_reason": reason}
             )
             for name, value in recorded.items():
-                if name.startswith(("serpwatch/history/", "serpwatch/storage_")):
+                if name.startswith(_RECORDED):
                     stats.set_value(name, value)
         except Exception as exc:
             failure = storage.storage_failure(exc)
@@ -113,7 +117,7 @@ class StorePipeline:
             return False
         if not self.failed:
             self.failed = reason
-            self.crawler.stats.set_value("serpwatch/storage_failed", reason)
+            self.crawler.stats.set_value(stats_keys.STORAGE_FAILED, reason)
             logger.error(
                 "storage failed (%s): stopping the crawl; what was stored before stays", reason
             )
@@ -124,10 +128,10 @@ class StorePipeline:
         kind = {SerpItem: "results", PageItem: "pages", QueryOutcome: "outcomes"}.get(
             type(item), "other"
         )
-        self.crawler.stats.inc_value("serpwatch/storage_lost")
-        self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST.total)
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST(kind))
         if isinstance(item, PageItem):
-            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", len(item.verdicts))
+            self.crawler.stats.inc_value(stats_keys.STORAGE_LOST("numbers"), len(item.verdicts))
 
 
 def save_item(db, run_id: int, item) -> None:
@@ -157,18 +161,18 @@ def close_run(db, run_id: int, stats: dict) -> dict:
     A run whose storage failed gets no history step: it records nothing as gone.
     """
     stats = dict(stats)
-    if not stats.get("serpwatch/storage_failed"):
+    if not stats.get(stats_keys.STORAGE_FAILED):
         # History and triage first (crawler.history): their counts go into the run's stats.
         try:
             changes = history.close_run(db, run_id, stats)
         except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
             failure = storage.storage_failure(exc)
             if failure:
-                stats["serpwatch/storage_failed"] = failure
+                stats[stats_keys.STORAGE_FAILED] = failure
             else:
                 logger.exception("scoring the run again with its history failed")
             changes = {"failed": 1}
         for name, value in changes.items():
-            stats[f"serpwatch/history/{name}"] = value
+            stats[stats_keys.HISTORY(name)] = value
     storage.finish_crawl(db, run_id, stats)
     return stats
