@@ -12,8 +12,9 @@ run's stats.
   redirects and meta refreshes all pass through here).
 - `DownloadOfferMiddleware`: executables and archives (by name, type,
   attachment, first bytes) are stopped before their body is read, counted
-  as `serpwatch/offered_downloads` and listed in
-  `serpwatch/offered_download_list` (SERPWATCH_MAX_OFFERS_LISTED entries).
+  as `serpwatch/offered_downloads` and sent as the signal
+  `crawler.run_recorder.OFFERED_DOWNLOAD`, which records them with the run
+  (SERPWATCH_MAX_OFFERS_LISTED per run).
 - `CrawlBudgetMiddleware` (SERPWATCH_MAX_PAGES_PER_SITE, SERPWATCH_MAX_QUERIES):
   requests per registrable domain and distinct queries per run.
 - `HostilePageMiddleware` (SERPWATCH_MAX_NESTING): pages nested so deep
@@ -54,6 +55,7 @@ from crawler.limits import (
     url_download_kind,
 )
 from crawler.netguard import NetGuard, RefusedRequest
+from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.wait import sleep
 
 logger = logging.getLogger(__name__)
@@ -108,7 +110,6 @@ class DownloadOfferMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.max_listed = crawler.settings.getint("SERPWATCH_MAX_OFFERS_LISTED", 200)
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
         crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
 
@@ -169,29 +170,25 @@ class DownloadOfferMiddleware:
         stats = self.crawler.stats
         stats.inc_value(stats_keys.OFFERED_DOWNLOADS.total)
         stats.inc_value(stats_keys.OFFERED_DOWNLOADS(kind))
-        listed = stats.get_value(stats_keys.OFFERED_DOWNLOAD_LIST) or []
-        if len(listed) < self.max_listed:
-            # The result behind the request, when it is a landing page (crawler.landing).
-            ctx: LandingContext | None = request.meta.get(LANDING_META)
-            headers = response.headers if response is not None else {}
-            ctype = headers.get(b"Content-Type") if response is not None else None
-            listed.append(
-                {
-                    "url": request.url,
-                    "entry_url": ctx.entry_url if ctx else request.url,
-                    "domain": registrable_domain(request.url),
-                    "kind": kind,
-                    "reason": reason,
-                    "content_type": ctype.decode("latin-1") if ctype else "",
-                    "status": response.status if response is not None else None,
-                    "engine": ctx.engine if ctx else None,
-                    "query": ctx.query if ctx else None,
-                    "brand": ctx.brand if ctx else None,
-                    "is_ad": ctx.is_ad if ctx else None,
-                    "serp_url": ctx.serp_url if ctx else None,
-                }
-            )
-            stats.set_value(stats_keys.OFFERED_DOWNLOAD_LIST, listed)
+        # The result behind the request, when it is a landing page (crawler.landing).
+        ctx: LandingContext | None = request.meta.get(LANDING_META)
+        ctype = response.headers.get(b"Content-Type") if response is not None else None
+        offer = OfferedDownload(
+            url=request.url,
+            entry_url=ctx.entry_url if ctx else request.url,
+            domain=registrable_domain(request.url),
+            kind=kind,
+            reason=reason,
+            content_type=ctype.decode("latin-1") if ctype else "",
+            status=response.status if response is not None else None,
+            engine=ctx.engine if ctx else None,
+            query=ctx.query if ctx else None,
+            brand=ctx.brand if ctx else None,
+            is_ad=ctx.is_ad if ctx else None,
+            serp_url=ctx.serp_url if ctx else None,
+        )
+        # Recorded with the run by crawler.run_recorder.RunRecorder.
+        self.crawler.signals.send_catch_log(OFFERED_DOWNLOAD, offer=offer)
         logger.info("offered a download at %s: %s (%s); not stored", request.url, kind, reason)
         return RefusedRequest(request.url, f"offered a download: {reason}", stat="download")
 

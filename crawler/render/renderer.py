@@ -45,6 +45,7 @@ from crawler.render.facts import (
 from crawler.render.ocr import read_png, tesseract
 from crawler.render.page import RenderWork
 from crawler.render.policy import MODES, PageView, RenderBudget, render_reason, serp_reason
+from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.scoring import Facts, assess_page, verdict_record
 
 logger = logging.getLogger(__name__)
@@ -204,31 +205,24 @@ class Renderer:
     def _record_downloads(self, item, work: RenderWork) -> None:
         """Downloads the browser refused join the run's offered downloads (table `downloads`)."""
         stats = self.crawler.stats
-        listed = stats.get_value(stats_keys.OFFERED_DOWNLOAD_LIST) or []
         for download in work.downloads:
             stats.inc_value(stats_keys.OFFERED_DOWNLOADS.total)
             stats.inc_value(stats_keys.OFFERED_DOWNLOADS("browser"))
-            if len(listed) >= 200:
-                continue
-            listed.append(
-                {
-                    "url": download["url"],
-                    "entry_url": item.entry_url,
-                    "domain": item.domain,
-                    "kind": "browser download",
-                    "reason": f"a script started a download ({download['filename'] or 'no name'});"
-                    " refused by the browser",
-                    "content_type": "",
-                    "status": None,
-                    "engine": item.engine,
-                    "query": item.query,
-                    "brand": item.brand,
-                    "is_ad": item.is_ad,
-                    "serp_url": item.serp_url,
-                }
+            offer = OfferedDownload(
+                url=download["url"],
+                entry_url=item.entry_url,
+                domain=item.domain,
+                kind="browser download",
+                reason=f"a script started a download ({download['filename'] or 'no name'});"
+                " refused by the browser",
+                engine=item.engine,
+                query=item.query,
+                brand=item.brand,
+                is_ad=item.is_ad,
+                serp_url=item.serp_url,
             )
-        if work.downloads:
-            stats.set_value(stats_keys.OFFERED_DOWNLOAD_LIST, listed)
+            # Recorded with the run by crawler.run_recorder.RunRecorder.
+            self.crawler.signals.send_catch_log(OFFERED_DOWNLOAD, offer=offer)
 
     def _ocr(self, work: RenderWork) -> list[str]:
         texts = []
