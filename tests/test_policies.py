@@ -101,3 +101,63 @@ def test_one_rule_for_a_host_inside_a_domain(host, domain, inside) -> None:
     assert within(host, domain) is inside
     assert domain_matches(host, [domain]) is inside
     assert common.within is within and netguard.within is within
+
+
+# D9: where a key, a table or a value is in a TOML text (crawler.tomllines), for
+# the loaders' file:line:field messages (crawler.config, exports/recipients.py).
+TOML = """# brands
+[[brands]]
+name = "A"
+
+[[brands]]
+name = "B"
+  phones = ["1"]
+
+[alerts]   # where alerts go
+urls = ["mailto://x"]
+
+min_risk = "high"
+
+["search-engine"]
+columns = ["phone"]
+[ operator ]
+"""
+
+TOML_LINES = [
+    ({"key": "name"}, 3),
+    # A blank line before a key is not its line (the old rule said 5).
+    ({"key": "name", "occurrence": 1}, 6),
+    ({"key": "name", "occurrence": 2}, None),
+    ({"key": "phones", "after": 6}, 7),
+    ({"key": "phones", "after": 8}, None),
+    ({"key": "urls"}, 10),
+    ({"table": "alerts"}, 9),
+    ({"key": "urls", "table": "alerts"}, 10),
+    ({"key": "min_risk", "table": "alerts"}, 12),
+    # Not in the table: the header stands in, never a line of the next table.
+    ({"key": "columns", "table": "alerts"}, 9),
+    ({"table": "search-engine"}, 14),
+    ({"table": "operator"}, 16),
+    ({"table": "nosuch"}, None),
+    ({"key": "urls", "table": "nosuch"}, None),
+    ({"value": '"mailto://x"'}, 10),
+    ({"value": "phone", "table": "search-engine"}, 15),
+    ({"value": "zzz"}, None),
+]
+
+
+@pytest.mark.parametrize("where, line", TOML_LINES)
+def test_one_rule_for_a_line_in_a_toml_text(where, line) -> None:
+    from crawler.tomllines import line_of
+
+    assert line_of(TOML, **where) == line
+
+
+def test_the_loaders_name_the_line_through_that_rule(tmp_path) -> None:
+    from crawler.exports.recipients import load_presets
+
+    presets = tmp_path / "presets.toml"
+    presets.write_text('# mine\n\n\n["search-engine"]\ncolumns = ["phone"]\nsource = "x"\n')
+    with pytest.raises(config.ConfigError) as err:
+        load_presets(presets)
+    assert err.value.line == 4 and err.value.field == "search-engine.source"
