@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crawler import config, settings
@@ -161,3 +163,54 @@ def test_the_loaders_name_the_line_through_that_rule(tmp_path) -> None:
     with pytest.raises(config.ConfigError) as err:
         load_presets(presets)
     assert err.value.line == 4 and err.value.field == "search-engine.source"
+
+
+DEMO_PROFILE = Path(__file__).parents[1] / "crawler" / "demo" / "profile.toml"
+
+# D10: which brand a text is about (crawler.brands.brand_in), one rule for a
+# page (scoring's infer_brand) and for a query text (queries try / suggest).
+BRANDS = [
+    config.Brand("Microsoft", keywords=["microsoft", "windows", "outlook"]),
+    config.Brand("ABN AMRO", keywords=["abnamro"]),
+    config.Brand("ING", keywords=["ing"]),
+    config.Brand("HP", keywords=["hp"]),
+]
+
+BRAND_TEXTS = [
+    ("Microsoft helpdesk bellen", False, "Microsoft"),
+    ("WINDOWS storing", False, "Microsoft"),
+    ("ING klantenservice", False, "ING"),
+    ("bellingen en regelingen", False, None),  # inside a word is no hit
+    ("hp-printer storing", False, "HP"),
+    ("hpprinter storing", False, None),
+    ("ABN AMRO bellen", False, None),  # the name is not a keyword ...
+    ("ABN AMRO bellen", True, "ABN AMRO"),  # ... but counts for a query text
+    ("abnamro of ING", False, "ABN AMRO"),  # a tie: the first listed
+    ("ING of windows", False, "Microsoft"),
+    ("HP outlook, HP printer, HP support", False, "HP"),  # most hits, not first listed
+    ("", True, None),
+]
+
+
+@pytest.mark.parametrize("text, names, brand", BRAND_TEXTS)
+def test_one_rule_for_the_brand_a_text_is_about(text, names, brand) -> None:
+    from crawler.brands import brand_in
+
+    found = brand_in(text, BRANDS, names=names)
+    assert (found.name if found else None) == brand
+
+
+def test_pages_and_queries_use_that_rule() -> None:
+    from crawler.queries import one_query_profile
+    from crawler.scoring import infer_brand
+
+    # A page: its domain's words count, its title twice.
+    assert infer_brand("Printer hulp", "", "hp-hulp.nl", BRANDS).name == "HP"
+    assert infer_brand("Outlook", "ING ING", "x.nl", BRANDS).name == "Microsoft"
+    assert infer_brand("Hulp", "niets", "x.nl", BRANDS) is None
+    profile = config.load_profile(config.Path(__file__).parents[1] / "crawler/demo/profile.toml")
+    assert one_query_profile(profile, "outlook helpdesk").one_query == (
+        "Microsoft",
+        "outlook helpdesk",
+    )
+    assert one_query_profile(profile, "printer helpdesk").one_query == (None, "printer helpdesk")
