@@ -19,6 +19,7 @@ from scrapy.settings import Settings
 from scrapy.utils.ossignal import signal_names
 
 from crawler import settings as default_settings
+from crawler import stats_keys
 from crawler.config import Profile
 from crawler.lock import hold
 from crawler.run_status import exit_code
@@ -89,8 +90,8 @@ def run_crawl(
         process.start()
     stats = dict(crawler.stats.get_stats())
     if process.signum is not None:
-        stats["serpwatch/signal"] = signal_names.get(process.signum, str(process.signum))
-        stats["serpwatch/forced"] = process.forced
+        stats[stats_keys.SIGNAL] = signal_names.get(process.signum, str(process.signum))
+        stats[stats_keys.FORCED] = process.forced
     return stats
 
 
@@ -111,14 +112,14 @@ def settle(db: Path | str, stats: dict) -> RunEnd | None:
     """
     from crawler import storage
 
-    run_id = stats.get("serpwatch/run_id")
+    run_id = stats.get(stats_keys.RUN_ID)
     if run_id is None:
         return None
     conn = storage.open_db(db)
     try:
-        if stats.get("serpwatch/forced") and storage.get_run(conn, run_id)["status"] == "running":
+        if stats.get(stats_keys.FORCED) and storage.get_run(conn, run_id)["status"] == "running":
             storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
         status = storage.get_run(conn, run_id)["status"]
     finally:
         conn.close()
-    return RunEnd(run_id, status, exit_code(status, stats.get("serpwatch/signal")))
+    return RunEnd(run_id, status, exit_code(status, stats.get(stats_keys.SIGNAL)))
