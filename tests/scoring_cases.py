@@ -86,7 +86,7 @@ def store(db: Database, run_id: int, items: list[PageItem], at: str) -> None:
     for item in items:
         page = {k: getattr(item, k) for k in PAGE_FIELDS}
         page["fetched_at"] = at
-        storage.save_page(db, run_id, page, item.verdicts)
+        storage.save_page(db, run_id, page, [v.as_dict() for v in item.verdicts])
 
 
 def verdict_lines(db: Database) -> list[dict]:
@@ -155,7 +155,7 @@ def verdicts_by_case(all_cases: list[dict]) -> dict[str, list[dict]]:
     lines = verdict_lines(db)
     out = {}
     for case_id, item in items.items():
-        phones = {v["phone"] for v in item.verdicts}
+        phones = {v.phone for v in item.verdicts}
         out[case_id] = [x for x in lines if _belongs(x, item.domain, phones)]
     orphans = [x for x in lines if not any(x in mine for mine in out.values())]
     assert not orphans, f"verdicts of no case: {orphans}"
