@@ -16,6 +16,11 @@ import click
 
 from crawler.cli_common import db_option, friendly
 
+FENCED = (
+    "this worker was silent longer than its lease: its requests went back to the queue"
+    " and other workers did them; it left (start it again to rejoin)"
+)
+
 
 def _overrides(settings) -> dict:
     out = {}
@@ -86,7 +91,10 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
         db_path, overrides.get("SERPWATCH_WARC_DIR") or defaults.SERPWATCH_WARC_DIR or None
     )
     stats = run_worker(url, token, seed=True, warc_dir=warc_dir, overrides={})
-    if stats.get("finish_reason") != "finished":
+    if stats.get("finish_reason") == "fenced":
+        # Our worker stalled and was replaced; the run goes on without it: keep storing.
+        click.echo(FENCED, err=True)
+    elif stats.get("finish_reason") != "finished":
         # Interrupted: the run stays open in Redis for the other workers and a store.
         stop.set()
     if store is not None:
@@ -174,6 +182,8 @@ def worker(url, token, wait, warc_dir, settings):
     stats = run_worker(
         url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
     )
+    if stats.get("finish_reason") == "fenced":
+        raise click.ClickException(FENCED)
     pages = stats.get("serpwatch/distributed/items_pushed", 0)
     click.echo(f"run {token}: this worker pushed {pages} items; the run is closed")
 

@@ -281,7 +281,7 @@ class SearchSpider(scrapy.Spider):
             and new
             and progress.found < limit
             and page < max_pages
-            and not run.blocked
+            and not run.is_blocked()
         ):
             await self._pause(run)
             url = self._next_page_url(run, qi, page + 1, result.next_url)
@@ -336,6 +336,8 @@ class SearchSpider(scrapy.Spider):
         request = failure.request
         kw = request.cb_kwargs
         run = self.engines[kw["engine"]]
+        if failure_kind(failure.value) == "engine_blocked":
+            return self._not_asked(run, kw["qi"])
         if not isinstance(failure.value, IgnoreRequest):
             retry = get_retry_request(request, spider=self, reason=failure.value, max_retry_times=1)
             if retry is not None:
@@ -360,6 +362,16 @@ class SearchSpider(scrapy.Spider):
         return out
 
     # -- blocks and backoff ------------------------------------------------------
+
+    def _not_asked(self, run: EngineState, qi: int) -> list:
+        """A query of an engine another worker found blocked (distributed mode): not asked.
+
+        The same record as a single crawl's dropped queries (`_block`).
+        """
+        self.crawler.stats.inc_value(f"serpwatch/queries_dropped/{run.name}")
+        out: list = [self._outcome(run.name, qi, "blocked", f"not asked: {run.blocked}")]
+        out.extend(self._query_done(run.name, qi))
+        return out
 
     def _backoff(self, run: EngineState, response) -> float | None:
         """Seconds to wait before asking once more, when the engine said so; else None."""
