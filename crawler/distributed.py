@@ -68,6 +68,7 @@ logger = logging.getLogger(__name__)
 RUNS = "serpwatch:runs"
 LEASE_SECONDS = 30.0  # a lease not renewed this long goes back to the queue
 HEARTBEAT = 1.0  # seconds between a worker's lease renewals
+FLUSH_AT = 500  # items a worker collects before it pushes them without waiting for a beat
 
 
 def connect(url: str) -> redis.Redis:
@@ -492,10 +493,6 @@ def reap(r: redis.Redis, keys: Keys) -> int:
     return r.eval(_REAP, 6, keys.requests, *lease_keys)
 
 
-def fenced(r: redis.Redis, keys: Keys, worker: str) -> bool:
-    return bool(r.sismember(keys.fenced, worker))
-
-
 class RunScheduler(Scheduler):
     """scrapy-redis's scheduler on a retrying client; a landing page once per query."""
 
@@ -657,7 +654,13 @@ def record_item(kind: str, body: bytes):
 
 
 class StreamPipeline:
-    """Pushes each finished item to the run's Redis stream; the store writes SQLite."""
+    """Collects each finished item for the run's Redis stream; the store writes SQLite.
+
+    The items wait here until the next heartbeat (or FLUSH_AT of them), which
+    pushes them in one atomic step (one round trip, refused whole when this
+    worker is fenced) before it acknowledges any lease: a request's items are
+    in Redis before its lease is given back, as the close rule needs.
+    """
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -665,6 +668,7 @@ class StreamPipeline:
         self.keys = Keys(crawler.settings.get("SERPWATCH_RUN"))
         self.worker = crawler.settings.get("SERPWATCH_WORKER")
         self._xadd = self.r.register_script(_XADD)
+        self.pending: list[dict] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -673,13 +677,26 @@ class StreamPipeline:
     def process_item(self, item):
         record = item_record(item)
         if record is not None:
-            testhook.point("worker.push")
-            keys = [self.keys.items, self.keys.fenced]
-            if self._xadd(keys=keys, args=[self.worker, record["kind"], record["body"]]):
-                self.crawler.stats.inc_value("serpwatch/distributed/items_pushed")
-            else:  # this worker was fenced: the request is someone else's now
-                self.crawler.stats.inc_value("serpwatch/distributed/items_refused")
+            self.pending.append(record)
+            if len(self.pending) >= FLUSH_AT:
+                self.flush()
         return item
+
+    def flush(self) -> None:
+        """Push the collected items; on a Redis error they stay for the next try."""
+        if not self.pending:
+            return
+        testhook.point("worker.push")
+        batch = self.pending[:]
+        args = [self.worker]
+        for record in batch:
+            args += [record["kind"], record["body"]]
+        pushed = self._xadd(keys=[self.keys.items, self.keys.fenced], args=args)
+        del self.pending[: len(batch)]
+        if pushed:
+            self.crawler.stats.inc_value("serpwatch/distributed/items_pushed", len(batch))
+        else:  # this worker was fenced: its requests are someone else's now
+            self.crawler.stats.inc_value("serpwatch/distributed/items_refused", len(batch))
 
 
 # -- the worker's side of the run ----------------------------------------------------
@@ -759,21 +776,31 @@ class WorkerExtension:
         inprogress = slot.inprogress if slot is not None else ()
         return {r.meta[LEASE_META] for r in inprogress if LEASE_META in r.meta}
 
+    def _stream(self) -> StreamPipeline:
+        pipes = self.crawler.engine.scraper.itemproc.middlewares
+        return next(p for p in pipes if isinstance(p, StreamPipeline))
+
     def heartbeat(self):
+        """One beat: the collected items, then one round trip for the leases and the rest."""
         try:
-            if fenced(self.r, self.keys, self.worker):
-                self._leave_fenced()
-                return
+            self._stream().flush()  # first: a lease is given back after its items
             queue = self._queue()
-            busy = self._in_progress()
-            done = queue.held - busy
+            done = queue.held - self._in_progress()
             if done:
                 testhook.point("worker.ack")
-            ack(self.r, self.keys, done)
+            k = self.keys
+            with self.r.pipeline(transaction=False) as pipe:
+                pipe.sismember(k.fenced, self.worker)
+                ack(pipe, k, done)
+                renew(pipe, k, queue.held - done, self.ttl_ms)
+                pipe.hset(k.workers, self.worker, time.time())
+                reap(pipe, k)
+                replies = pipe.execute()
+            if replies[0]:
+                self._leave_fenced()
+                return
             queue.held -= done
-            renew(self.r, self.keys, queue.held, self.ttl_ms)
-            self.r.hset(self.keys.workers, self.worker, time.time())
-            reaped = reap(self.r, self.keys)
+            reaped = replies[-1]
             if reaped:
                 self.crawler.stats.inc_value("serpwatch/distributed/leases_requeued", reaped)
                 logger.warning("%d requests of a worker that stopped are queued again", reaped)
@@ -787,6 +814,7 @@ class WorkerExtension:
             return
         self.fenced = True
         self._queue().held.clear()  # not ours any more
+        self._stream().pending.clear()  # would be refused
         self.crawler.stats.set_value("serpwatch/distributed/fenced", 1)
         logger.error(
             "worker %s was silent longer than its lease (%g s): its requests went to other"
@@ -805,7 +833,9 @@ class WorkerExtension:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         queue = self._queue()
-        ack(self.r, self.keys, queue.held - self._in_progress())
+        if not self.fenced:
+            self._stream().flush()
+            ack(self.r, self.keys, queue.held - self._in_progress())
         # Let the evidence pipeline close its WARC file first (it closes in close_spider).
         await maybe_deferred_to_future(_later(0))
         stats = dict(self.crawler.stats.get_stats())

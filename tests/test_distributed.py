@@ -433,7 +433,7 @@ def crawl_args(tmp: Path, web, url: str, *more: str) -> list[str]:
 WORKER_KILLS = [
     pytest.param("worker.popped@1", id="before-its-first-item"),
     pytest.param("worker.popped@3", id="holding-three-leases"),
-    pytest.param("worker.push@4", id="mid-stream"),
+    pytest.param("worker.push@2", id="mid-stream"),
     pytest.param("worker.ack@1", id="between-pushing-items-and-acking"),
 ]
 
