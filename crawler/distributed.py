@@ -113,6 +113,7 @@ class Keys:
         self.lease_exp = f"{p}:lease_exp"
         self.lease_owner = f"{p}:lease_owner"
         self.lease_seq = f"{p}:lease_seq"
+        self.beats = f"{p}:beats"
         self.engines = f"{p}:engines"
         self.items = f"{p}:items"
         self.workers = f"{p}:workers"
@@ -174,7 +175,7 @@ def cleanup(r: redis.Redis, keys: Keys, keep_days: int = 7) -> None:
     """A closed run's working state goes; its meta, stats and WARC list stay a while."""
     doomed = [keys.requests, keys.dupefilter, keys.once, keys.leases, keys.lease_score]
     doomed += [keys.lease_exp, keys.lease_owner, keys.lease_seq, keys.engines, keys.workers]
-    doomed += [keys.engine_block, keys.engine_pause]
+    doomed += [keys.engine_block, keys.engine_pause, keys.beats]
     for pattern in (f"{keys.prefix}:merge:*", f"{keys.prefix}:rate:*"):
         doomed += list(r.scan_iter(match=pattern, count=1000))
     for i in range(0, len(doomed), 500):
@@ -221,20 +222,26 @@ end
 return #ARGV
 """
 
+# KEYS: lease_exp, beats. ARGV: worker, lease ms, then the leases it holds.
+# A worker's beat: its leases renewed and the beat's moment (Redis's clock) recorded
+# in one step, so "beat recently" means "renewed every lease it knew of then".
 _RENEW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now, ARGV[1])
 local n = 0
-for i = 2, #ARGV do
-  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i])
+for i = 3, #ARGV do
+  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[i])
 end
 return n
 """
 
-# KEYS: requests, leases, lease_score, lease_exp, lease_owner, fenced.
-# An expired lease goes back to the queue and its owner is fenced in the same
-# step: whatever that worker still sends (it may be alive, only stalled) is
-# refused, so the request's second run is the only one that counts.
+# KEYS: requests, leases, lease_score, lease_exp, lease_owner, fenced, beats. ARGV: lease ms.
+# An expired lease goes back to the queue. Its owner, if it has not beaten for a
+# lease (dead, or alive but stalled), is fenced in the same step: whatever it
+# still sends is refused, so the request's second run is the only one that
+# counts. An owner that beat since did not know the lease (a pop whose reply was
+# lost to a Redis restart: the beat renews every lease it knows): not fenced.
 _REAP = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -245,7 +252,10 @@ for _, id in ipairs(ids) do
     redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[3], id), data)
   end
   local owner = redis.call('HGET', KEYS[5], id)
-  if owner then redis.call('SADD', KEYS[6], owner) end
+  if owner then
+    local beat = tonumber(redis.call('ZSCORE', KEYS[7], owner) or '0')
+    if now - beat >= tonumber(ARGV[1]) then redis.call('SADD', KEYS[6], owner) end
+  end
   redis.call('HDEL', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
@@ -481,16 +491,15 @@ def ack(r: redis.Redis, keys: Keys, leases) -> None:
         r.eval(_ACK, 4, keys.leases, keys.lease_score, keys.lease_exp, keys.lease_owner, *leases)
 
 
-def renew(r: redis.Redis, keys: Keys, leases, ttl_ms: int) -> None:
-    leases = list(leases)
-    if leases:
-        r.eval(_RENEW, 1, keys.lease_exp, ttl_ms, *leases)
+def renew(r: redis.Redis, keys: Keys, worker: str, leases, ttl_ms: int) -> None:
+    """The worker's beat: the leases it holds renewed, its moment recorded."""
+    r.eval(_RENEW, 2, keys.lease_exp, keys.beats, worker, ttl_ms, *leases)
 
 
-def reap(r: redis.Redis, keys: Keys) -> int:
-    """Put expired leases (their worker died or stalled) back in the queue, fence their owners."""
+def reap(r: redis.Redis, keys: Keys, ttl_ms: int) -> int:
+    """Put expired leases back in the queue; fence their owners if silent for `ttl_ms`."""
     lease_keys = [keys.leases, keys.lease_score, keys.lease_exp, keys.lease_owner, keys.fenced]
-    return r.eval(_REAP, 6, keys.requests, *lease_keys)
+    return r.eval(_REAP, 7, keys.requests, *lease_keys, keys.beats, ttl_ms)
 
 
 class RunScheduler(Scheduler):
@@ -792,9 +801,9 @@ class WorkerExtension:
             with self.r.pipeline(transaction=False) as pipe:
                 pipe.sismember(k.fenced, self.worker)
                 ack(pipe, k, done)
-                renew(pipe, k, queue.held - done, self.ttl_ms)
+                renew(pipe, k, self.worker, queue.held - done, self.ttl_ms)
                 pipe.hset(k.workers, self.worker, time.time())
-                reap(pipe, k)
+                reap(pipe, k, self.ttl_ms)
                 replies = pipe.execute()
             if replies[0]:
                 self._leave_fenced()

@@ -32,6 +32,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.config import ConfigError
 from crawler.distributed import (
     _RATE,
+    Fenced,
     Keys,
     LeasedQueue,
     RedisMerges,
@@ -40,6 +41,7 @@ from crawler.distributed import (
     item_record,
     reap,
     record_item,
+    renew,
 )
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.merge import merge_key
@@ -154,15 +156,34 @@ def test_an_expired_lease_goes_back_to_the_queue_with_its_priority(r):
     dead.push(Request("https://a.example/high", priority=5))
     taken = dead.pop()
     assert taken.url.endswith("/high") and len(dead) == 1
-    assert reap(r, Keys("t")) == 0 or True  # may or may not have expired yet
     time.sleep(0.1)
-    reap(r, Keys("t"))
+    assert reap(r, Keys("t"), 50) == 1
     alive = queue_for(r, worker="alive")
     assert [alive.pop().url, alive.pop().url] == [
         "https://a.example/high",
         "https://a.example/low",
     ]
     assert r.hget(Keys("t").lease_owner, alive.held.pop()) == b"alive"
+
+
+def test_a_silent_owner_is_fenced_but_one_that_lost_a_pop_reply_is_not(r):
+    """Both leases expire; only the worker that stopped beating is shut out of the run."""
+    keys = Keys("t")
+    stalled = queue_for(r, worker="stalled", lease=0.05)
+    lost = queue_for(r, worker="lost", lease=0.05)
+    for n in range(3):
+        stalled.push(Request(f"https://a.example/{n}"))
+    stalled.pop()  # then silent: a long computation, a paused machine
+    lost.pop()
+    lost.held.clear()  # its reply was lost (a Redis restart): it never knew the lease
+    time.sleep(0.1)
+    renew(r, keys, "lost", lost.held, 50)  # it beats on, renewing what it knows: nothing
+    assert reap(r, keys, 50) == 2 and len(stalled) == 3
+    assert r.smembers(keys.fenced) == {b"stalled"}
+    assert stalled.pop() is None  # a fenced worker gets nothing
+    with pytest.raises(Fenced):
+        stalled.push(Request("https://b.example/"))
+    assert len(stalled) == 3 and lost.pop() is not None
 
 
 def test_a_redirect_of_a_leased_request_is_queued_without_the_lease(r):
