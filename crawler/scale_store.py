@@ -64,9 +64,16 @@ GROUP = CONSUMER = b"store"
 LOCK_MS = 10_000
 
 _IDLE = "return {redis.call('ZCARD', KEYS[1]), redis.call('HLEN', KEYS[2])}"
+# Renewed; or taken again when it ran out and nobody took it (this store stalled
+# longer than the lock, but no other store wrote meanwhile).
 _RENEW_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """

@@ -18,8 +18,22 @@ from crawler.cli.common import db_option, friendly
 
 FENCED = (
     "this worker was silent longer than its lease: its requests went back to the queue"
-    " and other workers did them; it left (start it again to rejoin)"
+    " and other workers did them; what it still had is refused. Rejoining as a new worker"
 )
+
+
+def rejoin(url: str, token: str, warc_dir, settings=()) -> int:
+    """A fenced worker's process cannot take work again (its Scrapy engine is spent, its
+    name refused): a new process joins the run under a new name; its exit code."""
+    import subprocess
+    import sys
+
+    click.echo(FENCED, err=True)
+    args = [sys.executable, "-m", "crawler.cli", "worker", "--redis", url, "--run", token]
+    args += ["--warc-dir", str(warc_dir)]
+    for item in settings:
+        args += ["-s", item]
+    return subprocess.call(args)
 
 
 def _overrides(settings) -> dict:
@@ -92,8 +106,8 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
     )
     stats = run_worker(url, token, seed=True, warc_dir=warc_dir, overrides={})
     if stats.get("finish_reason") == "fenced":
-        # Our worker stalled and was replaced; the run goes on without it: keep storing.
-        click.echo(FENCED, err=True)
+        # Our worker stalled and was replaced; the store goes on, a new worker helps.
+        rejoin(url, token, warc_dir)
     elif stats.get("finish_reason") != "finished":
         # Interrupted: the run stays open in Redis for the other workers and a store.
         stop.set()
@@ -174,16 +188,24 @@ def worker(url, token, wait, warc_dir, settings):
 
     Example: serpwatch worker --redis redis://10.0.0.5:6379/0
     """
+    from crawler.distributed import state
+
     r = _connect(url)
     token = _pick_run(r, token, wait)
     if token is None:
+        return
+    if state(r, token) == "closed":
+        click.echo(f"run {token} is closed; nothing to join")
         return
     click.echo(f"joining run {token}")
     stats = run_worker(
         url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
     )
     if stats.get("finish_reason") == "fenced":
-        raise click.ClickException(FENCED)
+        code = rejoin(url, token, warc_dir, settings)
+        if code:
+            raise SystemExit(code)
+        return
     pages = stats.get("serpwatch/distributed/items_pushed", 0)
     click.echo(f"run {token}: this worker pushed {pages} items; the run is closed")
 
