@@ -249,7 +249,7 @@ class SearchSpider(scrapy.Spider):
 
         The same record as a single crawl's dropped queries (`_blocked`).
         """
-        self.crawler.stats.inc_value(f"serpwatch/queries_dropped/{run.name}")
+        self.crawler.stats.inc_value(stats_keys.QUERIES_DROPPED(run.name))
         return self._finish(run, qi, "blocked", f"not asked: {run.blocked}")
 
     async def _blocked(self, run: EngineState, qi: int, page: int, reason: str, response):
