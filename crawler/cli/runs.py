@@ -1,54 +1,31 @@
-"""What a crawl run did, told truthfully: its summary lines, its exit code, `serpwatch runs`.
+"""What a crawl run did, told truthfully: its summary lines and `serpwatch runs`.
 
-A run's status (crawler.storage.run_status) decides the exit code of
-`serpwatch crawl`, the contract of DESIGN.md:
-
-| status      | meaning                                                 | exit |
-|-------------|---------------------------------------------------------|------|
-| finished    | every engine answered every query                       | 0    |
-| blocked     | every engine blocked                                    | 3    |
-| partial     | some engines or queries failed or were blocked          | 1    |
-| failed      | no engine answered, or storage failed (disk full)       | 1    |
-| interrupted | SIGINT / SIGTERM (or the process died)                  | 130 / 143 |
-
-The summary has one line per engine with its outcome, so a scheduler's log
-says which engine let the run down.
+A run's status and the exit code it earns are crawler.run_status (the
+contract of DESIGN.md). The summary has one line per engine with its outcome,
+so a scheduler's log says which engine let the run down.
 """
 
 from __future__ import annotations
-
-import json
-import signal
 
 import click
 
 from crawler import stats_keys
 from crawler.cli.common import db_option, friendly
 
-EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
-SIGNAL_EXIT = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
-
-
-def exit_code(status: str | None, signal_name: str | None = None) -> int:
-    """`serpwatch crawl`'s exit code for a run that ended with `status`."""
-    if status == "interrupted" or signal_name:
-        return SIGNAL_EXIT.get(signal_name or "SIGINT", SIGNAL_EXIT["SIGINT"])
-    return EXIT.get(status or "running", 1)
-
 
 def summary_lines(db, run_id: int) -> list[str]:
     """The run's status and counts, one line per engine, history, blocks and warnings."""
     from crawler import storage
 
-    run = storage.get_run(db, run_id)
-    stats = json.loads(run["stats"] or "{}")
-    counts = json.loads(run.get("counts") or "null") or storage.run_counts(db, run_id, stats)
+    summary = storage.RunSummary.from_row(storage.get_run(db, run_id))
+    stats = summary.stats
+    counts = summary.counts or storage.run_counts(db, run_id, stats)
     lines = [
         f"run {run_id}: {counts.get('serp_pages', 0)} result"
         f" pages, {counts.get('landing_pages', 0)} landing pages,"
         f" {counts.get('sightings', 0)} numbers seen,"
         f" {counts.get('flagged_pairs', 0)} flagged (site, number) pairs;"
-        f" {run['status'] or 'running'}"
+        f" {summary.status or 'running'}"
     ]
     if counts.get("lost_items"):
         lost = stats_keys.STORAGE_LOST.parts(stats)
@@ -58,8 +35,7 @@ def summary_lines(db, run_id: int) -> list[str]:
             + ", ".join(f"{v} {k}" for k, v in sorted(lost.items()))
             + "); everything stored before stays"
         )
-    outcomes = json.loads(run.get("engine_outcomes") or "{}")
-    for engine, outcome in outcomes.items():
+    for engine, outcome in summary.engines.items():
         lines.append(storage.outcome_line(engine, outcome))
     if stats_keys.HISTORY("new_numbers") in stats:
         h = stats_keys.HISTORY.parts(stats)
@@ -72,9 +48,9 @@ def summary_lines(db, run_id: int) -> list[str]:
     from crawler.render.record import summary_lines as render_summary
 
     lines += render_summary(stats)
-    for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
+    for engine, reason in summary.blocked.items():
         lines.append(f"BLOCKED: {engine}: {reason}")
-    for warning in json.loads(run["warnings"] or "[]"):
+    for warning in summary.warnings:
         lines.append(f"warning: {warning}")
     return lines
 
