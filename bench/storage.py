@@ -247,7 +247,9 @@ def _measure(argv: list[str], env: dict, timeout: float) -> tuple[float, float, 
 
 
 def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
-    cli = [sys.executable, "-m", "crawler.cli"]
+    # The console script, as a user runs it (`python -m crawler.cli` trips on the
+    # CLI modules importing each other).
+    cli = [str(Path(sys.executable).with_name("serpwatch"))]
     d = ["--db", str(db)]
     cmds = [
         ("flags", [*cli, "flags", *d]),
