@@ -219,6 +219,14 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pinned(core: int | None):
     def pin():
         if core is not None:
@@ -277,6 +285,7 @@ def crawl_phase(web: Web, since: float) -> tuple[int, float, float]:
 
 def run_single(folder: Path, profile: Path, env, concurrency: int, web: Web) -> dict:
     since = time.time()
+    cpu_before = _children_cpu()
     proc = spawn(
         ["crawl", str(profile), "--db", "single.db", *settings(concurrency)],
         folder / "single.log",
@@ -284,8 +293,10 @@ def run_single(folder: Path, profile: Path, env, concurrency: int, web: Web) -> 
         0,
     )
     proc.wait()
+    cores = (_children_cpu() - cpu_before) / (time.time() - since)
     n, first, last = crawl_phase(web, since)
-    return {"pages": n, "seconds": last - first, "flagged": flagged(folder / "single.db")}
+    result = {"pages": n, "seconds": last - first, "flagged": flagged(folder / "single.db")}
+    return {**result, "cores": cores}
 
 
 def run_distributed(
@@ -299,6 +310,7 @@ def run_distributed(
     core_list = sorted(cores)
     db = folder / f"d{n}.db"
     since = time.time()
+    cpu_before = _children_cpu()
     store = spawn(
         ["store", "--redis", url, "--db", str(db), "--wait", "60"], folder / f"store{n}.log", env
     )
@@ -316,6 +328,7 @@ def run_distributed(
     for p in [seed, *workers]:
         p.wait()
     store.wait()
+    cores_used = (_children_cpu() - cpu_before) / (time.time() - since)  # workers + store
     slog = (folder / f"store{n}.log").read_text()
     if store.returncode or seed.returncode:
         raise SystemExit(
@@ -332,6 +345,7 @@ def run_distributed(
         "lag": lag,
         "rates": rates,
         "flagged": flagged(db),
+        "cores": cores_used,
     }
 
 
@@ -352,7 +366,7 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
         single = run_single(sub, profile, env, concurrency, web)
         base_rate = single["pages"] / single["seconds"] * 60
         print(f"single process: {single['pages']} landing pages in {single['seconds']:.1f} s = "
-              f"{base_rate:.0f}/min")  # fmt: skip
+              f"{base_rate:.0f}/min, CPU used {single['cores']:.2f} cores")  # fmt: skip
         print(f"{'workers':>7} {'pages/min':>9} {'speed-up':>8} {'lag p50':>8} {'lag p95':>8} "
               f"{'lag max':>8}  engine: busiest 1 s (limit {1 / ENGINE_DELAY:g}), min gap; "
               "same flags")  # fmt: skip
@@ -370,7 +384,8 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
             print(f"{n:>7} {rate:>9.0f} {rate / one:>7.2f}x {lag.get('p50', 0):>7.2f}s "
                   f"{lag.get('p95', 0):>7.2f}s {lag.get('max', 0):>7.2f}s  {rates}; "
                   f"{'identical' if same else 'DIFFERENT'} "
-                  f"({len(res['flagged'][0])} pairs)")  # fmt: skip
+                  f"({len(res['flagged'][0])} pairs); "
+                  f"CPU used {res['cores']:.2f} cores")  # fmt: skip
             if not same:
                 a, b = res["flagged"], single["flagged"]
                 print(

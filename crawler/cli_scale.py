@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli import db_option, friendly
+from crawler.cli_common import db_option, friendly
 
 
 def _overrides(settings) -> dict:

@@ -12,7 +12,6 @@ which records its run as interrupted, and watch exits 143 (130 for SIGINT).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import signal
@@ -24,28 +23,7 @@ from datetime import UTC, datetime
 
 import click
 
-
-def friendly(func):
-    """crawler.cli.friendly, looked up when the command runs: crawler.cli imports this
-    module to register its commands, so this module cannot import it first."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from crawler.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper
-
-
-db_option = click.option(
-    "--db",
-    "db_path",
-    default="serpwatch.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite database file.",
-)
+from crawler.cli_common import db_option, friendly
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)

@@ -31,7 +31,6 @@ Redis under `serpwatch:<run>:`, where <run> is the run's token:
 
 from __future__ import annotations
 
-import base64
 import glob
 import json
 import logging
@@ -39,7 +38,7 @@ import os
 import pickle
 import socket
 import time
-from dataclasses import asdict, fields
+from dataclasses import replace
 from pathlib import Path
 
 import redis
@@ -51,7 +50,14 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from crawler.items import PageItem, QueryOutcome, RelatedItem, SerpItem, UnparsedItem
+from crawler.items import (
+    PageItem,
+    QueryOutcome,
+    RelatedItem,
+    SerpItem,
+    SerpShotItem,
+    UnparsedItem,
+)
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -469,45 +475,34 @@ class EngineRateLimit:
 # A render's findings stay with the worker (its WARC holds the pictures, linked to
 # the page; `screenshot` and `screenshot_sha256` travel): the renders and
 # screenshots tables are filled by single-machine crawls only (docs/RENDERING.md).
-STORED_PAGE_FIELDS = [
-    f.name
-    for f in fields(PageItem)
-    if f.name not in ("html", "body", "hits", "render", "render_work", "screenshots")
-]
+# What a finished item leaves behind when it goes to the store: the page's
+# bytes and text are in the worker's WARC file, its hits in its verdicts.
+_LEFT_WITH_THE_WORKER = {"html": "", "body": b"", "hits": []}
+STREAMED = (SerpItem, PageItem, UnparsedItem, RelatedItem, SerpShotItem, QueryOutcome)
 
 
 def item_record(item) -> dict | None:
-    """A finished item as a stream entry: kind and JSON body (typed records, serialised)."""
-    if isinstance(item, SerpItem):
-        return {"kind": "serp", "body": json.dumps(asdict(item), default=str)}
+    """A finished item as a stream entry: its kind and the typed record, pickled.
+
+    Pickled, not JSON: items carry objects (the browser's findings and work,
+    crawler.render) that the store reads as they are; Redis is trusted like the
+    queue, whose requests scrapy-redis pickles too.
+    """
+    if not isinstance(item, STREAMED):
+        return None
     if isinstance(item, PageItem):
-        page = {name: getattr(item, name) for name in STORED_PAGE_FIELDS}
-        return {"kind": "page", "body": json.dumps(page, default=str)}
-    if isinstance(item, RelatedItem):
-        return {"kind": "related", "body": json.dumps(asdict(item), default=str)}
-    if isinstance(item, QueryOutcome):  # how a query went: the run's status and history
-        return {"kind": "outcome", "body": json.dumps(asdict(item), default=str)}
-    if isinstance(item, UnparsedItem):  # kept whole: its bytes travel as base64
-        data = asdict(item)
-        data["body"] = base64.b64encode(item.body).decode("ascii")
-        return {"kind": "unparsed", "body": json.dumps(data, default=str)}
-    return None
+        item = replace(item, **_LEFT_WITH_THE_WORKER)
+    elif isinstance(item, SerpShotItem):
+        item = replace(item, body=b"")
+    return {"kind": type(item).__name__, "body": pickle.dumps(item, protocol=5)}
 
 
-def record_item(kind: str, body: bytes | str):
+def record_item(kind: str, body: bytes):
     """The item a stream entry holds (the store's side of `item_record`)."""
-    data = json.loads(body)
-    if kind == "serp":
-        return SerpItem(**data)
-    if kind == "page":
-        return PageItem(html="", **data)
-    if kind == "related":
-        return RelatedItem(**{**data, "texts": [tuple(t) for t in data["texts"]]})
-    if kind == "unparsed":
-        return UnparsedItem(**{**data, "body": base64.b64decode(data["body"])})
-    if kind == "outcome":
-        return QueryOutcome(**data)
-    raise ValueError(f"unknown stream entry kind {kind!r}")
+    item = pickle.loads(body)
+    if type(item).__name__ != kind or not isinstance(item, STREAMED):
+        raise ValueError(f"stream entry of kind {kind!r} holds a {type(item).__name__}")
+    return item
 
 
 class StreamPipeline:

@@ -42,6 +42,7 @@ from crawler.distributed import (
     record_item,
     state,
 )
+from crawler.lock import hold
 from pipelines.store import close_run, save_item
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,21 @@ class Store:
         if not self._acquire(stop):
             return self._closed_run_id()
         try:
+            # The database's crawl lock too (crawler/lock.py): no single crawl
+            # writes it while this store does.
+            name = (self.r.hget(self.keys.meta, "profile_name") or b"").decode()
+            with hold(self.db_path, profile=name):
+                return self._store(stop)
+        finally:
+            self.r.eval(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end",
+                1,
+                self.keys.store_lock,
+                self.me,
+            )
+
+    def _store(self, stop: threading.Event | None) -> int | None:
+        try:
             self._open_run()
             backlog = True  # first the entries delivered before but never acknowledged
             while not (stop and stop.is_set()):
@@ -164,12 +180,6 @@ class Store:
         finally:
             if self.db is not None:
                 self.db.close()
-            self.r.eval(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end",
-                1,
-                self.keys.store_lock,
-                self.me,
-            )
 
     def _closed_run_id(self) -> int | None:
         value = self.r.hget(self.keys.meta, "db_run")

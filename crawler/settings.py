@@ -37,6 +37,10 @@ SERPWATCH_ENGINE_DELAYS = {
     "duckduckgo": 4.0,
     "brave": 1.1,  # the Search API's free plan allows one query a second
     "searxng": 1.0,  # an instance the operator runs
+    "startpage": 8.0,  # Google's results through a proxy that blocks as fast as Google
+    "ecosia": 4.0,
+    "yahoo": 4.0,
+    "serpapi": 1.0,  # a paid API: the plan's own rate limit applies
 }
 # A delay for every engine, over the profile and the defaults (e.g. -s SERPWATCH_ENGINE_DELAY=0).
 SERPWATCH_ENGINE_DELAY = None

@@ -691,14 +691,15 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         **{c: page.get(c) for c in _AD_COLUMNS},
         "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
     }
+    columns = ("last_run", "score", "engines", "is_ad", "brand", "query", "url")
     found = db.conn.execute(
-        "select last_run, score, engines from site_numbers where id = ?", [pair_id]
+        f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
     ).fetchone()
-    existing = dict(zip(("last_run", "score", "engines"), found, strict=True)) if found else None
+    existing = dict(zip(columns, found, strict=True)) if found else None
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
-    elif existing["last_run"] == run_id and (existing["score"] or 0) >= pair["score"]:
-        # Seen again in this run with a weaker verdict (another query, or
+    elif existing["last_run"] == run_id and _evidence_rank(existing) <= _evidence_rank(pair):
+        # Seen again in this run with weaker evidence (another query, or
         # organic after an ad): keep the strongest evidence.
         pair = {"id": pair_id}
     engines = _engines(page)
@@ -708,6 +709,20 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         engines = before + [e for e in engines if e not in before]
     pair.update({"last_seen": seen, "last_run": run_id, "engines": _json(engines)})
     _upsert(db, "site_numbers", pair, "id")
+
+
+def _evidence_rank(pair: dict) -> tuple:
+    """Order of the evidence kept for a pair seen several times in one run:
+    the higher score, then an ad over an organic result, then a fixed order on
+    brand, query and URL, so the kept row never depends on which page was
+    stored first (pages arrive in a different order from run to run)."""
+    return (
+        -(pair["score"] or 0),
+        -(pair["is_ad"] or 0),
+        pair["brand"] or "",
+        pair["query"] or "",
+        pair["url"] or "",
+    )
 
 
 def flagged(

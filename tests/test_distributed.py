@@ -221,15 +221,15 @@ def test_items_survive_the_stream_as_the_same_records():
     unparsed = UnparsedItem(
         "bing", "unrecognised", "q", "https://s/", 200, "no markers", b"\x00<html>"
     )
-    assert record_item("unparsed", item_record(unparsed)["body"]) == unparsed
+    assert record_item("UnparsedItem", item_record(unparsed)["body"]) == unparsed
     related = RelatedItem("bing", "q", "https://s/", [("related", "norton bellen")])
-    assert record_item("related", item_record(related)["body"]) == related
+    assert record_item("RelatedItem", item_record(related)["body"]) == related
     for item in (serp, page):
         rec = item_record(item)
-        back = record_item(rec["kind"], rec["body"].encode())
+        back = record_item(rec["kind"], rec["body"])
         assert type(back) is type(item)
-    assert record_item("serp", item_record(serp)["body"]) == serp
-    back = record_item("page", item_record(page)["body"])
+    assert record_item("SerpItem", item_record(serp)["body"]) == serp
+    back = record_item("PageItem", item_record(page)["body"])
     assert back.verdicts == page.verdicts and back.appearances == page.appearances
     assert back.body == b"" and back.html == ""  # the evidence is in the worker's WARC
 
@@ -559,3 +559,33 @@ def test_an_unreachable_redis_is_one_clear_line(tmp_path):
     )
     assert out.returncode == 1 and f"cannot reach Redis at {url}" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_the_queue_takes_a_landing_page_once_per_query_but_its_redirects_always(r, server):
+    from crawler.distributed import RunScheduler
+
+    settings = {
+        "SERPWATCH_REDIS_URL": server.url,
+        "REDIS_URL": server.url,
+        "SERPWATCH_RUN": "t",
+        "SERPWATCH_WORKER": "w1",
+        "SCHEDULER_QUEUE_CLASS": "crawler.distributed.LeasedQueue",
+        "SCHEDULER_QUEUE_KEY": Keys("t").requests,
+        "SCHEDULER_DUPEFILTER_KEY": Keys("t").dupefilter,
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+    }
+    crawler = get_crawler(Spider, settings)
+    spider = Spider.from_crawler(crawler, name="search")
+    scheduler = RunScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+
+    def landing(query, url, **meta):
+        ctx = {"query": query, "entry_url": url}
+        return Request(url, dont_filter=True, cb_kwargs={"ctx": ctx}, meta=meta)
+
+    assert scheduler.enqueue_request(landing("q1", "https://a.example/?utm_source=x"))
+    assert not scheduler.enqueue_request(landing("q1", "https://a.example/"))  # redelivered
+    assert scheduler.enqueue_request(landing("q2", "https://a.example/"))  # another query
+    redirect = landing("q1", "https://a.example/", redirect_urls=["https://a.example/"])
+    assert scheduler.enqueue_request(redirect)
+    assert len(scheduler.queue) == 3

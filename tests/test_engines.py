@@ -287,7 +287,7 @@ def test_find_phones(text: str, region: str, phones: list[str]) -> None:
 def test_find_phones_is_bounded_on_hostile_text(text: str) -> None:
     started = time.perf_counter()
     find_phones(text, "NL")
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 10.0  # a bound against blow-ups, not a speed check
 
 
 def test_find_phones_reads_tel_links() -> None:

@@ -294,3 +294,49 @@ def test_queries_try_never_calls_an_unrecognised_page_no_results(tmp_path):
     assert "ecosia: 1 result pages not recognised" in proc.stdout, proc.stderr[-2000:]
     assert "nothing read: a result page was not recognised" in proc.stdout
     assert "no results" not in proc.stdout.replace("nothing read", "")
+
+
+def test_serp_unparsed_on_a_database_without_any(tmp_path):
+    from crawler import storage
+
+    db = tmp_path / "x.db"
+    storage.open_db(db).close()
+    result = CliRunner().invoke(main, ["serp", "unparsed", "--db", str(db)])
+    assert result.exit_code == 0 and "No unrecognised result pages." in result.output
+    missing = CliRunner().invoke(main, ["serp", "unparsed", "--db", str(tmp_path / "no.db")])
+    assert missing.exit_code == 2 and "file not found" in missing.output
+
+
+def test_an_unrecognised_page_is_a_run_problem_in_alerts_never_no_results(tmp_path):
+    from crawler import alerts, storage
+
+    db = storage.open_db(tmp_path / "a.db")
+    run_id = storage.start_run(db, "p")
+    stats = {
+        "serpwatch/engines": ["bing", "yahoo"],
+        "serpwatch/unrecognised/bing": 2,
+        "serpwatch/serp_pages/yahoo": 1,
+        "finish_reason": "finished",
+    }
+    storage.finish_crawl(db, run_id, stats)
+    headlines = [i.headline for i in alerts.collect(db, run_id) if i.kind == "run"]
+    assert any("bing: 2 result pages not recognised" in h for h in headlines), headlines
+    assert not any("bing returned no results" in h for h in headlines)
+    assert any("yahoo returned no results" in h for h in headlines)
+
+
+def test_a_run_with_an_unrecognised_page_does_not_make_everything_gone():
+    from tests.test_history import SCAM_PAGE, changes, db, run
+
+    d = db()
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE])
+    # The spider records an unrecognised page as a failed query (spiders/search.py):
+    # what the query showed before is not gone.
+    r2, s2 = run(
+        d,
+        "2026-11-02T08:00:00+00:00",
+        [],
+        stats={"serpwatch/unrecognised/bing": 1},
+        outcome="failed",
+    )
+    assert s2["gone_numbers"] == 0 and not changes(d, r2)

@@ -55,3 +55,23 @@ def test_the_ruff_limits_are_the_ones_documented() -> None:
 def test_the_list_only_shrinks() -> None:
     gone = ALLOWED - set(_exceptions())
     assert not gone, f"these no longer need an exception; remove them from ALLOWED: {sorted(gone)}"
+
+
+def test_the_cli_runs_as_a_module_without_import_cycles() -> None:
+    # Command modules import their shared parts from crawler.cli_common, never
+    # from crawler.cli, which would be a second copy of it under `python -m`.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rescore" in done.stdout and "worker" in done.stdout
+    for path in (ROOT / "crawler").glob("cli_*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*from crawler\.cli import", text, re.M), path

@@ -197,3 +197,15 @@ def test_the_browser_check_would_see_an_injection(tmp_path):
     )
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert 'data-xss="' in dom
+
+
+def test_a_flag_cites_its_screenshot_by_record_id_not_as_raw_json():
+    import json as _json
+
+    from crawler.exports.report import _evidence
+
+    shot = {"warc_record_id": "recordabc123", "warc_file": "run-1.warc.gz", "path": "/x.png"}
+    html = _evidence({"screenshot": _json.dumps(shot)})
+    assert "recordabc123" in html and "{" not in html and "warc_file" not in html
+    assert "recordabc123" in _evidence({"screenshot": shot})
+    assert _evidence({"screenshot": None}) == "-"

@@ -230,6 +230,17 @@ MARKERS_CAPTCHA = (
 )
 
 
+def empty_page_block(status: int, text_lower: str, markers, what: str) -> str | None:
+    """Why a result page without results is a block page, or None: HTTP 429, one of
+    the engine's challenge `markers` (named `what`), or any other error status."""
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    marker = contains_any(text_lower, markers)
+    if marker:
+        return f"{what} ({marker!r})"
+    return f"HTTP {status} without results" if status >= 400 else None
+
+
 def contains_any(haystack: str, needles) -> str | None:
     """The first needle found in the (lower-cased) haystack, else None."""
     for needle in needles:

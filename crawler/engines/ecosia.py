@@ -26,6 +26,7 @@ from crawler.engines.common import (
     clean,
     contains_any,
     decode_body,
+    empty_page_block,
     find_phones,
     first,
     first_text,
@@ -168,13 +169,7 @@ def parse(
         if found is not None:
             page.listings.append(found)
     if not results:
-        if status == 429:
-            page.blocked = "rate limited (HTTP 429)"
-        else:
-            marker = contains_any(lower, _BLOCK_MARKERS)
-            page.blocked = f"challenge page ({marker!r})" if marker else None
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
+        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "challenge page")
     return settle(
         page,
         found_markers=f"{_RESULTS} with {_TITLE[0]}",

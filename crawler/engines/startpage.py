@@ -26,6 +26,7 @@ from crawler.engines.common import (
     call_card,
     contains_any,
     decode_body,
+    empty_page_block,
     find_phones,
     first,
     first_text,
@@ -83,13 +84,6 @@ def build_request(
         params["page"] = str(page)
     url = add_or_replace_parameters(base_url or ENDPOINT, params)
     return SearchRequest(url=url, headers=browser_headers(language, region))
-
-
-def detect_block(text_lower: str, status: int) -> str | None:
-    if status == 429:
-        return "rate limited (HTTP 429)"
-    marker = contains_any(text_lower, _BLOCK_MARKERS)
-    return f"captcha page ({marker!r})" if marker else None
 
 
 def _ads(tree, page_url: str, region: str) -> list[tuple[object, SerpResult]]:
@@ -181,9 +175,7 @@ def parse(
         if found is not None:
             page.listings.append(found)
     if not results:
-        page.blocked = detect_block(lower, status)
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
+        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "captcha page")
     return settle(
         page,
         found_markers=f"{_RESULTS} with {_TITLE[0]} or {_TITLE[1]}; ads in {_AD_BLOCKS}",

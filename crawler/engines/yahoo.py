@@ -26,6 +26,7 @@ from crawler.engines.common import (
     call_card,
     contains_any,
     decode_body,
+    empty_page_block,
     find_phones,
     first,
     first_text,
@@ -169,13 +170,7 @@ def parse(
         if found is not None:
             page.listings.append(found)
     if not results:
-        if status == 429:
-            page.blocked = "rate limited (HTTP 429)"
-        else:
-            marker = contains_any(lower, _BLOCK_MARKERS)
-            page.blocked = f"consent or challenge page ({marker!r})" if marker else None
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
+        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "consent or challenge page")
     return settle(
         page,
         found_markers=f"{_ORGANIC} with {_TITLE[0]}; ads in ol.searchCenterTopAds",

@@ -175,9 +175,21 @@ def _evidence(p: dict) -> str:
     if p.get("warc_record_id"):
         parts.append(f'<span class="ev">{soft(p["warc_record_id"])}</span>')
         parts.append(f'<span class="ev">{soft(p.get("warc_file") or "")}</span>')
-    if p.get("screenshot"):
-        parts.append(f'<span class="ev">screenshot {soft(p["screenshot"])}</span>')
+    shot = _screenshot_record(p.get("screenshot"))
+    if shot:
+        parts.append(f'<span class="ev">screenshot {soft(shot)}</span>')
     return "<br>".join(parts) or "-"
+
+
+def _screenshot_record(value) -> str:
+    """The WARC record id of a flag's screenshot: the column holds JSON
+    (`warc_record_id`, `warc_file`, `path`; crawler/render/shots.py)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return (value or {}).get("warc_record_id") or "" if isinstance(value, dict) else ""
 
 
 def _risk(risk) -> str:

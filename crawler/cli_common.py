@@ -1,0 +1,75 @@
+"""What every command shares: the default database, the --db option, and
+`friendly`, which turns a user's error into one line and an exit code.
+
+Command modules import these from here, never from crawler.cli, which
+imports them to register its commands (`python -m crawler.cli` stays free of
+import cycles).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from crawler.config import ConfigError
+from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
+from crawler.schema import SchemaTooNew
+from crawler.storage import DatabaseUnusable
+
+DEFAULT_DB = "serpwatch.db"
+
+
+def friendly(func):
+    """Turn user errors into one clear line and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, SchemaTooNew, DatabaseUnusable) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except KeyboardInterrupt:  # Ctrl-C outside a crawl (a crawl handles its own signals)
+            sys.exit(130)
+        except CrawlRunning as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_BUSY)
+        except LockError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence for users
+            if os.environ.get("SERPWATCH_DEBUG"):
+                raise
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("(set SERPWATCH_DEBUG=1 for the full traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`serpwatch flags | head -1`): stop quietly with 0, like Unix tools.
+
+    Python would complain again when it flushes stdout at exit: point stdout at
+    /dev/null first (the recipe in Python's signal documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    default=DEFAULT_DB,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database file.",
+)
