@@ -296,12 +296,19 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: 20k sightings a run")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/serpwatch-bench"))
+    ap.add_argument(
+        "--db",
+        type=Path,
+        help="the generated database: reused when it exists, generated there when not"
+        " (default: CACHE/bench-SIGHTINGS-RUNS.db)",
+    )
+    ap.add_argument("--generate-only", action="store_true", help="generate, measure nothing")
     ap.add_argument("--only", default="", help="time only commands whose name contains this")
     ap.add_argument("--timeout", type=float, default=120, help="seconds before a command is killed")
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)
     args.cache.mkdir(parents=True, exist_ok=True)
-    base = args.cache / shape.name()
+    base = args.db or args.cache / shape.name()
     print(
         f"size: {shape.sightings:,} sightings in {shape.runs} runs, {shape.per_run:,} a run;"
         f" ~{2 * shape.sites:,} numbers, ~{shape.sites:,} sites"
@@ -311,6 +318,8 @@ def main() -> int:
         generate(base, shape)
     else:
         print(f"reusing {base} (delete it to generate again)")
+    if args.generate_only:
+        return 0
     work = args.cache / "work.db"
     for p in (work, Path(f"{work}-wal"), Path(f"{work}-shm")):
         p.unlink(missing_ok=True)

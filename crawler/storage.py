@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import sqlite3
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from sqlite_utils import Database
 
 from crawler import schema
 from crawler.risk import RISK_ORDER
+from crawler.scoring.facts import Facts
 
 # How long a write waits for another writer (a crawl, a migration) before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -521,12 +523,49 @@ def _empty(value) -> bool:
     return value is None or value is False or (type(value) in (list, dict) and not value)
 
 
-def facts_json(facts: dict | None) -> str | None:
-    """A verdict's facts as compact JSON: empty values left out, keys sorted."""
+def facts_json(facts: dict | Facts | None) -> str | None:
+    """A verdict's facts (a dict or `Facts`) as compact JSON: empty values left out,
+    keys sorted."""
     if not facts:
         return None
-    keep = {k: v for k, v in facts.items() if k in ("phone", "brand", "domain") or not _empty(v)}
+    if isinstance(facts, Facts):
+        # A shallow read, not dataclasses.asdict: its deep copy of every value was
+        # most of the end-of-run step's time, and JSON copies anyway.
+        keep = {
+            name: value
+            for name in _FACTS_FIELDS
+            if not _empty(value := getattr(facts, name)) or name in _ALWAYS_KEPT
+        }
+    else:
+        keep = {k: v for k, v in facts.items() if k in _ALWAYS_KEPT or not _empty(v)}
     return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
+
+
+# The `Facts` fields SQL reads from a `facts` JSON column (sightings, site_numbers).
+# `facts_field` is the only place that turns a field into a JSON path;
+# tests/test_storage_sql.py checks these names against the dataclass, so a
+# renamed field fails there instead of reading null here.
+_FACTS_FIELDS = tuple(f.name for f in fields(Facts))
+FACTS_READ_BY_SQL = (
+    "official_site",
+    "brand_listing",
+    "official_for",
+    "is_fax",
+    "number_status",
+    "site_status",
+    "third_party",
+    "third_party_site",
+)
+
+
+def facts_field(name: str, column: str = "facts") -> str:
+    """SQL for one `Facts` field of a facts JSON column: `json_extract(facts, '$.name')`."""
+    if name not in FACTS_READ_BY_SQL or name not in _FACTS_FIELDS:
+        raise KeyError(f"{name!r} is not a Facts field read by SQL (FACTS_READ_BY_SQL)")
+    return f"json_extract({column}, '$.{name}')"
 
 
 def save_serp_result(db: Database, run_id: int, row: dict) -> str:
@@ -887,8 +926,8 @@ def run_pair_counts(db: Database, run_id: int) -> dict:
     """The run's (site, number) pairs, official numbers and faxes left out: how many are
     flagged, and how many an analyst confirmed or dismissed (the number or the site)."""
     status = (
-        "(coalesce(json_extract(facts, '$.number_status'), ''),"
-        " coalesce(json_extract(facts, '$.site_status'), ''))"
+        f"(coalesce({facts_field('number_status')}, ''),"
+        f" coalesce({facts_field('site_status')}, ''))"
     )
     flagged, dismissed, confirmed = db.execute(
         f"""select count(case when flagged = 1 then 1 end),
@@ -896,8 +935,8 @@ def run_pair_counts(db: Database, run_id: int) -> dict:
                    count(case when 'confirmed' in {status} then 1 end)
             from site_numbers
             where last_run = ? and facts is not null
-              and json_extract(facts, '$.official_for') is null
-              and not coalesce(json_extract(facts, '$.is_fax'), 0)""",
+              and {facts_field("official_for")} is null
+              and not coalesce({facts_field("is_fax")}, 0)""",
         [run_id],
     ).fetchone()
     return {"flagged_pairs": flagged, "dismissed_pairs": dismissed, "confirmed_pairs": confirmed}
@@ -1337,67 +1376,91 @@ def last_finished_run(db: Database) -> dict | None:
 
 # ---------------------------------------------------------------------------
 # Verdicts of numbers and sites (crawler.history.rescore)
+#
+# Set-based: the numbers and sites a rescore is about go into temporary tables
+# that the queries join, instead of IN lists of tens of thousands of values.
 
 
-def _in(column: str, values) -> tuple[str, list]:
-    values = sorted(values)
-    return f"{column} in ({', '.join('?' * len(values))})", values
+def _key_table(db: Database, name: str, values) -> str:
+    """A temporary table `name` (one column `k`) holding `values`; returns its name.
+
+    Inside the caller's transaction when there is one; otherwise committed at once
+    (only the temporary table changed), so no transaction is left open."""
+    outside = not db.conn.in_transaction
+    db.conn.execute(f"create temp table if not exists [{name}] (k text primary key)")
+    db.conn.execute(f"delete from temp.[{name}]")
+    db.conn.executemany(
+        f"insert or ignore into temp.[{name}] (k) values (?)", ((v,) for v in values)
+    )
+    if outside:
+        db.conn.commit()
+    return f"temp.[{name}]"
+
+
+def _keys_where(db: Database, phones, domains) -> str:
+    """`phone in (...) or domain in (...)` over temporary tables, for rows of these
+    numbers or sites; "1" for every row when both are None."""
+    if phones is None and domains is None:
+        return "1"
+    p = _key_table(db, "rescore_phones", phones or ())
+    d = _key_table(db, "rescore_domains", domains or ())
+    return f"(phone in (select k from {p}) or domain in (select k from {d}))"
+
+
+_VERDICT_COLUMNS = ("id", "domain", "phone", "facts", "score", "risk", "reasons", "flagged")
 
 
 def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
-    """(site, number) pairs with their stored facts: all, or those of these numbers or sites."""
-    where, params = ["facts is not null"], []
-    keys = []
-    for column, values in (("phone", phones), ("domain", domains)):
-        if values:
-            clause, vals = _in(column, values)
-            keys.append(clause)
-            params += vals
-    if phones is not None or domains is not None:
-        where.append("(" + (" or ".join(keys) or "0") + ")")
-    sql = f"select id, domain, phone, facts from site_numbers where {' and '.join(where)}"
-    return [
-        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
-        for r in db.execute(sql, params)
-    ]
+    """(site, number) pairs with their stored facts and verdict: all, or those of these
+    numbers or sites."""
+    where = _keys_where(db, phones, domains)
+    columns = ", ".join(_VERDICT_COLUMNS)
+    sql = f"select {columns} from site_numbers where facts is not null and {where}"
+    return [dict(zip(_VERDICT_COLUMNS, r, strict=True)) for r in db.execute(sql)]
 
 
 def stored_sightings(db: Database, phones=None, domains=None, run_id=None) -> list[dict]:
-    """Sightings with their stored facts, as `stored_pairs`; only a run's if `run_id`."""
-    where, params, keys = ["facts is not null"], [], []
+    """Sightings with their stored facts and verdict, as `stored_pairs`; only a run's
+    if `run_id`."""
+    where = _keys_where(db, phones, domains)
+    params: list = []
     if run_id is not None:
-        where.append("run_id = ?")
+        where += " and run_id = ?"
         params.append(run_id)
-    for column, values in (("phone", phones), ("domain", domains)):
-        if values:
-            clause, vals = _in(column, values)
-            keys.append(clause)
-            params += vals
-    if phones is not None or domains is not None:
-        where.append("(" + (" or ".join(keys) or "0") + ")")
-    sql = f"select id, domain, phone, facts from sightings where {' and '.join(where)}"
-    return [
-        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
-        for r in db.execute(sql, params)
-    ]
+    sql = f"select {', '.join(_VERDICT_COLUMNS)} from sightings where facts is not null and {where}"
+    return [dict(zip(_VERDICT_COLUMNS, r, strict=True)) for r in db.execute(sql, params)]
 
 
 def neighbours(db: Database, phones: set[str], domains: set[str]) -> tuple[set[str], set[str]]:
     """The numbers on these sites and the sites of these numbers, with the keys themselves."""
     phones, domains = set(phones), set(domains)
     if domains:
-        clause, vals = _in("domain", domains)
+        d = _key_table(db, "neighbour_domains", domains)
         phones |= {
             p
-            for (p,) in db.execute(f"select distinct phone from site_numbers where {clause}", vals)
+            for (p,) in db.execute(
+                f"select distinct phone from site_numbers where domain in (select k from {d})"
+            )
         }
     if phones:
-        clause, vals = _in("phone", phones)
+        p = _key_table(db, "neighbour_phones", phones)
         domains |= {
             d
-            for (d,) in db.execute(f"select distinct domain from site_numbers where {clause}", vals)
+            for (d,) in db.execute(
+                f"select distinct domain from site_numbers where phone in (select k from {p})"
+            )
         }
     return phones, domains
+
+
+# On how many unrelated domains each number was seen: the partial covering index of
+# migration 0012 answers it without reading a sighting (named, because on a fresh
+# database SQLite would pick the (phone, run_id) index and read every sighting).
+DOMAINS_OF_SQL = (
+    "select phone, count(distinct domain) from sightings"
+    " indexed by idx_sightings_phone_domain_live"
+    " where official = 0 and is_fax = 0 and phone in (select k from {keys}) group by phone"
+)
 
 
 def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
@@ -1406,76 +1469,104 @@ def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
     first = db.execute("select min(started_at) from runs").fetchone()
     out["first_run_at"] = first[0] if first else None
     if phones:
-        clause, vals = _in("phone", phones)
-        out["domains_of"] = dict(
-            db.execute(
-                f"select phone, count(distinct domain) from sightings where official = 0"
-                f" and is_fax = 0 and {clause} group by phone",
-                vals,
-            ).fetchall()
-        )
+        keys = _key_table(db, "context_phones", phones)
+        out["domains_of"] = dict(db.execute(DOMAINS_OF_SQL.format(keys=keys)).fetchall())
+        # The partial index idx_sightings_phone_brand_listing (migration 0012) has
+        # this very condition.
         out["listed_by_brand"] = {
             phone: f"{brand}'s own site {domain}"
             for phone, brand, domain in db.execute(
-                "select phone, json_extract(facts, '$.official_site'), min(domain) from sightings"
-                f" where official = 0 and json_extract(facts, '$.brand_listing') = 1 and {clause}"
-                " group by phone",
-                vals,
+                f"select phone, {facts_field('official_site')}, min(domain) from sightings"
+                f" where official = 0 and {facts_field('brand_listing')} = 1"
+                f" and phone in (select k from {keys}) group by phone"
             )
         }
         out["number_first"] = dict(
-            db.execute(f"select phone, first_seen from numbers where {clause}", vals).fetchall()
+            db.execute(
+                f"select phone, first_seen from numbers where phone in (select k from {keys})"
+            ).fetchall()
         )
     if domains:
-        clause, vals = _in("domain", domains)
+        keys = _key_table(db, "context_domains", domains)
         out["site_first"] = dict(
-            db.execute(f"select domain, first_seen from sites where {clause}", vals).fetchall()
+            db.execute(
+                f"select domain, first_seen from sites where domain in (select k from {keys})"
+            ).fetchall()
         )
     return out
 
 
-def save_verdicts(db: Database, table: str, rows: list[dict]) -> None:
+def _verdict_values(row: dict, pk: str) -> dict:
+    """A verdict row's columns as stored: reasons and facts as JSON, flagged as 0/1."""
+    values = {k: v for k, v in row.items() if k != pk}
+    values["reasons"] = _json(values.get("reasons") or [])
+    if "flagged" in values:
+        values["flagged"] = int(bool(values["flagged"]))
+    if "facts" in values and not isinstance(values["facts"], str):
+        values["facts"] = facts_json(values["facts"])
+    return values
+
+
+def save_verdicts(db: Database, table: str, rows: list[dict], stored: dict | None = None) -> int:
     """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
-    score, risk, reasons (a list), flagged and, for pairs and sightings, facts."""
+    score, risk, reasons (a list), flagged and, for pairs and sightings, facts (a
+    dict, a `Facts`, or JSON made by `facts_json`). A row equal to its `stored`
+    row (key → the row as read by `stored_pairs`) is not written again. Returns
+    how many rows were written."""
     pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
     # One statement per column set, run for all rows: sqlite-utils' update reads the
     # table's schema on every call, and the end of a run writes thousands of rows.
     batches: dict[tuple, list] = {}
+    written = 0
     for row in rows:
-        values = {k: v for k, v in row.items() if k != pk}
-        values["reasons"] = _json(values.get("reasons") or [])
-        if "flagged" in values:
-            values["flagged"] = int(bool(values["flagged"]))
-        if "facts" in values:
-            values["facts"] = facts_json(values["facts"])
+        values = _verdict_values(row, pk)
+        before = (stored or {}).get(row[pk])
+        if before is not None and all(before.get(k) == v for k, v in values.items()):
+            continue
         batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
+        written += 1
     with db.atomic():
         for columns, params in batches.items():
             sets = ", ".join(f"[{c}] = ?" for c in columns)
             db.conn.executemany(f"update [{table}] set {sets} where [{pk}] = ?", params)
+    return written
 
 
 def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
     """One `verdict_history` row per key whose verdict moved since its last row."""
     if not rows:
         return
-    clause, vals = _in("key", {r["key"] for r in rows})
+    keys = _key_table(db, "verdict_keys", {r["key"] for r in rows})
     last = {
         (k, key_): (score, risk)
         for k, key_, score, risk in db.execute(
             "select kind, key, score, risk from verdict_history where id in"
-            f" (select max(id) from verdict_history where {clause} group by kind, key)",
-            vals,
+            " (select max(id) from verdict_history"
+            f" where key in (select k from {keys}) group by kind, key)"
         )
     }
     at = now()
-    new = [
-        {**r, "run_id": run_id, "at": at, "reasons": json.dumps(r.get("reasons") or [])}
-        for r in rows
-        if last.get((r["kind"], r["key"])) != (r["score"], r["risk"])
-    ]
-    if new:
-        db["verdict_history"].insert_all(new)
+    db.conn.executemany(
+        "insert into verdict_history (run_id, kind, key, score, risk, reasons, at)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                r["kind"],
+                r["key"],
+                r["score"],
+                r["risk"],
+                json.dumps(r.get("reasons") or []),
+                at,
+            )
+            for r in rows
+            if last.get((r["kind"], r["key"])) != (r["score"], r["risk"])
+        ],
+    )
+
+
+def _reasons(row: dict) -> str:
+    return json.dumps(row.get("reasons") or [])
 
 
 def verdict_history(db: Database, key: str) -> list[dict]:
@@ -1489,15 +1580,18 @@ def verdict_history(db: Database, key: str) -> list[dict]:
     return [{**dict(zip(names, r, strict=True)), "reasons": json.loads(r[5] or "[]")} for r in rows]
 
 
-def entity_verdicts(db: Database, table: str, keys) -> dict[str, dict]:
-    """The stored verdicts of these numbers or sites."""
+def entity_verdicts(db: Database, table: str, keys, *, raw: bool = False) -> dict[str, dict]:
+    """The stored verdicts of these numbers or sites (with `raw`, as stored:
+    reasons as JSON text, for `save_verdicts` to compare)."""
     if not keys:
         return {}
     pk = "phone" if table == "numbers" else "domain"
-    clause, vals = _in(pk, keys)
+    t = _key_table(db, f"entity_{table}", keys)
     rows = db.execute(
-        f"select {pk}, score, risk, reasons, flagged from {table} where {clause}", vals
+        f"select {pk}, score, risk, reasons, flagged from {table} where {pk} in (select k from {t})"
     )
+    if raw:
+        return {k: {"score": s, "risk": r, "reasons": rs, "flagged": f} for k, s, r, rs, f in rows}
     return {
         k: {"score": s, "risk": r, "reasons": json.loads(rs or "[]"), "flagged": f}
         for k, s, r, rs, f in rows
@@ -1524,3 +1618,130 @@ def save_run_warcs(db: Database, run_id: int, files: dict[str, str]) -> None:
 
 def run_warcs(db: Database, run_id: int) -> list[str]:
     return [r["warc_file"] for r in db["run_warcs"].rows_where("run_id = ?", [run_id])]
+
+
+# ===========================================================================
+# Read queries of history, triage, flags (crawler.history, crawler.triage)
+#
+# Every module above storage asks here; none writes SQL of its own
+# (tests/test_storage_sql.py).
+
+
+def run_profile(db: Database, run_id: int) -> str:
+    (profile,) = db.execute("select profile from runs where id = ?", [run_id]).fetchone()
+    return profile
+
+
+def latest_run_id(db: Database) -> int | None:
+    """The newest run's id (None before the first run)."""
+    return db.execute("select max(id) from runs").fetchone()[0]
+
+
+def last_seen_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None:
+    """(run id, time) of the last sighting of a number, site or pair before `run_id`."""
+    where = {"number": "phone = ?", "site": "domain = ?", "pair": "domain = ? and phone = ?"}
+    params = key.split(" ") if kind == "pair" else [key]
+    found = db.execute(
+        f"select max(run_id), max(seen_at) from sightings where {where[kind]} and run_id < ?"
+        " and official = 0 and is_fax = 0",
+        [*params, run_id],
+    ).fetchone()
+    return found if found and found[0] is not None else None
+
+
+def record_changes(db: Database, run_id: int, events: list[tuple], at: str) -> None:
+    """The run's changes: (kind, key, event, detail) each."""
+    db.conn.executemany(
+        "insert into changes (run_id, kind, key, event, detail, at) values (?, ?, ?, ?, ?, ?)",
+        [(run_id, kind, k, event, detail, at) for kind, k, event, detail in events],
+    )
+
+
+def flagged_pair_runs(db: Database) -> dict[str, tuple[int, int]]:
+    """Pair id → (first run, last run) of every flagged pair."""
+    return {
+        pid: (first, last)
+        for pid, first, last in db.execute(
+            "select id, first_run, last_run from site_numbers where flagged = 1"
+        )
+    }
+
+
+def entity(db: Database, kind: str, key: str) -> dict | None:
+    """The `numbers` (kind "number") or `sites` row of a key, None if never seen."""
+    table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
+    rows = list(db[table].rows_where(f"{pk} = ?", [key]))
+    return rows[0] if rows else None
+
+
+def runs_of(db: Database, kind: str, key: str) -> list[int]:
+    """The runs that saw a number or a site, in order."""
+    column = "phone" if kind == "number" else "domain"
+    return [
+        r
+        for (r,) in db.execute(
+            f"select distinct run_id from sightings where {column} = ? order by run_id", [key]
+        )
+    ]
+
+
+def run_ids(db: Database, first: int, last: int) -> list[int]:
+    """Ids of the runs from `first` to `last`, in order."""
+    return [
+        r
+        for (r,) in db.execute(
+            "select id from runs where id between ? and ? order by id", [first, last]
+        )
+    ]
+
+
+def changes_of(db: Database, key: str) -> list[dict]:
+    """Every change recorded for a number or site and the pairs it is in, in run order."""
+    names = ("run_id", "kind", "key", "event", "detail")
+    return [
+        dict(zip(names, row, strict=True))
+        for row in db.execute(
+            "select run_id, kind, key, event, detail from changes where key = ? or key like ?"
+            " or key like ? order by run_id, id",
+            [key, f"{key} %", f"% {key}"],
+        )
+    ]
+
+
+def partners(db: Database, kind: str, key: str) -> list[dict]:
+    """The sites of a number (or the numbers of a site), with the pair's verdict."""
+    column, other = ("phone", "domain") if kind == "number" else ("domain", "phone")
+    names = (other, "score", "risk", "flagged", "first_seen", "last_seen", "last_run")
+    return [
+        dict(zip(names, row, strict=True))
+        for row in db.execute(
+            f"select {other}, score, risk, flagged, first_seen, last_seen, last_run"
+            f" from site_numbers where {column} = ? order by score desc",
+            [key],
+        )
+    ]
+
+
+def record_decision(db: Database, row: dict) -> None:
+    """One analyst's decision (crawler.triage), in the caller's transaction."""
+    db["triage"].insert(row)
+
+
+def decisions_of(db: Database, key: str) -> list[dict]:
+    """Every decision on `key`, oldest first."""
+    if "triage" not in db.table_names():
+        return []
+    return list(db["triage"].rows_where("key = ?", [key], order_by="at, id"))
+
+
+def mirror_decisions(db: Database, decisions: dict[str, dict]) -> None:
+    """`numbers.status` and `sites.status` as the latest decisions say (others `new`)."""
+    with db.atomic():
+        for table, pk in (("numbers", "phone"), ("sites", "domain")):
+            db.execute(
+                f"update [{table}] set status = 'new' where status in ('confirmed', 'dismissed')"
+            )
+            db.conn.executemany(
+                f"update [{table}] set status = ? where [{pk}] = ?",
+                [(d["status"], key) for key, d in decisions.items()],
+            )

@@ -104,8 +104,13 @@ class Facts:
 
     @classmethod
     def from_dict(cls, data: dict) -> Facts:
-        known = {f.name for f in fields(cls)}
+        known = _FIELD_NAMES.get(cls)
+        if known is None:  # once per class: fields() is slow, and the end of a run
+            known = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # reads 10,000s
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 @dataclass
