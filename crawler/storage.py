@@ -779,8 +779,39 @@ def flagged(
     an analyst dismissed the number or the site (they keep their score and
     risk): the exports' deltas tell partners about them (`status: dismissed`).
     """
+    return [
+        export_record(r)
+        for r in flagged_rows(
+            db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
+        )
+    ]
+
+
+# What a flagged pair's row carries besides `site_numbers`: the number's details,
+# both statuses and verdicts, the page's title, and the facts the exports need.
+_FLAGGED_EXTRA = (
+    "n.number_type, n.country, n.nl_category, n.carrier,"
+    " n.status as number_status, s.status as site_status,"
+    " n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,"
+    " s.score as site_score, s.risk as site_risk, s.reasons as site_reasons"
+)
+
+
+def flagged_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+    by: str = "pair",
+    details: bool = False,
+):
+    """The rows behind `flagged`, one at a time as read (nothing held in memory),
+    highest score first, then by number and site: `site_numbers` columns plus the
+    number's and site's. With `details`, also the page's title (`page_title`) and
+    the facts `official_site`, `third_party`, `third_party_site`."""
     floor = RISK_ORDER[min_risk]
-    risk_field = {"pair": "risk", "number": "number_risk", "site": "site_risk"}[by]
+    risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
     where = "p.flagged = 1"
     if include_dismissed:
         where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
@@ -788,39 +819,37 @@ def flagged(
     if run_id is not None:
         where += " and p.last_run = ?"
         params.append(run_id)
-    rows = db.execute(
+    # Not yet re-scored (a database from before issue 10): the pair's risk floors.
+    level = f"coalesce({risk_field}, p.risk)"
+    ranks = " ".join(f"when '{k}' then {v}" for k, v in RISK_ORDER.items() if k)
+    where += f" and coalesce(case {level} {ranks} end, 0) >= ?"
+    params.append(floor)
+    extra, join = _FLAGGED_EXTRA, ""
+    if details:
+        extra += ", g.title as page_title" + "".join(
+            f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
+        )
+        join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
+    cursor = db.execute(
         f"""
-        select p.*, n.number_type, n.country, n.nl_category, n.carrier,
-               n.status as number_status, s.status as site_status,
-               n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,
-               s.score as site_score, s.risk as site_risk, s.reasons as site_reasons
+        select p.*, {extra}
         from site_numbers p
         join numbers n on n.phone = p.phone
         join sites s on s.domain = p.domain
+        {join}
         where {where}
         order by p.score desc, p.phone, p.domain
         """,
         params,
-    ).fetchall()
-    cols = [d[0] for d in db.execute("select * from site_numbers limit 0").description]
-    names = cols + [
-        "number_type",
-        "country",
-        "nl_category",
-        "carrier",
-        "number_status",
-        "site_status",
-        *(f"{k}_{f}" for k in ("number", "site") for f in ("score", "risk", "reasons")),
-    ]
-    out = []
-    for row in rows:
-        r = dict(zip(names, row, strict=True))
-        # Not yet re-scored (a database from before issue 10): the pair's risk floors.
-        level = r[risk_field] if r[risk_field] is not None else r["risk"]
-        if RISK_ORDER.get(level or "", 0) < floor:
-            continue
-        out.append(export_record(r))
-    return out
+    )
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
+
+
+# Facts the exports read: a brand's own site (not the partner for a takedown) and
+# known legitimate third parties (never an indicator).
+_EXPORT_FACTS = ("official_site", "third_party", "third_party_site")
 
 
 def export_record(r: dict) -> dict:
@@ -878,6 +907,19 @@ def latest_decisions(db: Database) -> dict[str, dict]:
     return out
 
 
+def record_export(db: Database, export: dict, items) -> int:
+    """The exports ledger: one `exports` row and one `export_items` row per (key,
+    fingerprint) in `items`, in one transaction; returns the export's id."""
+    with db.conn:
+        export_id = db["exports"].insert(export).last_pk
+        db.conn.executemany(
+            "insert into export_items (export_id, recipient, format, key, fingerprint)"
+            " values (?, ?, ?, ?, ?)",
+            ((export_id, export["recipient"], export["format"], k, fp) for k, fp in items),
+        )
+    return export_id
+
+
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
     """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
     return db.execute(
@@ -890,24 +932,6 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
         """,
         [recipient, fmt],
     ).fetchall()
-
-
-def pair_details(db: Database) -> list[dict]:
-    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
-    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
-    return list(
-        db.query(
-            f"""
-            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
-                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
-                   p.click_url, p.advertiser_name, p.advertiser_location,
-                   g.title as page_title{extra}
-            from site_numbers p
-            join numbers n on n.phone = p.phone
-            left join pages g on g.run_id = p.last_run and g.url = p.url
-            """
-        )
-    )
 
 
 def _has(db: Database, table: str, column: str) -> bool:
