@@ -165,7 +165,7 @@ def collect(
     """Everything worth telling about run `run_id`, before the ledger is consulted."""
     from crawler import triage
 
-    run = db["runs"].get(run_id)
+    run = storage.get_run(db, run_id)
     items: list[AlertItem] = []
     status = reason if reason and reason != "finished" else run.get("status")
     if status not in ("finished", "running", None):
@@ -381,7 +381,7 @@ def alert_run(
 ) -> list[Delivery]:
     """Tell every channel what it was not told yet about run `run_id`; record it all."""
     items = collect(db, run_id, config.min_risk, warc_dir, reason)
-    run = db["runs"].get(run_id)
+    run = storage.get_run(db, run_id)
     out = []
     for url in config.urls:
         channel = channel_id(url)

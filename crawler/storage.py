@@ -654,8 +654,32 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     _save_pair(db, run_id, page, v, seen)
 
 
+def _shown(page: dict, v: dict) -> dict:
+    """What a sighting and its pair both record: where the number was shown, how the
+    page was reached, its evidence, and the verdict with the facts behind it."""
+    return {
+        "domain": page["domain"],
+        "phone": v["phone"],
+        "url": page["url"],
+        "entry_url": page.get("entry_url") or page["url"],
+        "brand": page.get("brand"),
+        "engine": page.get("engine"),
+        "query": page.get("query"),
+        "is_ad": int(bool(page.get("is_ad"))),
+        "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
+        "score": v.get("score", 0),
+        "risk": v.get("risk"),
+        "reasons": _json(v.get("reasons", [])),
+        "flagged": int(bool(v.get("flagged"))),
+        **{c: page.get(c) for c in _AD_COLUMNS},
+        **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        # The verdict and the facts behind it: crawler.history scores again at
+        # the end of the run with what only the whole database knows.
+        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
+    }
+
+
 def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
-    phone = v["phone"]
     _upsert(
         db,
         "sightings",
@@ -663,30 +687,13 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
             "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
-            "phone": phone,
             "raw": v.get("raw", ""),
             "source": v.get("source", ""),
             "is_fax": int(bool(v.get("is_fax"))),
-            "domain": page["domain"],
-            "url": page["url"],
-            "entry_url": page.get("entry_url") or page["url"],
-            "brand": page.get("brand"),
-            "engine": page.get("engine"),
-            "query": page.get("query"),
-            "is_ad": int(bool(page.get("is_ad"))),
-            "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
             "official": int(bool(v.get("official"))),
-            "score": v.get("score", 0),
-            "risk": v.get("risk"),
-            "reasons": _json(v.get("reasons", [])),
             "seen_at": seen,
             "engines": _json(_engines(page)),
-            **{c: page.get(c) for c in _AD_COLUMNS},
-            **{c: page.get(c) for c in EVIDENCE_COLUMNS},
-            # The verdict and the facts behind it: crawler.history scores again at
-            # the end of the run with what only the whole database knows.
-            "flagged": int(bool(v.get("flagged"))),
-            "facts": v["facts_json"],
+            **_shown(page, v),
         },
         "id",
     )
@@ -710,26 +717,7 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         },
     )
     pair_id = key(page["domain"], phone)
-    pair = {
-        "id": pair_id,
-        "domain": page["domain"],
-        "phone": phone,
-        "url": page["url"],
-        "entry_url": page.get("entry_url") or page["url"],
-        "brand": page.get("brand"),
-        "engine": page.get("engine"),
-        "query": page.get("query"),
-        "is_ad": int(bool(page.get("is_ad"))),
-        "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
-        "score": v.get("score", 0),
-        "risk": v.get("risk"),
-        "reasons": _json(v.get("reasons", [])),
-        "flagged": int(bool(v.get("flagged"))),
-        "updated_at": seen,
-        **{c: page.get(c) for c in EVIDENCE_COLUMNS},
-        **{c: page.get(c) for c in _AD_COLUMNS},
-        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
-    }
+    pair = {"id": pair_id, **_shown(page, v), "updated_at": seen}
     columns = ("last_run", "score", "engines", "is_ad", "brand", "query", "url")
     found = db.conn.execute(
         f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
@@ -805,25 +793,14 @@ def flagged_rows(
     include_dismissed: bool = False,
     by: str = "pair",
     details: bool = False,
+    seen_in_run: int | None = None,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
     number's and site's. With `details`, also the page's title (`page_title`) and
-    the facts `official_site`, `third_party`, `third_party_site`."""
-    floor = RISK_ORDER[min_risk]
-    risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
-    where = "p.flagged = 1"
-    if include_dismissed:
-        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
-    params: list = []
-    if run_id is not None:
-        where += " and p.last_run = ?"
-        params.append(run_id)
-    # Not yet re-scored (a database from before issue 10): the pair's risk floors.
-    level = f"coalesce({risk_field}, p.risk)"
-    ranks = " ".join(f"when '{k}' then {v}" for k, v in RISK_ORDER.items() if k)
-    where += f" and coalesce(case {level} {ranks} end, 0) >= ?"
-    params.append(floor)
+    the facts `official_site`, `third_party`, `third_party_site`; with
+    `seen_in_run`, only the pairs that run saw."""
+    where, params = _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run)
     extra, join = _FLAGGED_EXTRA, ""
     if details:
         extra += ", g.title as page_title" + "".join(
@@ -845,6 +822,42 @@ def flagged_rows(
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield dict(zip(names, row, strict=True))
+
+
+def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) -> tuple[str, list]:
+    """The WHERE of `flagged_rows` over site_numbers p, numbers n, sites s."""
+    risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
+    where = "p.flagged = 1"
+    if include_dismissed:
+        where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
+    params: list = []
+    if run_id is not None:
+        where += " and p.last_run = ?"
+        params.append(run_id)
+    if seen_in_run is not None:
+        where += (
+            " and (p.phone, p.domain) in (select phone, domain from sightings where run_id = ?)"
+        )
+        params.append(seen_in_run)
+    # Not yet re-scored (a database from before issue 10): the pair's risk floors.
+    level = f"coalesce({risk_field}, p.risk)"
+    ranks = " ".join(f"when '{k}' then {v}" for k, v in RISK_ORDER.items() if k)
+    where += f" and coalesce(case {level} {ranks} end, 0) >= ?"
+    params.append(RISK_ORDER[min_risk])
+    return where, params
+
+
+def flagged_number_count(db: Database, min_risk: str = "low") -> int:
+    """How many numbers have a flagged pair that no analyst dismissed."""
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    (n,) = db.execute(
+        f"""select count(distinct p.phone) from site_numbers p
+            join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
+            where {where}
+              and 'dismissed' not in (coalesce(n.status, ''), coalesce(s.status, ''))""",
+        params,
+    ).fetchone()
+    return n
 
 
 # Facts the exports read: a brand's own site (not the partner for a takedown) and
@@ -1769,3 +1782,154 @@ def mirror_decisions(db: Database, decisions: dict[str, dict]) -> None:
                 f"update [{table}] set status = ? where [{pk}] = ?",
                 [(d["status"], key) for key, d in decisions.items()],
             )
+
+
+# -- exports (crawler.exports.core) and the report (crawler.exports.report) ----------
+
+
+def ad_showings(db: Database, run_id: int | None = None):
+    """Each ad and number on the page fetched from its landing URL in the same run
+    (the page's `entry_url`, or its `url` when there was no redirect), as read."""
+    where = "r.is_ad = 1"
+    params: list = []
+    if run_id is not None:
+        where += " and r.run_id = ?"
+        params.append(run_id)
+    yield from db.query(
+        f"""
+        select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
+               r.display_url, r.landing_url, r.seen_at,
+               coalesce(nullif(r.click_url, ''), r.url) as click_url,
+               r.advertiser_name, r.advertiser_location, r.advertiser_url,
+               s.phone, g.domain, g.url as page_url, g.ip as page_ip,
+               g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
+               g.payload_sha256 as page_payload_sha256
+        from serp_results r
+        join pages g
+          on g.run_id = r.run_id and (g.entry_url = r.landing_url or g.url = r.landing_url)
+        join sightings s on s.page_id = g.id
+        where {where}
+        order by r.seen_at, r.id, g.id
+        """,
+        params,
+    )
+
+
+def sightings_for_export(db: Database, run_id: int | None = None):
+    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read."""
+    where, params = ("where run_id = ?", [run_id]) if run_id is not None else ("", [])
+    yield from db.query(
+        f"""
+        select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
+               ip, warc_file, warc_record_id, payload_sha256
+        from sightings {where}
+        order by seen_at, id
+        """,
+        params,
+    )
+
+
+def find_run(db: Database, run_id: int | None = None) -> dict | None:
+    """A run by id, or the newest with None; None when there is no such run."""
+    if run_id is None:
+        return last_run(db)
+    rows = list(db["runs"].rows_where("id = ?", [run_id]))
+    return rows[0] if rows else None
+
+
+def runs_up_to(db: Database, run_id: int) -> list[dict]:
+    """Runs up to `run_id`, oldest first."""
+    return list(db["runs"].rows_where("id <= ?", [run_id], order_by="id"))
+
+
+def flagged_numbers_per_run(db: Database, up_to_run: int) -> list[dict]:
+    """(run_id, brand, n): distinct numbers flagged in each run and brand, as that run
+    closed (the sightings' verdicts; later triage changes the flags, not this)."""
+    return list(
+        db.query(
+            """
+            select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
+            from sightings s
+            where s.run_id <= ? and s.flagged = 1
+            group by s.run_id, coalesce(s.brand, '(no brand)')
+            """,
+            [up_to_run],
+        )
+    )
+
+
+def run_page_count(db: Database, run_id: int) -> int:
+    """Landing pages a run stored."""
+    return db.execute("select count(*) from pages where run_id = ?", [run_id]).fetchone()[0]
+
+
+# -- queries (crawler.queries): what each query costs and brings ------------------------
+
+
+def serp_result_counts(db: Database) -> list[tuple]:
+    """(query, engine, runs, results, ads, last seen) of every query on every engine."""
+    return db.execute(
+        """select query, engine, count(distinct run_id), count(*), sum(is_ad), max(seen_at)
+           from serp_results group by query, engine"""
+    ).fetchall()
+
+
+def query_number_hits(db: Database):
+    """(query, engine, phone, run_id, flagged, new) for each number on a landing page a
+    result led to in the same run (official numbers and faxes left out), distinct;
+    `new`: the run was the number's first."""
+    yield from db.execute(
+        """select distinct sr.query, sr.engine, s.phone, s.run_id,
+                  coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
+           from serp_results sr
+           join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+           join sightings s on s.page_id = p.id
+           join numbers n on n.phone = s.phone
+           where s.official = 0 and s.is_fax = 0"""
+    )
+
+
+def decided_numbers(db: Database, decisions: dict[str, dict]) -> dict[str, set[str]]:
+    """status → the numbers it applies to: decided on themselves, or seen on a site
+    decided so (`confirmed`, `dismissed`)."""
+    out: dict[str, set[str]] = {"confirmed": set(), "dismissed": set()}
+    for key, d in decisions.items():
+        if d["status"] not in out:
+            continue
+        if key.startswith("+"):
+            out[d["status"]].add(key)
+        else:
+            out[d["status"]] |= {
+                p
+                for (p,) in db.execute(
+                    "select distinct phone from sightings where domain = ?", [key]
+                )
+            }
+    return out
+
+
+def run_serp_results(db: Database, run_id: int) -> list[dict]:
+    """A run's results, by engine, ads first (by position), then organic by rank."""
+    return list(
+        db["serp_results"].rows_where(
+            "run_id = ?", [run_id], order_by="engine, is_ad desc, ad_position, rank"
+        )
+    )
+
+
+def page_entered_at(db: Database, run_id: int, urls: list[str]) -> dict | None:
+    """The run's landing page entered at one of these URLs."""
+    marks = ", ".join("?" for _ in urls)
+    rows = db["pages"].rows_where(f"run_id = ? and entry_url in ({marks})", [run_id, *urls])
+    return next(iter(rows), None)
+
+
+def page_sightings(db: Database, page_id: str) -> list[dict]:
+    """The numbers on a page, strongest first, with the `official_for` fact."""
+    return list(
+        db.query(
+            f"select *, {facts_field('official_for')} as official_for from sightings"
+            " where page_id = ? order by score desc",
+            [page_id],
+        )
+    )

@@ -159,9 +159,11 @@ def iter_pair_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
+    seen_in_run: int | None = None,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
-    then number, then site): an export streams them without holding them all."""
+    then number, then site): an export streams them without holding them all.
+    `seen_in_run`: only the pairs that run saw."""
     decisions = storage.latest_decisions(db)
     for raw in storage.flagged_rows(
         db,
@@ -170,6 +172,7 @@ def iter_pair_rows(
         include_dismissed=include_dismissed,
         by=by,
         details=True,
+        seen_in_run=seen_in_run,
     ):
         row = storage.export_record(raw)
         for name in _PAIR_EXTRA:
@@ -219,31 +222,9 @@ def ad_rows(
         (p["domain"], p["phone"]): p
         for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
-    where = "r.is_ad = 1"
-    params: list = []
-    if run_id is not None:
-        where += " and r.run_id = ?"
-        params.append(run_id)
     out = []
     done = set()
-    for ad in db.query(
-        f"""
-        select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
-               r.display_url, r.landing_url, r.seen_at,
-               coalesce(nullif(r.click_url, ''), r.url) as click_url,
-               r.advertiser_name, r.advertiser_location, r.advertiser_url,
-               s.phone, g.domain, g.url as page_url, g.ip as page_ip,
-               g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
-               g.payload_sha256 as page_payload_sha256
-        from serp_results r
-        join pages g
-          on g.run_id = r.run_id and (g.entry_url = r.landing_url or g.url = r.landing_url)
-        join sightings s on s.page_id = g.id
-        where {where}
-        order by r.seen_at, r.id, g.id
-        """,
-        params,
-    ):
+    for ad in storage.ad_showings(db, run_id):
         pair = pairs.get((ad["domain"], ad["phone"]))
         if pair is None or (ad["serp_id"], ad["phone"]) in done:
             continue
@@ -293,19 +274,8 @@ def sighting_rows(
         (p["domain"], p["phone"]): p
         for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
-    where, params = "", []
-    if run_id is not None:
-        where, params = "where run_id = ?", [run_id]
     rows: dict[tuple, dict] = {}
-    for s in db.query(
-        f"""
-        select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
-               ip, warc_file, warc_record_id, payload_sha256
-        from sightings {where}
-        order by seen_at, id
-        """,
-        params,
-    ):
+    for s in storage.sightings_for_export(db, run_id):
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
