@@ -292,16 +292,16 @@ def attention(db: Database, min_risk: str = "low") -> list[dict]:
     last (already handled); highest score first within each group. Each record is
     an export record plus `since` (new | back | seen | gone) and `last_run`."""
     ensure_shape(db)
-    records = storage.flagged(db, min_risk=min_risk)
     last = latest_run(db)
-    runs = storage.flagged_pair_runs(db)
     back = set(storage.run_changes(db, last, "pair", "back"))
     gone = storage.gone_pairs(db)
     out = []
-    for r in records:
-        if r.get("status") == "dismissed":
+    # Only the columns a flag shows (not the facts and evidence an export carries).
+    for raw in storage.flagged_rows(db, min_risk=min_risk, brief=True):
+        r = storage.export_record(raw)
+        if r["status"] == "dismissed":
             continue
-        first, lst = runs.get(storage.key(r["domain"], r["phone"]), (None, None))
+        first, lst = raw["first_run"], raw["last_run"]
         pair = f"{r['domain']} {r['phone']}"
         if pair in back:
             since = "back"

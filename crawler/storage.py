@@ -7,6 +7,7 @@ again adds no duplicates.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -794,14 +795,17 @@ def flagged_rows(
     by: str = "pair",
     details: bool = False,
     seen_in_run: int | None = None,
+    brief: bool = False,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
     number's and site's. With `details`, also the page's title (`page_title`) and
     the facts `official_site`, `third_party`, `third_party_site`; with
-    `seen_in_run`, only the pairs that run saw."""
+    `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
+    export record (`export_record`) and its runs need, not the facts and evidence."""
     where, params = _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run)
     extra, join = _FLAGGED_EXTRA, ""
+    pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
         extra += ", g.title as page_title" + "".join(
             f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
@@ -809,7 +813,7 @@ def flagged_rows(
         join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
     cursor = db.execute(
         f"""
-        select p.*, {extra}
+        select {pair}, {extra}
         from site_numbers p
         join numbers n on n.phone = p.phone
         join sites s on s.domain = p.domain
@@ -822,6 +826,29 @@ def flagged_rows(
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield dict(zip(names, row, strict=True))
+
+
+# The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+_BRIEF = (
+    "phone",
+    "domain",
+    "url",
+    "entry_url",
+    "brand",
+    "score",
+    "risk",
+    "reasons",
+    "is_ad",
+    "engine",
+    "query",
+    "rank",
+    "first_seen",
+    "last_seen",
+    "first_run",
+    "last_run",
+    "screenshot",
+    "screenshot_sha256",
+)
 
 
 def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) -> tuple[str, list]:
@@ -865,6 +892,17 @@ def flagged_number_count(db: Database, min_risk: str = "low") -> int:
 _EXPORT_FACTS = ("official_site", "third_party", "third_party_site")
 
 
+@functools.lru_cache(maxsize=8192)
+def _reasons_tuple(text: str | None) -> tuple:
+    return tuple(json.loads(text or "[]"))
+
+
+def _reasons_list(text: str | None) -> list:
+    """Stored reasons (JSON) as a new list; a number's or site's reasons repeat on
+    each of its pairs, so they are decoded once."""
+    return list(_reasons_tuple(text))
+
+
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
     # A dismissal of the number or the site ends the flag, whatever else was confirmed.
@@ -880,7 +918,7 @@ def export_record(r: dict) -> dict:
         "brand": r["brand"],
         "score": r["score"],
         "risk": r["risk"],
-        "reasons": json.loads(r["reasons"] or "[]"),
+        "reasons": _reasons_list(r["reasons"]),
         "is_ad": bool(r["is_ad"]),
         "engine": r["engine"],
         "query": r["query"],
@@ -892,10 +930,10 @@ def export_record(r: dict) -> dict:
         # A database not yet re-scored has none: null until the next run or `rescore`.
         "number_score": r.get("number_score"),
         "number_risk": r.get("number_risk"),
-        "number_reasons": json.loads(r.get("number_reasons") or "[]"),
+        "number_reasons": _reasons_list(r.get("number_reasons")),
         "site_score": r.get("site_score"),
         "site_risk": r.get("site_risk"),
-        "site_reasons": json.loads(r.get("site_reasons") or "[]"),
+        "site_reasons": _reasons_list(r.get("site_reasons")),
         # A picture of the page, where one was taken (crawler.render.shots).
         "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
         "screenshot_sha256": r.get("screenshot_sha256"),
@@ -1694,16 +1732,6 @@ def record_changes(db: Database, run_id: int, events: list[tuple], at: str) -> N
     )
 
 
-def flagged_pair_runs(db: Database) -> dict[str, tuple[int, int]]:
-    """Pair id → (first run, last run) of every flagged pair."""
-    return {
-        pid: (first, last)
-        for pid, first, last in db.execute(
-            "select id, first_run, last_run from site_numbers where flagged = 1"
-        )
-    }
-
-
 def entity(db: Database, kind: str, key: str) -> dict | None:
     """The `numbers` (kind "number") or `sites` row of a key, None if never seen."""
     table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
@@ -1787,6 +1815,13 @@ def mirror_decisions(db: Database, decisions: dict[str, dict]) -> None:
 # -- exports (crawler.exports.core) and the report (crawler.exports.report) ----------
 
 
+# CROSS JOIN fixes the join order below: from the results, through the pages
+# they led to (indexes on pages (run_id, entry_url) and (run_id, url); the two
+# URLs as a UNION, which SQLite does not make of an OR here), to their sightings.
+# Left to itself, SQLite (without statistics on a new database) read every
+# sighting and then every result of its run: hours at a year's size.
+
+
 def ad_showings(db: Database, run_id: int | None = None):
     """Each ad and number on the page fetched from its landing URL in the same run
     (the page's `entry_url`, or its `url` when there was no redirect), as read."""
@@ -1805,9 +1840,10 @@ def ad_showings(db: Database, run_id: int | None = None):
                g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
                g.payload_sha256 as page_payload_sha256
         from serp_results r
-        join pages g
-          on g.run_id = r.run_id and (g.entry_url = r.landing_url or g.url = r.landing_url)
-        join sightings s on s.page_id = g.id
+        cross join pages g on g.id in (
+            select id from pages where run_id = r.run_id and entry_url = r.landing_url
+            union select id from pages where run_id = r.run_id and url = r.landing_url)
+        cross join sightings s on s.page_id = g.id
         where {where}
         order by r.seen_at, r.id, g.id
         """,
@@ -1882,9 +1918,9 @@ def query_number_hits(db: Database):
         """select distinct sr.query, sr.engine, s.phone, s.run_id,
                   coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
            from serp_results sr
-           join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
-           join sightings s on s.page_id = p.id
-           join numbers n on n.phone = s.phone
+           cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+           cross join sightings s on s.page_id = p.id
+           cross join numbers n on n.phone = s.phone
            where s.official = 0 and s.is_fax = 0"""
     )
 
