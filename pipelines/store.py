@@ -110,7 +110,7 @@ def save_item(db, run_id: int, item) -> None:
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
         page = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
-        storage.save_page(db, run_id, page, item.verdicts)
+        storage.save_page(db, run_id, page, [v.as_dict() for v in item.verdicts])
         if item.render is not None:
             storage.save_render(db, run_id, "page", render_row(item), item.screenshots)
     elif isinstance(item, SerpShotItem) and item.render is not None:
