@@ -451,6 +451,26 @@ def outermost(nodes: list[LexborNode]) -> list[LexborNode]:
     return out
 
 
+def _card_links(node: LexborNode, page_url: str) -> tuple[str, str]:
+    """(website, listing) of a card: its first link off the engine, and its first
+    link to the engine's own listing of the business (a maps place page)."""
+    website = listing = ""
+    page_host = host_of(page_url)
+    for link in node.css("a[href]"):
+        href = attr(link, "href")
+        if href.startswith(("#", "javascript:", "tel:", "TEL:")):
+            continue
+        target = absolute(href, page_url)
+        if not is_http_url(target):
+            continue
+        on_engine = _is_engine_host(host_of(target), page_host)
+        if on_engine and not is_click_url(target, page_url):
+            listing = listing or target
+        elif host_of(target) != page_host and not website:
+            website = href
+    return website, listing
+
+
 def card(
     node: LexborNode,
     kind: str,
@@ -468,22 +488,16 @@ def card(
     if not phones:
         return None
     title = title or first_text(node, title_selectors)
-    website = ""
-    for link in node.css("a[href]"):
-        href = attr(link, "href")
-        if href.startswith(("#", "javascript:", "tel:", "TEL:")):
-            continue
-        target = absolute(href, page_url)
-        if is_http_url(target) and host_of(target) != host_of(page_url):
-            website = href
-            break
+    website, listing = _card_links(node, page_url)
     landing, landing_from, click = ad_target(website, page_url) if website else ("", "", "")
     return SerpResult(
         is_ad=False,
         kind=kind,
         position=position,
         title=title,
-        url=website,
+        # A card without a website keeps its listing on the engine (a maps
+        # place link) as its url, with nothing to follow (landing_url "").
+        url=website or listing,
         landing_url=landing,
         landing_from=landing_from,
         click_url=click,
