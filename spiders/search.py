@@ -269,8 +269,8 @@ class SearchSpider(scrapy.Spider):
                 new += 1
                 progress.found += 1
                 follow = progress.found <= limit
-            if follow and r.landing_url.startswith(("http://", "https://")):
-                late.extend(self._add_hit(qi, engine, r, serp_url))
+            if follow:
+                late.extend(self._follow(qi, engine, r, serp_url))
         progress.last_url = response.url
         for request in late:  # a straggler after the query was released (concurrency > 1)
             yield request
@@ -435,6 +435,14 @@ class SearchSpider(scrapy.Spider):
         )
 
     # -- merging and landing pages -----------------------------------------------
+
+    def _follow(self, qi: int, engine: str, r, serp_url: str) -> list[scrapy.Request]:
+        """A result and its first sitelinks, each followed as the result (issue 16)."""
+        out = []
+        for target in r.followed():
+            if target.landing_url.startswith(("http://", "https://")):
+                out.extend(self._add_hit(qi, engine, target, serp_url))
+        return out
 
     def _add_hit(self, qi: int, engine: str, r, serp_url: str) -> list[scrapy.Request]:
         if r.click_url and not r.landing_from and not self.profile.click_ads:

@@ -31,6 +31,7 @@ from crawler.engines.common import (
     query_param,
     region_from_url,
     select,
+    sitelinks,
     tel_links,
     text_of,
     unwrap_url,
@@ -122,6 +123,10 @@ def detect_block(text_lower: str, status: int, has_results: bool = False) -> str
     return None
 
 
+# Sitelinks under a result or an ad ("deep links": `h3.deeplink_title a`, `h3.ad_esltitle a`).
+_SITELINKS = ".b_deep, .b_sitelinks"
+
+
 def _ad_units(block):
     units = block.css(".sb_add")
     if units:
@@ -152,6 +157,7 @@ def _ad(unit, page_url: str, region: str, position: int) -> SerpResult | None:
         display_url=display,
         snippet=snippet,
         phones=find_phones(text_of(unit), region, tel_links(unit)),
+        sitelinks=sitelinks(unit, _SITELINKS, page_url, region, is_ad=True),
         **advertiser(unit, page_url, (".tptt",)),
     )
 
@@ -184,6 +190,7 @@ def _organic(node, page_url: str, region: str, rank: int) -> SerpResult | None:
         display_url=display,
         snippet=snippet,
         phones=find_phones(text_of(node), region, tel_links(node)),
+        sitelinks=sitelinks(node, _SITELINKS, page_url, region, is_ad=False),
     )
 
 

@@ -35,6 +35,7 @@ from crawler.engines.common import (
     html_tree,
     query_param,
     select,
+    sitelinks,
     tel_links,
     text_of,
     unwrap_url,
@@ -257,6 +258,7 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
             (".result__snippet", '[data-result="snippet"]', ".result-snippet", "p"),
             exclude=(display,),
         )
+        is_ad = _is_ad(node)
         result = SerpResult(
             is_ad=False,
             title=text_of(link),
@@ -265,8 +267,9 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
             display_url=display,
             snippet=snippet,
             phones=find_phones(text_of(node), region, tel_links(node)),
+            sitelinks=sitelinks(node, ".result__sitelinks", url, region, is_ad=is_ad),
         )
-        if _is_ad(node):
+        if is_ad:
             ad_position += 1
             result.is_ad, result.ad_position, result.kind = True, ad_position, "ad"
             result.landing_url, result.landing_from, result.click_url = ad_target(

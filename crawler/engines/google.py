@@ -41,6 +41,7 @@ from crawler.engines.common import (
     query_param,
     region_from_url,
     select,
+    sitelinks,
     tel_links,
     text_of,
     unwrap_url,
@@ -337,6 +338,10 @@ def _inside(node, ancestor) -> bool:
     return False
 
 
+# Sitelink rows: an ad's (".bOeY0b", links joined by "·", a call extension among
+# them), an organic result's inline (".HiHjCd") and block ones.
+_SITELINKS = ".bOeY0b, .HiHjCd, table.jmjoTe, .usJj9c"
+
 _SNIPPET_SELECTORS = (
     ".VwiC3b",
     '[data-sncf="1"]',
@@ -386,7 +391,9 @@ def _result(nodes, anchor, page_url: str, region: str, title: str, is_ad=False) 
         about = advertiser(nodes[0], page_url, (".VuuXrf",))
     else:
         landing, landing_from, click, about = unwrap_url(href, page_url), "", "", {}
+    links = [s for n in nodes for s in sitelinks(n, _SITELINKS, page_url, region, is_ad=is_ad)]
     return SerpResult(
+        sitelinks=links,
         is_ad=is_ad,
         landing_from=landing_from,
         click_url=click,
