@@ -202,8 +202,13 @@ def test_requests_look_like_a_browser_and_results_carry_the_result_page(merged):
         referer = hit["headers"]["Referer"]
         assert referer.startswith(sim.base_url) and "/search?" in referer, hit
         assert hit["headers"]["Sec-Fetch-Site"] == "cross-site"
-    scam = sim.site_hits("microsoft-hulpdesk.example")[0]
-    assert scam["headers"]["Referer"].startswith(sim.url("bing"))  # the ad that leads
+    # The ad's page (not its sitelinks' pages, issue 16): the ad that leads is Bing's.
+    scam = next(
+        h
+        for h in sim.site_hits("microsoft-hulpdesk.example")
+        if h["path"] == "/nl/" and "sl=1" not in h["query"]
+    )
+    assert scam["headers"]["Referer"].startswith(sim.url("bing"))
 
 
 # -- blocks --------------------------------------------------------------------------
