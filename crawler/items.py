@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -48,6 +48,19 @@ class SerpItem:
         """Where a card is on the engine: its own listing link (a maps place page),
         else its place on the result page (``#local-2``)."""
         return self.url or f"{self.serp_url.split('#')[0]}#{self.kind}-{self.position}"
+
+    @classmethod
+    def from_result(
+        cls, result, *, engine: str, query: str, brand: str | None, serp_url: str, page: int
+    ) -> SerpItem:
+        """The stored form of one result, ad or card (crawler.engines.base.SerpResult)."""
+        shown = {f.name: getattr(result, f.name) for f in fields(result) if f.name in _SHOWN}
+        shown["phones"] = list(result.phones)
+        return cls(engine=engine, query=query, brand=brand, serp_url=serp_url, page=page, **shown)
+
+
+# SerpItem's fields that come from the result itself (the rest is its context).
+_SHOWN = {f.name for f in fields(SerpItem)} - {"engine", "query", "brand", "serp_url", "page"}
 
 
 @dataclass
