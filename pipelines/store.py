@@ -1,4 +1,4 @@
-"""Store results, pages and verdicts in SQLite (reads SERPWATCH_DB).
+"""Store results, pages and verdicts in SQLite, in the run crawler.run_recorder opened.
 
 When the database cannot take more (disk full, I/O error, read-only), the
 crawl stops at once: what was committed stays, every item that could not be
@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import history, storage
+from crawler import stats_keys, storage
 from crawler.items import (
     PageItem,
     QueryOutcome,
@@ -22,10 +22,13 @@ from crawler.items import (
     SerpShotItem,
     UnparsedItem,
 )
-from crawler.lock import scrapyd_job
 from crawler.render.record import render_row
+from crawler.run_recorder import RunRecorder, close_run
 
 logger = logging.getLogger(__name__)
+
+# close_run: also the distributed writer's (crawler/scale_store.py).
+__all__ = ["StorePipeline", "close_run", "save_item"]
 
 
 # Kept elsewhere, not as page columns: the WARC (the bytes, the headers both ways),
@@ -45,61 +48,28 @@ _NOT_STORED = (
 
 
 class StorePipeline:
-    """Saves items through `crawler.storage`; opens and closes the run."""
+    """Saves items through `crawler.storage` into the run `RunRecorder` opened."""
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.db = None
-        self.run_id = None
+        self.run = RunRecorder.of(crawler)
+        if self.run is None:
+            raise RuntimeError(
+                "pipelines.store.StorePipeline needs the extension"
+                " crawler.run_recorder.RunRecorder (EXTENSIONS in crawler/settings.py)"
+            )
         self.failed: str | None = None  # why storage failed, once it has
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def open_spider(self):
-        self.db = storage.open_db(self.crawler.settings.get("SERPWATCH_DB"))
-        cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
-        if cap:
-            storage.cap_size(self.db, cap)
-        spider = self.crawler.spider
-        self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
-        self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
-
-    def close_spider(self):
-        """Close the run here, before the extensions' spider_closed (alerts, progress)
-        read it. Scrapy's finish_reason is not set yet: a crawl stopped by SIGINT /
-        SIGTERM is one whose crawler stopped crawling before the spider closed."""
-        if self.db is None:
-            return
-        stats = self.crawler.stats
-        reason = "finished" if self.crawler.crawling else "shutdown"
-        if self.failed:
-            reason = "storage_failed"
-        try:
-            recorded = close_run(
-                self.db, self.run_id, {**stats.get_stats(), "finish_reason": reason}
-            )
-            for name, value in recorded.items():
-                if name.startswith(("serpwatch/history/", "serpwatch/storage_")):
-                    stats.set_value(name, value)
-        except Exception as exc:
-            failure = storage.storage_failure(exc)
-            if failure is None:
-                raise
-            # The full record does not fit: the status alone may (a row updated in place).
-            logger.error("could not record the run's end (%s)", failure)
-            storage.mark_run_failed(self.db, self.run_id, failure)
-        finally:
-            self.db.close()
-            self.db = None
-
     def process_item(self, item):
-        if self.failed:
+        if self.failed or self.run.db is None:  # storage failed, or the run never opened
             self._lost(item)
             return item
         try:
-            save_item(self.db, self.run_id, item)
+            save_item(self.run.db, self.run.run_id, item)
         except Exception as exc:
             if not self._storage_failed(exc):
                 raise
@@ -112,8 +82,8 @@ class StorePipeline:
         if reason is None:
             return False
         if not self.failed:
-            self.failed = reason
-            self.crawler.stats.set_value("serpwatch/storage_failed", reason)
+            self.failed = self.run.failed = reason
+            self.crawler.stats.set_value(stats_keys.STORAGE_FAILED, reason)
             logger.error(
                 "storage failed (%s): stopping the crawl; what was stored before stays", reason
             )
@@ -124,10 +94,10 @@ class StorePipeline:
         kind = {SerpItem: "results", PageItem: "pages", QueryOutcome: "outcomes"}.get(
             type(item), "other"
         )
-        self.crawler.stats.inc_value("serpwatch/storage_lost")
-        self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST.total)
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST(kind))
         if isinstance(item, PageItem):
-            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", len(item.verdicts))
+            self.crawler.stats.inc_value(stats_keys.STORAGE_LOST("numbers"), len(item.verdicts))
 
 
 def save_item(db, run_id: int, item) -> None:
@@ -156,26 +126,3 @@ def save_item(db, run_id: int, item) -> None:
         storage.save_query_outcome(db, run_id, asdict(item))
     elif isinstance(item, RelatedItem):
         storage.save_related(db, run_id, asdict(item))
-
-
-def close_run(db, run_id: int, stats: dict) -> dict:
-    """Score the run again with its history, then close it; the stats as recorded.
-
-    A run whose storage failed gets no history step: it records nothing as gone.
-    """
-    stats = dict(stats)
-    if not stats.get("serpwatch/storage_failed"):
-        # History and triage first (crawler.history): their counts go into the run's stats.
-        try:
-            changes = history.close_run(db, run_id, stats)
-        except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
-            failure = storage.storage_failure(exc)
-            if failure:
-                stats["serpwatch/storage_failed"] = failure
-            else:
-                logger.exception("scoring the run again with its history failed")
-            changes = {"failed": 1}
-        for name, value in changes.items():
-            stats[f"serpwatch/history/{name}"] = value
-    storage.finish_crawl(db, run_id, stats)
-    return stats
