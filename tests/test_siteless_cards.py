@@ -194,3 +194,16 @@ def test_cards_without_a_website_are_in_flags_exports_and_history(crawled):
     xarf = [json.loads(x) for x in cli("export", "--db", str(db), "--format", "xarf").splitlines()]
     assert all(r["domain"] for r in xarf)
     assert "+31205001500" in cli("history", "+31205001500", "--db", str(db))
+
+
+def test_alerts_name_the_card_not_an_empty_site(crawled):
+    from crawler.alerts import collect
+
+    db, _ = crawled
+    conn = storage.open_db(db, create=False)
+    items = collect(conn, storage.last_run(conn)["id"], "low", None, None)
+    [card] = [i for i in items if i.key == "card:+31205001500"]
+    assert card.headline == "a google card without a website shows +31205001500"
+    where = "  a google card without a website: hxxps://www[.]google[.]com/maps/"
+    assert card.lines[0].startswith(where), card.lines
+    assert not [i for i in items if i.key == "site:"]
