@@ -37,7 +37,7 @@ class SerpItem:
     address: str = ""
     # A local or call card without a website (no landing_url) is judged on its
     # own (pipelines/score.py): its numbers' verdict records. Not a column.
-    verdicts: list[dict] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)  # crawler.scoring.SightingVerdict
 
     @property
     def siteless_card(self) -> bool:
@@ -122,7 +122,7 @@ class PageItem:
     domain: str = ""
     title: str = ""
     hits: list[Any] = field(default_factory=list)
-    verdicts: list[dict] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)  # crawler.scoring.SightingVerdict
     # Filled by pipelines/evidence.py: where the page is kept as a WARC record.
     warc_file: str | None = None
     warc_record_id: str | None = None

@@ -104,7 +104,8 @@ def save_item(db, run_id: int, item) -> None:
     """Store one finished item (also the distributed store's, crawler/scale_store.py)."""
     if isinstance(item, SerpItem) and item.kind in ("local", "call"):
         row = asdict(item)
-        verdicts = row.pop("verdicts")
+        row.pop("verdicts")
+        verdicts = [v.as_dict() for v in item.verdicts]  # crawler.scoring.SightingVerdict
         if verdicts:  # a card without a website: its numbers' pairs have no site
             storage.save_card(db, run_id, {**row, "listing_url": item.listing_url}, verdicts)
         else:
@@ -117,7 +118,7 @@ def save_item(db, run_id: int, item) -> None:
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
         page = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
-        storage.save_page(db, run_id, page, item.verdicts)
+        storage.save_page(db, run_id, page, [v.as_dict() for v in item.verdicts])
         if item.render is not None:
             storage.save_render(db, run_id, "page", render_row(item), item.screenshots)
     elif isinstance(item, SerpShotItem) and item.render is not None:

@@ -79,7 +79,7 @@ def cards(kind: str, case: str, brand: str | None = None) -> list[SerpItem]:
 
 def judged(item: SerpItem, profile) -> dict[str, dict]:
     score_card(item, profile)
-    return {v["phone"]: v for v in item.verdicts}
+    return {v.phone: v.as_dict() for v in item.verdicts}
 
 
 def test_a_card_naming_the_brand_with_an_unofficial_number_is_flagged(profile):

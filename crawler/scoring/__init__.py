@@ -31,7 +31,7 @@ from crawler.scoring.facts import (
     number_facts,
     page_context,
 )
-from crawler.scoring.pair import Verdict, risk_of, score, verdict_record
+from crawler.scoring.pair import SightingVerdict, Verdict, risk_of, score, verdict_record
 from crawler.scoring.points import HIGH, MEDIUM, MIN_WATCH_DAYS, POINTS, RECENT_DAYS, points_table
 from crawler.scoring.rules import RULES
 from crawler.scoring.text import (
@@ -124,4 +124,5 @@ __all__ = [
     "score",
     "shared_host",
     "verdict_record",
+    "SightingVerdict",
 ]
