@@ -380,6 +380,39 @@ def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
     return rid
 
 
+def save_card(db: Database, run_id: int, row: dict, verdicts: list[dict]) -> str:
+    """Store a local or call card without a website, and its numbers' verdicts.
+
+    Its numbers are sightings of a pair without a site: `domain` "" and `url`
+    the card's listing on the engine (`row["listing_url"]`); `page_id` names the
+    card's serp_listings row, `reached_via` is "card" (nothing was fetched), and
+    the evidence is the card as stored, not a WARC record (issue 16)."""
+    row = dict(row)
+    listing = row.pop("listing_url")
+    seen = row.setdefault("seen_at", now())
+    is_call = row["kind"] == "call"
+    page = {
+        "url": listing,
+        "entry_url": row.get("serp_url") or listing,
+        "domain": "",
+        "brand": row.get("brand"),
+        "engine": row["engine"],
+        "query": row["query"],
+        "is_ad": is_call,
+        "rank": row.get("position"),
+        "ad_position": row.get("position") if is_call else None,
+        "engines": [row["engine"]],
+        "reached_via": "card",
+        **{c: row.get(c) or "" for c in _AD_COLUMNS if c != "reached_via"},
+    }
+    with db.conn:
+        card_id = save_serp_listing(db, run_id, row)
+        _touch(db, "sites", "domain", "", run_id, seen, {})
+        for v in verdicts:
+            save_sighting(db, run_id, card_id, page, v, seen)
+    return card_id
+
+
 def save_unparsed_page(db: Database, run_id: int, row: dict) -> str:
     """Keep a result page that no parser recognised: its bytes, engine, query, time."""
     body = row.get("body") or b""

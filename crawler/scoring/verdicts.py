@@ -35,6 +35,7 @@ from crawler.scoring.rules import _day, read
 from crawler.scoring.words import WARNING
 
 FORUM_CAP = 55  # a forum's users post numbers; the forum is at most medium
+NO_SITE = "no website: shown on a search engine's card (local or call) without one"
 
 
 def page_poses(f: Facts) -> bool:
@@ -224,6 +225,9 @@ def site_facts(
 
 def site_verdict(s: SiteFacts) -> Verdict:
     """Is this site a scam site? Its best showing, raised by the numbers it poses with."""
+    if not s.domain:
+        # The numbers of engines' cards without a website (issue 16): no site to judge.
+        return Verdict(0, "low", [NO_SITE], True)
     if s.official_site:
         return Verdict(0, "low", [f"{s.official_site}'s own site: not a scam site"], True)
     if s.third_party_site:
