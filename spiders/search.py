@@ -32,7 +32,7 @@ from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, header_text, landing_context, landing_headers
 from crawler.limits import failure_kind, retry_after_seconds
-from crawler.merge import Landing, QueryMerges, Showing, merge_key
+from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
 from crawler.paging import QueryProgress, host, same_endpoint
 from crawler.wait import sleep
 
@@ -167,6 +167,7 @@ class SearchSpider(scrapy.Spider):
         showings = [Showing.from_result(engine, serp_url, r) for r in result.results]
         limit = self.profile.results_per_query
         follow, new = progress.take_page(showings, limit, self.profile.follow_ads, cards)
+        follow = with_sitelinks(follow, showings, result.results)  # followed as their result
         progress.last_url = response.url
         for showing in follow:  # kept for the merge, or a straggler's request (concurrency > 1)
             for request in self._add_hit(qi, showing):
