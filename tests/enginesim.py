@@ -122,7 +122,8 @@ class EngineSim:
     def __init__(self, latency: float = 0.0):
         self.latency = latency  # seconds each engine answer takes
         self.plans: dict[str, Plan] = {kind: Plan() for kind in KINDS}
-        self.sites: dict[str, str] = {}  # host → HTML of every path on it
+        # host → HTML of every path on it, or {path: HTML} ("*": any other path)
+        self.sites: dict[str, str | dict[str, str]] = {}
         # host → function(path, query) giving the Location of a 302: an engine's
         # click host that redirects to the advertiser (click_ads = true tests).
         self.clicks: dict[str, object] = {}
@@ -208,8 +209,11 @@ class EngineSim:
         return Case.load(kind, name), {}
 
     def site_page(self, host: str, path: str) -> str:
-        if host in self.sites:
-            return self.sites[host]
+        page = self.sites.get(host)
+        if isinstance(page, dict):  # one page per path ("*": any other path)
+            page = page.get(path, page.get("*"))
+        if page is not None:
+            return page
         name = html.escape(host)
         return (
             f"<!DOCTYPE html><html><head><title>{name}</title></head>"
