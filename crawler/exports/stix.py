@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import IO
 
 import stix2
@@ -305,7 +305,7 @@ def write_stix(records: Iterable[dict], out: IO[str]) -> int:
     if started:
         out.write("\n    ]\n}\n")
     else:
-        out.write(stix2.Bundle(allow_custom=True).serialize(pretty=True, ensure_ascii=False) + "\n")
+        out.write(bundle([]).serialize(pretty=True, ensure_ascii=False) + "\n")
     return counted.n
 
 
