@@ -40,7 +40,7 @@ import itertools
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import phonenumbers
@@ -48,6 +48,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.limits import too_deep
+from crawler.plain import plain_dict
 
 __all__ = [
     "PhoneHit",
@@ -96,7 +97,7 @@ class PhoneHit:
     context: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain_dict(self)
 
 
 # ---------------------------------------------------------------------------

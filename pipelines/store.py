@@ -1,5 +1,12 @@
 """Store results, pages and verdicts in SQLite (reads SERPWATCH_DB).
 
+Pages and results are stored in batches (SERPWATCH_STORE_BATCH items or
+SERPWATCH_STORE_BATCH_SECONDS, whichever comes first; one commit each, see
+`crawler.storage.save_many`); any other item stores the batch before it, and
+closing the spider stores what is left. A crawl killed with SIGKILL loses at
+most the batch it had not stored yet; nothing committed, and no duplicates:
+the next crawl is a new run.
+
 When the database cannot take more (disk full, I/O error, read-only), the
 crawl stops at once: what was committed stays, every item that could not be
 stored is counted (`serpwatch/storage_lost`), the run is closed `failed`
@@ -9,6 +16,7 @@ and history records nothing as gone for it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, fields
 
 from scrapy.utils.defer import deferred_from_coro
@@ -52,6 +60,13 @@ class StorePipeline:
         self.db = None
         self.run_id = None
         self.failed: str | None = None  # why storage failed, once it has
+        settings = crawler.settings
+        self.batch_size = max(1, settings.getint("SERPWATCH_STORE_BATCH", 50))
+        self.batch_seconds = settings.getfloat("SERPWATCH_STORE_BATCH_SECONDS", 0.2)
+        # (item type, its numbers, (save function, args)): rows, not the pages' bytes.
+        self.batch: list[tuple[type, int, tuple]] = []
+        self.batch_since = 0.0
+        self.timer = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -65,13 +80,22 @@ class StorePipeline:
         spider = self.crawler.spider
         self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
+        if self.batch_size > 1:
+            from twisted.internet import task
+
+            # A quiet crawl (pages slow to come) still stores each page within the time.
+            self.timer = task.LoopingCall(self._tick)
+            self.timer.start(max(0.05, self.batch_seconds / 2), now=False)
 
     def close_spider(self):
         """Close the run here, before the extensions' spider_closed (alerts, progress)
         read it. Scrapy's finish_reason is not set yet: a crawl stopped by SIGINT /
         SIGTERM is one whose crawler stopped crawling before the spider closed."""
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
         if self.db is None:
             return
+        self.flush()
         stats = self.crawler.stats
         reason = "finished" if self.crawler.crawling else "shutdown"
         if self.failed:
@@ -98,6 +122,19 @@ class StorePipeline:
         if self.failed:
             self._lost(item)
             return item
+        call = batched_save(self.run_id, item) if self.batch_size > 1 else None
+        if call is not None:
+            if not self.batch:
+                self.batch_since = time.monotonic()
+            numbers = len(item.verdicts) if isinstance(item, PageItem) else 0
+            self.batch.append((type(item), numbers, call))
+            if len(self.batch) >= self.batch_size or self._due():
+                self.flush()
+            return item
+        self.flush()  # what came before is stored before this
+        if self.failed:
+            self._lost(item)
+            return item
         try:
             save_item(self.db, self.run_id, item)
         except Exception as exc:
@@ -105,6 +142,49 @@ class StorePipeline:
                 raise
             self._lost(item)
         return item
+
+    def _due(self) -> bool:
+        return bool(self.batch) and time.monotonic() - self.batch_since >= self.batch_seconds
+
+    def _tick(self) -> None:
+        if self._due():
+            self.flush()
+
+    def flush(self) -> None:
+        """Store the batch in one transaction; on a storage failure, item by item
+        until the database takes no more (the rest is counted lost)."""
+        batch, self.batch = self.batch, []
+        if not batch or self.db is None:
+            return
+        if self.failed:
+            for kind, numbers, _ in batch:
+                self._lost_kind(kind, numbers)
+            return
+        try:
+            errors = storage.save_many(self.db, [call for *_, call in batch])
+        except Exception as exc:
+            if not self._storage_failed(exc):
+                raise
+            self._one_by_one(batch)
+            return
+        for i, exc in errors:
+            # As Scrapy reports an item a pipeline failed on; the others are stored.
+            logger.error("could not store %s", batch[i][0].__name__, exc_info=exc)
+            self.crawler.stats.inc_value("serpwatch/storage_errors")
+
+    def _one_by_one(self, batch) -> None:
+        """After the batch's transaction failed: what still fits, each in its own."""
+        for n, (kind, _, (save, args)) in enumerate(batch):
+            try:
+                save(self.db, *args)
+            except Exception as exc:  # noqa: BLE001 - storage failure or not, it is lost
+                if storage.storage_failure(exc) is None:
+                    logger.error("could not store %s", kind.__name__, exc_info=exc)
+                    self.crawler.stats.inc_value("serpwatch/storage_errors")
+                    continue
+                for lost, numbers, _ in batch[n:]:
+                    self._lost_kind(lost, numbers)
+                return
 
     def _storage_failed(self, exc: Exception) -> bool:
         """A database that takes no more writes stops the crawl; False for other errors."""
@@ -121,13 +201,31 @@ class StorePipeline:
         return True
 
     def _lost(self, item) -> None:
+        self._lost_kind(type(item), len(item.verdicts) if isinstance(item, PageItem) else 0)
+
+    def _lost_kind(self, item_type: type, numbers: int) -> None:
         kind = {SerpItem: "results", PageItem: "pages", QueryOutcome: "outcomes"}.get(
-            type(item), "other"
+            item_type, "other"
         )
         self.crawler.stats.inc_value("serpwatch/storage_lost")
         self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
-        if isinstance(item, PageItem):
-            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", len(item.verdicts))
+        if item_type is PageItem:
+            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", numbers)
+
+
+def _page_row(item: PageItem) -> dict:
+    return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
+
+
+def batched_save(run_id: int, item) -> tuple | None:
+    """(save function, its arguments after db) for an item that may wait in a batch
+    (a result, a page without a render); None for one to store at once. The
+    arguments are taken now: the batch holds rows, not pages' bytes."""
+    if isinstance(item, SerpItem) and item.kind not in ("local", "call"):
+        return storage.save_serp_result, (run_id, asdict(item))
+    if isinstance(item, PageItem) and item.render is None:
+        return storage.save_page, (run_id, _page_row(item), item.verdicts)
+    return None
 
 
 def save_item(db, run_id: int, item) -> None:
@@ -139,8 +237,7 @@ def save_item(db, run_id: int, item) -> None:
     elif isinstance(item, UnparsedItem):
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
-        page = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
-        storage.save_page(db, run_id, page, item.verdicts)
+        storage.save_page(db, run_id, _page_row(item), item.verdicts)
         if item.render is not None:
             storage.save_render(db, run_id, "page", render_row(item), item.screenshots)
     elif isinstance(item, SerpShotItem) and item.render is not None:

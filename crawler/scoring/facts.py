@@ -9,13 +9,14 @@ database are filled in by `crawler.history` at the end of a run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from urllib.parse import unquote_plus, urlsplit
 
 import phonenumbers
 
 from crawler.domains import domain_matches, host_parts, registrable_domain
 from crawler.impersonation import Match, domain_match, helpdesk_title, title_match, trade_words
+from crawler.plain import plain_dict
 from crawler.scoring.text import (
     PageFacts,
     brand_names,
@@ -100,7 +101,7 @@ class Facts:
     cloaking: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Facts:
