@@ -3,7 +3,7 @@
 SIGINT and SIGTERM stop the crawl gracefully (Scrapy closes the spider, the
 pipelines close the run `interrupted`); a second signal stops it at once.
 The returned stats say which signal (`serpwatch/signal`) and whether the
-stop was forced (`serpwatch/forced`), for the exit code (crawler.cli_runs).
+stop was forced (`serpwatch/forced`), for the exit code (crawler.cli.runs).
 """
 
 from __future__ import annotations

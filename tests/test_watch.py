@@ -28,7 +28,7 @@ from watchkit import (
 )
 
 from crawler.alerts import AlertItem, defang, for_channel
-from crawler.cli_watch import parse_duration
+from crawler.cli.watch import parse_duration
 from crawler.config import ConfigError, load_profile
 
 # The demo's numbers that score high on the first crawl (tests/test_demo_e2e.py).

@@ -213,7 +213,7 @@ def register(main: click.Group, friendly, db_option) -> None:  # noqa: C901, PLR
         if seen["blocked"] and set(seen["blocked"]) >= set(seen["engines"]):
             sys.exit(3)
 
-    from crawler.cli_queries import register as register_queries
+    from crawler.cli.queries import register as register_queries
 
     register_queries(queries_group, friendly, db_option)
 

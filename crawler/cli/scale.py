@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli_common import db_option, friendly
+from crawler.cli.common import db_option, friendly
 
 
 def _overrides(settings) -> dict:
@@ -194,7 +194,7 @@ def store(url, db_path, token, wait):
     Example: serpwatch store --redis redis://10.0.0.5:6379/0 --db nl.db
     """
     from crawler import storage
-    from crawler.cli_runs import summary_lines as _summary_lines
+    from crawler.cli.runs import summary_lines as _summary_lines
     from crawler.scale_store import Store
 
     r = _connect(url)

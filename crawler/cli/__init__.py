@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from crawler.cli_common import db_option, friendly
+from crawler.cli.common import db_option, friendly
 from crawler.risk import RISK_LEVELS
 from crawler.tables import flag_table
 
-DEMO_DIR = Path(__file__).parent / "demo"
+DEMO_DIR = Path(__file__).parents[1] / "demo"
 
 
 @click.group()
@@ -62,11 +62,11 @@ def _warc_dir(db_path) -> Path:
 def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> tuple[int, int]:
     """Crawl, print the run's summary; return the run id and the exit code it earned."""
     from crawler import storage
-    from crawler.cli_runs import exit_code, summary_lines
+    from crawler.cli.runs import exit_code, summary_lines
     from crawler.crawl import run_crawl
 
-    if redis_url:  # distributed mode (crawler/cli_scale.py)
-        from crawler.cli_scale import run_distributed
+    if redis_url:  # distributed mode (crawler/cli/scale.py)
+        from crawler.cli.scale import run_distributed
 
         stats = run_distributed(profile, db_path, overrides or {}, redis_url)
     else:
@@ -212,7 +212,7 @@ def flags(db_path, min_risk, as_json):
     Example: serpwatch flags --min-risk high
     """
     from crawler import history, storage
-    from crawler.cli_analyst import attention_table
+    from crawler.cli.analyst import attention_table
 
     db = storage.open_db(db_path, create=False)
     records = history.attention(db, min_risk=min_risk)
@@ -393,12 +393,12 @@ def _port_free(host: str, port: int) -> None:
             ) from None
 
 
-@main.group()
-def serp():
+@main.group("serp")
+def serp_group():
     """Work with saved search result pages."""
 
 
-@serp.command("parse")
+@serp_group.command("parse")
 @click.option("--engine", "kind", required=True, help="Engine kind: bing, duckduckgo, ...")
 @click.option("--url", default=None, help="URL the page was fetched from (resolves links).")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
@@ -434,10 +434,10 @@ def serp_parse(kind, url, file):
         click.echo(f"{file}: the page says {kind} found nothing for the query", err=True)
 
 
-from crawler.cli_serp import serp_unparsed  # noqa: E402
+from crawler.cli.serp import serp_unparsed  # noqa: E402
 
 serp_unparsed.callback = friendly(serp_unparsed.callback)  # one line per error, no traceback
-serp.add_command(serp_unparsed)
+serp_group.add_command(serp_unparsed)
 
 
 @main.group()
@@ -460,39 +460,35 @@ def phones_extract(region, file):
         click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
 
 
-# triage, history, queries stats / try (crawler/cli_analyst.py)
-from crawler.cli_analyst import register as _register_analyst  # noqa: E402
+# triage, history, queries stats / try (crawler/cli/analyst.py)
+from crawler.cli.analyst import register as _register_analyst  # noqa: E402
 
 _register_analyst(main, friendly, db_option)
-from crawler.cli_brands import register as _register_brands  # noqa: E402
+from crawler.cli.brands import register as _register_brands  # noqa: E402
 
-_register_brands(main, friendly, db_option)  # brands check (crawler/cli_brands.py)
-from crawler import cli_scale  # noqa: E402
+_register_brands(main, friendly, db_option)  # brands check (crawler/cli/brands.py)
+from crawler.cli import scale as cli_scale  # noqa: E402
 
 main.add_command(cli_scale.worker)
 main.add_command(cli_scale.store)
 
-# runs (crawler/cli_runs.py)
-from crawler.cli_runs import register as _register_runs  # noqa: E402
+# runs (crawler/cli/runs.py)
+from crawler.cli.runs import register as _register_runs  # noqa: E402
 
 _register_runs(main, friendly, db_option)
 
-from crawler.cli_scoring import rescore  # noqa: E402
+from crawler.cli.scoring import rescore  # noqa: E402
 
 main.add_command(rescore)
 
-# Scheduled watch (crawler/cli_watch.py)
-from crawler import cli_watch  # noqa: E402
+# Scheduled watch (crawler/cli/watch.py)
+from crawler.cli import watch as cli_watch  # noqa: E402
 
 main.add_command(cli_watch.status)
 main.add_command(cli_watch.watch)
 main.add_command(cli_watch.alerts)
 
-# evidence KEY (crawler/cli_evidence.py)
-from crawler.cli_evidence import evidence as _evidence  # noqa: E402
+# evidence KEY (crawler/cli/evidence.py)
+from crawler.cli.evidence import evidence as _evidence  # noqa: E402
 
 main.add_command(_evidence)
-
-
-if __name__ == "__main__":
-    main()

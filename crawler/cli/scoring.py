@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli_common import DEFAULT_DB, friendly
+from crawler.cli.common import DEFAULT_DB, friendly
 
 
 @click.command("rescore")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import click
 
-from crawler.cli_common import db_option, friendly
+from crawler.cli.common import db_option, friendly
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)

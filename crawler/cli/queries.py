@@ -1,7 +1,7 @@
 """The maintainers' query commands: `queries suggest`, `queries retire`, `queries restore`.
 
 `register(group, friendly, db_option)` adds them to the `serpwatch queries`
-group that crawler/cli_analyst.py defines, so neither module imports the CLI.
+group that crawler/cli/analyst.py defines, so neither module imports the CLI.
 """
 
 from __future__ import annotations
