@@ -1,4 +1,4 @@
-"""crawler.plain.plain_dict gives exactly what dataclasses.asdict gives."""
+"""Fast paths of the per-page work (bench/throughput.py) give what the slow ones gave."""
 
 from __future__ import annotations
 
@@ -54,3 +54,22 @@ def test_records_of_the_hot_path():
     )
     assert facts.to_dict() == asdict(facts)
     assert Facts.from_dict(facts.to_dict()) == facts
+
+
+def test_context_collapse_as_before():
+    """phones._collapse: a white-space run with a block boundary is a line break,
+    any other a space, junk dropped: what the old per-run callback gave."""
+    import random
+
+    from crawler import phones
+
+    def before(part: str) -> str:
+        junkless = phones._JUNK_RE.sub("", part)
+        return phones._WS_RE.sub(lambda m: "\n" if phones._HARD in m.group(0) else " ", junkless)
+
+    alphabet = [" ", "\t", "\n", "\u00a0", "\u2009", "\u3000", phones._HARD, phones._SOFT]
+    alphabet += ["\u200b", "a", "é", "1", "-", "\U000f0001"]
+    rnd = random.Random(13)
+    for _ in range(20_000):
+        part = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
+        assert phones._collapse(part) == before(part), repr(part)

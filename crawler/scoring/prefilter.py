@@ -1,0 +1,158 @@
+"""Skip a regular expression over a page that cannot hold a match.
+
+Python's `re` finds no fast start for a case-insensitive pattern that begins
+with `\\b` and an alternation (the scorer's word lists, crawler.scoring.words):
+it tries every alternative at every position. Over a page's whole text and
+HTML that was most of the time of scoring a page (bench/throughput.py).
+
+Every match of such a pattern contains one of a few literal strings, which
+`required` reads off the pattern's own parse tree: `\\b(virus\\ gevonden |
+security\\ alert)` needs "virus gevonden" or "security alert". `could_match`
+looks for them with `str.__contains__` in the text folded as `re.IGNORECASE`
+folds it (`fold`). When none is there the pattern cannot match and is not run;
+otherwise it is, so a result never differs from the pattern's own. A pattern
+this cannot read (a back-reference only, say) is simply always run.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+try:  # CPython's own parser and case table (3.11+), read not changed
+    from re import _casefix, _constants, _parser
+except ImportError:  # pragma: no cover - another Python: always run the pattern
+    _parser = None
+
+_DOTTED_I = "\u0130"  # İ: the only character whose str.lower() is two characters
+
+
+def _canon_table() -> dict[int, int]:
+    """Characters `re.IGNORECASE` also takes for each other beyond their lower case
+    (ı and i, ſ and s, ς and σ, ...), each mapped to the smallest of its group."""
+    if _parser is None:
+        return {}
+    table = {ch: min(ch, *others) for ch, others in _casefix._EXTRA_CASES.items()}
+    return {ch: rep for ch, rep in table.items() if ch != rep}
+
+
+_CANON = _canon_table()
+_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CANON) + "]") if _CANON else None
+
+
+def fold(text: str) -> str:
+    """`text` as `re.IGNORECASE` compares it, one character for one: two characters
+    the flag takes for each other fold to the same one."""
+    if _DOTTED_I in text:
+        text = text.replace(_DOTTED_I, "i")
+    text = text.lower()
+    if _SPECIAL is not None and not text.isascii() and _SPECIAL.search(text):
+        text = text.translate(_CANON)
+    return text
+
+
+MAX_STRINGS = 64  # a literal run through alternatives stops growing past this many
+
+
+def _finite(items) -> frozenset[str] | None:
+    """Every string this sequence of parse items can match, when they are few and
+    literal (letters, `(a|b)`, `[eë]`, `(sen)?`); None otherwise."""
+    c = _constants
+    out = frozenset([""])
+    for op, av in items:
+        if op is c.LITERAL:
+            part = frozenset([chr(av)])
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero width
+        elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+            part = frozenset(chr(v) for _, v in av)
+        elif op is c.SUBPATTERN and not (av[1] or av[2]):
+            part = _finite(av[3])
+        elif op is c.BRANCH:
+            parts = [_finite(branch) for branch in av[1]]
+            part = None if None in parts else frozenset().union(*parts)
+        elif op is c.MAX_REPEAT or op is c.MIN_REPEAT:
+            lo, hi, sub = av
+            inner = _finite(sub) if (lo, hi) in ((0, 1), (1, 1)) else None
+            part = None if inner is None else inner | ({""} if lo == 0 else set())
+        else:
+            return None
+        if part is None or len(out) * len(part) > MAX_STRINGS:
+            return None
+        out = frozenset(a + b for a in out for b in part)
+    return out
+
+
+def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """Of two sets of strings each match must contain one of, the more telling."""
+    if not a or "" in a:
+        return b if b and "" not in b else None
+    if not b or "" in b:
+        return a
+    return a if min(map(len, a)) >= min(map(len, b)) else b
+
+
+def _strings(items) -> frozenset[str] | None:
+    """Strings one of which every match of this sequence of parse items contains."""
+    c = _constants
+    best: frozenset[str] | None = None
+    run = frozenset([""])  # the literal strings the sequence matches up to here
+    for op, av in items:
+        part = _finite([(op, av)])
+        if part is not None and len(run) * len(part) <= MAX_STRINGS:
+            run = frozenset(a + b for a in run for b in part)
+            continue
+        best, run = _better(best, run), frozenset([""])
+        if part is not None:  # too many to join: a run of its own
+            run = part
+        elif op is c.SUBPATTERN:
+            if av[1] or av[2]:  # (?i:...) and the like: flags of its own
+                raise _Unreadable
+            best = _better(best, _strings(av[3]))
+        elif op is c.BRANCH:
+            found = [_strings(branch) for branch in av[1]]
+            if all(found):
+                best = _better(best, frozenset().union(*found))
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            if av[0] >= 1:
+                best = _better(best, _strings(av[2]))
+        elif op is getattr(c, "ATOMIC_GROUP", None):
+            best = _better(best, _strings(av))
+        # else: a class, any character, a back-reference...: no literal here
+    return _better(best, run)
+
+
+class _Unreadable(Exception):
+    pass
+
+
+@cache
+def required(rx: re.Pattern) -> tuple[bool, frozenset[str]] | None:
+    """(case-insensitive?, strings one of which every match contains), folded when
+    the pattern ignores case; None when the pattern gives no such strings."""
+    if _parser is None or not isinstance(rx.pattern, str):
+        return None
+    try:
+        found = _strings(_parser.parse(rx.pattern, rx.flags))
+    except (_Unreadable, re.error, RecursionError):
+        return None
+    if not found:
+        return None
+    nocase = bool(rx.flags & re.IGNORECASE)
+    return nocase, frozenset(fold(s) for s in found) if nocase else found
+
+
+def could_match(rx: re.Pattern, text: str, folded: str | None = None) -> bool:
+    """False only when `rx` cannot match anywhere in `text` (`folded`: `fold(text)`,
+    when the caller has it already for several patterns)."""
+    need = required(rx)
+    if need is None:
+        return True
+    nocase, strings = need
+    hay = (folded if folded is not None else fold(text)) if nocase else text
+    return any(s in hay for s in strings)
+
+
+def search(rx: re.Pattern, text: str, folded: str | None = None) -> re.Match | None:
+    """`rx.search(text)`, skipped when it cannot match."""
+    return rx.search(text) if could_match(rx, text, folded) else None
