@@ -161,7 +161,7 @@ SERPWATCH_DB_MAX_BYTES = 0
 # in one transaction (pipelines/store.py): a commit per page cost more than the
 # page's rows. A SIGKILL loses at most this batch. 1: each item at once.
 SERPWATCH_STORE_BATCH = 50
-SERPWATCH_STORE_BATCH_SECONDS = 0.2
+SERPWATCH_STORE_BATCH_SECONDS = 0.05
 
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

@@ -516,7 +516,7 @@ def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -
 # -- one commit for many saves (pipelines/store.py batches the crawl's items) --------
 #
 # A commit costs about a millisecond (bench/throughput.py), more than storing a
-# page's rows: the store pipeline keeps the pages and results of the last 0.2 s
+# page's rows: the store pipeline keeps the pages and results of the last 50 ms
 # (SERPWATCH_STORE_BATCH_SECONDS) in memory and stores them with `save_many`,
 # one transaction for all of them.
 # Inside it each save is a savepoint, so one that fails is undone alone.

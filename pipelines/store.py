@@ -16,7 +16,6 @@ and history records nothing as gone for it.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, fields
 
 from scrapy.utils.defer import deferred_from_coro
@@ -62,11 +61,10 @@ class StorePipeline:
         self.failed: str | None = None  # why storage failed, once it has
         settings = crawler.settings
         self.batch_size = max(1, settings.getint("SERPWATCH_STORE_BATCH", 50))
-        self.batch_seconds = settings.getfloat("SERPWATCH_STORE_BATCH_SECONDS", 0.2)
+        self.batch_seconds = settings.getfloat("SERPWATCH_STORE_BATCH_SECONDS", 0.05)
         # (item type, its numbers, (save function, args)): rows, not the pages' bytes.
         self.batch: list[tuple[type, int, tuple]] = []
-        self.batch_since = 0.0
-        self.timer = None
+        self.timer = None  # the delayed call that stores the batch
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -80,19 +78,11 @@ class StorePipeline:
         spider = self.crawler.spider
         self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
-        if self.batch_size > 1:
-            from twisted.internet import task
-
-            # A quiet crawl (pages slow to come) still stores each page within the time.
-            self.timer = task.LoopingCall(self._tick)
-            self.timer.start(max(0.05, self.batch_seconds / 2), now=False)
 
     def close_spider(self):
         """Close the run here, before the extensions' spider_closed (alerts, progress)
         read it. Scrapy's finish_reason is not set yet: a crawl stopped by SIGINT /
         SIGTERM is one whose crawler stopped crawling before the spider closed."""
-        if self.timer is not None and self.timer.running:
-            self.timer.stop()
         if self.db is None:
             return
         self.flush()
@@ -125,10 +115,14 @@ class StorePipeline:
         call = batched_save(self.run_id, item) if self.batch_size > 1 else None
         if call is not None:
             if not self.batch:
-                self.batch_since = time.monotonic()
+                # Stored this long after its first item at the latest: a slow crawl's
+                # pages appear as they come, a fast one's in batches.
+                from twisted.internet import reactor
+
+                self.timer = reactor.callLater(self.batch_seconds, self.flush)
             numbers = len(item.verdicts) if isinstance(item, PageItem) else 0
             self.batch.append((type(item), numbers, call))
-            if len(self.batch) >= self.batch_size or self._due():
+            if len(self.batch) >= self.batch_size:
                 self.flush()
             return item
         self.flush()  # what came before is stored before this
@@ -143,16 +137,12 @@ class StorePipeline:
             self._lost(item)
         return item
 
-    def _due(self) -> bool:
-        return bool(self.batch) and time.monotonic() - self.batch_since >= self.batch_seconds
-
-    def _tick(self) -> None:
-        if self._due():
-            self.flush()
-
     def flush(self) -> None:
         """Store the batch in one transaction; on a storage failure, item by item
         until the database takes no more (the rest is counted lost)."""
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
         batch, self.batch = self.batch, []
         if not batch or self.db is None:
             return

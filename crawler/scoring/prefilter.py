@@ -5,13 +5,15 @@ with `\\b` and an alternation (the scorer's word lists, crawler.scoring.words):
 it tries every alternative at every position. Over a page's whole text and
 HTML that was most of the time of scoring a page (bench/throughput.py).
 
-Every match of such a pattern contains one of a few literal strings, which
-`required` reads off the pattern's own parse tree: `\\b(virus\\ gevonden |
-security\\ alert)` needs "virus gevonden" or "security alert". `could_match`
-looks for them with `str.__contains__` in the text folded as `re.IGNORECASE`
-folds it (`fold`). When none is there the pattern cannot match and is not run;
-otherwise it is, so a result never differs from the pattern's own. A pattern
-this cannot read (a back-reference only, say) is simply always run.
+Every match of such a pattern contains some literal strings, which `required`
+reads off the pattern's own parse tree as a condition: `\\b(virus\\ gevonden |
+security\\ alert)` needs "virus gevonden" or "security alert", `bel\\ (direct |
+meteen)\\ \\w*(helpdesk|support)` needs "bel direct " or "bel meteen ", and
+"helpdesk" or "support". `could_match` checks it with `str.__contains__` on
+the text folded as `re.IGNORECASE` folds it (`fold`). A text that fails it
+cannot hold a match and the pattern is not run; otherwise it is, so a result
+never differs from the pattern's own. A pattern this cannot read (a
+back-reference only, say) is simply always run.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def fold(text: str) -> str:
     return text
 
 
-MAX_STRINGS = 64  # a literal run through alternatives stops growing past this many
+MAX_STRINGS = 16  # a literal run through alternatives stops growing past this many
 
 
 def _finite(items) -> frozenset[str] | None:
@@ -83,63 +85,94 @@ def _finite(items) -> frozenset[str] | None:
     return out
 
 
-def _better(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
-    """Of two sets of strings each match must contain one of, the more telling."""
-    if not a or "" in a:
-        return b if b and "" not in b else None
-    if not b or "" in b:
-        return a
-    return a if min(map(len, a)) >= min(map(len, b)) else b
-
-
-def _strings(items) -> frozenset[str] | None:
-    """Strings one of which every match of this sequence of parse items contains."""
+def _strings(items):
+    """What every match of this sequence of parse items contains, as a condition on
+    the text: ("any", strings) (one of them), ("and", conditions), ("or",
+    conditions); None when nothing can be said."""
     c = _constants
-    best: frozenset[str] | None = None
+    conditions: list = []
     run = frozenset([""])  # the literal strings the sequence matches up to here
+
+    def end_run(run: frozenset[str]) -> None:
+        if "" not in run:
+            conditions.append(("any", run))
+
     for op, av in items:
         part = _finite([(op, av)])
         if part is not None and len(run) * len(part) <= MAX_STRINGS:
             run = frozenset(a + b for a in run for b in part)
             continue
-        best, run = _better(best, run), frozenset([""])
+        end_run(run)
+        run = frozenset([""])
         if part is not None:  # too many to join: a run of its own
             run = part
         elif op is c.SUBPATTERN:
             if av[1] or av[2]:  # (?i:...) and the like: flags of its own
                 raise _Unreadable
-            best = _better(best, _strings(av[3]))
+            conditions.append(_strings(av[3]))
         elif op is c.BRANCH:
             found = [_strings(branch) for branch in av[1]]
             if all(found):
-                best = _better(best, frozenset().union(*found))
+                conditions.append(("or", tuple(found)))
         elif op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
             if av[0] >= 1:
-                best = _better(best, _strings(av[2]))
+                conditions.append(_strings(av[2]))
         elif op is getattr(c, "ATOMIC_GROUP", None):
-            best = _better(best, _strings(av))
+            conditions.append(_strings(av))
         # else: a class, any character, a back-reference...: no literal here
-    return _better(best, run)
+    end_run(run)
+    conditions = [x for x in conditions if x is not None]
+    if not conditions:
+        return None
+    # The most telling first: a text that fails it is done with at once.
+    conditions.sort(key=_telling, reverse=True)
+    return conditions[0] if len(conditions) == 1 else ("and", tuple(conditions))
+
+
+def _telling(condition) -> int:
+    """How rare text that meets a condition is, roughly: its shortest string's length."""
+    kind, parts = condition
+    if kind == "any":
+        return min(map(len, parts))
+    values = [_telling(p) for p in parts]
+    return max(values) if kind == "and" else min(values)
 
 
 class _Unreadable(Exception):
     pass
 
 
+def _folded(condition):
+    kind, parts = condition
+    if kind == "any":
+        return kind, frozenset(fold(s) for s in parts)
+    return kind, tuple(_folded(p) for p in parts)
+
+
 @cache
-def required(rx: re.Pattern) -> tuple[bool, frozenset[str]] | None:
-    """(case-insensitive?, strings one of which every match contains), folded when
-    the pattern ignores case; None when the pattern gives no such strings."""
+def required(rx: re.Pattern):
+    """(case-insensitive?, the condition every text with a match meets; see
+    `_strings`), its strings folded when the pattern ignores case; None when the
+    pattern gives no condition."""
     if _parser is None or not isinstance(rx.pattern, str):
         return None
     try:
         found = _strings(_parser.parse(rx.pattern, rx.flags))
     except (_Unreadable, re.error, RecursionError):
         return None
-    if not found:
+    if found is None:
         return None
     nocase = bool(rx.flags & re.IGNORECASE)
-    return nocase, frozenset(fold(s) for s in found) if nocase else found
+    return nocase, _folded(found) if nocase else found
+
+
+def _holds(condition, hay: str) -> bool:
+    kind, parts = condition
+    if kind == "any":
+        return any(s in hay for s in parts)
+    if kind == "and":
+        return all(_holds(p, hay) for p in parts)
+    return any(_holds(p, hay) for p in parts)
 
 
 def could_match(rx: re.Pattern, text: str, folded: str | None = None) -> bool:
@@ -148,9 +181,9 @@ def could_match(rx: re.Pattern, text: str, folded: str | None = None) -> bool:
     need = required(rx)
     if need is None:
         return True
-    nocase, strings = need
+    nocase, condition = need
     hay = (folded if folded is not None else fold(text)) if nocase else text
-    return any(s in hay for s in strings)
+    return _holds(condition, hay)
 
 
 def search(rx: re.Pattern, text: str, folded: str | None = None) -> re.Match | None:
