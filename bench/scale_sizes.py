@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from crawler import storage  # noqa: E402
 from crawler.evidence import WarcStore  # noqa: E402
 from crawler.items import PageItem, SerpItem  # noqa: E402
+from crawler.landing import LANDING_META, LandingContext  # noqa: E402
 from pipelines.store import save_item  # noqa: E402
 
 VERDICT = {
@@ -159,19 +160,20 @@ def redis_sizes(folder: Path, n: int) -> None:
         queue = LeasedQueue(r, spider, Keys("b").requests)
         before = used()
         for i in range(n):
-            ctx = {
-                "engine": "bing",
-                "engines": ["bing", "google"],
-                "query": "Norton helpdesk bellen",
-                "appearances": [page(i).appearances[0]] * 2,
-                "brand": "Norton",
-                "is_ad": False,
-                "rank": 3,
-                "ad_position": None,
-                "serp_url": "https://www.bing.com/search?q=x",
-                "entry_url": f"http://site-{i}.example/",
-            }
-            queue.push(Request(f"http://site-{i}.example/", cb_kwargs={"ctx": ctx}))
+            shown = Showing.from_dict(page(i).appearances[0])
+            ctx = LandingContext(
+                engine="bing",
+                engines=("bing", "google"),
+                query="Norton helpdesk bellen",
+                appearances=(shown, shown),
+                brand="Norton",
+                is_ad=False,
+                rank=3,
+                ad_position=None,
+                serp_url="https://www.bing.com/search?q=x",
+                entry_url=f"http://site-{i}.example/",
+            )
+            queue.push(Request(f"http://site-{i}.example/", meta={LANDING_META: ctx}))
         per_request = (used() - before) / n
         before = used()
         for i in range(n):

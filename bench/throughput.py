@@ -194,7 +194,13 @@ STAGES = {
     "scoring (pipelines/score)": ["pipelines.score:ScorePipeline.process_item"],
     "render pipeline (never: a no-op)": ["pipelines.render:RenderPipeline.process_item"],
     "WARC (pipelines/evidence)": ["pipelines.evidence:EvidencePipeline.process_item"],
-    "SQLite (pipelines/store)": ["pipelines.store:StorePipeline.process_item"],
+    # The store keeps rows in a batch and writes them later (a delayed call): its
+    # row building and the writes are timed, not process_item (it holds a flush).
+    "SQLite (pipelines/store)": [
+        "pipelines.store:batched_save",
+        "pipelines.store:save_item",
+        "crawler.storage:save_many",
+    ],
     "downloader middlewares": [
         f"crawler.middlewares:{cls}.{meth}"
         for cls in (
@@ -248,12 +254,13 @@ class Probe:
         import importlib
 
         module, _, attr = target.partition(":")
-        cls_name, _, meth = attr.partition(".")
+        cls_name, _, meth = attr.rpartition(".")
         try:
-            cls = getattr(importlib.import_module(module), cls_name)
+            owner = importlib.import_module(module)
+            cls = getattr(owner, cls_name) if cls_name else owner
         except (ImportError, AttributeError):
             return
-        fn = cls.__dict__.get(meth)
+        fn = cls.__dict__.get(meth) if cls_name else getattr(owner, meth, None)
         if fn is None:
             return
         acc = self.timers.setdefault(label, [0.0, 0])

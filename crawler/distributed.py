@@ -58,6 +58,7 @@ from crawler.items import (
     SerpShotItem,
     UnparsedItem,
 )
+from crawler.landing import LANDING_META
 from crawler.merge import Landing, Showing, landing, merge_key
 
 logger = logging.getLogger(__name__)
@@ -422,11 +423,11 @@ class RunScheduler(Scheduler):
 
 def _once_key(request) -> str | None:
     """A first landing request's (query, page); None for anything else (redirects, retries)."""
-    ctx = request.cb_kwargs.get("ctx")
     meta = request.meta
-    if not ctx or meta.get("redirect_urls") or meta.get("retry_times"):
+    ctx = meta.get(LANDING_META)
+    if ctx is None or meta.get("redirect_urls") or meta.get("retry_times"):
         return None
-    return f"{ctx['query']}\x1f{merge_key(ctx['entry_url'])}"
+    return f"{ctx.query}\x1f{merge_key(ctx.entry_url)}"
 
 
 # -- politeness shared through Redis -------------------------------------------------

@@ -10,12 +10,20 @@ tested with a fake one. The spider asks it what to do and does the I/O:
 - `block(reason, retry_after, waited)`: the engine is out for the run; the
   first call returns the reason as recorded and the dropped queries, later
   calls None.
+
+In the crawl (spiders/search.py) an engine is named by its kind, a second
+engine of the same kind `kind-2` (`engine_states`). Its requests share the
+download slot `engine:<name>` (`engine_slots`), which AutoThrottle leaves
+alone (it paces the landing pages), and are never retried by RetryMiddleware
+(`dont_retry`): every status reaches the parser, which tells a block page from
+a result page. A blocked engine's queries are dropped; `serpwatch/blocked/<name>`
+and `serpwatch/blocked_reason/<name>` go into the run's stats.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from crawler.engines import Engine, get_engine
@@ -55,6 +63,17 @@ class EngineState:
     def endpoint(self) -> str:
         return self.url or self.module.ENDPOINT
 
+    def search_request(self, query: str, page: int, language: str, region: str):
+        """The engine's request for result page `page` (1-based) of `query`."""
+        return self.module.build_request(
+            query, language=language, region=region, page=page, base_url=self.url
+        )
+
+    def public_url(self, url: str) -> str:
+        """The URL as stored: an engine that carries a key in it (SerpApi) drops the key."""
+        public = getattr(self.module, "public_url", None)
+        return public(url) if public else url
+
     def next_query(self) -> int | None:
         if self.blocked or not self.queue:
             return None
@@ -84,3 +103,53 @@ class EngineState:
         self.blocked = reason
         dropped, self.queue = self.queue, []
         return Block(reason, dropped)
+
+
+def engine_states(engines: Sequence, queries: Sequence) -> dict[str, EngineState]:
+    """One state per engine of the profile, named by its kind (a second one of the
+    same kind is `kind-2`), each with every query in its queue; delays come later."""
+    states: dict[str, EngineState] = {}
+    for order, engine in enumerate(engines):
+        name, n = engine.kind, 1
+        while name in states:
+            n += 1
+            name = f"{engine.kind}-{n}"
+        states[name] = EngineState(
+            name=name,
+            kind=engine.kind,
+            url=engine.url,
+            delay=0.0,
+            order=order,
+            queue=list(range(len(queries))),
+        )
+    return states
+
+
+def engine_slots(
+    states: Mapping[str, EngineState],
+    engines: Sequence,
+    *,
+    override: object,
+    defaults: Mapping[str, float],
+    fallback: float,
+    lanes: int,
+    slots: Mapping[str, dict],
+) -> dict[str, dict]:
+    """Set each engine's delay, and return DOWNLOAD_SLOTS with one slot per engine.
+
+    The delay: `override` (SERPWATCH_ENGINE_DELAY) when set, not None or empty;
+    else the profile's `delay` for the engine; else `defaults` for its kind
+    (SERPWATCH_ENGINE_DELAYS); else `fallback` (DOWNLOAD_DELAY). The slot has
+    `lanes` requests in flight, `delay` apart; an operator's own DOWNLOAD_SLOTS
+    entry for the slot wins.
+    """
+    out = dict(slots)
+    for engine, run in zip(engines, states.values(), strict=True):
+        if override not in (None, ""):
+            run.delay = float(override)
+        elif engine.delay is not None:
+            run.delay = float(engine.delay)
+        else:
+            run.delay = float(defaults.get(run.kind, fallback))
+        out[run.slot] = {"concurrency": lanes, "delay": run.delay} | dict(out.get(run.slot, {}))
+    return out

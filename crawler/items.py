@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -35,6 +35,19 @@ class SerpItem:
     advertiser_location: str = ""
     advertiser_url: str = ""
     address: str = ""
+
+    @classmethod
+    def from_result(
+        cls, result, *, engine: str, query: str, brand: str | None, serp_url: str, page: int
+    ) -> SerpItem:
+        """The stored form of one result, ad or card (crawler.engines.base.SerpResult)."""
+        shown = {f.name: getattr(result, f.name) for f in fields(result) if f.name in _SHOWN}
+        shown["phones"] = list(result.phones)
+        return cls(engine=engine, query=query, brand=brand, serp_url=serp_url, page=page, **shown)
+
+
+# SerpItem's fields that come from the result itself (the rest is its context).
+_SHOWN = {f.name for f in fields(SerpItem)} - {"engine", "query", "brand", "serp_url", "page"}
 
 
 @dataclass

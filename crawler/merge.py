@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -79,9 +80,31 @@ class Showing:
     advertiser_name: str = ""
     advertiser_location: str = ""
 
-    @property
+    @cached_property
     def key(self) -> str:
+        """`merge_key(landing_url)`, worked out once: paging and the merge both ask it."""
         return merge_key(self.landing_url)
+
+    @classmethod
+    def from_result(cls, engine: str, serp_url: str, result) -> Showing:
+        """The showing of one result, ad or card (crawler.engines.base.SerpResult)."""
+        return cls(
+            engine=engine,
+            is_ad=result.is_ad,
+            rank=result.rank,
+            ad_position=result.ad_position,
+            serp_url=serp_url,
+            url=result.url,
+            landing_url=result.landing_url,
+            title=result.title,
+            snippet=result.snippet,
+            phones=tuple(result.phones),
+            kind=result.kind,
+            click_url=result.click_url,
+            landing_from=result.landing_from,
+            advertiser_name=result.advertiser_name,
+            advertiser_location=result.advertiser_location,
+        )
 
     def as_dict(self) -> dict:
         """The form kept in `PageItem.appearances` and stored with the page."""

@@ -41,10 +41,10 @@ from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddlewa
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import TextResponse
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.domains import registrable_domain
+from crawler.landing import LANDING_META, LandingContext
 from crawler.limits import (
     MAX_TAGS,
     download_kind,
@@ -53,6 +53,7 @@ from crawler.limits import (
     url_download_kind,
 )
 from crawler.netguard import NetGuard, RefusedRequest
+from crawler.wait import sleep
 
 logger = logging.getLogger(__name__)
 
@@ -169,23 +170,24 @@ class DownloadOfferMiddleware:
         stats.inc_value(f"serpwatch/offered_downloads/{kind}")
         listed = stats.get_value("serpwatch/offered_download_list") or []
         if len(listed) < self.max_listed:
-            ctx = dict(request.cb_kwargs.get("ctx") or {})
+            # The result behind the request, when it is a landing page (crawler.landing).
+            ctx: LandingContext | None = request.meta.get(LANDING_META)
             headers = response.headers if response is not None else {}
             ctype = headers.get(b"Content-Type") if response is not None else None
             listed.append(
                 {
                     "url": request.url,
-                    "entry_url": ctx.get("entry_url") or request.url,
+                    "entry_url": ctx.entry_url if ctx else request.url,
                     "domain": registrable_domain(request.url),
                     "kind": kind,
                     "reason": reason,
                     "content_type": ctype.decode("latin-1") if ctype else "",
                     "status": response.status if response is not None else None,
-                    "engine": ctx.get("engine"),
-                    "query": ctx.get("query"),
-                    "brand": ctx.get("brand"),
-                    "is_ad": ctx.get("is_ad"),
-                    "serp_url": ctx.get("serp_url"),
+                    "engine": ctx.engine if ctx else None,
+                    "query": ctx.query if ctx else None,
+                    "brand": ctx.brand if ctx else None,
+                    "is_ad": ctx.is_ad if ctx else None,
+                    "serp_url": ctx.serp_url if ctx else None,
                 }
             )
             stats.set_value("serpwatch/offered_download_list", listed)
@@ -312,10 +314,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         stats.inc_value("serpwatch/retry_after/waits")
         stats.inc_value("serpwatch/retry_after/seconds", wait)
         if wait > 0:
-            from twisted.internet import reactor
-            from twisted.internet.task import deferLater
-
-            await maybe_deferred_to_future(deferLater(reactor, wait))
+            await sleep(wait)
         return retry
 
 

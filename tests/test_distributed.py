@@ -42,6 +42,7 @@ from crawler.distributed import (
     record_item,
 )
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
+from crawler.landing import LANDING_META, LandingContext
 from crawler.merge import merge_key
 from crawler.scale_store import merge_stats
 
@@ -580,8 +581,19 @@ def test_the_queue_takes_a_landing_page_once_per_query_but_its_redirects_always(
     scheduler.open(spider)
 
     def landing(query, url, **meta):
-        ctx = {"query": query, "entry_url": url}
-        return Request(url, dont_filter=True, cb_kwargs={"ctx": ctx}, meta=meta)
+        ctx = LandingContext(
+            engine="bing",
+            engines=("bing",),
+            appearances=(),
+            query=query,
+            brand=None,
+            is_ad=False,
+            rank=1,
+            ad_position=None,
+            serp_url="https://www.bing.com/search?q=x",
+            entry_url=url,
+        )
+        return Request(url, dont_filter=True, meta={LANDING_META: ctx, **meta})
 
     assert scheduler.enqueue_request(landing("q1", "https://a.example/?utm_source=x"))
     assert not scheduler.enqueue_request(landing("q1", "https://a.example/"))  # redelivered

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from crawler.engine_state import Block, EngineState
+from crawler.engine_state import Block, EngineState, engine_slots, engine_states
 
 
 class Clock:
@@ -81,3 +83,60 @@ def test_block_drops_the_remaining_queries_once(reason, retry_after, waited, rec
     assert run.next_query() is None
     assert run.block("again", None, None) is None  # once out, out
     assert run.backoff(1.0, None, 30.0) is None  # a blocked engine never waits
+
+
+@dataclass
+class Configured:
+    """An [[engines]] entry of a profile, as crawler.config gives it."""
+
+    kind: str
+    url: str | None = None
+    delay: float | None = None
+
+
+def test_engines_are_named_by_kind_and_numbered() -> None:
+    engines = [Configured("google"), Configured("searxng"), Configured("searxng", "http://x/")]
+    states = engine_states(engines, ["q1", "q2"])
+    assert list(states) == ["google", "searxng", "searxng-2"]
+    assert [s.order for s in states.values()] == [0, 1, 2]
+    assert states["searxng-2"].url == "http://x/" and states["searxng-2"].slot == "engine:searxng-2"
+    assert all(s.queue == [0, 1] for s in states.values())
+
+
+# (SERPWATCH_ENGINE_DELAY, the profile's delay) → the engine's delay; the kind's default is 8
+DELAYS = [
+    pytest.param(None, None, 8.0, id="kind-default"),
+    pytest.param("", None, 8.0, id="empty-override-is-unset"),
+    pytest.param(None, 2.5, 2.5, id="profile-delay"),
+    pytest.param(None, 0, 0.0, id="profile-delay-zero"),
+    pytest.param("0", 2.5, 0.0, id="override-wins"),
+]
+
+
+@pytest.mark.parametrize("override, own, expected", DELAYS)
+def test_engine_delay_and_slot(override, own, expected) -> None:
+    states = engine_states([Configured("google", delay=own)], ["q"])
+    slots = engine_slots(
+        states,
+        [Configured("google", delay=own)],
+        override=override,
+        defaults={"google": 8.0},
+        fallback=1.0,
+        lanes=2,
+        slots={},
+    )
+    assert states["google"].delay == expected
+    assert slots == {"engine:google": {"concurrency": 2, "delay": expected}}
+
+
+def test_an_operators_own_slot_wins_and_other_slots_stay() -> None:
+    engines = [Configured("bing"), Configured("yahoo")]
+    states = engine_states(engines, ["q"])
+    mine = {"engine:bing": {"delay": 60.0}, "other": {"concurrency": 9}}
+    slots = engine_slots(
+        states, engines, override=None, defaults={}, fallback=1.5, lanes=1, slots=mine
+    )
+    assert slots["engine:bing"] == {"concurrency": 1, "delay": 60.0}
+    assert slots["engine:yahoo"] == {"concurrency": 1, "delay": 1.5}
+    assert slots["other"] == {"concurrency": 9}
+    assert mine == {"engine:bing": {"delay": 60.0}, "other": {"concurrency": 9}}  # not changed

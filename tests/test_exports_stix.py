@@ -11,7 +11,7 @@ import stix2
 from exports_seed import SCRIPT_URL, seeded
 from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_string
-from stix_check import assert_strict_valid, sco_id
+from stix_check import assert_strict_valid, sco_id, strict_errors, unexplained
 from w3lib.url import safe_url_string
 
 from crawler.exports.core import pair_rows, prepare_export, record_export
@@ -56,6 +56,55 @@ def test_phone_numbers_are_the_published_sco_with_deterministic_ids(exported):
         assert uuid.UUID(p["id"].split("--")[1]).version == 5
     kpn = next(p for p in phones if p["value"] == "+31881234567")
     assert kpn["country"] == "NLD"
+
+
+def _one(obj: dict) -> str:
+    return json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [obj]})
+
+
+def test_the_validators_check_103_wants_a_uuid4_for_an_extension_sco():
+    """Pins stix2-validator's rule that makes the one exception in stix_check.
+
+    shoulds.py `uuid_check` (lines 290-312) asks a UUIDv5 only of its own 18
+    SCO types and a UUIDv4 of every other type, whatever its `extensions`
+    say. If a validator release learns extension-defined SCOs, this fails:
+    then drop the exception in stix_check.
+    """
+    phone = {
+        "type": "phone-number",
+        "spec_version": "2.1",
+        "value": "+31852081234",
+        "extensions": {PHONE_EXTENSION_ID: {"extension_type": "new-sco"}},
+    }
+    spec_id = sco_id("phone-number", "+31852081234")
+    (error,) = strict_errors(_one({**phone, "id": spec_id}))
+    assert "{103}" in error and "not a valid UUIDv4" in error
+    # Only a random-looking UUIDv4 would pass: the spec's id cannot.
+    assert strict_errors(_one({**phone, "id": f"phone-number--{uuid.uuid4()}"})) == []
+    # For the spec's own SCOs the same check wants the UUIDv5 and bites on a UUIDv4.
+    url = {"type": "url", "spec_version": "2.1", "value": "http://x.nl/"}
+    assert strict_errors(_one({**url, "id": sco_id("url", "http://x.nl/")})) == []
+    (error,) = strict_errors(_one({**url, "id": f"url--{uuid.uuid4()}"}))
+    assert "{103}" in error and "not a valid UUIDv5" in error
+
+
+def test_strict_mode_lets_through_only_the_spec_id_of_a_phone_number(exported):
+    export, data = exported
+    assert strict_errors(export.content)  # the 103s on phone numbers are there...
+    assert unexplained(export.content) == []  # ...and they are all it reports
+    for kind, change in [
+        ("phone-number", lambda o: o.update(id=sco_id("phone-number", "+3100"))),
+        ("phone-number", lambda o: o.update(id=f"phone-number--{uuid.uuid4()}")),
+        ("url", lambda o: o.update(id=f"url--{uuid.uuid4()}")),
+        ("indicator", lambda o: o.update(id=sco_id("indicator", "x"))),
+        ("indicator", lambda o: o.update(indicator_types=["Bad Type"])),
+    ]:
+        broken = json.loads(json.dumps(data))
+        victim = next(o for o in broken["objects"] if o["type"] == kind)
+        change(victim)
+        # The validator (or, for a UUIDv4 phone id it accepts, our own id check) objects.
+        with pytest.raises(AssertionError):
+            assert_strict_valid(json.dumps(broken))
 
 
 def test_the_validator_catches_a_broken_bundle(exported):

@@ -10,6 +10,7 @@ import hashlib
 import json
 import sqlite3
 import subprocess
+import urllib.parse
 
 import pytest
 from render_helpers import need_browser
@@ -97,8 +98,9 @@ def test_demo_without_a_browser_says_what_it_skipped_in_one_line(tmp_path):
         assert conn.execute("select count(*) from site_numbers where flagged = 1").fetchone()[0]
 
 
-def test_serve_shows_the_thumbnails(demo, tmp_path):
-    """`serpwatch serve` (Datasette with datasette-render-images) shows each thumbnail."""
+@pytest.fixture(scope="module")
+def served(demo, tmp_path_factory):
+    """`serpwatch serve` on the rendered demo: its root URL."""
     import socket
     import time
     import urllib.request
@@ -109,23 +111,73 @@ def test_serve_shows_the_thumbnails(demo, tmp_path):
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [*run_cli_args(), "serve", "--db", str(out / "demo.db"), "--port", str(port)],
-        env=cli_env(tmp_path),
+        env=cli_env(tmp_path_factory.mktemp("serve-env")),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    root = f"http://127.0.0.1:{port}"
     try:
-        page = ""
-        for _ in range(100):
+        for _ in range(150):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/demo/screenshots") as r:
-                    page = r.read().decode()
+                urllib.request.urlopen(f"{root}/-/versions.json").read()
                 break
             except OSError:
                 time.sleep(0.2)
-        assert page.count('<img src="data:image/jpeg;base64,') >= 5
+        yield root
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_shows_the_thumbnails(served):
+    """`serpwatch serve` (Datasette with datasette-render-images) shows each thumbnail."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{served}/demo/screenshots") as r:
+        page = r.read().decode()
+    assert page.count('<img src="data:image/jpeg;base64,') >= 5
+
+
+def test_the_screenshot_column_is_a_thumbnail_linking_to_the_screenshot(demo, served, tmp_path):
+    """A `screenshot` cell (JSON: WARC record, file, path) in a real headless Chromium:
+    the crawl's thumbnail, linking to the evidence page of that WARC record, which
+    shows the full screenshot, byte for byte the one the row's hash names."""
+    import base64
+    import html as htmllib
+    import re
+
+    from test_serve_triage import dom, shoot, text_of
+
+    out, _ = demo
+    with sqlite3.connect(out / "demo.db") as conn:
+        shots = conn.execute(
+            "select screenshot, screenshot_sha256 from site_numbers where screenshot is not null"
+        ).fetchall()
+    refs = {json.loads(v)["warc_record_id"]: (json.loads(v), sha) for v, sha in shots}
+    url = f"{served}/demo/site_numbers?_sort=phone&_size=max"
+    page = dom(tmp_path, url)
+    cells = re.findall(r'<td class="col-screenshot type-[^"]*">(.*?)</td>', page, re.S)
+    shown = [c for c in cells if c.strip() and c.strip() != "&nbsp;"]
+    assert len(shown) == len(shots) >= 5
+    for cell in shown:
+        assert "warc_record_id" not in cell  # no raw JSON
+        (link,) = re.findall(r'<a href="(/-/serpwatch/evidence\?[^"]+)"', cell)
+        assert '<img src="data:image/jpeg;base64,' in cell
+        record = re.search(r"record=([^&]+)", htmllib.unescape(link))[1]
+        ref, _ = refs[urllib.parse.unquote(record)]
+        assert f"file={urllib.parse.quote(ref['warc_file'], safe='')}" in htmllib.unescape(link)
+    cols = "".join(
+        f"&_col={c}" for c in ("domain", "phone", "risk", "screenshot", "warc_record_id")
+    )
+    shoot(tmp_path, url + cols, "screenshot-column", height=900)
+    # Follow one link: the full screenshot from the WARC, as an image.
+    link = htmllib.unescape(re.findall(r'<a href="(/-/serpwatch/evidence\?[^"]+)"', shown[0])[0])
+    evidence = dom(tmp_path, served + link)
+    assert "resource record" in text_of(evidence)
+    png = re.search(r'<img alt="screenshot" src="data:image/png;base64,([^"]+)"', evidence)
+    record = urllib.parse.unquote(re.search(r"record=([^&]+)", link)[1])
+    assert hashlib.sha256(base64.b64decode(png[1])).hexdigest() == refs[record][1]
+    shoot(tmp_path, served + link, "screenshot-evidence", height=900)
 
 
 def run_cli_args() -> list[str]:

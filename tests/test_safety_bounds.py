@@ -15,6 +15,7 @@ from scrapy.http import HtmlResponse, Response
 from servers.units import make_crawler
 
 from crawler.config import Engine
+from crawler.landing import LANDING_META, LandingContext
 from crawler.limits import download_kind, nesting_depth, retry_after_seconds, url_download_kind
 from crawler.middlewares import (
     CrawlBudgetMiddleware,
@@ -130,13 +131,24 @@ def test_ordinary_pages_are_not_downloads(url, headers, head):
 def test_a_download_link_is_never_requested_and_is_recorded():
     crawler = make_crawler()
     mw = DownloadOfferMiddleware.from_crawler(crawler)
-    request = Request(
-        "http://scam.example/AnyDesk.exe", cb_kwargs={"ctx": {"engine": "bing", "is_ad": True}}
+    ctx = LandingContext(
+        engine="bing",
+        engines=("bing",),
+        appearances=(),
+        query="q",
+        brand="Microsoft",
+        is_ad=True,
+        rank=None,
+        ad_position=1,
+        serp_url="https://www.bing.com/search?q=q",
+        entry_url="http://scam.example/download",
     )
+    request = Request("http://scam.example/AnyDesk.exe", meta={LANDING_META: ctx})
     with pytest.raises(RefusedRequest, match="offered a download"):
         mw.process_request(request)
     (offer,) = crawler.stats.get_value("serpwatch/offered_download_list")
     assert offer["kind"] == "executable" and offer["is_ad"] and offer["domain"] == "scam.example"
+    assert offer["entry_url"] == "http://scam.example/download" and offer["query"] == "q"
     assert crawler.stats.get_value("serpwatch/offered_downloads") == 1
     assert url_download_kind("http://scam.example/AnyDesk.exe")
 

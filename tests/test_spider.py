@@ -19,6 +19,8 @@ from twisted.python.failure import Failure
 from crawler import settings as project_settings
 from crawler.config import ConfigError, load_profile
 from crawler.items import PageItem, QueryOutcome, SerpItem
+from crawler.landing import LANDING_META, LandingContext
+from crawler.merge import Showing
 from crawler.netguard import RefusedRequest
 from spiders.search import SearchSpider, merge_key
 
@@ -201,9 +203,9 @@ def test_pagination_continues_ranks_until_results_per_query(tmp_path):
     serp, engine, landing = split(feed(spider, page2, "bing", "organic-page2"))
     assert [s.rank for s in serp] == [4, 5, 6] and {s.page for s in serp} == {2}
     assert not engine  # 5 organic results reached: no page 3, no next query
-    followed = {r.cb_kwargs["ctx"]["rank"] for r in landing if not r.cb_kwargs["ctx"]["is_ad"]}
+    followed = {r.meta[LANDING_META].rank for r in landing if not r.meta[LANDING_META].is_ad}
     assert followed == {1, 2, 3, 4, 5}
-    assert sum(r.cb_kwargs["ctx"]["is_ad"] for r in landing) == 3
+    assert sum(r.meta[LANDING_META].is_ad for r in landing) == 3
 
 
 def test_next_link_on_the_configured_endpoint_is_followed_as_is(tmp_path):
@@ -326,18 +328,18 @@ def test_the_same_landing_page_from_several_engines_is_requested_once(tmp_path):
     _, (bing2,), _ = split(feed(spider, bing, "bing", "ads-helpdesk-nl"))
     assert split(feed(spider, google, "google", "desktop-ads-nl"))[2] == []
     _, _, landing = split(feed(spider, bing2, "bing", "no-results"))
-    by_url = {r.url: r.cb_kwargs["ctx"] for r in landing}
+    by_url = {r.url: r.meta[LANDING_META] for r in landing}
     assert len(by_url) == len(landing)
     official = by_url["https://support.microsoft.com/nl-nl/contactus"]
-    assert official["engines"] == ["searxng", "bing", "google"]
-    assert official["engine"] == "searxng" and official["rank"] == 1
-    assert len(official["appearances"]) == 3
+    assert official.engines == ("searxng", "bing", "google")
+    assert official.engine == "searxng" and official.rank == 1
+    assert len(official.appearances) == 3
     # Ads and results that differ only in click ids are one page; the ad leads.
     scam = [c for u, c in by_url.items() if "microsoft-hulpdesk.example" in u]
     assert len(scam) == 1
-    assert scam[0]["is_ad"] and scam[0]["engine"] == "bing" and scam[0]["ad_position"] == 1
-    assert scam[0]["engines"] == ["searxng", "bing", "google"]
-    assert scam[0]["entry_url"].startswith("https://microsoft-hulpdesk.example/nl/?utm_source=bing")
+    assert scam[0].is_ad and scam[0].engine == "bing" and scam[0].ad_position == 1
+    assert scam[0].engines == ("searxng", "bing", "google")
+    assert scam[0].entry_url.startswith("https://microsoft-hulpdesk.example/nl/?utm_source=bing")
     request = next(r for r in landing if "microsoft-hulpdesk" in r.url)
     assert request.headers[b"Referer"].decode() == bing.url
     assert request.headers[b"Sec-Fetch-Site"] == b"cross-site"
@@ -354,10 +356,10 @@ def test_ads_are_never_clicked_by_default(tmp_path):
     _, _, landing = split(feed(spider, page2, "google", "no-results"))
     assert not [r for r in landing if "/aclk" in r.url]
     hidden = next(r for r in landing if r.url == "https://www.hotmail-herstel.example/")
-    ctx = hidden.cb_kwargs["ctx"]
-    assert ctx["reached_via"] == "display-url" and "/aclk" in ctx["click_url"]
+    ctx = hidden.meta[LANDING_META]
+    assert ctx.reached_via == "display-url" and "/aclk" in ctx.click_url
     decoded = next(r for r in landing if "klantenservice-nummers" in r.url)
-    assert decoded.cb_kwargs["ctx"]["reached_via"] == "decoded"
+    assert decoded.meta[LANDING_META].reached_via == "decoded"
 
 
 def test_click_ads_follows_the_click_chain_paced_like_the_engine(tmp_path):
@@ -369,25 +371,38 @@ def test_click_ads_follows_the_click_chain_paced_like_the_engine(tmp_path):
     aclk = [r for r in landing if "/aclk" in r.url]
     assert len(aclk) == 2  # both ads, through Google's own click URL
     assert all(r.meta["download_slot"] == "engine:google" for r in aclk)
-    assert {r.cb_kwargs["ctx"]["reached_via"] for r in aclk} == {"click"}
+    assert {r.meta[LANDING_META].reached_via for r in aclk} == {"click"}
 
 
 def test_page_items_carry_every_engine(tmp_path):
     spider = make_spider(tmp_path)
-    ctx = {
-        "engine": "bing",
-        "engines": ["bing", "google"],
-        "appearances": [{"engine": "bing"}, {"engine": "google"}],
-        "query": "q",
-        "brand": None,
-        "is_ad": False,
-        "rank": 1,
-        "ad_position": None,
-        "serp_url": "https://www.bing.com/search?q=q",
-        "entry_url": "https://a.example/",
-    }
-    request = Request("https://a.example/")
+    showings = tuple(
+        Showing(
+            engine,
+            False,
+            1,
+            None,
+            f"https://{engine}/?q=q",
+            "https://a.example/",
+            "https://a.example/",
+        )
+        for engine in ("bing", "google")
+    )
+    ctx = LandingContext(
+        engine="bing",
+        engines=("bing", "google"),
+        appearances=showings,
+        query="q",
+        brand=None,
+        is_ad=False,
+        rank=1,
+        ad_position=None,
+        serp_url="https://bing/?q=q",
+        entry_url="https://a.example/",
+    )
+    request = Request("https://a.example/", meta={LANDING_META: ctx})
     response = HtmlResponse(request.url, body=b"<html>hi</html>", encoding="utf-8", request=request)
-    (item,) = collect(spider.parse_page(response, ctx))
+    (item,) = collect(spider.parse_page(response))
     assert isinstance(item, PageItem) and item.engines == ["bing", "google"]
-    assert item.engine == "bing"
+    assert item.engine == "bing" and item.entry_url == "https://a.example/"
+    assert [a["engine"] for a in item.appearances] == ["bing", "google"]

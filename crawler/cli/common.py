@@ -1,9 +1,9 @@
-"""What every command shares: the default database, the --db option, and
-`friendly`, which turns a user's error into one line and an exit code.
+"""What every command shares: the default database, the --db option,
+`friendly`, which turns a user's error into one line and an exit code, and
+where a database's evidence lives.
 
 Command modules import these from here, never from crawler.cli, which
-imports them to register its commands (`python -m crawler.cli` stays free of
-import cycles).
+imports them to register their commands (no import cycles).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -73,3 +74,11 @@ db_option = click.option(
     type=click.Path(dir_okay=False),
     help="SQLite database file.",
 )
+
+
+def warc_dir(db_path) -> Path:
+    """The folder of a database's WARC files (SERPWATCH_WARC_DIR, or beside the database)."""
+    from crawler import settings
+    from crawler.evidence import warc_dir_for
+
+    return warc_dir_for(db_path, settings.SERPWATCH_WARC_DIR or None)

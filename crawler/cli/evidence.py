@@ -1,6 +1,6 @@
 """`serpwatch evidence KEY`: one folder of evidence for a number or a site, ready to attach.
 
-Registered on the `serpwatch` group by one line in crawler/cli.py. The folder
+Registered on the `serpwatch` group by one line in crawler/cli/__init__.py. The folder
 holds, for the flagged (site, number) pairs of KEY and the pages they were
 seen on (newest first, at most `--pages`):
 

@@ -22,6 +22,8 @@ import signal
 
 import click
 
+from crawler.cli.common import db_option, friendly
+
 EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
 SIGNAL_EXIT = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
 
@@ -76,35 +78,30 @@ def summary_lines(db, run_id: int) -> list[str]:
     return lines
 
 
-def register(main: click.Group, friendly, db_option) -> None:
-    """Add `runs` to the `serpwatch` group."""
+@click.command("runs")
+@db_option
+@friendly
+def runs_cmd(db_path):
+    """List crawl runs, newest first: status, counts and each engine's outcome.
 
-    @main.command("runs")
-    @db_option
-    @friendly
-    def runs_cmd(db_path):
-        """List crawl runs, newest first: status, counts and each engine's outcome.
+    Status: finished (every engine answered), partial, blocked, failed,
+    interrupted, or running. A running run shows its progress (written every
+    few seconds by the crawl); a run started by Scrapyd shows its job id.
 
-        Status: finished (every engine answered), partial, blocked, failed,
-        interrupted, or running. A running run shows its progress (written every
-        few seconds by the crawl); a run started by Scrapyd shows its job id.
+    Example: serpwatch runs --db nl.db
+    """
+    from crawler import storage
+    from crawler.progress import progress_line
 
-        Example: serpwatch runs --db nl.db
-        """
-        from crawler import storage
-        from crawler.progress import progress_line
-
-        db = storage.open_db(db_path, create=False)
-        runs = storage.runs(db)
-        if not runs:
-            click.echo("No runs yet.")
-        for run in runs:
-            job = f"  job {run['job']}" if run.get("job") else ""
-            status = run["status"] or "-"
-            click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<9}  {run['profile']}{job}")
-            if run["status"] == "running" and progress_line(run.get("progress")):
-                click.echo(
-                    f"      progress ({run['progress_at']}): {progress_line(run['progress'])}"
-                )
-            for line in summary_lines(db, run["id"]):
-                click.echo(f"      {line}")
+    db = storage.open_db(db_path, create=False)
+    runs = storage.runs(db)
+    if not runs:
+        click.echo("No runs yet.")
+    for run in runs:
+        job = f"  job {run['job']}" if run.get("job") else ""
+        status = run["status"] or "-"
+        click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<9}  {run['profile']}{job}")
+        if run["status"] == "running" and progress_line(run.get("progress")):
+            click.echo(f"      progress ({run['progress_at']}): {progress_line(run['progress'])}")
+        for line in summary_lines(db, run["id"]):
+            click.echo(f"      {line}")

@@ -1,6 +1,6 @@
 """`serpwatch rescore`: score a database again with this version's rules.
 
-Registered on the `serpwatch` group by crawler/cli.py. The work is
+Registered on the `serpwatch` group by crawler/cli/__init__.py. The work is
 `crawler.history.rescore`, which the end of every crawl also runs for what the
 crawl saw; this command runs it for the whole database (or some keys), so a
 database from an older serpwatch gets the number and site verdicts at once.
@@ -10,19 +10,12 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli.common import DEFAULT_DB, friendly
+from crawler.cli.common import db_option, friendly
 
 
 @click.command("rescore")
 @click.argument("keys", nargs=-1)
-@click.option(
-    "--db",
-    "db_path",
-    default=DEFAULT_DB,
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite database file.",
-)
+@db_option
 @friendly
 def rescore(keys, db_path):
     """Score every stored (site, number) pair, number and site again with the current rules.

@@ -1,18 +1,65 @@
-"""`serpwatch serp unparsed`: the result pages no parser recognised (issue 16).
+"""`serpwatch serp parse` and `serp unparsed`: saved result pages.
 
-A crawl keeps every such page whole (bytes, engine, query, time) instead of
-reading it as "no results"; maintainers list them here and save them as new
-golden fixtures (`tests/fixtures/serp/<engine>/<case>/`).
+`parse` runs an engine's parser (crawler.engines) on a saved page. `unparsed`
+lists the result pages no parser recognised (issue 16): a crawl keeps every
+such page whole (bytes, engine, query, time) instead of reading it as "no
+results"; maintainers list them here and save them as new golden fixtures
+(`tests/fixtures/serp/<engine>/<case>/`).
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import click
 
+from crawler.cli.common import friendly
 
-@click.command("unparsed")
+
+@click.group("serp")
+def serp_group():
+    """Work with saved search result pages."""
+
+
+@serp_group.command("parse")
+@click.option("--engine", "kind", required=True, help="Engine kind: bing, duckduckgo, ...")
+@click.option("--url", default=None, help="URL the page was fetched from (resolves links).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@friendly
+def serp_parse(kind, url, file):
+    """Parse a saved result page; print one JSON object per result.
+
+    Ads, organic results, then local and call cards (`kind`). Exits 3 when
+    the page is a block or captcha page, or a page the parser does not
+    recognise (the message names the markers it missed); a page that says
+    itself that nothing was found prints nothing and says so on stderr.
+
+    Example: serpwatch serp parse --engine bing saved.html
+    """
+    from crawler.engines import ENGINES
+
+    if kind not in ENGINES:
+        raise click.BadParameter(
+            f"unknown engine {kind!r}; use one of {', '.join(sorted(ENGINES))}",
+            param_hint="--engine",
+        )
+    module = ENGINES[kind]
+    page = module.parse(Path(file).read_bytes(), url or module.ENDPOINT)
+    if page.blocked:
+        click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
+        sys.exit(3)
+    if page.unrecognised:
+        click.echo(f"{file}: unrecognised {kind} page: {page.unrecognised}", err=True)
+        sys.exit(3)
+    for result in page.results + page.listings:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    if page.no_results:
+        click.echo(f"{file}: the page says {kind} found nothing for the query", err=True)
+
+
+@serp_group.command("unparsed")
 @click.option("--db", "db_path", default="serpwatch.db", show_default=True, type=click.Path())
 @click.option("--run", "run_id", type=int, help="Only this run.")
 @click.option("--limit", default=50, show_default=True, help="Newest pages shown.")
@@ -22,6 +69,7 @@ import click
     type=click.Path(file_okay=False),
     help="Write each page's bytes to DIR/<engine>-<id>.html (to make a fixture of it).",
 )
+@friendly  # one line per error, no traceback
 def serp_unparsed(db_path, run_id, limit, save_dir):
     """List result pages that no engine parser recognised, newest first.
 

@@ -2,9 +2,12 @@
 
 - Scam URLs are text, never links: every http(s) value renders as plain text.
 - JSON columns (facts, reasons, ...) are cut to one line.
-- A WARC record id (or a screenshot) links to /-/serpwatch/evidence, which
-  shows the record's headers and its payload as escaped text, or an image as
-  an image, under a Content-Security-Policy that runs nothing.
+- A WARC record id links to /-/serpwatch/evidence, which shows the record's
+  headers and its payload as escaped text, or an image as an image, under a
+  Content-Security-Policy that runs nothing.
+- A `screenshot` cell holds JSON ({warc_record_id, warc_file, path}): it shows
+  the crawl's thumbnail (from the `screenshots` table) linking to the full
+  screenshot's WARC record on that page; the word "screenshot" without one.
 - Datasette's CSV is spreadsheet-safe, as serpwatch's own CSV exports are: a
   cell that starts with = + - @ or a tab gets a leading apostrophe, so a
   phone number stays text (`'+31852081234`) instead of a formula or a number.
@@ -16,7 +19,9 @@ import base64
 import csv
 import html
 import io
+import json
 import re
+import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
@@ -45,13 +50,61 @@ def _get(row, name):
         return None
 
 
-@hookimpl
-def render_cell(row, value, column, datasette):
-    if column in ("warc_record_id", "screenshot") and value:
-        link = "/-/serpwatch/evidence?" + "&".join(
-            f"{k}={quote(str(v), safe='')}"
-            for k, v in (("record", value), ("file", _get(row, "warc_file") or ""))
+def _evidence_link(record_id, file) -> str:
+    return "/-/serpwatch/evidence?" + "&".join(
+        f"{k}={quote(str(v), safe='')}" for k, v in (("record", record_id), ("file", file or ""))
+    )
+
+
+def _screenshot_ref(value) -> dict | None:
+    """The WARC record of a `screenshot` cell: JSON {warc_record_id, warc_file, path}."""
+    try:
+        ref = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(ref, dict) and ref.get("warc_record_id") and ref.get("warc_file"):
+        return ref
+    return None
+
+
+async def _thumbnail(datasette, database: str, record_id: str) -> bytes | None:
+    """The JPEG thumbnail the crawl stored for this screenshot record, if any."""
+    try:
+        rows = await datasette.get_database(database).execute(
+            "select thumbnail from screenshots where warc_record_id = ? limit 1", [record_id]
         )
+    except sqlite3.Error:  # a database without the screenshots table
+        return None
+    first = rows.first()
+    return first[0] if first and first[0] else None
+
+
+def _screenshot_cell(ref: dict, datasette, database: str):
+    """A thumbnail linking to the full screenshot in the WARC (or the word, without one)."""
+    link = _evidence_link(ref["warc_record_id"], ref["warc_file"])
+    title = f"screenshot {ref['warc_record_id']} in {ref['warc_file']}"
+
+    async def cell():
+        thumb = await _thumbnail(datasette, database, ref["warc_record_id"])
+        if not thumb:
+            return markupsafe.Markup('<a href="{}" title="{}">screenshot</a>').format(link, title)
+        data = base64.b64encode(thumb).decode("ascii")
+        return markupsafe.Markup(
+            '<a href="{}" title="{}"><img src="data:image/jpeg;base64,{}" alt="screenshot"'
+            ' style="max-width:160px;max-height:120px;border:1px solid #ccc"></a>'
+        ).format(link, title, data)
+
+    return cell
+
+
+@hookimpl
+def render_cell(row, value, column, database, datasette):
+    if column == "screenshot" and value:
+        ref = _screenshot_ref(value)
+        if ref:
+            return _screenshot_cell(ref, datasette, database)
+    if column == "warc_record_id" and value:
+        link = _evidence_link(value, _get(row, "warc_file"))
         return markupsafe.Markup('<a href="{}">{}</a>').format(link, value)
     if not isinstance(value, str):
         return None
@@ -94,13 +147,14 @@ async def evidence(request, datasette):
     if ctype.startswith("image/"):
         data = base64.b64encode(payload).decode("ascii")
         shown = f'<img alt="screenshot" src="data:{e(ctype)};base64,{data}">'
+        how = "The screenshot is shown as an image."
     else:
         text = payload[:MAX_SHOWN].decode("utf-8", errors="replace")
         more = "\n[...]" if len(payload) > MAX_SHOWN else ""
         shown = f"<pre>{e(text + more)}</pre>"
+        how = "The page's code is shown as text; nothing of it runs."
     body = (
-        f"<p>{e(kind)} record {e(record_id)} in {e(file)}, {len(payload):,} bytes. "
-        "The page's code is shown as text; nothing of it runs.</p>"
+        f"<p>{e(kind)} record {e(record_id)} in {e(file)}, {len(payload):,} bytes. {how}</p>"
         f"<table>{rows}</table><h2>Payload</h2>{shown}"
     )
     return _page(f"Evidence {record_id}", body)

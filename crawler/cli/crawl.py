@@ -1,0 +1,160 @@
+"""`serpwatch demo` and `serpwatch crawl`: run the job and print what the run did.
+
+The crawl itself is crawler.crawl (one process) or crawler.cli.scale (with
+--redis); the run's summary lines and exit code come from crawler.cli.runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from crawler.cli.common import db_option, friendly, warc_dir
+from crawler.tables import flag_table
+
+DEMO_DIR = Path(__file__).parents[1] / "demo"
+
+
+def _flag_table(records: list[dict]) -> str:
+    return flag_table(records) if records else "No flagged numbers."
+
+
+def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> tuple[int, int]:
+    """Crawl, print the run's summary; return the run id and the exit code it earned."""
+    from crawler import storage
+    from crawler.cli.runs import exit_code, summary_lines
+    from crawler.crawl import run_crawl
+
+    if redis_url:  # distributed mode (crawler/cli/scale.py)
+        from crawler.cli.scale import run_distributed
+
+        stats = run_distributed(profile, db_path, overrides or {}, redis_url)
+    else:
+        stats = run_crawl(profile, db_path, overrides, proxy=proxy)
+    run_id = stats.get("serpwatch/run_id")
+    if run_id is None:
+        raise click.ClickException("the crawl did not start; see the log above")
+    db = storage.open_db(db_path)
+    if stats.get("serpwatch/forced") and storage.get_run(db, run_id)["status"] == "running":
+        # A second signal stopped the reactor before the pipeline closed the run:
+        # close it here from the crawl's stats (no history: the run covered too little).
+        storage.finish_crawl(db, run_id, {**stats, "finish_reason": "shutdown"})
+    for line in summary_lines(db, run_id):
+        click.echo(line)
+    code = exit_code(storage.get_run(db, run_id)["status"], stats.get("serpwatch/signal"))
+    db.close()
+    return run_id, code
+
+
+@click.command("demo")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Database file.")
+@click.option(
+    "--out",
+    "out_dir",
+    default="serpwatch-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the database and the exports.",
+)
+@friendly
+def demo(db_path, out_dir):
+    """Run the whole job on the embedded demo web and print what was flagged.
+
+    Starts a search engine and a dozen sites on 127.0.0.1, crawls them with the
+    bundled demo profile, prints the flagged numbers and writes the exports.
+
+    Example: serpwatch demo --out /tmp/demo
+    """
+    from crawler import storage
+    from crawler.config import load_profile
+    from crawler.demo.web import DemoWeb
+    from crawler.exports.core import default_floor, prepare_export
+    from crawler.exports.recipients import load_presets
+    from crawler.exports.report import write_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = Path(db_path) if db_path else out / "demo.db"
+    profile = load_profile(DEMO_DIR / "profile.toml")
+    with DemoWeb() as web:
+        for engine in profile.engines:
+            engine.url = web.search_url
+        click.echo(f"demo web on {web.base_url} (search engine and proxy for 12 sites)")
+        # The demo's sites answer in a millisecond: AutoThrottle needs no head start.
+        overrides = {
+            "LOG_LEVEL": "WARNING",
+            "AUTOTHROTTLE_START_DELAY": 0,
+            # With a browser, every flagged page of the demo gets its picture.
+            "SERPWATCH_RENDER_MIN_RISK": "low",
+        }
+        run_id, _ = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
+    db = storage.open_db(db_path)
+    records = storage.flagged(db, run_id=run_id)
+    click.echo("")
+    click.echo(_flag_table(records))
+    click.echo("")
+    presets = load_presets()
+    written = []
+    for recipient, fmt, name in (
+        ("default", "jsonl", "flagged.jsonl"),
+        ("default", "csv", "flagged.csv"),
+        ("default", "stix", "flagged.stix.json"),
+        ("default", "misp", "flagged.misp.json"),
+        ("hosting", "xarf", "hosting.xarf.jsonl"),
+    ):
+        preset = presets[recipient]
+        floor = default_floor(preset, fmt)
+        (out / name).write_bytes(
+            prepare_export(db, preset, fmt, run_id=run_id, min_risk=floor).data
+        )
+        written.append(str(out / name))
+    report = write_report(db, out / "report.html", run_id)
+    click.echo(f"database: {db_path}")
+    click.echo(f"exports:  {', '.join(written)}")
+    click.echo(f"evidence: {warc_dir(db_path)}")
+    click.echo(f"report:   {report}")
+
+
+@click.command("crawl")
+@click.argument("profile_path", metavar="PROFILE.toml", type=click.Path(dir_okay=False))
+@db_option
+@click.option("--jobdir", type=click.Path(file_okay=False), help="Scrapy JOBDIR to pause/resume.")
+@click.option(
+    "-s", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting."
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Distributed: seed a run in this Redis, store it and work on it; workers join.",
+)
+@friendly
+def crawl(profile_path, db_path, jobdir, settings, redis_url):
+    """Run a profile's queries on its engines and store what was found.
+
+    Prints one line per engine. Exit 0 when every engine answered every query,
+    3 when every engine blocked, 1 otherwise (some or all engines failed or
+    blocked, or storage failed), 130 / 143 when stopped by SIGINT / SIGTERM
+    (a second signal stops at once).
+
+    With --redis the run goes into Redis and `serpwatch worker` processes on any
+    machine share its work (README: More than one machine).
+
+    Example: serpwatch crawl profiles/nl.toml --db nl.db -s DOWNLOAD_DELAY=2
+    """
+    from crawler.config import load_profile
+
+    profile = load_profile(profile_path)
+    overrides = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        overrides[name] = value
+    if jobdir:
+        overrides["JOBDIR"] = jobdir
+    _, code = _do_crawl(profile, db_path, overrides, redis_url=redis_url)
+    if code:
+        sys.exit(code)
