@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler import storage
+from crawler import stats_keys, storage
 from crawler.config import AlertsConfig, mask_url
 from crawler.risk import RISK_ORDER
 
@@ -461,7 +461,7 @@ class AlertsExtension:
 
         profile = getattr(spider, "profile", None)
         config = getattr(profile, "alerts", None)
-        run_id = self.crawler.stats.get_value("serpwatch/run_id")
+        run_id = self.crawler.stats.get_value(stats_keys.RUN_ID)
         if config is None or run_id is None:
             return None
         settings = self.crawler.settings
@@ -504,4 +504,4 @@ class AlertsExtension:
             return
         for d in done:
             key = "ok" if d.ok else "failed"
-            self.crawler.stats.inc_value(f"serpwatch/alerts/{key}")
+            self.crawler.stats.inc_value(stats_keys.ALERTS(key))

@@ -17,6 +17,7 @@ from scrapy.settings import Settings
 from scrapy.utils.ossignal import signal_names
 
 from crawler import settings as default_settings
+from crawler import stats_keys
 from crawler.config import Profile
 from crawler.lock import hold
 
@@ -86,6 +87,6 @@ def run_crawl(
         process.start()
     stats = dict(crawler.stats.get_stats())
     if process.signum is not None:
-        stats["serpwatch/signal"] = signal_names.get(process.signum, str(process.signum))
-        stats["serpwatch/forced"] = process.forced
+        stats[stats_keys.SIGNAL] = signal_names.get(process.signum, str(process.signum))
+        stats[stats_keys.FORCED] = process.forced
     return stats

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from crawler import storage, triage
+from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
 from crawler.scoring.verdicts import (
     number_facts,
@@ -252,7 +252,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 events.append((kind, key, "back", f"back after an absence: last seen in {when}"))
                 counts[f"back_{kind}s"] += 1
     storage.mark_present(db, profile, run_id, seen)
-    if not stats.get("serpwatch/storage_failed"):
+    if not stats.get(stats_keys.STORAGE_FAILED):
         answered = storage.answered_queries(db, run_id)
         unfetched = storage.shown_but_not_fetched(db, run_id)
         fetched = storage.run_domains(db, run_id)

@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crawler import stats_keys
+
 logger = logging.getLogger(__name__)
 
 EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: another crawl holds the database
@@ -262,7 +264,7 @@ class RunGuard:
         if self.lock is None:
             return
         profile = getattr(getattr(spider, "profile", None), "name", None)
-        self.lock.update(run_id=self.crawler.stats.get_value("serpwatch/run_id"), profile=profile)
+        self.lock.update(run_id=self.crawler.stats.get_value(stats_keys.RUN_ID), profile=profile)
 
     def stopped(self):
         if self.owned and self.lock is not None:

@@ -12,8 +12,9 @@ run's stats.
   redirects and meta refreshes all pass through here).
 - `DownloadOfferMiddleware`: executables and archives (by name, type,
   attachment, first bytes) are stopped before their body is read, counted
-  as `serpwatch/offered_downloads` and listed in
-  `serpwatch/offered_download_list` (SERPWATCH_MAX_OFFERS_LISTED entries).
+  as `serpwatch/offered_downloads` and sent as the signal
+  `crawler.run_recorder.OFFERED_DOWNLOAD`, which records them with the run
+  (SERPWATCH_MAX_OFFERS_LISTED per run).
 - `CrawlBudgetMiddleware` (SERPWATCH_MAX_PAGES_PER_SITE, SERPWATCH_MAX_QUERIES):
   requests per registrable domain and distinct queries per run.
 - `HostilePageMiddleware` (SERPWATCH_MAX_NESTING): pages nested so deep
@@ -43,6 +44,7 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler import stats_keys
 from crawler.domains import registrable_domain
 from crawler.landing import LANDING_META, LandingContext
 from crawler.limits import (
@@ -53,6 +55,7 @@ from crawler.limits import (
     url_download_kind,
 )
 from crawler.netguard import NetGuard, RefusedRequest
+from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.wait import sleep
 
 logger = logging.getLogger(__name__)
@@ -65,8 +68,8 @@ scrapy_cookies._split_domain = tldextract.TLDExtract(
 
 
 def _refuse(crawler, request, reason: str, stat: str) -> RefusedRequest:
-    crawler.stats.inc_value("serpwatch/refused")
-    crawler.stats.inc_value(f"serpwatch/refused/{stat}")
+    crawler.stats.inc_value(stats_keys.REFUSED.total)
+    crawler.stats.inc_value(stats_keys.REFUSED(stat))
     logger.info("refused %s: %s", request.url, reason)
     return RefusedRequest(request.url, reason, stat=stat)
 
@@ -96,8 +99,8 @@ class NetGuardMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RefusedRequest) and exception.stat == "connection":
             # Refused by the resolver or the pool's peer check (crawler.resolver).
-            self.crawler.stats.inc_value("serpwatch/refused")
-            self.crawler.stats.inc_value("serpwatch/refused/connection")
+            self.crawler.stats.inc_value(stats_keys.REFUSED.total)
+            self.crawler.stats.inc_value(stats_keys.REFUSED("connection"))
             logger.info("refused %s: %s", request.url, exception.reason)
         return None
 
@@ -107,7 +110,6 @@ class DownloadOfferMiddleware:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.max_listed = crawler.settings.getint("SERPWATCH_MAX_OFFERS_LISTED", 200)
         crawler.signals.connect(self.headers_received, signal=signals.headers_received)
         crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
 
@@ -166,31 +168,27 @@ class DownloadOfferMiddleware:
 
     def _record(self, request, response, kind: str, reason: str) -> RefusedRequest:
         stats = self.crawler.stats
-        stats.inc_value("serpwatch/offered_downloads")
-        stats.inc_value(f"serpwatch/offered_downloads/{kind}")
-        listed = stats.get_value("serpwatch/offered_download_list") or []
-        if len(listed) < self.max_listed:
-            # The result behind the request, when it is a landing page (crawler.landing).
-            ctx: LandingContext | None = request.meta.get(LANDING_META)
-            headers = response.headers if response is not None else {}
-            ctype = headers.get(b"Content-Type") if response is not None else None
-            listed.append(
-                {
-                    "url": request.url,
-                    "entry_url": ctx.entry_url if ctx else request.url,
-                    "domain": registrable_domain(request.url),
-                    "kind": kind,
-                    "reason": reason,
-                    "content_type": ctype.decode("latin-1") if ctype else "",
-                    "status": response.status if response is not None else None,
-                    "engine": ctx.engine if ctx else None,
-                    "query": ctx.query if ctx else None,
-                    "brand": ctx.brand if ctx else None,
-                    "is_ad": ctx.is_ad if ctx else None,
-                    "serp_url": ctx.serp_url if ctx else None,
-                }
-            )
-            stats.set_value("serpwatch/offered_download_list", listed)
+        stats.inc_value(stats_keys.OFFERED_DOWNLOADS.total)
+        stats.inc_value(stats_keys.OFFERED_DOWNLOADS(kind))
+        # The result behind the request, when it is a landing page (crawler.landing).
+        ctx: LandingContext | None = request.meta.get(LANDING_META)
+        ctype = response.headers.get(b"Content-Type") if response is not None else None
+        offer = OfferedDownload(
+            url=request.url,
+            entry_url=ctx.entry_url if ctx else request.url,
+            domain=registrable_domain(request.url),
+            kind=kind,
+            reason=reason,
+            content_type=ctype.decode("latin-1") if ctype else "",
+            status=response.status if response is not None else None,
+            engine=ctx.engine if ctx else None,
+            query=ctx.query if ctx else None,
+            brand=ctx.brand if ctx else None,
+            is_ad=ctx.is_ad if ctx else None,
+            serp_url=ctx.serp_url if ctx else None,
+        )
+        # Recorded with the run by crawler.run_recorder.RunRecorder.
+        self.crawler.signals.send_catch_log(OFFERED_DOWNLOAD, offer=offer)
         logger.info("offered a download at %s: %s (%s); not stored", request.url, kind, reason)
         return RefusedRequest(request.url, f"offered a download: {reason}", stat="download")
 
@@ -300,7 +298,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             return super().process_response(request, response)
         stats = self.crawler.stats
         if wait > self.retry_after_max:
-            stats.inc_value("serpwatch/retry_after/too_long")
+            stats.inc_value(stats_keys.RETRY_AFTER("too_long"))
             logger.warning(
                 "%s asks to retry after %.0f s (cap SERPWATCH_RETRY_AFTER_MAX=%.0f); giving up",
                 request.url,
@@ -311,8 +309,8 @@ class RetryAfterMiddleware(RetryMiddleware):
         retry = self._retry(request, f"{response.status} with Retry-After {wait:g}s")
         if retry is None:
             return response
-        stats.inc_value("serpwatch/retry_after/waits")
-        stats.inc_value("serpwatch/retry_after/seconds", wait)
+        stats.inc_value(stats_keys.RETRY_AFTER("waits"))
+        stats.inc_value(stats_keys.RETRY_AFTER("seconds"), wait)
         if wait > 0:
             await sleep(wait)
         return retry

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from crawler import storage
+from crawler import stats_keys, storage
 from crawler.items import PageItem
 
 logger = logging.getLogger(__name__)
@@ -102,18 +102,18 @@ def snapshot(spider, stats: dict, counts: dict, started: float) -> Progress:
                 name=name,
                 done=done,
                 total=total,
-                serp_pages=stats.get(f"serpwatch/serp_pages/{name}", 0),
+                serp_pages=stats.get(stats_keys.SERP_PAGES(name), 0),
                 blocked=run.blocked,
             )
         )
     landing_done = (
         counts["pages"]
-        + stats.get("serpwatch/pages_failed", 0)
+        + stats.get(stats_keys.PAGES_FAILED.total, 0)
         # Pages that are not HTML, or that the guards refused, are done with too.
-        + stats.get("serpwatch/pages_not_html", 0)
+        + stats.get(stats_keys.PAGES_NOT_HTML, 0)
     )
-    landing_total = max(stats.get("serpwatch/landing_pages", 0), landing_done)
-    blocks = sum(v for k, v in stats.items() if k.startswith("serpwatch/blocked_pages/"))
+    landing_total = max(stats.get(stats_keys.LANDING_PAGES, 0), landing_done)
+    blocks = sum(stats_keys.BLOCKED_PAGES.parts(stats).values())
     elapsed = time.monotonic() - started
     return Progress(
         engines=engines,
@@ -237,7 +237,7 @@ class ProgressExtension:
             self._save(progress)
 
     def _save(self, progress: Progress) -> None:
-        run_id = self.crawler.stats.get_value("serpwatch/run_id")
+        run_id = self.crawler.stats.get_value(stats_keys.RUN_ID)
         if run_id is None:
             return
         try:

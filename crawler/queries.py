@@ -30,7 +30,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler import storage, triage
+from crawler import stats_keys, storage, triage
 from crawler.config import Profile, query_key
 
 RETIRE_AFTER_RUNS = 5  # the default N of `queries stats --last N`
@@ -194,7 +194,7 @@ def try_query(profile: Profile, text: str, overrides: dict | None = None) -> dic
         }
         settings.update(overrides or {})
         crawl_stats = run_crawl(one, db_path, settings)
-        run_id = crawl_stats.get("serpwatch/run_id")
+        run_id = crawl_stats.get(stats_keys.RUN_ID)
         if run_id is None:
             raise RuntimeError("the crawl did not start")
         db = storage.open_db(db_path)

@@ -65,7 +65,7 @@ SERPWATCH_RETRY_AFTER_MAX = 30  # longest Retry-After honoured (s); longer is no
 SERPWATCH_MAX_PAGES_PER_SITE = 25  # requests per registrable domain per run
 SERPWATCH_MAX_QUERIES = 1000  # distinct (engine, query) pairs per run
 SERPWATCH_MAX_NESTING = MAX_NESTING  # deeper HTML is a parser time bomb: refused
-SERPWATCH_MAX_OFFERS_LISTED = 200  # offered downloads listed in the run's stats
+SERPWATCH_MAX_OFFERS_LISTED = 200  # offered downloads recorded per run (table downloads)
 # The SSRF guard: on unless the profile says allow_private = true (or this is on).
 SERPWATCH_ALLOW_PRIVATE = False
 SERPWATCH_TRUSTED_HOSTS: list[str] = []  # "host[:port]" trusted like engine endpoints
@@ -115,6 +115,9 @@ ITEM_PIPELINES = {
 # the profile's [alerts] after each run. Extensions, so `scrapy crawl` and
 # Scrapyd jobs get them as `serpwatch crawl` does.
 EXTENSIONS = {
+    # Opens the run when the spider opens, closes it when it closes, before the
+    # progress and the alerts read it (crawler/run_recorder.py).
+    "crawler.run_recorder.RunRecorder": 100,
     "crawler.progress.ProgressExtension": 500,
     "crawler.alerts.AlertsExtension": 600,
 }

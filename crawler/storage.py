@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler import schema
+from crawler import schema, stats_keys
 from crawler.risk import RISK_ORDER
 
 # How long a write waits for another writer (a crawl, a migration) before failing.
@@ -1004,7 +1004,7 @@ def save_query_outcome(db: Database, run_id: int, row: dict) -> None:
 
 def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
     """Per engine: answered | partial | failed | blocked | unfinished, with counts and why."""
-    engines = list(stats.get("serpwatch/engines") or [])
+    engines = list(stats.get(stats_keys.ENGINES) or [])
     empty = {"answered": 0, "failed": 0, "blocked": 0, "skipped": 0, "serp_pages": 0}
     per: dict[str, dict] = {e: {**empty, "results": 0} for e in engines}
     for engine, outcome, n, pages, results in db.execute(
@@ -1018,10 +1018,10 @@ def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
         row["results"] += results or 0
     for engine, row in per.items():
         done = row["answered"] + row["failed"] + row["blocked"] + row["skipped"]
-        row["queries"] = stats.get("serpwatch/queries") or done
-        if stats.get(f"serpwatch/blocked/{engine}"):
+        row["queries"] = stats.get(stats_keys.QUERIES) or done
+        if stats.get(stats_keys.BLOCKED(engine)):
             row["outcome"] = "blocked"
-            row["detail"] = stats.get(f"serpwatch/blocked_reason/{engine}", "")
+            row["detail"] = stats.get(stats_keys.BLOCKED_REASON(engine), "")
         elif row["answered"] and row["answered"] + row["skipped"] >= row["queries"]:
             # Queries the run's own budget refused were never asked: not the engine's fault.
             row["outcome"] = "answered"
@@ -1032,7 +1032,7 @@ def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
         else:
             row["outcome"] = "unfinished"
         if row["failed"] and "detail" not in row:
-            row["detail"] = stats.get(f"serpwatch/serp_failed_reason/{engine}", "")
+            row["detail"] = stats.get(stats_keys.SERP_FAILED_REASON(engine), "")
     return per
 
 
@@ -1078,31 +1078,30 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
         [run_id],
     ).fetchone()
     return {
-        "serp_pages": stats.get("serpwatch/serp_pages", 0),
+        "serp_pages": stats.get(stats_keys.SERP_PAGES.total, 0),
         "landing_pages": pages,
         "sightings": sightings,
         "flagged_pairs": flagged,
-        "lost_items": stats.get("serpwatch/storage_lost", 0),
+        "lost_items": stats.get(stats_keys.STORAGE_LOST.total, 0),
     }
 
 
 def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
-        k.rsplit("/", 1)[1]: stats.get(f"serpwatch/blocked_reason/{k.rsplit('/', 1)[1]}", "")
-        for k in stats
-        if k.startswith("serpwatch/blocked/")
+        engine: stats.get(stats_keys.BLOCKED_REASON(engine), "")
+        for engine in stats_keys.BLOCKED.parts(stats)
     }
-    engines = stats.get("serpwatch/engines") or []
+    engines = stats.get(stats_keys.ENGINES) or []
     # A page no parser recognised is a warning of its own, never "no results".
-    unrecognised = {e: stats.get(f"serpwatch/unrecognised/{e}", 0) for e in engines}
+    unrecognised = {e: stats.get(stats_keys.UNRECOGNISED(e), 0) for e in engines}
     warnings = [
         f"{e} returned no results for any query"
         for e in engines
         if e not in blocked
         and not unrecognised[e]
-        and not stats.get(f"serpwatch/results/{e}")
-        and not stats.get(f"serpwatch/listings/{e}")
+        and not stats.get(stats_keys.RESULTS(e))
+        and not stats.get(stats_keys.LISTINGS(e))
     ]
     warnings += [
         f"{e}: {n} result pages not recognised (changed layout?);"
@@ -1111,27 +1110,27 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         if n
     ]
     warnings += [
-        f"{e}: {stats[f'serpwatch/serp_failed/{e}']} result pages got no answer"
-        f" (last: {stats.get(f'serpwatch/serp_failed_reason/{e}', '?')})"
+        f"{e}: {stats[stats_keys.SERP_FAILED(e)]} result pages got no answer"
+        f" (last: {stats.get(stats_keys.SERP_FAILED_REASON(e), '?')})"
         for e in engines
-        if stats.get(f"serpwatch/serp_failed/{e}")
+        if stats.get(stats_keys.SERP_FAILED(e))
     ]
     keep = {
         k: v
         for k, v in stats.items()
-        if k.startswith(("serpwatch/", "downloader/response_status_count", "item_"))
+        if k.startswith((stats_keys.PREFIX, "downloader/response_status_count", "item_"))
         or k.startswith(("retry/", "httperror/", "downloader/exception_type_count/"))
         or k in ("finish_reason", "log_count/ERROR", "elapsed_time_seconds")
     }
-    for offer in stats.get("serpwatch/offered_download_list") or []:
+    for offer in stats.get(stats_keys.OFFERED_DOWNLOAD_LIST) or []:
         save_offered_download(db, run_id, offer)
     outcomes = engine_outcomes(db, run_id, stats)
     status = run_status(outcomes, stats.get("finish_reason", "finished"))
-    if stats.get("serpwatch/storage_failed"):
+    if stats.get(stats_keys.STORAGE_FAILED):
         status = "failed"
         warnings.append(
-            f"storage failed ({stats['serpwatch/storage_failed']}):"
-            f" {stats.get('serpwatch/storage_lost', 0)} item(s) could not be stored"
+            f"storage failed ({stats[stats_keys.STORAGE_FAILED]}):"
+            f" {stats.get(stats_keys.STORAGE_LOST.total, 0)} item(s) could not be stored"
         )
     counts = run_counts(db, run_id, stats)
     finish_run(

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crawler import stats_keys
 from crawler.evidence import WarcStore, warc_dir_for
 from crawler.items import PageItem, SerpShotItem
 from crawler.render.shots import write_render_evidence
+from crawler.run_recorder import RunRecorder
 from crawler.storage import key
 
 
@@ -29,18 +31,22 @@ class EvidencePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def _run(self) -> str | int:
+        """The run the WARC file and the pages' ids are named after: the database's run
+        (crawler.run_recorder), or in a distributed worker `<run token>-<worker>`."""
+        recorder = RunRecorder.of(self.crawler)
+        if recorder is not None and recorder.run_id is not None:
+            return recorder.run_id
+        settings = self.crawler.settings
+        if settings.get("SERPWATCH_RUN") and settings.get("SERPWATCH_WORKER"):
+            return f"{settings.get('SERPWATCH_RUN')}-{settings.get('SERPWATCH_WORKER')}"
+        raise RuntimeError("no run to keep evidence for: crawler.run_recorder.RunRecorder is off")
+
     def _store(self) -> WarcStore:
         if self.store is None:
-            # The store pipeline opens the run after us; by the first page it has.
-            run_id = self.crawler.stats.get_value("serpwatch/run_id", "x")
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            self.store = WarcStore(self.folder, f"serpwatch-run{run_id}-{stamp}.warc.gz")
+            self.store = WarcStore(self.folder, f"serpwatch-run{self._run()}-{stamp}.warc.gz")
         return self.store
-
-    def _page_id(self, url: str) -> str | None:
-        """The page's id in the database (`pages.id`), which names its metadata record."""
-        run_id = self.crawler.stats.get_value("serpwatch/run_id")
-        return key(run_id, url) if run_id is not None else None
 
     def process_item(self, item):
         if isinstance(item, PageItem):
@@ -53,7 +59,7 @@ class EvidencePipeline:
                 fetched_at=item.fetched_at,
                 request_headers=item.request_headers,
                 method=item.method,
-                page_id=self._page_id(item.url),
+                page_id=key(self._run(), item.url),
                 context={
                     "entry_url": item.entry_url,
                     "redirects": [*item.redirects, item.url] if item.redirects else [],
@@ -71,9 +77,9 @@ class EvidencePipeline:
             item.warc_file = ev.warc_file
             item.warc_record_id = ev.warc_record_id
             item.payload_sha256 = ev.payload_sha256
-            self.crawler.stats.inc_value("serpwatch/warc_records")
+            self.crawler.stats.inc_value(stats_keys.WARC_RECORDS)
             if not ev.stored:
-                self.crawler.stats.inc_value("serpwatch/warc_not_stored")
+                self.crawler.stats.inc_value(stats_keys.WARC_NOT_STORED)
             write_render_evidence(self._store(), item, ev.warc_record_id, item.fetched_at)
         elif isinstance(item, SerpShotItem) and item.render_work is not None:
             # A pictured result page: its bytes, then its pictures linked to them.

@@ -1,11 +1,11 @@
-"""Store results, pages and verdicts in SQLite (reads SERPWATCH_DB).
+"""Store results, pages and verdicts in SQLite, in the run crawler.run_recorder opened.
 
-Pages and results are stored in batches (SERPWATCH_STORE_BATCH items or
-SERPWATCH_STORE_BATCH_SECONDS, whichever comes first; one commit each, see
-`crawler.storage.save_many`); any other item stores the batch before it, and
-closing the spider stores what is left. A crawl killed with SIGKILL loses at
-most the batch it had not stored yet; nothing committed, and no duplicates:
-the next crawl is a new run.
+Pages and results are stored in batches (SERPWATCH_STORE_BATCH items, or
+SERPWATCH_STORE_BATCH_SECONDS after the first, whichever comes first; one
+commit each, see `crawler.storage.save_many`); any other item stores the batch
+before it, and closing the spider (before the recorder closes the run) stores
+what is left. A crawl killed with SIGKILL loses at most the batch it had not
+stored yet; nothing committed, and no duplicates: the next crawl is a new run.
 
 When the database cannot take more (disk full, I/O error, read-only), the
 crawl stops at once: what was committed stays, every item that could not be
@@ -20,7 +20,7 @@ from dataclasses import asdict, fields
 
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import history, storage
+from crawler import stats_keys, storage
 from crawler.items import (
     PageItem,
     QueryOutcome,
@@ -29,10 +29,13 @@ from crawler.items import (
     SerpShotItem,
     UnparsedItem,
 )
-from crawler.lock import scrapyd_job
 from crawler.render.record import render_row
+from crawler.run_recorder import RunRecorder, close_run
 
 logger = logging.getLogger(__name__)
+
+# close_run: also the distributed writer's (crawler/scale_store.py).
+__all__ = ["StorePipeline", "close_run", "save_item"]
 
 
 # Kept elsewhere, not as page columns: the WARC (the bytes, the headers both ways),
@@ -52,12 +55,16 @@ _NOT_STORED = (
 
 
 class StorePipeline:
-    """Saves items through `crawler.storage`; opens and closes the run."""
+    """Saves items through `crawler.storage` into the run `RunRecorder` opened."""
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.db = None
-        self.run_id = None
+        self.run = RunRecorder.of(crawler)
+        if self.run is None:
+            raise RuntimeError(
+                "pipelines.store.StorePipeline needs the extension"
+                " crawler.run_recorder.RunRecorder (EXTENSIONS in crawler/settings.py)"
+            )
         self.failed: str | None = None  # why storage failed, once it has
         settings = crawler.settings
         self.batch_size = max(1, settings.getint("SERPWATCH_STORE_BATCH", 50))
@@ -70,49 +77,15 @@ class StorePipeline:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def open_spider(self):
-        self.db = storage.open_db(self.crawler.settings.get("SERPWATCH_DB"))
-        cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
-        if cap:
-            storage.cap_size(self.db, cap)
-        spider = self.crawler.spider
-        self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
-        self.crawler.stats.set_value("serpwatch/run_id", self.run_id)
-
     def close_spider(self):
-        """Close the run here, before the extensions' spider_closed (alerts, progress)
-        read it. Scrapy's finish_reason is not set yet: a crawl stopped by SIGINT /
-        SIGTERM is one whose crawler stopped crawling before the spider closed."""
-        if self.db is None:
-            return
+        """Store the last batch: pipelines close before the recorder closes the run."""
         self.flush()
-        stats = self.crawler.stats
-        reason = "finished" if self.crawler.crawling else "shutdown"
-        if self.failed:
-            reason = "storage_failed"
-        try:
-            recorded = close_run(
-                self.db, self.run_id, {**stats.get_stats(), "finish_reason": reason}
-            )
-            for name, value in recorded.items():
-                if name.startswith(("serpwatch/history/", "serpwatch/storage_")):
-                    stats.set_value(name, value)
-        except Exception as exc:
-            failure = storage.storage_failure(exc)
-            if failure is None:
-                raise
-            # The full record does not fit: the status alone may (a row updated in place).
-            logger.error("could not record the run's end (%s)", failure)
-            storage.mark_run_failed(self.db, self.run_id, failure)
-        finally:
-            self.db.close()
-            self.db = None
 
     def process_item(self, item):
-        if self.failed:
+        if self.failed or self.run.db is None:  # storage failed, or the run never opened
             self._lost(item)
             return item
-        call = batched_save(self.run_id, item) if self.batch_size > 1 else None
+        call = batched_save(self.run.run_id, item) if self.batch_size > 1 else None
         if call is not None:
             if not self.batch:
                 # Stored this long after its first item at the latest: a slow crawl's
@@ -130,7 +103,7 @@ class StorePipeline:
             self._lost(item)
             return item
         try:
-            save_item(self.db, self.run_id, item)
+            save_item(self.run.db, self.run.run_id, item)
         except Exception as exc:
             if not self._storage_failed(exc):
                 raise
@@ -144,14 +117,14 @@ class StorePipeline:
             self.timer.cancel()
         self.timer = None
         batch, self.batch = self.batch, []
-        if not batch or self.db is None:
+        if not batch:
             return
-        if self.failed:
+        if self.failed or self.run.db is None:
             for kind, numbers, _ in batch:
                 self._lost_kind(kind, numbers)
             return
         try:
-            errors = storage.save_many(self.db, [call for *_, call in batch])
+            errors = storage.save_many(self.run.db, [call for *_, call in batch])
         except Exception as exc:
             if not self._storage_failed(exc):
                 raise
@@ -160,17 +133,17 @@ class StorePipeline:
         for i, exc in errors:
             # As Scrapy reports an item a pipeline failed on; the others are stored.
             logger.error("could not store %s", batch[i][0].__name__, exc_info=exc)
-            self.crawler.stats.inc_value("serpwatch/storage_errors")
+            self.crawler.stats.inc_value(stats_keys.STORAGE_ERRORS)
 
     def _one_by_one(self, batch) -> None:
         """After the batch's transaction failed: what still fits, each in its own."""
         for n, (kind, _, (save, args)) in enumerate(batch):
             try:
-                save(self.db, *args)
+                save(self.run.db, *args)
             except Exception as exc:  # noqa: BLE001 - storage failure or not, it is lost
                 if storage.storage_failure(exc) is None:
                     logger.error("could not store %s", kind.__name__, exc_info=exc)
-                    self.crawler.stats.inc_value("serpwatch/storage_errors")
+                    self.crawler.stats.inc_value(stats_keys.STORAGE_ERRORS)
                     continue
                 for lost, numbers, _ in batch[n:]:
                     self._lost_kind(lost, numbers)
@@ -182,8 +155,8 @@ class StorePipeline:
         if reason is None:
             return False
         if not self.failed:
-            self.failed = reason
-            self.crawler.stats.set_value("serpwatch/storage_failed", reason)
+            self.failed = self.run.failed = reason
+            self.crawler.stats.set_value(stats_keys.STORAGE_FAILED, reason)
             logger.error(
                 "storage failed (%s): stopping the crawl; what was stored before stays", reason
             )
@@ -197,10 +170,10 @@ class StorePipeline:
         kind = {SerpItem: "results", PageItem: "pages", QueryOutcome: "outcomes"}.get(
             item_type, "other"
         )
-        self.crawler.stats.inc_value("serpwatch/storage_lost")
-        self.crawler.stats.inc_value(f"serpwatch/storage_lost/{kind}")
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST.total)
+        self.crawler.stats.inc_value(stats_keys.STORAGE_LOST(kind))
         if item_type is PageItem:
-            self.crawler.stats.inc_value("serpwatch/storage_lost/numbers", numbers)
+            self.crawler.stats.inc_value(stats_keys.STORAGE_LOST("numbers"), numbers)
 
 
 def _page_row(item: PageItem) -> dict:
@@ -236,26 +209,3 @@ def save_item(db, run_id: int, item) -> None:
         storage.save_query_outcome(db, run_id, asdict(item))
     elif isinstance(item, RelatedItem):
         storage.save_related(db, run_id, asdict(item))
-
-
-def close_run(db, run_id: int, stats: dict) -> dict:
-    """Score the run again with its history, then close it; the stats as recorded.
-
-    A run whose storage failed gets no history step: it records nothing as gone.
-    """
-    stats = dict(stats)
-    if not stats.get("serpwatch/storage_failed"):
-        # History and triage first (crawler.history): their counts go into the run's stats.
-        try:
-            changes = history.close_run(db, run_id, stats)
-        except Exception as exc:  # noqa: BLE001 - the run must still be closed and recorded
-            failure = storage.storage_failure(exc)
-            if failure:
-                stats["serpwatch/storage_failed"] = failure
-            else:
-                logger.exception("scoring the run again with its history failed")
-            changes = {"failed": 1}
-        for name, value in changes.items():
-            stats[f"serpwatch/history/{name}"] = value
-    storage.finish_crawl(db, run_id, stats)
-    return stats

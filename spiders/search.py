@@ -26,6 +26,7 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
+from crawler import stats_keys
 from crawler.config import load_profile
 from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
@@ -88,8 +89,8 @@ class SearchSpider(scrapy.Spider):
     # -- engine requests ---------------------------------------------------------
 
     async def start(self):
-        self.crawler.stats.set_value("serpwatch/engines", list(self.engines))
-        self.crawler.stats.set_value("serpwatch/queries", len(self.queries))
+        self.crawler.stats.set_value(stats_keys.ENGINES, list(self.engines))
+        self.crawler.stats.set_value(stats_keys.QUERIES, len(self.queries))
         for run in self.engines.values():
             self.logger.info(
                 "%s: %d queries, %.1f s apart, %d at a time",
@@ -151,12 +152,12 @@ class SearchSpider(scrapy.Spider):
             return
 
         stats = self.crawler.stats
-        stats.inc_value("serpwatch/serp_pages")
+        stats.inc_value(stats_keys.SERP_PAGES.total)
         # Related searches and "people also ask" (often none): for `queries suggest`.
         yield RelatedItem(engine, query, response.url, list(result.related))
-        stats.inc_value(f"serpwatch/serp_pages/{engine}")
-        stats.inc_value(f"serpwatch/results/{engine}", len(result.results))
-        stats.inc_value(f"serpwatch/listings/{engine}", len(result.listings))
+        stats.inc_value(stats_keys.SERP_PAGES(engine))
+        stats.inc_value(stats_keys.RESULTS(engine), len(result.results))
+        stats.inc_value(stats_keys.LISTINGS(engine), len(result.listings))
         serp_url = run.public_url(response.url)
         shown = dict(engine=engine, query=query, brand=brand, serp_url=serp_url, page=page)
         # Local and call cards are stored apart (their kind says so).
@@ -190,17 +191,17 @@ class SearchSpider(scrapy.Spider):
         out: list = [progress.outcome(run.name, brand, query, outcome, detail)]
         stats = self.crawler.stats
         for landing in self.merges.done(run.name, qi):
-            stats.inc_value("serpwatch/landing_pages")
+            stats.inc_value(stats_keys.LANDING_PAGES)
             if landing.merged:
-                stats.inc_value("serpwatch/landing_pages_merged")
-                stats.inc_value("serpwatch/showings_merged", landing.merged)
+                stats.inc_value(stats_keys.LANDING_PAGES_MERGED)
+                stats.inc_value(stats_keys.SHOWINGS_MERGED, landing.merged)
             out.append(self.landing_request(landing))
         return out
 
     def _unrecognised(self, run: EngineState, qi: int, query: str, reason: str, response):
         """A page the parser does not recognise: kept whole, counted as a warning
         of the run, never read as "no results"; the engine moves on."""
-        self.crawler.stats.inc_value(f"serpwatch/unrecognised/{run.name}")
+        self.crawler.stats.inc_value(stats_keys.UNRECOGNISED(run.name))
         self.logger.warning("%s: unrecognised result page for %r: %s", run.name, query, reason)
         yield UnparsedItem(
             engine=run.name,
@@ -229,8 +230,8 @@ class SearchSpider(scrapy.Spider):
         kind = failure_kind(failure.value)
         detail = f"{kind}: {failure.value}"[:300]
         stats = self.crawler.stats
-        stats.inc_value(f"serpwatch/serp_failed/{run.name}")
-        stats.set_value(f"serpwatch/serp_failed_reason/{run.name}", detail)
+        stats.inc_value(stats_keys.SERP_FAILED(run.name))
+        stats.set_value(stats_keys.SERP_FAILED_REASON(run.name), detail)
         self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
         # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
         # asked: the engine did not fail, and the query covered nothing.
@@ -247,8 +248,8 @@ class SearchSpider(scrapy.Spider):
         stats = self.crawler.stats
         wait = run.backoff(retry_after, waited, cap)
         if wait is not None:
-            stats.inc_value(f"serpwatch/backoff/{run.name}")
-            stats.inc_value(f"serpwatch/backoff_seconds/{run.name}", wait)
+            stats.inc_value(stats_keys.BACKOFF(run.name))
+            stats.inc_value(stats_keys.BACKOFF_SECONDS(run.name), wait)
             self.logger.warning(
                 "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more",
                 run.name,
@@ -260,14 +261,14 @@ class SearchSpider(scrapy.Spider):
             retry = self.serp_request(run, qi, page, url=first_url)
             retry.meta["serpwatch_backoff"] = wait
             return [retry]
-        stats.inc_value(f"serpwatch/blocked_pages/{run.name}")
+        stats.inc_value(stats_keys.BLOCKED_PAGES(run.name))
         out = self._finish(run, qi, "blocked", reason)
         block = run.block(reason, retry_after, waited)
         if block is None:
             return out
-        stats.set_value(f"serpwatch/blocked/{run.name}", 1)
-        stats.set_value(f"serpwatch/blocked_reason/{run.name}", block.reason)
-        stats.set_value(f"serpwatch/queries_dropped/{run.name}", len(block.dropped))
+        stats.set_value(stats_keys.BLOCKED(run.name), 1)
+        stats.set_value(stats_keys.BLOCKED_REASON(run.name), block.reason)
+        stats.set_value(stats_keys.QUERIES_DROPPED(run.name), len(block.dropped))
         self.logger.warning(
             "%s blocked us on %r: %s; its %d remaining queries are dropped",
             run.name,
@@ -293,7 +294,7 @@ class SearchSpider(scrapy.Spider):
         if showing.click_url and not showing.landing_from and not self.profile.click_ads:
             # The click URL hides its target and the ad names no site: without
             # click_ads nothing is requested (the click would bill the advertiser).
-            self.crawler.stats.inc_value("serpwatch/ads_target_unknown")
+            self.crawler.stats.inc_value(stats_keys.ADS_TARGET_UNKNOWN)
             return []
         return [self.landing_request(landing) for landing in self.merges.add(qi, showing)]
 
@@ -320,11 +321,11 @@ class SearchSpider(scrapy.Spider):
         if response.status >= 400:
             # Only engines' block pages need HTTPERROR_ALLOWED_CODES; for a
             # landing page an error answer is a failure, not the site's page.
-            self.crawler.stats.inc_value("serpwatch/pages_failed")
-            self.crawler.stats.inc_value(f"serpwatch/pages_failed/http_{response.status}")
+            self.crawler.stats.inc_value(stats_keys.PAGES_FAILED.total)
+            self.crawler.stats.inc_value(stats_keys.PAGES_FAILED(f"http_{response.status}"))
             return
         if not isinstance(response, scrapy.http.TextResponse):
-            self.crawler.stats.inc_value("serpwatch/pages_not_html")
+            self.crawler.stats.inc_value(stats_keys.PAGES_NOT_HTML)
             return
         yield PageItem(
             url=response.url,
@@ -341,6 +342,6 @@ class SearchSpider(scrapy.Spider):
         )
 
     def page_failed(self, failure):
-        self.crawler.stats.inc_value("serpwatch/pages_failed")
-        self.crawler.stats.inc_value(f"serpwatch/pages_failed/{failure_kind(failure.value)}")
+        self.crawler.stats.inc_value(stats_keys.PAGES_FAILED.total)
+        self.crawler.stats.inc_value(stats_keys.PAGES_FAILED(failure_kind(failure.value)))
         self.logger.info("page failed: %s", failure.value)

@@ -13,6 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.evidence import WarcStore, is_executable, sha256_hex_from_warc_digest, verify
 from crawler.items import PageItem
+from crawler.run_recorder import RunRecorder
 from pipelines.evidence import EvidencePipeline
 
 HTML = "<html><head><title>Bel 085 208 1234 – Microsoft</title></head><body>é</body></html>"
@@ -138,7 +139,7 @@ def test_html_is_not_an_executable(url):
 def test_pipeline_fills_the_item_and_writes_next_to_the_db(tmp_path):
     crawler = get_crawler(settings_dict={"SERPWATCH_DB": str(tmp_path / "x.db")})
     crawler.stats.open_spider()
-    crawler.stats.set_value("serpwatch/run_id", 7)
+    build_from_crawler(RunRecorder, crawler).run_id = 7  # as if it had opened run 7
     pipe = build_from_crawler(EvidencePipeline, crawler)
     item = PageItem(
         url="http://kpn-storingsdienst.nl/",
@@ -178,7 +179,7 @@ def test_warc_folder_setting_wins(tmp_path):
 def test_pipeline_keeps_the_bytes_received_when_the_charset_lies(tmp_path):
     crawler = get_crawler(settings_dict={"SERPWATCH_DB": str(tmp_path / "x.db")})
     crawler.stats.open_spider()
-    crawler.stats.set_value("serpwatch/run_id", 8)
+    build_from_crawler(RunRecorder, crawler).run_id = 8  # as if it had opened run 8
     pipe = build_from_crawler(EvidencePipeline, crawler)
     raw = "<p>Bel de storingsdienst: 088 123 4567 \u2013 24/7 bereikbaar \u00e9</p>".encode(
         "cp1252"

@@ -25,6 +25,7 @@ from crawler.middlewares import (
     RetryAfterMiddleware,
 )
 from crawler.netguard import RefusedRequest
+from crawler.run_recorder import RunRecorder
 
 try:
     from compression import zstd
@@ -146,9 +147,10 @@ def test_a_download_link_is_never_requested_and_is_recorded():
     request = Request("http://scam.example/AnyDesk.exe", meta={LANDING_META: ctx})
     with pytest.raises(RefusedRequest, match="offered a download"):
         mw.process_request(request)
-    (offer,) = crawler.stats.get_value("serpwatch/offered_download_list")
-    assert offer["kind"] == "executable" and offer["is_ad"] and offer["domain"] == "scam.example"
-    assert offer["entry_url"] == "http://scam.example/download" and offer["query"] == "q"
+    # Sent to the run's recorder (crawler/run_recorder.py) as a typed record.
+    (offer,) = RunRecorder.of(crawler).offers
+    assert offer.kind == "executable" and offer.is_ad and offer.domain == "scam.example"
+    assert offer.entry_url == "http://scam.example/download" and offer.query == "q"
     assert crawler.stats.get_value("serpwatch/offered_downloads") == 1
     assert url_download_kind("http://scam.example/AnyDesk.exe")
 

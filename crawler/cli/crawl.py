@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from crawler import stats_keys
 from crawler.cli.common import db_option, friendly, warc_dir
 from crawler.tables import flag_table
 
@@ -33,17 +34,17 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
         stats = run_distributed(profile, db_path, overrides or {}, redis_url)
     else:
         stats = run_crawl(profile, db_path, overrides, proxy=proxy)
-    run_id = stats.get("serpwatch/run_id")
+    run_id = stats.get(stats_keys.RUN_ID)
     if run_id is None:
         raise click.ClickException("the crawl did not start; see the log above")
     db = storage.open_db(db_path)
-    if stats.get("serpwatch/forced") and storage.get_run(db, run_id)["status"] == "running":
+    if stats.get(stats_keys.FORCED) and storage.get_run(db, run_id)["status"] == "running":
         # A second signal stopped the reactor before the pipeline closed the run:
         # close it here from the crawl's stats (no history: the run covered too little).
         storage.finish_crawl(db, run_id, {**stats, "finish_reason": "shutdown"})
     for line in summary_lines(db, run_id):
         click.echo(line)
-    code = exit_code(storage.get_run(db, run_id)["status"], stats.get("serpwatch/signal"))
+    code = exit_code(storage.get_run(db, run_id)["status"], stats.get(stats_keys.SIGNAL))
     db.close()
     return run_id, code
 

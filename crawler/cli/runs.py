@@ -22,6 +22,7 @@ import signal
 
 import click
 
+from crawler import stats_keys
 from crawler.cli.common import db_option, friendly
 
 EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
@@ -50,7 +51,7 @@ def summary_lines(db, run_id: int) -> list[str]:
         f" {run['status'] or 'running'}"
     ]
     if counts.get("lost_items"):
-        lost = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "storage_lost/" in k}
+        lost = stats_keys.STORAGE_LOST.parts(stats)
         n = counts["lost_items"]
         lines.append(
             f"LOST: {n} item{'s' if n != 1 else ''} could not be stored ("
@@ -60,8 +61,8 @@ def summary_lines(db, run_id: int) -> list[str]:
     outcomes = json.loads(run.get("engine_outcomes") or "{}")
     for engine, outcome in outcomes.items():
         lines.append(storage.outcome_line(engine, outcome))
-    if "serpwatch/history/new_numbers" in stats:
-        h = {k.rsplit("/", 1)[1]: v for k, v in stats.items() if "/history/" in k}
+    if stats_keys.HISTORY("new_numbers") in stats:
+        h = stats_keys.HISTORY.parts(stats)
         lines.append(
             f"history: {h.get('new_numbers', 0)} new numbers, {h.get('back_numbers', 0)} back"
             f" after an absence, {h.get('gone_numbers', 0)} gone; {h.get('new_sites', 0)} new"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from crawler import stats_keys
 from crawler.cli.common import db_option, friendly
 
 
@@ -100,7 +101,7 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
             f"stopped before run {token} closed; it stays open in Redis:"
             f" `serpwatch worker --redis URL` and `serpwatch store --redis URL` finish it"
         )
-    return {**stats, "serpwatch/run_id": result.get("run_id")}
+    return {**stats, stats_keys.RUN_ID: result.get("run_id")}
 
 
 def _wait_closed(r, token: str, stop: threading.Event) -> int | None:
@@ -174,7 +175,7 @@ def worker(url, token, wait, warc_dir, settings):
     stats = run_worker(
         url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
     )
-    pages = stats.get("serpwatch/distributed/items_pushed", 0)
+    pages = stats.get(stats_keys.DISTRIBUTED("items_pushed"), 0)
     click.echo(f"run {token}: this worker pushed {pages} items; the run is closed")
 
 

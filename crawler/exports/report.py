@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler import storage
+from crawler import stats_keys, storage
 from crawler.exports.core import pair_rows
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -216,7 +216,7 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
     by_risk = {k: sum(1 for p in in_run if p["risk"] == k) for k in ("high", "medium", "low")}
     landing = db["pages"].count_where("run_id = ?", [run_id])
     counts = [
-        ("result pages", stats.get("serpwatch/serp_pages", 0)),
+        ("result pages", stats.get(stats_keys.SERP_PAGES.total, 0)),
         ("landing pages", landing),
         ("flagged pairs", len(in_run)),
         ("flagged numbers", len(numbers)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crawler import stats_keys
+
 
 def render_row(item) -> dict:
     """The `renders` row for a rendered PageItem or SerpShotItem."""
@@ -28,18 +30,18 @@ def render_row(item) -> dict:
 
 def summary_lines(stats: dict) -> list[str]:
     """What the browser did in a run, for the lines after a crawl (or why it did nothing)."""
-    if stats.get("serpwatch/render/skipped"):
-        return [stats["serpwatch/render/skipped"]]
-    if stats.get("serpwatch/render/mode") in (None, "never"):
+    if stats.get(stats_keys.RENDER("skipped")):
+        return [stats[stats_keys.RENDER("skipped")]]
+    if stats.get(stats_keys.RENDER("mode")) in (None, "never"):
         return []
-    done = stats.get("serpwatch/render/rendered", 0)
-    cut = stats.get("serpwatch/render/cut", 0)
-    failed = stats.get("serpwatch/render/failed", 0)
-    budget = stats.get("serpwatch/render/budget_cut", 0)
+    done = stats.get(stats_keys.RENDER("rendered"), 0)
+    cut = stats.get(stats_keys.RENDER("cut"), 0)
+    failed = stats.get(stats_keys.RENDER("failed"), 0)
+    budget = stats.get(stats_keys.RENDER("budget_cut"), 0)
     line = (
         f"browser: {done} pages rendered, {cut} cut at their time limit, {failed} failed"
-        f"; {stats.get('serpwatch/render/numbers_rendered', 0)} numbers only in the rendered"
-        f" page, {stats.get('serpwatch/render/numbers_image', 0)} only in images"
+        f"; {stats.get(stats_keys.RENDER('numbers_rendered'), 0)} numbers only in the rendered"
+        f" page, {stats.get(stats_keys.RENDER('numbers_image'), 0)} only in images"
     )
     lines = [line]
     if budget:
@@ -47,7 +49,7 @@ def summary_lines(stats: dict) -> list[str]:
             f"browser budget: {budget} pages not rendered (serpwatch/render/budget_cut_list"
             " in the run's stats; raise SERPWATCH_RENDER_MAX_PAGES or _MAX_SECONDS)"
         )
-    if stats.get("serpwatch/render/ocr_skipped"):
+    if stats.get(stats_keys.RENDER("ocr_skipped")):
         lines.append(
             "OCR skipped: tesseract is not installed"
             " (apt-get install tesseract-ocr tesseract-ocr-nld)"

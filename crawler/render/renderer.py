@@ -32,6 +32,7 @@ from dataclasses import replace
 
 import scrapy
 
+from crawler import stats_keys
 from crawler.engines.common import browser_headers
 from crawler.render.browser import find_browser
 from crawler.render.facts import (
@@ -44,6 +45,7 @@ from crawler.render.facts import (
 from crawler.render.ocr import read_png, tesseract
 from crawler.render.page import RenderWork
 from crawler.render.policy import MODES, PageView, RenderBudget, render_reason, serp_reason
+from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.scoring import Facts, assess_page, verdict_record
 
 logger = logging.getLogger(__name__)
@@ -101,16 +103,16 @@ class Renderer:
         self.pages: dict[str, asyncio.Future] = {}
         self.failures = 0  # in a row; at MAX_FAILURES the browser is given up for the run
         stats = crawler.stats
-        stats.set_value("serpwatch/render/mode", self.mode)
+        stats.set_value(stats_keys.RENDER("mode"), self.mode)
         self.skipped = skipped_line(self.mode, self.browser)
         if self.skipped:
-            stats.set_value("serpwatch/render/skipped", self.skipped)
+            stats.set_value(stats_keys.RENDER("skipped"), self.skipped)
             logger.info(self.skipped)  # the CLI prints it after the crawl
         elif self.mode != "never":
-            stats.set_value("serpwatch/render/browser", self.browser)
+            stats.set_value(stats_keys.RENDER("browser"), self.browser)
         if self.enabled and self.ocr_images and tesseract() is None:
             self.ocr_images = 0
-            stats.set_value("serpwatch/render/ocr_skipped", "tesseract is not installed")
+            stats.set_value(stats_keys.RENDER("ocr_skipped"), "tesseract is not installed")
             logger.warning(
                 "OCR skipped: tesseract is not installed (apt-get install tesseract-ocr)"
             )
@@ -182,10 +184,10 @@ class Renderer:
         item.hits = [*item.hits, *new, *images]
         self._record_downloads(item, work)
         stats = self.crawler.stats
-        stats.inc_value("serpwatch/render/numbers_rendered", len(new))
-        stats.inc_value("serpwatch/render/numbers_image", len(images))
+        stats.inc_value(stats_keys.RENDER("numbers_rendered"), len(new))
+        stats.inc_value(stats_keys.RENDER("numbers_image"), len(images))
         for name in facts.behaviours:
-            stats.inc_value(f"serpwatch/render/behaviour/{name}")
+            stats.inc_value(stats_keys.RENDER(f"behaviour/{name}"))
         # Score again with the new numbers, on the page as the browser showed it
         # (a cloaker's static page is not what a victim reads), then add what the
         # browser saw to each number's facts.
@@ -203,40 +205,33 @@ class Renderer:
     def _record_downloads(self, item, work: RenderWork) -> None:
         """Downloads the browser refused join the run's offered downloads (table `downloads`)."""
         stats = self.crawler.stats
-        listed = stats.get_value("serpwatch/offered_download_list") or []
         for download in work.downloads:
-            stats.inc_value("serpwatch/offered_downloads")
-            stats.inc_value("serpwatch/offered_downloads/browser")
-            if len(listed) >= 200:
-                continue
-            listed.append(
-                {
-                    "url": download["url"],
-                    "entry_url": item.entry_url,
-                    "domain": item.domain,
-                    "kind": "browser download",
-                    "reason": f"a script started a download ({download['filename'] or 'no name'});"
-                    " refused by the browser",
-                    "content_type": "",
-                    "status": None,
-                    "engine": item.engine,
-                    "query": item.query,
-                    "brand": item.brand,
-                    "is_ad": item.is_ad,
-                    "serp_url": item.serp_url,
-                }
+            stats.inc_value(stats_keys.OFFERED_DOWNLOADS.total)
+            stats.inc_value(stats_keys.OFFERED_DOWNLOADS("browser"))
+            offer = OfferedDownload(
+                url=download["url"],
+                entry_url=item.entry_url,
+                domain=item.domain,
+                kind="browser download",
+                reason=f"a script started a download ({download['filename'] or 'no name'});"
+                " refused by the browser",
+                engine=item.engine,
+                query=item.query,
+                brand=item.brand,
+                is_ad=item.is_ad,
+                serp_url=item.serp_url,
             )
-        if work.downloads:
-            stats.set_value("serpwatch/offered_download_list", listed)
+            # Recorded with the run by crawler.run_recorder.RunRecorder.
+            self.crawler.signals.send_catch_log(OFFERED_DOWNLOAD, offer=offer)
 
     def _ocr(self, work: RenderWork) -> list[str]:
         texts = []
         for crop in work.crops[: self.ocr_images]:
             result = read_png(crop.png)
-            self.crawler.stats.inc_value("serpwatch/render/ocr_images")
-            self.crawler.stats.inc_value("serpwatch/render/ocr_seconds", round(result.seconds, 3))
+            self.crawler.stats.inc_value(stats_keys.RENDER("ocr_images"))
+            self.crawler.stats.inc_value(stats_keys.RENDER("ocr_seconds"), round(result.seconds, 3))
             if result.error:
-                self.crawler.stats.set_value("serpwatch/render/ocr_error", result.error)
+                self.crawler.stats.set_value(stats_keys.RENDER("ocr_error"), result.error)
             texts.append(result.text)
         return texts
 
@@ -248,7 +243,7 @@ class Renderer:
                 f"rendering stopped: {MAX_FAILURES} renders failed in a row (last: {work.error});"
                 " the rest of the crawl is read statically"
             )
-            self.crawler.stats.set_value("serpwatch/render/skipped", line)
+            self.crawler.stats.set_value(stats_keys.RENDER("skipped"), line)
             logger.error(line)
 
     # -- result pages ------------------------------------------------------------
@@ -293,8 +288,8 @@ class Renderer:
         refused = self.budget.admit(url, reason)
         stats = self.crawler.stats
         if refused:
-            stats.inc_value("serpwatch/render/budget_cut")
-            stats.set_value("serpwatch/render/budget_cut_list", self.budget.cut[:200])
+            stats.inc_value(stats_keys.RENDER("budget_cut"))
+            stats.set_value(stats_keys.RENDER("budget_cut_list"), self.budget.cut[:200])
             return None, refused
         async with self.slots:
             if not self.enabled:  # given up while this one waited for its turn
@@ -339,13 +334,13 @@ class Renderer:
             finally:
                 spent = time.monotonic() - start
                 self.budget.spend(spent)
-                stats.inc_value(f"serpwatch/render/{status}")
-                stats.inc_value("serpwatch/render/seconds", round(spent, 3))
+                stats.inc_value(stats_keys.RENDER(status))
+                stats.inc_value(stats_keys.RENDER("seconds"), round(spent, 3))
             self._count_failure(status, work)
             tap = request.meta.get("serpwatch_render_tap")
             work.refused = list(tap.refused) if tap is not None else []
             if work.refused:
-                stats.inc_value("serpwatch/refused/browser", len(work.refused))
+                stats.inc_value(stats_keys.REFUSED("browser"), len(work.refused))
             return work, status
 
 
