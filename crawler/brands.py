@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -85,3 +86,28 @@ def normalise_keyword(value: str) -> str:
     if len(v) < 2 or not any(ch.isalpha() for ch in v):
         raise ValueError("is too short to be a brand keyword (two characters or more)")
     return v
+
+
+def word_hits(text: str, words: Iterable[str]) -> int:
+    """How often the words occur in `text` as whole words (`ing` in "ING bellen",
+    not in "bellingen"); the caller gives both in lower case."""
+    return sum(len(re.findall(rf"(?<!\w){re.escape(w)}(?!\w)", text)) for w in words if w)
+
+
+def brand_in(text: str, brands, *, names: bool = False):
+    """The brand a text is about: the one whose keywords (with `names`, its name too)
+    occur most often in it as whole words, the first listed on a tie; None if none does.
+
+    The one rule for a page (crawler.scoring's `infer_brand` reads its domain,
+    title and text) and for a query text (`queries try`, `queries suggest`).
+    """
+    low = text.lower()
+    best, best_hits = None, 0
+    for brand in brands:
+        words = list(brand.keywords)
+        if names and brand.name.lower() not in words:
+            words.append(brand.name.lower())
+        hits = word_hits(low, words)
+        if hits > best_hits:
+            best, best_hits = brand, hits
+    return best

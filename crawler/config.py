@@ -16,6 +16,7 @@ from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
 from crawler.risk import RISK_LEVELS
+from crawler.tomllines import line_of
 
 # The bundled language packs: `templates = { include = "templates/nl.toml" }`
 # finds them when the profile has no such file beside it.
@@ -153,25 +154,6 @@ class Profile:
         return {phone: b.name for b in self.brands for phone in b.phones}
 
 
-def _line_of(text: str, key: str, occurrence: int = 0) -> int | None:
-    """Best-effort line number of the n-th `key =` in a TOML text (tomllib gives none)."""
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
-    matches = list(pattern.finditer(text))
-    if len(matches) > occurrence:
-        return text.count("\n", 0, matches[occurrence].start()) + 1
-    return None
-
-
-def _line_after(text: str, key: str, start: int | None) -> int | None:
-    """Line of the first `key =` at or after line `start` (a table's own key)."""
-    if start is None:
-        return None
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
-    offset = sum(len(line) + 1 for line in text.split("\n")[: start - 1])
-    match = pattern.search(text, offset)
-    return text.count("\n", 0, match.start()) + 1 if match else None
-
-
 def _read_toml(path: Path) -> tuple[dict, str]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -227,7 +209,7 @@ def _phone_entries(values, path: Path, text: str, field_name: str, line, region:
                 path,
                 f"{raw!r} is not a valid phone number (region {region});"
                 " write it as +CC ... or fix the digits",
-                line=_find_value_line(text, raw),
+                line=line_of(text, value=raw),
                 field=field_name,
             )
         if any(p.number == e164 for p in out):
@@ -257,7 +239,7 @@ def _phone_table(value: dict, path: Path, text: str, where: str, line) -> dict:
         )
     if "number" not in value:
         raise ConfigError(path, "a phone table needs `number`", line=line, field=where)
-    at = _find_value_line(text, value["number"]) if isinstance(value["number"], str) else line
+    at = line_of(text, value=value["number"]) if isinstance(value["number"], str) else line
     for key in ("source", "note"):
         if not isinstance(value.get(key, ""), str):
             raise ConfigError(path, "must be a string", line=at, field=f"{where}.{key}")
@@ -302,7 +284,7 @@ def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]
     out = []
     for i, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
-        line = _find_value_line(text, name) if isinstance(name, str) and name else None
+        line = line_of(text, value=name) if isinstance(name, str) and name else None
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(
                 path,
@@ -334,14 +316,14 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
         raise ConfigError(path, "needs at least one [[brands]] table", field="brands")
     brands = []
     for i, entry in enumerate(entries):
-        line = _line_of(text, "name", i)
+        line = line_of(text, "name", occurrence=i)
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(
                 path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
             )
         label = f"brands[{name}]"
-        phones_line = _line_after(text, "phones", line) or line
+        phones_line = (line_of(text, "phones", after=line) if line else None) or line
         official = _phone_entries(
             entry.get("phones", []), path, text, f"{label}.phones", phones_line, region
         )
@@ -375,16 +357,11 @@ def _checked(check, values, path: Path, text: str, field_name: str, line: int | 
         try:
             value = check(raw)
         except ValueError as exc:
-            where = _find_value_line(text, f'"{raw}"') or line
+            where = line_of(text, value=f'"{raw}"') or line
             raise ConfigError(path, f"{raw!r} {exc}", line=where, field=field_name) from None
         if value not in out:
             out.append(value)
     return out
-
-
-def _find_value_line(text: str, value: str) -> int | None:
-    idx = text.find(value)
-    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
 
 
 def _has_host(url: str) -> bool:
@@ -408,7 +385,7 @@ def _render_mode(value: str, path: Path, text: str) -> str:
         raise ConfigError(
             path,
             f"{value!r} is not a render mode; use auto, always or never",
-            line=_line_of(text, "render"),
+            line=line_of(text, "render"),
             field="render",
         )
     return value.lower()
@@ -426,7 +403,7 @@ def load_profile(path: Path | str) -> Profile:
             raise ConfigError(
                 path,
                 f"must be {getattr(kind, '__name__', kind)}",
-                line=_line_of(text, key),
+                line=line_of(text, key),
                 field=key,
             )
         return value
@@ -437,7 +414,7 @@ def load_profile(path: Path | str) -> Profile:
         raise ConfigError(
             path,
             f"{region!r} is not a region code phonenumbers knows (e.g. NL, BE, DE, GB, US)",
-            line=_line_of(text, "region"),
+            line=line_of(text, "region"),
             field="region",
         )
     # A string "false" would be true: the SSRF guard's switch must be a real boolean.
@@ -456,7 +433,7 @@ def load_profile(path: Path | str) -> Profile:
         raise ConfigError(
             path,
             "must be at least 1",
-            line=_line_of(text, "results_per_query"),
+            line=line_of(text, "results_per_query"),
             field="results_per_query",
         )
     engines = []
@@ -469,7 +446,7 @@ def load_profile(path: Path | str) -> Profile:
             raise ConfigError(
                 path,
                 f"unknown engine kind {kind!r}; use one of {', '.join(ENGINES)}",
-                line=_line_of(text, "kind", i),
+                line=line_of(text, "kind", occurrence=i),
                 field=f"engines[{i}].kind",
             )
         url = entry.get("url")
@@ -481,7 +458,7 @@ def load_profile(path: Path | str) -> Profile:
             raise ConfigError(
                 path,
                 "must be an http(s) URL",
-                line=_line_of(text, "url", i),
+                line=line_of(text, "url", occurrence=i),
                 field=f"engines[{i}].url",
             )
         delay = entry.get("delay")
@@ -491,7 +468,7 @@ def load_profile(path: Path | str) -> Profile:
             raise ConfigError(
                 path,
                 "must be a number of seconds, 0 or more",
-                line=_line_of(text, "delay", i),
+                line=line_of(text, "delay", occurrence=i),
                 field=f"engines[{i}].delay",
             )
         engines.append(
@@ -501,7 +478,7 @@ def load_profile(path: Path | str) -> Profile:
     if not isinstance(queries, dict):
         raise ConfigError(path, "must be a table", field="queries")
     templates, packs = _templates(queries.get("templates", []), path, text)
-    extra = _str_list(queries.get("extra", []), path, "queries.extra", _line_of(text, "extra"))
+    extra = _str_list(queries.get("extra", []), path, "queries.extra", line_of(text, "extra"))
     if not templates and not extra:
         raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
     alerts = load_alerts(data.get("alerts"), path, text)
@@ -532,13 +509,13 @@ def load_profile(path: Path | str) -> Profile:
 def _suggest(value, path: Path, text: str) -> SuggestConfig:
     """The optional `[suggest]` table: engines, urls = {kind = URL}, delay."""
     if not isinstance(value, dict):
-        raise ConfigError(path, "must be a table", line=_line_of(text, "suggest"), field="suggest")
+        raise ConfigError(path, "must be a table", line=line_of(text, "suggest"), field="suggest")
     unknown = sorted(set(value) - {"engines", "urls", "delay"})
     if unknown:
         raise ConfigError(
             path, f"unknown key {unknown[0]!r}; use engines, urls, delay", field="suggest"
         )
-    line = _line_of(text, "engines")
+    line = line_of(text, "engines")
     engines = _str_list(value.get("engines", list(SUGGEST_KINDS)), path, "suggest.engines", line)
     urls = value.get("urls", {})
     if not isinstance(urls, dict):
@@ -548,7 +525,7 @@ def _suggest(value, path: Path, text: str) -> SuggestConfig:
             raise ConfigError(
                 path,
                 f"no autocomplete endpoint for {kind!r}; use {', '.join(SUGGEST_KINDS)}",
-                line=_find_value_line(text, kind),
+                line=line_of(text, value=kind),
                 field="suggest",
             )
     for kind, url in urls.items():
@@ -556,13 +533,13 @@ def _suggest(value, path: Path, text: str) -> SuggestConfig:
             raise ConfigError(
                 path,
                 "must be an http(s) URL",
-                line=_line_of(text, kind),
+                line=line_of(text, kind),
                 field=f"suggest.urls.{kind}",
             )
     delay = value.get("delay", 1.0)
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
         raise ConfigError(
-            path, "must be seconds, 0 or more", line=_line_of(text, "delay"), field="suggest.delay"
+            path, "must be seconds, 0 or more", line=line_of(text, "delay"), field="suggest.delay"
         )
     return SuggestConfig(engines=engines, urls=dict(urls), delay=float(delay))
 
@@ -575,7 +552,7 @@ def _templates(value, path: Path, text: str) -> tuple[list[str], list[TemplatePa
     `language`, `templates` and optionally `helpdesk_words`.
     """
     field_name = "queries.templates"
-    line = _line_of(text, "templates")
+    line = line_of(text, "templates")
     items = value if isinstance(value, list) else [value]
     templates: list[str] = []
     packs: list[TemplatePack] = []
@@ -611,7 +588,7 @@ def _check_template(template: str, path: Path, text: str, field_name: str) -> No
         raise ConfigError(
             path,
             f"template {template!r} has no {{brand}}; put generic queries in queries.extra",
-            line=_find_value_line(text, template),
+            line=line_of(text, value=template),
             field=field_name,
         )
 
@@ -640,7 +617,7 @@ def load_pack(path: Path, included_from: Path | None = None, line: int | None = 
     language = data.get("language")
     if not isinstance(language, str) or not language.strip():
         raise ConfigError(path, 'must name the pack\'s language, e.g. "nl"', field="language")
-    templates = _str_list(data.get("templates", []), path, "templates", _line_of(text, "templates"))
+    templates = _str_list(data.get("templates", []), path, "templates", line_of(text, "templates"))
     if not templates:
         raise ConfigError(path, "needs at least one template", field="templates")
     for t in templates:
@@ -649,7 +626,7 @@ def load_pack(path: Path, included_from: Path | None = None, line: int | None = 
         data.get("helpdesk_words", []),
         path,
         "helpdesk_words",
-        _line_of(text, "helpdesk_words"),
+        line_of(text, "helpdesk_words"),
     )
     return TemplatePack(
         path=path, language=language.strip(), templates=templates, helpdesk_words=words
@@ -687,29 +664,13 @@ def check_apprise_url(url: str) -> str | None:
     return None if ok else f"is not a valid {scheme}:// URL (see Apprise's {scheme} page)"
 
 
-def _table_line(text: str, table: str, key: str | None = None) -> int | None:
-    """Line of `[table]`, or of `key =` inside it (tomllib gives no line numbers)."""
-    header = re.search(rf"^[ \t]*\[{re.escape(table)}\][ \t]*(#.*)?$", text, re.M)
-    if header is None:
-        return None
-    line = text.count("\n", 0, header.start()) + 1
-    if key is None:
-        return line
-    after = text[header.end() :]
-    end = re.search(r"^[ \t]*\[", after, re.M)
-    found = re.search(
-        rf"^[ \t]*{re.escape(key)}[ \t]*=", after[: end.start() if end else None], re.M
-    )
-    return line + after.count("\n", 0, found.start()) if found else line
-
-
 def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
     """The optional `[alerts]` table, checked now so a bad URL fails at load, not after a crawl."""
     if table is None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(
-            path, "must be a table: [alerts]", line=_line_of(text, "alerts"), field="alerts"
+            path, "must be a table: [alerts]", line=line_of(text, "alerts"), field="alerts"
         )
     known = {"urls", "min_risk"}
     for name in table:
@@ -717,17 +678,17 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
             raise ConfigError(
                 path,
                 f"unknown setting; use {', '.join(sorted(known))}",
-                line=_table_line(text, "alerts", name),
+                line=line_of(text, name, table="alerts"),
                 field=f"alerts.{name}",
             )
     urls = _str_list(
-        table.get("urls", []), path, "alerts.urls", _table_line(text, "alerts", "urls")
+        table.get("urls", []), path, "alerts.urls", line_of(text, "urls", table="alerts")
     )
     if not urls:
         raise ConfigError(
             path,
             "needs at least one Apprise URL",
-            line=_table_line(text, "alerts", "urls"),
+            line=line_of(text, "urls", table="alerts"),
             field="alerts.urls",
         )
     for i, url in enumerate(urls):
@@ -736,7 +697,7 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
             raise ConfigError(
                 path,
                 f"{mask_url(url)!r} {problem}",
-                line=_find_value_line(text, url) or _table_line(text, "alerts", "urls"),
+                line=line_of(text, value=url) or line_of(text, "urls", table="alerts"),
                 field=f"alerts.urls[{i}]",
             )
     min_risk = table.get("min_risk", "high")
@@ -744,7 +705,7 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
         raise ConfigError(
             path,
             f"must be one of {', '.join(RISK_LEVELS)}",
-            line=_table_line(text, "alerts", "min_risk"),
+            line=line_of(text, "min_risk", table="alerts"),
             field="alerts.min_risk",
         )
     return AlertsConfig(urls=[u.strip() for u in urls], min_risk=min_risk)

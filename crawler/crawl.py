@@ -3,13 +3,15 @@
 SIGINT and SIGTERM stop the crawl gracefully (Scrapy closes the spider, the
 pipelines close the run `interrupted`); a second signal stops it at once.
 The returned stats say which signal (`serpwatch/signal`) and whether the
-stop was forced (`serpwatch/forced`), for the exit code (crawler.cli.runs).
+stop was forced (`serpwatch/forced`); `settle` turns them into the run's end
+(status and exit code, crawler.run_status), which the CLI prints.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
@@ -20,6 +22,7 @@ from crawler import settings as default_settings
 from crawler import stats_keys
 from crawler.config import Profile
 from crawler.lock import hold
+from crawler.run_status import exit_code
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +93,33 @@ def run_crawl(
         stats[stats_keys.SIGNAL] = signal_names.get(process.signum, str(process.signum))
         stats[stats_keys.FORCED] = process.forced
     return stats
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How a crawl ended: its run, the run's status and the exit code it earned."""
+
+    run_id: int
+    status: str
+    exit_code: int
+
+
+def settle(db: Path | str, stats: dict) -> RunEnd | None:
+    """The end of the crawl whose final stats are `stats`; None when it opened no run.
+
+    A second signal stops the reactor before the pipeline closes the run: the
+    run is closed here from the crawl's stats (no history: it covered too little).
+    """
+    from crawler import storage
+
+    run_id = stats.get(stats_keys.RUN_ID)
+    if run_id is None:
+        return None
+    conn = storage.open_db(db)
+    try:
+        if stats.get(stats_keys.FORCED) and storage.get_run(conn, run_id)["status"] == "running":
+            storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
+        status = storage.get_run(conn, run_id)["status"]
+    finally:
+        conn.close()
+    return RunEnd(run_id, status, exit_code(status, stats.get(stats_keys.SIGNAL)))

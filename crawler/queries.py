@@ -23,7 +23,6 @@ and returns the results with the numbers found on each landing page.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import stats_keys, storage, triage
+from crawler.brands import brand_in
 from crawler.config import Profile, query_key
 
 RETIRE_AFTER_RUNS = 5  # the default N of `queries stats --last N`
@@ -162,19 +162,10 @@ class OneQueryProfile(Profile):
         return [self.one_query]
 
 
-def brand_of(text: str, brands) -> str | None:
-    """The brand a query text names (first keyword or name found as a word)."""
-    low = text.lower()
-    for b in brands:
-        for word in [b.name.lower(), *b.keywords]:
-            if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", low):
-                return b.name
-    return None
-
-
 def one_query_profile(profile: Profile, text: str) -> OneQueryProfile:
     values = {f.name: getattr(profile, f.name) for f in fields(Profile)}
-    return OneQueryProfile(**values, one_query=(brand_of(text, profile.brands), text))
+    brand = brand_in(text, profile.brands, names=True)
+    return OneQueryProfile(**values, one_query=(brand.name if brand else None, text))
 
 
 def try_query(profile: Profile, text: str, overrides: dict | None = None) -> dict:

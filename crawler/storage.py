@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from crawler import schema, stats_keys
 from crawler.risk import RISK_ORDER
+from crawler.run_status import run_status
 
 # How long a write waits for another writer (a crawl, a migration) before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -1034,22 +1035,6 @@ def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
         if row["failed"] and "detail" not in row:
             row["detail"] = stats.get(stats_keys.SERP_FAILED_REASON(engine), "")
     return per
-
-
-def run_status(outcomes: dict[str, dict], finish_reason: str) -> str:
-    """The run's status from its engines' outcomes and Scrapy's finish reason."""
-    if finish_reason == "shutdown":  # SIGINT / SIGTERM (Scrapy's graceful stop)
-        return "interrupted"
-    if finish_reason == "storage_failed":
-        return "failed"
-    kinds = {o["outcome"] for o in outcomes.values()}
-    if not kinds or kinds == {"answered"}:
-        return "finished" if finish_reason == "finished" else "partial"
-    if kinds == {"blocked"}:
-        return "blocked"
-    if not kinds & {"answered", "partial"}:
-        return "failed"
-    return "partial"
 
 
 def outcome_line(engine: str, o: dict) -> str:

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from crawler.brands import brand_in
 from crawler.config import PACKS_DIR, Profile, TemplatePack, load_pack, query_key
 from crawler.engines.common import json_headers
 from crawler.fetch import FetchJob, FetchResult
@@ -218,8 +219,6 @@ def covered_by(profile: Profile, text: str, patterns=None) -> str:
 
 def rank(profile: Profile, offers: list[Offer]) -> list[Candidate]:
     """Candidates, uncovered first, then by engines that offered them and how often."""
-    from crawler.queries import brand_of
-
     grouped: dict[str, list[Offer]] = {}
     for offer in offers:
         grouped.setdefault(query_key(offer.text), []).append(offer)
@@ -237,7 +236,7 @@ def rank(profile: Profile, offers: list[Offer]) -> list[Candidate]:
                 engines=engines,
                 kinds=kinds,
                 offers=len(group),
-                brand=brand_of(text, profile.brands),
+                brand=_brand_name(text, profile.brands),
                 covered=covered_by(profile, text, patterns),
             )
         )
@@ -264,3 +263,8 @@ def add_to_profile(path, texts: list[str]) -> list[str]:
             path.write_text(before, encoding="utf-8")  # never leave a profile that does not load
             raise
     return added
+
+
+def _brand_name(text: str, brands) -> str | None:
+    brand = brand_in(text, brands, names=True)
+    return brand.name if brand else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crawler import config, settings
@@ -101,3 +103,114 @@ def test_one_rule_for_a_host_inside_a_domain(host, domain, inside) -> None:
     assert within(host, domain) is inside
     assert domain_matches(host, [domain]) is inside
     assert common.within is within and netguard.within is within
+
+
+# D9: where a key, a table or a value is in a TOML text (crawler.tomllines), for
+# the loaders' file:line:field messages (crawler.config, exports/recipients.py).
+TOML = """# brands
+[[brands]]
+name = "A"
+
+[[brands]]
+name = "B"
+  phones = ["1"]
+
+[alerts]   # where alerts go
+urls = ["mailto://x"]
+
+min_risk = "high"
+
+["search-engine"]
+columns = ["phone"]
+[ operator ]
+"""
+
+TOML_LINES = [
+    ({"key": "name"}, 3),
+    # A blank line before a key is not its line (the old rule said 5).
+    ({"key": "name", "occurrence": 1}, 6),
+    ({"key": "name", "occurrence": 2}, None),
+    ({"key": "phones", "after": 6}, 7),
+    ({"key": "phones", "after": 8}, None),
+    ({"key": "urls"}, 10),
+    ({"table": "alerts"}, 9),
+    ({"key": "urls", "table": "alerts"}, 10),
+    ({"key": "min_risk", "table": "alerts"}, 12),
+    # Not in the table: the header stands in, never a line of the next table.
+    ({"key": "columns", "table": "alerts"}, 9),
+    ({"table": "search-engine"}, 14),
+    ({"table": "operator"}, 16),
+    ({"table": "nosuch"}, None),
+    ({"key": "urls", "table": "nosuch"}, None),
+    ({"value": '"mailto://x"'}, 10),
+    ({"value": "phone", "table": "search-engine"}, 15),
+    ({"value": "zzz"}, None),
+]
+
+
+@pytest.mark.parametrize("where, line", TOML_LINES)
+def test_one_rule_for_a_line_in_a_toml_text(where, line) -> None:
+    from crawler.tomllines import line_of
+
+    assert line_of(TOML, **where) == line
+
+
+def test_the_loaders_name_the_line_through_that_rule(tmp_path) -> None:
+    from crawler.exports.recipients import load_presets
+
+    presets = tmp_path / "presets.toml"
+    presets.write_text('# mine\n\n\n["search-engine"]\ncolumns = ["phone"]\nsource = "x"\n')
+    with pytest.raises(config.ConfigError) as err:
+        load_presets(presets)
+    assert err.value.line == 4 and err.value.field == "search-engine.source"
+
+
+DEMO_PROFILE = Path(__file__).parents[1] / "crawler" / "demo" / "profile.toml"
+
+# D10: which brand a text is about (crawler.brands.brand_in), one rule for a
+# page (scoring's infer_brand) and for a query text (queries try / suggest).
+BRANDS = [
+    config.Brand("Microsoft", keywords=["microsoft", "windows", "outlook"]),
+    config.Brand("ABN AMRO", keywords=["abnamro"]),
+    config.Brand("ING", keywords=["ing"]),
+    config.Brand("HP", keywords=["hp"]),
+]
+
+BRAND_TEXTS = [
+    ("Microsoft helpdesk bellen", False, "Microsoft"),
+    ("WINDOWS storing", False, "Microsoft"),
+    ("ING klantenservice", False, "ING"),
+    ("bellingen en regelingen", False, None),  # inside a word is no hit
+    ("hp-printer storing", False, "HP"),
+    ("hpprinter storing", False, None),
+    ("ABN AMRO bellen", False, None),  # the name is not a keyword ...
+    ("ABN AMRO bellen", True, "ABN AMRO"),  # ... but counts for a query text
+    ("abnamro of ING", False, "ABN AMRO"),  # a tie: the first listed
+    ("ING of windows", False, "Microsoft"),
+    ("HP outlook, HP printer, HP support", False, "HP"),  # most hits, not first listed
+    ("", True, None),
+]
+
+
+@pytest.mark.parametrize("text, names, brand", BRAND_TEXTS)
+def test_one_rule_for_the_brand_a_text_is_about(text, names, brand) -> None:
+    from crawler.brands import brand_in
+
+    found = brand_in(text, BRANDS, names=names)
+    assert (found.name if found else None) == brand
+
+
+def test_pages_and_queries_use_that_rule() -> None:
+    from crawler.queries import one_query_profile
+    from crawler.scoring import infer_brand
+
+    # A page: its domain's words count, its title twice.
+    assert infer_brand("Printer hulp", "", "hp-hulp.nl", BRANDS).name == "HP"
+    assert infer_brand("Outlook", "ING ING", "x.nl", BRANDS).name == "Microsoft"
+    assert infer_brand("Hulp", "niets", "x.nl", BRANDS) is None
+    profile = config.load_profile(config.Path(__file__).parents[1] / "crawler/demo/profile.toml")
+    assert one_query_profile(profile, "outlook helpdesk").one_query == (
+        "Microsoft",
+        "outlook helpdesk",
+    )
+    assert one_query_profile(profile, "printer helpdesk").one_query == (None, "printer helpdesk")

@@ -1,7 +1,8 @@
 """`serpwatch demo` and `serpwatch crawl`: run the job and print what the run did.
 
 The crawl itself is crawler.crawl (one process) or crawler.cli.scale (with
---redis); the run's summary lines and exit code come from crawler.cli.runs.
+--redis); crawler.crawl.settle gives the run's end (status, exit code), and
+crawler.cli.runs its summary lines.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from crawler import stats_keys
 from crawler.cli.common import db_option, friendly, warc_dir
 from crawler.tables import flag_table
 
@@ -25,8 +25,8 @@ def _flag_table(records: list[dict]) -> str:
 def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> tuple[int, int]:
     """Crawl, print the run's summary; return the run id and the exit code it earned."""
     from crawler import storage
-    from crawler.cli.runs import exit_code, summary_lines
-    from crawler.crawl import run_crawl
+    from crawler.cli.runs import summary_lines
+    from crawler.crawl import run_crawl, settle
 
     if redis_url:  # distributed mode (crawler/cli/scale.py)
         from crawler.cli.scale import run_distributed
@@ -34,19 +34,14 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
         stats = run_distributed(profile, db_path, overrides or {}, redis_url)
     else:
         stats = run_crawl(profile, db_path, overrides, proxy=proxy)
-    run_id = stats.get(stats_keys.RUN_ID)
-    if run_id is None:
+    end = settle(db_path, stats)
+    if end is None:
         raise click.ClickException("the crawl did not start; see the log above")
     db = storage.open_db(db_path)
-    if stats.get(stats_keys.FORCED) and storage.get_run(db, run_id)["status"] == "running":
-        # A second signal stopped the reactor before the pipeline closed the run:
-        # close it here from the crawl's stats (no history: the run covered too little).
-        storage.finish_crawl(db, run_id, {**stats, "finish_reason": "shutdown"})
-    for line in summary_lines(db, run_id):
+    for line in summary_lines(db, end.run_id):
         click.echo(line)
-    code = exit_code(storage.get_run(db, run_id)["status"], stats.get(stats_keys.SIGNAL))
     db.close()
-    return run_id, code
+    return end.run_id, end.exit_code
 
 
 @click.command("demo")

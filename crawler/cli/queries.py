@@ -97,6 +97,7 @@ def queries_try(profile_path, text, as_json):
     """
     from crawler.config import load_profile
     from crawler.queries import try_query
+    from crawler.run_status import exit_code, try_status
 
     profile = load_profile(profile_path)
     seen = try_query(profile, text)
@@ -107,8 +108,9 @@ def queries_try(profile_path, text, as_json):
         _print_try(seen)
     for engine, reason in seen["blocked"].items():
         click.echo(f"BLOCKED: {engine}: {reason}", err=True)
-    if seen["blocked"] and set(seen["blocked"]) >= set(seen["engines"]):
-        sys.exit(3)
+    code = exit_code(try_status(seen["engines"], seen["blocked"]))
+    if code:
+        sys.exit(code)
 
 
 @queries_group.command("retire")

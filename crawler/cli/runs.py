@@ -1,39 +1,18 @@
-"""What a crawl run did, told truthfully: its summary lines, its exit code, `serpwatch runs`.
+"""What a crawl run did, told truthfully: its summary lines and `serpwatch runs`.
 
-A run's status (crawler.storage.run_status) decides the exit code of
-`serpwatch crawl`, the contract of DESIGN.md:
-
-| status      | meaning                                                 | exit |
-|-------------|---------------------------------------------------------|------|
-| finished    | every engine answered every query                       | 0    |
-| blocked     | every engine blocked                                    | 3    |
-| partial     | some engines or queries failed or were blocked          | 1    |
-| failed      | no engine answered, or storage failed (disk full)       | 1    |
-| interrupted | SIGINT / SIGTERM (or the process died)                  | 130 / 143 |
-
-The summary has one line per engine with its outcome, so a scheduler's log
-says which engine let the run down.
+A run's status and the exit code it earns are crawler.run_status (the
+contract of DESIGN.md). The summary has one line per engine with its outcome,
+so a scheduler's log says which engine let the run down.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 
 import click
 
 from crawler import stats_keys
 from crawler.cli.common import db_option, friendly
-
-EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
-SIGNAL_EXIT = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
-
-
-def exit_code(status: str | None, signal_name: str | None = None) -> int:
-    """`serpwatch crawl`'s exit code for a run that ended with `status`."""
-    if status == "interrupted" or signal_name:
-        return SIGNAL_EXIT.get(signal_name or "SIGINT", SIGNAL_EXIT["SIGINT"])
-    return EXIT.get(status or "running", 1)
 
 
 def summary_lines(db, run_id: int) -> list[str]:

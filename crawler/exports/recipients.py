@@ -7,12 +7,12 @@ mistake is a `ConfigError` naming the file, the line where known and the field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.config import ConfigError, _read_toml
 from crawler.risk import RISK_LEVELS
+from crawler.tomllines import line_of
 
 BUNDLED = Path(__file__).with_name("recipients.toml")
 SOURCES = {"pairs", "sightings", "ads"}
@@ -66,14 +66,8 @@ def _strings(value, path, line, name) -> list[str]:
     return value
 
 
-def _table_line(text: str, name: str) -> int | None:
-    """Line of `[name]` (or `[\"name\"]`) in a TOML text."""
-    found = re.search(rf'^\s*\[\s*"?{re.escape(name)}"?\s*\]', text, re.M)
-    return text.count("\n", 0, found.start()) + 1 if found else None
-
-
 def _preset(name: str, raw, path: Path, text: str) -> Preset:
-    line = _table_line(text, name)
+    line = line_of(text, table=name)
     if not isinstance(raw, dict):
         raise ConfigError(path, "must be a table", line=line, field=name)
     unknown = sorted(set(raw) - KNOWN_KEYS)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser
 
+from crawler.brands import brand_in
 from crawler.domains import PATH_HOSTS, SITE_BUILDERS, host_parts, within
 from crawler.impersonation import trade_words
 from crawler.scoring.prefilter import could_match, fold
@@ -186,19 +187,11 @@ def _unnegated(rx: re.Pattern, text: str, folded: str | None = None) -> re.Match
     return None
 
 
-def _keyword_hits(hay: str, keywords: list[str]) -> int:
-    return sum(len(re.findall(rf"(?<!\w){re.escape(k)}(?!\w)", hay)) for k in keywords if k)
-
-
 def infer_brand(title: str, text: str, domain: str, brands) -> object | None:
-    """The brand a page is about when the query named none: most keyword hits wins."""
-    hay = f"{domain.replace('-', ' ').replace('.', ' ')} {title} {title} {text[:5000]}".lower()
-    best, best_hits = None, 0
-    for b in brands:
-        hits = _keyword_hits(hay, b.keywords)
-        if hits > best_hits:
-            best, best_hits = b, hits
-    return best
+    """The brand a page is about when the query named none (crawler.brands.brand_in):
+    its domain's words, its title twice and the start of its text."""
+    hay = f"{domain.replace('-', ' ').replace('.', ' ')} {title} {title} {text[:5000]}"
+    return brand_in(hay, brands)
 
 
 def brand_names(brand) -> list[str]:

@@ -1,0 +1,57 @@
+"""A crawl run's status and the exit code it earns: the contract of DESIGN.md.
+
+| status      | meaning                                                 | exit |
+|-------------|---------------------------------------------------------|------|
+| finished    | every engine answered every query                       | 0    |
+| blocked     | every engine blocked                                    | 3    |
+| partial     | some engines or queries failed or were blocked          | 1    |
+| failed      | no engine answered, or storage failed (disk full)       | 1    |
+| interrupted | SIGINT / SIGTERM (or the process died)                  | 130 / 143 |
+
+The exit-3 rule, "every engine we asked blocked us", is `every_engine_blocked`,
+used by a crawl run's status (crawler.storage stores it) and by `serpwatch
+queries try`, which only reports: it exits 3 when every engine blocked and 0
+otherwise. Pure: no Scrapy, no database.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterable, Mapping
+
+EXIT = {"finished": 0, "blocked": 3, "partial": 1, "failed": 1, "running": 1}
+SIGNAL_EXIT = {"SIGINT": 128 + signal.SIGINT, "SIGTERM": 128 + signal.SIGTERM}
+
+
+def every_engine_blocked(outcomes: Mapping[str, str]) -> bool:
+    """The exit-3 rule: engines were asked (engine → outcome) and each one blocked us."""
+    return bool(outcomes) and set(outcomes.values()) == {"blocked"}
+
+
+def run_status(outcomes: dict[str, dict], finish_reason: str) -> str:
+    """The run's status from its engines' outcomes and Scrapy's finish reason."""
+    if finish_reason == "shutdown":  # SIGINT / SIGTERM (Scrapy's graceful stop)
+        return "interrupted"
+    if finish_reason == "storage_failed":
+        return "failed"
+    kinds = {o["outcome"] for o in outcomes.values()}
+    if not kinds or kinds == {"answered"}:
+        return "finished" if finish_reason == "finished" else "partial"
+    if every_engine_blocked({e: o["outcome"] for e, o in outcomes.items()}):
+        return "blocked"
+    if not kinds & {"answered", "partial"}:
+        return "failed"
+    return "partial"
+
+
+def try_status(engines: Iterable[str], blocked: Iterable[str]) -> str:
+    """`queries try`'s status: blocked when every engine blocked it, else finished."""
+    outcomes = {e: "answered" for e in engines} | {e: "blocked" for e in blocked}
+    return "blocked" if every_engine_blocked(outcomes) else "finished"
+
+
+def exit_code(status: str | None, signal_name: str | None = None) -> int:
+    """The exit code of a run (or a try) that ended with `status`, or by a signal."""
+    if status == "interrupted" or signal_name:
+        return SIGNAL_EXIT.get(signal_name or "SIGINT", SIGNAL_EXIT["SIGINT"])
+    return EXIT.get(status or "running", 1)

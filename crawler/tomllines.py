@@ -1,0 +1,68 @@
+"""Line numbers in a TOML text, for error messages that name file, line and field.
+
+tomllib gives values without positions, so a loader that finds a bad value
+looks for it in the text: best effort, and `None` when it is not found (the
+message then names the file and field only). One rule for every loader
+(crawler.config, crawler.exports.recipients):
+
+- a key is `key =` at the start of a line (indentation allowed), the n-th one
+  (`occurrence`) at or after line `after`;
+- a table is its header line, `[name]` or `["name"]`, a comment allowed after
+  it; with a key or a value, only the lines up to the next header count, and
+  the header's line stands in when the key is not there;
+- a value is the first place its text appears.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NEXT_HEADER = re.compile(r"^[ \t]*\[", re.M)
+
+
+def line_of(
+    text: str,
+    key: str | None = None,
+    *,
+    table: str | None = None,
+    value: str | None = None,
+    occurrence: int = 0,
+    after: int | None = None,
+) -> int | None:
+    """The 1-based line of `key =` (or of `value`) in `text`, inside `[table]` if given."""
+    start, end, fallback = _offset(text, after), len(text), None
+    if table is not None:
+        header = re.search(
+            rf'^[ \t]*\[[ \t]*"?{re.escape(table)}"?[ \t]*\][ \t]*(?:#.*)?$', text[start:], re.M
+        )
+        if header is None:
+            return None
+        fallback = _line(text, start + header.start())
+        if key is None and value is None:
+            return fallback
+        start += header.end()
+        following = _NEXT_HEADER.search(text, start)
+        end = following.start() if following else len(text)
+    if value is not None:
+        at = text.find(value, start, end)
+        return _line(text, at) if at >= 0 else fallback
+    found = list(re.finditer(rf"^[ \t]*{re.escape(key or '')}[ \t]*=", text[start:end], re.M))
+    if len(found) > occurrence:
+        return _line(text, start + found[occurrence].start())
+    return fallback
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _offset(text: str, line: int | None) -> int:
+    """Where line `line` (1-based) starts; the start of the text for None."""
+    if not line or line <= 1:
+        return 0
+    at = -1
+    for _ in range(line - 1):
+        at = text.find("\n", at + 1)
+        if at < 0:
+            return len(text)
+    return at + 1
