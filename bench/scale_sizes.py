@@ -32,6 +32,7 @@ from crawler import storage  # noqa: E402
 from crawler.evidence import WarcStore  # noqa: E402
 from crawler.items import PageItem, SerpItem  # noqa: E402
 from crawler.landing import LANDING_META, LandingContext  # noqa: E402
+from crawler.scoring import SightingVerdict  # noqa: E402
 from pipelines.store import save_item  # noqa: E402
 
 VERDICT = {
@@ -78,8 +79,10 @@ def page(i: int) -> PageItem:
         engines=["bing", "google"],
         appearances=[showing, {**showing, "engine": "google"}],
         verdicts=[
-            {**VERDICT, "phone": f"+3185{2300000 + i % 90000:07d}"},
-            {**VERDICT, "phone": "+31207949400", "official": True, "score": 0, "flagged": False},
+            SightingVerdict.from_dict({**VERDICT, "phone": f"+3185{2300000 + i % 90000:07d}"}),
+            SightingVerdict.from_dict(
+                {**VERDICT, "phone": "+31207949400", "official": True, "score": 0, "flagged": False}
+            ),
         ],
         fetched_at="2026-12-05T10:00:00+00:00",
     )

@@ -103,7 +103,7 @@ class Verdicts:
         if kind not in self.cache:
             f = _facts(i, "+31850000000", brand, "x.nl", is_ad)
             hit = {"phone": "", "raw": "", "source": "text", "number_type": f.number_type}
-            self.cache[kind] = verdict_record({**hit, "country": "NL"}, f)
+            self.cache[kind] = verdict_record({**hit, "country": "NL"}, f).as_dict()
         v = json.loads(json.dumps(self.cache[kind]))
         v["phone"] = v["facts"]["phone"] = phone
         v["raw"] = phone

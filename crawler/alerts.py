@@ -176,11 +176,12 @@ def collect(
                 headline=f"run {run_id} did not finish: {status}",
             )
         )
-    for i, warning in enumerate(json.loads(run.get("warnings") or "[]")):
+    summary = storage.RunSummary.from_row(run)
+    for i, warning in enumerate(summary.warnings):
         items.append(
             AlertItem(key=f"run:{run_id}:warning:{i}", kind="run", headline=defang(warning))
         )
-    for engine, why in sorted(json.loads(run.get("blocked_engines") or "{}").items()):
+    for engine, why in sorted(summary.blocked.items()):
         items.append(
             AlertItem(key=f"blocked:{run_id}:{engine}", kind="blocked", headline=f"{engine}: {why}")
         )

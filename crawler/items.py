@@ -109,7 +109,7 @@ class PageItem:
     domain: str = ""
     title: str = ""
     hits: list[Any] = field(default_factory=list)
-    verdicts: list[dict] = field(default_factory=list)
+    verdicts: list[Any] = field(default_factory=list)  # crawler.scoring.SightingVerdict
     # Filled by pipelines/evidence.py: where the page is kept as a WARC record.
     warc_file: str | None = None
     warc_record_id: str | None = None

@@ -211,9 +211,9 @@ class ProgressExtension:
             return
         self.counts["pages"] += 1
         for v in item.verdicts:
-            self.counts["numbers"].add(v.get("phone"))
-            if v.get("flagged"):
-                self.counts["flagged"].add(v.get("phone"))
+            self.counts["numbers"].add(v.phone)
+            if v.flagged:
+                self.counts["flagged"].add(v.phone)
 
     def current(self) -> Progress:
         spider = self.crawler.spider

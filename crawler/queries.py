@@ -240,7 +240,7 @@ def _collect(db: Database, run_id: int, profile: OneQueryProfile) -> dict:
         "query": profile.one_query[1],
         "brand": profile.one_query[0],
         "engines": [e.kind for e in profile.engines],
-        "blocked": json.loads(run["blocked_engines"] or "{}"),
-        "warnings": json.loads(run["warnings"] or "[]"),
+        "blocked": storage.RunSummary.from_row(run).blocked,
+        "warnings": storage.RunSummary.from_row(run).warnings,
         "results": results,
     }

@@ -14,6 +14,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -1003,6 +1004,29 @@ def save_query_outcome(db: Database, run_id: int, row: dict) -> None:
 # process died), running.
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended, as `finish_crawl` recorded it in `runs` (its JSON decoded once)."""
+
+    status: str | None  # finished | partial | blocked | failed | interrupted | running
+    blocked: dict[str, str]  # engine: why it was blocked
+    warnings: list[str]
+    engines: dict[str, dict]  # engine: outcome and counts (`engine_outcomes`)
+    counts: dict | None  # `run_counts`; None for a run recorded before they were kept
+    stats: dict  # the crawl's stats as kept
+
+    @classmethod
+    def from_row(cls, run: dict) -> RunSummary:
+        return cls(
+            status=run.get("status"),
+            blocked=json.loads(run.get("blocked_engines") or "{}"),
+            warnings=json.loads(run.get("warnings") or "[]"),
+            engines=json.loads(run.get("engine_outcomes") or "{}"),
+            counts=json.loads(run.get("counts") or "null"),
+            stats=json.loads(run.get("stats") or "{}"),
+        )
+
+
 def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
     """Per engine: answered | partial | failed | blocked | unfinished, with counts and why."""
     engines = list(stats.get(stats_keys.ENGINES) or [])
@@ -1071,7 +1095,7 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
-def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
+def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
         engine: stats.get(stats_keys.BLOCKED_REASON(engine), "")
@@ -1128,14 +1152,14 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> dict:
         outcomes=outcomes,
         counts=counts,
     )
-    return {
-        "blocked": blocked,
-        "warnings": warnings,
-        "stats": keep,
-        "status": status,
-        "engines": outcomes,
-        "counts": counts,
-    }
+    return RunSummary(
+        status=status,
+        blocked=blocked,
+        warnings=warnings,
+        engines=outcomes,
+        counts=counts,
+        stats=keep,
+    )
 
 
 # ---------------------------------------------------------------------------

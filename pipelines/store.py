@@ -187,7 +187,7 @@ def batched_save(run_id: int, item) -> tuple | None:
     if isinstance(item, SerpItem) and item.kind not in ("local", "call"):
         return storage.save_serp_result, (run_id, asdict(item))
     if isinstance(item, PageItem) and item.render is None:
-        return storage.save_page, (run_id, _page_row(item), item.verdicts)
+        return storage.save_page, (run_id, _page_row(item), [v.as_dict() for v in item.verdicts])
     return None
 
 
@@ -200,7 +200,7 @@ def save_item(db, run_id: int, item) -> None:
     elif isinstance(item, UnparsedItem):
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
-        storage.save_page(db, run_id, _page_row(item), item.verdicts)
+        storage.save_page(db, run_id, _page_row(item), [v.as_dict() for v in item.verdicts])
         if item.render is not None:
             storage.save_render(db, run_id, "page", render_row(item), item.screenshots)
     elif isinstance(item, SerpShotItem) and item.render is not None:

@@ -41,7 +41,7 @@ def see(d, run, domain, phone, at, *, is_ad=False, **facts):
         "serp_url": "http://engine/search",
         "fetched_at": at,
     }
-    storage.save_page(d, run, page, [verdict_record(hit, f)])
+    storage.save_page(d, run, page, [verdict_record(hit, f).as_dict()])
 
 
 def run(d, at, pages, profile="p", stats=None, outcome="answered"):

@@ -43,7 +43,7 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
     for phone in phones:
         f = Facts(phone=phone, brand="Microsoft", domain=domain, domain_match=DM)
         hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip"}
-        hits.append(verdict_record({**hit, "country": "NL"}, f))
+        hits.append(verdict_record({**hit, "country": "NL"}, f).as_dict())
     storage.save_page(
         d,
         rid,

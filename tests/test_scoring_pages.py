@@ -71,8 +71,8 @@ def scored(case: dict, prof: Profile | None = None) -> PageItem:
 
 
 def verdict(item: PageItem, phone: str) -> dict:
-    found = [v for v in item.verdicts if v["phone"] == phone]
-    assert found, f"{phone} not found on {item.url}: {[v['phone'] for v in item.verdicts]}"
+    found = [v.as_dict() for v in item.verdicts if v.phone == phone]
+    assert found, f"{phone} not found on {item.url}: {[v.phone for v in item.verdicts]}"
     return found[0]
 
 
@@ -156,7 +156,7 @@ def test_official_numbers_are_never_flagged_in_any_format(results):
             assert not v["flagged"] and v["score"] == 0 and v["official_for"]
     # the directory writes them as "020 7001000", "+31 (0)20 761 44 00", "020-1234567"
     _, directory = results["official-numbers-in-a-directory"]
-    assert not any(v["flagged"] for v in directory.verdicts)
+    assert not any(v.flagged for v in directory.verdicts)
 
 
 def test_the_page_names_what_it_found(results):
@@ -193,7 +193,7 @@ def _store(db: Database, run_id: int, items: list[PageItem], at: str) -> None:
             )
         }
         page["fetched_at"] = at
-        storage.save_page(db, run_id, page, item.verdicts)
+        storage.save_page(db, run_id, page, [v.as_dict() for v in item.verdicts])
 
 
 def _pair(db: Database, domain: str, phone: str) -> dict:

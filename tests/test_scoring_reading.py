@@ -167,7 +167,7 @@ def _score(url, html, brand="Nordbank"):
     )
     item.hits = extract_phones(html, region="NL", url=url)
     score_page(item, _Profile())
-    return {v["phone"]: v for v in item.verdicts}
+    return {v.phone: v.as_dict() for v in item.verdicts}
 
 
 def test_fraud_words_in_a_fake_bank_helpdesks_own_sentence_are_not_a_warning():

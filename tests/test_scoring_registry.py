@@ -198,7 +198,7 @@ def test_nl_official_numbers_are_never_flagged_in_any_format(nl):
     )
     item.hits = extract_phones(html, region="NL", url=url)
     score_page(item, nl)
-    verdicts = {v["phone"]: v for v in item.verdicts}
+    verdicts = {v.phone: v.as_dict() for v in item.verdicts}
     assert set(verdicts) == {"+319008170", "+31102411723", "+31858887000"}
     assert verdicts["+31858887000"]["flagged"] and verdicts["+31858887000"]["risk"] == "high"
     for phone in ("+319008170", "+31102411723"):

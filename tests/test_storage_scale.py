@@ -50,7 +50,7 @@ def _page(run_id, d, domain, phone, at):
         "serp_url": "http://engine/search",
         "fetched_at": at,
     }
-    storage.save_page(d, run_id, page, [verdict_record(hit, f)])
+    storage.save_page(d, run_id, page, [verdict_record(hit, f).as_dict()])
 
 
 def test_saving_keeps_the_first_sighting_and_stores_compact_facts(tmp_path):

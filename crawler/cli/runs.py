@@ -7,8 +7,6 @@ so a scheduler's log says which engine let the run down.
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from crawler import stats_keys
@@ -19,15 +17,15 @@ def summary_lines(db, run_id: int) -> list[str]:
     """The run's status and counts, one line per engine, history, blocks and warnings."""
     from crawler import storage
 
-    run = storage.get_run(db, run_id)
-    stats = json.loads(run["stats"] or "{}")
-    counts = json.loads(run.get("counts") or "null") or storage.run_counts(db, run_id, stats)
+    summary = storage.RunSummary.from_row(storage.get_run(db, run_id))
+    stats = summary.stats
+    counts = summary.counts or storage.run_counts(db, run_id, stats)
     lines = [
         f"run {run_id}: {counts.get('serp_pages', 0)} result"
         f" pages, {counts.get('landing_pages', 0)} landing pages,"
         f" {counts.get('sightings', 0)} numbers seen,"
         f" {counts.get('flagged_pairs', 0)} flagged (site, number) pairs;"
-        f" {run['status'] or 'running'}"
+        f" {summary.status or 'running'}"
     ]
     if counts.get("lost_items"):
         lost = stats_keys.STORAGE_LOST.parts(stats)
@@ -37,8 +35,7 @@ def summary_lines(db, run_id: int) -> list[str]:
             + ", ".join(f"{v} {k}" for k, v in sorted(lost.items()))
             + "); everything stored before stays"
         )
-    outcomes = json.loads(run.get("engine_outcomes") or "{}")
-    for engine, outcome in outcomes.items():
+    for engine, outcome in summary.engines.items():
         lines.append(storage.outcome_line(engine, outcome))
     if stats_keys.HISTORY("new_numbers") in stats:
         h = stats_keys.HISTORY.parts(stats)
@@ -51,9 +48,9 @@ def summary_lines(db, run_id: int) -> list[str]:
     from crawler.render.record import summary_lines as render_summary
 
     lines += render_summary(stats)
-    for engine, reason in json.loads(run["blocked_engines"] or "{}").items():
+    for engine, reason in summary.blocked.items():
         lines.append(f"BLOCKED: {engine}: {reason}")
-    for warning in json.loads(run["warnings"] or "[]"):
+    for warning in summary.warnings:
         lines.append(f"warning: {warning}")
     return lines
 

@@ -91,8 +91,8 @@ def health(db, db_path, max_age: float, now: datetime | None = None) -> dict:
         return out
     finished = storage.parse_time(run["finished_at"])
     age = (now - finished).total_seconds() if finished else None
-    blocked = json.loads(run.get("blocked_engines") or "{}")
-    warnings = json.loads(run.get("warnings") or "[]")
+    summary = storage.RunSummary.from_row(run)
+    blocked, warnings = summary.blocked, summary.warnings
     out.update(
         run_id=run["id"],
         profile=run["profile"],

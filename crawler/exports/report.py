@@ -255,8 +255,8 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
         top_numbers.items(), key=lambda kv: (-kv[1]["score"], -len(kv[1]["sites"]))
     )
 
-    blocked = json.loads(r["blocked_engines"] or "{}")
-    warnings = json.loads(r["warnings"] or "[]")
+    summary = storage.RunSummary.from_row(r)
+    blocked, warnings = summary.blocked, summary.warnings
     notes = [f"<li class=blocked>BLOCKED: {e(k)}: {e(v)}</li>" for k, v in blocked.items()]
     notes += [f"<li>warning: {e(w)}</li>" for w in warnings]
 

@@ -46,7 +46,7 @@ from crawler.render.ocr import read_png, tesseract
 from crawler.render.page import RenderWork
 from crawler.render.policy import MODES, PageView, RenderBudget, render_reason, serp_reason
 from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
-from crawler.scoring import Facts, assess_page, verdict_record
+from crawler.scoring import Facts, SightingVerdict, assess_page, verdict_record
 
 logger = logging.getLogger(__name__)
 MAX_FAILURES = 3
@@ -127,7 +127,7 @@ class Renderer:
         """Render a landing page if the policy says so; fill its hits, facts and verdicts."""
         if not self.enabled:
             return
-        risks = [v.get("risk") for v in item.verdicts if v.get("flagged")]
+        risks = [v.risk for v in item.verdicts if v.flagged]
         risk = max(
             risks, key=lambda r: {"low": 1, "medium": 2, "high": 3}.get(r or "", 0), default=None
         )
@@ -350,10 +350,10 @@ def _extract(html: str, region: str, url: str):
     return extract_phones(html, region=region, url=url or None)
 
 
-def rescored(verdict: dict, render: RenderFacts) -> dict:
+def rescored(verdict: SightingVerdict, render: RenderFacts) -> SightingVerdict:
     """A verdict scored again with the render's facts for its number."""
-    facts = Facts.from_dict(verdict["facts"])
-    phone = verdict["phone"]
+    facts = Facts.from_dict(verdict.facts)
+    phone = verdict.phone
     found = (
         "image"
         if phone in render.image_only
@@ -367,17 +367,4 @@ def rescored(verdict: dict, render: RenderFacts) -> dict:
         behaviours=list(render.behaviours),
         cloaking=render.cloaking,
     )
-    hit = {k: v for k, v in verdict.items() if k not in _VERDICT_KEYS}
-    return verdict_record(hit, facts)
-
-
-_VERDICT_KEYS = {
-    "official",
-    "official_for",
-    "score",
-    "risk",
-    "reasons",
-    "flagged",
-    "signals",
-    "facts",
-}
+    return verdict_record(verdict.hit, facts)

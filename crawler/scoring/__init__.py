@@ -24,7 +24,7 @@ A number that is official for any brand is never flagged; a fax number neither.
 from __future__ import annotations
 
 from crawler.scoring.facts import Assessment, Facts, PageContext, number_facts, page_context
-from crawler.scoring.pair import Verdict, risk_of, score, verdict_record
+from crawler.scoring.pair import SightingVerdict, Verdict, risk_of, score, verdict_record
 from crawler.scoring.points import HIGH, MEDIUM, MIN_WATCH_DAYS, POINTS, RECENT_DAYS, points_table
 from crawler.scoring.rules import RULES
 from crawler.scoring.text import (
@@ -99,4 +99,5 @@ __all__ = [
     "score",
     "shared_host",
     "verdict_record",
+    "SightingVerdict",
 ]

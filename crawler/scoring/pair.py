@@ -54,17 +54,75 @@ def _dismissals(f: Facts) -> list[str]:
     return out
 
 
-def verdict_record(hit: dict, facts: Facts) -> dict:
+@dataclass(frozen=True)
+class SightingVerdict:
+    """One number on one page: where it was found (the hit), its verdict and its facts.
+
+    The scorer makes it (`verdict_record`), the render pipeline may score it
+    again, storage keeps `as_dict()` (a sighting row and its facts).
+    """
+
+    hit: dict  # crawler.phones.PhoneHit.to_dict(): phone, source, context, ...
+    official: bool
+    official_for: str | None
+    score: int
+    risk: str | None
+    reasons: list[str]
+    flagged: bool
+    signals: list[tuple[str, int]]
+    facts: dict  # Facts.to_dict()
+
+    @property
+    def phone(self) -> str:
+        return self.hit["phone"]
+
+    def as_dict(self) -> dict:
+        """The form storage keeps (crawler.storage.save_page)."""
+        return {
+            **self.hit,
+            "official": self.official,
+            "official_for": self.official_for,
+            "score": self.score,
+            "risk": self.risk,
+            "reasons": self.reasons,
+            "flagged": self.flagged,
+            "signals": self.signals,
+            "facts": self.facts,
+        }
+
+    @classmethod
+    def from_dict(cls, row: dict) -> SightingVerdict:
+        """The record of a stored form (`as_dict()`): the hit is every other key."""
+        return cls(
+            hit={k: v for k, v in row.items() if k not in _VERDICT_FIELDS},
+            **{k: row.get(k) for k in _VERDICT_FIELDS},
+        )
+
+
+# The keys of a stored verdict that are not the hit's.
+_VERDICT_FIELDS = (
+    "official",
+    "official_for",
+    "score",
+    "risk",
+    "reasons",
+    "flagged",
+    "signals",
+    "facts",
+)
+
+
+def verdict_record(hit: dict, facts: Facts) -> SightingVerdict:
     """What storage keeps for one number on one page: the hit, the verdict, the facts."""
     v = score(facts)
-    return {
-        **hit,
-        "official": bool(facts.official_for),
-        "official_for": facts.official_for,
-        "score": v.score,
-        "risk": v.risk,
-        "reasons": v.reasons,
-        "flagged": v.flagged,
-        "signals": v.signals,
-        "facts": facts.to_dict(),
-    }
+    return SightingVerdict(
+        hit=dict(hit),
+        official=bool(facts.official_for),
+        official_for=facts.official_for,
+        score=v.score,
+        risk=v.risk,
+        reasons=v.reasons,
+        flagged=v.flagged,
+        signals=v.signals,
+        facts=facts.to_dict(),
+    )

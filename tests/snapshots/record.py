@@ -131,7 +131,7 @@ def fixtures() -> list[str]:
             )
         }  # fmt: skip
         page["fetched_at"] = "2026-11-01T08:00:00+00:00"
-        storage.save_page(db, run, page, item.verdicts)
+        storage.save_page(db, run, page, [v.as_dict() for v in item.verdicts])
     history.close_run(db, run, at="2026-11-01T09:00:00+00:00")
     return verdict_lines(db)
 
