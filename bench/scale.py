@@ -219,11 +219,25 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of the finished child processes so far."""
+def reap(proc: subprocess.Popen) -> float:
+    """Wait for a child; its own CPU seconds (user + system), exactly (wait4's rusage)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
+
+
+def redis_cpu(url: str) -> float:
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    return info["used_cpu_user"] + info["used_cpu_sys"]
+
+
+def own_cpu() -> float:
+    """This process's CPU seconds: the simulated web's threads (the main one only waits)."""
     import resource
 
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -285,18 +299,18 @@ def crawl_phase(web: Web, since: float) -> tuple[int, float, float]:
 
 def run_single(folder: Path, profile: Path, env, concurrency: int, web: Web) -> dict:
     since = time.time()
-    cpu_before = _children_cpu()
+    web_before = own_cpu()
     proc = spawn(
         ["crawl", str(profile), "--db", "single.db", *settings(concurrency)],
         folder / "single.log",
         env,
         0,
     )
-    proc.wait()
-    cores = (_children_cpu() - cpu_before) / (time.time() - since)
+    cpu = reap(proc)
+    cores = cpu / (time.time() - since)
     n, first, last = crawl_phase(web, since)
     result = {"pages": n, "seconds": last - first, "flagged": flagged(folder / "single.db")}
-    return {**result, "cores": cores}
+    return {**result, "cores": cores, "cpu": {"crawl": cpu, "web": own_cpu() - web_before}}
 
 
 def run_distributed(
@@ -310,7 +324,7 @@ def run_distributed(
     core_list = sorted(cores)
     db = folder / f"d{n}.db"
     since = time.time()
-    cpu_before = _children_cpu()
+    redis_before, web_before = redis_cpu(url), own_cpu()
     store = spawn(
         ["store", "--redis", url, "--db", str(db), "--wait", "60"], folder / f"store{n}.log", env
     )
@@ -325,10 +339,15 @@ def run_distributed(
               folder / f"worker{n}-{i}.log", env, core_list[i % ncores] if ncores > 1 else None)
         for i in range(1, n)
     ]  # fmt: skip
-    for p in [seed, *workers]:
-        p.wait()
-    store.wait()
-    cores_used = (_children_cpu() - cpu_before) / (time.time() - since)  # workers + store
+    worker_cpu = sum(reap(p) for p in [seed, *workers])
+    store_cpu = reap(store)
+    cpu = {
+        "workers": worker_cpu,
+        "store": store_cpu,
+        "redis": redis_cpu(url) - redis_before,
+        "web": own_cpu() - web_before,
+    }
+    cores_used = (worker_cpu + store_cpu) / (time.time() - since)  # workers + store
     slog = (folder / f"store{n}.log").read_text()
     if store.returncode or seed.returncode:
         raise SystemExit(
@@ -346,13 +365,27 @@ def run_distributed(
         "rates": rates,
         "flagged": flagged(db),
         "cores": cores_used,
+        "cpu": cpu,
     }
 
 
-def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) -> None:
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f} (5 min {five:.1f})"
+
+
+def cpu_line(cpu: dict, pages: int) -> str:
+    """CPU milliseconds per landing page, per part: where the work goes."""
+    parts = ", ".join(f"{k} {v * 1000 / max(pages, 1):.0f}" for k, v in cpu.items())
+    return f"CPU ms per landing page: {parts}"
+
+
+def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) -> dict:
+    """Print one mode's table; its speed-ups by worker count (and the load while measured)."""
     latency, filler, concurrency = (0.5, 4, 2) if mode == "latency" else (0.005, 1500, 8)
     queries = queries_for(templates)
     nq = len(queries)
+    speedups: dict[int, float] = {}
     with Web(queries, latency, filler) as web:
         sub = folder / mode
         sub.mkdir()
@@ -362,11 +395,12 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
         size = len(web.page("q0-s0.example")) // 1024
         print(f"\n== {mode}-bound: {nq} queries x 2 engines, {latency * 1000:g} ms per page, "
               f"pages ~{size} KB, {concurrency} requests in flight per worker, "
-              f"engine limit {1 / ENGINE_DELAY:g}/s each")  # fmt: skip
+              f"engine limit {1 / ENGINE_DELAY:g}/s each; {load()}")  # fmt: skip
         single = run_single(sub, profile, env, concurrency, web)
         base_rate = single["pages"] / single["seconds"] * 60
-        print(f"single process: {single['pages']} landing pages in {single['seconds']:.1f} s = "
-              f"{base_rate:.0f}/min, CPU used {single['cores']:.2f} cores")  # fmt: skip
+        print(f"baseline, single process (same run): {single['pages']} landing pages in "
+              f"{single['seconds']:.1f} s = {base_rate:.0f}/min, CPU used {single['cores']:.2f} "
+              f"cores; {cpu_line(single['cpu'], single['pages'])}; {load()}")  # fmt: skip
         print(f"{'workers':>7} {'pages/min':>9} {'speed-up':>8} {'lag p50':>8} {'lag p95':>8} "
               f"{'lag max':>8}  engine: busiest 1 s (limit {1 / ENGINE_DELAY:g}), min gap; "
               "same flags")  # fmt: skip
@@ -375,6 +409,7 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
             res = run_distributed(sub, profile, env, n, concurrency, web, url)
             rate = res["pages"] / res["seconds"] * 60
             one = one or rate
+            speedups[n] = rate / one
             lag = res["lag"]
             rates = ", ".join(
                 f"{e} {b}/s gap {g * 1000:.0f} ms{' OK' if b <= 1 / ENGINE_DELAY else ' OVER'}"
@@ -384,8 +419,9 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
             print(f"{n:>7} {rate:>9.0f} {rate / one:>7.2f}x {lag.get('p50', 0):>7.2f}s "
                   f"{lag.get('p95', 0):>7.2f}s {lag.get('max', 0):>7.2f}s  {rates}; "
                   f"{'identical' if same else 'DIFFERENT'} "
-                  f"({len(res['flagged'][0])} pairs); "
-                  f"CPU used {res['cores']:.2f} cores")  # fmt: skip
+                  f"({len(res['flagged'][0])} pairs)")  # fmt: skip
+            print(f"{'':>7} workers + store used {res['cores']:.2f} cores; "
+                  f"{cpu_line(res['cpu'], res['pages'])}; {load()}")  # fmt: skip
             if not same:
                 a, b = res["flagged"], single["flagged"]
                 print(
@@ -394,6 +430,7 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
                     "only single:",
                     sorted(b[0] - a[0])[:5],
                 )
+    return speedups
 
 
 def main() -> None:
@@ -405,19 +442,26 @@ def main() -> None:
     if not shutil.which("redis-server"):
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     counts = [int(x) for x in args.workers.split(",")]
-    print(f"cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f}")
+    started = load()
+    print(f"cores available: {len(os.sched_getaffinity(0))}; {started}")
+    results = {}
     with tempfile.TemporaryDirectory(prefix="serpwatch-scale-") as tmp:
         folder = Path(tmp)
         redis_proc, url = start_redis(folder)
         try:
             for mode in ["latency", "cpu"] if args.mode == "both" else [args.mode]:
-                bench(mode, args.templates, counts, folder, url)
+                results[mode] = bench(mode, args.templates, counts, folder, url)
         finally:
             redis_proc.send_signal(signal.SIGTERM)
             redis_proc.wait(10)
+    print("\n== summary (speed-up over one worker, measured in this run)")
+    for mode, speedups in results.items():
+        target = {"cpu": "target: 2 workers >= 1.7x", "latency": "target: linear"}[mode]
+        figures = ", ".join(f"{n} workers {x:.2f}x" for n, x in speedups.items())
+        print(f"{mode}-bound: {figures}  ({target})")
     print(
-        f"\nload average at the end {os.getloadavg()[0]:.1f}"
-        " (a shared machine makes CPU figures noisy)"
+        f"machine: {os.cpu_count()} cores; {started} at the start, {load()} at the end"
+        " (other jobs on the same cores make the CPU-bound figures low and noisy)"
     )
 
 

@@ -94,12 +94,17 @@ def _risk_ok(risk: str | None, floor: str) -> bool:
     return RISK_ORDER.get(risk or "", 0) >= RISK_ORDER[floor]
 
 
+def _where(p: dict) -> str:
+    """The pair's site, defanged; a card without a website (issue 16) says so."""
+    return defang(p["domain"]) if p["domain"] else f"a {p.get('engine')} card without a website"
+
+
 def _pair_lines(p: dict, warc_dir: Path | None) -> tuple[list[str], list[tuple[str, bytes]]]:
     where = "ad" if p.get("is_ad") else "result"
     rank = f" #{p['rank']}" if p.get("rank") else ""
     reasons = json.loads(p.get("reasons") or "[]")[:3]
     lines = [
-        f"  {defang(p['domain'])}: {defang(p.get('url') or '')}",
+        f"  {_where(p)}: {defang(p.get('url') or '')}",
         f"    score {p.get('score')} ({p.get('risk')}); {p.get('engine')} {where}{rank}"
         f" for {p.get('query')!r}",
     ]
@@ -165,7 +170,7 @@ def collect(
     """Everything worth telling about run `run_id`, before the ledger is consulted."""
     from crawler import triage
 
-    run = db["runs"].get(run_id)
+    run = storage.get_run(db, run_id)
     items: list[AlertItem] = []
     status = reason if reason and reason != "finished" else run.get("status")
     if status not in ("finished", "running", None):
@@ -249,10 +254,15 @@ def collect(
                 lines, shots = _pair_lines(p, warc_dir)
                 items.append(
                     AlertItem(
-                        key=f"site:{p['domain']}",
+                        # A card without a website (issue 16) is no site: its own item.
+                        key=f"site:{p['domain']}" if p["domain"] else f"card:{phone}",
                         kind="site",
-                        headline=f"{defang(p['domain'])} shows {phone}"
-                        + (" (new site)" if p.get("site_first_run") == run_id else ""),
+                        headline=f"{_where(p)} shows {phone}"
+                        + (
+                            " (new site)"
+                            if p["domain"] and p.get("site_first_run") == run_id
+                            else ""
+                        ),
                         lines=lines,
                         attachments=shots,
                         subject=phone,
@@ -382,7 +392,7 @@ def alert_run(
 ) -> list[Delivery]:
     """Tell every channel what it was not told yet about run `run_id`; record it all."""
     items = collect(db, run_id, config.min_risk, warc_dir, reason)
-    run = db["runs"].get(run_id)
+    run = storage.get_run(db, run_id)
     out = []
     for url in config.urls:
         channel = channel_id(url)

@@ -107,8 +107,10 @@ class RunEnd:
 def settle(db: Path | str, stats: dict) -> RunEnd | None:
     """The end of the crawl whose final stats are `stats`; None when it opened no run.
 
-    A second signal stops the reactor before the pipeline closes the run: the
-    run is closed here from the crawl's stats (no history: it covered too little).
+    A second signal, or a first one that lands before the engine has started,
+    stops the reactor without spider_closed, so nothing closed the run: it is
+    closed here from the crawl's stats (no history: it covered too little), so
+    no stopped run stays "running".
     """
     from crawler import storage
 
@@ -117,7 +119,8 @@ def settle(db: Path | str, stats: dict) -> RunEnd | None:
         return None
     conn = storage.open_db(db)
     try:
-        if stats.get(stats_keys.FORCED) and storage.get_run(conn, run_id)["status"] == "running":
+        stopped = stats.get(stats_keys.FORCED) or stats.get(stats_keys.SIGNAL)
+        if stopped and storage.get_run(conn, run_id)["status"] == "running":
             storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
         status = storage.get_run(conn, run_id)["status"]
     finally:

@@ -38,6 +38,7 @@ import os
 import pickle
 import socket
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,10 +47,11 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from crawler import testhook
 from crawler.items import (
     PageItem,
     QueryOutcome,
@@ -60,12 +62,14 @@ from crawler.items import (
 )
 from crawler.landing import LANDING_META
 from crawler.merge import Landing, Showing, landing, merge_key
+from crawler.netguard import RefusedRequest
 
 logger = logging.getLogger(__name__)
 
 RUNS = "serpwatch:runs"
 LEASE_SECONDS = 30.0  # a lease not renewed this long goes back to the queue
 HEARTBEAT = 1.0  # seconds between a worker's lease renewals
+FLUSH_AT = 500  # items a worker collects before it pushes them without waiting for a beat
 
 
 def connect(url: str) -> redis.Redis:
@@ -110,12 +114,16 @@ class Keys:
         self.lease_exp = f"{p}:lease_exp"
         self.lease_owner = f"{p}:lease_owner"
         self.lease_seq = f"{p}:lease_seq"
+        self.beats = f"{p}:beats"
         self.engines = f"{p}:engines"
         self.items = f"{p}:items"
         self.workers = f"{p}:workers"
         self.wstats = f"{p}:wstats"
         self.warcs = f"{p}:warcs"
         self.store_lock = f"{p}:store_lock"
+        self.fenced = f"{p}:fenced"
+        self.engine_block = f"{p}:engine_block"
+        self.engine_pause = f"{p}:engine_pause"
 
     def rate(self, engine: str) -> str:
         return f"{self.prefix}:rate:{engine}"
@@ -168,11 +176,13 @@ def cleanup(r: redis.Redis, keys: Keys, keep_days: int = 7) -> None:
     """A closed run's working state goes; its meta, stats and WARC list stay a while."""
     doomed = [keys.requests, keys.dupefilter, keys.once, keys.leases, keys.lease_score]
     doomed += [keys.lease_exp, keys.lease_owner, keys.lease_seq, keys.engines, keys.workers]
+    doomed += [keys.engine_block, keys.engine_pause, keys.beats]
     for pattern in (f"{keys.prefix}:merge:*", f"{keys.prefix}:rate:*"):
         doomed += list(r.scan_iter(match=pattern, count=1000))
     for i in range(0, len(doomed), 500):
         r.delete(*doomed[i : i + 500])
-    for key in (keys.meta, keys.wstats, keys.warcs, keys.items):
+    # The fenced workers stay fenced: one may still wake up and try to write.
+    for key in (keys.meta, keys.wstats, keys.warcs, keys.items, keys.fenced):
         r.expire(key, keep_days * 86400)
 
 
@@ -186,7 +196,10 @@ def run_meta(r: redis.Redis, token: str) -> tuple[object, dict]:
 
 # -- Lua: every read-modify-write of shared state is one script, so it is atomic ----
 
+# KEYS: requests, leases, lease_score, lease_exp, lease_owner, lease_seq, fenced.
+# ARGV: worker, lease ms. A fenced worker gets nothing.
 _POP = """
+if redis.call('SISMEMBER', KEYS[7], ARGV[1]) == 1 then return false end
 local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #item == 0 then return false end
 redis.call('ZREM', KEYS[1], item[1])
@@ -210,16 +223,26 @@ end
 return #ARGV
 """
 
+# KEYS: lease_exp, beats. ARGV: worker, lease ms, then the leases it holds.
+# A worker's beat: its leases renewed and the beat's moment (Redis's clock) recorded
+# in one step, so "beat recently" means "renewed every lease it knew of then".
 _RENEW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now, ARGV[1])
 local n = 0
-for i = 2, #ARGV do
-  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i])
+for i = 3, #ARGV do
+  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[i])
 end
 return n
 """
 
+# KEYS: requests, leases, lease_score, lease_exp, lease_owner, fenced, beats. ARGV: lease ms.
+# An expired lease goes back to the queue. Its owner, if it has not beaten for a
+# lease (dead, or alive but stalled), is fenced in the same step: whatever it
+# still sends is refused, so the request's second run is the only one that
+# counts. An owner that beat since did not know the lease (a pop whose reply was
+# lost to a Redis restart: the beat renews every lease it knows): not fenced.
 _REAP = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -229,12 +252,38 @@ for _, id in ipairs(ids) do
   if data then
     redis.call('ZADD', KEYS[1], redis.call('HGET', KEYS[3], id), data)
   end
+  local owner = redis.call('HGET', KEYS[5], id)
+  if owner then
+    local beat = tonumber(redis.call('ZSCORE', KEYS[7], owner) or '0')
+    if now - beat >= tonumber(ARGV[1]) then redis.call('SADD', KEYS[6], owner) end
+  end
   redis.call('HDEL', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
   redis.call('HDEL', KEYS[5], id)
 end
 return #ids
+"""
+
+# KEYS: requests, fenced, once. ARGV: worker, score, request, the `once` member or ''.
+# 1 queued, 0 a landing page queued before for its query, -1 the worker is fenced.
+_PUSH = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return -1 end
+if ARGV[4] ~= '' and redis.call('SADD', KEYS[3], ARGV[4]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: items stream, fenced. ARGV: worker, then kind and body of each item.
+# The stream entries' ids, or false when the worker is fenced (nothing added).
+_XADD = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return false end
+local ids = {}
+for i = 2, #ARGV, 2 do
+  table.insert(ids, redis.call('XADD', KEYS[1], '*', 'kind', ARGV[i], 'body', ARGV[i + 1],
+    'worker', ARGV[1]))
+end
+return ids
 """
 
 # KEYS: done, state, hits, order. ARGV: merge key, showing id, showing JSON.
@@ -296,6 +345,61 @@ return nxt - now
 """
 
 
+# KEYS: engine_pause, the engine's rate key. ARGV: engine, seconds in ms.
+# The pause is a moment on Redis's clock, the same for every machine; the engine's
+# rate limit (EngineRateLimit) grants nothing before it either.
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local till = now + tonumber(ARGV[2])
+if till > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1], till)
+end
+if till > tonumber(redis.call('GET', KEYS[2]) or '0') then
+  redis.call('SET', KEYS[2], tostring(till), 'PX', 3600000)
+end
+return till
+"""
+
+# KEYS: engine_pause. ARGV: engine. Milliseconds of pause left.
+_PAUSE_LEFT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local till = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if till > now then return till - now end
+return 0
+"""
+
+
+class RedisEngines:
+    """The engines' blocks and pauses of one run, for every worker (engine_state.SharedEngines).
+
+    The rules stay in crawler/engine_state.py; this only keeps the state,
+    each change one atomic step: the first block recorded wins (HSETNX), a
+    pause never shrinks.
+    """
+
+    def __init__(self, r: redis.Redis, token: str):
+        self.r = r
+        self.keys = Keys(token)
+        self._pause = r.register_script(_PAUSE)
+        self._left = r.register_script(_PAUSE_LEFT)
+
+    def blocked(self, engine: str) -> str | None:
+        value = self.r.hget(self.keys.engine_block, engine)
+        return value.decode() if value else None
+
+    def block(self, engine: str, reason: str) -> bool:
+        return bool(self.r.hsetnx(self.keys.engine_block, engine, reason))
+
+    def pause(self, engine: str, seconds: float) -> None:
+        keys = [self.keys.engine_pause, self.keys.rate(engine)]
+        self._pause(keys=keys, args=[engine, int(seconds * 1000)])
+
+    def pause_left(self, engine: str) -> float:
+        return self._left(keys=[self.keys.engine_pause], args=[engine]) / 1000
+
+
 class RedisMerges:
     """crawler.merge.QueryMerges with its state in Redis, shared by every worker.
 
@@ -334,8 +438,15 @@ class RedisMerges:
 LEASE_META = "serpwatch_lease"
 
 
+class Fenced(RuntimeError):
+    """This worker's leases were given to others (it was silent too long): it must leave."""
+
+
 class LeasedQueue(PriorityQueue):
-    """scrapy-redis's priority queue; a popped request is leased until acknowledged."""
+    """scrapy-redis's priority queue; a popped request is leased until acknowledged.
+
+    Pushes and pops refuse a fenced worker (see _REAP) in the same atomic step.
+    """
 
     def __init__(self, server, spider, key, serializer=None):
         super().__init__(server, spider, key, serializer)
@@ -343,16 +454,25 @@ class LeasedQueue(PriorityQueue):
         self.worker = spider.settings.get("SERPWATCH_WORKER")
         self.ttl_ms = int(spider.settings.getfloat("SERPWATCH_LEASE_SECONDS", LEASE_SECONDS) * 1000)
         self._pop = server.register_script(_POP)
+        self._push = server.register_script(_PUSH)
         self.held: set[str] = set()
 
     def _lease_keys(self) -> list[str]:
         k = self.keys
-        return [self.key, k.leases, k.lease_score, k.lease_exp, k.lease_owner, k.lease_seq]
+        return [self.key, k.leases, k.lease_score, k.lease_exp, k.lease_owner, k.lease_seq] + [
+            k.fenced
+        ]
 
-    def push(self, request):
+    def push(self, request, once: str | None = None) -> bool:
+        """Queue `request`; False when `once` was queued before. Raises Fenced."""
         # A redirect or retry of a leased request carries its meta: not its lease.
         request.meta.pop(LEASE_META, None)
-        super().push(request)
+        data = self._encode_request(request)
+        keys = [self.key, self.keys.fenced, self.keys.once]
+        done = self._push(keys=keys, args=[self.worker, -request.priority, data, once or ""])
+        if done < 0:
+            raise Fenced(f"worker {self.worker} is fenced")
+        return bool(done)
 
     def pop(self, timeout=0):
         out = self._pop(keys=self._lease_keys(), args=[self.worker, self.ttl_ms])
@@ -362,6 +482,7 @@ class LeasedQueue(PriorityQueue):
         request = self._decode_request(data)
         request.meta[LEASE_META] = lease
         self.held.add(lease)
+        testhook.point("worker.popped")
         return request
 
 
@@ -371,17 +492,15 @@ def ack(r: redis.Redis, keys: Keys, leases) -> None:
         r.eval(_ACK, 4, keys.leases, keys.lease_score, keys.lease_exp, keys.lease_owner, *leases)
 
 
-def renew(r: redis.Redis, keys: Keys, leases, ttl_ms: int) -> None:
-    leases = list(leases)
-    if leases:
-        r.eval(_RENEW, 1, keys.lease_exp, ttl_ms, *leases)
+def renew(r: redis.Redis, keys: Keys, worker: str, leases, ttl_ms: int) -> None:
+    """The worker's beat: the leases it holds renewed, its moment recorded."""
+    r.eval(_RENEW, 2, keys.lease_exp, keys.beats, worker, ttl_ms, *leases)
 
 
-def reap(r: redis.Redis, keys: Keys) -> int:
-    """Put expired leases (their worker died) back in the queue; how many."""
-    return r.eval(
-        _REAP, 5, keys.requests, keys.leases, keys.lease_score, keys.lease_exp, keys.lease_owner
-    )
+def reap(r: redis.Redis, keys: Keys, ttl_ms: int) -> int:
+    """Put expired leases back in the queue; fence their owners if silent for `ttl_ms`."""
+    lease_keys = [keys.leases, keys.lease_score, keys.lease_exp, keys.lease_owner, keys.fenced]
+    return r.eval(_REAP, 7, keys.requests, *lease_keys, keys.beats, ttl_ms)
 
 
 class RunScheduler(Scheduler):
@@ -403,15 +522,18 @@ class RunScheduler(Scheduler):
     # Both as scrapy-redis 0.9.1 has them, without the `spider` argument that
     # Scrapy 2.19's stats deprecate.
     def enqueue_request(self, request):
-        once = _once_key(request)
-        if once is not None and not self.server.sadd(self.keys.once, once):
-            self.stats.inc_value("serpwatch/distributed/landing_requeued_dropped")
-            return False
         if not request.dont_filter and self.df.request_seen(request):
             self.df.log(request, self.spider)
             return False
+        try:
+            queued = self.queue.push(request, once=_once_key(request))
+        except Fenced:
+            self.stats.inc_value("serpwatch/distributed/requests_refused")
+            return False
+        if not queued:
+            self.stats.inc_value("serpwatch/distributed/landing_requeued_dropped")
+            return False
         self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self):
@@ -471,6 +593,41 @@ class EngineRateLimit:
             await spider._sleep(wait_ms / 1000)
 
 
+class SharedEngineGate:
+    """Distributed mode: an engine's result-page request leaves only if no worker has
+    found the engine blocking us, and not before the engine's shared pause ends.
+
+    A refused request goes to the spider's errback as `engine_blocked`: the
+    query is recorded as not asked, as a single crawl records its dropped ones.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.get("SERPWATCH_REDIS_URL"):
+            raise NotConfigured
+        return cls(crawler)
+
+    async def process_request(self, request):
+        slot = request.meta.get("download_slot") or ""
+        if not slot.startswith("engine:") or "qi" not in request.cb_kwargs:
+            return None  # a landing page (an ad click through the engine's host) goes on
+        spider = self.crawler.spider
+        run = spider.engines.get(slot.removeprefix("engine:"))
+        if run is None:
+            return None
+        left = run.pause_left()
+        if left > 0:
+            self.crawler.stats.inc_value("serpwatch/distributed/pause_waits")
+            await spider._sleep(left)
+        if run.is_blocked():
+            reason = f"{run.name} is blocked for the run: {run.blocked}"
+            raise RefusedRequest(request.url, reason, stat="engine_blocked")
+        return None
+
+
 # -- finished items go to the stream -------------------------------------------------
 
 # A render's findings stay with the worker (its WARC holds the pictures, linked to
@@ -507,13 +664,21 @@ def record_item(kind: str, body: bytes):
 
 
 class StreamPipeline:
-    """Pushes each finished item to the run's Redis stream; the store writes SQLite."""
+    """Collects each finished item for the run's Redis stream; the store writes SQLite.
+
+    The items wait here until the next heartbeat (or FLUSH_AT of them), which
+    pushes them in one atomic step (one round trip, refused whole when this
+    worker is fenced) before it acknowledges any lease: a request's items are
+    in Redis before its lease is given back, as the close rule needs.
+    """
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.r = connect(crawler.settings.get("SERPWATCH_REDIS_URL"))
         self.keys = Keys(crawler.settings.get("SERPWATCH_RUN"))
         self.worker = crawler.settings.get("SERPWATCH_WORKER")
+        self._xadd = self.r.register_script(_XADD)
+        self.pending: list[dict] = []
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -522,9 +687,26 @@ class StreamPipeline:
     def process_item(self, item):
         record = item_record(item)
         if record is not None:
-            self.r.xadd(self.keys.items, {**record, "worker": self.worker})
-            self.crawler.stats.inc_value("serpwatch/distributed/items_pushed")
+            self.pending.append(record)
+            if len(self.pending) >= FLUSH_AT:
+                self.flush()
         return item
+
+    def flush(self) -> None:
+        """Push the collected items; on a Redis error they stay for the next try."""
+        if not self.pending:
+            return
+        testhook.point("worker.push")
+        batch = self.pending[:]
+        args = [self.worker]
+        for record in batch:
+            args += [record["kind"], record["body"]]
+        pushed = self._xadd(keys=[self.keys.items, self.keys.fenced], args=args)
+        del self.pending[: len(batch)]
+        if pushed:
+            self.crawler.stats.inc_value("serpwatch/distributed/items_pushed", len(batch))
+        else:  # this worker was fenced: its requests are someone else's now
+            self.crawler.stats.inc_value("serpwatch/distributed/items_refused", len(batch))
 
 
 # -- the worker's side of the run ----------------------------------------------------
@@ -550,6 +732,7 @@ class WorkerExtension:
         self.ttl_ms = int(settings.getfloat("SERPWATCH_LEASE_SECONDS", LEASE_SECONDS) * 1000)
         self.warc_dir = settings.get("SERPWATCH_WARC_DIR")
         self.loop = None
+        self.fenced = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -565,6 +748,9 @@ class WorkerExtension:
 
         engines = list(spider.engines)
         spider.merges = RedisMerges(self.r, self.keys.token, engines)
+        shared = RedisEngines(self.r, self.keys.token)
+        for run in spider.engines.values():
+            run.shared = shared  # a block or pause one worker sees holds for all
         # The evidence pipeline names its WARC file after this: one file per worker.
         self.crawler.stats.set_value("serpwatch/run_id", f"{self.keys.token}-{self.worker}")
         if not self.crawler.settings.getbool("SERPWATCH_PER_WORKER_LIMITS"):
@@ -600,16 +786,31 @@ class WorkerExtension:
         inprogress = slot.inprogress if slot is not None else ()
         return {r.meta[LEASE_META] for r in inprogress if LEASE_META in r.meta}
 
+    def _stream(self) -> StreamPipeline:
+        pipes = self.crawler.engine.scraper.itemproc.middlewares
+        return next(p for p in pipes if isinstance(p, StreamPipeline))
+
     def heartbeat(self):
+        """One beat: the collected items, then one round trip for the leases and the rest."""
         try:
+            self._stream().flush()  # first: a lease is given back after its items
             queue = self._queue()
-            busy = self._in_progress()
-            done = queue.held - busy
-            ack(self.r, self.keys, done)
+            done = queue.held - self._in_progress()
+            if done:
+                testhook.point("worker.ack")
+            k = self.keys
+            with self.r.pipeline(transaction=False) as pipe:
+                pipe.sismember(k.fenced, self.worker)
+                ack(pipe, k, done)
+                renew(pipe, k, self.worker, queue.held - done, self.ttl_ms)
+                pipe.hset(k.workers, self.worker, time.time())
+                reap(pipe, k, self.ttl_ms)
+                replies = pipe.execute()
+            if replies[0]:
+                self._leave_fenced()
+                return
             queue.held -= done
-            renew(self.r, self.keys, queue.held, self.ttl_ms)
-            self.r.hset(self.keys.workers, self.worker, time.time())
-            reaped = reap(self.r, self.keys)
+            reaped = replies[-1]
             if reaped:
                 self.crawler.stats.inc_value("serpwatch/distributed/leases_requeued", reaped)
                 logger.warning("%d requests of a worker that stopped are queued again", reaped)
@@ -617,8 +818,24 @@ class WorkerExtension:
         except redis.RedisError as exc:  # Redis restarting: the next beat tries again
             logger.warning("heartbeat: %s", exc)
 
+    def _leave_fenced(self) -> None:
+        """Silent longer than a lease: our requests went back to the queue, others do them."""
+        if self.fenced:
+            return
+        self.fenced = True
+        self._queue().held.clear()  # not ours any more
+        self._stream().pending.clear()  # would be refused
+        self.crawler.stats.set_value("serpwatch/distributed/fenced", 1)
+        logger.error(
+            "worker %s was silent longer than its lease (%g s): its requests went to other"
+            " workers and what it still sends is refused; it leaves",
+            self.worker,
+            self.ttl_ms / 1000,
+        )
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="fenced"))
+
     def spider_idle(self, spider):
-        if state(self.r, self.keys.token) in ("closing", "closed"):
+        if self.fenced or state(self.r, self.keys.token) in ("closing", "closed"):
             return
         raise DontCloseSpider
 
@@ -626,7 +843,9 @@ class WorkerExtension:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         queue = self._queue()
-        ack(self.r, self.keys, queue.held - self._in_progress())
+        if not self.fenced:
+            self._stream().flush()
+            ack(self.r, self.keys, queue.held - self._in_progress())
         # Let the evidence pipeline close its WARC file first (it closes in close_spider).
         await maybe_deferred_to_future(_later(0))
         stats = dict(self.crawler.stats.get_stats())
@@ -646,7 +865,8 @@ def _later(seconds: float):
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """host-pid-random: a process id comes back after a restart (in a container, always)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def worker_settings(url: str, token: str, profile, *, seed: bool, warc_dir: str) -> dict:
@@ -681,5 +901,7 @@ def worker_settings(url: str, token: str, profile, *, seed: bool, warc_dir: str)
         "DOWNLOADER_MIDDLEWARES": {
             **defaults.DOWNLOADER_MIDDLEWARES,
             "crawler.distributed.EngineRateLimit": 950,
+            # After the rate limit's wait: the last look before the request leaves.
+            "crawler.distributed.SharedEngineGate": 960,
         },
     }

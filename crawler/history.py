@@ -52,10 +52,6 @@ def _days(a: datetime | None, b: datetime | None) -> float | None:
     return None if a is None or b is None else (b - a).total_seconds() / 86400
 
 
-def _rows(db: Database, sql: str, params=()) -> list[tuple]:
-    return db.execute(sql, list(params)).fetchall()
-
-
 def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | None = None) -> dict:
     """Score the run's sightings and pairs again with history and triage (`rescore`, for
     what the run touched); record what changed; counts for the run's stats."""
@@ -124,19 +120,16 @@ def rescore(
         else []
     )
     c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
-    for row in pairs + sightings:
-        row["facts"] = _with_history(Facts.from_dict(json.loads(row["facts"])), c)
-        row["verdict"] = score(row["facts"])
+    _score_rows(pairs + sightings, c)
     numbers = _verdicts_of(pairs, "phone", phones)
-    stored = storage.entity_verdicts(db, "numbers", {r["phone"] for r in pairs} - set(numbers))
-    risk_of_number = {p: v.risk for p, v in numbers.items()}
-    risk_of_number.update({p: v["risk"] for p, v in stored.items()})
     sites = _site_verdicts(pairs, domains, numbers)
     with db.atomic():  # the caller's transaction, if there is one (a triage decision)
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
-            storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows])
-        storage.save_verdicts(db, "numbers", [_row("phone", k, v) for k, v in numbers.items()])
-        storage.save_verdicts(db, "sites", [_row("domain", k, v) for k, v in sites.items()])
+            before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in rows}
+            storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows], before)
+        for table, pk, made in (("numbers", "phone", numbers), ("sites", "domain", sites)):
+            before = storage.entity_verdicts(db, table, set(made), raw=True)
+            storage.save_verdicts(db, table, [_row(pk, k, v) for k, v in made.items()], before)
         moved = [{"kind": "number", "key": k, **_row("phone", k, v)} for k, v in numbers.items()]
         moved += [{"kind": "site", "key": k, **_row("domain", k, v)} for k, v in sites.items()]
         for m in moved:
@@ -152,20 +145,40 @@ def rescore(
     }
 
 
+def _score_rows(rows: list[dict], c: dict) -> None:
+    """Each row's facts with history (`facts`) and their pair verdict (`verdict`).
+
+    History depends only on the number and the site, and both are in the stored
+    facts: rows with the same stored facts (a run's sighting and its pair, most
+    often) share one `Facts`, one verdict and one JSON text (`facts_json`), made
+    once. Nothing changes a `Facts` after this, so sharing it is safe.
+    """
+    done: dict[str, tuple] = {}
+    for row in rows:
+        stored = row.pop("facts")
+        row["stored_facts"] = stored
+        if stored not in done:
+            f = _with_history(Facts.from_dict(json.loads(stored)), c)
+            done[stored] = (f, score(f), storage.facts_json(f))
+        row["facts"], row["verdict"], row["facts_json"] = done[stored]
+
+
 def _verdicts_of(pairs: list[dict], column: str, only: set[str] | None) -> dict:
-    grouped: dict[str, list[Facts]] = {}
+    grouped: dict[str, tuple[list, list]] = {}
     for r in pairs:
         if only is None or r[column] in only:
-            grouped.setdefault(r[column], []).append(r["facts"])
-    return {k: number_verdict(number_facts(k, fs)) for k, fs in grouped.items()}
+            fs, vs = grouped.setdefault(r[column], ([], []))
+            fs.append(r["facts"]), vs.append(r["verdict"])
+    return {k: number_verdict(number_facts(k, fs, vs)) for k, (fs, vs) in grouped.items()}
 
 
 def _site_verdicts(pairs: list[dict], only: set[str] | None, numbers: dict) -> dict:
-    grouped: dict[str, list[Facts]] = {}
+    grouped: dict[str, tuple[list, list]] = {}
     for r in pairs:
         if only is None or r["domain"] in only:
-            grouped.setdefault(r["domain"], []).append(r["facts"])
-    return {d: site_verdict(site_facts(d, fs, numbers)) for d, fs in grouped.items()}
+            fs, vs = grouped.setdefault(r["domain"], ([], []))
+            fs.append(r["facts"]), vs.append(r["verdict"])
+    return {d: site_verdict(site_facts(d, fs, numbers, vs)) for d, (fs, vs) in grouped.items()}
 
 
 def _row(pk: str, key: str, v) -> dict:
@@ -181,7 +194,7 @@ def _pair_row(r: dict, numbers: dict) -> dict:
         "risk": v.risk,
         "reasons": v.reasons,
         "flagged": v.flagged,
-        "facts": f.to_dict(),
+        "facts": r["facts_json"],
     }
 
 
@@ -208,18 +221,6 @@ def _with_history(facts: Facts, c: dict) -> Facts:
     return facts
 
 
-def _last_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None:
-    where = {"number": "phone = ?", "site": "domain = ?", "pair": "domain = ? and phone = ?"}
-    params = key.split(" ") if kind == "pair" else [key]
-    found = _rows(
-        db,
-        f"select max(run_id), max(seen_at) from sightings where {where[kind]} and run_id < ?"
-        " and official = 0 and is_fax = 0",
-        [*params, run_id],
-    )
-    return found[0] if found and found[0][0] is not None else None
-
-
 def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     """new / back / gone per number, site and pair; never a guess.
 
@@ -232,7 +233,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
       partial or interrupted run covers less, so it records less as gone; a
       run that could not store everything (storage failed) records nothing gone.
     """
-    profile = db["runs"].get(run_id)["profile"]
+    profile = storage.run_profile(db, run_id)
     seen = storage.run_keys(db, run_id)
     at = storage.now()
     events = []
@@ -247,7 +248,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 continue
             mine = [r for r in rows if r[0] == profile]
             if mine and mine[0][2] is not None:
-                last = _last_before(db, kind, key, run_id)
+                last = storage.last_seen_before(db, kind, key, run_id)
                 when = f"run {last[0]} ({(last[1] or '')[:10]})" if last else "an earlier run"
                 events.append((kind, key, "back", f"back after an absence: last seen in {when}"))
                 counts[f"back_{kind}s"] += 1
@@ -270,12 +271,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 events.append((kind, key, "gone", detail))
                 counts[f"gone_{kind}s"] += 1
         storage.mark_gone(db, profile, run_id, gone)
-    db["changes"].insert_all(
-        [
-            {"run_id": run_id, "kind": k, "key": key, "event": e, "detail": d, "at": at}
-            for k, key, e, d in events
-        ]
-    )
+    storage.record_changes(db, run_id, events, at)
     return counts
 
 
@@ -284,9 +280,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
 
 
 def latest_run(db: Database) -> int | None:
-    if not db["runs"].count:
-        return None
-    return _rows(db, "select max(id) from runs")[0][0]
+    return storage.latest_run_id(db)
 
 
 _GROUPS = {"new": 0, "back": 0, "seen": 1, "gone": 2}
@@ -298,28 +292,16 @@ def attention(db: Database, min_risk: str = "low") -> list[dict]:
     last (already handled); highest score first within each group. Each record is
     an export record plus `since` (new | back | seen | gone) and `last_run`."""
     ensure_shape(db)
-    records = storage.flagged(db, min_risk=min_risk)
     last = latest_run(db)
-    runs = {
-        pid: (first, lst)
-        for pid, first, lst in _rows(
-            db, "select id, first_run, last_run from site_numbers where flagged = 1"
-        )
-    }
-    back = {
-        k
-        for (k,) in _rows(
-            db,
-            "select key from changes where run_id = ? and kind = 'pair' and event = 'back'",
-            [last],
-        )
-    }
+    back = set(storage.run_changes(db, last, "pair", "back"))
     gone = storage.gone_pairs(db)
     out = []
-    for r in records:
-        if r.get("status") == "dismissed":
+    # Only the columns a flag shows (not the facts and evidence an export carries).
+    for raw in storage.flagged_rows(db, min_risk=min_risk, brief=True):
+        r = storage.export_record(raw)
+        if r["status"] == "dismissed":
             continue
-        first, lst = runs.get(storage.key(r["domain"], r["phone"]), (None, None))
+        first, lst = raw["first_run"], raw["last_run"]
         pair = f"{r['domain']} {r['phone']}"
         if pair in back:
             since = "back"
@@ -337,48 +319,18 @@ def attention(db: Database, min_risk: str = "low") -> list[dict]:
 def timeline(db: Database, key: str) -> dict:
     """First and last seen, the runs it was seen in, what changed, decisions, partners."""
     ensure_shape(db)
-    is_number = key.startswith("+")
-    column, other = ("phone", "domain") if is_number else ("domain", "phone")
-    table, pk = ("numbers", "phone") if is_number else ("sites", "domain")
-    entity = db[table].get(key) if db[table].count_where(f"{pk} = ?", [key]) else None
-    runs = [
-        r
-        for (r,) in _rows(
-            db, f"select distinct run_id from sightings where {column} = ? order by run_id", [key]
-        )
-    ]
-    all_runs = [r for (r,) in _rows(db, "select id from runs order by id")]
+    kind = "number" if key.startswith("+") else "site"
+    entity = storage.entity(db, kind, key)
+    runs = storage.runs_of(db, kind, key)
+    missing = []
     if runs:
-        missing = [r for r in all_runs if runs[0] < r < runs[-1] and r not in runs]
-    else:
-        missing = []
-    changes = [
-        dict(zip(("run_id", "kind", "key", "event", "detail"), row, strict=True))
-        for row in _rows(
-            db,
-            "select run_id, kind, key, event, detail from changes where key = ? or key like ?"
-            " or key like ? order by run_id, id",
-            [key, f"{key} %", f"% {key}"],
-        )
-    ]
-    partners = [
-        dict(
-            zip(
-                (other, "score", "risk", "flagged", "first_seen", "last_seen", "last_run"),
-                row,
-                strict=True,
-            )
-        )
-        for row in _rows(
-            db,
-            f"select {other}, score, risk, flagged, first_seen, last_seen, last_run"
-            f" from site_numbers where {column} = ? order by score desc",
-            [key],
-        )
-    ]
+        seen = set(runs)
+        missing = [r for r in storage.run_ids(db, runs[0], runs[-1]) if r not in seen]
+    changes = storage.changes_of(db, key)
+    partners = storage.partners(db, kind, key)
     return {
         "key": key,
-        "kind": "number" if is_number else "site",
+        "kind": kind,
         "status": (entity or {}).get("status"),
         "first_seen": (entity or {}).get("first_seen"),
         "last_seen": (entity or {}).get("last_seen"),

@@ -35,6 +35,19 @@ class SerpItem:
     advertiser_location: str = ""
     advertiser_url: str = ""
     address: str = ""
+    # A local or call card without a website (no landing_url) is judged on its
+    # own (pipelines/score.py): its numbers' verdict records. Not a column.
+    verdicts: list[Any] = field(default_factory=list)  # crawler.scoring.SightingVerdict
+
+    @property
+    def siteless_card(self) -> bool:
+        return self.kind in ("local", "call") and not self.landing_url
+
+    @property
+    def listing_url(self) -> str:
+        """Where a card is on the engine: its own listing link (a maps place page),
+        else its place on the result page (``#local-2``)."""
+        return self.url or f"{self.serp_url.split('#')[0]}#{self.kind}-{self.position}"
 
     @classmethod
     def from_result(

@@ -123,6 +123,21 @@ class Showing:
         return cls(**fields)
 
 
+def with_sitelinks(follow: Sequence[Showing], showings: Sequence[Showing], results) -> list:
+    """The showings to follow, each followed result's first sitelinks after it
+    (issue 16): a sitelink is its result's, of the same kind and position, with
+    its own URL. `results` are the parser's results behind `showings`."""
+    behind = {id(s): r for s, r in zip(showings, results, strict=True)}
+    out: list[Showing] = []
+    for shown in follow:
+        out.append(shown)
+        result = behind.get(id(shown))
+        for link in result.followed()[1:] if result is not None else ():
+            if link.landing_url.startswith(("http://", "https://")):
+                out.append(Showing.from_result(shown.engine, shown.serp_url, link))
+    return out
+
+
 def strength(showing: Showing, order: Mapping[str, int]) -> tuple:
     """Sort key: ads first, then the best position, then the engine's profile order."""
     position = showing.ad_position if showing.is_ad else showing.rank

@@ -42,10 +42,7 @@ def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
 
     ensure_shape(db)
     rows = {}
-    for query, engine, runs, results, ads, last_seen in db.execute(
-        """select query, engine, count(distinct run_id), count(*), sum(is_ad), max(seen_at)
-           from serp_results group by query, engine"""
-    ).fetchall():
+    for query, engine, runs, results, ads, last_seen in storage.serp_result_counts(db):
         rows[(query, engine)] = {
             "query": query,
             "engine": engine,
@@ -57,20 +54,12 @@ def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
             "_new": set(),
             "_numbers": set(),
         }
-    first_run = dict(db.execute("select phone, first_run from numbers").fetchall())
     runs_by_query = storage.query_runs(db)
     recent_runs = {q: set(runs[:last]) for q, runs in runs_by_query.items()}
     # query text → flagged numbers it found (all engines), and new ones in its last runs
     by_query: dict[str, set[str]] = {}
     new_recent: dict[str, set[str]] = {}
-    for query, engine, phone, run_id, flagged in db.execute(
-        """select distinct sr.query, sr.engine, s.phone, s.run_id,
-                  coalesce(s.flagged, s.risk is not null)
-           from serp_results sr
-           join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
-           join sightings s on s.page_id = p.id
-           where s.official = 0 and s.is_fax = 0"""
-    ).fetchall():
+    for query, engine, phone, run_id, flagged, new in storage.query_number_hits(db):
         row = rows.get((query, engine))
         if row is None:
             continue
@@ -78,18 +67,15 @@ def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
         if flagged:
             row["_flagged"].add(phone)
             by_query.setdefault(query, set()).add(phone)
-            if first_run.get(phone) == run_id:
+            if new:
                 row["_new"].add(phone)
                 if run_id in recent_runs.get(query, ()):
                     new_recent.setdefault(query, set()).add(phone)
-    decisions = triage.latest(db)
-    sites_of: dict[str, set[str]] = {}
-    for phone, domain in db.execute("select distinct phone, domain from sightings").fetchall():
-        sites_of.setdefault(phone, set()).add(domain)
+    # A number counts as confirmed (dismissed) when it or a site it was seen on is.
+    decided = storage.decided_numbers(db, triage.latest(db))
 
     def status(phone: str, wanted: str) -> bool:
-        keys = [phone, *sites_of.get(phone, ())]
-        return any(decisions.get(k, {}).get("status") == wanted for k in keys)
+        return phone in decided[wanted]
 
     found_by: dict[str, int] = {}
     for phones in by_query.values():
@@ -196,25 +182,19 @@ def try_query(profile: Profile, text: str, overrides: dict | None = None) -> dic
 
 
 def _collect(db: Database, run_id: int, profile: OneQueryProfile) -> dict:
-    run = db["runs"].get(run_id)
+    run = storage.get_run(db, run_id)
     results = []
-    for r in db["serp_results"].rows_where(
-        "run_id = ?", [run_id], order_by="engine, is_ad desc, ad_position, rank"
-    ):
+    for r in storage.run_serp_results(db, run_id):
         # An ad reached through its click chain (click_ads = true) entered at its click URL.
         entries = [r["landing_url"], r.get("click_url") or r["landing_url"]]
-        page = next(
-            db["pages"].rows_where("run_id = ? and entry_url in (?, ?)", [run_id, *entries]),
-            None,
-        )
+        page = storage.page_entered_at(db, run_id, entries)
         numbers = []
         if page is not None:
-            for s in db["sightings"].rows_where("page_id = ?", [page["id"]], order_by="score desc"):
-                facts = json.loads(s.get("facts") or "{}")
+            for s in storage.page_sightings(db, page["id"]):
                 numbers.append(
                     {
                         "phone": s["phone"],
-                        "official_for": facts.get("official_for"),
+                        "official_for": s["official_for"],
                         "is_fax": bool(s["is_fax"]),
                         "score": s["score"],
                         "risk": s["risk"],

@@ -7,7 +7,8 @@ only after its rows are committed, so a store killed mid-stream resumes from
 its last acknowledged entry: on start it first reads the entries delivered
 but not acknowledged, then new ones. Rows have natural keys (storage.key) and
 are upserted, so an entry written twice (killed between the commit and the
-acknowledgement) leaves no duplicate.
+acknowledgement) leaves no duplicate. The acknowledgement and the deletion of
+an entry are one transaction.
 
 Only one store writes: it holds `serpwatch:<run>:store_lock` (renewed while
 it runs). A second store, such as the seeding crawl's own, waits as a standby
@@ -18,6 +19,18 @@ lease (one atomic read), and every entry is stored: the store marks it
 `closing`; workers see that when idle and leave, writing their stats and WARC
 file; once none is left (or a silent one's heartbeat is a lease old) the
 store scores the run with its history and closes it, as a single crawl does.
+
+Why "empty and nothing leased, then drained" is final, with no timing in it:
+a worker writes to the run (items, follow-up requests) only while it holds
+the lease of the request they come from, and it gives the lease back only
+after those writes are done. A lease also ends when it expires (its worker
+silent for a lease: dead, or only stalled); the same atomic step that puts it
+back in the queue fences its owner, and every write to the queue or the
+stream checks the fence in its own atomic step (crawler/distributed.py). So
+once nothing is queued or leased, no process can add anything: a stalled
+worker that wakes up after the close has its late items refused, and the
+request it held was done again by another (tests/test_distributed.py widens
+that gap on purpose).
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ import uuid
 
 import redis
 
-from crawler import storage
+from crawler import storage, testhook
 from crawler.distributed import (
     LEASE_SECONDS,
     RUNS,
@@ -51,9 +64,16 @@ GROUP = CONSUMER = b"store"
 LOCK_MS = 10_000
 
 _IDLE = "return {redis.call('ZCARD', KEYS[1]), redis.call('HLEN', KEYS[2])}"
+# Renewed; or taken again when it ran out and nobody took it (this store stalled
+# longer than the lock, but no other store wrote meanwhile).
 _RENEW_LOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
@@ -103,6 +123,7 @@ class Store:
         self.lock_ms = int(max(2.0, min(self.lease_seconds, LOCK_MS / 1000)) * 1000)
         self.db = None
         self.run_id: int | None = None
+        self.closed_before = False
         self.stored = 0
         self.lag: list[float] = []  # seconds from XADD to commit, per entry
 
@@ -132,7 +153,10 @@ class Store:
         meta = self.r.hgetall(self.keys.meta)
         if b"db_run" in meta:
             self.run_id = int(meta[b"db_run"])
-            storage.resume_run(self.db, self.run_id)
+            row = storage.get_run(self.db, self.run_id)
+            self.closed_before = bool(row.get("finished_at"))
+            if not self.closed_before:
+                storage.resume_run(self.db, self.run_id)
             logger.info("resuming run %s as database run %d", self.keys.token, self.run_id)
         else:
             self.run_id = storage.start_run(self.db, meta[b"profile_name"].decode())
@@ -191,6 +215,8 @@ class Store:
             GROUP, CONSUMER, {self.keys.items: start}, count=200, block=block
         )
         entries = answer[0][1] if answer else []
+        if entries:
+            testhook.point("store.read")
         done = []
         for entry_id, data in entries:
             if data:  # a trimmed entry has no data left
@@ -201,9 +227,13 @@ class Store:
                 self.lag.append(max(0.0, time.time() - millis / 1000))
             done.append(entry_id)
         if done:
-            self.r.xack(self.keys.items, GROUP, *done)
-            # Stored and acknowledged: the database has them; Redis keeps only the lag.
-            self.r.xdel(self.keys.items, *done)
+            testhook.point("store.committed")
+            # Stored: acknowledged and deleted in one step (MULTI/EXEC). Two steps left the
+            # entries acknowledged before a kill in the stream for ever (seen in CI).
+            with self.r.pipeline(transaction=True) as pipe:
+                pipe.xack(self.keys.items, GROUP, *done)
+                pipe.xdel(self.keys.items, *done)
+                pipe.execute()
         return len(entries)
 
     def _pending(self) -> int:
@@ -219,11 +249,13 @@ class Store:
         return False
 
     def _live_workers(self) -> list[str]:
+        """Workers whose goodbye (stats, WARC file) is still to come."""
         now = time.time()
+        gone = self.r.smembers(self.keys.fenced)
         live = []
         for worker, beat in self.r.hgetall(self.keys.workers).items():
-            if now - float(beat) > self.lease_seconds:
-                self.r.hdel(self.keys.workers, worker)  # died without a goodbye
+            if worker in gone or now - float(beat) > self.lease_seconds:
+                self.r.hdel(self.keys.workers, worker)  # died (or fenced) without a goodbye
             else:
                 live.append(worker.decode())
         return live
@@ -234,8 +266,9 @@ class Store:
         if current == "open":
             seeded = self.r.hget(k.meta, "seeded")
             queued, leased = self.r.eval(_IDLE, 2, k.requests, k.leases)
-            # The lease count is read with the queue in one step: a worker puts a
-            # request's follow-ups in the queue before it gives its lease back.
+            # Final by construction (module docstring): read in one step, nothing
+            # queued and nothing leased means nobody can add an entry or a request
+            # any more, so the stream, once drained, stays drained.
             if seeded and not queued and not leased and self._drained():
                 self.r.hset(k.meta, "state", "closing")
                 logger.info("run %s: queue empty, nothing leased; closing", k.token)
@@ -247,6 +280,12 @@ class Store:
 
     def _finish(self) -> None:
         k = self.keys
+        if self.closed_before:
+            # A store killed during the close (after the database's, before Redis's):
+            # the database run is closed already; scoring it with history again would count twice.
+            logger.info("run %s: database run %d was closed already", k.token, self.run_id)
+            self._closed_in_redis()
+            return
         per_worker = [json.loads(v) for v in self.r.hgetall(k.wstats).values()]
         stats = merge_stats(per_worker)
         stats["finish_reason"] = "finished"
@@ -256,7 +295,12 @@ class Store:
         warcs = {p.decode(): w.decode() for p, w in self.r.hgetall(k.warcs).items()}
         storage.save_run_warcs(self.db, self.run_id, warcs)
         close_run(self.db, self.run_id, stats)
+        testhook.point("store.finish")
+        self._closed_in_redis()
+        logger.info("run %s closed as database run %d", k.token, self.run_id)
+
+    def _closed_in_redis(self) -> None:
+        k = self.keys
         self.r.hset(k.meta, "state", "closed")
         self.r.zrem(RUNS, k.token)
         cleanup(self.r, k)
-        logger.info("run %s closed as database run %d", k.token, self.run_id)

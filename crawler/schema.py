@@ -871,3 +871,21 @@ def indexes_for_a_year(db: Database) -> None:
             + (f" where {where}" if where else "")
         )
     db.execute("analyze")
+
+
+@migrations(name="0013_sightings_by_key_and_run")
+def sightings_by_key_and_run(db: Database) -> None:
+    """Sightings by number or site and run, for a year of history (issue 11).
+
+    History's end of run joins `presence` to the sightings of one number (or
+    site) in one run: with single-column indexes SQLite read every sighting of
+    that run for each key (quadratic in the run's size). The two-column
+    indexes also serve `history KEY` (runs of a number, in order) and replace
+    the single-column ones they start with.
+    """
+    db.execute("create index if not exists idx_sightings_phone_run_id on sightings (phone, run_id)")
+    db.execute(
+        "create index if not exists idx_sightings_domain_run_id on sightings (domain, run_id)"
+    )
+    db.execute("drop index if exists idx_sightings_phone")
+    db.execute("drop index if exists idx_sightings_domain")

@@ -7,6 +7,7 @@ again adds no duplicates.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlite_utils import Database
 from crawler import schema, stats_keys
 from crawler.risk import RISK_ORDER
 from crawler.run_status import run_status
+from crawler.scoring.facts import Facts
 
 # How long a write waits for another writer (a crawl, a migration) before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -380,6 +382,39 @@ def save_serp_listing(db: Database, run_id: int, row: dict) -> str:
     return rid
 
 
+def save_card(db: Database, run_id: int, row: dict, verdicts: list[dict]) -> str:
+    """Store a local or call card without a website, and its numbers' verdicts.
+
+    Its numbers are sightings of a pair without a site: `domain` "" and `url`
+    the card's listing on the engine (`row["listing_url"]`); `page_id` names the
+    card's serp_listings row, `reached_via` is "card" (nothing was fetched), and
+    the evidence is the card as stored, not a WARC record (issue 16)."""
+    row = dict(row)
+    listing = row.pop("listing_url")
+    seen = row.setdefault("seen_at", now())
+    is_call = row["kind"] == "call"
+    page = {
+        "url": listing,
+        "entry_url": row.get("serp_url") or listing,
+        "domain": "",
+        "brand": row.get("brand"),
+        "engine": row["engine"],
+        "query": row["query"],
+        "is_ad": is_call,
+        "rank": row.get("position"),
+        "ad_position": row.get("position") if is_call else None,
+        "engines": [row["engine"]],
+        "reached_via": "card",
+        **{c: row.get(c) or "" for c in _AD_COLUMNS if c != "reached_via"},
+    }
+    with db.conn:
+        card_id = save_serp_listing(db, run_id, row)
+        _touch(db, "sites", "domain", "", run_id, seen, {})
+        for v in verdicts:
+            save_sighting(db, run_id, card_id, page, v, seen)
+    return card_id
+
+
 def save_unparsed_page(db: Database, run_id: int, row: dict) -> str:
     """Keep a result page that no parser recognised: its bytes, engine, query, time."""
     body = row.get("body") or b""
@@ -590,12 +625,49 @@ def _empty(value) -> bool:
     return value is None or value is False or (type(value) in (list, dict) and not value)
 
 
-def facts_json(facts: dict | None) -> str | None:
-    """A verdict's facts as compact JSON: empty values left out, keys sorted."""
+def facts_json(facts: dict | Facts | None) -> str | None:
+    """A verdict's facts (a dict or `Facts`) as compact JSON: empty values left out,
+    keys sorted."""
     if not facts:
         return None
-    keep = {k: v for k, v in facts.items() if k in ("phone", "brand", "domain") or not _empty(v)}
+    if isinstance(facts, Facts):
+        # A shallow read, not dataclasses.asdict: its deep copy of every value was
+        # most of the end-of-run step's time, and JSON copies anyway.
+        keep = {
+            name: value
+            for name in _FACTS_FIELDS
+            if not _empty(value := getattr(facts, name)) or name in _ALWAYS_KEPT
+        }
+    else:
+        keep = {k: v for k, v in facts.items() if k in _ALWAYS_KEPT or not _empty(v)}
     return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
+
+
+# The `Facts` fields SQL reads from a `facts` JSON column (sightings, site_numbers).
+# `facts_field` is the only place that turns a field into a JSON path;
+# tests/test_storage_sql.py checks these names against the dataclass, so a
+# renamed field fails there instead of reading null here.
+_FACTS_FIELDS = tuple(f.name for f in fields(Facts))
+FACTS_READ_BY_SQL = (
+    "official_site",
+    "brand_listing",
+    "official_for",
+    "is_fax",
+    "number_status",
+    "site_status",
+    "third_party",
+    "third_party_site",
+)
+
+
+def facts_field(name: str, column: str = "facts") -> str:
+    """SQL for one `Facts` field of a facts JSON column: `json_extract(facts, '$.name')`."""
+    if name not in FACTS_READ_BY_SQL or name not in _FACTS_FIELDS:
+        raise KeyError(f"{name!r} is not a Facts field read by SQL (FACTS_READ_BY_SQL)")
+    return f"json_extract({column}, '$.{name}')"
 
 
 def save_serp_result(db: Database, run_id: int, row: dict) -> str:
@@ -684,8 +756,32 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     _save_pair(db, run_id, page, v, seen)
 
 
+def _shown(page: dict, v: dict) -> dict:
+    """What a sighting and its pair both record: where the number was shown, how the
+    page was reached, its evidence, and the verdict with the facts behind it."""
+    return {
+        "domain": page["domain"],
+        "phone": v["phone"],
+        "url": page["url"],
+        "entry_url": page.get("entry_url") or page["url"],
+        "brand": page.get("brand"),
+        "engine": page.get("engine"),
+        "query": page.get("query"),
+        "is_ad": int(bool(page.get("is_ad"))),
+        "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
+        "score": v.get("score", 0),
+        "risk": v.get("risk"),
+        "reasons": _json(v.get("reasons", [])),
+        "flagged": int(bool(v.get("flagged"))),
+        **{c: page.get(c) for c in _AD_COLUMNS},
+        **{c: page.get(c) for c in EVIDENCE_COLUMNS},
+        # The verdict and the facts behind it: crawler.history scores again at
+        # the end of the run with what only the whole database knows.
+        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
+    }
+
+
 def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
-    phone = v["phone"]
     _upsert(
         db,
         "sightings",
@@ -693,30 +789,13 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
             "id": sighting_id,
             "run_id": run_id,
             "page_id": page_id,
-            "phone": phone,
             "raw": v.get("raw", ""),
             "source": v.get("source", ""),
             "is_fax": int(bool(v.get("is_fax"))),
-            "domain": page["domain"],
-            "url": page["url"],
-            "entry_url": page.get("entry_url") or page["url"],
-            "brand": page.get("brand"),
-            "engine": page.get("engine"),
-            "query": page.get("query"),
-            "is_ad": int(bool(page.get("is_ad"))),
-            "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
             "official": int(bool(v.get("official"))),
-            "score": v.get("score", 0),
-            "risk": v.get("risk"),
-            "reasons": _json(v.get("reasons", [])),
             "seen_at": seen,
             "engines": _json(_engines(page)),
-            **{c: page.get(c) for c in _AD_COLUMNS},
-            **{c: page.get(c) for c in EVIDENCE_COLUMNS},
-            # The verdict and the facts behind it: crawler.history scores again at
-            # the end of the run with what only the whole database knows.
-            "flagged": int(bool(v.get("flagged"))),
-            "facts": v["facts_json"],
+            **_shown(page, v),
         },
         "id",
     )
@@ -740,26 +819,7 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         },
     )
     pair_id = key(page["domain"], phone)
-    pair = {
-        "id": pair_id,
-        "domain": page["domain"],
-        "phone": phone,
-        "url": page["url"],
-        "entry_url": page.get("entry_url") or page["url"],
-        "brand": page.get("brand"),
-        "engine": page.get("engine"),
-        "query": page.get("query"),
-        "is_ad": int(bool(page.get("is_ad"))),
-        "rank": page.get("rank") if not page.get("is_ad") else page.get("ad_position"),
-        "score": v.get("score", 0),
-        "risk": v.get("risk"),
-        "reasons": _json(v.get("reasons", [])),
-        "flagged": int(bool(v.get("flagged"))),
-        "updated_at": seen,
-        **{c: page.get(c) for c in EVIDENCE_COLUMNS},
-        **{c: page.get(c) for c in _AD_COLUMNS},
-        "facts": v["facts_json"] if "facts_json" in v else facts_json(v.get("facts")),
-    }
+    pair = {"id": pair_id, **_shown(page, v), "updated_at": seen}
     columns = ("last_run", "score", "engines", "is_ad", "brand", "query", "url")
     found = db.conn.execute(
         f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
@@ -809,8 +869,92 @@ def flagged(
     an analyst dismissed the number or the site (they keep their score and
     risk): the exports' deltas tell partners about them (`status: dismissed`).
     """
-    floor = RISK_ORDER[min_risk]
-    risk_field = {"pair": "risk", "number": "number_risk", "site": "site_risk"}[by]
+    return [
+        export_record(r)
+        for r in flagged_rows(
+            db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
+        )
+    ]
+
+
+# What a flagged pair's row carries besides `site_numbers`: the number's details,
+# both statuses and verdicts, the page's title, and the facts the exports need.
+_FLAGGED_EXTRA = (
+    "n.number_type, n.country, n.nl_category, n.carrier,"
+    " n.status as number_status, s.status as site_status,"
+    " n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,"
+    " s.score as site_score, s.risk as site_risk, s.reasons as site_reasons"
+)
+
+
+def flagged_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+    by: str = "pair",
+    details: bool = False,
+    seen_in_run: int | None = None,
+    brief: bool = False,
+):
+    """The rows behind `flagged`, one at a time as read (nothing held in memory),
+    highest score first, then by number and site: `site_numbers` columns plus the
+    number's and site's. With `details`, also the page's title (`page_title`) and
+    the facts `official_site`, `third_party`, `third_party_site`; with
+    `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
+    export record (`export_record`) and its runs need, not the facts and evidence."""
+    where, params = _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run)
+    extra, join = _FLAGGED_EXTRA, ""
+    pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
+    if details:
+        extra += ", g.title as page_title" + "".join(
+            f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
+        )
+        join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
+    cursor = db.execute(
+        f"""
+        select {pair}, {extra}
+        from site_numbers p
+        join numbers n on n.phone = p.phone
+        join sites s on s.domain = p.domain
+        {join}
+        where {where}
+        order by p.score desc, p.phone, p.domain
+        """,
+        params,
+    )
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield dict(zip(names, row, strict=True))
+
+
+# The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+_BRIEF = (
+    "phone",
+    "domain",
+    "url",
+    "entry_url",
+    "brand",
+    "score",
+    "risk",
+    "reasons",
+    "is_ad",
+    "engine",
+    "query",
+    "rank",
+    "first_seen",
+    "last_seen",
+    "first_run",
+    "last_run",
+    "screenshot",
+    "screenshot_sha256",
+)
+
+
+def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) -> tuple[str, list]:
+    """The WHERE of `flagged_rows` over site_numbers p, numbers n, sites s."""
+    risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
     where = "p.flagged = 1"
     if include_dismissed:
         where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
@@ -818,39 +962,46 @@ def flagged(
     if run_id is not None:
         where += " and p.last_run = ?"
         params.append(run_id)
-    rows = db.execute(
-        f"""
-        select p.*, n.number_type, n.country, n.nl_category, n.carrier,
-               n.status as number_status, s.status as site_status,
-               n.score as number_score, n.risk as number_risk, n.reasons as number_reasons,
-               s.score as site_score, s.risk as site_risk, s.reasons as site_reasons
-        from site_numbers p
-        join numbers n on n.phone = p.phone
-        join sites s on s.domain = p.domain
-        where {where}
-        order by p.score desc, p.phone, p.domain
-        """,
+    if seen_in_run is not None:
+        where += (
+            " and (p.phone, p.domain) in (select phone, domain from sightings where run_id = ?)"
+        )
+        params.append(seen_in_run)
+    # Not yet re-scored (a database from before issue 10): the pair's risk floors.
+    level = f"coalesce({risk_field}, p.risk)"
+    ranks = " ".join(f"when '{k}' then {v}" for k, v in RISK_ORDER.items() if k)
+    where += f" and coalesce(case {level} {ranks} end, 0) >= ?"
+    params.append(RISK_ORDER[min_risk])
+    return where, params
+
+
+def flagged_number_count(db: Database, min_risk: str = "low") -> int:
+    """How many numbers have a flagged pair that no analyst dismissed."""
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    (n,) = db.execute(
+        f"""select count(distinct p.phone) from site_numbers p
+            join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
+            where {where}
+              and 'dismissed' not in (coalesce(n.status, ''), coalesce(s.status, ''))""",
         params,
-    ).fetchall()
-    cols = [d[0] for d in db.execute("select * from site_numbers limit 0").description]
-    names = cols + [
-        "number_type",
-        "country",
-        "nl_category",
-        "carrier",
-        "number_status",
-        "site_status",
-        *(f"{k}_{f}" for k in ("number", "site") for f in ("score", "risk", "reasons")),
-    ]
-    out = []
-    for row in rows:
-        r = dict(zip(names, row, strict=True))
-        # Not yet re-scored (a database from before issue 10): the pair's risk floors.
-        level = r[risk_field] if r[risk_field] is not None else r["risk"]
-        if RISK_ORDER.get(level or "", 0) < floor:
-            continue
-        out.append(export_record(r))
-    return out
+    ).fetchone()
+    return n
+
+
+# Facts the exports read: a brand's own site (not the partner for a takedown) and
+# known legitimate third parties (never an indicator).
+_EXPORT_FACTS = ("official_site", "third_party", "third_party_site")
+
+
+@functools.lru_cache(maxsize=8192)
+def _reasons_tuple(text: str | None) -> tuple:
+    return tuple(json.loads(text or "[]"))
+
+
+def _reasons_list(text: str | None) -> list:
+    """Stored reasons (JSON) as a new list; a number's or site's reasons repeat on
+    each of its pairs, so they are decoded once."""
+    return list(_reasons_tuple(text))
 
 
 def export_record(r: dict) -> dict:
@@ -868,7 +1019,7 @@ def export_record(r: dict) -> dict:
         "brand": r["brand"],
         "score": r["score"],
         "risk": r["risk"],
-        "reasons": json.loads(r["reasons"] or "[]"),
+        "reasons": _reasons_list(r["reasons"]),
         "is_ad": bool(r["is_ad"]),
         "engine": r["engine"],
         "query": r["query"],
@@ -880,10 +1031,10 @@ def export_record(r: dict) -> dict:
         # A database not yet re-scored has none: null until the next run or `rescore`.
         "number_score": r.get("number_score"),
         "number_risk": r.get("number_risk"),
-        "number_reasons": json.loads(r.get("number_reasons") or "[]"),
+        "number_reasons": _reasons_list(r.get("number_reasons")),
         "site_score": r.get("site_score"),
         "site_risk": r.get("site_risk"),
-        "site_reasons": json.loads(r.get("site_reasons") or "[]"),
+        "site_reasons": _reasons_list(r.get("site_reasons")),
         # A picture of the page, where one was taken (crawler.render.shots).
         "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
         "screenshot_sha256": r.get("screenshot_sha256"),
@@ -908,6 +1059,19 @@ def latest_decisions(db: Database) -> dict[str, dict]:
     return out
 
 
+def record_export(db: Database, export: dict, items) -> int:
+    """The exports ledger: one `exports` row and one `export_items` row per (key,
+    fingerprint) in `items`, in one transaction; returns the export's id."""
+    with db.conn:
+        export_id = db["exports"].insert(export).last_pk
+        db.conn.executemany(
+            "insert into export_items (export_id, recipient, format, key, fingerprint)"
+            " values (?, ?, ?, ?, ?)",
+            ((export_id, export["recipient"], export["format"], k, fp) for k, fp in items),
+        )
+    return export_id
+
+
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
     """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
     return db.execute(
@@ -920,24 +1084,6 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
         """,
         [recipient, fmt],
     ).fetchall()
-
-
-def pair_details(db: Database) -> list[dict]:
-    """Per (site, number) pair: evidence, runs, facts, number details, page title."""
-    extra = ", p.screenshot, p.screenshot_sha256" if _has(db, "site_numbers", "screenshot") else ""
-    return list(
-        db.query(
-            f"""
-            select p.id, p.ip, p.warc_file, p.warc_record_id, p.payload_sha256,
-                   p.first_run, p.last_run, p.url, p.facts, n.nl_category, n.carrier,
-                   p.click_url, p.advertiser_name, p.advertiser_location,
-                   g.title as page_title{extra}
-            from site_numbers p
-            join numbers n on n.phone = p.phone
-            left join pages g on g.run_id = p.last_run and g.url = p.url
-            """
-        )
-    )
 
 
 def _has(db: Database, table: str, column: str) -> bool:
@@ -956,8 +1102,8 @@ def run_pair_counts(db: Database, run_id: int) -> dict:
     """The run's (site, number) pairs, official numbers and faxes left out: how many are
     flagged, and how many an analyst confirmed or dismissed (the number or the site)."""
     status = (
-        "(coalesce(json_extract(facts, '$.number_status'), ''),"
-        " coalesce(json_extract(facts, '$.site_status'), ''))"
+        f"(coalesce({facts_field('number_status')}, ''),"
+        f" coalesce({facts_field('site_status')}, ''))"
     )
     flagged, dismissed, confirmed = db.execute(
         f"""select count(case when flagged = 1 then 1 end),
@@ -965,8 +1111,8 @@ def run_pair_counts(db: Database, run_id: int) -> dict:
                    count(case when 'confirmed' in {status} then 1 end)
             from site_numbers
             where last_run = ? and facts is not null
-              and json_extract(facts, '$.official_for') is null
-              and not coalesce(json_extract(facts, '$.is_fax'), 0)""",
+              and {facts_field("official_for")} is null
+              and not coalesce({facts_field("is_fax")}, 0)""",
         [run_id],
     ).fetchone()
     return {"flagged_pairs": flagged, "dismissed_pairs": dismissed, "confirmed_pairs": confirmed}
@@ -1412,67 +1558,91 @@ def last_finished_run(db: Database) -> dict | None:
 
 # ---------------------------------------------------------------------------
 # Verdicts of numbers and sites (crawler.history.rescore)
+#
+# Set-based: the numbers and sites a rescore is about go into temporary tables
+# that the queries join, instead of IN lists of tens of thousands of values.
 
 
-def _in(column: str, values) -> tuple[str, list]:
-    values = sorted(values)
-    return f"{column} in ({', '.join('?' * len(values))})", values
+def _key_table(db: Database, name: str, values) -> str:
+    """A temporary table `name` (one column `k`) holding `values`; returns its name.
+
+    Inside the caller's transaction when there is one; otherwise committed at once
+    (only the temporary table changed), so no transaction is left open."""
+    outside = not db.conn.in_transaction
+    db.conn.execute(f"create temp table if not exists [{name}] (k text primary key)")
+    db.conn.execute(f"delete from temp.[{name}]")
+    db.conn.executemany(
+        f"insert or ignore into temp.[{name}] (k) values (?)", ((v,) for v in values)
+    )
+    if outside:
+        db.conn.commit()
+    return f"temp.[{name}]"
+
+
+def _keys_where(db: Database, phones, domains) -> str:
+    """`phone in (...) or domain in (...)` over temporary tables, for rows of these
+    numbers or sites; "1" for every row when both are None."""
+    if phones is None and domains is None:
+        return "1"
+    p = _key_table(db, "rescore_phones", phones or ())
+    d = _key_table(db, "rescore_domains", domains or ())
+    return f"(phone in (select k from {p}) or domain in (select k from {d}))"
+
+
+_VERDICT_COLUMNS = ("id", "domain", "phone", "facts", "score", "risk", "reasons", "flagged")
 
 
 def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
-    """(site, number) pairs with their stored facts: all, or those of these numbers or sites."""
-    where, params = ["facts is not null"], []
-    keys = []
-    for column, values in (("phone", phones), ("domain", domains)):
-        if values:
-            clause, vals = _in(column, values)
-            keys.append(clause)
-            params += vals
-    if phones is not None or domains is not None:
-        where.append("(" + (" or ".join(keys) or "0") + ")")
-    sql = f"select id, domain, phone, facts from site_numbers where {' and '.join(where)}"
-    return [
-        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
-        for r in db.execute(sql, params)
-    ]
+    """(site, number) pairs with their stored facts and verdict: all, or those of these
+    numbers or sites."""
+    where = _keys_where(db, phones, domains)
+    columns = ", ".join(_VERDICT_COLUMNS)
+    sql = f"select {columns} from site_numbers where facts is not null and {where}"
+    return [dict(zip(_VERDICT_COLUMNS, r, strict=True)) for r in db.execute(sql)]
 
 
 def stored_sightings(db: Database, phones=None, domains=None, run_id=None) -> list[dict]:
-    """Sightings with their stored facts, as `stored_pairs`; only a run's if `run_id`."""
-    where, params, keys = ["facts is not null"], [], []
+    """Sightings with their stored facts and verdict, as `stored_pairs`; only a run's
+    if `run_id`."""
+    where = _keys_where(db, phones, domains)
+    params: list = []
     if run_id is not None:
-        where.append("run_id = ?")
+        where += " and run_id = ?"
         params.append(run_id)
-    for column, values in (("phone", phones), ("domain", domains)):
-        if values:
-            clause, vals = _in(column, values)
-            keys.append(clause)
-            params += vals
-    if phones is not None or domains is not None:
-        where.append("(" + (" or ".join(keys) or "0") + ")")
-    sql = f"select id, domain, phone, facts from sightings where {' and '.join(where)}"
-    return [
-        dict(zip(("id", "domain", "phone", "facts"), r, strict=True))
-        for r in db.execute(sql, params)
-    ]
+    sql = f"select {', '.join(_VERDICT_COLUMNS)} from sightings where facts is not null and {where}"
+    return [dict(zip(_VERDICT_COLUMNS, r, strict=True)) for r in db.execute(sql, params)]
 
 
 def neighbours(db: Database, phones: set[str], domains: set[str]) -> tuple[set[str], set[str]]:
     """The numbers on these sites and the sites of these numbers, with the keys themselves."""
     phones, domains = set(phones), set(domains)
     if domains:
-        clause, vals = _in("domain", domains)
+        d = _key_table(db, "neighbour_domains", domains)
         phones |= {
             p
-            for (p,) in db.execute(f"select distinct phone from site_numbers where {clause}", vals)
+            for (p,) in db.execute(
+                f"select distinct phone from site_numbers where domain in (select k from {d})"
+            )
         }
     if phones:
-        clause, vals = _in("phone", phones)
+        p = _key_table(db, "neighbour_phones", phones)
         domains |= {
             d
-            for (d,) in db.execute(f"select distinct domain from site_numbers where {clause}", vals)
+            for (d,) in db.execute(
+                f"select distinct domain from site_numbers where phone in (select k from {p})"
+            )
         }
     return phones, domains
+
+
+# On how many unrelated domains each number was seen: the partial covering index of
+# migration 0012 answers it without reading a sighting (named, because on a fresh
+# database SQLite would pick the (phone, run_id) index and read every sighting).
+DOMAINS_OF_SQL = (
+    "select phone, count(distinct domain) from sightings"
+    " indexed by idx_sightings_phone_domain_live"
+    " where official = 0 and is_fax = 0 and phone in (select k from {keys}) group by phone"
+)
 
 
 def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
@@ -1481,76 +1651,104 @@ def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
     first = db.execute("select min(started_at) from runs").fetchone()
     out["first_run_at"] = first[0] if first else None
     if phones:
-        clause, vals = _in("phone", phones)
-        out["domains_of"] = dict(
-            db.execute(
-                f"select phone, count(distinct domain) from sightings where official = 0"
-                f" and is_fax = 0 and {clause} group by phone",
-                vals,
-            ).fetchall()
-        )
+        keys = _key_table(db, "context_phones", phones)
+        out["domains_of"] = dict(db.execute(DOMAINS_OF_SQL.format(keys=keys)).fetchall())
+        # The partial index idx_sightings_phone_brand_listing (migration 0012) has
+        # this very condition.
         out["listed_by_brand"] = {
             phone: f"{brand}'s own site {domain}"
             for phone, brand, domain in db.execute(
-                "select phone, json_extract(facts, '$.official_site'), min(domain) from sightings"
-                f" where official = 0 and json_extract(facts, '$.brand_listing') = 1 and {clause}"
-                " group by phone",
-                vals,
+                f"select phone, {facts_field('official_site')}, min(domain) from sightings"
+                f" where official = 0 and {facts_field('brand_listing')} = 1"
+                f" and phone in (select k from {keys}) group by phone"
             )
         }
         out["number_first"] = dict(
-            db.execute(f"select phone, first_seen from numbers where {clause}", vals).fetchall()
+            db.execute(
+                f"select phone, first_seen from numbers where phone in (select k from {keys})"
+            ).fetchall()
         )
     if domains:
-        clause, vals = _in("domain", domains)
+        keys = _key_table(db, "context_domains", domains)
         out["site_first"] = dict(
-            db.execute(f"select domain, first_seen from sites where {clause}", vals).fetchall()
+            db.execute(
+                f"select domain, first_seen from sites where domain in (select k from {keys})"
+            ).fetchall()
         )
     return out
 
 
-def save_verdicts(db: Database, table: str, rows: list[dict]) -> None:
+def _verdict_values(row: dict, pk: str) -> dict:
+    """A verdict row's columns as stored: reasons and facts as JSON, flagged as 0/1."""
+    values = {k: v for k, v in row.items() if k != pk}
+    values["reasons"] = _json(values.get("reasons") or [])
+    if "flagged" in values:
+        values["flagged"] = int(bool(values["flagged"]))
+    if "facts" in values and not isinstance(values["facts"], str):
+        values["facts"] = facts_json(values["facts"])
+    return values
+
+
+def save_verdicts(db: Database, table: str, rows: list[dict], stored: dict | None = None) -> int:
     """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
-    score, risk, reasons (a list), flagged and, for pairs and sightings, facts."""
+    score, risk, reasons (a list), flagged and, for pairs and sightings, facts (a
+    dict, a `Facts`, or JSON made by `facts_json`). A row equal to its `stored`
+    row (key → the row as read by `stored_pairs`) is not written again. Returns
+    how many rows were written."""
     pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
     # One statement per column set, run for all rows: sqlite-utils' update reads the
     # table's schema on every call, and the end of a run writes thousands of rows.
     batches: dict[tuple, list] = {}
+    written = 0
     for row in rows:
-        values = {k: v for k, v in row.items() if k != pk}
-        values["reasons"] = _json(values.get("reasons") or [])
-        if "flagged" in values:
-            values["flagged"] = int(bool(values["flagged"]))
-        if "facts" in values:
-            values["facts"] = facts_json(values["facts"])
+        values = _verdict_values(row, pk)
+        before = (stored or {}).get(row[pk])
+        if before is not None and all(before.get(k) == v for k, v in values.items()):
+            continue
         batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
+        written += 1
     with db.atomic():
         for columns, params in batches.items():
             sets = ", ".join(f"[{c}] = ?" for c in columns)
             db.conn.executemany(f"update [{table}] set {sets} where [{pk}] = ?", params)
+    return written
 
 
 def record_verdicts(db: Database, run_id: int | None, rows: list[dict]) -> None:
     """One `verdict_history` row per key whose verdict moved since its last row."""
     if not rows:
         return
-    clause, vals = _in("key", {r["key"] for r in rows})
+    keys = _key_table(db, "verdict_keys", {r["key"] for r in rows})
     last = {
         (k, key_): (score, risk)
         for k, key_, score, risk in db.execute(
             "select kind, key, score, risk from verdict_history where id in"
-            f" (select max(id) from verdict_history where {clause} group by kind, key)",
-            vals,
+            " (select max(id) from verdict_history"
+            f" where key in (select k from {keys}) group by kind, key)"
         )
     }
     at = now()
-    new = [
-        {**r, "run_id": run_id, "at": at, "reasons": json.dumps(r.get("reasons") or [])}
-        for r in rows
-        if last.get((r["kind"], r["key"])) != (r["score"], r["risk"])
-    ]
-    if new:
-        db["verdict_history"].insert_all(new)
+    db.conn.executemany(
+        "insert into verdict_history (run_id, kind, key, score, risk, reasons, at)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                r["kind"],
+                r["key"],
+                r["score"],
+                r["risk"],
+                json.dumps(r.get("reasons") or []),
+                at,
+            )
+            for r in rows
+            if last.get((r["kind"], r["key"])) != (r["score"], r["risk"])
+        ],
+    )
+
+
+def _reasons(row: dict) -> str:
+    return json.dumps(row.get("reasons") or [])
 
 
 def verdict_history(db: Database, key: str) -> list[dict]:
@@ -1564,15 +1762,18 @@ def verdict_history(db: Database, key: str) -> list[dict]:
     return [{**dict(zip(names, r, strict=True)), "reasons": json.loads(r[5] or "[]")} for r in rows]
 
 
-def entity_verdicts(db: Database, table: str, keys) -> dict[str, dict]:
-    """The stored verdicts of these numbers or sites."""
+def entity_verdicts(db: Database, table: str, keys, *, raw: bool = False) -> dict[str, dict]:
+    """The stored verdicts of these numbers or sites (with `raw`, as stored:
+    reasons as JSON text, for `save_verdicts` to compare)."""
     if not keys:
         return {}
     pk = "phone" if table == "numbers" else "domain"
-    clause, vals = _in(pk, keys)
+    t = _key_table(db, f"entity_{table}", keys)
     rows = db.execute(
-        f"select {pk}, score, risk, reasons, flagged from {table} where {clause}", vals
+        f"select {pk}, score, risk, reasons, flagged from {table} where {pk} in (select k from {t})"
     )
+    if raw:
+        return {k: {"score": s, "risk": r, "reasons": rs, "flagged": f} for k, s, r, rs, f in rows}
     return {
         k: {"score": s, "risk": r, "reasons": json.loads(rs or "[]"), "flagged": f}
         for k, s, r, rs, f in rows
@@ -1599,3 +1800,279 @@ def save_run_warcs(db: Database, run_id: int, files: dict[str, str]) -> None:
 
 def run_warcs(db: Database, run_id: int) -> list[str]:
     return [r["warc_file"] for r in db["run_warcs"].rows_where("run_id = ?", [run_id])]
+
+
+# ===========================================================================
+# Read queries of history, triage, flags (crawler.history, crawler.triage)
+#
+# Every module above storage asks here; none writes SQL of its own
+# (tests/test_storage_sql.py).
+
+
+def run_profile(db: Database, run_id: int) -> str:
+    (profile,) = db.execute("select profile from runs where id = ?", [run_id]).fetchone()
+    return profile
+
+
+def latest_run_id(db: Database) -> int | None:
+    """The newest run's id (None before the first run)."""
+    return db.execute("select max(id) from runs").fetchone()[0]
+
+
+def last_seen_before(db: Database, kind: str, key: str, run_id: int) -> tuple | None:
+    """(run id, time) of the last sighting of a number, site or pair before `run_id`."""
+    where = {"number": "phone = ?", "site": "domain = ?", "pair": "domain = ? and phone = ?"}
+    params = key.split(" ") if kind == "pair" else [key]
+    found = db.execute(
+        f"select max(run_id), max(seen_at) from sightings where {where[kind]} and run_id < ?"
+        " and official = 0 and is_fax = 0",
+        [*params, run_id],
+    ).fetchone()
+    return found if found and found[0] is not None else None
+
+
+def record_changes(db: Database, run_id: int, events: list[tuple], at: str) -> None:
+    """The run's changes: (kind, key, event, detail) each."""
+    db.conn.executemany(
+        "insert into changes (run_id, kind, key, event, detail, at) values (?, ?, ?, ?, ?, ?)",
+        [(run_id, kind, k, event, detail, at) for kind, k, event, detail in events],
+    )
+
+
+def entity(db: Database, kind: str, key: str) -> dict | None:
+    """The `numbers` (kind "number") or `sites` row of a key, None if never seen."""
+    table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
+    rows = list(db[table].rows_where(f"{pk} = ?", [key]))
+    return rows[0] if rows else None
+
+
+def runs_of(db: Database, kind: str, key: str) -> list[int]:
+    """The runs that saw a number or a site, in order."""
+    column = "phone" if kind == "number" else "domain"
+    return [
+        r
+        for (r,) in db.execute(
+            f"select distinct run_id from sightings where {column} = ? order by run_id", [key]
+        )
+    ]
+
+
+def run_ids(db: Database, first: int, last: int) -> list[int]:
+    """Ids of the runs from `first` to `last`, in order."""
+    return [
+        r
+        for (r,) in db.execute(
+            "select id from runs where id between ? and ? order by id", [first, last]
+        )
+    ]
+
+
+def changes_of(db: Database, key: str) -> list[dict]:
+    """Every change recorded for a number or site and the pairs it is in, in run order."""
+    names = ("run_id", "kind", "key", "event", "detail")
+    return [
+        dict(zip(names, row, strict=True))
+        for row in db.execute(
+            "select run_id, kind, key, event, detail from changes where key = ? or key like ?"
+            " or key like ? order by run_id, id",
+            [key, f"{key} %", f"% {key}"],
+        )
+    ]
+
+
+def partners(db: Database, kind: str, key: str) -> list[dict]:
+    """The sites of a number (or the numbers of a site), with the pair's verdict."""
+    column, other = ("phone", "domain") if kind == "number" else ("domain", "phone")
+    names = (other, "score", "risk", "flagged", "first_seen", "last_seen", "last_run")
+    return [
+        dict(zip(names, row, strict=True))
+        for row in db.execute(
+            f"select {other}, score, risk, flagged, first_seen, last_seen, last_run"
+            f" from site_numbers where {column} = ? order by score desc",
+            [key],
+        )
+    ]
+
+
+def record_decision(db: Database, row: dict) -> None:
+    """One analyst's decision (crawler.triage), in the caller's transaction."""
+    db["triage"].insert(row)
+
+
+def decisions_of(db: Database, key: str) -> list[dict]:
+    """Every decision on `key`, oldest first."""
+    if "triage" not in db.table_names():
+        return []
+    return list(db["triage"].rows_where("key = ?", [key], order_by="at, id"))
+
+
+def mirror_decisions(db: Database, decisions: dict[str, dict]) -> None:
+    """`numbers.status` and `sites.status` as the latest decisions say (others `new`)."""
+    with db.atomic():
+        for table, pk in (("numbers", "phone"), ("sites", "domain")):
+            db.execute(
+                f"update [{table}] set status = 'new' where status in ('confirmed', 'dismissed')"
+            )
+            db.conn.executemany(
+                f"update [{table}] set status = ? where [{pk}] = ?",
+                [(d["status"], key) for key, d in decisions.items()],
+            )
+
+
+# -- exports (crawler.exports.core) and the report (crawler.exports.report) ----------
+
+
+# CROSS JOIN fixes the join order below: from the results, through the pages
+# they led to (indexes on pages (run_id, entry_url) and (run_id, url); the two
+# URLs as a UNION, which SQLite does not make of an OR here), to their sightings.
+# Left to itself, SQLite (without statistics on a new database) read every
+# sighting and then every result of its run: hours at a year's size.
+
+
+def ad_showings(db: Database, run_id: int | None = None):
+    """Each ad and number on the page fetched from its landing URL in the same run
+    (the page's `entry_url`, or its `url` when there was no redirect), as read."""
+    where = "r.is_ad = 1"
+    params: list = []
+    if run_id is not None:
+        where += " and r.run_id = ?"
+        params.append(run_id)
+    yield from db.query(
+        f"""
+        select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
+               r.display_url, r.landing_url, r.seen_at,
+               coalesce(nullif(r.click_url, ''), r.url) as click_url,
+               r.advertiser_name, r.advertiser_location, r.advertiser_url,
+               s.phone, g.domain, g.url as page_url, g.ip as page_ip,
+               g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
+               g.payload_sha256 as page_payload_sha256
+        from serp_results r
+        cross join pages g on g.id in (
+            select id from pages where run_id = r.run_id and entry_url = r.landing_url
+            union select id from pages where run_id = r.run_id and url = r.landing_url)
+        cross join sightings s on s.page_id = g.id
+        where {where}
+        order by r.seen_at, r.id, g.id
+        """,
+        params,
+    )
+
+
+def sightings_for_export(db: Database, run_id: int | None = None):
+    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read."""
+    where, params = ("where run_id = ?", [run_id]) if run_id is not None else ("", [])
+    yield from db.query(
+        f"""
+        select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
+               ip, warc_file, warc_record_id, payload_sha256
+        from sightings {where}
+        order by seen_at, id
+        """,
+        params,
+    )
+
+
+def find_run(db: Database, run_id: int | None = None) -> dict | None:
+    """A run by id, or the newest with None; None when there is no such run."""
+    if run_id is None:
+        return last_run(db)
+    rows = list(db["runs"].rows_where("id = ?", [run_id]))
+    return rows[0] if rows else None
+
+
+def runs_up_to(db: Database, run_id: int) -> list[dict]:
+    """Runs up to `run_id`, oldest first."""
+    return list(db["runs"].rows_where("id <= ?", [run_id], order_by="id"))
+
+
+def flagged_numbers_per_run(db: Database, up_to_run: int) -> list[dict]:
+    """(run_id, brand, n): distinct numbers flagged in each run and brand, as that run
+    closed (the sightings' verdicts; later triage changes the flags, not this)."""
+    return list(
+        db.query(
+            """
+            select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
+            from sightings s
+            where s.run_id <= ? and s.flagged = 1
+            group by s.run_id, coalesce(s.brand, '(no brand)')
+            """,
+            [up_to_run],
+        )
+    )
+
+
+def run_page_count(db: Database, run_id: int) -> int:
+    """Landing pages a run stored."""
+    return db.execute("select count(*) from pages where run_id = ?", [run_id]).fetchone()[0]
+
+
+# -- queries (crawler.queries): what each query costs and brings ------------------------
+
+
+def serp_result_counts(db: Database) -> list[tuple]:
+    """(query, engine, runs, results, ads, last seen) of every query on every engine."""
+    return db.execute(
+        """select query, engine, count(distinct run_id), count(*), sum(is_ad), max(seen_at)
+           from serp_results group by query, engine"""
+    ).fetchall()
+
+
+def query_number_hits(db: Database):
+    """(query, engine, phone, run_id, flagged, new) for each number on a landing page a
+    result led to in the same run (official numbers and faxes left out), distinct;
+    `new`: the run was the number's first."""
+    yield from db.execute(
+        """select distinct sr.query, sr.engine, s.phone, s.run_id,
+                  coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
+           from serp_results sr
+           cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+           cross join sightings s on s.page_id = p.id
+           cross join numbers n on n.phone = s.phone
+           where s.official = 0 and s.is_fax = 0"""
+    )
+
+
+def decided_numbers(db: Database, decisions: dict[str, dict]) -> dict[str, set[str]]:
+    """status → the numbers it applies to: decided on themselves, or seen on a site
+    decided so (`confirmed`, `dismissed`)."""
+    out: dict[str, set[str]] = {"confirmed": set(), "dismissed": set()}
+    for key, d in decisions.items():
+        if d["status"] not in out:
+            continue
+        if key.startswith("+"):
+            out[d["status"]].add(key)
+        else:
+            out[d["status"]] |= {
+                p
+                for (p,) in db.execute(
+                    "select distinct phone from sightings where domain = ?", [key]
+                )
+            }
+    return out
+
+
+def run_serp_results(db: Database, run_id: int) -> list[dict]:
+    """A run's results, by engine, ads first (by position), then organic by rank."""
+    return list(
+        db["serp_results"].rows_where(
+            "run_id = ?", [run_id], order_by="engine, is_ad desc, ad_position, rank"
+        )
+    )
+
+
+def page_entered_at(db: Database, run_id: int, urls: list[str]) -> dict | None:
+    """The run's landing page entered at one of these URLs."""
+    marks = ", ".join("?" for _ in urls)
+    rows = db["pages"].rows_where(f"run_id = ? and entry_url in ({marks})", [run_id, *urls])
+    return next(iter(rows), None)
+
+
+def page_sightings(db: Database, page_id: str) -> list[dict]:
+    """The numbers on a page, strongest first, with the `official_for` fact."""
+    return list(
+        db.query(
+            f"select *, {facts_field('official_for')} as official_for from sightings"
+            " where page_id = ? order by score desc",
+            [page_id],
+        )
+    )

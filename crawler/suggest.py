@@ -75,6 +75,11 @@ class Found:
     asked: int = 0  # autocomplete requests made (or skipped after a block)
     failed: int = 0  # of those, the ones that brought nothing back
 
+    @property
+    def none_answered(self) -> bool:
+        """Autocomplete was asked and no endpoint answered: only crawled pages are left."""
+        return bool(self.asked) and self.failed == self.asked
+
 
 def suggest_url(kind: str, base: str, text: str, language: str, region: str) -> str:
     """The autocomplete request for `text` on an engine kind."""

@@ -39,7 +39,10 @@ def flag_table(records: list[dict], *, since: bool = False) -> str:
         rows.append(("", "", *number_line) if since else number_line)
         for r in pairs:
             site_risk = r.get("site_risk")
-            site = f"  {r['domain']}" + (f" (site {site_risk})" if site_risk else "")
+            if r["domain"]:
+                site = f"  {r['domain']}" + (f" (site {site_risk})" if site_risk else "")
+            else:  # a card without a website (issue 16): its listing on the engine
+                site = f"  (no website) {r['engine']} card"
             line = ("", "", r["risk"] or "-", str(r["score"]), site, (r["reasons"] or ["-"])[0])
             rows.append((r["since"], r["status"], *line) if since else line)
     return text_table(head, rows)

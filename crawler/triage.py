@@ -50,7 +50,7 @@ def record(db: Database, kind: str, key: str, action: str, note: str = "") -> di
     # One transaction: the decision, the statuses it mirrors and the pairs it
     # touches scored again, so every reader sees all of it or none of it.
     with db.atomic():
-        db["triage"].insert(row)
+        storage.record_decision(db, row)
         sync_statuses(db)
         history.rescore_keys(db, {key})
     return row
@@ -63,20 +63,9 @@ def latest(db: Database) -> dict[str, dict]:
 
 def sync_statuses(db: Database, decisions: dict[str, dict] | None = None) -> None:
     """Mirror the latest decisions on `numbers.status` and `sites.status`."""
-    decisions = latest(db) if decisions is None else decisions
-    with db.atomic():
-        for table, pk in (("numbers", "phone"), ("sites", "domain")):
-            if table not in db.table_names():
-                continue
-            db.execute(
-                f"update [{table}] set status = 'new' where status in ('confirmed', 'dismissed')"
-            )
-            for key, d in decisions.items():
-                db.execute(f"update [{table}] set status = ? where [{pk}] = ?", [d["status"], key])
+    storage.mirror_decisions(db, latest(db) if decisions is None else decisions)
 
 
 def history(db: Database, key: str) -> list[dict]:
     """Every decision on `key`, oldest first."""
-    if "triage" not in db.table_names():
-        return []
-    return list(db["triage"].rows_where("key = ?", [key], order_by="at, id"))
+    return storage.decisions_of(db, key)

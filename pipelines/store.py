@@ -194,9 +194,17 @@ def batched_save(run_id: int, item) -> tuple | None:
 def save_item(db, run_id: int, item) -> None:
     """Store one finished item (also the distributed store's, crawler/scale_store.py)."""
     if isinstance(item, SerpItem) and item.kind in ("local", "call"):
-        storage.save_serp_listing(db, run_id, asdict(item))
+        row = asdict(item)
+        row.pop("verdicts")
+        verdicts = [v.as_dict() for v in item.verdicts]  # crawler.scoring.SightingVerdict
+        if verdicts:  # a card without a website: its numbers' pairs have no site
+            storage.save_card(db, run_id, {**row, "listing_url": item.listing_url}, verdicts)
+        else:
+            storage.save_serp_listing(db, run_id, row)
     elif isinstance(item, SerpItem):
-        storage.save_serp_result(db, run_id, asdict(item))
+        row = asdict(item)
+        row.pop("verdicts")
+        storage.save_serp_result(db, run_id, row)
     elif isinstance(item, UnparsedItem):
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):

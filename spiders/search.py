@@ -32,7 +32,7 @@ from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, header_text, landing_context, landing_headers
 from crawler.limits import failure_kind, retry_after_seconds
-from crawler.merge import Landing, QueryMerges, Showing, merge_key
+from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
 from crawler.paging import QueryProgress, host, same_endpoint
 from crawler.wait import sleep
 
@@ -167,13 +167,16 @@ class SearchSpider(scrapy.Spider):
         showings = [Showing.from_result(engine, serp_url, r) for r in result.results]
         limit = self.profile.results_per_query
         follow, new = progress.take_page(showings, limit, self.profile.follow_ads, cards)
+        follow = with_sitelinks(follow, showings, result.results)  # followed as their result
         progress.last_url = response.url
         for showing in follow:  # kept for the merge, or a straggler's request (concurrency > 1)
             for request in self._add_hit(qi, showing):
                 yield request
 
         max_pages = self.crawler.settings.getint("SERPWATCH_MAX_SERP_PAGES", 10)
-        if not run.blocked and progress.wants_next(result.next_url, new, limit, page, max_pages):
+        if not run.is_blocked() and progress.wants_next(
+            result.next_url, new, limit, page, max_pages
+        ):
             await self._pause(run)
             yield self.serp_request(run, qi, page + 1, url=result.next_url)
             return
@@ -221,6 +224,8 @@ class SearchSpider(scrapy.Spider):
         """An engine request that got no answer: one more try, then the engine moves on."""
         kw = failure.request.cb_kwargs
         run = self.engines[kw["engine"]]
+        if failure_kind(failure.value) == "engine_blocked":
+            return self._not_asked(run, kw["qi"])
         if not isinstance(failure.value, IgnoreRequest):
             retry = get_retry_request(
                 failure.request, spider=self, reason=failure.value, max_retry_times=1
@@ -239,6 +244,14 @@ class SearchSpider(scrapy.Spider):
         return self._finish(run, kw["qi"], outcome, detail) + self._next_query(run)
 
     # -- blocks and backoff (the rules: crawler/engine_state.py) -----------------
+
+    def _not_asked(self, run: EngineState, qi: int) -> list:
+        """A query of an engine another worker found blocked (distributed mode): not asked.
+
+        The same record as a single crawl's dropped queries (`_blocked`).
+        """
+        self.crawler.stats.inc_value(stats_keys.QUERIES_DROPPED(run.name))
+        return self._finish(run, qi, "blocked", f"not asked: {run.blocked}")
 
     async def _blocked(self, run: EngineState, qi: int, page: int, reason: str, response):
         """A block page: ask once more after a short Retry-After, else block the engine."""

@@ -10,6 +10,7 @@ import pytest
 
 from crawler.config import PACKS_DIR, ConfigError, load_brands, load_pack, load_profile
 from crawler.engines import bing, google, related, searxng
+from crawler.engines.common import html_tree
 
 ROOT = Path(__file__).parents[1]
 
@@ -180,4 +181,4 @@ def test_related_searches_are_parsed_from_result_pages():
     )
     assert s.related == [("suggestion", "acme hulp")]
     flood = "".join(f"<a href='/search?q=x{i}'>x</a>" for i in range(999))
-    assert len(related.bing(bing.html_tree(f"<div class=b_rs>{flood}</div>"))) == related.MAX_TEXTS
+    assert len(related.bing(html_tree(f"<div class=b_rs>{flood}</div>"))) == related.MAX_TEXTS

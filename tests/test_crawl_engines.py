@@ -156,7 +156,11 @@ def test_a_landing_page_shown_by_every_engine_is_fetched_once_per_query(merged):
     _, db, sim = merged
     paths = [h["path"] for h in sim.site_hits("support.microsoft.com")]
     assert paths.count("/nl-nl/contactus") == len(QUERIES)
-    assert len(sim.site_hits("microsoft-hulpdesk.example")) == len(QUERIES)
+    hits = sim.site_hits("microsoft-hulpdesk.example")
+    parent = [h for h in hits if h["path"] == "/nl/" and "sl=1" not in h["query"]]
+    assert len(parent) == len(QUERIES)
+    # ... and the ads' sitelinks (Bing's "/nl/?...&sl=1", Google's "/tarieven"), once each.
+    assert len(hits) == 3 * len(QUERIES)
     (page,) = rows(
         db,
         "select * from pages where url = 'https://support.microsoft.com/nl-nl/contactus'",
@@ -172,7 +176,9 @@ def test_the_flagged_pair_keeps_every_engine_and_the_ad_as_its_evidence(merged):
     (pair,) = rows(db, "select * from site_numbers where phone = '+31852081234'")
     assert pair["domain"] == "microsoft-hulpdesk.example"
     assert pair["engine"] == "bing" and pair["is_ad"] == 1 and pair["rank"] == 1
-    assert json.loads(pair["engines"]) == list(ALL)
+    # Every engine; in the order the pair's pages were stored (the ads' sitelink
+    # pages show the number too, issue 16), so compared as a set.
+    assert sorted(json.loads(pair["engines"])) == sorted(ALL)
     assert pair["entry_url"].startswith("https://microsoft-hulpdesk.example/nl/?utm_source=bing")
     exp = subprocess.run(
         [str(Path(sys.executable).with_name("serpwatch")), "export", "--db", str(db)],
@@ -196,8 +202,13 @@ def test_requests_look_like_a_browser_and_results_carry_the_result_page(merged):
         referer = hit["headers"]["Referer"]
         assert referer.startswith(sim.base_url) and "/search?" in referer, hit
         assert hit["headers"]["Sec-Fetch-Site"] == "cross-site"
-    scam = sim.site_hits("microsoft-hulpdesk.example")[0]
-    assert scam["headers"]["Referer"].startswith(sim.url("bing"))  # the ad that leads
+    # The ad's page (not its sitelinks' pages, issue 16): the ad that leads is Bing's.
+    scam = next(
+        h
+        for h in sim.site_hits("microsoft-hulpdesk.example")
+        if h["path"] == "/nl/" and "sl=1" not in h["query"]
+    )
+    assert scam["headers"]["Referer"].startswith(sim.url("bing"))
 
 
 # -- blocks --------------------------------------------------------------------------
@@ -285,4 +296,5 @@ def test_serp_parse_prints_results_in_the_documented_key_order():
         "advertiser_location",
         "advertiser_url",
         "address",
+        "sitelinks",  # only for a result that has any (this ad has one)
     ]

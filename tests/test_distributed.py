@@ -32,6 +32,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.config import ConfigError
 from crawler.distributed import (
     _RATE,
+    Fenced,
     Keys,
     LeasedQueue,
     RedisMerges,
@@ -40,6 +41,7 @@ from crawler.distributed import (
     item_record,
     reap,
     record_item,
+    renew,
 )
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, LandingContext
@@ -155,15 +157,34 @@ def test_an_expired_lease_goes_back_to_the_queue_with_its_priority(r):
     dead.push(Request("https://a.example/high", priority=5))
     taken = dead.pop()
     assert taken.url.endswith("/high") and len(dead) == 1
-    assert reap(r, Keys("t")) == 0 or True  # may or may not have expired yet
     time.sleep(0.1)
-    reap(r, Keys("t"))
+    assert reap(r, Keys("t"), 50) == 1
     alive = queue_for(r, worker="alive")
     assert [alive.pop().url, alive.pop().url] == [
         "https://a.example/high",
         "https://a.example/low",
     ]
     assert r.hget(Keys("t").lease_owner, alive.held.pop()) == b"alive"
+
+
+def test_a_silent_owner_is_fenced_but_one_that_lost_a_pop_reply_is_not(r):
+    """Both leases expire; only the worker that stopped beating is shut out of the run."""
+    keys = Keys("t")
+    stalled = queue_for(r, worker="stalled", lease=0.05)
+    lost = queue_for(r, worker="lost", lease=0.05)
+    for n in range(3):
+        stalled.push(Request(f"https://a.example/{n}"))
+    stalled.pop()  # then silent: a long computation, a paused machine
+    lost.pop()
+    lost.held.clear()  # its reply was lost (a Redis restart): it never knew the lease
+    time.sleep(0.1)
+    renew(r, keys, "lost", lost.held, 50)  # it beats on, renewing what it knows: nothing
+    assert reap(r, keys, 50) == 2 and len(stalled) == 3
+    assert r.smembers(keys.fenced) == {b"stalled"}
+    assert stalled.pop() is None  # a fenced worker gets nothing
+    with pytest.raises(Fenced):
+        stalled.push(Request("https://b.example/"))
+    assert len(stalled) == 3 and lost.pop() is not None
 
 
 def test_a_redirect_of_a_leased_request_is_queued_without_the_lease(r):
@@ -356,8 +377,10 @@ def token_of(r) -> str:
     ]
 
 
-def worker_name(proc) -> bytes:
-    return f"{socket.gethostname()}-{proc.pid}".encode()
+def worker_of(proc, names) -> bytes | None:
+    """The name (host-pid-random) of the worker process `proc` among `names`."""
+    prefix = f"{socket.gethostname()}-{proc.pid}-".encode()
+    return next((n for n in names if n.startswith(prefix)), None)
 
 
 def assert_same_as_single(db: Path, single):
@@ -404,67 +427,136 @@ def test_two_workers_find_what_one_process_finds(tmp_path, server, single):
     assert pages <= records
 
 
-def test_a_worker_killed_mid_run_loses_nothing(tmp_path, server, single):
-    r = connect(server.url)
-    r.flushall()
-    lease = ["-s", "SERPWATCH_LEASE_SECONDS=3"]
-    with SlowSimWeb(0.3) as web:
-        env = env_for(web)
-        p = str(profile(tmp_path, web))
-        crawl = start(
-            ["crawl", p, "--db", "d.db", "--redis", server.url, *FAST, *lease], tmp_path, "c", env
-        )
-        token = token_of(r)
-        worker = start(["worker", "--redis", server.url, "--run", token], tmp_path, "w", env)
-        keys = Keys(token)
-        # Killed while it holds landing pages (leased, not acknowledged).
-        name = worker_name(worker)
-        wait_for(lambda: list(r.hvals(keys.lease_owner)).count(name) >= 2, what="leases")
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-        finish(crawl, tmp_path, "c")
-    assert_same_as_single(tmp_path / "d.db", single)
-    assert run_stats(tmp_path / "d.db")["serpwatch/distributed/leases_requeued"] >= 2
+# -- killed or stalled at an exact step (crawler/testhook.py) ------------------------
+
+# Short, so a killed worker's leases come back soon; long enough that a loaded
+# machine (load 30 seen) does not stall a live worker past it.
+LEASE = ["-s", "SERPWATCH_LEASE_SECONDS=5"]
 
 
-def test_a_store_killed_mid_stream_resumes_from_its_last_acknowledged_entry(
-    tmp_path, server, single
-):
+def held(env: dict, tmp: Path, point: str) -> tuple[dict, Path]:
+    """The environment that stops a process at `point`, and the file it writes there."""
+    path = tmp / f"held-{point}"
+    return {**env, "SERPWATCH_TEST_HOLD": point, "SERPWATCH_TEST_HOLD_FILE": str(path)}, path
+
+
+def wait_held(path: Path, proc: subprocess.Popen, tmp: Path, name: str) -> None:
+    def there():
+        if proc.poll() is not None:
+            log = (tmp / f"{name}.log").read_text()
+            raise AssertionError(f"{name} ended before {path.name}:\n{log[-3000:]}")
+        return path.exists()
+
+    wait_for(there, timeout=90, what=f"{name} at {path.name}")
+
+
+def crawl_args(tmp: Path, web, url: str, *more: str) -> list[str]:
+    return ["crawl", str(profile(tmp, web)), "--db", "d.db", "--redis", url, *FAST, *more]
+
+
+WORKER_KILLS = [
+    pytest.param("worker.popped@1", id="before-its-first-item"),
+    pytest.param("worker.popped@3", id="holding-three-leases"),
+    pytest.param("worker.push@2", id="mid-stream"),
+    pytest.param("worker.ack@1", id="between-pushing-items-and-acking"),
+]
+
+
+@pytest.mark.parametrize("point", WORKER_KILLS)
+def test_a_worker_killed_at_any_step_loses_nothing(point, tmp_path, server, single):
+    """SIGKILL at `point`; the seeding crawl (a worker too) takes its leases after 5 s."""
     r = connect(server.url)
     r.flushall()
     with SlowSimWeb(0.1) as web:
         env = env_for(web)
-        p = str(profile(tmp_path, web))
-        no_store = ["-s", "SERPWATCH_STORE=0", "-s", "SERPWATCH_LEASE_SECONDS=3"]
-        crawl = start(
-            ["crawl", p, "--db", "d.db", "--redis", server.url, *FAST, *no_store],
-            tmp_path,
-            "c",
-            env,
-        )
+        wenv, hold = held(env, tmp_path, point)
+        worker = start(["worker", "--redis", server.url, "--wait", "60"], tmp_path, "w", wenv)
+        crawl = start(crawl_args(tmp_path, web, server.url, *LEASE), tmp_path, "c", env)
+        wait_held(hold, worker, tmp_path, "w")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        finish(crawl, tmp_path, "c")
+    assert_same_as_single(tmp_path / "d.db", single)
+    stats = run_stats(tmp_path / "d.db")
+    assert stats["serpwatch/distributed/leases_requeued"] >= 1
+    assert r.xlen(Keys(stats["serpwatch/distributed/token"]).items) == 0
+
+
+STORE_KILLS = [
+    pytest.param("store.read@2", id="mid-stream-read-not-written"),
+    pytest.param("store.committed@2", id="written-not-acknowledged"),
+    pytest.param("store.finish@1", id="while-closing-the-run"),
+]
+
+
+@pytest.mark.parametrize("point", STORE_KILLS)
+def test_a_store_killed_at_any_step_resumes_and_writes_nothing_twice(
+    point, tmp_path, server, single
+):
+    r = connect(server.url)
+    r.flushall()
+    with SlowSimWeb(0.02) as web:
+        env = env_for(web)
+        no_store = ["-s", "SERPWATCH_STORE=0", *LEASE]
+        crawl = start(crawl_args(tmp_path, web, server.url, *no_store), tmp_path, "c", env)
         token = token_of(r)
         keys = Keys(token)
-        store = start(
-            ["store", "--redis", server.url, "--db", "d.db", "--run", token], tmp_path, "s1", env
-        )
-        wait_for(lambda: _read_by_store(r, keys) >= 20, what="the store at work")
+        senv, hold = held(env, tmp_path, point)
+        store_args = ["store", "--redis", server.url, "--db", "d.db", "--run", token]
+        store = start(store_args, tmp_path, "s1", senv)
+        wait_held(hold, store, tmp_path, "s1")
         store.send_signal(signal.SIGKILL)
         store.wait(10)
         group = _group(r, keys)
         acked = group["entries-read"] - group["pending"]
-        assert group["pending"] >= 0 and acked >= 0
-        time.sleep(3.5)  # the dead store's lock runs out
-        again = start(
-            ["store", "--redis", server.url, "--db", "d.db", "--run", token], tmp_path, "s2", env
-        )
+        # The dead store's lock runs out after 5 s; the new one waits for it.
+        again = start(store_args, tmp_path, "s2", env)
         slog = finish(again, tmp_path, "s2")
         finish(crawl, tmp_path, "c")
     total = r.xinfo_stream(keys.items)["entries-added"]
-    assert r.xlen(keys.items) == 0  # stored entries leave Redis
+    assert r.xlen(keys.items) == 0  # stored entries leave Redis, the dead store's too
     stored = int(slog.split("stored ", 1)[1].split()[0])
-    # Resumed: the entries read but never acknowledged, then the rest; none acknowledged before.
-    assert stored == total - acked, (stored, total, acked)
+    if point == "store.finish@1":
+        # All stored and the database run closed: only Redis was still to be told.
+        assert stored == 0 and acked == total
+    else:  # resumed: the entries read but never acknowledged, then the rest
+        assert stored == total - acked, (stored, total, acked)
     assert_same_as_single(tmp_path / "d.db", single)
+
+
+def test_a_stalled_worker_cannot_add_to_the_run_after_it_closed(tmp_path, server, single):
+    """The gap between a worker's work and its writes, made as wide as the whole run.
+
+    The worker stops (its whole process, as a long computation or a paused VM
+    would stop it) just before it pushes its first item. Its lease runs out,
+    the seeding crawl does its request again and finishes the run, the store
+    closes it; then the worker wakes up and pushes. The push must be refused:
+    the run was closed on the rule "nothing queued, nothing leased, stream
+    drained", which a late write would make false.
+    """
+    r = connect(server.url)
+    r.flushall()
+    with SlowSimWeb(0.05) as web:
+        env = env_for(web)
+        wenv, hold = held(env, tmp_path, "worker.push@1")
+        worker = start(["worker", "--redis", server.url, "--wait", "60"], tmp_path, "w", wenv)
+        crawl = start(crawl_args(tmp_path, web, server.url, *LEASE), tmp_path, "c", env)
+        wait_held(hold, worker, tmp_path, "w")
+        token = token_of(r)
+        finish(crawl, tmp_path, "c")  # the run closes while the worker stands still
+        keys = Keys(token)
+        assert r.hget(keys.meta, "state") == b"closed"
+        added = r.xinfo_stream(keys.items)["entries-added"]
+        hold.unlink()  # it wakes up
+        worker.wait(60)
+        wlog = (tmp_path / "w.log").read_text()
+    assert r.xinfo_stream(keys.items)["entries-added"] == added, "a write after the close"
+    assert r.xlen(keys.items) == 0 and r.zcard(keys.requests) == 0
+    # It said why, and rejoined as a new worker, which found the run closed.
+    assert "silent longer than its lease" in wlog and "Rejoining" in wlog, wlog[-3000:]
+    assert worker.returncode == 0 and "is closed; nothing to join" in wlog, wlog[-3000:]
+    assert_same_as_single(tmp_path / "d.db", single)
+    assert run_stats(tmp_path / "d.db")["serpwatch/distributed/leases_requeued"] >= 1
 
 
 def _group(r, keys) -> dict:
@@ -479,13 +571,6 @@ def _added(r, keys) -> int:
         return 0
 
 
-def _read_by_store(r, keys) -> int:
-    try:
-        return _group(r, keys)["entries-read"] or 0
-    except redis.ResponseError:  # no stream yet
-        return 0
-
-
 def test_a_redis_restart_with_persistence_loses_nothing(tmp_path_factory, single):
     folder = tmp_path_factory.mktemp("redis-aof")
     tmp = tmp_path_factory.mktemp("restart")
@@ -496,7 +581,7 @@ def test_a_redis_restart_with_persistence_loses_nothing(tmp_path_factory, single
         crawl = start(["crawl", p, "--db", "d.db", "--redis", server.url, *FAST], tmp, "c", env)
         token = token_of(r)
         worker = start(["worker", "--redis", server.url, "--run", token], tmp, "w", env)
-        wait_for(lambda: r.hexists(Keys(token).workers, worker_name(worker)), what="the worker")
+        wait_for(lambda: worker_of(worker, r.hkeys(Keys(token).workers)), what="the worker")
         wait_for(lambda: _added(r, Keys(token)) >= 30, what="items in the stream")
         server.restart(down=1.0)
         finish(worker, tmp, "w")
@@ -504,7 +589,7 @@ def test_a_redis_restart_with_persistence_loses_nothing(tmp_path_factory, single
         assert r.hget(Keys(token).meta, "state") == b"closed"
         # The closed run's working state is gone from Redis; its record stays a while.
         left = {k.decode().split(":", 2)[2] for k in r.scan_iter(f"serpwatch:{token}:*")}
-        assert left <= {"meta", "wstats", "warcs", "items"}, left
+        assert left <= {"meta", "wstats", "warcs", "items", "fenced"}, left
     assert_same_as_single(tmp / "d.db", single)
 
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from crawler import storage
 from crawler.config import load_profile
 from crawler.suggest import (
@@ -254,3 +256,12 @@ def test_no_endpoint_answering_exits_1_and_an_unknown_brand_exits_2(tmp_path):
     assert len(log) == 3  # one request per endpoint, then each is left alone
     assert "No candidates." in proc.stdout
     assert bad.returncode == 2 and "no brand 'nobody'" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "asked, failed, none", [(0, 0, False), (3, 0, False), (3, 2, False), (3, 3, True)]
+)
+def test_suggest_exits_1_only_when_no_endpoint_answered(asked, failed, none):
+    from crawler.suggest import Found
+
+    assert Found(asked=asked, failed=failed).none_answered is none

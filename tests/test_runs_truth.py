@@ -233,3 +233,42 @@ def test_an_unrecognised_result_page_is_a_failed_query_not_an_answer(tmp_path, s
     assert code == 1
     assert "engine bing: FAILED, 0 of 1 queries answered" in out and "not recognised" in out
     assert q(db, "select outcome from run_queries") == [("failed",)]
+
+
+@pytest.mark.parametrize(
+    ("stats_extra", "status", "code"),
+    [
+        # A first SIGTERM that lands before the engine has started: the reactor
+        # stops without spider_closed, so nothing else closes the run.
+        ({"serpwatch/signal": "SIGTERM"}, "interrupted", 143),
+        ({"serpwatch/signal": "SIGINT", "serpwatch/forced": True}, "interrupted", 130),
+    ],
+)
+def test_a_stopped_crawl_whose_run_was_left_open_is_closed_as_interrupted(
+    tmp_path, stats_extra, status, code
+):
+    from crawler import stats_keys, storage
+    from crawler.crawl import settle
+
+    db_path = tmp_path / "s.db"
+    db = storage.open_db(db_path)
+    run_id = storage.start_run(db, "p")
+    db.close()
+    end = settle(db_path, {stats_keys.RUN_ID: run_id, **stats_extra})
+    assert (end.status, end.exit_code) == (status, code)
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute("select status, finished_at from runs where id = ?", [run_id]).fetchone()
+    assert row[0] == status and row[1], "the run is closed, not left running"
+
+
+def test_an_unstopped_crawl_keeps_the_status_its_pipeline_recorded(tmp_path):
+    from crawler import stats_keys, storage
+    from crawler.crawl import settle
+
+    db_path = tmp_path / "s.db"
+    db = storage.open_db(db_path)
+    run_id = storage.start_run(db, "p")
+    storage.finish_crawl(db, run_id, {"finish_reason": "finished"})
+    db.close()
+    end = settle(db_path, {stats_keys.RUN_ID: run_id})
+    assert (end.status, end.exit_code) == ("finished", 0)

@@ -175,3 +175,40 @@ def test_google_nojs_hidden_targets_come_from_the_display_urls() -> None:
         ("https://www.expedia.com/", "display-url"),
         ("https://www.priceline.com/", "display-url"),
     ]
+
+
+# Issue 16: sitelinks under real results and ads, attributed to their parent.
+SITELINKS = [
+    # (page, kind of the parent, its title starts, the sitelinks' landing host, how many)
+    ("google/hotels-desktop.html", "ad", "Hotels in New York", "www.booking.com", 4),
+    ("google/hotels-desktop.html", "organic", "Top Hotels in New York", "www.expedia.com", 4),
+    ("bing/hello.html", "organic", "HELLO!", "www.hellomagazine.com", 8),
+    ("bing/hotels-nojs.html", "ad", "780 Hoteles", "www.booking.com", 5),
+    ("duckduckgo/test-keyword-page3-ads.html", "ad", "Find The Best Keywords", None, 3),
+]
+
+
+@pytest.mark.parametrize("case", SITELINKS, ids=[f"{c[0]}:{c[1]}" for c in SITELINKS])
+def test_real_sitelinks_belong_to_their_result(case) -> None:
+    """Each sitelink is its parent's: decoded without a click like the parent's
+    link, and followed as the parent (same kind and position, its own URL)."""
+    relative, kind, title, host, count = case
+    page = parse(relative)
+    parent = next(r for r in page.results if r.kind == kind and r.title.startswith(title))
+    links = [s for s in parent.sitelinks if s.url]
+    assert len(links) == count, [s.title for s in parent.sitelinks]
+    for link in links:
+        assert link.title and link.landing_url.startswith(("http://", "https://")), link
+        if host:
+            assert urlsplit(link.landing_url).hostname == host, link.landing_url
+        if kind == "ad":
+            assert link.click_url and link.landing_from in ("link", "decoded"), link
+    followed = parent.followed()
+    assert followed[0] is parent and len(followed) == 1 + min(count, 4)
+    for child in followed[1:]:
+        assert (child.kind, child.rank, child.ad_position) == (
+            parent.kind,
+            parent.rank,
+            parent.ad_position,
+        )
+        assert child.title.startswith(parent.title + " › ") and not child.sitelinks

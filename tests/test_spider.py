@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from golden import page_file, serp_input
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 from twisted.internet.error import ConnectionRefusedError as TxConnectionRefused
@@ -81,10 +82,9 @@ def start(spider):
 def answer(request, kind: str, case: str, *, status=None, headers=None):
     """The fixture page `case` as the response to `request`."""
     folder = FIXTURES / kind / case
-    page = next(folder.glob("page.*"))
+    page = page_file(folder)
     if status is None:
-        status_file = folder / "status.txt"
-        status = int(status_file.read_text()) if status_file.exists() else 200
+        status = serp_input(folder)[2]
     cls = TextResponse if page.suffix == ".json" else HtmlResponse
     return cls(
         url=request.url,
@@ -205,7 +205,11 @@ def test_pagination_continues_ranks_until_results_per_query(tmp_path):
     assert not engine  # 5 organic results reached: no page 3, no next query
     followed = {r.meta[LANDING_META].rank for r in landing if not r.meta[LANDING_META].is_ad}
     assert followed == {1, 2, 3, 4, 5}
-    assert sum(r.meta[LANDING_META].is_ad for r in landing) == 3
+    # Three ads, and the first ad's sitelink ("Outlook herstellen"), followed as that ad.
+    ads = [r.meta[LANDING_META] for r in landing if r.meta[LANDING_META].is_ad]
+    assert sorted(c.ad_position for c in ads) == [1, 1, 2, 3]
+    [sitelink] = [c for c in ads if "›" in c.appearances[0].title]
+    assert sitelink.appearances[0].title.endswith("› Outlook herstellen")
 
 
 def test_next_link_on_the_configured_endpoint_is_followed_as_is(tmp_path):
@@ -230,7 +234,7 @@ def test_a_page_without_new_results_ends_the_query(tmp_path):
     serp, engine, landing = split(feed(spider, page2, "bing", "ads-helpdesk-nl"))
     assert [s.rank for s in serp if not s.is_ad] == [4, 5, 6]
     assert [r.cb_kwargs["query"] for r in engine] == ["q two"]  # the next query
-    assert len(landing) == 6  # 3 results + 3 ads, each once
+    assert len(landing) == 7  # 3 results + 3 ads + the first ad's sitelink, each once
 
 
 # -- blocks ----------------------------------------------------------------------
@@ -335,8 +339,15 @@ def test_the_same_landing_page_from_several_engines_is_requested_once(tmp_path):
     assert official.engine == "searxng" and official.rank == 1
     assert len(official.appearances) == 3
     # Ads and results that differ only in click ids are one page; the ad leads.
-    scam = [c for u, c in by_url.items() if "microsoft-hulpdesk.example" in u]
+    on_scam = [c for u, c in by_url.items() if "microsoft-hulpdesk.example" in u]
+    scam = [c for c in on_scam if not any("›" in a.title for a in c.appearances)]
     assert len(scam) == 1
+    # The ads' sitelinks (Bing's "Outlook herstellen", Google's "Tarieven"): pages of
+    # their own, each followed as its ad.
+    assert sorted((c.engine, c.is_ad) for c in on_scam if c not in scam) == [
+        ("bing", True),
+        ("google", True),
+    ]
     assert scam[0].is_ad and scam[0].engine == "bing" and scam[0].ad_position == 1
     assert scam[0].engines == ("searxng", "bing", "google")
     assert scam[0].entry_url.startswith("https://microsoft-hulpdesk.example/nl/?utm_source=bing")

@@ -24,6 +24,7 @@ OfflineCookiesMiddleware
 # Distributed mode: crawler.distributed.worker_settings names them for Scrapy.
 RunScheduler
 EngineRateLimit
+SharedEngineGate
 StreamPipeline
 WorkerExtension
 enqueue_request  # Scrapy's engine calls these on the SCHEDULER (RunScheduler)

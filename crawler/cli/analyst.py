@@ -74,8 +74,7 @@ def triage_cmd(key, action, note, region, db_path):
         raise click.BadParameter(str(exc), param_hint="KEY") from None
     db = storage.open_db(db_path, create=False)
     row = triage.record(db, kind, value, action, note)
-    table, pk = ("numbers", "phone") if kind == "number" else ("sites", "domain")
-    if not db[table].count_where(f"{pk} = ?", [value]):
+    if storage.entity(db, kind, value) is None:
         click.echo(
             f"note: {value} has not been seen yet; the decision applies when it appears",
             err=True,

@@ -72,7 +72,7 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     Example: serpwatch export --recipient regulator --since last --format csv --out nl.csv
     """
     from crawler import storage
-    from crawler.exports.core import default_floor, parse_since, prepare_export, record_export
+    from crawler.exports.core import default_floor, parse_since, record_export, write_export
     from crawler.exports.recipients import load_presets
 
     presets = load_presets(presets_path)
@@ -90,12 +90,15 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     db = storage.open_db(db_path, create=False)
     preset = presets[recipient]
     floor = min_risk or default_floor(preset, fmt)
-    result = prepare_export(db, preset, fmt, since=since, min_risk=floor)
     if out_file:
-        Path(out_file).write_bytes(result.data)
+        # Written as read (streamed), under a temporary name until complete.
+        partial = Path(f"{out_file}.partial")
+        with open(partial, "wb") as out:
+            result = write_export(db, preset, fmt, out, since=since, min_risk=floor)
+        partial.replace(out_file)
     else:
         sys.stdout.flush()
-        sys.stdout.buffer.write(result.data)
+        result = write_export(db, preset, fmt, sys.stdout.buffer, since=since, min_risk=floor)
         sys.stdout.flush()
     if (out_file or record) and not dry_run:
         record_export(db, result, file=str(out_file) if out_file else "-")
@@ -104,6 +107,6 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     if not out_file and not record and not dry_run:
         where = " (a preview, not recorded: --out FILE or --record records it)"
     click.echo(
-        f"{len(result.items)}{what} records for {recipient}{where} (sha256 {result.sha256})",
+        f"{result.count}{what} records for {recipient}{where} (sha256 {result.sha256})",
         err=True,
     )

@@ -230,7 +230,7 @@ def _suggest(profile_path, engines, brand_names, no_fetch, limit, add, as_json, 
             click.echo(f"added to {profile.path} queries.extra: {text}", err=True)
         if not written:
             click.echo("nothing new to add", err=True)
-    if found.asked and found.failed == found.asked:
+    if found.none_answered:
         sys.exit(1)  # no endpoint answered: the list above is only the crawled pages'
 
 

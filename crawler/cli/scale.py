@@ -17,6 +17,25 @@ import click
 from crawler import stats_keys
 from crawler.cli.common import db_option, friendly
 
+FENCED = (
+    "this worker was silent longer than its lease: its requests went back to the queue"
+    " and other workers did them; what it still had is refused. Rejoining as a new worker"
+)
+
+
+def rejoin(url: str, token: str, warc_dir, settings=()) -> int:
+    """A fenced worker's process cannot take work again (its Scrapy engine is spent, its
+    name refused): a new process joins the run under a new name; its exit code."""
+    import subprocess
+    import sys
+
+    click.echo(FENCED, err=True)
+    args = [sys.executable, "-m", "crawler.cli", "worker", "--redis", url, "--run", token]
+    args += ["--warc-dir", str(warc_dir)]
+    for item in settings:
+        args += ["-s", item]
+    return subprocess.call(args)
+
 
 def _overrides(settings) -> dict:
     out = {}
@@ -87,7 +106,10 @@ def run_distributed(profile, db_path, overrides: dict, url: str) -> dict:
         db_path, overrides.get("SERPWATCH_WARC_DIR") or defaults.SERPWATCH_WARC_DIR or None
     )
     stats = run_worker(url, token, seed=True, warc_dir=warc_dir, overrides={})
-    if stats.get("finish_reason") != "finished":
+    if stats.get("finish_reason") == "fenced":
+        # Our worker stalled and was replaced; the store goes on, a new worker helps.
+        rejoin(url, token, warc_dir)
+    elif stats.get("finish_reason") != "finished":
         # Interrupted: the run stays open in Redis for the other workers and a store.
         stop.set()
     if store is not None:
@@ -167,14 +189,24 @@ def worker(url, token, wait, warc_dir, settings):
 
     Example: serpwatch worker --redis redis://10.0.0.5:6379/0
     """
+    from crawler.distributed import state
+
     r = _connect(url)
     token = _pick_run(r, token, wait)
     if token is None:
+        return
+    if state(r, token) == "closed":
+        click.echo(f"run {token} is closed; nothing to join")
         return
     click.echo(f"joining run {token}")
     stats = run_worker(
         url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
     )
+    if stats.get("finish_reason") == "fenced":
+        code = rejoin(url, token, warc_dir, settings)
+        if code:
+            raise SystemExit(code)
+        return
     pages = stats.get(stats_keys.DISTRIBUTED("items_pushed"), 0)
     click.echo(f"run {token}: this worker pushed {pages} items; the run is closed")
 

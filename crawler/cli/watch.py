@@ -287,7 +287,7 @@ def watch(profile_path, every, db_path, settings, cycles):
     from crawler.config import load_profile
 
     load_profile(profile_path)  # a bad profile fails now (exit 2), not in every cycle
-    # Not `-m crawler.cli`: run as __main__, the CLI module would be imported twice.
+    # The child imports the CLI and runs it, as the console script does.
     child = "from crawler.cli import main; main(prog_name='serpwatch')"
     args = [sys.executable, "-c", child, "crawl", profile_path, "--db", db_path]
     for item in settings:

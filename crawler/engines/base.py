@@ -9,7 +9,7 @@ network, so they are tested on saved pages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 
@@ -57,6 +57,35 @@ KINDS = ("organic", "ad", "local", "call")
 
 
 @dataclass
+class Sitelink:
+    """A link under a result or an ad to another page of its site ("Contact",
+    "Tarieven"), or a number shown in that row (a call extension, `url` "").
+    It belongs to its parent result: followed and scored as the parent's."""
+
+    title: str
+    url: str
+    landing_url: str
+    landing_from: str = ""
+    click_url: str = ""
+    phones: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "title": self.title,
+            "url": self.url,
+            "landing_url": self.landing_url,
+            "landing_from": self.landing_from,
+            "click_url": self.click_url,
+            "phones": list(self.phones),
+        }
+
+
+# Sitelinks followed per result (an ad shows up to four, a brand's organic result
+# up to eight pages of the brand's own site).
+SITELINKS_FOLLOWED = 4
+
+
+@dataclass
 class SerpResult:
     # Organic results carry `rank` (1-based, across pages); ads carry
     # `ad_position` (1-based, top to bottom); local and call cards carry
@@ -83,10 +112,31 @@ class SerpResult:
     advertiser_location: str = ""
     advertiser_url: str = ""  # the engine's "about this advertiser" page
     address: str = ""  # local cards
+    sitelinks: list[Sitelink] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.kind:
             self.kind = "ad" if self.is_ad else "organic"
+
+    def followed(self) -> list[SerpResult]:
+        """The result, then its first sitelinks that lead to a page, each as a
+        result of the same kind and position: a sitelink is its parent's."""
+        out = [self]
+        for link in self.sitelinks:
+            if len(out) > SITELINKS_FOLLOWED or not link.landing_url:
+                continue
+            out.append(
+                replace(
+                    self,
+                    title=f"{self.title} › {link.title}",
+                    url=link.url,
+                    landing_url=link.landing_url,
+                    landing_from=link.landing_from,
+                    click_url=link.click_url,
+                    sitelinks=[],
+                )
+            )
+        return out
 
     def to_dict(self) -> dict:
         """The result as printed by `serpwatch serp parse` (one JSON object a line)."""
@@ -108,6 +158,9 @@ class SerpResult:
             "advertiser_location": self.advertiser_location,
             "advertiser_url": self.advertiser_url,
             "address": self.address,
+            # Only when there are any: the golden fixtures of results without
+            # sitelinks stay as they were.
+            **({"sitelinks": [s.to_dict() for s in self.sitelinks]} if self.sitelinks else {}),
         }
 
 

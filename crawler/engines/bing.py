@@ -11,29 +11,33 @@ from __future__ import annotations
 from w3lib.url import add_or_replace_parameters
 
 from crawler.engines import related
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     absolute,
-    ad_target,
-    advertiser,
     attr,
     browser_headers,
-    call_card,
     card,
     contains_any,
-    decode_body,
-    find_phones,
     first,
     first_text,
-    html_tree,
     outermost,
     query_param,
     region_from_url,
     select,
-    tel_links,
+    sitelinks,
     text_of,
-    unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    ancestor,
+    classes,
+    finish,
+    make_ad,
+    number,
+    organic,
+    read_page,
+    status_block,
 )
 
 KIND = "bing"
@@ -104,11 +108,6 @@ def page_offset(url: str) -> int:
     return round((first_ - 1) / count) * count
 
 
-def unwrap(href: str, page_url: str) -> str:
-    """The real destination of a result link: decodes ``aclick``/``ck/a`` ``u=``."""
-    return unwrap_url(href, page_url)
-
-
 def detect_block(text_lower: str, status: int, has_results: bool = False) -> str | None:
     """Why the page is a block page, or None. Text markers count only on a page
     without results, so a snippet that mentions a captcha cannot hide a page."""
@@ -122,6 +121,10 @@ def detect_block(text_lower: str, status: int, has_results: bool = False) -> str
     return None
 
 
+# Sitelinks under a result or an ad ("deep links": `h3.deeplink_title a`, `h3.ad_esltitle a`).
+_SITELINKS = ".b_deep, .b_sitelinks"
+
+
 def _ad_units(block):
     units = block.css(".sb_add")
     if units:
@@ -130,30 +133,19 @@ def _ad_units(block):
     return units or [block]
 
 
-def _ad(unit, page_url: str, region: str, position: int) -> SerpResult | None:
+def _ad(unit, page_url: str, region: str) -> SerpResult | None:
     link = first(unit, "h2 a[href]", "h3 a[href]", "a[href]")
     if link is None:
         return None
-    href = attr(link, "href")
     title = text_of(link)
     display = text_of(first(unit, "cite", ".b_adurl", ".b_attribution"))
     for slug in unit.css(".b_adSlug"):
         slug.decompose()
     snippet = first_text(unit, (".b_caption p", "p", ".b_caption"), exclude=(display,))
-    landing, landing_from, click = ad_target(href, page_url, display)
-    return SerpResult(
-        is_ad=True,
-        ad_position=position,
-        title=title,
-        url=href,
-        landing_url=landing,
-        landing_from=landing_from,
-        click_url=click,
-        display_url=display,
-        snippet=snippet,
-        phones=find_phones(text_of(unit), region, tel_links(unit)),
-        **advertiser(unit, page_url, (".tptt",)),
-    )
+    ad = organic(unit, link, page_url, region, title=title, display_url=display, snippet=snippet)
+    ad.sitelinks = sitelinks(unit, _SITELINKS, page_url, region, is_ad=True)
+    make_ad(ad, unit, page_url, 0, (".tptt",))
+    return ad
 
 
 _SNIPPET_SELECTORS = (
@@ -166,24 +158,19 @@ _SNIPPET_SELECTORS = (
 )
 
 
-def _organic(node, page_url: str, region: str, rank: int) -> SerpResult | None:
+def _organic(node, page_url: str, region: str) -> SerpResult | None:
     link = first(node, "h2 a[href]", "h3 a[href]", "a.tilk[href]", "a[href]")
-    if link is None:
-        return None
-    href = attr(link, "href")
-    if href.startswith(("javascript:", "#")):
+    if link is None or attr(link, "href").startswith(("javascript:", "#")):
         return None
     display = text_of(first(node, "cite", ".b_attribution"))
-    snippet = first_text(node, _SNIPPET_SELECTORS, exclude=(display,))
-    return SerpResult(
-        is_ad=False,
-        rank=rank,
-        title=text_of(link),
-        url=href,
-        landing_url=unwrap(href, page_url),
+    return organic(
+        node,
+        link,
+        page_url,
+        region,
         display_url=display,
-        snippet=snippet,
-        phones=find_phones(text_of(node), region, tel_links(node)),
+        snippet=first_text(node, _SNIPPET_SELECTORS, exclude=(display,)),
+        sitelinks=sitelinks(node, _SITELINKS, page_url, region, is_ad=False),
     )
 
 
@@ -194,15 +181,10 @@ _RESULT_MARKERS = "li.b_algo, li.b_ad, .b_localAns"
 _NO_RESULTS_SELECTOR = "li.b_no"
 
 
-def _nested(node) -> bool:
-    """True for a result-looking element inside another result or an answer box
-    ("People also ask", video carousels): not a result of its own."""
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if _CONTAINER_CLASSES.intersection(attr(parent, "class").split()):
-            return True
-        parent = parent.parent
-    return False
+def _container(node) -> bool:
+    """A result or an answer box ("People also ask", video carousels): what it
+    holds that looks like a result is not a result of its own."""
+    return bool(_CONTAINER_CLASSES.intersection(classes(node)))
 
 
 def next_url(tree, page_url: str) -> str | None:
@@ -226,45 +208,33 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a Bing result page. Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     if status == 429:
         return SerpPage(results=[], blocked=detect_block(lower, status), engine=KIND)
     region = region or region_from_url(url, "cc", "setmkt", "mkt")
-    tree = html_tree(text)
     results: list[SerpResult] = []
-    rank = rank_offset if rank_offset is not None else page_offset(url)
-    ad_position = 0
-    ad_units = []
+    ads = []
     for node in select(tree, "li.b_ad, li.b_algo"):
-        if _nested(node):
+        if ancestor(node, _container):
             continue
-        classes = attr(node, "class").split()
-        if "b_ad" in classes:
-            for unit in _ad_units(node):
-                ad = _ad(unit, url, region, ad_position + 1)
-                if ad is not None:
-                    ad_position += 1
-                    results.append(ad)
-                    ad_units.append((unit, ad))
-        else:
-            result = _organic(node, url, region, rank + 1)
-            if result is not None:
-                rank += 1
-                results.append(result)
+        if "b_ad" in classes(node):
+            found = [(unit, _ad(unit, url, region)) for unit in _ad_units(node)]
+            ads += [(unit, ad) for unit, ad in found if ad is not None]
+            results += [ad for _, ad in found if ad is not None]
+        elif (result := _organic(node, url, region)) is not None:
+            results.append(result)
+    number(results, rank_offset if rank_offset is not None else page_offset(url))
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
     page.related = related.bing(tree)
-    page.listings = _listings(tree, ad_units, url, region)
-    if not results:
-        page.blocked = detect_block(lower, status)
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
-    return settle(
+    page.listings = _listings(tree, ads, url, region)
+    return finish(
         page,
-        found_markers=_RESULT_MARKERS,
-        no_results=tree.css_first(_NO_RESULTS_SELECTOR) is not None
-        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=f"{_NO_RESULTS_SELECTOR}, {', '.join(map(repr, _NO_RESULTS_MARKERS))}",
+        tree,
+        lower,
+        blocked=lambda: status_block(detect_block(lower, status), status),
+        found=_RESULT_MARKERS,
+        no_results_css=_NO_RESULTS_SELECTOR,
+        no_results_text=_NO_RESULTS_MARKERS,
     )
 
 
@@ -276,8 +246,6 @@ def _listings(tree, ad_units, page_url: str, region: str) -> list[SerpResult]:
         found = card(node, "local", len(listings) + 1, page_url, region)
         if found is not None:
             listings.append(found)
-    for unit, ad in ad_units:
-        found = call_card(unit, ad, len(listings) + 1, region)
-        if found is not None:
-            listings.append(found)
-    return listings
+    page = SerpPage(results=[], listings=listings)
+    add_call_cards(page, ad_units, region)
+    return page.listings

@@ -16,7 +16,7 @@ from w3lib.encoding import html_to_unicode
 from w3lib.html import remove_tags, replace_entities
 
 from crawler.domains import domain_matches, within
-from crawler.engines.base import SerpResult
+from crawler.engines.base import SerpResult, Sitelink
 from crawler.phones import hits_from_text
 
 DEFAULT_REGION = "NL"
@@ -451,6 +451,26 @@ def outermost(nodes: list[LexborNode]) -> list[LexborNode]:
     return out
 
 
+def _card_links(node: LexborNode, page_url: str) -> tuple[str, str]:
+    """(website, listing) of a card: its first link off the engine, and its first
+    link to the engine's own listing of the business (a maps place page)."""
+    website = listing = ""
+    page_host = host_of(page_url)
+    for link in node.css("a[href]"):
+        href = attr(link, "href")
+        if href.startswith(("#", "javascript:", "tel:", "TEL:")):
+            continue
+        target = absolute(href, page_url)
+        if not is_http_url(target):
+            continue
+        on_engine = _is_engine_host(host_of(target), page_host)
+        if on_engine and not is_click_url(target, page_url):
+            listing = listing or target
+        elif host_of(target) != page_host and not website:
+            website = href
+    return website, listing
+
+
 def card(
     node: LexborNode,
     kind: str,
@@ -468,22 +488,16 @@ def card(
     if not phones:
         return None
     title = title or first_text(node, title_selectors)
-    website = ""
-    for link in node.css("a[href]"):
-        href = attr(link, "href")
-        if href.startswith(("#", "javascript:", "tel:", "TEL:")):
-            continue
-        target = absolute(href, page_url)
-        if is_http_url(target) and host_of(target) != host_of(page_url):
-            website = href
-            break
+    website, listing = _card_links(node, page_url)
     landing, landing_from, click = ad_target(website, page_url) if website else ("", "", "")
     return SerpResult(
         is_ad=False,
         kind=kind,
         position=position,
         title=title,
-        url=website,
+        # A card without a website keeps its listing on the engine (a maps
+        # place link) as its url, with nothing to follow (landing_url "").
+        url=website or listing,
         landing_url=landing,
         landing_from=landing_from,
         click_url=click,
@@ -546,14 +560,49 @@ def advertiser(unit: LexborNode, page_url: str, name_selectors: tuple[str, ...] 
     return out
 
 
+def sitelinks(
+    unit: LexborNode, selector: str, page_url: str, region: str | None, *, is_ad: bool
+) -> list[Sitelink]:
+    """The sitelinks of a result or an ad: the links in its sitelink rows
+    (`selector`), each with the numbers of its own item, decoded without
+    clicking like the parent's link; then the numbers the rows show outside
+    any link (a call extension, "Bel 085 ..."), as a sitelink without a URL."""
+    out: list[Sitelink] = []
+    for row in outermost(select(unit, selector)):
+        shown, rest_text = set(), text_of(row)
+        for link in row.css("a[href]"):
+            rest_text = rest_text.replace(text_of(link), " ")
+            href, title = attr(link, "href"), text_of(link)
+            if not title or href.startswith(("#", "javascript:", "tel:", "TEL:")):
+                continue
+            if is_ad:
+                landing, landing_from, click = ad_target(href, page_url)
+                click = click or absolute(attr(link, "data-rw"), page_url)
+            else:
+                landing, landing_from, click = unwrap_url(href, page_url), "", ""
+            item = link.parent if link.parent is not None and link.parent.tag == "h3" else link
+            item = item.parent if item.parent is not None and item.parent.tag == "li" else item
+            phones = find_phones(text_of(item), region, tel_links(item))
+            shown.update(phones)
+            # A row shown twice (collapsed and expanded, each with its own click ids).
+            if not any(s.title == title for s in out):
+                out.append(Sitelink(title, href, landing, landing_from, click, phones))
+        rest = [p for p in find_phones(text_of(row), region, tel_links(row)) if p not in shown]
+        if rest:
+            out.append(Sitelink(clean(rest_text).strip(" ·,|")[:200], "", "", phones=rest))
+    return out
+
+
 def call_card(unit: LexborNode, ad: SerpResult, position: int, region: str | None):
-    """An ad's call extension (a ``tel:`` link or call button) as a result of kind
-    "call", tied to the ad's landing page and advertiser; None without one."""
+    """An ad's call extension (a ``tel:`` link, a call button, or a number in its
+    sitelink row) as a result of kind "call", tied to the ad's landing page and
+    advertiser; None without one."""
     links = tel_links(unit)
     buttons = [
         n for n in unit.css('[class*="call" i], [aria-label*="call" i], [aria-label*="bel " i]')
     ]
     phones = find_phones([text_of(b) for b in buttons], region, links)
+    phones += [p for s in ad.sitelinks if not s.url for p in s.phones if p not in phones]
     if not phones:
         return None
     return SerpResult(

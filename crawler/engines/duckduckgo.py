@@ -17,27 +17,36 @@ from urllib.parse import urlencode
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     DEFAULT_REGION,
     MARKERS_CAPTCHA,
     absolute,
     ad_target,
-    advertiser,
     attr,
     browser_headers,
-    call_card,
     contains_any,
-    decode_body,
     find_phones,
     first,
     first_text,
-    html_tree,
     query_param,
     select,
+    sitelinks,
     tel_links,
     text_of,
     unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    ancestor,
+    classes,
+    finish,
+    int_param,
+    make_ad,
+    number,
+    organic,
+    read_page,
+    status_block,
 )
 
 KIND = "duckduckgo"
@@ -57,6 +66,14 @@ _BLOCK_MARKERS = (
 
 _NO_RESULTS_MARKERS = ("no results.", "no  results.", "geen resultaten")
 
+_TITLES = (
+    "a.result__a[href]",
+    'a[data-testid="result-title-a"][href]',
+    "h2 a[href]",
+    "a.result-link[href]",
+)
+_DISPLAY = (".result__url", '[data-testid="result-extras-url-link"]', "cite")
+_SNIPPETS = (".result__snippet", '[data-result="snippet"]', ".result-snippet", "p")
 _SKIP_CLASSES = {"result--sep", "result--more", "result--no-result", "result--ads--empty"}
 
 
@@ -120,14 +137,8 @@ def _is_ad(node) -> bool:
     )
 
 
-def _nested(node) -> bool:
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        classes = set(attr(parent, "class").split())
-        if "result" in classes or parent.tag == "article":
-            return True
-        parent = parent.parent
-    return False
+def _result_box(node) -> bool:
+    return "result" in classes(node) or node.tag == "article"
 
 
 def _forms_next(tree, page_url: str) -> str | None:
@@ -154,17 +165,10 @@ def _forms_next(tree, page_url: str) -> str | None:
     return best[1] if best else None
 
 
-def _row_of(node):
-    parent = node.parent
-    while parent is not None and parent.tag not in ("tr", "body", "html"):
-        parent = parent.parent
-    return parent if parent is not None and parent.tag == "tr" else None
-
-
 def _lite_rows(link) -> list:
     """The table rows of one Lite result: the title's row and the rows after it,
     up to the next title (snippet, display URL, spacer)."""
-    row = _row_of(link)
+    row = ancestor(link, lambda p: p.tag == "tr")
     if row is None:
         return []
     rows = [row]
@@ -210,7 +214,7 @@ def _lite_results(tree, page_url: str, region: str) -> list[SerpResult]:
     return results
 
 
-def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issue 12 step 7 shares helpers
+def parse(
     body: bytes,
     url: str,
     status: int = 200,
@@ -219,89 +223,50 @@ def parse(  # noqa: C901, PLR0912 -- 2026-12-05: two layouts in one parser; issu
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a DuckDuckGo result page. Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     if status in (202, 429):
         return SerpPage(results=[], blocked=detect_block(lower, status), engine=KIND)
     region = region or region_of(url)
-    tree = html_tree(text)
-    try:
-        rank = int(query_param(url, "s") or 0)
-    except ValueError:
-        rank = 0
-    if rank_offset is not None:
-        rank = rank_offset
-    results: list[SerpResult] = []
-    calls: list = []
-    ad_position = 0
+    results, ads = _html_results(tree, url, region)
+    results = results or _lite_results(tree, url, region)
+    number(results, int_param(url, "s") if rank_offset is None else rank_offset)
+    page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
+    add_call_cards(page, ads, region)
+    return finish(
+        page,
+        tree,
+        lower,
+        blocked=lambda: status_block(detect_block(lower, status), status),
+        found="div.result a.result__a, article[data-testid] h2 a, a.result-link",
+        no_results_css=".no-results, .result--no-result",
+        no_results_text=_NO_RESULTS_MARKERS,
+    )
+
+
+def _html_results(tree, page_url: str, region: str) -> tuple[list[SerpResult], list]:
+    """The HTML endpoint's and the JavaScript site's results, and the ads with their nodes."""
+    results, ads = [], []
     for node in select(tree, "div.result, div.web-result, article[data-testid]"):
-        if _SKIP_CLASSES.intersection(attr(node, "class").split()) or _nested(node):
+        if _SKIP_CLASSES.intersection(classes(node)) or ancestor(node, _result_box):
             continue
-        link = first(
-            node,
-            "a.result__a[href]",
-            'a[data-testid="result-title-a"][href]',
-            "h2 a[href]",
-            "a.result-link[href]",
-        )
+        link = first(node, *_TITLES)
         if link is None:
             continue
-        href = attr(link, "href")
-        display = text_of(
-            first(node, ".result__url", '[data-testid="result-extras-url-link"]', "cite")
-        )
+        display = text_of(first(node, *_DISPLAY))
         for date in node.css(".result__date"):
             date.decompose()
-        snippet = first_text(
+        is_ad = _is_ad(node)
+        result = organic(
             node,
-            (".result__snippet", '[data-result="snippet"]', ".result-snippet", "p"),
-            exclude=(display,),
-        )
-        result = SerpResult(
-            is_ad=False,
-            title=text_of(link),
-            url=href,
-            landing_url=unwrap_url(href, url),
+            link,
+            page_url,
+            region,
             display_url=display,
-            snippet=snippet,
-            phones=find_phones(text_of(node), region, tel_links(node)),
+            snippet=first_text(node, _SNIPPETS, exclude=(display,)),
+            sitelinks=sitelinks(node, ".result__sitelinks", page_url, region, is_ad=is_ad),
         )
-        if _is_ad(node):
-            ad_position += 1
-            result.is_ad, result.ad_position, result.kind = True, ad_position, "ad"
-            result.landing_url, result.landing_from, result.click_url = ad_target(
-                href, url, display
-            )
-            for name, value in advertiser(node, url).items():
-                setattr(result, name, value)
-            calls.append((node, result))
-        else:
-            rank += 1
-            result.rank = rank
+        if is_ad:
+            make_ad(result, node, page_url, len(ads) + 1)
+            ads.append((node, result))
         results.append(result)
-    if not results:
-        for result in _lite_results(tree, url, region):
-            if result.is_ad:
-                ad_position += 1
-                result.ad_position = ad_position
-            else:
-                rank += 1
-                result.rank = rank
-            results.append(result)
-    page = SerpPage(results=results, next_url=_forms_next(tree, url), engine=KIND)
-    for node, ad in calls:  # an ad's call extension
-        found = call_card(node, ad, len(page.listings) + 1, region)
-        if found is not None:
-            page.listings.append(found)
-    if not results:
-        page.blocked = detect_block(lower, status)
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
-    return settle(
-        page,
-        found_markers="div.result a.result__a, article[data-testid] h2 a, a.result-link",
-        no_results=tree.css_first(".no-results, .result--no-result") is not None
-        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=".no-results, .result--no-result, "
-        + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
-    )
+    return results, ads

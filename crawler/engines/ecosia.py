@@ -15,27 +15,29 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
-    ad_target,
-    advertiser,
     attr,
     browser_headers,
-    call_card,
     clean,
-    contains_any,
-    decode_body,
     empty_page_block,
-    find_phones,
     first,
     first_text,
-    html_tree,
-    query_param,
     select,
-    tel_links,
     text_of,
-    unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    ancestor,
+    classes,
+    finish,
+    int_param,
+    make_ad,
+    next_page,
+    number,
+    organic,
+    read_page,
 )
 
 KIND = "ecosia"
@@ -97,15 +99,12 @@ def _is_ad(node) -> bool:
     return False
 
 
-def _nested(node) -> bool:
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if attr(parent, "data-test-id").startswith("mainline-result") or parent.tag == "article":
-            return True
-        if "result" in attr(parent, "class").split():
-            return True
-        parent = parent.parent
-    return False
+def _result_box(node) -> bool:
+    return (
+        attr(node, "data-test-id").startswith("mainline-result")
+        or node.tag == "article"
+        or "result" in classes(node)
+    )
 
 
 def parse(
@@ -117,63 +116,39 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse an Ecosia result page. Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     region = region or "NL"
-    tree = html_tree(text)
-    try:
-        page_no = max(int(query_param(url, "p") or 0), 0)
-    except ValueError:
-        page_no = 0
-    rank = rank_offset if rank_offset is not None else page_no * PAGE_SIZE
-    results: list[SerpResult] = []
-    ads = []
+    page_no = max(int_param(url, "p", 0), 0)
+    results, ads = _results(tree, url, region)
+    number(results, rank_offset if rank_offset is not None else page_no * PAGE_SIZE)
+    more = '[data-test-id="next-page"], a.pagination__next, a[aria-label="Next page"]'
+    page = SerpPage(results, next_page(results, tree, url, more, "p", page_no + 1), engine=KIND)
+    add_call_cards(page, ads, region)
+    return finish(
+        page,
+        tree,
+        lower,
+        blocked=lambda: empty_page_block(status, lower, _BLOCK_MARKERS, "challenge page"),
+        found=f"{_RESULTS} with {_TITLE[0]}",
+        no_results_css=_NO_RESULTS_SELECTOR,
+        no_results_text=_NO_RESULTS_MARKERS,
+    )
+
+
+def _results(tree, page_url: str, region: str) -> tuple[list[SerpResult], list]:
+    """Results and ads in page order, and the ads with their nodes."""
+    results, ads = [], []
     for node in select(tree, _RESULTS):
-        if _nested(node):
-            continue
-        link = first(node, *_TITLE)
+        link = None if ancestor(node, _result_box) else first(node, *_TITLE)
         if link is None:
             continue
-        href = attr(link, "href")
         display = text_of(first(node, *_DISPLAY))
         for label in node.css('[data-test-id="ad-label"], .result__ad-label, .ad-label'):
             label.decompose()
-        result = SerpResult(
-            is_ad=False,
-            title=text_of(link),
-            url=href,
-            landing_url=unwrap_url(href, url),
-            display_url=display,
-            snippet=first_text(node, _SNIPPET, exclude=(display,)),
-            phones=find_phones(text_of(node), region, tel_links(node)),
-        )
+        snippet = first_text(node, _SNIPPET, exclude=(display,))
+        result = organic(node, link, page_url, region, display_url=display, snippet=snippet)
         if _is_ad(node):
-            result.is_ad, result.kind, result.ad_position = True, "ad", len(ads) + 1
-            result.landing_url, result.landing_from, result.click_url = ad_target(
-                href, url, display
-            )
-            for name, value in advertiser(node, url).items():
-                setattr(result, name, value)
+            make_ad(result, node, page_url, len(ads) + 1)
             ads.append((node, result))
-        else:
-            rank += 1
-            result.rank = rank
         results.append(result)
-    page = SerpPage(results=results, engine=KIND)
-    if any(not r.is_ad for r in results) and tree.css_first(
-        '[data-test-id="next-page"], a.pagination__next, a[aria-label="Next page"]'
-    ):
-        page.next_url = add_or_replace_parameters(url, {"p": str(page_no + 1)})
-    for node, ad in ads:
-        found = call_card(node, ad, len(page.listings) + 1, region)
-        if found is not None:
-            page.listings.append(found)
-    if not results:
-        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "challenge page")
-    return settle(
-        page,
-        found_markers=f"{_RESULTS} with {_TITLE[0]}",
-        no_results=tree.css_first(_NO_RESULTS_SELECTOR) is not None
-        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=f"{_NO_RESULTS_SELECTOR}, " + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
-    )
+    return results, ads

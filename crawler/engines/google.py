@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from w3lib.url import add_or_replace_parameters
 
 from crawler.engines import related
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     absolute,
@@ -29,21 +29,30 @@ from crawler.engines.common import (
     advertiser,
     attr,
     browser_headers,
-    call_card,
     card,
     clean,
     contains_any,
-    decode_body,
     find_phones,
     first,
-    html_tree,
     is_http_url,
     query_param,
     region_from_url,
     select,
+    sitelinks,
     tel_links,
     text_of,
     unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    ancestor,
+    classes,
+    finish,
+    inside,
+    int_param,
+    number,
+    read_page,
+    status_block,
 )
 
 KIND = "google"
@@ -74,6 +83,7 @@ AD_LABELS = frozenset(
     }
 )
 _AD_CONTAINERS = "[data-text-ad], div.uEierd, #tads, #tadsb, #bottomads, #tvcap"
+_TITLES = '[role="heading"], h3'
 _STOP_IDS = {"rso", "search", "main", "center_col", "rcnt", "res", "botstuff", "tads", "tadsb"}
 _URLISH = re.compile(r"^(https?://)?[\w-]+(\.[\w-]+)+(/\S*)?(\s*›.*)?$", re.IGNORECASE)
 
@@ -203,64 +213,49 @@ def _is_ad_link(href: str) -> bool:
 
 def _title_anchor(node):
     """The link of a title: the ``a`` around an ``h3`` / heading, or inside an ``h3``."""
-    parent = node
-    while parent is not None and parent.tag not in ("body", "html"):
-        if parent.tag == "a" and attr(parent, "href"):
-            return parent
-        parent = parent.parent
-    return node.css_first("a[href]")
+    around = ancestor(node, lambda p: p.tag == "a" and bool(attr(p, "href")), self_too=True)
+    return around if around is not None else node.css_first("a[href]")
 
 
 def _label_text(node) -> str:
     return clean(node.text(deep=False)).strip("·• ").lower()
 
 
-def _in_ad_container(node) -> bool:
-    parent = node
-    while parent is not None and parent.tag not in ("body", "html"):
-        if (
-            "data-text-ad" in parent.attributes
-            or "uEierd" in attr(parent, "class").split()
-            or attr(parent, "id") in ("tads", "tadsb", "bottomads", "tvcap")
-        ):
-            return True
-        parent = parent.parent
-    return False
+def _ad_container(node) -> bool:
+    return (
+        "data-text-ad" in node.attributes
+        or "uEierd" in classes(node)
+        or attr(node, "id") in ("tads", "tadsb", "bottomads", "tvcap")
+    )
 
 
-def _in_answer_box(node) -> bool:
+def _answer_box(node) -> bool:
     """Sources quoted inside "People also ask" answers are not results of their own."""
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if (
-            "related-question-pair" in attr(parent, "class").split()
-            or "data-initq" in parent.attributes
-            or "data-q" in parent.attributes
-        ):
-            return True
-        parent = parent.parent
-    return False
+    return (
+        "related-question-pair" in classes(node)
+        or "data-initq" in node.attributes
+        or "data-q" in node.attributes
+    )
 
 
-def _in_carousel(node) -> bool:
+def _carousel(node) -> bool:
     """Cards of a carousel or a boxed feature (top stories, videos, tweets): not
     results of their own when their title is only an ARIA heading."""
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if parent.tag in ("g-scrolling-carousel", "g-inner-card", "g-section-with-header"):
-            return True
-        if attr(parent, "role") in ("list", "listitem"):
-            return True
-        parent = parent.parent
-    return False
+    return node.tag in ("g-scrolling-carousel", "g-inner-card", "g-section-with-header") or attr(
+        node, "role"
+    ) in ("list", "listitem")
 
 
 def _organic_link(anchor, href: str, page_url: str, ad_units) -> bool:
     """Whether a title link can be an organic result: not an ad, not inside an
     answer box, leading off Google's own search pages."""
-    if any(_inside(anchor, unit) for unit in ad_units):
+    if any(inside(anchor, unit) for unit in ad_units):
         return False
-    if _is_ad_link(href) or _in_ad_container(anchor) or _in_answer_box(anchor):
+    if (
+        _is_ad_link(href)
+        or ancestor(anchor, _ad_container, self_too=True)
+        or ancestor(anchor, _answer_box)
+    ):
         return False
     landing = unwrap_url(href, page_url)
     return (
@@ -328,14 +323,9 @@ def _display(nodes) -> str:
     return ""
 
 
-def _inside(node, ancestor) -> bool:
-    parent = node
-    while parent is not None:
-        if parent.mem_id == ancestor.mem_id:
-            return True
-        parent = parent.parent
-    return False
-
+# Sitelink rows: an ad's (".bOeY0b", links joined by "·", a call extension among
+# them), an organic result's inline (".HiHjCd") and block ones.
+_SITELINKS = ".bOeY0b, .HiHjCd, table.jmjoTe, .usJj9c"
 
 _SNIPPET_SELECTORS = (
     ".VwiC3b",
@@ -351,7 +341,7 @@ def _snippet(nodes, anchor, title: str, display: str) -> str:
     excluded = [anchor, *(n for unit in nodes for n in unit.css("cite, [data-dtld]"))]
 
     def usable(node) -> str:
-        if any(_inside(node, e) or _inside(e, node) for e in excluded):
+        if any(inside(node, e) or inside(e, node) for e in excluded):
             return ""
         text = text_of(node)
         if not text or text in (title, display) or _label_text(node) in AD_LABELS:
@@ -386,7 +376,9 @@ def _result(nodes, anchor, page_url: str, region: str, title: str, is_ad=False) 
         about = advertiser(nodes[0], page_url, (".VuuXrf",))
     else:
         landing, landing_from, click, about = unwrap_url(href, page_url), "", "", {}
+    links = [s for n in nodes for s in sitelinks(n, _SITELINKS, page_url, region, is_ad=is_ad)]
     return SerpResult(
+        sitelinks=links,
         is_ad=is_ad,
         landing_from=landing_from,
         click_url=click,
@@ -408,7 +400,7 @@ def _ad_anchor(unit):
     heading = first(unit, '[role="heading"]', "h3", "h2")
     if heading is not None:
         anchor = _title_anchor(heading)
-        if anchor is not None and _inside(anchor, unit):
+        if anchor is not None and inside(anchor, unit):
             return anchor, text_of(heading)
     for anchor in unit.css("a[href]"):
         href = attr(anchor, "href")
@@ -422,26 +414,19 @@ def _ad_units(tree):
     """Ad units: marked containers, then units found through an ad label."""
     marked = select(tree, "[data-text-ad], div.uEierd")
     # The innermost marked elements are the ads (a marked block may hold several).
-    units = [n for n in marked if not any(o is not n and _inside(o, n) for o in marked)]
+    units = [n for n in marked if not any(o is not n and inside(o, n) for o in marked)]
     if not units:
         for block in select(tree, "#tads, #tadsb, #bottomads"):
             headings = block.css('[role="heading"], h3')
             anchors = [a for a in (_title_anchor(h) for h in headings) if a is not None]
             units.extend(nodes[0] for nodes in _units(anchors))
     for node in tree.css("span, div"):
-        if _label_text(node) not in AD_LABELS or any(_inside(node, u) for u in units):
+        if _label_text(node) not in AD_LABELS or any(inside(node, u) for u in units):
             continue
-        parent = node.parent
-        while parent is not None and parent.tag not in ("body", "html"):
-            if attr(parent, "id") in _STOP_IDS:
-                parent = None
-                break
-            if parent.css_first('[role="heading"], h3') is not None:
-                break
-            parent = parent.parent
-        if parent is not None and parent.tag not in ("body", "html"):
-            if len(parent.css('[role="heading"], h3')) == 1:
-                units.append(parent)
+        # The ad: the nearest block around the label with a title, below the results' root.
+        unit = ancestor(node, lambda p: attr(p, "id") in _STOP_IDS or p.css_first(_TITLES))
+        if unit is not None and attr(unit, "id") not in _STOP_IDS and len(unit.css(_TITLES)) == 1:
+            units.append(unit)
     return units
 
 
@@ -473,7 +458,7 @@ def next_url(tree, page_url: str) -> str | None:
     return best[1] if best else None
 
 
-def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one parser; issue 12 step 7 shares helpers
+def parse(
     body: bytes,
     url: str,
     status: int = 200,
@@ -482,96 +467,61 @@ def parse(  # noqa: C901, PLR0912, PLR0915 -- 2026-12-05: three layouts in one p
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a Google result page (desktop or no-JS). Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     if status == 429 or "/sorry/" in urlsplit(url).path:
         return SerpPage(results=[], blocked=detect_block(lower, url, status), engine=KIND)
     region = region or region_from_url(url, "gl", "cr")
-    tree = html_tree(text)
     for hidden in select(tree, '[style*="display:none"], [style*="display: none"]'):
         hidden.decompose()
-
-    ad_units = _ad_units(tree)
-    ads: list[tuple[object, SerpResult]] = []
-    ad_anchors = []
-    for unit in ad_units:
-        anchor, title = _ad_anchor(unit)
-        if anchor is None:
-            continue
-        ad_anchors.append(anchor)
-        ads.append((unit, _result([unit], anchor, url, region, title, is_ad=True)))
-
-    anchors, titles = [], []
-    for h3 in select(tree, "a[href] h3, h3 a[href]"):
-        heading = h3 if h3.tag == "h3" else h3.parent
-        while heading is not None and heading.tag != "h3":
-            heading = heading.parent
-        anchor = _title_anchor(h3)
-        if anchor is None or any(a.mem_id == anchor.mem_id for a in anchors):
-            continue
-        href = absolute(attr(anchor, "href"), url)
-        if not _organic_link(anchor, href, url, ad_units):
-            continue
-        anchors.append(anchor)
-        titles.append(text_of(heading if heading is not None else h3))
-
-    # Mobile pages give titles no h3: an ARIA heading (level 3) inside the link.
-    for heading in select(tree, 'a[href] [role="heading"]'):
-        if attr(heading, "aria-level") not in ("", "3", "4"):
-            continue
-        anchor = _title_anchor(heading)
-        if anchor is None or any(a.mem_id == anchor.mem_id for a in anchors):
-            continue
-        if attr(anchor, "role") == "button" or _in_carousel(anchor):
-            continue
-        title = text_of(heading)
-        href = absolute(attr(anchor, "href"), url)
-        if not title or not _organic_link(anchor, href, url, ad_units):
-            continue
-        anchors.append(anchor)
-        titles.append(title)
-    # Document order, whatever found the title.
     order = {n.mem_id: i for i, n in enumerate(tree.root.traverse())}
-    pairs = sorted(zip(anchors, titles, strict=True), key=lambda p: order.get(p[0].mem_id, 0))
-    anchors = [a for a, _ in pairs]
-    titles = [t for _, t in pairs]
-
-    organic = []
-    for nodes, anchor, title in zip(_units(anchors, ad_anchors), anchors, titles, strict=True):
-        organic.append((nodes[0], _result(nodes, anchor, url, region, title)))
-
+    ad_units = _ad_units(tree)
+    ads = [(u, a, t) for u in ad_units for a, t in [_ad_anchor(u)] if a is not None]
+    ad_results = [(u, _result([u], a, url, region, t, is_ad=True)) for u, a, t in ads]
+    titles = _organic_titles(tree, url, ad_units, order)
+    units = _units([a for a, _ in titles], [a for _, a, _ in ads])
+    shown = [(n[0], _result(n, a, url, region, t)) for n, (a, t) in zip(units, titles, strict=True)]
     # Document order decides positions: ads top to bottom, organic ranks across pages.
-    merged = sorted(ads + organic, key=lambda pair: order.get(pair[0].mem_id, 0))
-    try:
-        rank = int(query_param(url, "start") or 0)
-    except ValueError:
-        rank = 0
-    if rank_offset is not None:
-        rank = rank_offset
-    ad_position = 0
-    results = []
-    for _, result in merged:
-        if result.is_ad:
-            ad_position += 1
-            result.ad_position = ad_position
-        else:
-            rank += 1
-            result.rank = rank
-        results.append(result)
-
+    shown = sorted(ad_results + shown, key=lambda pair: order.get(pair[0].mem_id, 0))
+    results = [r for _, r in shown]
+    number(results, int_param(url, "start") if rank_offset is None else rank_offset)
     page = SerpPage(results=results, next_url=next_url(tree, url), engine=KIND)
     page.related = related.google(tree)
-    page.listings = _listings(tree, ads, url, region)
-    if not results:
-        page.blocked = detect_block(lower, url, status)
-        if not page.blocked and status >= 400:
-            page.blocked = f"HTTP {status} without results"
-    return settle(
+    page.listings = _listings(tree, ad_results, url, region)
+    return finish(
         page,
-        found_markers="a h3, h3 a, a [role=heading], [data-text-ad], #tads",
-        no_results=bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=", ".join(map(repr, _NO_RESULTS_MARKERS)),
+        tree,
+        lower,
+        blocked=lambda: status_block(detect_block(lower, url, status), status),
+        found="a h3, h3 a, a [role=heading], [data-text-ad], #tads",
+        no_results_text=_NO_RESULTS_MARKERS,
     )
+
+
+def _organic_titles(tree, page_url: str, ad_units, order) -> list[tuple[object, str]]:
+    """(anchor, title) of every organic result in document order: a link holding
+    an ``h3`` (or an ``h3`` holding a link); on mobile pages, which give titles
+    no ``h3``, a link holding an ARIA heading (level 3) outside carousels."""
+    found: dict[int, tuple[object, str]] = {}
+    for h3 in select(tree, "a[href] h3, h3 a[href]"):
+        heading = h3 if h3.tag == "h3" else ancestor(h3, lambda p: p.tag == "h3")
+        anchor = _title_anchor(h3)
+        if anchor is not None and anchor.mem_id not in found:
+            if _organic_link(anchor, absolute(attr(anchor, "href"), page_url), page_url, ad_units):
+                found[anchor.mem_id] = (anchor, text_of(heading if heading is not None else h3))
+    for heading in select(tree, 'a[href] [role="heading"]'):
+        anchor = _title_anchor(heading)
+        if attr(heading, "aria-level") not in ("", "3", "4") or anchor is None:
+            continue
+        if (
+            anchor.mem_id in found
+            or attr(anchor, "role") == "button"
+            or ancestor(anchor, _carousel)
+        ):
+            continue
+        title, href = text_of(heading), absolute(attr(anchor, "href"), page_url)
+        if title and _organic_link(anchor, href, page_url, ad_units):
+            found[anchor.mem_id] = (anchor, title)
+    return sorted(found.values(), key=lambda pair: order.get(pair[0].mem_id, 0))
 
 
 # Local pack entries (desktop and no-JS) and the business profile on the right.
@@ -584,7 +534,7 @@ def _listings(tree, ads, page_url: str, region: str) -> list[SerpResult]:
     listings: list[SerpResult] = []
     seen: list = []
     for node in select(tree, _LOCAL_SELECTORS):
-        if any(_inside(node, other) for other in seen):
+        if any(inside(node, other) for other in seen):
             continue
         found = card(
             node,
@@ -597,8 +547,6 @@ def _listings(tree, ads, page_url: str, region: str) -> list[SerpResult]:
         if found is not None:
             seen.append(node)
             listings.append(found)
-    for unit, ad in ads:
-        found = call_card(unit, ad, len(listings) + 1, region)
-        if found is not None:
-            listings.append(found)
-    return listings
+    page = SerpPage(results=[], listings=listings)
+    add_call_cards(page, ads, region)
+    return page.listings

@@ -16,26 +16,26 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
-    ad_target,
-    advertiser,
     attr,
     browser_headers,
-    call_card,
-    contains_any,
-    decode_body,
     empty_page_block,
-    find_phones,
     first,
     first_text,
-    html_tree,
-    query_param,
     select,
-    tel_links,
     text_of,
-    unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    finish,
+    int_param,
+    make_ad,
+    next_page,
+    number,
+    organic,
+    read_page,
 )
 
 KIND = "startpage"
@@ -102,25 +102,10 @@ def _ads(tree, page_url: str, region: str) -> list[tuple[object, SerpResult]]:
             if any(u.mem_id == unit.mem_id for u, _ in ads):
                 continue
             display = text_of(first(unit, ".ad-display-url", "cite", ".display-url"))
-            landing, landing_from, click = ad_target(href, page_url, display)
-            ads.append(
-                (
-                    unit,
-                    SerpResult(
-                        is_ad=True,
-                        ad_position=len(ads) + 1,
-                        title=text_of(link),
-                        url=href,
-                        landing_url=landing,
-                        landing_from=landing_from,
-                        click_url=click,
-                        display_url=display,
-                        snippet=first_text(unit, (".ad-description", "p", "span"), (display,)),
-                        phones=find_phones(text_of(unit), region, tel_links(unit)),
-                        **advertiser(unit, page_url, (".ad-advertiser",)),
-                    ),
-                )
-            )
+            snippet = first_text(unit, (".ad-description", "p", "span"), (display,))
+            ad = organic(unit, link, page_url, region, display_url=display, snippet=snippet)
+            make_ad(ad, unit, page_url, len(ads) + 1, (".ad-advertiser",))
+            ads.append((unit, ad))
     return ads
 
 
@@ -133,53 +118,35 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a Startpage result page. Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     region = region or "NL"
-    tree = html_tree(text)
-    try:
-        page_no = max(int(query_param(url, "page") or 1), 1)
-    except ValueError:
-        page_no = 1
-    rank = rank_offset if rank_offset is not None else (page_no - 1) * PAGE_SIZE
+    page_no = max(int_param(url, "page", 1), 1)
     ads = _ads(tree, url, region)
-    results = [ad for _, ad in ads]
+    results = [ad for _, ad in ads] + _organic_results(tree, url, region)
+    number(results, rank_offset if rank_offset is not None else (page_no - 1) * PAGE_SIZE)
+    more = "form.pagination__next-prev-button, .pagination__next, a.next"
+    page = SerpPage(results, next_page(results, tree, url, more, "page", page_no + 1), engine=KIND)
+    add_call_cards(page, ads, region)
+    return finish(
+        page,
+        tree,
+        lower,
+        blocked=lambda: empty_page_block(status, lower, _BLOCK_MARKERS, "captcha page"),
+        found=f"{_RESULTS} with {_TITLE[0]} or {_TITLE[1]}; ads in {_AD_BLOCKS}",
+        no_results_css=".no-results",
+        no_results_text=_NO_RESULTS_MARKERS,
+    )
+
+
+def _organic_results(tree, page_url: str, region: str) -> list[SerpResult]:
+    results = []
     for node in select(tree, _RESULTS):
         if any(n.mem_id != node.mem_id and n.css_first(_TITLE[0]) for n in node.css("div.result")):
             continue  # a wrapper around results
         link = first(node, *_TITLE)
         if link is None:
             continue
-        href = attr(link, "href")
         display = text_of(first(node, *_DISPLAY))
-        rank += 1
-        results.append(
-            SerpResult(
-                is_ad=False,
-                rank=rank,
-                title=text_of(link),
-                url=href,
-                landing_url=unwrap_url(href, url),
-                display_url=display,
-                snippet=first_text(node, _SNIPPET, exclude=(display,)),
-                phones=find_phones(text_of(node), region, tel_links(node)),
-            )
-        )
-    page = SerpPage(results=results, engine=KIND)
-    if any(not r.is_ad for r in results) and tree.css_first(
-        "form.pagination__next-prev-button, .pagination__next, a.next"
-    ):
-        page.next_url = add_or_replace_parameters(url, {"page": str(page_no + 1)})
-    for unit, ad in ads:
-        found = call_card(unit, ad, len(page.listings) + 1, region)
-        if found is not None:
-            page.listings.append(found)
-    if not results:
-        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "captcha page")
-    return settle(
-        page,
-        found_markers=f"{_RESULTS} with {_TITLE[0]} or {_TITLE[1]}; ads in {_AD_BLOCKS}",
-        no_results=tree.css_first(".no-results") is not None
-        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=".no-results, " + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
-    )
+        snippet = first_text(node, _SNIPPET, exclude=(display,))
+        results.append(organic(node, link, page_url, region, display_url=display, snippet=snippet))
+    return results

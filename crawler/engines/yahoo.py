@@ -16,26 +16,28 @@ from __future__ import annotations
 
 from w3lib.url import add_or_replace_parameters
 
-from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
+from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
-    ad_target,
-    advertiser,
-    attr,
     browser_headers,
-    call_card,
-    contains_any,
-    decode_body,
     empty_page_block,
-    find_phones,
     first,
     first_text,
-    html_tree,
     query_param,
     select,
-    tel_links,
     text_of,
-    unwrap_url,
+)
+from crawler.engines.parts import (
+    add_call_cards,
+    ancestor,
+    classes,
+    finish,
+    int_param,
+    make_ad,
+    next_page,
+    number,
+    organic,
+    read_page,
 )
 
 KIND = "yahoo"
@@ -61,6 +63,8 @@ _ADS = (
     " div.searchCenterTopAds li, div.searchCenterBottomAds li, div.ads > ul > li"
 )
 _ORGANIC = "div.algo, div.algo-sr"
+_BLOCKED = "consent or challenge page"
+_AD_LISTS = {"searchCenterTopAds", "searchCenterBottomAds"}
 _TITLE = ("h3.title a[href]", ".compTitle h3 a[href]", ".compTitle a[href]", "h3 a[href]")
 _DISPLAY = (".compTitle span", "span.fz-ms", ".compTitle .d-ib", "cite")
 _SNIPPET = (".compText p", ".compText", "p")
@@ -82,35 +86,24 @@ def build_request(
     return SearchRequest(url=url, headers=browser_headers(language, region))
 
 
-def _nested(node, container: str) -> bool:
-    parent = node.parent
-    while parent is not None and parent.tag not in ("body", "html"):
-        if container in attr(parent, "class").split():
-            return True
-        parent = parent.parent
-    return False
+def _inside_any(node, names: set[str]) -> bool:
+    return ancestor(node, lambda p: bool(names.intersection(classes(p)))) is not None
 
 
 def _ad(node, page_url: str, region: str, position: int) -> SerpResult | None:
     link = first(node, *_TITLE, "a[href]")
     if link is None:
         return None
-    href = attr(link, "href")
     display = text_of(first(node, ".compTitle span", "span.fz-ms", ".ad-url", "cite"))
-    landing, landing_from, click = ad_target(href, page_url, display)
-    return SerpResult(
-        is_ad=True,
-        ad_position=position,
-        title=text_of(first(node, "h3") or link),
-        url=href,
-        landing_url=landing,
-        landing_from=landing_from,
-        click_url=click,
-        display_url=display,
-        snippet=first_text(node, _SNIPPET, exclude=(display,)),
-        phones=find_phones(text_of(node), region, tel_links(node)),
-        **advertiser(node, page_url),
-    )
+    ad = _result(node, link, page_url, region, display)
+    make_ad(ad, node, page_url, position)
+    return ad
+
+
+def _result(node, link, page_url: str, region: str, display: str) -> SerpResult:
+    title = text_of(first(node, "h3") or link)
+    snippet = first_text(node, _SNIPPET, exclude=(display,))
+    return organic(node, link, page_url, region, title=title, display_url=display, snippet=snippet)
 
 
 def parse(
@@ -122,59 +115,29 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a Yahoo result page. Pure: no network, no Scrapy."""
-    text = decode_body(body)
-    lower = text.lower()
+    lower, tree = read_page(body)
     region = region or (query_param(url, "vc") or "NL").upper()
-    tree = html_tree(text)
-    try:
-        first_index = max(int(query_param(url, "b") or 1), 1)
-    except ValueError:
-        first_index = 1
-    rank = rank_offset if rank_offset is not None else first_index - 1
-    results: list[SerpResult] = []
-    ads = []
-    for node in select(tree, _ADS):
-        ad = _ad(node, url, region, len(ads) + 1)
-        if ad is not None:
-            ads.append((node, ad))
-            results.append(ad)
+    first_index = max(int_param(url, "b", 1), 1)
+    ads = [(n, ad) for n in select(tree, _ADS) if (ad := _ad(n, url, region, 0)) is not None]
+    results = [ad for _, ad in ads]
     for node in select(tree, _ORGANIC):
-        if _nested(node, "algo") or any(
-            _nested(node, c) for c in ("searchCenterTopAds", "searchCenterBottomAds")
-        ):
+        if _inside_any(node, {"algo"}) or _inside_any(node, _AD_LISTS):
             continue
         link = first(node, *_TITLE)
-        if link is None:
-            continue
-        href = attr(link, "href")
-        display = text_of(first(node, *_DISPLAY))
-        rank += 1
-        results.append(
-            SerpResult(
-                is_ad=False,
-                rank=rank,
-                title=text_of(first(node, "h3") or link),
-                url=href,
-                landing_url=unwrap_url(href, url),
-                display_url=display,
-                snippet=first_text(node, _SNIPPET, exclude=(display,)),
-                phones=find_phones(text_of(node), region, tel_links(node)),
-            )
-        )
-    page = SerpPage(results=results, engine=KIND)
-    nxt = first(tree, "a.next[href]", ".compPagination a.next[href]")
-    if nxt is not None and any(not r.is_ad for r in results):
-        page.next_url = add_or_replace_parameters(url, {"b": str(first_index + PAGE_SIZE)})
-    for node, ad in ads:
-        found = call_card(node, ad, len(page.listings) + 1, region)
-        if found is not None:
-            page.listings.append(found)
-    if not results:
-        page.blocked = empty_page_block(status, lower, _BLOCK_MARKERS, "consent or challenge page")
-    return settle(
+        if link is not None:
+            results.append(_result(node, link, url, region, text_of(first(node, *_DISPLAY))))
+    number(results, rank_offset if rank_offset is not None else first_index - 1)
+    more = "a.next[href], .compPagination a.next[href]"
+    nxt = next_page(results, tree, url, more, "b", first_index + PAGE_SIZE)
+    page = SerpPage(results=results, next_url=nxt, engine=KIND)
+    add_call_cards(page, ads, region)
+    return finish(
         page,
-        found_markers=f"{_ORGANIC} with {_TITLE[0]}; ads in ol.searchCenterTopAds",
-        no_results=tree.css_first(".zrp, .zrp-msg, #zrp") is not None
-        or bool(contains_any(lower, _NO_RESULTS_MARKERS)),
-        no_results_markers=".zrp, " + ", ".join(map(repr, _NO_RESULTS_MARKERS)),
+        tree,
+        lower,
+        blocked=lambda: empty_page_block(status, lower, _BLOCK_MARKERS, _BLOCKED),
+        found=f"{_ORGANIC} with {_TITLE[0]}; ads in ol.searchCenterTopAds",
+        no_results_css=".zrp, .zrp-msg, #zrp",
+        no_results_text=_NO_RESULTS_MARKERS,
+        css_named=".zrp",
     )

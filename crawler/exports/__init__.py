@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from typing import IO
 
 from crawler.exports.csvsafe import escape_cell, unescape_cell
@@ -49,13 +50,16 @@ __all__ = [
 ]
 
 
-def write_jsonl(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
-    """One JSON object per record and line (only `columns`, in order, when given)."""
+def write_jsonl(records: Iterable[dict], out: IO[str], columns: list[str] | None = None) -> int:
+    """One JSON object per record and line (only `columns`, in order, when given);
+    each written as it comes."""
+    n = 0
     for r in records:
         if columns is not None:
             r = {c: r.get(c) for c in columns}
         out.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return len(records)
+        n += 1
+    return n
 
 
 def csv_cell(value) -> str:
@@ -75,14 +79,17 @@ def csv_cell(value) -> str:
     return escape_cell(text)
 
 
-def write_csv(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
-    """A header and one row per record; every cell through `csv_cell`."""
+def write_csv(records: Iterable[dict], out: IO[str], columns: list[str] | None = None) -> int:
+    """A header and one row per record, each written as it comes; every cell through
+    `csv_cell`."""
     columns = columns or COLUMNS
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([escape_cell(c) for c in columns])
+    n = 0
     for r in records:
         writer.writerow([csv_cell(r.get(c)) for c in columns])
-    return len(records)
+        n += 1
+    return n
 
 
 def write_stix(records: list[dict], out: IO[str], columns: list[str] | None = None) -> int:
@@ -124,4 +131,4 @@ def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) ->
                 if k not in pairs or (p.get("last_seen") or "") > (pairs[k].get("last_seen") or ""):
                     pairs[k] = p
         return _pair_writer(fmt)(list(pairs.values()), out, files)
-    return WRITERS[fmt]([item.row for item in items], out, columns=columns)
+    return WRITERS[fmt]((item.row for item in items), out, columns=columns)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from sqlite_utils import Database
 
@@ -61,6 +62,41 @@ class Export:
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
+    @property
+    def ledger(self) -> list[tuple[str, str]]:
+        return [(it.key, it.fingerprint) for it in self.items]
+
+
+@dataclass
+class Written:
+    """An export written out (`write_export`): what the ledger will record, not the
+    content. `ledger` is (key, fingerprint) per item, in the order written."""
+
+    recipient: str
+    fmt: str
+    since: str
+    min_risk: str
+    sha256: str
+    ledger: list[tuple[str, str]]
+
+    @property
+    def count(self) -> int:
+        return len(self.ledger)
+
+
+class _Hashing:
+    """A text stream that writes UTF-8 bytes to `out` as they come and keeps their SHA-256."""
+
+    def __init__(self, out: IO[bytes]):
+        self.out = out
+        self.hash = hashlib.sha256()
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self.hash.update(data)
+        self.out.write(data)
+        return len(text)
+
 
 # ---------------------------------------------------------------------------
 # Row sources
@@ -91,45 +127,68 @@ def pair_rows(
     With `include_dismissed`, also the pairs dismissed by an analyst
     (`status: dismissed`): deltas send them as withdrawn.
     """
-    records = storage.flagged(
-        db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
+    return list(
+        iter_pair_rows(
+            db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
+        )
     )
-    extra = {row["id"]: row for row in storage.pair_details(db)}
+
+
+# Pair columns an export row carries besides the DESIGN.md record.
+_PAIR_EXTRA = (
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+    "first_run",
+    "last_run",
+    "nl_category",
+    "carrier",
+    "page_title",
+    # For ads: the raw click string and the advertiser (issue 16).
+    "click_url",
+    "advertiser_name",
+    "advertiser_location",
+)
+
+
+def iter_pair_rows(
+    db: Database,
+    *,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    include_dismissed: bool = False,
+    by: str = "pair",
+    seen_in_run: int | None = None,
+):
+    """`pair_rows` one at a time, as the database gives them (highest score first,
+    then number, then site): an export streams them without holding them all.
+    `seen_in_run`: only the pairs that run saw."""
     decisions = storage.latest_decisions(db)
-    out = []
-    for r in records:
-        more = extra.get(storage.key(r["domain"], r["phone"]), {})
-        row = dict(r)
-        for name in (
-            "ip",
-            "warc_file",
-            "warc_record_id",
-            "payload_sha256",
-            "first_run",
-            "last_run",
-            "nl_category",
-            "carrier",
-            "page_title",
-            # For ads: the raw click string and the advertiser (issue 16).
-            "click_url",
-            "advertiser_name",
-            "advertiser_location",
-        ):
-            row.setdefault(name, more.get(name))
+    for raw in storage.flagged_rows(
+        db,
+        min_risk=min_risk,
+        run_id=run_id,
+        include_dismissed=include_dismissed,
+        by=by,
+        details=True,
+        seen_in_run=seen_in_run,
+    ):
+        row = storage.export_record(raw)
+        for name in _PAIR_EXTRA:
+            row.setdefault(name, raw.get(name))
         row["carrier"] = row.get("carrier") or None
         row["number_range"] = number_range(row["phone"])
-        facts = json.loads(more.get("facts") or "{}")
         # A number posted on the brand's own site (a forum) is flagged, but
         # the brand's host is not the partner to ask for a takedown.
-        row["brand_site"] = bool(facts.get("official_site"))
+        row["brand_site"] = bool(raw["official_site"])
         # A known legitimate third party (brands file): never an indicator.
-        row["third_party"] = facts.get("third_party") or facts.get("third_party_site")
+        row["third_party"] = raw["third_party"] or raw["third_party_site"]
         # When the status was decided: a withdrawal's time in STIX and MISP.
         row["status_at"] = _status_at(row, decisions)
         for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
-            row.setdefault(name, more.get(name))
-        out.append(row)
-    return out
+            row.setdefault(name, raw.get(name))
+        yield row
 
 
 # Evidence fields that exist once the browser keeps screenshots (issue 13).
@@ -163,31 +222,9 @@ def ad_rows(
         (p["domain"], p["phone"]): p
         for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
-    where = "r.is_ad = 1"
-    params: list = []
-    if run_id is not None:
-        where += " and r.run_id = ?"
-        params.append(run_id)
     out = []
     done = set()
-    for ad in db.query(
-        f"""
-        select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
-               r.display_url, r.landing_url, r.seen_at,
-               coalesce(nullif(r.click_url, ''), r.url) as click_url,
-               r.advertiser_name, r.advertiser_location, r.advertiser_url,
-               s.phone, g.domain, g.url as page_url, g.ip as page_ip,
-               g.warc_file as page_warc_file, g.warc_record_id as page_warc_record_id,
-               g.payload_sha256 as page_payload_sha256
-        from serp_results r
-        join pages g
-          on g.run_id = r.run_id and (g.entry_url = r.landing_url or g.url = r.landing_url)
-        join sightings s on s.page_id = g.id
-        where {where}
-        order by r.seen_at, r.id, g.id
-        """,
-        params,
-    ):
+    for ad in storage.ad_showings(db, run_id):
         pair = pairs.get((ad["domain"], ad["phone"]))
         if pair is None or (ad["serp_id"], ad["phone"]) in done:
             continue
@@ -237,19 +274,8 @@ def sighting_rows(
         (p["domain"], p["phone"]): p
         for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
     }
-    where, params = "", []
-    if run_id is not None:
-        where, params = "where run_id = ?", [run_id]
     rows: dict[tuple, dict] = {}
-    for s in db.query(
-        f"""
-        select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
-               ip, warc_file, warc_record_id, payload_sha256
-        from sightings {where}
-        order by seen_at, id
-        """,
-        params,
-    ):
+    for s in storage.sightings_for_export(db, run_id):
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
@@ -407,36 +433,22 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> dict[str, str]:
     return dict(storage.sent_fingerprints(db, recipient, fmt))
 
 
-def record_export(db: Database, export: Export, file: str = "-") -> int:
+def record_export(db: Database, export: Export | Written, file: str = "-") -> int:
     """Write the ledger for a delivered export; return its id."""
-    with db.conn:
-        export_id = (
-            db["exports"]
-            .insert(
-                {
-                    "recipient": export.recipient,
-                    "format": export.fmt,
-                    "since": export.since or "",
-                    "min_risk": export.min_risk,
-                    "created_at": storage.now(),
-                    "file": file,
-                    "sha256": export.sha256,
-                    "records": len(export.items),
-                }
-            )
-            .last_pk
-        )
-        db["export_items"].insert_all(
-            {
-                "export_id": export_id,
-                "recipient": export.recipient,
-                "format": export.fmt,
-                "key": item.key,
-                "fingerprint": item.fingerprint,
-            }
-            for item in export.items
-        )
-    return export_id
+    return storage.record_export(
+        db,
+        {
+            "recipient": export.recipient,
+            "format": export.fmt,
+            "since": export.since or "",
+            "min_risk": export.min_risk,
+            "created_at": storage.now(),
+            "file": file,
+            "sha256": export.sha256,
+            "records": len(export.ledger),
+        },
+        export.ledger,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -485,6 +497,89 @@ def prepare_export(
         content=buf.getvalue(),
         items=items,
     )
+
+
+def write_export(
+    db: Database,
+    preset: Preset,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    since: str | None = None,
+    min_risk: str = "low",
+    run_id: int | None = None,
+) -> Written:
+    """Write `preset`'s export in `fmt` to `out` (bytes); nothing is recorded yet.
+
+    A recipient of flagged pairs, one row each, in the database's order (the
+    default recipient) is streamed: each row is written as it is read, so
+    memory stays flat however many pairs there are; only the ledger's (key,
+    fingerprint) pairs are kept. Other presets group or order rows, and are
+    made whole first (`prepare_export`)."""
+    since = parse_since(since)
+    sink = _Hashing(out)
+    if streams(preset, fmt):
+        ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
+    else:
+        export = prepare_export(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id)
+        sink.write(export.content)
+        ledger = export.ledger
+    return Written(preset.name, fmt, since or "", min_risk, sink.hash.hexdigest(), ledger)
+
+
+# The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
+_DATABASE_ORDER = ["-score", "phone", "domain"]
+STREAMED_FORMATS = ("jsonl", "csv")
+
+
+def streams(preset: Preset, fmt: str) -> bool:
+    """Is this export written row by row as read? Flagged pairs, ungrouped, one item
+    per pair (its key names the pair), in the database's order."""
+    return (
+        fmt in STREAMED_FORMATS
+        and preset.source == "pairs"
+        and not preset.group_by
+        and {"domain", "phone"} <= set(preset.key)
+        and preset.order_by == _DATABASE_ORDER
+    )
+
+
+def _stream_pairs(
+    db: Database, preset: Preset, fmt: str, out, *, since, min_risk, run_id
+) -> list[tuple[str, str]]:
+    """`prepare_export` for a streamed preset (`streams`), written to `out` as read.
+
+    The same items in the same order: rows come highest score first, then by
+    number and site (the preset's order), and each item is one pair, so a
+    dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
+    sent before."""
+    from crawler.exports import write_rows
+
+    sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
+    ledger: list[tuple[str, str]] = []
+
+    def items():
+        for row in iter_pair_rows(
+            db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict
+        ):
+            if not _matches(row, preset.where):
+                continue
+            dismissed = row.get("status") == "dismissed"
+            if dismissed and since != "last":
+                continue
+            out_row = {c: row.get(c) for c in preset.columns}
+            key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+            fp = fingerprint(out_row, preset)
+            if since == "last":
+                if (dismissed and key not in sent) or sent.get(key) == fp:
+                    continue
+            elif since and (out_row.get("last_seen") or row.get("last_seen") or "") < since:
+                continue
+            ledger.append((key, fp))
+            yield Item(key=key, row=out_row, pairs=[row], fingerprint=fp)
+
+    write_rows(fmt, items(), out, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
+    return ledger
 
 
 def warc_dir(db: Database) -> Path | None:

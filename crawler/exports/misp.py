@@ -124,16 +124,20 @@ def event(
             for t in tags:
                 obj.attributes[0].add_tag(t)
             phones[r["phone"]] = ev.add_object(obj)
-        where = f"{r['phone']} seen on {r['domain']}"
+        where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
         first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
         seen = {"first_seen": first, "last_seen": last} if first and last and last >= first else {}
         url = ev.add_attribute(
             "url", r["url"], category="Network activity", to_ids=live, comment=where, **seen
         )
-        domain = ev.add_attribute(
-            "domain", r["domain"], category="Network activity", to_ids=live, comment=where
-        )
-        for attr in (url, domain):
+        attrs = [url]
+        if r["domain"]:  # a card without a website (issue 16) has no domain
+            attrs.append(
+                ev.add_attribute(
+                    "domain", r["domain"], category="Network activity", to_ids=live, comment=where
+                )
+            )
+        for attr in attrs:
             for t in tags:
                 attr.add_tag(t)
         phones[r["phone"]].add_reference(url.uuid, "seen-on", comment=_reasons(r)[:1000])

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import stats_keys, storage
-from crawler.exports.core import pair_rows
+from crawler.exports.core import iter_pair_rows
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -53,35 +53,27 @@ def soft(value, limit: int = MAX_TEXT) -> str:
 def resolve_run(db: Database, run: str | int | None) -> dict:
     """The run to report on: "last" (or None) is the newest; else an id."""
     if run in (None, "last"):
-        rows = list(db["runs"].rows_where(order_by="id desc", limit=1))
-        if not rows:
+        found = storage.find_run(db)
+        if found is None:
             raise LookupError("the database has no crawl runs yet")
-        return rows[0]
+        return found
     try:
         run_id = int(run)
     except (TypeError, ValueError):
         raise LookupError(f"--run must be 'last' or a run id, not {run!r}") from None
-    rows = list(db["runs"].rows_where("id = ?", [run_id]))
-    if not rows:
+    found = storage.find_run(db, run_id)
+    if found is None:
         raise LookupError(f"no run {run_id} in the database")
-    return rows[0]
+    return found
 
 
 def series(db: Database, up_to_run: int) -> tuple[list[dict], dict[str, dict[int, int]]]:
     """Runs up to `up_to_run` and, per brand, distinct numbers flagged in each (as then)."""
-    runs = list(db["runs"].rows_where("id <= ?", [up_to_run], order_by="id"))
+    runs = storage.runs_up_to(db, up_to_run)
     counts: dict[str, dict[int, int]] = defaultdict(dict)
     # What was known at each run: the sightings' verdicts as that run closed
     # (triage decisions made later change the flags, not the history).
-    for row in db.query(
-        """
-        select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
-        from sightings s
-        where s.run_id <= ? and s.flagged = 1
-        group by s.run_id, coalesce(s.brand, '(no brand)')
-        """,
-        [up_to_run],
-    ):
+    for row in storage.flagged_numbers_per_run(db, up_to_run):
         counts[row["brand"]][row["run_id"]] = row["n"]
     return runs, dict(sorted(counts.items()))
 
@@ -202,19 +194,14 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
     run_id = r["id"]
     stats = json.loads(r["stats"] or "{}")
     # Flags as they stand now, triage included; dismissed pairs are shown, not counted.
-    with_dismissed = pair_rows(db, include_dismissed=True)
-    everything = [p for p in with_dismissed if p["status"] != "dismissed"]
-    seen = {
-        (row["domain"], row["phone"])
-        for row in db.query("select domain, phone from sightings where run_id = ?", [run_id])
-    }
-    shown = [p for p in with_dismissed if (p["domain"], p["phone"]) in seen]
+    # Only the pairs the run saw are read (the rest of a year's flags is counted).
+    shown = list(iter_pair_rows(db, include_dismissed=True, seen_in_run=run_id))
     in_run = [p for p in shown if p["status"] != "dismissed"]
     new = [p for p in shown if p.get("first_run") == run_id]
     numbers = {p["phone"] for p in in_run}
     sites = {p["domain"] for p in in_run}
     by_risk = {k: sum(1 for p in in_run if p["risk"] == k) for k in ("high", "medium", "low")}
-    landing = db["pages"].count_where("run_id = ?", [run_id])
+    landing = storage.run_page_count(db, run_id)
     counts = [
         ("result pages", stats.get(stats_keys.SERP_PAGES.total, 0)),
         ("landing pages", landing),
@@ -227,7 +214,7 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
         ("low", by_risk["low"]),
         ("confirmed", sum(1 for p in in_run if p["status"] == "confirmed")),
         ("dismissed", sum(1 for p in shown if p["status"] == "dismissed")),
-        ("flagged numbers, all runs", len({p["phone"] for p in everything})),
+        ("flagged numbers, all runs", storage.flagged_number_count(db)),
     ]
     runs, per_brand = series(db, run_id)
 

@@ -168,7 +168,7 @@ def _claims(r: dict, brand: str, actor_id: str, first, last, revoked: bool = Fal
         common["revoked"] = True
     indicator = stix2.Indicator(
         id=_stable_id("indicator", *pair),
-        name=f"Fake {brand} helpdesk number {r['phone']} on {r['domain']}",
+        name=f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}",
         description=(
             f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
             f"score {r.get('score')}: " + "; ".join(map(str, reasons))
@@ -194,7 +194,8 @@ def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -
     first = _when(r.get("first_seen"), now)
     last = max(_when(r.get("last_seen"), now), first)
     url = stix2.URL(value=safe_url_string(r["url"]))
-    domain = stix2.DomainName(value=r["domain"])
+    # A card without a website (issue 16) has no site: no domain-name observable.
+    domain = stix2.DomainName(value=r["domain"]) if r["domain"] else None
     phone = phone_number(r)
     indicator, indicates, sighting_id, common = _claims(r, brand, actor_id, first, last)
     pair = (r["domain"], r["phone"])
@@ -203,7 +204,7 @@ def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -
         first_observed=first,
         last_observed=last,
         number_observed=1,
-        object_refs=[url.id, domain.id, phone.id],
+        object_refs=[o.id for o in (url, domain, phone) if o is not None],
         allow_custom=True,
         **_evidence(r),
         **common,
@@ -218,7 +219,8 @@ def _flagged(r: dict, brand: str, actor_id: str, objects: dict, now: datetime) -
         **common,
     )
     for o in (url, domain, phone, indicator, indicates, observed, sighting):
-        objects[o.id] = o
+        if o is not None:
+            objects[o.id] = o
 
 
 def _evidence(r: dict) -> dict:

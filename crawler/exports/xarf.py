@@ -151,8 +151,8 @@ def reports(records: list[dict], files: EvidenceFiles | None = None) -> list[dic
     files = files or EvidenceFiles(None)
     by_site: dict[str, list[dict]] = {}
     for r in records:
-        if r.get("third_party") or r.get("status") == "dismissed":
-            continue
+        if r.get("third_party") or r.get("status") == "dismissed" or not r["domain"]:
+            continue  # a card without a website (issue 16) has no site to report to a host
         by_site.setdefault(r["domain"], []).append(r)
     who = reporter()
     return [report(d, pairs, files, who) for d, pairs in sorted(by_site.items())]

@@ -23,13 +23,21 @@ A number that is official for any brand is never flagged; a fax number neither.
 
 from __future__ import annotations
 
-from crawler.scoring.facts import Assessment, Facts, PageContext, number_facts, page_context
+from crawler.scoring.facts import (
+    Assessment,
+    Facts,
+    PageContext,
+    context_of,
+    number_facts,
+    page_context,
+)
 from crawler.scoring.pair import SightingVerdict, Verdict, risk_of, score, verdict_record
 from crawler.scoring.points import HIGH, MEDIUM, MIN_WATCH_DAYS, POINTS, RECENT_DAYS, points_table
 from crawler.scoring.rules import RULES
 from crawler.scoring.text import (
     PageFacts,
     brand_names,
+    card_facts,
     infer_brand,
     number_sentence,
     own_service,
@@ -59,8 +67,23 @@ def assess_page(
     # the business and its number to the victim as it shows a paid ad.
     is_ad = is_ad or any(s.get("kind") in CARD_KINDS for s in appearances)
     ctx = page_context(url, html, hits, profile, brand, is_ad, appearances, urls)
+    return _assessment(ctx, hits, profile.region, brand, is_ad)
+
+
+def assess_card(
+    url: str, title: str, text: str, hits: list, profile, *, brand=None, appearances=()
+) -> Assessment:
+    """The verdicts of the numbers on an engine's local or call card that shows no
+    website (issue 16). The card is read as its own page: its name is the title,
+    its words the text, and it is scored like an ad. Its site is "" (no site):
+    the pair is (no website, number), `url` the card's listing on the engine."""
+    ctx = context_of(url, "", card_facts(title, text), hits, profile, brand, True, appearances)
+    return _assessment(ctx, hits, profile.region, brand, True)
+
+
+def _assessment(ctx: PageContext, hits: list, region: str, brand, is_ad: bool) -> Assessment:
     verdicts = [
-        verdict_record(hit.to_dict(), number_facts(hit, ctx, profile.region, is_ad)) for hit in hits
+        verdict_record(hit.to_dict(), number_facts(hit, ctx, region, is_ad)) for hit in hits
     ]
     return Assessment(
         domain=ctx.domain,
@@ -87,8 +110,10 @@ __all__ = [
     "PageContext",
     "PageFacts",
     "Verdict",
+    "assess_card",
     "assess_page",
     "brand_names",
+    "card_facts",
     "infer_brand",
     "number_sentence",
     "own_service",

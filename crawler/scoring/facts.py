@@ -106,8 +106,13 @@ class Facts:
 
     @classmethod
     def from_dict(cls, data: dict) -> Facts:
-        known = {f.name for f in fields(cls)}
+        known = _FIELD_NAMES.get(cls)
+        if known is None:  # once per class: fields() is slow, and the end of a run
+            known = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))  # reads 10,000s
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 @dataclass
@@ -198,8 +203,17 @@ def injected(phone: str, urls, region: str) -> str | None:
 
 def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appearances=(), urls=()):
     """Read the page once: everything its numbers share."""
-    domain = registrable_domain(url)
     pf = page_facts(html, url)
+    return context_of(
+        url, registrable_domain(url), pf, hits, profile, brand_name, is_ad, appearances, urls
+    )
+
+
+def context_of(
+    url, domain, pf, hits, profile, brand_name=None, is_ad=False, appearances=(), urls=()
+):
+    """What a page's numbers share, from its facts. `domain` "" is a card without a
+    website (issue 16): no site, so nothing from a domain (`url` is the engine's)."""
     by_name = {b.name: b for b in profile.brands}
     brand = (
         by_name.get(brand_name)
@@ -212,9 +226,9 @@ def page_context(url, html, hits, profile, brand_name=None, is_ad=False, appeara
     official_site = next((b.name for b in ordered if domain_matches(domain, b.domains)), None)
     third_parties = profile.third_parties or []
     tp_site = next((tp for tp in third_parties if domain_matches(domain, tp.domains)), None)
-    labels, _, _ = host_parts(url)
+    labels = host_parts(url)[0] if domain else []
     title_trade = bool(trade_words(pf.title))
-    dm = None if official_site or tp_site else domain_match(url, names, title_trade)
+    dm = None if official_site or tp_site or not domain else domain_match(url, names, title_trade)
     tm = title_match(pf.title, names)
     if tm is None and brand is not None and helpdesk_title(pf.title):
         tm = Match(brand.name, "", "helpdesk", "unnamed")
@@ -314,7 +328,7 @@ def number_facts(hit, ctx: PageContext, region: str, is_ad: bool) -> Facts:
         official_for=ctx.official.get(hit.phone),
         official_site=ctx.official_site,
         user_content=pf.user_content,
-        shared_host=shared_host(ctx.url),
+        shared_host=shared_host(ctx.url) if ctx.domain else None,
         official_shown=None if ctx.official_site or first_person else ctx.official_shown,
         brand_listing=listed,
         domain_match=ctx.domain_match.to_dict() if ctx.domain_match else None,

@@ -82,6 +82,23 @@ def page_facts(html: str, url: str = "") -> PageFacts:
     )
 
 
+def card_facts(title: str, text: str) -> PageFacts:
+    """The page-wide signals of an engine's card without a website (issue 16): its
+    name is its title, its words (category, address, snippet) its text. A card
+    has no links, scripts or user content of its own."""
+    text = text[:MAX_TEXT]
+    remote = _unnegated(REMOTE_TOOLS, text)
+    alarm = _unnegated(ALARM, f"{title}. {text}")
+    claim = _unnegated(CLAIMS_OFFICIAL, f"{title}. {text}")
+    return PageFacts(
+        title=title,
+        text=text,
+        remote_tool=remote.group(1) if remote else None,
+        alarm=alarm.group(0) if alarm else None,
+        claims_official=claim.group(0) if claim else None,
+    )
+
+
 def _remote_tool_link(tree) -> bool:
     """A link to a remote-access tool, or a program download labelled as one."""
     for a in tree.css("a[href]"):

@@ -35,6 +35,7 @@ from crawler.scoring.rules import _day, read
 from crawler.scoring.words import WARNING
 
 FORUM_CAP = 55  # a forum's users post numbers; the forum is at most medium
+NO_SITE = "no website: shown on a search engine's card (local or call) without one"
 
 
 def page_poses(f: Facts) -> bool:
@@ -75,15 +76,18 @@ class NumberFacts:
     status_at: str | None = None
 
 
-def number_facts(phone: str, sightings: list[Facts]) -> NumberFacts:
+def number_facts(
+    phone: str, sightings: list[Facts], verdicts: list[Verdict] | None = None
+) -> NumberFacts:
+    """`verdicts`: `score(f)` of each sighting when the caller has them already."""
     n = NumberFacts(phone)
-    for f in sightings:
+    for i, f in enumerate(sightings):
         n.official_for = n.official_for or f.official_for
         n.fax_only = n.fax_only and f.is_fax
         n.status, n.status_at = f.number_status or n.status, f.number_status_at or n.status_at
         if f.injected and f.official_site:
             n.injected_into.append(f.domain)
-        v = score(f)
+        v = verdicts[i] if verdicts is not None else score(f)
         if f.denied:
             n.denied_by[f.domain] = f.denied
         elif reports(f):
@@ -193,9 +197,15 @@ class SiteFacts:
     status_at: str | None = None
 
 
-def site_facts(domain: str, sightings: list[Facts], numbers: dict[str, Verdict]) -> SiteFacts:
+def site_facts(
+    domain: str,
+    sightings: list[Facts],
+    numbers: dict[str, Verdict],
+    verdicts: list[Verdict] | None = None,
+) -> SiteFacts:
+    """`verdicts`: `score(f)` of each sighting when the caller has them already."""
     s = SiteFacts(domain)
-    for f in sightings:
+    for i, f in enumerate(sightings):
         s.official_site = s.official_site or f.official_site
         s.third_party_site = s.third_party_site or f.third_party_site
         s.status, s.status_at = f.site_status or s.status, f.site_status_at or s.status_at
@@ -204,7 +214,7 @@ def site_facts(domain: str, sightings: list[Facts], numbers: dict[str, Verdict])
         if reports(f):
             s.reports += 1
             continue
-        s.showings.append((f.phone, score(f), f))
+        s.showings.append((f.phone, verdicts[i] if verdicts is not None else score(f), f))
         s.forum_only = s.forum_only and f.user_content
         nv = numbers.get(f.phone)
         if nv is not None and nv.risk == "high" and read(f).presents:
@@ -215,6 +225,9 @@ def site_facts(domain: str, sightings: list[Facts], numbers: dict[str, Verdict])
 
 def site_verdict(s: SiteFacts) -> Verdict:
     """Is this site a scam site? Its best showing, raised by the numbers it poses with."""
+    if not s.domain:
+        # The numbers of engines' cards without a website (issue 16): no site to judge.
+        return Verdict(0, "low", [NO_SITE], True)
     if s.official_site:
         return Verdict(0, "low", [f"{s.official_site}'s own site: not a scam site"], True)
     if s.third_party_site:
