@@ -180,12 +180,19 @@ def _page_row(item: PageItem) -> dict:
     return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
 
 
+def _serp_row(item: SerpItem) -> dict:
+    """A result's row: its verdicts (a siteless card's) are stored as sightings."""
+    row = asdict(item)
+    row.pop("verdicts")
+    return row
+
+
 def batched_save(run_id: int, item) -> tuple | None:
     """(save function, its arguments after db) for an item that may wait in a batch
     (a result, a page without a render); None for one to store at once. The
     arguments are taken now: the batch holds rows, not pages' bytes."""
     if isinstance(item, SerpItem) and item.kind not in ("local", "call"):
-        return storage.save_serp_result, (run_id, asdict(item))
+        return storage.save_serp_result, (run_id, _serp_row(item))
     if isinstance(item, PageItem) and item.render is None:
         return storage.save_page, (run_id, _page_row(item), [v.as_dict() for v in item.verdicts])
     return None
@@ -194,17 +201,14 @@ def batched_save(run_id: int, item) -> tuple | None:
 def save_item(db, run_id: int, item) -> None:
     """Store one finished item (also the distributed store's, crawler/scale_store.py)."""
     if isinstance(item, SerpItem) and item.kind in ("local", "call"):
-        row = asdict(item)
-        row.pop("verdicts")
+        row = _serp_row(item)
         verdicts = [v.as_dict() for v in item.verdicts]  # crawler.scoring.SightingVerdict
         if verdicts:  # a card without a website: its numbers' pairs have no site
             storage.save_card(db, run_id, {**row, "listing_url": item.listing_url}, verdicts)
         else:
             storage.save_serp_listing(db, run_id, row)
     elif isinstance(item, SerpItem):
-        row = asdict(item)
-        row.pop("verdicts")
-        storage.save_serp_result(db, run_id, row)
+        storage.save_serp_result(db, run_id, _serp_row(item))
     elif isinstance(item, UnparsedItem):
         storage.save_unparsed_page(db, run_id, asdict(item))
     elif isinstance(item, PageItem):
