@@ -74,16 +74,13 @@ def _rows(path) -> dict[str, list]:
     """Every table's rows, without the clock's columns."""
     with sqlite3.connect(path) as conn:
         conn.row_factory = sqlite3.Row
-        tables = [
-            t for (t,) in conn.execute("select name from sqlite_master where type = 'table'")
-        ]
+        tables = [t for (t,) in conn.execute("select name from sqlite_master where type = 'table'")]
         out = {}
         for table in tables:
             rows = [dict(r) for r in conn.execute(f"select * from [{table}]")]
             clock = ("_at", "_seen", "started", "finished")
             out[table] = sorted(
-                repr(sorted((k, v) for k, v in r.items() if not k.endswith(clock)))
-                for r in rows
+                repr(sorted((k, v) for k, v in r.items() if not k.endswith(clock))) for r in rows
             )
         return out
 
