@@ -863,6 +863,9 @@ def flagged_rows(
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+# Not crawler.exports.COLUMNS: those are the record's fields (number_type, country
+# and status come from numbers and sites); these are site_numbers columns that
+# `export_record` reads (tests/test_storage.py checks the two agree).
 _BRIEF = (
     "phone",
     "domain",
