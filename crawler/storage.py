@@ -930,6 +930,9 @@ def flagged_rows(
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+# Not crawler.exports.COLUMNS: those are the record's fields (number_type, country
+# and status come from numbers and sites); these are site_numbers columns that
+# `export_record` reads (tests/test_storage.py checks the two agree).
 _BRIEF = (
     "phone",
     "domain",
@@ -1280,9 +1283,12 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     for offer in stats.get(stats_keys.OFFERED_DOWNLOAD_LIST) or []:
         save_offered_download(db, run_id, offer)
     outcomes = engine_outcomes(db, run_id, stats)
-    status = run_status(outcomes, stats.get("finish_reason", "finished"))
+    status = run_status(
+        outcomes,
+        stats.get("finish_reason", "finished"),
+        storage_failed=bool(stats.get(stats_keys.STORAGE_FAILED)),
+    )
     if stats.get(stats_keys.STORAGE_FAILED):
-        status = "failed"
         warnings.append(
             f"storage failed ({stats[stats_keys.STORAGE_FAILED]}):"
             f" {stats.get(stats_keys.STORAGE_LOST.total, 0)} item(s) could not be stored"
