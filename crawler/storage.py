@@ -13,6 +13,8 @@ import json
 import os
 import socket
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -548,6 +550,71 @@ def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -
     db.conn.execute(sql, [record[c] for c in cols])
 
 
+# -- one commit for many saves (pipelines/store.py batches the crawl's items) --------
+#
+# A commit costs about a millisecond (bench/throughput.py), more than storing a
+# page's rows: the store pipeline keeps the pages and results of the last 50 ms
+# (SERPWATCH_STORE_BATCH_SECONDS) in memory and stores them with `save_many`,
+# one transaction for all of them.
+# Inside it each save is a savepoint, so one that fails is undone alone.
+
+
+def _transaction(db: Database):
+    """The transaction of one save: its own commit, or a savepoint in `save_many`'s."""
+    return _savepoint(db) if getattr(db, "_serpwatch_batch", False) else db.conn
+
+
+@contextmanager
+def _savepoint(db: Database) -> Iterator[None]:
+    db.conn.execute("savepoint one_save")
+    try:
+        yield
+    except BaseException:
+        try:
+            db.conn.execute("rollback to one_save")
+            db.conn.execute("release one_save")
+        except sqlite3.Error:
+            pass  # the whole transaction is rolled back by save_many
+        raise
+    db.conn.execute("release one_save")
+
+
+def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[int, Exception]]:
+    """Run `saves` (a save function such as `save_page` or `save_serp_result` and its
+    arguments after `db`) in one transaction: one commit for all.
+
+    A save that fails with anything but a storage failure is undone alone (its
+    savepoint) and returned with its index; the others are committed. A storage
+    failure (`storage_failure`: disk full, I/O error...) rolls back the whole
+    batch and is raised: nothing of it is stored.
+    """
+    errors: list[tuple[int, Exception]] = []
+    if not saves:
+        return errors
+    conn = db.conn
+    db._serpwatch_batch = True
+    try:
+        if not conn.in_transaction:
+            # The write lock at once: no other writer can slip in between the reads
+            # (a sighting's score before) and the writes of a save.
+            conn.execute("begin immediate")
+        try:
+            for i, (save, args) in enumerate(saves):
+                try:
+                    save(db, *args)
+                except Exception as exc:
+                    if storage_failure(exc) is not None:
+                        raise
+                    errors.append((i, exc))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    finally:
+        db._serpwatch_batch = False
+    return errors
+
+
 def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -620,7 +687,7 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
     record["phones"] = _json(row.get("phones") or [])
     record.setdefault("seen_at", now())
-    with db.conn:
+    with _transaction(db):
         _upsert(db, "serp_results", record, "id")
     return rid
 
@@ -650,7 +717,7 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
     """
     seen = page.get("fetched_at") or now()
     page_id = key(run_id, page["url"])
-    with db.conn:
+    with _transaction(db):
         record = {k: v for k, v in page.items() if k != "html"}
         record.update(
             {
@@ -863,6 +930,9 @@ def flagged_rows(
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+# Not crawler.exports.COLUMNS: those are the record's fields (number_type, country
+# and status come from numbers and sites); these are site_numbers columns that
+# `export_record` reads (tests/test_storage.py checks the two agree).
 _BRIEF = (
     "phone",
     "domain",
@@ -927,7 +997,7 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
 
     Dismissed numbers and sites are left out; confirmed ones come last, then
     by group, highest score first, then by number and site. The order is made
-    from covering indexes (schema 0014) over every flagged pair; only the rows
+    from covering indexes (schema 0015) over every flagged pair; only the rows
     shown are read whole.
     """
     where, params = _flagged_where(min_risk, None, False, "pair")
@@ -1299,9 +1369,12 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     for offer in stats.get(stats_keys.OFFERED_DOWNLOAD_LIST) or []:
         save_offered_download(db, run_id, offer)
     outcomes = engine_outcomes(db, run_id, stats)
-    status = run_status(outcomes, stats.get("finish_reason", "finished"))
+    status = run_status(
+        outcomes,
+        stats.get("finish_reason", "finished"),
+        storage_failed=bool(stats.get(stats_keys.STORAGE_FAILED)),
+    )
     if stats.get(stats_keys.STORAGE_FAILED):
-        status = "failed"
         warnings.append(
             f"storage failed ({stats[stats_keys.STORAGE_FAILED]}):"
             f" {stats.get(stats_keys.STORAGE_LOST.total, 0)} item(s) could not be stored"

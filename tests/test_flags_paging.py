@@ -37,7 +37,7 @@ def test_a_limit_gives_the_first_pairs_of_the_whole_order():
 
 def test_the_order_is_read_from_covering_indexes():
     d = _scenario()
-    assert "0014_indexes_for_flags" in schema.applied_names(d)
+    assert "0015_indexes_for_flags" in schema.applied_names(d)
     names = {r[0] for r in d.execute("select name from sqlite_master where type = 'index'")}
     assert {"idx_site_numbers_attention", "idx_presence_kind_key_gone_run"} <= names
     plan = " ".join(
