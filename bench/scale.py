@@ -424,11 +424,18 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
                   f"{cpu_line(res['cpu'], res['pages'])}; {load()}")  # fmt: skip
             if not same:
                 a, b = res["flagged"], single["flagged"]
+                best = {
+                    phone: (a[1].get(phone), b[1].get(phone))
+                    for phone in a[1].keys() | b[1].keys()
+                    if a[1].get(phone) != b[1].get(phone)
+                }
                 print(
                     "   only distributed:",
                     sorted(a[0] - b[0])[:5],
                     "only single:",
                     sorted(b[0] - a[0])[:5],
+                    "best verdict (distributed, single):",
+                    dict(sorted(best.items())[:5]),
                 )
     return speedups
 
