@@ -39,11 +39,10 @@ SHARED_URLS = {
 def pages(kind: str) -> list[tuple[str, bytes, str, int]]:
     """(name, body, url, status) of every fixture of an engine, and its shared real pages."""
     out = []
-    for case in sorted(p.parent for p in (FIXTURES / kind).glob("*/url.txt")):
+    for case in sorted(p.parent for p in (FIXTURES / kind).glob("*/meta.json")):
         body = next(case.glob("page.*")).read_bytes()
-        status_file = case / "status.txt"
-        status = int(status_file.read_text()) if status_file.exists() else 200
-        out.append((case.name, body, (case / "url.txt").read_text().strip(), status))
+        meta = json.loads((case / "meta.json").read_text(encoding="utf-8"))
+        out.append((case.name, body, meta["url"], int(meta.get("status", 200))))
     shared = os.environ.get("SERPWATCH_SHARED_FIXTURES")
     if shared and kind in SHARED_URLS:
         for page in sorted((Path(shared) / kind).glob("*.html")):

@@ -26,7 +26,7 @@ sys.path.insert(0, str(TESTS.parent))
 sys.path.insert(0, str(TESTS))
 
 from redteam import TARGETS, figures  # noqa: E402
-from snapshots.record import crawl_db  # noqa: E402
+from snapshots.webs import crawl_db  # noqa: E402
 from sqlite_utils import Database  # noqa: E402
 
 WEBS = ("simweb", "simweb3", "demo")

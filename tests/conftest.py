@@ -14,6 +14,35 @@ def _no_proxy_env(monkeypatch):
     yield
 
 
+# What `--rerecord` rewrote in this run (tests/golden.py), listed at the end.
+_REWRITTEN: list[str] = []
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--rerecord",
+        action="store_true",
+        default=False,
+        help="golden fixtures (tests/golden.py): write each case's expected.json from what "
+        "the code makes of it now instead of comparing; review the diff before committing",
+    )
+
+
+@pytest.fixture(scope="session")
+def golden(request):
+    """`golden(case, output)`: compare with case/expected.json, or record it (--rerecord)."""
+    from golden import Golden
+
+    return Golden(request.config.getoption("--rerecord"), _REWRITTEN)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if config.getoption("--rerecord"):
+        terminalreporter.write_sep("-", f"--rerecord: {len(_REWRITTEN)} expected.json rewritten")
+        for path in _REWRITTEN:
+            terminalreporter.write_line(f"rewritten: {path}")
+
+
 def pytest_configure(config):
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     # Crawls in tests render nothing unless they ask (-s SERPWATCH_RENDER=auto):
@@ -46,7 +75,7 @@ def web_db(tmp_path_factory):
 
     def get(name: str) -> str:
         if name not in cache:
-            from snapshots.record import crawl_db
+            from snapshots.webs import crawl_db
 
             cache[name] = crawl_db(name, tmp_path_factory.mktemp(name))
         return cache[name]

@@ -4,7 +4,7 @@ One threaded HTTP server plays every part, like the demo web:
 
 - `GET /<kind>/search?...` (kind: any of `KINDS`)
   answers with a golden fixture page from `tests/fixtures/serp/<kind>/<case>/`
-  (its body and `status.txt`), chosen per result page by `EngineSim.serve`;
+  (its body and the status in its `meta.json`), chosen per result page by `EngineSim.serve`;
   `EngineSim.block` switches an engine to a block answer (a 429 with or
   without Retry-After, DuckDuckGo's 202, Google's redirect to `/sorry/`, a
   captcha page), for some requests or all. Point a profile's engine at
@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
+
+from golden import page_file, serp_input
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
 KINDS = (
@@ -85,15 +87,16 @@ class Case:
     @classmethod
     def load(cls, kind: str, name: str) -> Case:
         folder = FIXTURES / kind / name
-        page = next(folder.glob("page.*"))
-        status = folder / "status.txt"
+        body, url, status = serp_input(folder)
         return cls(
-            body=page.read_bytes(),
-            status=int(status.read_text().strip()) if status.exists() else 200,
+            body=body,
+            status=status,
             content_type=(
-                "application/json" if page.suffix == ".json" else "text/html; charset=utf-8"
+                "application/json"
+                if page_file(folder).suffix == ".json"
+                else "text/html; charset=utf-8"
             ),
-            url=(folder / "url.txt").read_text().strip(),
+            url=url,
         )
 
 

@@ -109,7 +109,7 @@ def test_phones_extract_alone():
 
 def test_serp_parse_alone():
     case = FIXTURES / "serp" / "bing" / "ads-helpdesk-nl"
-    url = (case / "url.txt").read_text().strip()
+    url = json.loads((case / "meta.json").read_text())["url"]  # tests/golden.py
     out = run(serp.serp_group, ["parse", "--engine", "bing", "--url", url, str(case / "page.html")])
     expected = json.loads((case / "expected.json").read_text())
     assert [json.loads(line)["title"] for line in out.output.splitlines()] == [

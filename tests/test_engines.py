@@ -1,15 +1,16 @@
 """Engine parsers against the project's golden fixtures, plus request builders and helpers.
 
-Golden fixtures live in ``tests/fixtures/serp/<engine>/<case>/``; after a
-deliberate parser change re-record them with
-``.venv/bin/python tests/fixtures/serp/rerecord.py`` and review the diff.
+Golden fixtures live in ``tests/fixtures/serp/<engine>/<case>/`` (meta.json with
+the request URL, query and HTTP status; page.html or page.json; expected.json);
+after a deliberate parser change re-record them with
+``.venv/bin/python -m pytest tests/test_engines.py -k golden --rerecord`` and
+review the diff (docs/TESTING.md).
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 import inspect
 import json
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from golden import page_file, serp_cases, serp_input
 from serp_helpers import ads, is_tracking_url, organic
 
 from crawler.engines import ENGINES, SerpPage, SerpResult, get_engine
@@ -30,11 +32,7 @@ from crawler.engines.common import (
 from crawler.phones import extract_phones
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
-_spec = importlib.util.spec_from_file_location("serp_rerecord", FIXTURES / "rerecord.py")
-rerecord = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rerecord)
-
-CASES = rerecord.cases()
+CASES = serp_cases()
 # Brave's and SearXNG's JSON carry no ads.
 ENGINES_WITH_ADS = {"bing", "duckduckgo", "google", "startpage", "ecosia", "yahoo", "serpapi"}
 
@@ -43,13 +41,15 @@ def case_id(case: Path) -> str:
     return f"{case.parent.name}/{case.name}"
 
 
+def output(case: Path) -> dict:
+    """What the engine's parser makes of the case, as plain data."""
+    body, url, status = serp_input(case)
+    return ENGINES[case.parent.name].parse(body, url, status).to_dict()
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
-def test_golden(case: Path) -> None:
-    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
-    assert rerecord.output(case) == expected, (
-        f"{case_id(case)} changed; if deliberate, re-record with "
-        f"`python tests/fixtures/serp/rerecord.py {case_id(case)}` and review the diff"
-    )
+def test_golden(case: Path, golden) -> None:
+    golden(case, output(case), test=f"tests/test_engines.py -k 'golden and {case_id(case)}'")
 
 
 def _expected(case: Path) -> dict:
@@ -66,7 +66,7 @@ def test_fixtures_cover_every_kind_of_page(kind: str) -> None:
     unrecognised = [p for p in pages if p["unrecognised"]]
     assert organic and with_phones and no_results and blocks and unrecognised, kind
     assert all(not p["results"] and not p["listings"] for p in no_results + unrecognised)
-    statuses = {rerecord.load(c)[2] for c in CASES if c.parent.name == kind}
+    statuses = {serp_input(c)[2] for c in CASES if c.parent.name == kind}
     assert statuses & {202, 429}, f"{kind}: no rate-limit case"
     ads = [r for p in pages for r in p["results"] if r["is_ad"]]
     if kind in ENGINES_WITH_ADS:
@@ -77,7 +77,7 @@ def test_fixtures_cover_every_kind_of_page(kind: str) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_result_invariants(case: Path) -> None:
-    body, url, status = rerecord.load(case)
+    body, url, status = serp_input(case)
     page = ENGINES[case.parent.name].parse(body, url, status)
     assert page.engine == case.parent.name
     if page.blocked:
@@ -473,10 +473,10 @@ def test_serp_parse_exits_3_on_an_unrecognised_page(case: Path) -> None:
 
     from crawler.cli import main
 
-    body, url, _ = rerecord.load(case)
-    page_file = rerecord.page_file(case)
+    _, url, _ = serp_input(case)
+    page = page_file(case)
     result = CliRunner().invoke(
-        main, ["serp", "parse", "--engine", case.parent.name, "--url", url, str(page_file)]
+        main, ["serp", "parse", "--engine", case.parent.name, "--url", url, str(page)]
     )
     assert result.exit_code == 3, result.output
     assert "unrecognised" in result.output and "marker" in result.output
@@ -491,7 +491,7 @@ def test_serp_parse_says_when_the_page_itself_says_no_results(case: Path) -> Non
 
     from crawler.cli import main
 
-    _, url, _ = rerecord.load(case)
+    _, url, _ = serp_input(case)
     result = CliRunner().invoke(
         main,
         [
@@ -501,7 +501,7 @@ def test_serp_parse_says_when_the_page_itself_says_no_results(case: Path) -> Non
             case.parent.name,
             "--url",
             url,
-            str(rerecord.page_file(case)),
+            str(page_file(case)),
         ],
     )
     assert result.exit_code == 0 and not result.stdout.strip()
@@ -524,7 +524,7 @@ def test_ads_never_need_a_click_to_know_the_advertiser(kind: str) -> None:
     from crawler.engines.common import is_click_url
 
     for case in (c for c in CASES if c.parent.name == kind):
-        _, url, _ = rerecord.load(case)
+        _, url, _ = serp_input(case)
         for r in _expected(case)["results"]:
             if r["is_ad"]:
                 assert r["landing_from"] in ("link", "decoded", "display-url"), (case, r)

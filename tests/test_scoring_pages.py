@@ -1,73 +1,28 @@
 """Scoring over the project-made pages of tests/fixtures/scoring/ (one per signal).
 
-Each case in cases.toml is a page as it was found (URL, brand queried, ad or
-not) with what it is (scam, legit third party, official) and the signals its
-number must and must not show. Extraction, page facts and scoring run as in a
-crawl; then the pages are stored and the run closed, for the cross-page signals.
+Each case (tests/fixtures/scoring/<case>/, see scoring_cases.py) is a page as
+it was found (URL, brand queried, ad or not) with what it is (scam, legit third
+party, official) and the signals its number must and must not show, in its
+meta.json. Extraction, page facts and scoring run as in a crawl; then the pages
+are stored and the run closed, for the cross-page signals, and every verdict is
+compared with the case's expected.json (re-record: `pytest --rerecord`).
 """
 
 from __future__ import annotations
 
 import json
-import tomllib
-from pathlib import Path
 
 import pytest
+from scoring_cases import cases, profile, scored, store, verdicts_by_case
 from sqlite_utils import Database
 
 from crawler import history, storage
-from crawler.config import Profile, load_brands, load_third_parties
 from crawler.items import PageItem
-from crawler.phones import extract_phones, result_hits
 from crawler.scoring import POINTS
 from crawler.scoring.browser import BROWSER_SIGNALS
 from crawler.scoring.points import NUMBER_ROWS, SITE_ROWS
-from pipelines.score import score_page
 
-FX = Path(__file__).parent / "fixtures" / "scoring"
-CASES = tomllib.loads((FX / "cases.toml").read_text(encoding="utf-8"))["cases"]
-
-
-def profile() -> Profile:
-    brands = FX / "brands.toml"
-    return Profile(
-        path=brands,
-        name="fixtures",
-        brands=load_brands(brands),
-        brands_path=brands,
-        third_parties=load_third_parties(brands),
-    )
-
-
-def scored(case: dict, prof: Profile | None = None) -> PageItem:
-    html = (FX / "pages" / case["file"]).read_text(encoding="utf-8")
-    item = PageItem(
-        url=case["url"],
-        entry_url=case["url"],
-        status=200,
-        html=html,
-        engine="bing",
-        query=f"{case.get('brand') or 'klantenservice'} helpdesk telefoonnummer",
-        brand=case.get("brand"),
-        is_ad=case.get("is_ad", False),
-        serp_url="http://engine/search",
-        rank=None if case.get("is_ad") else 1,
-        ad_position=1 if case.get("is_ad") else None,
-    )
-    if case.get("ad_title"):  # the ad that led to the page: its title and call extension
-        item.appearances = [
-            {
-                "engine": "bing",
-                "is_ad": True,
-                "title": case["ad_title"],
-                "snippet": case.get("ad_snippet", ""),
-                "phones": case.get("ad_phones", []),
-            }
-        ]
-    item.hits = extract_phones(html, region="NL", url=case["url"])
-    item.hits += result_hits(item.appearances, {h.phone for h in item.hits}, "NL")
-    score_page(item, prof or profile())
-    return item
+CASES = cases()
 
 
 def verdict(item: PageItem, phone: str) -> dict:
@@ -80,6 +35,17 @@ def verdict(item: PageItem, phone: str) -> dict:
 def results():
     prof = profile()
     return {c["id"]: (c, scored(c, prof)) for c in CASES}
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return verdicts_by_case(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c["id"])
+def test_golden_verdicts(case, recorded, golden):
+    """Every verdict on the case's numbers and site, all cases stored in one run."""
+    golden(case["dir"], recorded[case["id"]], test=f"tests/test_scoring_pages.py -k {case['id']}")
 
 
 def test_every_signal_has_a_page():
@@ -173,29 +139,6 @@ def test_the_page_names_what_it_found(results):
     assert blog.domain == "apple-support-nl.blogspot.com"  # not Google's, not Apple's
 
 
-def _store(db: Database, run_id: int, items: list[PageItem], at: str) -> None:
-    for item in items:
-        page = {
-            k: getattr(item, k)
-            for k in (
-                "url",
-                "entry_url",
-                "status",
-                "engine",
-                "query",
-                "brand",
-                "is_ad",
-                "rank",
-                "ad_position",
-                "serp_url",
-                "domain",
-                "title",
-            )
-        }
-        page["fetched_at"] = at
-        storage.save_page(db, run_id, page, [v.as_dict() for v in item.verdicts])
-
-
 def _pair(db: Database, domain: str, phone: str) -> dict:
     row = db["site_numbers"].get(storage.key(domain, phone))
     return {**row, "reasons": json.loads(row["reasons"])}
@@ -206,7 +149,7 @@ def test_cross_page_signals_several_domains_after_closing_the_run(results):
     storage.ensure_db_shape(db)
     run = storage.start_run(db, "fixtures")
     items = {id(r): r for _, r in results.values()}.values()
-    _store(db, run, list(items), storage.now())
+    store(db, run, list(items), storage.now())
     history.close_run(db, run)
     # 085 888 1000 is on two look-alike sites and a news page: three domains.
     typo = _pair(db, "microsfot-support.com", "+31858881000")
@@ -229,7 +172,7 @@ def test_cross_page_signals_new_on_the_scene_and_confirmed(results):
     old = storage.start_run(db, "fixtures")
     db["runs"].update(old, {"started_at": "2026-09-01T08:00:00+00:00"})
     _, repair = results["repair-shop-remote-support"]
-    _store(db, old, [repair], "2026-09-01T08:05:00+00:00")
+    store(db, old, [repair], "2026-09-01T08:05:00+00:00")
     history.close_run(db, old, at="2026-09-01T09:00:00+00:00")
     assert _pair(db, "computerhulp-jansen.nl", "+31302621234")["score"] == 35  # nothing new yet
 
@@ -247,7 +190,7 @@ def test_cross_page_signals_new_on_the_scene_and_confirmed(results):
         },
         alter=True,
     )
-    _store(db, now, [repair, typo, punycode], "2026-11-01T08:05:00+00:00")
+    store(db, now, [repair, typo, punycode], "2026-11-01T08:05:00+00:00")
     history.close_run(db, now, at="2026-11-03T08:00:00+00:00")
     fresh = _pair(db, "microsfot-support.com", "+31858881000")
     assert any("number first seen 2 days ago" in r for r in fresh["reasons"])

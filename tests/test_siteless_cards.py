@@ -55,7 +55,7 @@ def profile(tmp_path_factory):
 def cards(kind: str, case: str, brand: str | None = None) -> list[SerpItem]:
     """The cards of a saved result page as the spider yields them."""
     folder = SERP / kind / case
-    url = (folder / "url.txt").read_text().strip()
+    url = json.loads((folder / "meta.json").read_text())["url"]  # tests/golden.py
     page = ENGINES[kind].parse(next(folder.glob("page.*")).read_bytes(), url)
     return [
         SerpItem(

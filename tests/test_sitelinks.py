@@ -12,6 +12,7 @@ duckduckgo/sitelinks-ads-nl (real pages: tests/test_serp_conformance.py).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ SHOP = "https://www.pc-storingsdienst.example"
 
 def parse(kind: str, case: str):
     folder = SERP / kind / case
-    url = (folder / "url.txt").read_text().strip()
+    url = json.loads((folder / "meta.json").read_text())["url"]  # tests/golden.py
     return ENGINES[kind].parse(next(folder.glob("page.*")).read_bytes(), url)
 
 

@@ -1,19 +1,24 @@
-"""Every verdict on the scoring fixtures, the simulated webs and the demo is as committed.
+"""Every verdict of a crawl of the simulated webs and of the demo is as recorded.
 
-A change in scoring shows here as a diff of `tests/snapshots/<name>.jsonl`; when
-the change is meant, record again (`tests/snapshots/record.py --rerecord`) and
-commit the reviewed diff with the change.
+Each is a golden case (tests/golden.py): `tests/snapshots/<name>/meta.json`
+names the web, `expected.json` holds the verdicts. A change in scoring shows
+here as a diff; when the change is meant, record again with
+`pytest tests/test_snapshots.py --rerecord` and commit the reviewed diff with
+the change. The scoring fixtures' own verdicts are in tests/test_scoring_pages.py.
 """
 
 from __future__ import annotations
 
 import pytest
-from snapshots.record import NAMES, diff, record, snapshot_file
+from golden import meta
+from scoring_cases import verdict_lines
+from snapshots.webs import HERE, NAMES
+from sqlite_utils import Database
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if snapshot_file(n).exists()])
-def test_verdicts_are_as_recorded(name, web_db):
-    changes = diff(name, record(name, None if name == "fixtures" else web_db(name)))
-    assert not changes, (
-        f"verdicts moved; review, then tests/snapshots/record.py --rerecord\n{changes}"
-    )
+@pytest.mark.parametrize("name", NAMES)
+def test_verdicts_are_as_recorded(name, web_db, golden):
+    case = HERE / name
+    assert meta(case)["web"] == name
+    lines = verdict_lines(Database(web_db(name)))
+    golden(case, lines, test=f"tests/test_snapshots.py -k {name}")

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from golden import page_file, serp_input
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 from twisted.internet.error import ConnectionRefusedError as TxConnectionRefused
@@ -81,10 +82,9 @@ def start(spider):
 def answer(request, kind: str, case: str, *, status=None, headers=None):
     """The fixture page `case` as the response to `request`."""
     folder = FIXTURES / kind / case
-    page = next(folder.glob("page.*"))
+    page = page_file(folder)
     if status is None:
-        status_file = folder / "status.txt"
-        status = int(status_file.read_text()) if status_file.exists() else 200
+        status = serp_input(folder)[2]
     cls = TextResponse if page.suffix == ".json" else HtmlResponse
     return cls(
         url=request.url,
