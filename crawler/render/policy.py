@@ -178,3 +178,15 @@ class RenderBudget:
     def page_deadline(self) -> float:
         """Seconds the next page may take: its own cap, within what the run has left."""
         return max(1.0, min(self.page_seconds, self.max_seconds - self.used_seconds))
+
+    def hung(self, status: str, deadline: float) -> bool:
+        """Whether a render with this outcome and deadline shows the page hanging.
+
+        Only a page cut at its own cap (`page_seconds`) hung. One cut sooner
+        because the run's browser time was nearly spent (`page_deadline`
+        shrinks to what is left, down to 1 s) shows the budget, not the page:
+        calling it a hang would add points that depend on how busy the machine
+        was and on which pages came late, so two crawls of the same web (one
+        process or several workers, each with its own budget) would disagree.
+        """
+        return status == "cut" and deadline >= self.page_seconds

@@ -155,7 +155,7 @@ class Renderer:
         all_rendered = {h.phone for url, html in documents for h in _extract(html, region, url)}
         texts = self._ocr(work)
         images = image_hits(static_numbers | all_rendered, texts, region, item.url)
-        hung = status == "cut"
+        hung = self.budget.hung(status, work.deadline)
         facts = RenderFacts(
             reason=reason,
             status=status,
@@ -297,6 +297,7 @@ class Renderer:
             deadline = self.budget.page_deadline()
             work = RenderWork(
                 url=url,
+                deadline=deadline,
                 settle_seconds=min(self.settle, max(1.0, deadline / 2)),
                 full_page_max=self.max_height,
                 ocr_images=self.ocr_images if ocr else 0,
