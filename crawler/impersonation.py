@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from crawler.domains import host_parts
+from crawler.plain import plain_dict
 
 # Words that make a brand name in a domain or title read as "the brand's helpdesk".
 STRONG_HELPDESK = (
@@ -171,7 +172,7 @@ class Match:
     detail: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain_dict(self)
 
 
 def skeleton(text: str) -> str:

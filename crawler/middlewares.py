@@ -55,6 +55,7 @@ from crawler.limits import (
     url_download_kind,
 )
 from crawler.netguard import NetGuard, RefusedRequest
+from crawler.paging import SERP_QUERY_META, SerpQuery
 from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.wait import sleep
 
@@ -230,11 +231,12 @@ class CrawlBudgetMiddleware:
     def _count_query(self, request):
         if not self.max_queries:
             return None
-        kwargs = request.cb_kwargs or {}
-        engine = kwargs.get("engine")
-        query = (getattr(engine, "kind", engine), kwargs["query"]) if "query" in kwargs else None
-        if query is None or query in self.queries:
+        # The query the engine request asks (crawler.paging), not the spider's callback
+        # arguments; a trusted request without one (a render) is no query.
+        asked: SerpQuery | None = request.meta.get(SERP_QUERY_META)
+        if asked is None or asked.key in self.queries:
             return None
+        query = asked.key
         if len(self.queries) >= self.max_queries:
             raise _refuse(
                 self.crawler,

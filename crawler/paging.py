@@ -16,6 +16,11 @@ the other. Per (engine, query) a `QueryProgress` keeps how far it got:
 - `outcome(...)`: how the query went (crawler.items.QueryOutcome), with the
   pages and results read so far.
 
+An engine request carries the query it asks as a `SerpQuery` under the
+`request.meta` key `SERP_QUERY_META` ("serpwatch_query"), read by
+`crawler.middlewares.CrawlBudgetMiddleware` (SERPWATCH_MAX_QUERIES): stages
+other than the spider's own callback read typed meta, never its `cb_kwargs`.
+
 `same_endpoint` tells whether a page's own next link stays on the engine
 endpoint the operator configured (else the spider builds the next URL).
 """
@@ -43,6 +48,24 @@ def same_endpoint(url: str, endpoint: str) -> bool:
         and a.netloc.lower() == b.netloc.lower()
         and a.path.rstrip("/") == b.path.rstrip("/")
     )
+
+
+# The request.meta key that holds an engine request's SerpQuery.
+SERP_QUERY_META = "serpwatch_query"
+
+
+@dataclass(frozen=True)
+class SerpQuery:
+    """What an engine request asks: a query on an engine, one result page of it."""
+
+    engine: str
+    query: str
+    page: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The query as SERPWATCH_MAX_QUERIES counts it: once per (engine, query)."""
+        return (self.engine, self.query)
 
 
 def _web(shown: Showing) -> bool:

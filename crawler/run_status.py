@@ -28,12 +28,19 @@ def every_engine_blocked(outcomes: Mapping[str, str]) -> bool:
     return bool(outcomes) and set(outcomes.values()) == {"blocked"}
 
 
-def run_status(outcomes: dict[str, dict], finish_reason: str) -> str:
-    """The run's status from its engines' outcomes and Scrapy's finish reason."""
+def run_status(
+    outcomes: dict[str, dict], finish_reason: str, *, storage_failed: bool = False
+) -> str:
+    """The run's status from its engines' outcomes and Scrapy's finish reason.
+
+    `storage_failed`: the database took no more writes during the run (the
+    stat `serpwatch/storage_failed`): what it kept is incomplete, so the run
+    failed, whatever else happened, even when a signal stopped it after that.
+    """
+    if storage_failed or finish_reason == "storage_failed":
+        return "failed"
     if finish_reason == "shutdown":  # SIGINT / SIGTERM (Scrapy's graceful stop)
         return "interrupted"
-    if finish_reason == "storage_failed":
-        return "failed"
     kinds = {o["outcome"] for o in outcomes.values()}
     if not kinds or kinds == {"answered"}:
         return "finished" if finish_reason == "finished" else "partial"

@@ -56,6 +56,7 @@ FORCED = f"{PREFIX}forced"  # a second signal stopped it at once
 STORAGE_FAILED = f"{PREFIX}storage_failed"  # why the database took no more writes
 HISTORY = Family("history")  # the history step's counts (crawler/history.py)
 STORAGE_LOST = Family("storage_lost")  # items not stored after that, by kind
+STORAGE_ERRORS = f"{PREFIX}storage_errors"  # items a save failed on (a bug), not stored
 ALERTS = Family("alerts")  # alerts sent or failed, by channel (crawler/alerts.py)
 DISTRIBUTED = Family("distributed")  # distributed mode's counts (crawler/distributed.py)
 

@@ -13,6 +13,8 @@ import json
 import os
 import socket
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -548,6 +550,71 @@ def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -
     db.conn.execute(sql, [record[c] for c in cols])
 
 
+# -- one commit for many saves (pipelines/store.py batches the crawl's items) --------
+#
+# A commit costs about a millisecond (bench/throughput.py), more than storing a
+# page's rows: the store pipeline keeps the pages and results of the last 50 ms
+# (SERPWATCH_STORE_BATCH_SECONDS) in memory and stores them with `save_many`,
+# one transaction for all of them.
+# Inside it each save is a savepoint, so one that fails is undone alone.
+
+
+def _transaction(db: Database):
+    """The transaction of one save: its own commit, or a savepoint in `save_many`'s."""
+    return _savepoint(db) if getattr(db, "_serpwatch_batch", False) else db.conn
+
+
+@contextmanager
+def _savepoint(db: Database) -> Iterator[None]:
+    db.conn.execute("savepoint one_save")
+    try:
+        yield
+    except BaseException:
+        try:
+            db.conn.execute("rollback to one_save")
+            db.conn.execute("release one_save")
+        except sqlite3.Error:
+            pass  # the whole transaction is rolled back by save_many
+        raise
+    db.conn.execute("release one_save")
+
+
+def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[int, Exception]]:
+    """Run `saves` (a save function such as `save_page` or `save_serp_result` and its
+    arguments after `db`) in one transaction: one commit for all.
+
+    A save that fails with anything but a storage failure is undone alone (its
+    savepoint) and returned with its index; the others are committed. A storage
+    failure (`storage_failure`: disk full, I/O error...) rolls back the whole
+    batch and is raised: nothing of it is stored.
+    """
+    errors: list[tuple[int, Exception]] = []
+    if not saves:
+        return errors
+    conn = db.conn
+    db._serpwatch_batch = True
+    try:
+        if not conn.in_transaction:
+            # The write lock at once: no other writer can slip in between the reads
+            # (a sighting's score before) and the writes of a save.
+            conn.execute("begin immediate")
+        try:
+            for i, (save, args) in enumerate(saves):
+                try:
+                    save(db, *args)
+                except Exception as exc:
+                    if storage_failure(exc) is not None:
+                        raise
+                    errors.append((i, exc))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    finally:
+        db._serpwatch_batch = False
+    return errors
+
+
 def _json(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -620,7 +687,7 @@ def save_serp_result(db: Database, run_id: int, row: dict) -> str:
     record.update({"id": rid, "run_id": run_id, "is_ad": int(bool(row["is_ad"]))})
     record["phones"] = _json(row.get("phones") or [])
     record.setdefault("seen_at", now())
-    with db.conn:
+    with _transaction(db):
         _upsert(db, "serp_results", record, "id")
     return rid
 
@@ -650,7 +717,7 @@ def save_page(db: Database, run_id: int, page: dict, verdicts: list[dict]) -> st
     """
     seen = page.get("fetched_at") or now()
     page_id = key(run_id, page["url"])
-    with db.conn:
+    with _transaction(db):
         record = {k: v for k, v in page.items() if k != "html"}
         record.update(
             {
@@ -863,6 +930,9 @@ def flagged_rows(
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
+# Not crawler.exports.COLUMNS: those are the record's fields (number_type, country
+# and status come from numbers and sites); these are site_numbers columns that
+# `export_record` reads (tests/test_storage.py checks the two agree).
 _BRIEF = (
     "phone",
     "domain",
@@ -906,6 +976,81 @@ def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) ->
     where += f" and coalesce(case {level} {ranks} end, 0) >= ?"
     params.append(RISK_ORDER[min_risk])
     return where, params
+
+
+# `flags`' groups: new or back in the last run (0), still seen (1), gone (2). A pair is
+# gone when every profile that saw it recorded it gone (presence.gone_run).
+_ATTENTION_GROUP = """
+    case when p.domain || ' ' || p.phone in back then 0
+         when p.first_run = :last then 0
+         when p.last_run = :last then 1
+         when (select min(g.gone_run is not null) from presence g
+               where g.kind = 'pair' and g.key = p.domain || ' ' || p.phone) then 2
+         else 1 end"""
+_DECIDED = "(select {pk} from {table} where status = '{status}')"
+
+
+def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low", limit=None):
+    """Flagged pairs for `flags`, in its order, `limit` of them (None: all), one at a
+    time: `flagged_rows(brief=True)`'s columns plus `since_group` (0 new or back in
+    `last_run`, 1 still seen, 2 gone) and `back` (1 when back in `last_run`).
+
+    Dismissed numbers and sites are left out; confirmed ones come last, then
+    by group, highest score first, then by number and site. The order is made
+    from covering indexes (schema 0015) over every flagged pair; only the rows
+    shown are read whole.
+    """
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    decided = {
+        (table, status): _DECIDED.format(pk=pk, table=table, status=status)
+        for table, pk in (("numbers", "phone"), ("sites", "domain"))
+        for status in ("confirmed", "dismissed")
+    }
+    named = dict(zip((f"w{i}" for i in range(len(params))), params, strict=True))
+    for i in range(len(params)):
+        where = where.replace("?", f":w{i}", 1)
+    order = f"""
+        with back as (
+            select key from changes where run_id = :last and kind = 'pair' and event = 'back')
+        select p.rowid as row, {_ATTENTION_GROUP} as since_group,
+               p.domain || ' ' || p.phone in back as back
+        from site_numbers p indexed by idx_site_numbers_attention
+        where {where}
+          and p.phone not in {decided["numbers", "dismissed"]}
+          and p.domain not in {decided["sites", "dismissed"]}
+        order by (p.phone in {decided["numbers", "confirmed"]}
+                  or p.domain in {decided["sites", "confirmed"]}),
+                 since_group, p.score desc, p.phone, p.domain
+        limit :limit"""
+    cursor = db.execute(order, {**named, "last": last_run, "limit": -1 if limit is None else limit})
+    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    while chunk := cursor.fetchmany(500):
+        marks = ",".join("?" * len(chunk))
+        found = db.execute(
+            f"""select p.rowid, {pair}, {_FLAGGED_EXTRA}
+                from site_numbers p
+                join numbers n on n.phone = p.phone
+                join sites s on s.domain = p.domain
+                where p.rowid in ({marks})""",
+            [row for row, _, _ in chunk],
+        )
+        names = [d[0] for d in found.description]
+        rows = {r[0]: dict(zip(names, r, strict=True)) for r in found}
+        for row, group, back in chunk:
+            yield {**rows[row], "since_group": group, "back": back}
+
+
+def attention_count(db: Database, min_risk: str = "low") -> int:
+    """How many pairs `attention_rows` gives without a limit."""
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    (n,) = db.execute(
+        f"""select count(*) from site_numbers p indexed by idx_site_numbers_attention
+            where {where}
+              and p.phone not in (select phone from numbers where status = 'dismissed')
+              and p.domain not in (select domain from sites where status = 'dismissed')""",
+        params,
+    ).fetchone()
+    return n
 
 
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
@@ -1174,6 +1319,17 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
+def optimize(db: Database) -> None:
+    """Fresh planner statistics where a run changed a table much (SQLite's advice: at
+    the end of each session that wrote). `analysis_limit` bounds what an ANALYZE
+    reads, so this stays cheap however long the history is."""
+    try:
+        db.execute("pragma analysis_limit = 400")
+        db.execute("pragma optimize")
+    except sqlite3.Error:
+        pass  # statistics only: a full or read-only disk must not fail the run's record
+
+
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -1213,9 +1369,12 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     for offer in stats.get(stats_keys.OFFERED_DOWNLOAD_LIST) or []:
         save_offered_download(db, run_id, offer)
     outcomes = engine_outcomes(db, run_id, stats)
-    status = run_status(outcomes, stats.get("finish_reason", "finished"))
+    status = run_status(
+        outcomes,
+        stats.get("finish_reason", "finished"),
+        storage_failed=bool(stats.get(stats_keys.STORAGE_FAILED)),
+    )
     if stats.get(stats_keys.STORAGE_FAILED):
-        status = "failed"
         warnings.append(
             f"storage failed ({stats[stats_keys.STORAGE_FAILED]}):"
             f" {stats.get(stats_keys.STORAGE_LOST.total, 0)} item(s) could not be stored"
@@ -1231,6 +1390,7 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
+    optimize(db)
     return RunSummary(
         status=status,
         blocked=blocked,
@@ -1385,17 +1545,6 @@ def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]
         if (query, domain) not in fetched:
             out.add((engine, query, domain))
     return out
-
-
-def gone_pairs(db: Database) -> set[str]:
-    """Pairs ("domain phone") recorded gone by every profile that saw them."""
-    return {
-        k
-        for (k,) in db.execute(
-            "select key from presence where kind = 'pair' group by key"
-            " having sum(gone_run is null) = 0"
-        ).fetchall()
-    }
 
 
 # -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------

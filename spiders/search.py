@@ -14,8 +14,10 @@ SERPWATCH_ENGINE_CONCURRENCY, SERPWATCH_MAX_SERP_PAGES and SERPWATCH_RETRY_AFTER
 
 Request meta keys it sets: `serpwatch_trusted` (an engine request, checked
 by crawler.netguard), `serpwatch_progress` (how far the query got, for the
-next page), `serpwatch_backoff` (the Retry-After waited once) and, on a
-landing request, `serpwatch_landing` (crawler.landing.LandingContext).
+next page), `serpwatch_backoff` (the Retry-After waited once), on an engine
+request `serpwatch_query` (crawler.paging.SerpQuery) and, on a landing
+request, `serpwatch_landing` (crawler.landing.LandingContext). Callback
+arguments (`cb_kwargs`) are for the spider's own callbacks only.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, header_text, landing_context, landing_headers
 from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
-from crawler.paging import QueryProgress, host, same_endpoint
+from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
 from crawler.wait import sleep
 
 __all__ = ["SearchSpider", "merge_key"]
@@ -124,7 +126,11 @@ class SearchSpider(scrapy.Spider):
             callback=self.parse_serp,
             errback=self.serp_failed,
             dont_filter=True,
-            meta={**ENGINE_META, "download_slot": run.slot}
+            meta={
+                **ENGINE_META,
+                "download_slot": run.slot,
+                SERP_QUERY_META: SerpQuery(run.name, query, page),
+            }
             | ({"serpwatch_progress": before} if before is not None else {}),
             cb_kwargs={"engine": run.name, "brand": brand, "query": query, "qi": qi, "page": page},
         )

@@ -118,6 +118,11 @@ def test_serp_parse_alone():
     captcha = FIXTURES / "serp" / "bing" / "captcha" / "page.html"
     blocked = run(serp.serp_group, ["parse", "--engine", "bing", str(captcha)], code=3)
     assert "blocked by bing" in blocked.output
+    # DESIGN.md: exit 3 for an unrecognised page too; the message says it is no block.
+    layout = FIXTURES / "serp" / "bing" / "unrecognised-layout" / "page.html"
+    unknown = run(serp.serp_group, ["parse", "--engine", "bing", str(layout)], code=3)
+    assert "unrecognised bing page (not a block" in unknown.output
+    assert "blocked by" not in unknown.output
     run(serp.serp_group, ["parse", "--engine", "nosuch", str(captcha)], code=2)
 
 

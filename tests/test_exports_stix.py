@@ -11,7 +11,7 @@ import stix2
 from exports_seed import SCRIPT_URL, seeded
 from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_string
-from stix_check import assert_strict_valid, sco_id, strict_errors, unexplained
+from stix_check import assert_strict_valid, phone_id, sco_id, strict_errors
 from w3lib.url import safe_url_string
 
 from crawler.exports.core import pair_rows, prepare_export, record_export
@@ -52,8 +52,17 @@ def test_phone_numbers_are_the_published_sco_with_deterministic_ids(exported):
         p["extensions"] == {PHONE_EXTENSION_ID: {"extension_type": "new-sco"}} for p in phones
     )
     for p in phones:
-        assert p["id"] == sco_id("phone-number", p["value"])
-        assert uuid.UUID(p["id"].split("--")[1]).version == 5
+        assert p["id"] == phone_id(p["value"])
+        assert uuid.UUID(p["id"].split("--")[1]).version == 4
+    # The same number gets the same id in another bundle (and a new one per number).
+    again = json.loads(
+        bundle(
+            [{"phone": "+31852081234", "brand": "X", "url": "https://a.nl/", "domain": "a.nl"}]
+        ).serialize()
+    )
+    (alone,) = [o for o in again["objects"] if o["type"] == "phone-number"]
+    assert alone["id"] == next(p["id"] for p in phones if p["value"] == "+31852081234")
+    assert len({p["id"] for p in phones}) == len(phones)
     kpn = next(p for p in phones if p["value"] == "+31881234567")
     assert kpn["country"] == "NLD"
 
@@ -62,13 +71,13 @@ def _one(obj: dict) -> str:
     return json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [obj]})
 
 
-def test_the_validators_check_103_wants_a_uuid4_for_an_extension_sco():
-    """Pins stix2-validator's rule that makes the one exception in stix_check.
+def test_the_validators_check_103_is_why_phone_ids_are_uuid4():
+    """Pins stix2-validator's rule behind the phone-number ids (see stix_check).
 
     shoulds.py `uuid_check` (lines 290-312) asks a UUIDv5 only of its own 18
     SCO types and a UUIDv4 of every other type, whatever its `extensions`
-    say. If a validator release learns extension-defined SCOs, this fails:
-    then drop the exception in stix_check.
+    say. If a validator release learns extension-defined SCOs, the first
+    assertion fails: then the spec's UUIDv5 can come back for phone numbers.
     """
     phone = {
         "type": "phone-number",
@@ -76,11 +85,9 @@ def test_the_validators_check_103_wants_a_uuid4_for_an_extension_sco():
         "value": "+31852081234",
         "extensions": {PHONE_EXTENSION_ID: {"extension_type": "new-sco"}},
     }
-    spec_id = sco_id("phone-number", "+31852081234")
-    (error,) = strict_errors(_one({**phone, "id": spec_id}))
+    (error,) = strict_errors(_one({**phone, "id": sco_id("phone-number", "+31852081234")}))
     assert "{103}" in error and "not a valid UUIDv4" in error
-    # Only a random-looking UUIDv4 would pass: the spec's id cannot.
-    assert strict_errors(_one({**phone, "id": f"phone-number--{uuid.uuid4()}"})) == []
+    assert strict_errors(_one({**phone, "id": phone_id("+31852081234")})) == []
     # For the spec's own SCOs the same check wants the UUIDv5 and bites on a UUIDv4.
     url = {"type": "url", "spec_version": "2.1", "value": "http://x.nl/"}
     assert strict_errors(_one({**url, "id": sco_id("url", "http://x.nl/")})) == []
@@ -88,12 +95,12 @@ def test_the_validators_check_103_wants_a_uuid4_for_an_extension_sco():
     assert "{103}" in error and "not a valid UUIDv5" in error
 
 
-def test_strict_mode_lets_through_only_the_spec_id_of_a_phone_number(exported):
+def test_strict_checks_bite_on_a_wrong_id_or_value(exported):
     export, data = exported
-    assert strict_errors(export.content)  # the 103s on phone numbers are there...
-    assert unexplained(export.content) == []  # ...and they are all it reports
+    assert strict_errors(export.content) == []
     for kind, change in [
-        ("phone-number", lambda o: o.update(id=sco_id("phone-number", "+3100"))),
+        ("phone-number", lambda o: o.update(id=sco_id("phone-number", o["value"]))),
+        ("phone-number", lambda o: o.update(id=phone_id("+3100"))),
         ("phone-number", lambda o: o.update(id=f"phone-number--{uuid.uuid4()}")),
         ("url", lambda o: o.update(id=f"url--{uuid.uuid4()}")),
         ("indicator", lambda o: o.update(id=sco_id("indicator", "x"))),
@@ -102,7 +109,7 @@ def test_strict_mode_lets_through_only_the_spec_id_of_a_phone_number(exported):
         broken = json.loads(json.dumps(data))
         victim = next(o for o in broken["objects"] if o["type"] == kind)
         change(victim)
-        # The validator (or, for a UUIDv4 phone id it accepts, our own id check) objects.
+        # The validator (or, for an id it accepts, our own id check) objects.
         with pytest.raises(AssertionError):
             assert_strict_valid(json.dumps(broken))
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import subprocess
 import urllib.parse
+import urllib.request
 
 import pytest
 from render_helpers import need_browser
 from servers.crawl import cli_env, run_cli
+from test_serve_triage import serving
 from warcio.archiveiterator import ArchiveIterator
 
 
@@ -52,6 +55,24 @@ def test_every_flagged_page_of_the_demo_has_its_screenshot_in_the_warc_and_repor
         assert hashlib.sha256(payloads[cited["warc_record_id"]]).hexdigest() == sha
         assert sha in report  # the thumbnail's caption names the picture by its hash
     assert 'id="screenshots"' in report and "data:image/jpeg;base64," in report
+
+
+def test_the_triage_views_show_each_flags_screenshot(demo):
+    """Datasette's flagged numbers and sites: the strongest pair's thumbnail,
+    linking to the screenshot's WARC record."""
+    out, _ = demo
+    with sqlite3.connect(out / "demo.db") as conn:
+        numbers = conn.execute("select number, screenshot from flagged_numbers").fetchall()
+    assert numbers and all(shot for _, shot in numbers)
+    with serving(out / "demo.db") as root:
+        for view, count in (("flagged_numbers", len(numbers)), ("flagged_sites", None)):
+            with urllib.request.urlopen(f"{root}/demo/{view}") as r:
+                html = r.read().decode()
+            cells = re.findall(r'<td class="col-screenshot[^"]*">(.*?)</td>', html, re.S)
+            assert cells and (count is None or len(cells) == count)
+            for cell in cells:
+                assert "/-/serpwatch/evidence?record=" in cell, cell[:200]
+                assert '<img src="data:image/jpeg;base64,' in cell, cell[:200]
 
 
 def test_evidence_folder_for_a_number(demo, tmp_path):

@@ -44,6 +44,23 @@ def test_a_runs_status_and_exit_code(kinds, reason, signal_name, status, code):
     assert exit_code(status, signal_name) == code
 
 
+# The stat `serpwatch/storage_failed` (the database took no more writes) -> failed,
+# whatever the engines did and however the crawl stopped; without it, as above.
+STORAGE = [
+    (("answered",), "finished", True, "failed"),
+    (("blocked",), "finished", True, "failed"),
+    (("answered",), "shutdown", True, "failed"),
+    (("answered",), "storage_failed", False, "failed"),
+    (("answered",), "shutdown", False, "interrupted"),
+    (("answered",), "finished", False, "finished"),
+]
+
+
+@pytest.mark.parametrize(("kinds", "reason", "storage_failed", "status"), STORAGE)
+def test_a_run_whose_storage_failed_failed(kinds, reason, storage_failed, status):
+    assert run_status(_outcomes(*kinds), reason, storage_failed=storage_failed) == status
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [("finished", 0), ("blocked", 3), ("partial", 1), ("failed", 1), ("running", 1), (None, 1)],

@@ -25,6 +25,7 @@ from crawler.middlewares import (
     RetryAfterMiddleware,
 )
 from crawler.netguard import RefusedRequest
+from crawler.paging import SERP_QUERY_META, SerpQuery
 from crawler.run_recorder import RunRecorder
 
 try:
@@ -223,8 +224,10 @@ def test_queries_per_run_are_capped_but_pages_of_a_query_are_not():
     def serp(query, page=1):
         return Request(
             f"http://127.0.0.1:8888/search?q={query}&p={page}",
-            meta={"serpwatch_trusted": True},
-            cb_kwargs={"engine": engine, "query": query, "page": page, "brand": None},
+            meta={
+                "serpwatch_trusted": True,
+                SERP_QUERY_META: SerpQuery(engine.kind, query, page),
+            },
         )
 
     assert mw.process_request(serp("a")) is None

@@ -8,6 +8,7 @@ next page load. Screenshots go to tests/artifacts/ (datasette-*.png).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -39,12 +40,9 @@ def serpwatch(*args: str) -> subprocess.CompletedProcess:
     return proc
 
 
-@pytest.fixture(scope="module")
-def server(demo_out, tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve")
-    db = base / "demo.db"
-    shutil.copy(demo_out / "demo.db", db)
-    shutil.copytree(demo_out / "demo-warc", base / "demo-warc")
+@contextlib.contextmanager
+def serving(db: Path):
+    """`serpwatch serve --db DB` on a free port, until the block ends: its root URL."""
     port = free_port()
     exe = Path(sys.executable).with_name("serpwatch")
     proc = subprocess.Popen(
@@ -54,18 +52,30 @@ def server(demo_out, tmp_path_factory):
     )
     root = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{root}/-/versions.json").read()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
-            time.sleep(0.2)
-    yield {"root": root, "db": db, "base": base}
-    proc.terminate()
-    proc.wait(10)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{root}/-/versions.json").read()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    raise RuntimeError(proc.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.2)
+        yield root
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(demo_out, tmp_path_factory):
+    base = tmp_path_factory.mktemp("serve")
+    db = base / "demo.db"
+    shutil.copy(demo_out / "demo.db", db)
+    shutil.copytree(demo_out / "demo-warc", base / "demo-warc")
+    with serving(db) as root:
+        yield {"root": root, "db": db, "base": base}
 
 
 def get(url: str) -> str:
@@ -114,6 +124,9 @@ def test_flagged_numbers_view_with_facets_and_no_scam_links(server, tmp_path):
     assert "Microsoft" in text and "Apple" in text and "KPN" in text
     # The number's own verdict (issue 10) beside its strongest site's.
     assert 'data-column="number_risk"' in html and 'data-column="number_reason"' in html
+    # The strongest pair's screenshot column (empty here: tests crawl without a
+    # browser; test_render_demo shows the thumbnails of a rendered demo).
+    assert 'data-column="screenshot"' in html
     shoot(tmp_path, url, "flagged-numbers")
 
 

@@ -23,6 +23,7 @@ from crawler.items import PageItem, QueryOutcome, SerpItem
 from crawler.landing import LANDING_META, LandingContext
 from crawler.merge import Showing
 from crawler.netguard import RefusedRequest
+from crawler.paging import SERP_QUERY_META, SerpQuery
 from spiders.search import SearchSpider, merge_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "serp"
@@ -181,6 +182,8 @@ def test_engine_requests_are_paced_never_retried_and_see_every_status(tmp_path):
     assert request.headers[b"User-Agent"].startswith(b"Mozilla/5.0")
     assert request.headers[b"Sec-Fetch-Mode"] == b"navigate"
     assert request.cb_kwargs["query"] == "q one" and request.cb_kwargs["engine"] == "bing"
+    # What the query budget (crawler.middlewares.CrawlBudgetMiddleware) reads.
+    assert request.meta[SERP_QUERY_META] == SerpQuery("bing", "q one", 1)
     assert spider.crawler.stats.get_value("serpwatch/engines") == ["bing"]
 
 
@@ -196,6 +199,7 @@ def test_pagination_continues_ranks_until_results_per_query(tmp_path):
     assert not landing  # the query is not done yet
     (page2,) = engine
     assert page2.cb_kwargs["page"] == 2
+    assert page2.meta[SERP_QUERY_META].page == 2
     # The page's next link points at www.bing.com, not the configured endpoint.
     assert "first=11" in page2.url and page2.url.startswith("https://www.bing.com/search")
     assert page2.headers[b"Referer"].decode() == page1.url

@@ -98,3 +98,18 @@ def test_flagged_keeps_strongest_evidence_and_filters_risk():
 def test_open_db_uses_wal(tmp_path):
     d = storage.open_db(tmp_path / "x.db")
     assert d.journal_mode == "wal"
+
+
+def test_a_brief_flagged_row_makes_the_same_export_record_as_a_full_one():
+    # `flagged_rows(brief=True)` selects only the pair's columns in storage._BRIEF.
+    # That list is not the exports' COLUMNS (those are a record's fields, some from
+    # the number and the site); it is what `export_record` and its runs read, so a
+    # field added to the record but not to _BRIEF fails here, not in a partner's file.
+    from exports_seed import seeded
+
+    d = seeded()
+    brief = list(storage.flagged_rows(d, brief=True))
+    full = list(storage.flagged_rows(d))
+    assert len(brief) == len(full) > 2
+    assert [storage.export_record(r) for r in brief] == [storage.export_record(r) for r in full]
+    assert all(r["first_run"] and r["last_run"] for r in brief)  # what history.attention reads

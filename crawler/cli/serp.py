@@ -47,11 +47,18 @@ def serp_parse(kind, url, file):
         )
     module = ENGINES[kind]
     page = module.parse(Path(file).read_bytes(), url or module.ENDPOINT)
+    # Exit 3 for both, as DESIGN.md's contract says ("`serp parse`: a block or
+    # unrecognised page"): neither gives results to read, and scripts that keep
+    # fixtures tell them apart by the message, never by the code.
     if page.blocked:
         click.echo(f"{file}: blocked by {kind}: {page.blocked}", err=True)
         sys.exit(3)
     if page.unrecognised:
-        click.echo(f"{file}: unrecognised {kind} page: {page.unrecognised}", err=True)
+        click.echo(
+            f"{file}: unrecognised {kind} page (not a block; a layout the parser"
+            f" does not know): {page.unrecognised}",
+            err=True,
+        )
         sys.exit(3)
     for result in page.results + page.listings:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))

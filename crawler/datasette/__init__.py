@@ -70,7 +70,8 @@ def metadata(db_name: str, warc_dir: Path | str | None) -> dict:
                             "One row per flagged number (and per dismissed one, to undo): "
                             "the verdict of its strongest site, the brand it poses as, "
                             "every site it was seen on, first and last seen, the analysts' "
-                            "status, and the evidence (WARC record)."
+                            "status, and the evidence: the page's WARC record and, where the crawl "
+                            "rendered it, the screenshot (its thumbnail links to the record)."
                         ),
                         "facets": ["brand", "risk", "status", "engine"],
                         "sort_desc": "score",
@@ -79,7 +80,8 @@ def metadata(db_name: str, warc_dir: Path | str | None) -> dict:
                         "title": "Flagged sites",
                         "description": (
                             "One row per site showing a flagged number: its numbers, the "
-                            "verdict, the server IP the crawler saw, status and evidence."
+                            "verdict, the server IP the crawler saw, status and evidence (WARC "
+                            "record and screenshot)."
                         ),
                         "facets": ["brand", "risk", "status"],
                         "sort_desc": "score",

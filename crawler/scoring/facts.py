@@ -9,13 +9,15 @@ database are filled in by `crawler.history` at the end of a run.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from urllib.parse import unquote_plus, urlsplit
 
 import phonenumbers
 
 from crawler.domains import domain_matches, host_parts, registrable_domain
 from crawler.impersonation import Match, domain_match, helpdesk_title, title_match, trade_words
+from crawler.plain import plain_dict
+from crawler.scoring.prefilter import search
 from crawler.scoring.text import (
     PageFacts,
     brand_names,
@@ -100,7 +102,7 @@ class Facts:
     cloaking: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return plain_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Facts:
@@ -257,9 +259,10 @@ def _warning(sentence: str, context: str, title: str, as_brand: bool):
     """The warning near the number. A number the page calls the brand's is warned
     about in its own sentence (or the title): scam pages carry safety tips ("pas
     op voor oplichters") next to their own number too."""
-    found = WARNING.search(sentence if as_brand else context) or WARNING.search(title)
+    # prefilter.search: WARNING.search(...) and so on, skipped where they cannot match.
+    found = search(WARNING, sentence if as_brand else context) or search(WARNING, title)
     if found is None and not as_brand:
-        found = WEAK_WARNING.search(context) or WEAK_WARNING.search(title)
+        found = search(WEAK_WARNING, context) or search(WEAK_WARNING, title)
     return found
 
 
@@ -269,10 +272,10 @@ def _report(sentence: str, own: str, title: str, first_person: bool, as_brand: b
     number given as the brand's ("085 ... | HP helpdesk" in a list of scam numbers)
     or bare; not over the page's own line or one it tells readers to call
     ("Ledenservice: 070 ...", "aangifte via 0900-8844")."""
-    found = WARNING.search(sentence) or REPORT.search(sentence)
+    found = search(WARNING, sentence) or search(REPORT, sentence)
     if found:
         return found.group(0)
-    warns = WARNING.search(title)
+    warns = search(WARNING, title)
     if warns is None or first_person:
         return None
     if not as_brand and (CALL_TO_ACTION.search(sentence) or SERVICE_WORD.search(own)):

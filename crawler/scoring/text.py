@@ -11,6 +11,7 @@ from selectolax.lexbor import LexborHTMLParser
 from crawler.brands import brand_in
 from crawler.domains import PATH_HOSTS, SITE_BUILDERS, host_parts, within
 from crawler.impersonation import trade_words
+from crawler.scoring.prefilter import could_match, fold
 from crawler.scoring.words import (
     ALARM,
     CALL,
@@ -50,7 +51,9 @@ class PageFacts:
 def page_facts(html: str, url: str = "") -> PageFacts:
     """Title, visible text and the page-wide signals of one HTML page."""
     raw = html[:2_000_000]
-    locker_hits = sum(1 for rx in LOCKER if rx.search(raw))
+    # Folded once for every word list read over the page (crawler.scoring.prefilter).
+    raw_folded = fold(raw)
+    locker_hits = sum(1 for rx in LOCKER if could_match(rx, raw, raw_folded) and rx.search(raw))
     tree = LexborHTMLParser(html)
     for node in tree.css("script, style, noscript, template"):
         node.decompose()
@@ -59,12 +62,14 @@ def page_facts(html: str, url: str = "") -> PageFacts:
     body = tree.body or tree.root
     text = body.text(separator=" ", strip=True)[:MAX_TEXT] if body else ""
     link = _remote_tool_link(tree)
-    remote = _unnegated(REMOTE_TOOLS, text)
+    said = f"{title}. {text}"
+    said_folded = fold(said)  # holds the text's: enough to rule REMOTE_TOOLS out
+    remote = _unnegated(REMOTE_TOOLS, text, said_folded)
     tool = remote.group(1) if remote else None
     if link and not tool:
         tool = "download link"
-    alarm = _unnegated(ALARM, f"{title}. {text}")
-    claim = _unnegated(CLAIMS_OFFICIAL, f"{title}. {text}")
+    alarm = _unnegated(ALARM, said, said_folded)
+    claim = _unnegated(CLAIMS_OFFICIAL, said, said_folded)
     return PageFacts(
         title=title,
         text=text,
@@ -73,7 +78,7 @@ def page_facts(html: str, url: str = "") -> PageFacts:
         alarm=alarm.group(0) if alarm else None,
         locker=locker_hits >= 2,
         claims_official=claim.group(0) if claim else None,
-        user_content=_user_content(url, raw),
+        user_content=_user_content(url, raw, raw_folded),
     )
 
 
@@ -106,14 +111,14 @@ def _remote_tool_link(tree) -> bool:
     return False
 
 
-def _user_content(url: str, raw: str) -> bool:
+def _user_content(url: str, raw: str, raw_folded: str | None = None) -> bool:
     labels, _, _ = host_parts(url) if url else ([], "", False)
     if labels and labels[0] in UGC_HOSTS:
         return True
     path = url.split("//", 1)[-1].partition("/")[2]
     if UGC_PATH.search("/" + path + "/"):
         return True
-    return bool(UGC_MARKUP.search(raw))
+    return could_match(UGC_MARKUP, raw, raw_folded) and bool(UGC_MARKUP.search(raw))
 
 
 def number_sentence(context: str, raw: str) -> str:
@@ -184,9 +189,12 @@ def own_service(sentence: str) -> bool:
     return bool(re.search(rf"\b(onze|ons|our)\s+(\w+\s+){{0,2}}?{SERVICE}", sentence, re.I | re.X))
 
 
-def _unnegated(rx: re.Pattern, text: str) -> re.Match | None:
+def _unnegated(rx: re.Pattern, text: str, folded: str | None = None) -> re.Match | None:
     """The first match of `rx` that its sentence does not deny: "Norton vraagt u
-    nooit om software voor hulp op afstand" names remote access, it does not offer it."""
+    nooit om software voor hulp op afstand" names remote access, it does not offer it.
+    `folded`: `prefilter.fold` of a text that holds `text`, to skip a text without a match."""
+    if folded is not None and not could_match(rx, text, folded):
+        return None
     for n, m in enumerate(rx.finditer(text)):
         if n >= 50:
             break
