@@ -202,14 +202,19 @@ def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
     return {"run": run_id, "sightings": sightings, "save_s": save, "end_s": end}
 
 
-def generate(path: Path, shape: Shape) -> None:
+def generate(path: Path, shape: Shape, start: Path | None = None) -> None:
+    """Generate `shape`'s runs into `path`; from a copy of `start` (a smaller generated
+    database, e.g. the first half) when given: only the runs it lacks are added."""
     tmp = path.with_suffix(".partial")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
+    if start is not None:
+        shutil.copyfile(start, tmp)
     db = storage.open_db(tmp)
     verdicts = Verdicts()
     t0 = time.perf_counter()
-    for r in range(shape.runs):
+    done = db.execute("select count(*) from runs").fetchone()[0]
+    for r in range(done, shape.runs):
         t = one_run(db, shape, r, verdicts)
         print(
             f"  run {t['run']:>3}: {t['sightings']} sightings at"
@@ -309,6 +314,11 @@ def main() -> int:
         help="the generated database: reused when it exists, generated there when not"
         " (default: CACHE/bench-SIGHTINGS-RUNS.db)",
     )
+    ap.add_argument(
+        "--extend",
+        type=Path,
+        help="generate by adding the missing runs to a copy of this smaller generated database",
+    )
     ap.add_argument("--generate-only", action="store_true", help="generate, measure nothing")
     ap.add_argument(
         "--no-run", action="store_true", help="time the commands only, not a crawl run's saving"
@@ -325,7 +335,7 @@ def main() -> int:
     )
     if not base.exists():
         print(f"generating {base} with the project's save functions ...")
-        generate(base, shape)
+        generate(base, shape, args.extend)
     else:
         print(f"reusing {base} (delete it to generate again)")
     if args.generate_only:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import hashlib
 import json
 import re
@@ -292,16 +293,57 @@ def _warc_date(fetched_at: str) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass
+class WarcRecord:
+    """One record read back: its type, WARC and HTTP headers, and payload."""
+
+    rec_type: str
+    headers: list[tuple[str, str]]
+    http_headers: list[tuple[str, str]]
+    payload: bytes
+
+
+@functools.lru_cache(maxsize=8)
+def _offsets(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    """Where each record of a WARC file starts. Keyed by mtime and size, so a
+    file a crawl is still writing is read again once it has grown."""
+    with open(path, "rb") as f:
+        records = ArchiveIterator(f)
+        return {
+            rec.rec_headers.get_header("WARC-Record-ID"): records.get_record_offset()
+            for rec in records
+        }
+
+
+def read_record(warc_path: Path | str, record_id: str) -> WarcRecord | None:
+    """Record `record_id` of `warc_path`, or None (no such file or record).
+
+    The file is read whole once for an index of record offsets; after that a
+    record is one seek, so an export citing thousands of records of one run
+    (or Datasette's evidence page) does not read the run's WARC per record.
+    """
+    try:
+        stat = Path(warc_path).stat()
+        offset = _offsets(str(warc_path), stat.st_mtime_ns, stat.st_size).get(record_id)
+        if offset is None:
+            return None
+        with open(warc_path, "rb") as f:
+            f.seek(offset)
+            rec = next(iter(ArchiveIterator(f)))
+            return WarcRecord(
+                rec.rec_type,
+                list(rec.rec_headers.headers),
+                list(rec.http_headers.headers) if rec.http_headers else [],
+                rec.content_stream().read(),
+            )
+    except (OSError, StopIteration):
+        return None
+
+
 def read_payload(warc_path: Path | str, record_id: str) -> bytes | None:
     """The payload of record `record_id` in `warc_path` (HTTP headers stripped), or None."""
-    try:
-        with open(warc_path, "rb") as f:
-            for record in ArchiveIterator(f):
-                if record.rec_headers.get_header("WARC-Record-ID") == record_id:
-                    return record.content_stream().read()
-    except OSError:
-        return None
-    return None
+    found = read_record(warc_path, record_id)
+    return found.payload if found else None
 
 
 def verify(warc_path: Path | str, record_id: str, payload_sha256: str) -> bool:

@@ -283,37 +283,34 @@ def latest_run(db: Database) -> int | None:
     return storage.latest_run_id(db)
 
 
-_GROUPS = {"new": 0, "back": 0, "seen": 1, "gone": 2}
-
-
-def attention(db: Database, min_risk: str = "low") -> list[dict]:
+def attention(db: Database, min_risk: str = "low", limit: int | None = None) -> list[dict]:
     """Flagged pairs an analyst should look at: dismissed ones left out, new and back
     in the last run first, then the rest still seen, then the gone; confirmed ones
     last (already handled); highest score first within each group. Each record is
-    an export record plus `since` (new | back | seen | gone) and `last_run`."""
+    an export record plus `since` (new | back | seen | gone) and `last_run`.
+    `limit`: only the first so many (the order is made in SQL, over every pair)."""
+    return list(iter_attention(db, min_risk=min_risk, limit=limit))
+
+
+_SINCE = {1: "seen", 2: "gone"}
+
+
+def iter_attention(db: Database, min_risk: str = "low", limit: int | None = None):
+    """`attention`, one record at a time as the database gives them."""
     ensure_shape(db)
     last = latest_run(db)
-    back = set(storage.run_changes(db, last, "pair", "back"))
-    gone = storage.gone_pairs(db)
-    out = []
     # Only the columns a flag shows (not the facts and evidence an export carries).
-    for raw in storage.flagged_rows(db, min_risk=min_risk, brief=True):
+    for raw in storage.attention_rows(db, last, min_risk=min_risk, limit=limit):
         r = storage.export_record(raw)
-        if r["status"] == "dismissed":
-            continue
-        first, lst = raw["first_run"], raw["last_run"]
-        pair = f"{r['domain']} {r['phone']}"
-        if pair in back:
-            since = "back"
-        elif first == last:
-            since = "new"
-        elif lst == last or pair not in gone:
-            since = "seen"  # not seen by the last run, but not shown to be gone either
-        else:
-            since = "gone"
-        out.append({**r, "since": since, "last_run": lst})
-    out.sort(key=lambda r: (r["status"] == "confirmed", _GROUPS[r["since"]], -(r["score"] or 0)))
-    return out
+        group = raw["since_group"]
+        since = ("back" if raw["back"] else "new") if group == 0 else _SINCE[group]
+        yield {**r, "since": since, "last_run": raw["last_run"]}
+
+
+def attention_count(db: Database, min_risk: str = "low") -> int:
+    """How many pairs `attention` lists without a limit."""
+    ensure_shape(db)
+    return storage.attention_count(db, min_risk=min_risk)
 
 
 def timeline(db: Database, key: str) -> dict:

@@ -907,3 +907,31 @@ def triage_views_with_screenshots(db: Database) -> None:
     """The triage views with the strongest pair's screenshot (issue 14)."""
     for name, sql in TRIAGE_VIEWS_V3.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+@migrations(name="0015_indexes_for_flags")
+def indexes_for_flags(db: Database) -> None:
+    """Indexes for `flags` at a year's size (issue 11), found with EXPLAIN QUERY PLAN.
+
+    `flags` orders every flagged pair by new/back, seen, gone and score, then
+    reads only the page it shows: the ordering reads these covering indexes
+    (pairs, their presence, the few confirmed or dismissed numbers and sites)
+    instead of the wide pair rows.
+    """
+    db.execute(
+        "create index if not exists idx_site_numbers_attention on site_numbers"
+        " (flagged, score desc, phone, domain, first_run, last_run, risk)"
+    )
+    db.execute(
+        "create index if not exists idx_presence_kind_key_gone_run on presence"
+        " (kind, key, gone_run)"
+    )
+    db.execute("create index if not exists idx_numbers_status on numbers (status)")
+    db.execute("create index if not exists idx_sites_status on sites (status)")
+    for index in (
+        "idx_site_numbers_attention",
+        "idx_presence_kind_key_gone_run",
+        "idx_numbers_status",
+        "idx_sites_status",
+    ):
+        db.execute(f"analyze [{index}]")  # these only: a whole ANALYZE reads every table

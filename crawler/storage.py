@@ -979,6 +979,81 @@ def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) ->
     return where, params
 
 
+# `flags`' groups: new or back in the last run (0), still seen (1), gone (2). A pair is
+# gone when every profile that saw it recorded it gone (presence.gone_run).
+_ATTENTION_GROUP = """
+    case when p.domain || ' ' || p.phone in back then 0
+         when p.first_run = :last then 0
+         when p.last_run = :last then 1
+         when (select min(g.gone_run is not null) from presence g
+               where g.kind = 'pair' and g.key = p.domain || ' ' || p.phone) then 2
+         else 1 end"""
+_DECIDED = "(select {pk} from {table} where status = '{status}')"
+
+
+def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low", limit=None):
+    """Flagged pairs for `flags`, in its order, `limit` of them (None: all), one at a
+    time: `flagged_rows(brief=True)`'s columns plus `since_group` (0 new or back in
+    `last_run`, 1 still seen, 2 gone) and `back` (1 when back in `last_run`).
+
+    Dismissed numbers and sites are left out; confirmed ones come last, then
+    by group, highest score first, then by number and site. The order is made
+    from covering indexes (schema 0015) over every flagged pair; only the rows
+    shown are read whole.
+    """
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    decided = {
+        (table, status): _DECIDED.format(pk=pk, table=table, status=status)
+        for table, pk in (("numbers", "phone"), ("sites", "domain"))
+        for status in ("confirmed", "dismissed")
+    }
+    named = dict(zip((f"w{i}" for i in range(len(params))), params, strict=True))
+    for i in range(len(params)):
+        where = where.replace("?", f":w{i}", 1)
+    order = f"""
+        with back as (
+            select key from changes where run_id = :last and kind = 'pair' and event = 'back')
+        select p.rowid as row, {_ATTENTION_GROUP} as since_group,
+               p.domain || ' ' || p.phone in back as back
+        from site_numbers p indexed by idx_site_numbers_attention
+        where {where}
+          and p.phone not in {decided["numbers", "dismissed"]}
+          and p.domain not in {decided["sites", "dismissed"]}
+        order by (p.phone in {decided["numbers", "confirmed"]}
+                  or p.domain in {decided["sites", "confirmed"]}),
+                 since_group, p.score desc, p.phone, p.domain
+        limit :limit"""
+    cursor = db.execute(order, {**named, "last": last_run, "limit": -1 if limit is None else limit})
+    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    while chunk := cursor.fetchmany(500):
+        marks = ",".join("?" * len(chunk))
+        found = db.execute(
+            f"""select p.rowid, {pair}, {_FLAGGED_EXTRA}
+                from site_numbers p
+                join numbers n on n.phone = p.phone
+                join sites s on s.domain = p.domain
+                where p.rowid in ({marks})""",
+            [row for row, _, _ in chunk],
+        )
+        names = [d[0] for d in found.description]
+        rows = {r[0]: dict(zip(names, r, strict=True)) for r in found}
+        for row, group, back in chunk:
+            yield {**rows[row], "since_group": group, "back": back}
+
+
+def attention_count(db: Database, min_risk: str = "low") -> int:
+    """How many pairs `attention_rows` gives without a limit."""
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    (n,) = db.execute(
+        f"""select count(*) from site_numbers p indexed by idx_site_numbers_attention
+            where {where}
+              and p.phone not in (select phone from numbers where status = 'dismissed')
+              and p.domain not in (select domain from sites where status = 'dismissed')""",
+        params,
+    ).fetchone()
+    return n
+
+
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
     """How many numbers have a flagged pair that no analyst dismissed."""
     where, params = _flagged_where(min_risk, None, False, "pair")
@@ -1245,6 +1320,17 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
+def optimize(db: Database) -> None:
+    """Fresh planner statistics where a run changed a table much (SQLite's advice: at
+    the end of each session that wrote). `analysis_limit` bounds what an ANALYZE
+    reads, so this stays cheap however long the history is."""
+    try:
+        db.execute("pragma analysis_limit = 400")
+        db.execute("pragma optimize")
+    except sqlite3.Error:
+        pass  # statistics only: a full or read-only disk must not fail the run's record
+
+
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -1305,6 +1391,7 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
+    optimize(db)
     return RunSummary(
         status=status,
         blocked=blocked,
@@ -1459,17 +1546,6 @@ def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]
         if (query, domain) not in fetched:
             out.add((engine, query, domain))
     return out
-
-
-def gone_pairs(db: Database) -> set[str]:
-    """Pairs ("domain phone") recorded gone by every profile that saw them."""
-    return {
-        k
-        for (k,) in db.execute(
-            "select key from presence where kind = 'pair' group by key"
-            " having sum(gone_run is null) = 0"
-        ).fetchall()
-    }
 
 
 # -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------

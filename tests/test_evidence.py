@@ -11,7 +11,14 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.evidence import WarcStore, is_executable, sha256_hex_from_warc_digest, verify
+from crawler.evidence import (
+    WarcStore,
+    is_executable,
+    read_payload,
+    read_record,
+    sha256_hex_from_warc_digest,
+    verify,
+)
 from crawler.items import PageItem
 from crawler.run_recorder import RunRecorder
 from pipelines.evidence import EvidencePipeline
@@ -205,3 +212,38 @@ def test_pipeline_keeps_the_bytes_received_when_the_charset_lies(tmp_path):
     assert verify(warc, item.warc_record_id, item.payload_sha256)
     meta = json.loads(records(warc)[3][3])
     assert meta["engines"] == ["bing", "duckduckgo"]
+
+
+def _pages(folder, name: str, count: int) -> tuple:
+    store = WarcStore(folder, name)
+    ids = {}
+    for i in range(count):
+        ev = store.write_page(
+            url=f"http://site{i}.example/",
+            status=200,
+            headers={"Content-Type": "text/html"},
+            body=f"<p>page {i}: bel 085 208 {1000 + i}</p>",
+            ip="203.0.113.7",
+            fetched_at="2026-10-01T10:00:00+00:00",
+            context={},
+        )
+        ids[ev.warc_record_id] = f"<p>page {i}: bel 085 208 {1000 + i}</p>".encode()
+    store.close()
+    return store.path, ids
+
+
+def test_records_are_read_back_by_id_also_from_a_file_that_grew(tmp_path):
+    path, ids = _pages(tmp_path, "a.warc.gz", 40)
+    for record_id, body in reversed(list(ids.items())):
+        found = read_record(path, record_id)
+        assert found.rec_type == "response" and found.payload == body
+        assert ("WARC-Record-ID", record_id) in found.headers
+        assert ("Content-Type", "text/html") in found.http_headers
+    assert read_record(path, "<urn:uuid:nope>") is None
+    assert read_payload(tmp_path / "missing.warc.gz", next(iter(ids))) is None
+    # A crawl still writing: records appended after the first read are found too.
+    more, later = _pages(tmp_path / "more", "b.warc.gz", 3)
+    with open(path, "ab") as f:
+        f.write(more.read_bytes())
+    for record_id, body in later.items():
+        assert read_payload(path, record_id) == body

@@ -4,6 +4,8 @@ the whole export made in memory, and the same ledger (issue 11)."""
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
 from exports_seed import RUN2_AT, seeded
@@ -87,3 +89,64 @@ def test_grouped_recipients_are_made_whole_and_say_so():
     db = seeded()
     whole, whole_ledger, streamed, ledger = _both(db, PRESETS["regulator"], "jsonl")
     assert streamed == whole and ledger == whole_ledger
+
+
+def _no_bundle_id(data: bytes) -> bytes:
+    return re.sub(rb"bundle--[0-9a-f-]{36}", b"bundle--X", data)
+
+
+@pytest.mark.parametrize("kw", [{}, {"min_risk": "high"}, {"since": "last"}])
+def test_a_streamed_stix_bundle_is_the_bundle_made_whole(kw):
+    """The default recipient's STIX bundle is written object by object as rows are read:
+    the same objects in the same order, the same JSON (a bundle's id is new each time)."""
+    db = seeded()
+    preset = PRESETS["default"]
+    assert streams(preset, "stix")
+    if kw.get("since"):
+        record_export(db, write_export(db, preset, "stix", io.BytesIO(), since="last"))
+        triage.record(db, "number", storage.flagged(db)[0]["phone"], "dismiss", "a test")
+    whole = prepare_export(db, preset, "stix", **kw)
+    out = io.BytesIO()
+    written = write_export(db, preset, "stix", out, **kw)
+    assert _no_bundle_id(out.getvalue()) == _no_bundle_id(whole.data)
+    assert written.ledger == whole.ledger and whole.ledger
+    bundle = json.loads(out.getvalue())
+    ids = [o["id"] for o in bundle["objects"]]
+    assert len(ids) == len(set(ids))  # a number on two sites comes once
+    assert ("revoked" in out.getvalue().decode()) == bool(kw.get("since"))
+
+
+def test_a_stix_bundle_is_written_as_its_rows_are_read(monkeypatch):
+    db = seeded()
+    read: list[str] = []
+    rows = storage.flagged_rows
+
+    def counted(*a, **kw):
+        for row in rows(*a, **kw):
+            read.append(row["id"])
+            yield row
+
+    monkeypatch.setattr(storage, "flagged_rows", counted)
+    written_after: list[int] = []
+
+    class Out(io.BytesIO):
+        def write(self, data):
+            written_after.append(len(read))
+            return super().write(data)
+
+    write_export(db, PRESETS["default"], "stix", Out(), min_risk="low")
+    assert len(read) > 2
+    # Each row's objects are out before the next row is read.
+    assert set(range(1, len(read) + 1)) <= set(written_after)
+    assert max(written_after[:-1]) == len(read)  # only the bundle's end after the last
+
+
+def test_write_stix_is_the_bundle_serialized_whole():
+    from crawler.exports import stix
+
+    records = [p for p in storage.flagged(seeded())]
+    records += records[:1]  # a pair twice: once in the bundle
+    out = io.StringIO()
+    assert stix.write_stix(iter(records), out) == len(records)
+    whole = stix.bundle(records).serialize(pretty=True, ensure_ascii=False) + "\n"
+    assert _no_bundle_id(out.getvalue().encode()) == _no_bundle_id(whole.encode())

@@ -80,3 +80,5 @@ threat_level_id
 render_cell
 register_routes
 asgi_wrapper
+# evidence._offsets: parts of its lru_cache key, never read.
+mtime_ns

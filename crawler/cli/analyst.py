@@ -22,28 +22,51 @@ def attention_table(records: list[dict]) -> str:
     return flag_table(records, since=True)
 
 
+# How many pairs `flags` shows by default: a year of crawls has hundreds of thousands.
+FLAGS_SHOWN = 50
+
+
 @click.command("flags")
 @db_option
 @click.option("--min-risk", type=click.Choice(RISK_LEVELS), default="low", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (all of them).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help=f"Show the first N pairs (default: {FLAGS_SHOWN} in the table, all with --json).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every flagged pair in the table.")
 @friendly
-def flags(db_path, min_risk, as_json):
+def flags(db_path, min_risk, as_json, limit, show_all):
     """List what needs attention: flagged (site, number) pairs, new since the last run first.
 
     Order: new or back in the last run, then still seen, then gone; confirmed
     ones after those; highest score first within each. Dismissed ones are left out.
+    The table shows the first 50 pairs and says how many there are (--limit N,
+    --all for more); --json writes every one unless --limit is given.
 
     Example: serpwatch flags --min-risk high
     """
     from crawler import history, storage
 
     db = storage.open_db(db_path, create=False)
-    records = history.attention(db, min_risk=min_risk)
+    if show_all or (as_json and limit is None):
+        limit = None
+    elif limit is None:
+        limit = FLAGS_SHOWN
     if as_json:
-        for r in records:
+        for r in history.iter_attention(db, min_risk=min_risk, limit=limit):
             click.echo(json.dumps(r, ensure_ascii=False))
-    else:
-        click.echo(attention_table(records))
+        return
+    records = history.attention(db, min_risk=min_risk, limit=limit)
+    click.echo(attention_table(records))
+    if limit is not None and len(records) == limit:
+        total = history.attention_count(db, min_risk=min_risk)
+        if total > limit:
+            click.echo(
+                f"Showing the first {limit:,} of {total:,} flagged pairs;"
+                " --limit N for more, --all for every one."
+            )
 
 
 @click.command("triage")

@@ -105,7 +105,7 @@ WRITERS = {"jsonl": write_jsonl, "csv": write_csv, "stix": write_stix}
 PAIR_FORMATS = ("stix", "misp", "xarf")
 
 
-def _pair_writer(fmt: str):
+def pair_writer(fmt: str):
     if fmt == "stix":
         from crawler.exports.stix import write_stix as writer
 
@@ -130,5 +130,5 @@ def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) ->
                 k = (p["domain"], p["phone"])
                 if k not in pairs or (p.get("last_seen") or "") > (pairs[k].get("last_seen") or ""):
                     pairs[k] = p
-        return _pair_writer(fmt)(list(pairs.values()), out, files)
+        return pair_writer(fmt)(list(pairs.values()), out, files)
     return WRITERS[fmt]((item.row for item in items), out, columns=columns)

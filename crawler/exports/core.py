@@ -529,7 +529,8 @@ def write_export(
 
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
 _DATABASE_ORDER = ["-score", "phone", "domain"]
-STREAMED_FORMATS = ("jsonl", "csv")
+# STIX too: its bundle is written object by object (crawler.exports.stix.write_stix).
+STREAMED_FORMATS = ("jsonl", "csv", "stix")
 
 
 def streams(preset: Preset, fmt: str) -> bool:
@@ -553,7 +554,7 @@ def _stream_pairs(
     number and site (the preset's order), and each item is one pair, so a
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before."""
-    from crawler.exports import write_rows
+    from crawler.exports import PAIR_FORMATS, pair_writer, write_rows
 
     sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
@@ -578,7 +579,12 @@ def _stream_pairs(
             ledger.append((key, fp))
             yield Item(key=key, row=out_row, pairs=[row], fingerprint=fp)
 
-    write_rows(fmt, items(), out, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
+    files = EvidenceFiles(warc_dir(db))
+    if fmt in PAIR_FORMATS:
+        # Each item is one pair (`streams`): its pairs go to the writer as they come.
+        pair_writer(fmt)((p for it in items() for p in it.pairs), out, files)
+    else:
+        write_rows(fmt, items(), out, columns=preset.columns, files=files)
     return ledger
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from crawler.evidence import read_payload
 
 # XARF's limit for one evidence item; MISP is given the same.
 MAX_BYTES = 5 * 1024 * 1024
+CACHED_RECORDS = 64
 
 
 @dataclass
@@ -35,16 +37,23 @@ class EvidenceFiles:
     """Reads evidence from the WARC folder of a database (None: no folder known)."""
 
     folder: Path | None
-    _cache: dict = field(default_factory=dict)
+    # The last records read: rows of one record come together (a site's
+    # numbers), and a bounded cache keeps a year's export in flat memory.
+    _cache: OrderedDict = field(default_factory=OrderedDict)
 
     def record(self, warc_file: str | None, record_id: str | None) -> bytes | None:
         if not (self.folder and warc_file and record_id):
             return None
         key = (warc_file, record_id)
-        if key not in self._cache:
-            path = self.folder / Path(warc_file).name  # a name, never a path from the row
-            self._cache[key] = read_payload(path, record_id) if path.is_file() else None
-        return self._cache[key]
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        path = self.folder / Path(warc_file).name  # a name, never a path from the row
+        data = read_payload(path, record_id) if path.is_file() else None
+        self._cache[key] = data
+        if len(self._cache) > CACHED_RECORDS:
+            self._cache.popitem(last=False)
+        return data
 
     def page(self, row: dict) -> Attachment | None:
         """The landing page as fetched, when its WARC record is at hand and fits."""

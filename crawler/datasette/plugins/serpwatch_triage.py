@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import html
@@ -28,8 +29,8 @@ from urllib.parse import parse_qs, quote
 import markupsafe
 from datasette import hookimpl
 from datasette.utils.asgi import Response
-from warcio.archiveiterator import ArchiveIterator
 
+from crawler.evidence import WarcRecord, read_record
 from crawler.exports.csvsafe import escape_cell
 
 NAME = "serpwatch-triage"
@@ -115,17 +116,9 @@ def render_cell(row, value, column, database, datasette):
     return None
 
 
-def _record(folder: Path, file: str, record_id: str):
+def _record(folder: Path, file: str, record_id: str) -> WarcRecord | None:
     path = folder / Path(file).name  # a file name, never a path from the request
-    if not path.is_file():
-        return None
-    with open(path, "rb") as f:
-        for rec in ArchiveIterator(f):
-            if rec.rec_headers.get_header("WARC-Record-ID") == record_id:
-                headers = rec.rec_headers.headers
-                http = rec.http_headers.headers if rec.http_headers else []
-                return rec.rec_type, headers, http, rec.content_stream().read()
-    return None
+    return read_record(path, record_id) if path.is_file() else None
 
 
 async def evidence(request, datasette):
@@ -134,12 +127,15 @@ async def evidence(request, datasette):
     record_id = (query.get("record") or [""])[0]
     file = (query.get("file") or [""])[0]
     folder = _config(datasette).get("warc_dir")
-    found = _record(Path(folder), file, record_id) if folder and file and record_id else None
+    found = None
+    if folder and file and record_id:
+        # Off the event loop: the first look at a WARC file reads all of it.
+        found = await asyncio.to_thread(_record, Path(folder), file, record_id)
     e = html.escape
     if found is None:
         body = f"<p>No WARC record {e(record_id)} in {e(file) or 'no file'}.</p>"
         return _page(f"Evidence {record_id}", body, 404)
-    kind, headers, http, payload = found
+    kind, headers, http, payload = found.rec_type, found.headers, found.http_headers, found.payload
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in headers + http)
     ctype = next((v for k, v in http if k.lower() == "content-type"), "") or next(
         (v for k, v in headers if k.lower() == "content-type"), ""

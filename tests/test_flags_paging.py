@@ -1,0 +1,94 @@
+"""`flags` at a year's size (issue 11): the table shows the first pairs in the
+attention order, made in SQL over every flagged pair, and says how many there are;
+--all and --json give every one."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from test_history import OTHER, SCAM_PAGE, SHOP_PAGE, db, run
+
+from crawler import history, schema, triage
+from crawler.cli import analyst
+
+
+def _scenario():
+    d = db()
+    dm = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
+    big = (("big-scam.nl", OTHER), {"domain_match": dm, "is_ad": True})
+    run(d, "2026-11-01T08:00:00+00:00", [SCAM_PAGE, SHOP_PAGE, big])
+    run(d, "2026-11-02T08:00:00+00:00", [SHOP_PAGE, big])
+    run(d, "2026-11-03T08:00:00+00:00", [SCAM_PAGE, (("new-scam.nl", "+31851111111"), {}), big])
+    triage.record(d, "number", OTHER, "confirm")
+    return d
+
+
+def test_a_limit_gives_the_first_pairs_of_the_whole_order():
+    d = _scenario()
+    every = history.attention(d)
+    assert [r["since"] for r in every] == ["back", "new", "gone", "seen"]
+    for n in range(1, len(every) + 1):
+        assert history.attention(d, limit=n) == every[:n]
+    assert history.attention_count(d) == len(every)
+    triage.record(d, "site", "pcrepair.nl", "dismiss")
+    assert history.attention_count(d) == len(every) - 1
+
+
+def test_the_order_is_read_from_covering_indexes():
+    d = _scenario()
+    assert "0015_indexes_for_flags" in schema.applied_names(d)
+    names = {r[0] for r in d.execute("select name from sqlite_master where type = 'index'")}
+    assert {"idx_site_numbers_attention", "idx_presence_kind_key_gone_run"} <= names
+    plan = " ".join(
+        r[3]
+        for r in d.execute(
+            "explain query plan select phone from site_numbers indexed by"
+            " idx_site_numbers_attention where flagged = 1 order by score desc"
+        )
+    )
+    assert "COVERING INDEX idx_site_numbers_attention" in plan
+
+
+def test_the_table_says_how_many_it_leaves_out(tmp_path, monkeypatch):
+    d = _scenario()
+    path = str(tmp_path / "flags.db")
+    d.conn.execute(f"vacuum into '{path}'")  # the history tests' database is in memory
+    runner = CliRunner()
+    one = runner.invoke(analyst.flags, ["--db", path, "--limit", "1"])
+    assert one.exit_code == 0, one.output
+    assert "microsoft-helpdesk.nl" in one.output and "new-scam.nl" not in one.output
+    assert "Showing the first 1 of 4 flagged pairs" in one.output
+    every = runner.invoke(analyst.flags, ["--db", path, "--all"])
+    assert "Showing" not in every.output
+    assert all(s in every.output for s in ("new-scam.nl", "pcrepair.nl", "big-scam.nl"))
+    monkeypatch.setattr(analyst, "FLAGS_SHOWN", 2)
+    shown = runner.invoke(analyst.flags, ["--db", path])
+    assert "Showing the first 2 of 4" in shown.output and "pcrepair.nl" not in shown.output
+    lines = runner.invoke(analyst.flags, ["--db", path, "--json"]).output.splitlines()
+    assert [json.loads(x)["domain"] for x in lines] == [
+        "microsoft-helpdesk.nl",
+        "new-scam.nl",
+        "pcrepair.nl",
+        "big-scam.nl",
+    ]
+    two = runner.invoke(analyst.flags, ["--db", path, "--json", "--limit", "2"]).output
+    assert len(two.splitlines()) == 2
+
+
+def test_the_end_of_a_run_refreshes_the_planners_statistics():
+    """`finish_crawl` ends with PRAGMA optimize (bounded by analysis_limit): the
+    planner's statistics follow the history as it grows, not only migration 0012's."""
+    from crawler import storage
+
+    d = db()
+    run_id = storage.start_run(d, "p")
+    said: list[str] = []
+    d.conn.set_trace_callback(said.append)
+    storage.finish_crawl(d, run_id, {"finish_reason": "finished"})
+    d.conn.set_trace_callback(None)
+    statements = [s.lower() for s in said]
+    assert "pragma analysis_limit = 400" in statements
+    assert statements.index("pragma optimize") > max(
+        i for i, s in enumerate(statements) if s.startswith("update")
+    )
