@@ -83,10 +83,11 @@ def cap_size(db: Database, max_bytes: int) -> None:
 
 def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
     """The smallest record of a run that storage failed under: its status and why."""
+    status = run_status({}, "storage_failed", storage_failed=True)  # the one rule: failed
     try:
         db.execute(
-            "update runs set status = 'failed', finished_at = ?, warnings = ? where id = ?",
-            [now(), json.dumps([f"storage failed: {reason}"]), run_id],
+            "update runs set status = ?, finished_at = ?, warnings = ? where id = ?",
+            [status, now(), json.dumps([f"storage failed: {reason}"]), run_id],
         )
     except sqlite3.Error:
         pass  # nothing fits: the next crawl marks the run interrupted
