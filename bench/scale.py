@@ -1,6 +1,7 @@
 """Scale-out benchmark: 1, 2 and 4 workers on one Redis, against a simulated web on loopback.
 
     .venv/bin/python bench/scale.py [--templates 5] [--workers 1,2,4] [--mode latency|cpu|both]
+                                    [--render never|auto]
 
 The simulated web (one threaded server in this process): two search engines
 (`/e1/search`, `/e2/search`, Bing's HTML) that show the same results in
@@ -10,9 +11,17 @@ served as an HTTP proxy with a fixed latency per page. Two modes:
 - latency: small pages, 500 ms per page, 2 requests in flight per worker:
   the crawl waits on the network, so workers should add up linearly.
 - cpu: big pages (lots of text and number-like strings for the phone
-  extractor and the scorer), 5 ms per page: the crawl is bound by
-  extraction, so N workers need N cores (the target: 2 workers >= 1.7x one
-  on 2 cores).
+  extractor and the scorer), 5 ms per page, 16 requests in flight per
+  worker: the crawl is bound by extraction, so N workers need N cores (the
+  target: 2 workers >= 1.7x one on 2 cores). A worker should use close to
+  a whole core here; the per-worker line says how much each one got.
+
+Every crawl runs with the browser off (`--render never`, the default):
+what a render finds depends on time (a page cut at its time limit counts
+as hanging) and each process has its own render budget (50 pages), so with
+the browser on, the comparison below measures the machine, not the design;
+and Chromium's own processes would share the cores with the workers.
+`--render auto` turns it on for a look.
 
 Per worker count it prints landing pages per minute (site fetches between the
 first and the last one, seen by the server), the speed-up over one worker,
@@ -241,6 +250,60 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class Sampler:
+    """Each process's CPU seconds, read from /proc every 0.1 s while it runs, so
+    the cores it used can be taken over the crawl itself (between the first and
+    the last landing page), without start-up and the end of run.
+
+    Also the seconds its main thread (Scrapy's reactor) was ready to run but
+    waited for a core (/proc/PID/schedstat): on a shared machine a worker that
+    uses 0.6 cores may be CPU-bound all the same, starved by other jobs; its
+    CPU plus its wait ("wanted") near 1.0 says so."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.samples: dict[int, list[tuple[float, float]]] = {p.pid: [] for p in procs}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            for pid, out in self.samples.items():
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                try:
+                    wait = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+                except (OSError, IndexError, ValueError):
+                    wait = 0.0
+                if fields[0] != "Z":  # a zombie has no more CPU to add
+                    cpu = (int(fields[11]) + int(fields[12])) / self.TICK
+                    out.append((time.time(), cpu, wait))
+            self.stop.wait(0.1)
+
+    def cores(self, pid: int, t0: float, t1: float, column: int = 1) -> float:
+        """CPU seconds of `pid` between t0 and t1 over (t1 - t0): the cores it used
+        (column 2: the seconds it waited for a core, over the same)."""
+        pts = self.samples[pid]
+        if len(pts) < 2 or t1 <= t0:
+            return 0.0
+
+        def at(t: float) -> float:
+            for a, b in zip(pts, pts[1:], strict=False):
+                if a[0] <= t <= b[0]:
+                    return a[column] + (b[column] - a[column]) * (t - a[0]) / max(b[0] - a[0], 1e-9)
+            return pts[0][column] if t < pts[0][0] else pts[-1][column]
+
+        return (at(t1) - at(t0)) / (t1 - t0)
+
+    def wanted(self, pid: int, t0: float, t1: float) -> float:
+        """Cores used plus cores waited for: what the process would have used alone."""
+        return self.cores(pid, t0, t1) + self.cores(pid, t0, t1, column=2)
+
+
 def pinned(core: int | None):
     def pin():
         if core is not None:
@@ -260,12 +323,21 @@ def spawn(args, log: Path, env, core=None) -> subprocess.Popen:
     )
 
 
+RENDER = "never"  # --render
+
+
+LANES = {"latency": 1, "cpu": 4}  # queries in flight per engine, by mode
+MODE = ["latency"]  # the mode being measured
+
+
 def settings(concurrency: int) -> list[str]:
     return [
+        "-s", f"SERPWATCH_ENGINE_CONCURRENCY={LANES[MODE[0]]}",
         "-s", "LOG_LEVEL=WARNING",
         "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", f"CONCURRENT_REQUESTS={concurrency}",
         "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2",
+        "-s", f"SERPWATCH_RENDER={RENDER}",
     ]  # fmt: skip
 
 
@@ -306,10 +378,13 @@ def run_single(folder: Path, profile: Path, env, concurrency: int, web: Web) -> 
         env,
         0,
     )
+    sampler = Sampler([proc])
     cpu = reap(proc)
-    cores = cpu / (time.time() - since)
+    sampler.stop.set()
     n, first, last = crawl_phase(web, since)
+    cores = sampler.cores(proc.pid, first, last)
     result = {"pages": n, "seconds": last - first, "flagged": flagged(folder / "single.db")}
+    result["wanted"] = sampler.wanted(proc.pid, first, last)
     return {**result, "cores": cores, "cpu": {"crawl": cpu, "web": own_cpu() - web_before}}
 
 
@@ -339,21 +414,30 @@ def run_distributed(
               folder / f"worker{n}-{i}.log", env, core_list[i % ncores] if ncores > 1 else None)
         for i in range(1, n)
     ]  # fmt: skip
-    worker_cpu = sum(reap(p) for p in [seed, *workers])
+    sampler = Sampler([seed, *workers, store])
+    each = [reap(p) for p in [seed, *workers]]
+    worker_cpu = sum(each)
     store_cpu = reap(store)
+    sampler.stop.set()
     cpu = {
         "workers": worker_cpu,
         "store": store_cpu,
         "redis": redis_cpu(url) - redis_before,
         "web": own_cpu() - web_before,
     }
-    cores_used = (worker_cpu + store_cpu) / (time.time() - since)  # workers + store
     slog = (folder / f"store{n}.log").read_text()
     if store.returncode or seed.returncode:
         raise SystemExit(
             f"{n} workers failed:\n{slog[-2000:]}\n{(folder / f'seed{n}.log').read_text()[-3000:]}"
         )
     pages, first, last = crawl_phase(web, since)
+    # Cores used while the landing pages were fetched (start-up and the end of
+    # run left out): each worker's, and the workers' and the store's together.
+    per_worker = [
+        (sampler.cores(p.pid, first, last), sampler.wanted(p.pid, first, last))
+        for p in [seed, *workers]
+    ]
+    cores_used = sum(c for c, _ in per_worker) + sampler.cores(store.pid, first, last)
     lag = (
         json.loads(slog.split("store lag: ", 1)[1].splitlines()[0]) if "store lag: " in slog else {}
     )
@@ -366,6 +450,7 @@ def run_distributed(
         "flagged": flagged(db),
         "cores": cores_used,
         "cpu": cpu,
+        "per_worker": per_worker,
     }
 
 
@@ -382,10 +467,12 @@ def cpu_line(cpu: dict, pages: int) -> str:
 
 def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) -> dict:
     """Print one mode's table; its speed-ups by worker count (and the load while measured)."""
-    latency, filler, concurrency = (0.5, 4, 2) if mode == "latency" else (0.005, 1500, 8)
+    latency, filler, concurrency = (0.5, 4, 2) if mode == "latency" else (0.005, 1500, 16)
     queries = queries_for(templates)
     nq = len(queries)
+    MODE[0] = mode
     speedups: dict[int, float] = {}
+    costs: dict[int, tuple[float, float]] = {}
     with Web(queries, latency, filler) as web:
         sub = folder / mode
         sub.mkdir()
@@ -395,12 +482,13 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
         size = len(web.page("q0-s0.example")) // 1024
         print(f"\n== {mode}-bound: {nq} queries x 2 engines, {latency * 1000:g} ms per page, "
               f"pages ~{size} KB, {concurrency} requests in flight per worker, "
-              f"engine limit {1 / ENGINE_DELAY:g}/s each; {load()}")  # fmt: skip
+              f"engine limit {1 / ENGINE_DELAY:g}/s each; browser {RENDER}; {load()}")  # fmt: skip
         single = run_single(sub, profile, env, concurrency, web)
         base_rate = single["pages"] / single["seconds"] * 60
         print(f"baseline, single process (same run): {single['pages']} landing pages in "
-              f"{single['seconds']:.1f} s = {base_rate:.0f}/min, CPU used {single['cores']:.2f} "
-              f"cores; {cpu_line(single['cpu'], single['pages'])}; {load()}")  # fmt: skip
+              f"{single['seconds']:.1f} s = {base_rate:.0f}/min, used {single['cores']:.2f} "
+              f"cores while fetching them (wanted {single['wanted']:.2f}); "
+              f"{cpu_line(single['cpu'], single['pages'])}; {load()}")  # fmt: skip
         print(f"{'workers':>7} {'pages/min':>9} {'speed-up':>8} {'lag p50':>8} {'lag p95':>8} "
               f"{'lag max':>8}  engine: busiest 1 s (limit {1 / ENGINE_DELAY:g}), min gap; "
               "same flags")  # fmt: skip
@@ -410,6 +498,7 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
             rate = res["pages"] / res["seconds"] * 60
             one = one or rate
             speedups[n] = rate / one
+            costs[n] = cpu_costs(res["cpu"], res["pages"])
             lag = res["lag"]
             rates = ", ".join(
                 f"{e} {b}/s gap {g * 1000:.0f} ms{' OK' if b <= 1 / ENGINE_DELAY else ' OVER'}"
@@ -420,17 +509,55 @@ def bench(mode: str, templates: int, counts: list[int], folder: Path, url: str) 
                   f"{lag.get('p95', 0):>7.2f}s {lag.get('max', 0):>7.2f}s  {rates}; "
                   f"{'identical' if same else 'DIFFERENT'} "
                   f"({len(res['flagged'][0])} pairs)")  # fmt: skip
-            print(f"{'':>7} workers + store used {res['cores']:.2f} cores; "
+            per = ", ".join(f"{c:.2f} (wanted {w:.2f})" for c, w in res["per_worker"])
+            print(f"{'':>7} cores used while fetching: {res['cores']:.2f}, workers + store; "
+                  f"each worker: {per}; "
                   f"{cpu_line(res['cpu'], res['pages'])}; {load()}")  # fmt: skip
             if not same:
                 a, b = res["flagged"], single["flagged"]
+                best = {
+                    phone: (a[1].get(phone), b[1].get(phone))
+                    for phone in a[1].keys() | b[1].keys()
+                    if a[1].get(phone) != b[1].get(phone)
+                }
                 print(
                     "   only distributed:",
                     sorted(a[0] - b[0])[:5],
                     "only single:",
                     sorted(b[0] - a[0])[:5],
+                    "best verdict (distributed, single):",
+                    dict(sorted(best.items())[:5]),
                 )
+    if mode == "cpu" and 1 in costs:
+        print(idle_projection(costs, len(os.sched_getaffinity(0))))
     return speedups
+
+
+def cpu_costs(cpu: dict, pages: int) -> tuple[float, float]:
+    """CPU seconds per landing page: in the workers, and in the store, Redis and the web."""
+    n = max(pages, 1)
+    return cpu["workers"] / n, (cpu["store"] + cpu["redis"] + cpu["web"]) / n
+
+
+def idle_projection(costs: dict[int, tuple[float, float]], cores: int) -> str:
+    """The speed-up the CPU per page measured here gives on an idle machine.
+
+    n workers, each at most one core, and everything together at most `cores`:
+    pages/s = min(n / w, cores / (w + o)), with w the workers' and o the store's,
+    Redis's and the web's CPU seconds per page, as measured with n workers. On a
+    shared machine the measured speed-up is the share of the cores the workers
+    won; this says what the design gives when they are all ours."""
+    w1, o1 = costs[1]
+    base = min(1 / w1, cores / (w1 + o1))
+    parts = []
+    for n, (w, o) in costs.items():
+        rate = min(n / w, cores / (w + o))
+        parts.append(f"{n} workers {rate / base:.2f}x")
+    return (
+        f"projected on an idle {cores}-core machine from the CPU per page measured above "
+        f"(workers {w1 * 1000:.0f} ms, store + Redis + web {o1 * 1000:.0f} ms with 1 worker): "
+        + ", ".join(parts)
+    )
 
 
 def main() -> None:
@@ -438,7 +565,10 @@ def main() -> None:
     ap.add_argument("--templates", type=int, default=5, help="queries = 4 brands x this")
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--mode", choices=["latency", "cpu", "both"], default="both")
+    ap.add_argument("--render", choices=["never", "auto"], default="never")
     args = ap.parse_args()
+    global RENDER
+    RENDER = args.render
     if not shutil.which("redis-server"):
         raise SystemExit("redis-server is not installed (apt-get install redis-server)")
     counts = [int(x) for x in args.workers.split(",")]

@@ -63,6 +63,7 @@ from crawler.items import (
 from crawler.landing import LANDING_META
 from crawler.merge import Landing, Showing, landing, merge_key
 from crawler.netguard import RefusedRequest
+from crawler.render.policy import RenderBudget
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class Keys:
         self.fenced = f"{p}:fenced"
         self.engine_block = f"{p}:engine_block"
         self.engine_pause = f"{p}:engine_pause"
+        self.render_budget = f"{p}:render_budget"
 
     def rate(self, engine: str) -> str:
         return f"{self.prefix}:rate:{engine}"
@@ -176,7 +178,7 @@ def cleanup(r: redis.Redis, keys: Keys, keep_days: int = 7) -> None:
     """A closed run's working state goes; its meta, stats and WARC list stay a while."""
     doomed = [keys.requests, keys.dupefilter, keys.once, keys.leases, keys.lease_score]
     doomed += [keys.lease_exp, keys.lease_owner, keys.lease_seq, keys.engines, keys.workers]
-    doomed += [keys.engine_block, keys.engine_pause, keys.beats]
+    doomed += [keys.engine_block, keys.engine_pause, keys.beats, keys.render_budget]
     for pattern in (f"{keys.prefix}:merge:*", f"{keys.prefix}:rate:*"):
         doomed += list(r.scan_iter(match=pattern, count=1000))
     for i in range(0, len(doomed), 500):
@@ -552,6 +554,67 @@ def _once_key(request) -> str | None:
     return f"{ctx.query}\x1f{merge_key(ctx.entry_url)}"
 
 
+# -- the browser's budget, one for the run ---------------------------------------------
+
+# KEYS[1] the run's render budget (hash: pages, seconds); ARGV max pages, max
+# seconds. {1 if admitted (and counted) else 0, pages, seconds} as they were.
+_RENDER_ADMIT = """
+local pages = redis.call('HGET', KEYS[1], 'pages') or '0'
+local seconds = redis.call('HGET', KEYS[1], 'seconds') or '0'
+if tonumber(pages) >= tonumber(ARGV[1]) or tonumber(seconds) >= tonumber(ARGV[2]) then
+    return {0, pages, seconds}
+end
+redis.call('HINCRBY', KEYS[1], 'pages', 1)
+return {1, pages, seconds}
+"""
+
+
+class RunRenderBudget(RenderBudget):
+    """`RenderBudget` for the whole run: pages and browser seconds counted in Redis.
+
+    SERPWATCH_RENDER_MAX_PAGES and _MAX_SECONDS are per run. Each worker with
+    its own budget would render up to N times as many pages as a single crawl,
+    and which pages got the browser (its screenshots and what it found) would
+    depend on how many workers joined. The counting is one Lua step, so two
+    workers never both take the last page. The list of cut pages stays each
+    worker's (its stats, added up by the store).
+    """
+
+    def __init__(self, base: RenderBudget, r: redis.Redis, key: str):
+        super().__init__(
+            max_pages=base.max_pages,
+            max_seconds=base.max_seconds,
+            concurrency=base.concurrency,
+            page_seconds=base.page_seconds,
+        )
+        self.r = r
+        self.key = key
+        self._admit = r.register_script(_RENDER_ADMIT)
+
+    def admit(self, url: str, reason: str) -> str | None:
+        admitted, pages, seconds = self._admit(
+            keys=[self.key], args=[self.max_pages, self.max_seconds]
+        )
+        self.used_seconds = float(seconds)
+        if admitted:
+            self.used_pages += 1  # this worker's share
+            return None
+        return self.refuse(url, reason, self.refusal(int(pages), float(seconds)) or "")
+
+    def spend(self, seconds: float) -> None:
+        self.used_seconds = float(self.r.hincrbyfloat(self.key, "seconds", seconds))
+
+    def page_deadline(self) -> float:
+        self.used_seconds = float(self.r.hget(self.key, "seconds") or 0)
+        return super().page_deadline()
+
+
+def run_render_budget(base: RenderBudget, settings) -> RenderBudget:
+    """SERPWATCH_RENDER_BUDGET of a worker (crawler.render.renderer): the run's budget."""
+    r = connect(settings.get("SERPWATCH_REDIS_URL"))
+    return RunRenderBudget(base, r, Keys(settings.get("SERPWATCH_RUN")).render_budget)
+
+
 # -- politeness shared through Redis -------------------------------------------------
 
 
@@ -884,6 +947,8 @@ def worker_settings(url: str, token: str, profile, *, seed: bool, warc_dir: str)
         "SERPWATCH_WORKER": worker_id(),
         "SERPWATCH_SEED": seed,
         "SERPWATCH_PER_WORKER_LIMITS": bool(getattr(profile, "per_worker_limits", False)),
+        # The browser's pages and seconds are the run's, shared by its workers.
+        "SERPWATCH_RENDER_BUDGET": "crawler.distributed.run_render_budget",
         "SERPWATCH_WARC_DIR": str(Path(warc_dir).resolve()),
         "REDIS_URL": url,
         "SCHEDULER": "crawler.distributed.RunScheduler",

@@ -14,7 +14,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,10 +83,11 @@ def cap_size(db: Database, max_bytes: int) -> None:
 
 def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
     """The smallest record of a run that storage failed under: its status and why."""
+    status = run_status({}, "storage_failed", storage_failed=True)  # the one rule: failed
     try:
         db.execute(
-            "update runs set status = 'failed', finished_at = ?, warnings = ? where id = ?",
-            [now(), json.dumps([f"storage failed: {reason}"]), run_id],
+            "update runs set status = ?, finished_at = ?, warnings = ? where id = ?",
+            [status, now(), json.dumps([f"storage failed: {reason}"]), run_id],
         )
     except sqlite3.Error:
         pass  # nothing fits: the next crawl marks the run interrupted
@@ -556,12 +557,17 @@ def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -
 # page's rows: the store pipeline keeps the pages and results of the last 50 ms
 # (SERPWATCH_STORE_BATCH_SECONDS) in memory and stores them with `save_many`,
 # one transaction for all of them.
-# Inside it each save is a savepoint, so one that fails is undone alone.
+# Each save runs plain inside it; when one fails, the batch is rolled back and run
+# again with each save in a savepoint of its own, so that one is undone alone
+# (a savepoint costs two more statements per save: a tenth of storing a page).
 
 
 def _transaction(db: Database):
-    """The transaction of one save: its own commit, or a savepoint in `save_many`'s."""
-    return _savepoint(db) if getattr(db, "_serpwatch_batch", False) else db.conn
+    """The transaction of one save: its own commit, or its part of `save_many`'s."""
+    batch = getattr(db, "_serpwatch_batch", None)
+    if batch is None:
+        return db.conn
+    return _savepoint(db) if batch == "savepoints" else nullcontext()
 
 
 @contextmanager
@@ -579,20 +585,33 @@ def _savepoint(db: Database) -> Iterator[None]:
     db.conn.execute("release one_save")
 
 
+class _SaveFailed(Exception):
+    """A save of a batch run without savepoints failed: run it again with them."""
+
+
 def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[int, Exception]]:
     """Run `saves` (a save function such as `save_page` or `save_serp_result` and its
     arguments after `db`) in one transaction: one commit for all.
 
-    A save that fails with anything but a storage failure is undone alone (its
-    savepoint) and returned with its index; the others are committed. A storage
-    failure (`storage_failure`: disk full, I/O error...) rolls back the whole
-    batch and is raised: nothing of it is stored.
+    A save that fails with anything but a storage failure is undone alone and
+    returned with its index; the others are committed. A storage failure
+    (`storage_failure`: disk full, I/O error...) rolls back the whole batch and
+    is raised: nothing of it is stored.
     """
-    errors: list[tuple[int, Exception]] = []
     if not saves:
-        return errors
+        return []
+    if db.conn.in_transaction:  # begun before: a save that fails cannot be run again
+        return _run_batch(db, saves, "savepoints")
+    try:
+        return _run_batch(db, saves, "plain")
+    except _SaveFailed:
+        return _run_batch(db, saves, "savepoints")
+
+
+def _run_batch(db: Database, saves, mode: str) -> list[tuple[int, Exception]]:
+    errors: list[tuple[int, Exception]] = []
     conn = db.conn
-    db._serpwatch_batch = True
+    db._serpwatch_batch = mode
     try:
         if not conn.in_transaction:
             # The write lock at once: no other writer can slip in between the reads
@@ -605,13 +624,15 @@ def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[i
                 except Exception as exc:
                     if storage_failure(exc) is not None:
                         raise
+                    if mode == "plain":
+                        raise _SaveFailed from exc
                     errors.append((i, exc))
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
     finally:
-        db._serpwatch_batch = False
+        db._serpwatch_batch = None
     return errors
 
 

@@ -42,6 +42,7 @@ from crawler.distributed import (
     reap,
     record_item,
     renew,
+    worker_settings,
 )
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, LandingContext
@@ -222,6 +223,34 @@ def test_the_engine_rate_limit_is_one_for_all_workers(server):
     granted.sort()
     gaps = [b - a for a, b in zip(granted, granted[1:], strict=False)]
     assert len(granted) >= 8 and min(gaps) >= 100, gaps
+
+
+def test_the_browser_budget_is_the_runs_not_each_workers(server, tmp_path):
+    """Two workers' render budgets are one: 3 pages and 30 browser seconds for the run.
+
+    Each with its own budget, two workers rendered up to twice the pages of a
+    single crawl, so which pages got the browser (and what it found) depended
+    on how many workers joined."""
+    from scrapy.settings import Settings
+    from scrapy.utils.misc import load_object
+
+    from crawler.render.policy import RenderBudget
+
+    connect(server.url).flushall()
+    caps = {"max_pages": 3, "max_seconds": 30, "page_seconds": 20}
+    made = []
+    for _ in range(2):
+        s = Settings(worker_settings(server.url, "t", None, seed=False, warc_dir=str(tmp_path)))
+        made.append(load_object(s["SERPWATCH_RENDER_BUDGET"])(RenderBudget(**caps), s))
+    a, b = made
+    assert [a.admit("1", "r"), b.admit("2", "r"), a.admit("3", "r")] == [None] * 3
+    assert "page budget spent (3 renders" in b.admit("4", "flagged")
+    assert b.cut == [{"url": "4", "reason": "flagged", "cut": b.cut[0]["cut"]}] and a.cut == []
+    a.spend(12.5)
+    assert b.page_deadline() == 17.5  # what the run has left, not b's own 30 s
+    b.spend(20)
+    c = load_object(s["SERPWATCH_RENDER_BUDGET"])(RenderBudget(max_pages=9, max_seconds=30), s)
+    assert "time budget spent (32 of 30 s" in c.admit("5", "r")
 
 
 def test_items_survive_the_stream_as_the_same_records():

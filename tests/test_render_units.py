@@ -245,6 +245,32 @@ def test_budget_pages_and_seconds():
     assert budget.cut == [{"url": "d", "reason": "why", "cut": budget.cut[0]["cut"]}]
 
 
+def test_only_a_page_cut_at_its_own_cap_hung():
+    """A page cut because the run's browser time was nearly spent did not hang.
+
+    Issue 18: the benchmark's single crawl and its distributed crawl of the
+    same web disagreed by 5 points on some numbers. Each process has its own
+    600 s of browser time; the single crawl spent it first and its late pages
+    got 1 s ("cut after 1 s while starting"), which counted as the page
+    hanging (+5): a fact of the budget and the machine's load, not the page."""
+    budget = RenderBudget(max_pages=9, max_seconds=30, page_seconds=20)
+    full = budget.page_deadline()
+    assert full == 20 and budget.hung("cut", full)
+    assert not budget.hung("rendered", full) and not budget.hung("failed", full)
+    budget.spend(29)
+    late = budget.page_deadline()
+    assert late == 1.0 and budget.admit("late", "flagged") is None  # still rendered
+    assert not budget.hung("cut", late)
+    seen = behaviour_facts({}, hung=budget.hung("cut", late))
+    assert "hang" not in seen
+    plain = Facts(phone="+31881234567", brand="Microsoft", domain="x.nl")
+    late_cut = Facts(phone="+31881234567", brand="Microsoft", domain="x.nl", behaviours=seen)
+    assert score(late_cut) == score(plain)
+    hanging = behaviour_facts({}, hung=budget.hung("cut", full))
+    facts = Facts(phone="+31881234567", brand="Microsoft", domain="x.nl", behaviours=hanging)
+    assert score(facts).score == score(plain).score + 5
+
+
 # -- facts and scoring ------------------------------------------------------------
 
 

@@ -113,3 +113,16 @@ def test_a_brief_flagged_row_makes_the_same_export_record_as_a_full_one():
     assert len(brief) == len(full) > 2
     assert [storage.export_record(r) for r in brief] == [storage.export_record(r) for r in full]
     assert all(r["first_run"] and r["last_run"] for r in brief)  # what history.attention reads
+
+
+def test_a_run_marked_failed_has_the_status_run_status_gives_a_storage_failure():
+    # The smallest record, when the full one does not fit (crawler.run_recorder).
+    from crawler.run_status import run_status
+
+    d = db()
+    run_id = storage.start_run(d, "p")
+    storage.mark_run_failed(d, run_id, "disk full")
+    run = storage.get_run(d, run_id)
+    assert run["status"] == run_status({}, "finished", storage_failed=True) == "failed"
+    assert storage.RunSummary.from_row(run).warnings == ["storage failed: disk full"]
+    assert run["finished_at"]

@@ -27,6 +27,7 @@ EngineRateLimit
 SharedEngineGate
 StreamPipeline
 WorkerExtension
+run_render_budget  # SERPWATCH_RENDER_BUDGET, loaded by crawler.render.renderer
 enqueue_request  # Scrapy's engine calls these on the SCHEDULER (RunScheduler)
 next_request
 GuardedResolver

@@ -77,6 +77,7 @@ class RenderWork:
 
     url: str
     settle_seconds: float = 6.0
+    deadline: float = 20.0  # seconds this render was given (RenderBudget.page_deadline)
     full_page_max: int = 4000  # pixels
     screenshots: bool = True
     ocr_images: int = MAX_IMAGES

@@ -159,16 +159,24 @@ class RenderBudget:
 
     def admit(self, url: str, reason: str) -> str | None:
         """None when the page may be rendered (and counts it); else why it may not."""
-        if self.used_pages >= self.max_pages:
-            why = f"page budget spent ({self.max_pages} renders, SERPWATCH_RENDER_MAX_PAGES)"
-        elif self.used_seconds >= self.max_seconds:
-            why = (
-                f"time budget spent ({self.used_seconds:.0f} of {self.max_seconds:.0f} s,"
-                " SERPWATCH_RENDER_MAX_SECONDS)"
-            )
-        else:
+        why = self.refusal(self.used_pages, self.used_seconds)
+        if why is None:
             self.used_pages += 1
             return None
+        return self.refuse(url, reason, why)
+
+    def refusal(self, pages: int, seconds: float) -> str | None:
+        """Why no more page may be rendered after `pages` and `seconds`; None if it may."""
+        if pages >= self.max_pages:
+            return f"page budget spent ({self.max_pages} renders, SERPWATCH_RENDER_MAX_PAGES)"
+        if seconds >= self.max_seconds:
+            return (
+                f"time budget spent ({seconds:.0f} of {self.max_seconds:.0f} s,"
+                " SERPWATCH_RENDER_MAX_SECONDS)"
+            )
+        return None
+
+    def refuse(self, url: str, reason: str, why: str) -> str:
         self.cut.append({"url": url, "reason": reason, "cut": why})
         return why
 
@@ -178,3 +186,15 @@ class RenderBudget:
     def page_deadline(self) -> float:
         """Seconds the next page may take: its own cap, within what the run has left."""
         return max(1.0, min(self.page_seconds, self.max_seconds - self.used_seconds))
+
+    def hung(self, status: str, deadline: float) -> bool:
+        """Whether a render with this outcome and deadline shows the page hanging.
+
+        Only a page cut at its own cap (`page_seconds`) hung. One cut sooner
+        because the run's browser time was nearly spent (`page_deadline`
+        shrinks to what is left, down to 1 s) shows the budget, not the page:
+        calling it a hang would add points that depend on how busy the machine
+        was and on which pages came late, so two crawls of the same web (one
+        process or several workers, each with its own budget) would disagree.
+        """
+        return status == "cut" and deadline >= self.page_seconds

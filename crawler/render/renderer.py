@@ -31,6 +31,7 @@ import time
 from dataclasses import replace
 
 import scrapy
+from scrapy.utils.misc import load_object
 
 from crawler import stats_keys
 from crawler.engines.common import browser_headers
@@ -94,6 +95,11 @@ class Renderer:
             concurrency=max(1, settings.getint("SERPWATCH_RENDER_CONCURRENCY", 2)),
             page_seconds=settings.getfloat("SERPWATCH_RENDER_PAGE_SECONDS", 20),
         )
+        if settings.get("SERPWATCH_RENDER_BUDGET"):
+            # Distributed mode: the run's budget, shared by its workers
+            # (crawler.distributed.run_render_budget).
+            shared = load_object(settings.get("SERPWATCH_RENDER_BUDGET"))
+            self.budget = shared(self.budget, settings)
         self.settle = settings.getfloat("SERPWATCH_RENDER_SETTLE", 6)
         self.min_risk = settings.get("SERPWATCH_RENDER_MIN_RISK") or "medium"
         self.max_height = settings.getint("SERPWATCH_SCREENSHOT_MAX_HEIGHT", 4000)
@@ -155,7 +161,7 @@ class Renderer:
         all_rendered = {h.phone for url, html in documents for h in _extract(html, region, url)}
         texts = self._ocr(work)
         images = image_hits(static_numbers | all_rendered, texts, region, item.url)
-        hung = status == "cut"
+        hung = self.budget.hung(status, work.deadline)
         facts = RenderFacts(
             reason=reason,
             status=status,
@@ -297,6 +303,7 @@ class Renderer:
             deadline = self.budget.page_deadline()
             work = RenderWork(
                 url=url,
+                deadline=deadline,
                 settle_seconds=min(self.settle, max(1.0, deadline / 2)),
                 full_page_max=self.max_height,
                 ocr_images=self.ocr_images if ocr else 0,
