@@ -950,7 +950,9 @@ def flagged_rows(
                 where {where}"""
         )
         params += more
-    cursor = db.execute(" union all ".join(selects) + " order by score desc, phone, domain", params)
+    # A compound SELECT orders by its result columns; one SELECT by the pair's.
+    order = "score desc, phone, domain" if len(selects) > 1 else "p.score desc, p.phone, p.domain"
+    cursor = db.execute(" union all ".join(selects) + f" order by {order}", params)
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield dict(zip(names, row, strict=True))
