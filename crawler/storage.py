@@ -1376,17 +1376,6 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
-def optimize(db: Database) -> None:
-    """Fresh planner statistics where a run changed a table much (SQLite's advice: at
-    the end of each session that wrote). `analysis_limit` bounds what an ANALYZE
-    reads, so this stays cheap however long the history is."""
-    try:
-        db.execute("pragma analysis_limit = 400")
-        db.execute("pragma optimize")
-    except sqlite3.Error:
-        pass  # statistics only: a full or read-only disk must not fail the run's record
-
-
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -1447,7 +1436,10 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
-    optimize(db)
+    # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
+    # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
+    # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's
+    # ANALYZE stands.
     return RunSummary(
         status=status,
         blocked=blocked,

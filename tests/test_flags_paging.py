@@ -74,21 +74,3 @@ def test_the_table_says_how_many_it_leaves_out(tmp_path, monkeypatch):
     ]
     two = runner.invoke(analyst.flags, ["--db", path, "--json", "--limit", "2"]).output
     assert len(two.splitlines()) == 2
-
-
-def test_the_end_of_a_run_refreshes_the_planners_statistics():
-    """`finish_crawl` ends with PRAGMA optimize (bounded by analysis_limit): the
-    planner's statistics follow the history as it grows, not only migration 0012's."""
-    from crawler import storage
-
-    d = db()
-    run_id = storage.start_run(d, "p")
-    said: list[str] = []
-    d.conn.set_trace_callback(said.append)
-    storage.finish_crawl(d, run_id, {"finish_reason": "finished"})
-    d.conn.set_trace_callback(None)
-    statements = [s.lower() for s in said]
-    assert "pragma analysis_limit = 400" in statements
-    assert statements.index("pragma optimize") > max(
-        i for i, s in enumerate(statements) if s.startswith("update")
-    )
