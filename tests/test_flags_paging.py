@@ -74,3 +74,25 @@ def test_the_table_says_how_many_it_leaves_out(tmp_path, monkeypatch):
     ]
     two = runner.invoke(analyst.flags, ["--db", path, "--json", "--limit", "2"]).output
     assert len(two.splitlines()) == 2
+
+
+def test_the_reports_counts_read_indexes_not_every_row():
+    """The report's "flagged numbers" count and its chart per run and brand read the
+    covering indexes of migrations 0015 and 0016, not every pair and every sighting."""
+    from crawler import storage
+
+    d = _scenario()
+    said: list[str] = []
+    d.conn.set_trace_callback(said.append)
+    count = storage.flagged_number_count(d)
+    per_run = storage.flagged_numbers_per_run(d, 3)
+    d.conn.set_trace_callback(None)
+    assert count == len({r["phone"] for r in history.attention(d)})
+    assert {r["run_id"] for r in per_run} == {1, 2, 3}
+    plans = [
+        " | ".join(r[3] for r in d.execute(f"explain query plan {s}"))
+        for s in said
+        if s.lstrip().lower().startswith("select")
+    ]
+    assert any("COVERING INDEX idx_site_numbers_attention" in p for p in plans), plans
+    assert any("COVERING INDEX idx_sightings_flagged_run_id" in p for p in plans), plans
