@@ -540,6 +540,10 @@ def main() -> None:
             f"   ratio, CPU per page: {cpu_b / cpu_s:.2f}   (baseline {cpu_b:.2f} ms,"
             f" serpwatch {cpu_s:.2f} ms: the throughput of each on an idle core)"
         )
+        print(
+            f"   CPU ms per page, rounds: baseline {[round(r['cpu_ms'], 2) for r in base]},"
+            f" serpwatch {[round(r['cpu_ms'], 2) for r in ours]}"
+        )
         _stages(staged)
         if not args.no_scrapy_bench:
             print(f"scrapy bench itself (its server, tiny pages): {scrapy_bench():.0f} pages/min")

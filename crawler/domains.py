@@ -76,6 +76,14 @@ def host_parts(host_or_url: str) -> tuple[list[str], str, bool]:
     A host whose suffix is unknown (`brand.test`) keeps all labels but the last
     as its name labels, and the last as its suffix.
     """
+    labels, suffix, private = _host_parts(host_or_url)
+    return list(labels), suffix, private  # a list of its own: callers may change it
+
+
+# Scoring asks this of the same page's URL several times, and of each brand's
+# domains on every page (bench/throughput.py).
+@lru_cache(maxsize=65536)
+def _host_parts(host_or_url: str) -> tuple[tuple[str, ...], str, bool]:
     host = host_or_url
     if "//" in host_or_url:
         host = urlsplit(host_or_url).hostname or ""
@@ -84,6 +92,6 @@ def host_parts(host_or_url: str) -> tuple[list[str], str, bool]:
     if parts.suffix:
         labels = [x for x in (parts.subdomain.split(".") + [parts.domain]) if x]
         private = bool(getattr(parts, "is_private", False)) or parts.suffix in SITE_BUILDERS
-        return labels, parts.suffix, private
+        return tuple(labels), parts.suffix, private
     labels = [x for x in host.split(".") if x]
-    return labels[:-1], (labels[-1] if labels else ""), False
+    return tuple(labels[:-1]), (labels[-1] if labels else ""), False

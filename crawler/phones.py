@@ -485,7 +485,7 @@ def _label(before: str) -> str | None:
     """The nearest label in front of a run: "fax", "phone", "not" or None.
 
     "Tel/Fax", "telefoon en fax": a number that is both is a contact number."""
-    window = _JUNK_RE.sub("", before)[-_LABEL_WINDOW:]
+    window = _dejunk(before)[-_LABEL_WINDOW:]
     matches = list(_LABEL_RE.finditer(window))
     if not matches:
         return None
@@ -509,7 +509,14 @@ def _shown(raw: str) -> str:
 
 
 def _visible(text: str) -> str:
-    return " ".join(_WS_RE.sub(" ", _JUNK_RE.sub("", text)).split())
+    return " ".join(_WS_RE.sub(" ", _dejunk(text)).split())
+
+
+def _dejunk(text: str) -> str:
+    """`_JUNK_RE.sub("", text)`: the only junk in ASCII is _SOFT, which `replace`
+    drops faster than the pattern's large class does."""
+    text = text.replace(_SOFT, "")
+    return text if text.isascii() else _JUNK_RE.sub("", text)
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -522,14 +529,16 @@ def _context(text: str, start: int, end: int) -> str:
 
 _BREAKS_RE = re.compile(r"[ ]*\n[ \n]*")
 _HARD_RUN_RE = re.compile(rf"[{_SPACES}{_HARD}]*{_HARD}[{_SPACES}{_HARD}]*")
-_SPACE_RUN_RE = re.compile(rf"[{_SPACES}]+")
+# White space to make one space of: a run, or one character that is not a space
+# (a run of one space stays as it is, without a replacement).
+_SPACE_RUN_RE = re.compile(rf"[{_SPACES}]{{2,}}|[{_SPACES.removeprefix(' ')}]")
 
 
 def _collapse(part: str) -> str:
     """Junk out; a run of white space that holds a block boundary becomes a line
     break, any other a space. (Without a Python call per run, as
     `_WS_RE.sub(_break_or_space, ...)` did: a tenth of extracting a page.)"""
-    part = _JUNK_RE.sub("", part)
+    part = _dejunk(part)
     if _HARD not in part:
         return _SPACE_RUN_RE.sub(" ", part)
     part = _SPACE_RUN_RE.sub(" ", _HARD_RUN_RE.sub(_HARD, part))

@@ -14,7 +14,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -557,12 +557,17 @@ def _upsert(db: Database, table: str, record: dict, pk: str, keep: tuple = ()) -
 # page's rows: the store pipeline keeps the pages and results of the last 50 ms
 # (SERPWATCH_STORE_BATCH_SECONDS) in memory and stores them with `save_many`,
 # one transaction for all of them.
-# Inside it each save is a savepoint, so one that fails is undone alone.
+# Each save runs plain inside it; when one fails, the batch is rolled back and run
+# again with each save in a savepoint of its own, so that one is undone alone
+# (a savepoint costs two more statements per save: a tenth of storing a page).
 
 
 def _transaction(db: Database):
-    """The transaction of one save: its own commit, or a savepoint in `save_many`'s."""
-    return _savepoint(db) if getattr(db, "_serpwatch_batch", False) else db.conn
+    """The transaction of one save: its own commit, or its part of `save_many`'s."""
+    batch = getattr(db, "_serpwatch_batch", None)
+    if batch is None:
+        return db.conn
+    return _savepoint(db) if batch == "savepoints" else nullcontext()
 
 
 @contextmanager
@@ -580,20 +585,33 @@ def _savepoint(db: Database) -> Iterator[None]:
     db.conn.execute("release one_save")
 
 
+class _SaveFailed(Exception):
+    """A save of a batch run without savepoints failed: run it again with them."""
+
+
 def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[int, Exception]]:
     """Run `saves` (a save function such as `save_page` or `save_serp_result` and its
     arguments after `db`) in one transaction: one commit for all.
 
-    A save that fails with anything but a storage failure is undone alone (its
-    savepoint) and returned with its index; the others are committed. A storage
-    failure (`storage_failure`: disk full, I/O error...) rolls back the whole
-    batch and is raised: nothing of it is stored.
+    A save that fails with anything but a storage failure is undone alone and
+    returned with its index; the others are committed. A storage failure
+    (`storage_failure`: disk full, I/O error...) rolls back the whole batch and
+    is raised: nothing of it is stored.
     """
-    errors: list[tuple[int, Exception]] = []
     if not saves:
-        return errors
+        return []
+    if db.conn.in_transaction:  # begun before: a save that fails cannot be run again
+        return _run_batch(db, saves, "savepoints")
+    try:
+        return _run_batch(db, saves, "plain")
+    except _SaveFailed:
+        return _run_batch(db, saves, "savepoints")
+
+
+def _run_batch(db: Database, saves, mode: str) -> list[tuple[int, Exception]]:
+    errors: list[tuple[int, Exception]] = []
     conn = db.conn
-    db._serpwatch_batch = True
+    db._serpwatch_batch = mode
     try:
         if not conn.in_transaction:
             # The write lock at once: no other writer can slip in between the reads
@@ -606,13 +624,15 @@ def save_many(db: Database, saves: list[tuple[Callable, tuple]]) -> list[tuple[i
                 except Exception as exc:
                     if storage_failure(exc) is not None:
                         raise
+                    if mode == "plain":
+                        raise _SaveFailed from exc
                     errors.append((i, exc))
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
     finally:
-        db._serpwatch_batch = False
+        db._serpwatch_batch = None
     return errors
 
 
@@ -905,7 +925,6 @@ def flagged_rows(
     the facts `official_site`, `third_party`, `third_party_site`; with
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
     export record (`export_record`) and its runs need, not the facts and evidence."""
-    where, params = _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run)
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
@@ -913,21 +932,38 @@ def flagged_rows(
             f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
         )
         join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
-    cursor = db.execute(
-        f"""
-        select {pair}, {extra}
-        from site_numbers p
-        join numbers n on n.phone = p.phone
-        join sites s on s.domain = p.domain
-        {join}
-        where {where}
-        order by p.score desc, p.phone, p.domain
-        """,
-        params,
-    )
+    # The flagged pairs read in the order of their index (no sort of wide rows: the
+    # first row comes at once), merged with the few pairs dismissed by an analyst.
+    # One WHERE with an OR of both made SQLite read and sort every pair first.
+    arms = [("p.flagged = 1", _BY_SCORE if run_id is None and seen_in_run is None else "")]
+    if include_dismissed:
+        arms.append((_DISMISSED, ""))
+    selects, params = [], []
+    for base, indexed in arms:
+        where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
+        selects.append(
+            f"""select {pair}, {extra}
+                from site_numbers p {indexed}
+                join numbers n on n.phone = p.phone
+                join sites s on s.domain = p.domain
+                {join}
+                where {where}"""
+        )
+        params += more
+    # A compound SELECT orders by its result columns; one SELECT by the pair's.
+    order = "score desc, phone, domain" if len(selects) > 1 else "p.score desc, p.phone, p.domain"
+    cursor = db.execute(" union all ".join(selects) + f" order by {order}", params)
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield dict(zip(names, row, strict=True))
+
+
+_BY_SCORE = "indexed by idx_site_numbers_flagged_score_phone_domain"
+# Not flagged only because an analyst dismissed the number or the site (schema 0015
+# indexes the statuses).
+_DISMISSED = """coalesce(p.flagged, 0) != 1 and p.risk is not null
+    and (p.phone in (select phone from numbers where status = 'dismissed')
+         or p.domain in (select domain from sites where status = 'dismissed'))"""
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
@@ -956,10 +992,12 @@ _BRIEF = (
 )
 
 
-def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) -> tuple[str, list]:
-    """The WHERE of `flagged_rows` over site_numbers p, numbers n, sites s."""
+def _flagged_where(
+    min_risk, run_id, include_dismissed, by, seen_in_run=None, base="p.flagged = 1"
+) -> tuple[str, list]:
+    """The WHERE of flagged pairs over site_numbers p, numbers n, sites s (`base`: which)."""
     risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
-    where = "p.flagged = 1"
+    where = base
     if include_dismissed:
         where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
@@ -1010,12 +1048,22 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
     named = dict(zip((f"w{i}" for i in range(len(params))), params, strict=True))
     for i in range(len(params)):
         where = where.replace("?", f":w{i}", 1)
+    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    whole = limit is None or limit > _ATTENTION_PAGE_MAX
+    # A page: its order from the covering indexes, then only its rows read whole.
+    # Every pair (--json): one pass over the rows, sorted by SQLite.
+    columns = f"{pair}, {_FLAGGED_EXTRA}" if whole else "p.rowid as row"
+    joins = (
+        "join numbers n on n.phone = p.phone join sites s on s.domain = p.domain"
+        if whole
+        else "indexed by idx_site_numbers_attention"
+    )
     order = f"""
         with back as (
             select key from changes where run_id = :last and kind = 'pair' and event = 'back')
-        select p.rowid as row, {_ATTENTION_GROUP} as since_group,
+        select {columns}, {_ATTENTION_GROUP} as since_group,
                p.domain || ' ' || p.phone in back as back
-        from site_numbers p indexed by idx_site_numbers_attention
+        from site_numbers p {joins}
         where {where}
           and p.phone not in {decided["numbers", "dismissed"]}
           and p.domain not in {decided["sites", "dismissed"]}
@@ -1024,7 +1072,11 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
                  since_group, p.score desc, p.phone, p.domain
         limit :limit"""
     cursor = db.execute(order, {**named, "last": last_run, "limit": -1 if limit is None else limit})
-    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    if whole:
+        names = [d[0] for d in cursor.description]
+        for r in cursor:
+            yield dict(zip(names, r, strict=True))
+        return
     while chunk := cursor.fetchmany(500):
         marks = ",".join("?" * len(chunk))
         found = db.execute(
@@ -1039,6 +1091,10 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
         rows = {r[0]: dict(zip(names, r, strict=True)) for r in found}
         for row, group, back in chunk:
             yield {**rows[row], "since_group": group, "back": back}
+
+
+# Above this many pairs `attention_rows` reads them in one pass instead of by rowid.
+_ATTENTION_PAGE_MAX = 5000
 
 
 def attention_count(db: Database, min_risk: str = "low") -> int:
@@ -1057,11 +1113,13 @@ def attention_count(db: Database, min_risk: str = "low") -> int:
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
     """How many numbers have a flagged pair that no analyst dismissed."""
     where, params = _flagged_where(min_risk, None, False, "pair")
+    # From the covering index of `flags` (schema 0015), not the wide pair rows.
     (n,) = db.execute(
         f"""select count(distinct p.phone) from site_numbers p
-            join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
+            indexed by idx_site_numbers_attention
             where {where}
-              and 'dismissed' not in (coalesce(n.status, ''), coalesce(s.status, ''))""",
+              and p.phone not in (select phone from numbers where status = 'dismissed')
+              and p.domain not in (select domain from sites where status = 'dismissed')""",
         params,
     ).fetchone()
     return n
@@ -1320,17 +1378,6 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
-def optimize(db: Database) -> None:
-    """Fresh planner statistics where a run changed a table much (SQLite's advice: at
-    the end of each session that wrote). `analysis_limit` bounds what an ANALYZE
-    reads, so this stays cheap however long the history is."""
-    try:
-        db.execute("pragma analysis_limit = 400")
-        db.execute("pragma optimize")
-    except sqlite3.Error:
-        pass  # statistics only: a full or read-only disk must not fail the run's record
-
-
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -1391,7 +1438,10 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
-    optimize(db)
+    # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
+    # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
+    # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's
+    # ANALYZE stands.
     return RunSummary(
         status=status,
         blocked=blocked,

@@ -73,3 +73,35 @@ def test_context_collapse_as_before():
     for _ in range(20_000):
         part = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 24)))
         assert phones._collapse(part) == before(part), repr(part)
+
+
+def test_whole_word_as_before():
+    """brands._whole_word (the word first, its look-behind after) finds what
+    `(?<!\\w)word(?!\\w)` found, in any text."""
+    import random
+    import re
+
+    from crawler.brands import _whole_word, word_hits
+
+    alphabet = ["a", "b", " ", "-", "é", "1", "_", ".", "\u00a0", "ß"]
+    rnd = random.Random(13)
+    for word in ["ab", "a b", "a-b", "a.b", "é", "b_a", "1a", "ß", "a+b"]:
+        before = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")
+        for _ in range(5_000):
+            text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 14)))
+            assert _whole_word(word).findall(text) == before.findall(text), (word, text)
+    assert word_hits("ing bellen, bellingen; ing.", ["ing", "", "bel"]) == 2
+
+
+def test_dejunk_as_before():
+    """phones._dejunk drops what `_JUNK_RE.sub("", ...)` dropped."""
+    import random
+
+    from crawler import phones
+
+    alphabet = [" ", "a", "1", "é", "\u00ad", "\u200b", "\ufeff", phones._SOFT, phones._HARD]
+    alphabet += ["\U000f0001", "\U000fffff", "€", "\u2060"]
+    rnd = random.Random(13)
+    for _ in range(20_000):
+        part = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 16)))
+        assert phones._dejunk(part) == phones._JUNK_RE.sub("", part), repr(part)

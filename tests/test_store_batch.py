@@ -106,3 +106,34 @@ def test_a_batch_stores_what_one_by_one_stores(tmp_path):
     got, want = _rows(batch), _rows(one)
     assert want["serp_results"] and want["sightings"] and want["pages"]
     assert got == want
+
+
+def test_a_save_that_fails_is_undone_alone(tmp_path):
+    """In a batch, a save that fails (not a storage failure) is undone whole, even
+    the rows it wrote before failing, and reported; the others are committed."""
+    results, pages = _results(), _pages()
+    db = storage.open_db(tmp_path / "x.db")
+    storage.ensure_db_shape(db)
+    run_id = storage.start_run(db, "p")
+    broken_page = batched_save(run_id, pages[1])
+    save, (_, row, verdicts) = broken_page
+    # The page's row is written, then its second verdict has no number: KeyError.
+    broken = (save, (run_id, row, [verdicts[0], {"score": 1}]))
+    bad_result = (storage.save_serp_result, (run_id, {**_row(results[1]), "no_such": 1}))
+    calls = [batched_save(run_id, results[0]), bad_result, broken, batched_save(run_id, pages[0])]
+    errors = storage.save_many(db, calls)
+    assert [i for i, _ in errors] == [1, 2]
+    assert isinstance(errors[1][1], KeyError)
+    assert [r["url"] for r in db["pages"].rows] == [pages[0].url]
+    assert [r["is_ad"] for r in db["serp_results"].rows] == [0]
+    assert {r["url"] for r in db["sightings"].rows} == {pages[0].url}
+    # Another batch after it runs as usual.
+    assert storage.save_many(db, [batched_save(run_id, pages[1])]) == []
+    assert db["pages"].count == 2
+    db.close()
+
+
+def _row(item: SerpItem) -> dict:
+    from pipelines.store import _serp_row
+
+    return _serp_row(item)

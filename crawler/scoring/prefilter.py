@@ -163,7 +163,25 @@ def required(rx: re.Pattern):
     if found is None:
         return None
     nocase = bool(rx.flags & re.IGNORECASE)
-    return nocase, _folded(found) if nocase else found
+    return nocase, _simpler(_folded(found) if nocase else found)
+
+
+def _simpler(condition):
+    """The same condition, cheaper to check: the strings of an "or"'s "any" parts
+    in one "any", and no string that holds another of its "any" (a text that
+    holds "nepsite" holds "nep")."""
+    kind, parts = condition
+    if kind == "any":
+        return kind, frozenset(s for s in parts if not any(o != s and o in s for o in parts))
+    parts = [_simpler(p) for p in parts]
+    if kind == "or":
+        flat = [q for p in parts for q in (p[1] if p[0] == "or" else [p])]
+        strings = frozenset().union(*(p[1] for p in flat if p[0] == "any"))
+        rest = [p for p in flat if p[0] != "any"]
+        parts = ([_simpler(("any", strings))] if strings else []) + rest
+        if len(parts) == 1:
+            return parts[0]
+    return kind, tuple(parts)
 
 
 def _holds(condition, hay: str) -> bool:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser
 
 from crawler.brands import brand_in
 from crawler.domains import PATH_HOSTS, SITE_BUILDERS, host_parts, within
 from crawler.impersonation import trade_words
-from crawler.scoring.prefilter import could_match, fold
+from crawler.scoring.prefilter import could_match, fold, search
 from crawler.scoring.words import (
     ALARM,
     CALL,
@@ -166,19 +167,19 @@ def presents_as_brand(sentence: str, keywords: list[str]) -> bool:
     reparaties": a shop, not the brand)."""
     if not sentence or NEGATION.search(sentence) or trade_words(sentence):
         return False
-    for kw in keywords:
-        if not kw:
-            continue
-        name = rf"(?<!\w){re.escape(kw)}(?!\w)"
-        if re.search(
-            rf"{name}[\s-]+(\w+\s+){{0,2}}?{SERVICE}"  # Nordbank (zakelijk) helpdesk
-            rf"|{SERVICE}\s+(van|of|from|bij|voor|for)\s+(de\s+|het\s+)?{name}"  # ... van PostNL
-            rf"|\b{CALL}\s+((met|naar|to|de|het|direct|gewoon|meteen|nu)\s+){{0,2}}{name}",
-            sentence,
-            re.I | re.X,
-        ):
-            return True
-    return False
+    return any(search(_as_brand(kw), sentence) for kw in keywords if kw)
+
+
+# Compiled once per keyword, not on every number of every page (bench/throughput.py).
+@lru_cache(maxsize=4096)
+def _as_brand(kw: str) -> re.Pattern:
+    name = rf"(?<!\w){re.escape(kw)}(?!\w)"
+    return re.compile(
+        rf"{name}[\s-]+(\w+\s+){{0,2}}?{SERVICE}"  # Nordbank (zakelijk) helpdesk
+        rf"|{SERVICE}\s+(van|of|from|bij|voor|for)\s+(de\s+|het\s+)?{name}"  # ... van PostNL
+        rf"|\b{CALL}\s+((met|naar|to|de|het|direct|gewoon|meteen|nu)\s+){{0,2}}{name}",
+        re.I | re.X,
+    )
 
 
 def own_service(sentence: str) -> bool:
@@ -186,7 +187,10 @@ def own_service(sentence: str) -> bool:
     our support team"): on a page titled as the brand's helpdesk, the brand's line."""
     if not sentence or NEGATION.search(sentence) or trade_words(sentence):
         return False
-    return bool(re.search(rf"\b(onze|ons|our)\s+(\w+\s+){{0,2}}?{SERVICE}", sentence, re.I | re.X))
+    return bool(_OWN_SERVICE.search(sentence))
+
+
+_OWN_SERVICE = re.compile(rf"\b(onze|ons|our)\s+(\w+\s+){{0,2}}?{SERVICE}", re.I | re.X)
 
 
 def _unnegated(rx: re.Pattern, text: str, folded: str | None = None) -> re.Match | None:
