@@ -918,13 +918,15 @@ def flagged_rows(
     details: bool = False,
     seen_in_run: int | None = None,
     brief: bool = False,
+    by_site: bool = False,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
     number's and site's. With `details`, also the page's title (`page_title`) and
     the facts `official_site`, `third_party`, `third_party_site`; with
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
-    export record (`export_record`) and its runs need, not the facts and evidence."""
+    export record (`export_record`) and its runs need, not the facts and evidence.
+    `by_site`: ordered by site first (then score, number), each site's pairs together."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
@@ -935,7 +937,8 @@ def flagged_rows(
     # The flagged pairs read in the order of their index (no sort of wide rows: the
     # first row comes at once), merged with the few pairs dismissed by an analyst.
     # One WHERE with an OR of both made SQLite read and sort every pair first.
-    arms = [("p.flagged = 1", _BY_SCORE if run_id is None and seen_in_run is None else "")]
+    by_score = run_id is None and seen_in_run is None and not by_site
+    arms = [("p.flagged = 1", _BY_SCORE if by_score else "")]
     if include_dismissed:
         arms.append((_DISMISSED, ""))
     selects, params = [], []
@@ -951,7 +954,9 @@ def flagged_rows(
         )
         params += more
     # A compound SELECT orders by its result columns; one SELECT by the pair's.
-    order = "score desc, phone, domain" if len(selects) > 1 else "p.score desc, p.phone, p.domain"
+    columns = ("domain", "score desc", "phone") if by_site else ("score desc", "phone", "domain")
+    prefix = "" if len(selects) > 1 else "p."
+    order = ", ".join(prefix + c for c in columns)
     cursor = db.execute(" union all ".join(selects) + f" order by {order}", params)
     names = [d[0] for d in cursor.description]
     for row in cursor:
