@@ -2,7 +2,8 @@
 
 A year of crawls every six hours is about a million sightings. This script
 generates such a database with the project's own save functions
-(`storage.start_run`, `save_serp_result`, `save_page`, `history.close_run`,
+(`storage.start_run`, `save_serp_result` and `save_page` in batches through
+`storage.save_many` as the store pipeline does, `history.close_run`,
 `storage.finish_crawl`), then times the analyst's commands against it, each in
 its own process as a user runs them (wall time and peak memory):
 
@@ -40,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler import history, storage  # noqa: E402
+from crawler import history, settings, storage  # noqa: E402
 from crawler.scoring import Facts, verdict_record  # noqa: E402
 
 ENGINES = ("bing", "duckduckgo")
@@ -115,6 +116,20 @@ def _queries() -> list[tuple[str, str]]:
     return [(b, t.format(b)) for b in BRANDS for t in TEMPLATES]
 
 
+# Saves per transaction, as the store pipeline batches them: SERPWATCH_STORE_BATCH
+# items (here two saves each, a page and its result).
+BATCH = 2 * settings.SERPWATCH_STORE_BATCH
+
+
+def _save(db, batch: list) -> float:
+    """Store a batch the way the store pipeline does (`storage.save_many`); its seconds."""
+    t = time.perf_counter()
+    errors = storage.save_many(db, batch)
+    if errors:
+        raise errors[0][1]
+    return time.perf_counter() - t
+
+
 def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
     """One crawl run's worth of saving and its end-of-run step; returns the timings."""
     at = (START + timedelta(hours=6 * r)).isoformat(timespec="seconds")
@@ -124,6 +139,7 @@ def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
     save = 0.0
     sightings = 0
     results: dict[str, int] = {}
+    batch: list = []
     first = (r * shape.step) % max(1, shape.sites - shape.window + 1)
     for i in range(shape.pages):
         site = first + i
@@ -173,10 +189,13 @@ def one_run(db, shape: Shape, r: int, verdicts: Verdicts) -> dict:
             "seen_at": at,
         }
         vs = [verdicts.get(i + j, p, brand, domain, is_ad) for j, p in enumerate(phones)]
-        t = time.perf_counter()
-        storage.save_serp_result(db, run_id, result)
-        storage.save_page(db, run_id, page, vs)
-        save += time.perf_counter() - t
+        batch += [
+            (storage.save_serp_result, (run_id, result)),
+            (storage.save_page, (run_id, page, vs)),
+        ]
+        if len(batch) >= BATCH or i == shape.pages - 1:
+            save += _save(db, batch)
+            batch = []
         sightings += len(vs)
         results[engine] = results.get(engine, 0) + 1
     stats = {
@@ -323,7 +342,11 @@ def main() -> int:
     ap.add_argument(
         "--no-run", action="store_true", help="time the commands only, not a crawl run's saving"
     )
-    ap.add_argument("--only", default="", help="time only commands whose name contains this")
+    ap.add_argument(
+        "--only",
+        default="",
+        help="time only commands whose name contains this (several: comma-separated)",
+    )
     ap.add_argument("--timeout", type=float, default=120, help="seconds before a command is killed")
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)
@@ -377,7 +400,7 @@ def main() -> int:
     out = args.cache / "out"
     out.mkdir(exist_ok=True)
     for name, argv in commands(work, out, key):
-        if args.only and args.only not in name:
+        if args.only and not any(o and o in name for o in args.only.split(",")):
             continue
         wall, mb, code, err = _measure(argv, env, args.timeout)
         if code == -9:

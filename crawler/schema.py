@@ -935,3 +935,14 @@ def indexes_for_flags(db: Database) -> None:
         "idx_sites_status",
     ):
         db.execute(f"analyze [{index}]")  # these only: a whole ANALYZE reads every table
+
+
+@migrations(name="0016_flagged_sightings_by_run")
+def flagged_sightings_by_run(db: Database) -> None:
+    """The report's chart of flagged numbers per run and brand (issue 11): it read
+    every sighting of the history; this index holds only the flagged ones, in order."""
+    db.execute(
+        "create index if not exists idx_sightings_flagged_run_id on sightings"
+        " (run_id, brand, phone, flagged) where flagged = 1"
+    )
+    db.execute("analyze [idx_sightings_flagged_run_id]")

@@ -918,14 +918,15 @@ def flagged_rows(
     details: bool = False,
     seen_in_run: int | None = None,
     brief: bool = False,
+    by_site: bool = False,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
     number's and site's. With `details`, also the page's title (`page_title`) and
     the facts `official_site`, `third_party`, `third_party_site`; with
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
-    export record (`export_record`) and its runs need, not the facts and evidence."""
-    where, params = _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run)
+    export record (`export_record`) and its runs need, not the facts and evidence.
+    `by_site`: ordered by site first (then score, number), each site's pairs together."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
@@ -933,21 +934,41 @@ def flagged_rows(
             f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
         )
         join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
-    cursor = db.execute(
-        f"""
-        select {pair}, {extra}
-        from site_numbers p
-        join numbers n on n.phone = p.phone
-        join sites s on s.domain = p.domain
-        {join}
-        where {where}
-        order by p.score desc, p.phone, p.domain
-        """,
-        params,
-    )
+    # The flagged pairs read in the order of their index (no sort of wide rows: the
+    # first row comes at once), merged with the few pairs dismissed by an analyst.
+    # One WHERE with an OR of both made SQLite read and sort every pair first.
+    by_score = run_id is None and seen_in_run is None and not by_site
+    arms = [("p.flagged = 1", _BY_SCORE if by_score else "")]
+    if include_dismissed:
+        arms.append((_DISMISSED, ""))
+    selects, params = [], []
+    for base, indexed in arms:
+        where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
+        selects.append(
+            f"""select {pair}, {extra}
+                from site_numbers p {indexed}
+                join numbers n on n.phone = p.phone
+                join sites s on s.domain = p.domain
+                {join}
+                where {where}"""
+        )
+        params += more
+    # A compound SELECT orders by its result columns; one SELECT by the pair's.
+    columns = ("domain", "score desc", "phone") if by_site else ("score desc", "phone", "domain")
+    prefix = "" if len(selects) > 1 else "p."
+    order = ", ".join(prefix + c for c in columns)
+    cursor = db.execute(" union all ".join(selects) + f" order by {order}", params)
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield dict(zip(names, row, strict=True))
+
+
+_BY_SCORE = "indexed by idx_site_numbers_flagged_score_phone_domain"
+# Not flagged only because an analyst dismissed the number or the site (schema 0015
+# indexes the statuses).
+_DISMISSED = """coalesce(p.flagged, 0) != 1 and p.risk is not null
+    and (p.phone in (select phone from numbers where status = 'dismissed')
+         or p.domain in (select domain from sites where status = 'dismissed'))"""
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
@@ -976,10 +997,12 @@ _BRIEF = (
 )
 
 
-def _flagged_where(min_risk, run_id, include_dismissed, by, seen_in_run=None) -> tuple[str, list]:
-    """The WHERE of `flagged_rows` over site_numbers p, numbers n, sites s."""
+def _flagged_where(
+    min_risk, run_id, include_dismissed, by, seen_in_run=None, base="p.flagged = 1"
+) -> tuple[str, list]:
+    """The WHERE of flagged pairs over site_numbers p, numbers n, sites s (`base`: which)."""
     risk_field = {"pair": "p.risk", "number": "n.risk", "site": "s.risk"}[by]
-    where = "p.flagged = 1"
+    where = base
     if include_dismissed:
         where = "(p.flagged = 1 or (p.risk is not null and 'dismissed' in (n.status, s.status)))"
     params: list = []
@@ -1030,12 +1053,22 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
     named = dict(zip((f"w{i}" for i in range(len(params))), params, strict=True))
     for i in range(len(params)):
         where = where.replace("?", f":w{i}", 1)
+    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    whole = limit is None or limit > _ATTENTION_PAGE_MAX
+    # A page: its order from the covering indexes, then only its rows read whole.
+    # Every pair (--json): one pass over the rows, sorted by SQLite.
+    columns = f"{pair}, {_FLAGGED_EXTRA}" if whole else "p.rowid as row"
+    joins = (
+        "join numbers n on n.phone = p.phone join sites s on s.domain = p.domain"
+        if whole
+        else "indexed by idx_site_numbers_attention"
+    )
     order = f"""
         with back as (
             select key from changes where run_id = :last and kind = 'pair' and event = 'back')
-        select p.rowid as row, {_ATTENTION_GROUP} as since_group,
+        select {columns}, {_ATTENTION_GROUP} as since_group,
                p.domain || ' ' || p.phone in back as back
-        from site_numbers p indexed by idx_site_numbers_attention
+        from site_numbers p {joins}
         where {where}
           and p.phone not in {decided["numbers", "dismissed"]}
           and p.domain not in {decided["sites", "dismissed"]}
@@ -1044,7 +1077,11 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
                  since_group, p.score desc, p.phone, p.domain
         limit :limit"""
     cursor = db.execute(order, {**named, "last": last_run, "limit": -1 if limit is None else limit})
-    pair = ", ".join(f"p.{c}" for c in _BRIEF)
+    if whole:
+        names = [d[0] for d in cursor.description]
+        for r in cursor:
+            yield dict(zip(names, r, strict=True))
+        return
     while chunk := cursor.fetchmany(500):
         marks = ",".join("?" * len(chunk))
         found = db.execute(
@@ -1059,6 +1096,10 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
         rows = {r[0]: dict(zip(names, r, strict=True)) for r in found}
         for row, group, back in chunk:
             yield {**rows[row], "since_group": group, "back": back}
+
+
+# Above this many pairs `attention_rows` reads them in one pass instead of by rowid.
+_ATTENTION_PAGE_MAX = 5000
 
 
 def attention_count(db: Database, min_risk: str = "low") -> int:
@@ -1077,11 +1118,13 @@ def attention_count(db: Database, min_risk: str = "low") -> int:
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
     """How many numbers have a flagged pair that no analyst dismissed."""
     where, params = _flagged_where(min_risk, None, False, "pair")
+    # From the covering index of `flags` (schema 0015), not the wide pair rows.
     (n,) = db.execute(
         f"""select count(distinct p.phone) from site_numbers p
-            join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
+            indexed by idx_site_numbers_attention
             where {where}
-              and 'dismissed' not in (coalesce(n.status, ''), coalesce(s.status, ''))""",
+              and p.phone not in (select phone from numbers where status = 'dismissed')
+              and p.domain not in (select domain from sites where status = 'dismissed')""",
         params,
     ).fetchone()
     return n
@@ -1340,17 +1383,6 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
-def optimize(db: Database) -> None:
-    """Fresh planner statistics where a run changed a table much (SQLite's advice: at
-    the end of each session that wrote). `analysis_limit` bounds what an ANALYZE
-    reads, so this stays cheap however long the history is."""
-    try:
-        db.execute("pragma analysis_limit = 400")
-        db.execute("pragma optimize")
-    except sqlite3.Error:
-        pass  # statistics only: a full or read-only disk must not fail the run's record
-
-
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -1411,7 +1443,10 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
-    optimize(db)
+    # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
+    # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
+    # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's
+    # ANALYZE stands.
     return RunSummary(
         status=status,
         blocked=blocked,

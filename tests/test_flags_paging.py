@@ -76,19 +76,23 @@ def test_the_table_says_how_many_it_leaves_out(tmp_path, monkeypatch):
     assert len(two.splitlines()) == 2
 
 
-def test_the_end_of_a_run_refreshes_the_planners_statistics():
-    """`finish_crawl` ends with PRAGMA optimize (bounded by analysis_limit): the
-    planner's statistics follow the history as it grows, not only migration 0012's."""
+def test_the_reports_counts_read_indexes_not_every_row():
+    """The report's "flagged numbers" count and its chart per run and brand read the
+    covering indexes of migrations 0015 and 0016, not every pair and every sighting."""
     from crawler import storage
 
-    d = db()
-    run_id = storage.start_run(d, "p")
+    d = _scenario()
     said: list[str] = []
     d.conn.set_trace_callback(said.append)
-    storage.finish_crawl(d, run_id, {"finish_reason": "finished"})
+    count = storage.flagged_number_count(d)
+    per_run = storage.flagged_numbers_per_run(d, 3)
     d.conn.set_trace_callback(None)
-    statements = [s.lower() for s in said]
-    assert "pragma analysis_limit = 400" in statements
-    assert statements.index("pragma optimize") > max(
-        i for i, s in enumerate(statements) if s.startswith("update")
-    )
+    assert count == len({r["phone"] for r in history.attention(d)})
+    assert {r["run_id"] for r in per_run} == {1, 2, 3}
+    plans = [
+        " | ".join(r[3] for r in d.execute(f"explain query plan {s}"))
+        for s in said
+        if s.lstrip().lower().startswith("select")
+    ]
+    assert any("COVERING INDEX idx_site_numbers_attention" in p for p in plans), plans
+    assert any("COVERING INDEX idx_sightings_flagged_run_id" in p for p in plans), plans

@@ -160,10 +160,11 @@ def iter_pair_rows(
     include_dismissed: bool = False,
     by: str = "pair",
     seen_in_run: int | None = None,
+    by_site: bool = False,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
-    `seen_in_run`: only the pairs that run saw."""
+    `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first."""
     decisions = storage.latest_decisions(db)
     for raw in storage.flagged_rows(
         db,
@@ -173,6 +174,7 @@ def iter_pair_rows(
         by=by,
         details=True,
         seen_in_run=seen_in_run,
+        by_site=by_site,
     ):
         row = storage.export_record(raw)
         for name in _PAIR_EXTRA:
@@ -529,8 +531,9 @@ def write_export(
 
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
 _DATABASE_ORDER = ["-score", "phone", "domain"]
-# STIX too: its bundle is written object by object (crawler.exports.stix.write_stix).
-STREAMED_FORMATS = ("jsonl", "csv", "stix")
+# STIX too: its bundle is written object by object (crawler.exports.stix.write_stix);
+# XARF a site's report at a time, from the pairs read in site order.
+STREAMED_FORMATS = ("jsonl", "csv", "stix", "xarf")
 
 
 def streams(preset: Preset, fmt: str) -> bool:
@@ -553,7 +556,8 @@ def _stream_pairs(
     The same items in the same order: rows come highest score first, then by
     number and site (the preset's order), and each item is one pair, so a
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
-    sent before."""
+    sent before. XARF reads the same items in site order (its reports are per
+    site, by site), so its ledger lists them in that order."""
     from crawler.exports import PAIR_FORMATS, pair_writer, write_rows
 
     sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
@@ -561,7 +565,12 @@ def _stream_pairs(
 
     def items():
         for row in iter_pair_rows(
-            db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict
+            db,
+            min_risk=min_risk,
+            run_id=run_id,
+            include_dismissed=True,
+            by=preset.verdict,
+            by_site=fmt == "xarf",
         ):
             if not _matches(row, preset.where):
                 continue
@@ -580,9 +589,14 @@ def _stream_pairs(
             yield Item(key=key, row=out_row, pairs=[row], fingerprint=fp)
 
     files = EvidenceFiles(warc_dir(db))
-    if fmt in PAIR_FORMATS:
+    pairs = (p for it in items() for p in it.pairs)
+    if fmt == "xarf":
+        from crawler.exports.xarf import write_xarf
+
+        write_xarf(pairs, out, files=files, by_site=True)
+    elif fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)((p for it in items() for p in it.pairs), out, files)
+        pair_writer(fmt)(pairs, out, files)
     else:
         write_rows(fmt, items(), out, columns=preset.columns, files=files)
     return ledger

@@ -27,7 +27,9 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC
+from itertools import groupby
 from typing import IO
 
 from crawler import storage
@@ -146,21 +148,44 @@ def report(domain: str, pairs: list[dict], files: EvidenceFiles, who: dict) -> d
     return out
 
 
+def _reportable(records: Iterable[dict]):
+    for r in records:
+        if r.get("third_party") or r.get("status") == "dismissed" or not r["domain"]:
+            continue  # a card without a website (issue 16) has no site to report to a host
+        yield r
+
+
 def reports(records: list[dict], files: EvidenceFiles | None = None) -> list[dict]:
     """One report per site of these flagged-pair records."""
     files = files or EvidenceFiles(None)
     by_site: dict[str, list[dict]] = {}
-    for r in records:
-        if r.get("third_party") or r.get("status") == "dismissed" or not r["domain"]:
-            continue  # a card without a website (issue 16) has no site to report to a host
+    for r in _reportable(records):
         by_site.setdefault(r["domain"], []).append(r)
     who = reporter()
     return [report(d, pairs, files, who) for d, pairs in sorted(by_site.items())]
 
 
-def write_xarf(records: list[dict], out: IO[str], *, files: EvidenceFiles | None = None) -> int:
-    """Write one XARF v4 report per site, one JSON object per line."""
-    made = reports(records, files)
-    for r in made:
-        out.write(json.dumps(r, ensure_ascii=False) + "\n")
-    return len(made)
+def write_xarf(
+    records: Iterable[dict],
+    out: IO[str],
+    *,
+    files: EvidenceFiles | None = None,
+    by_site: bool = False,
+) -> int:
+    """Write one XARF v4 report per site, one JSON object per line.
+
+    `by_site`: the records come ordered by site (`storage.flagged_rows(by_site=True)`),
+    so each site's report is written as soon as its last pair is read, and only
+    one site's pairs are held."""
+    if not by_site:
+        made = reports(list(records), files)
+        for r in made:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        return len(made)
+    files = files or EvidenceFiles(None)
+    who = reporter()
+    n = 0
+    for domain, pairs in groupby(_reportable(records), key=lambda r: r["domain"]):
+        out.write(json.dumps(report(domain, list(pairs), files, who), ensure_ascii=False) + "\n")
+        n += 1
+    return n
