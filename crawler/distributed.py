@@ -729,7 +729,8 @@ def record_item(kind: str, body: bytes):
 class StreamPipeline:
     """Collects each finished item for the run's Redis stream; the store writes SQLite.
 
-    The items wait here until the next heartbeat (or FLUSH_AT of them), which
+    The items wait here until the next heartbeat (or SERPWATCH_STREAM_FLUSH_AT of
+    them, FLUSH_AT by default), which
     pushes them in one atomic step (one round trip, refused whole when this
     worker is fenced) before it acknowledges any lease: a request's items are
     in Redis before its lease is given back, as the close rule needs.
@@ -742,6 +743,7 @@ class StreamPipeline:
         self.worker = crawler.settings.get("SERPWATCH_WORKER")
         self._xadd = self.r.register_script(_XADD)
         self.pending: list[dict] = []
+        self.flush_at = crawler.settings.getint("SERPWATCH_STREAM_FLUSH_AT", FLUSH_AT)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -751,7 +753,7 @@ class StreamPipeline:
         record = item_record(item)
         if record is not None:
             self.pending.append(record)
-            if len(self.pending) >= FLUSH_AT:
+            if len(self.pending) >= self.flush_at:
                 self.flush()
         return item
 

@@ -132,6 +132,9 @@ SERPWATCH_ALERT_RETRY_DELAY = 2.0  # seconds before the second try, doubled afte
 # Distributed mode (crawler/distributed.py, `serpwatch worker`): a worker silent
 # this long is gone, and the requests it held go back to the shared queue.
 SERPWATCH_LEASE_SECONDS = 30.0
+# Items a worker collects before it pushes them to the stream without waiting
+# for its next heartbeat (one push per beat otherwise).
+SERPWATCH_STREAM_FLUSH_AT = 500
 
 # `serpwatch brands check`: a listed official number not confirmed on the
 # brand's own page for more than this many days is reported (--max-age).

@@ -29,6 +29,7 @@ from crawler.items import (
     SerpShotItem,
     UnparsedItem,
 )
+from crawler.plain import plain_dict
 from crawler.render.record import render_row
 from crawler.run_recorder import RunRecorder, close_run
 
@@ -176,13 +177,16 @@ class StorePipeline:
             self.crawler.stats.inc_value(stats_keys.STORAGE_LOST("numbers"), numbers)
 
 
+_PAGE_COLUMNS = tuple(f.name for f in fields(PageItem) if f.name not in _NOT_STORED)
+
+
 def _page_row(item: PageItem) -> dict:
-    return {f.name: getattr(item, f.name) for f in fields(item) if f.name not in _NOT_STORED}
+    return {name: getattr(item, name) for name in _PAGE_COLUMNS}
 
 
 def _serp_row(item: SerpItem) -> dict:
     """A result's row: its verdicts (a siteless card's) are stored as sightings."""
-    row = asdict(item)
+    row = plain_dict(item)  # asdict's dict, without its deep copies
     row.pop("verdicts")
     return row
 

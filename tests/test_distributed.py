@@ -500,7 +500,10 @@ def test_a_worker_killed_at_any_step_loses_nothing(point, tmp_path, server, sing
         env = env_for(web)
         wenv, hold = held(env, tmp_path, point)
         worker = start(["worker", "--redis", server.url, "--wait", "60"], tmp_path, "w", wenv)
-        crawl = start(crawl_args(tmp_path, web, server.url, *LEASE), tmp_path, "c", env)
+        # Pushes of 4 items at most: a worker whose items all came within one
+        # heartbeat pushed once and never reached "mid-stream" (its second push).
+        flush = ["-s", "SERPWATCH_STREAM_FLUSH_AT=4"]
+        crawl = start(crawl_args(tmp_path, web, server.url, *LEASE, *flush), tmp_path, "c", env)
         wait_held(hold, worker, tmp_path, "w")
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)

@@ -125,3 +125,25 @@ def test_page_facts_the_same_with_and_without_the_prefilter(monkeypatch):
     monkeypatch.setattr(text_module, "could_match", lambda *a, **k: True)
     slow = [page_facts(p, "http://example.nl/forum/thread/1") for p in pages]
     assert fast == slow
+
+
+def test_anchored_groups_hold_where_one_of_their_strings_is():
+    """Many strings in groups under a shared word (`_anchored`): a text holds the
+    groups exactly where it holds one of the strings."""
+    import random
+
+    from crawler.scoring.prefilter import _anchored, _holds
+
+    strings = frozenset(
+        ["virus gevonden", "virussen gevonden", "error 0x", "error code 0x", "uw pc", "x"]
+        + [f"bel {w} direct" for w in ("nu", "meteen", "snel")]
+        + ["geld veilig zetten", "geld in veiligheid", "safe account", "kluisrekening"]
+    )
+    condition = _anchored(strings)
+    assert condition[0] == "anchored" and len(condition[1]) < len(strings)
+    assert frozenset().union(*(group for _, group in condition[1])) == strings
+    pieces = [p for s in strings for p in s.split()] + [" ", "0x", "ge", "zet"]
+    rnd = random.Random(13)
+    for _ in range(20_000):
+        hay = " ".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 6)))
+        assert _holds(condition, hay) == any(s in hay for s in strings), hay

@@ -4,7 +4,7 @@ store the same rows as storing each item on its own (`save_item`)."""
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import fields
+from dataclasses import asdict, fields
 
 from crawler import storage
 from crawler.items import PageItem, SerpItem
@@ -103,6 +103,8 @@ def test_a_batch_stores_what_one_by_one_stores(tmp_path):
             assert None not in calls  # every one of these waits in a batch
             assert storage.save_many(db, calls) == []
         db.close()
+    for it in items[:3]:  # the row is asdict's, without the verdicts
+        assert _row(it) == {k: v for k, v in asdict(it).items() if k != "verdicts"}
     got, want = _rows(batch), _rows(one)
     assert want["serp_results"] and want["sightings"] and want["pages"]
     assert got == want

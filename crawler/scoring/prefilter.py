@@ -172,7 +172,8 @@ def _simpler(condition):
     holds "nepsite" holds "nep")."""
     kind, parts = condition
     if kind == "any":
-        return kind, frozenset(s for s in parts if not any(o != s and o in s for o in parts))
+        parts = frozenset(s for s in parts if not any(o != s and o in s for o in parts))
+        return _anchored(parts) if len(parts) > MAX_STRINGS else (kind, parts)
     parts = [_simpler(p) for p in parts]
     if kind == "or":
         flat = [q for p in parts for q in (p[1] if p[0] == "or" else [p])]
@@ -184,10 +185,40 @@ def _simpler(condition):
     return kind, tuple(parts)
 
 
+ANCHOR = 4  # the shortest word of a string that may stand for it (`_anchored`)
+_WORDS = re.compile(r"\w+")
+
+
+def _anchored(strings: frozenset[str]):
+    """Many strings (ALARM's: some sixty, read over the whole page) as groups that
+    share a word: ("anchored", ((word, strings), ...)). A text without the word
+    holds none of its group's strings, so one look for it stands for the group;
+    the text is looked at for each string only where the word is (`_holds`)."""
+    left = set(strings)
+    groups = []
+    while left:
+        # The word (of ANCHOR letters at least) that most strings left share.
+        counts: dict[str, int] = {}
+        for s in left:
+            for w in set(_WORDS.findall(s)):
+                if len(w) >= ANCHOR:
+                    counts[w] = counts.get(w, 0) + 1
+        if not counts:
+            groups += [(s, frozenset([s])) for s in sorted(left)]
+            break
+        word = min(counts, key=lambda w: (-counts[w], -len(w), w))
+        group = frozenset(s for s in left if word in s)
+        groups.append((word, group))
+        left -= group
+    return "anchored", tuple(groups)
+
+
 def _holds(condition, hay: str) -> bool:
     kind, parts = condition
     if kind == "any":
         return any(s in hay for s in parts)
+    if kind == "anchored":
+        return any(w in hay and any(s in hay for s in group) for w, group in parts)
     if kind == "and":
         return all(_holds(p, hay) for p in parts)
     return any(_holds(p, hay) for p in parts)
