@@ -163,8 +163,8 @@ def measure_startup(folder: Path) -> None:
 BEFORE_13 = {
     # The stack as it was before rendering existed.
     "DOWNLOAD_HANDLERS": {
-        "http": "crawler.resolver.GuardedHTTP11DownloadHandler",
-        "https": "crawler.resolver.GuardedHTTP11DownloadHandler",
+        "http": "crawler.net.resolver.GuardedHTTP11DownloadHandler",
+        "https": "crawler.net.resolver.GuardedHTTP11DownloadHandler",
         "file": None,
         "data": None,
         "ftp": None,

@@ -62,7 +62,7 @@ from crawler.items import (
 )
 from crawler.landing import LANDING_META
 from crawler.merge import Landing, Showing, landing, merge_key
-from crawler.netguard import RefusedRequest
+from crawler.net.netguard import RefusedRequest
 from crawler.render.policy import RenderBudget
 
 logger = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
-from crawler.limits import download_kind
+from crawler.net.limits import download_kind
 
 # Headers that describe a transfer the stored body no longer has: Scrapy hands
 # over the body decompressed and de-chunked.
@@ -62,7 +62,7 @@ class Sha256WARCWriter(WARCWriter):
 def is_executable(url: str, headers: dict[str, str], body: bytes) -> str | None:
     """Why this response is an executable or archive, or None when it is not.
 
-    The rule is `crawler.limits.download_kind`'s, the one the downloader uses.
+    The rule is `crawler.net.limits.download_kind`'s, the one the downloader uses.
     `body` is the payload as stored (decoded), so transfer headers are left out
     and a gzip signature in it means a gzip file.
     """

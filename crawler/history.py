@@ -44,7 +44,7 @@ KINDS = ("number", "site", "pair")
 
 
 def ensure_shape(db: Database) -> None:
-    """The schema this module needs (crawler.schema migrations); safe on every use."""
+    """The schema this module needs (crawler.storage.schema migrations); safe on every use."""
     storage.ensure_db_shape(db)
 
 

@@ -47,7 +47,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.limits import too_deep
+from crawler.net.limits import too_deep
 from crawler.plain import plain_dict
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 `RunRecorder` opens the run (`storage.start_run`) when the spider opens and
 closes it when the spider closes: history's step, the engines' outcomes, the
-status and the exit code's source (`close_run`, crawler/storage.py). The
+status and the exit code's source (`close_run`, crawler/storage/). The
 pipelines ask for the run, `RunRecorder.of(crawler)`, instead of passing its
 id to each other through the stats: the store pipeline saves into
 `recorder.db` under `recorder.run_id`, the evidence pipeline names its WARC
@@ -20,7 +20,7 @@ the spider closed: recorded `shutdown`, the run `interrupted`.
 
 Offered downloads (executables and archives a page offered; never fetched)
 reach it as the signal `OFFERED_DOWNLOAD` with a typed `OfferedDownload`,
-from crawler/middlewares.py and the browser (crawler/render); the first
+from crawler/net/middlewares.py and the browser (crawler/render); the first
 SERPWATCH_MAX_OFFERS_LISTED of a run are stored in its `downloads` table. In
 a distributed worker, which stores nothing (crawler/distributed.py), they are
 listed in the stats (`serpwatch/offered_download_list`) for the run's writer.

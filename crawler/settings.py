@@ -1,7 +1,7 @@
 """Scrapy settings for serpwatch (`scrapy.cfg`: settings = crawler.settings)."""
 
 from crawler.engines.common import CHROME_UA, browser_headers
-from crawler.limits import MAX_NESTING
+from crawler.net.limits import MAX_NESTING
 
 BOT_NAME = "serpwatch"
 SPIDER_MODULES = ["spiders"]
@@ -54,7 +54,7 @@ SERPWATCH_MAX_SERP_PAGES = 10  # result pages per query and engine
 
 # --- Safety and bounds (docs/SECURITY.md). Pages are written by criminals. ---
 DOWNLOAD_TIMEOUT = 20  # seconds per request, headers and body together
-DNS_TIMEOUT = 10  # enforced by crawler.resolver.GuardedResolver
+DNS_TIMEOUT = 10  # enforced by crawler.net.resolver.GuardedResolver
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # bytes on the wire and again after decompression
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 DOWNLOAD_FAIL_ON_DATALOSS = True  # a truncated body is a failure, never a page
@@ -72,7 +72,7 @@ SERPWATCH_TRUSTED_HOSTS: list[str] = []  # "host[:port]" trusted like engine end
 # Scrapy 2.19's remote control runs Python sent over HTTP; a crawler of hostile
 # pages keeps no such door open (like the telnet console below).
 REMOTE_CONTROL_ENABLED = False
-TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver"
+TWISTED_DNS_RESOLVER = "crawler.net.resolver.GuardedResolver"
 # Guarded HTTP/1.1 for pages; render requests go to a guarded Chromium (crawler.render).
 DOWNLOAD_HANDLERS = {
     "http": "crawler.render.handler.GuardedBrowserHandler",

@@ -84,7 +84,7 @@ PAGES_NOT_HTML = f"{PREFIX}pages_not_html"
 WARC_RECORDS = f"{PREFIX}warc_records"
 WARC_NOT_STORED = f"{PREFIX}warc_not_stored"
 
-# -- safety (crawler/middlewares.py, crawler/render) --------------------------------------
+# -- safety (crawler/net/middlewares.py, crawler/render) --------------------------------------
 REFUSED = Family("refused")  # total, and by why (address, scheme, site_budget, ...)
 OFFERED_DOWNLOADS = Family("offered_downloads")  # total, and by kind
 OFFERED_DOWNLOAD_LIST = f"{PREFIX}offered_download_list"  # distributed workers' offers

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import scrapy
 
 from crawler.fetch import FetchJob, FetchResult
-from crawler.limits import failure_kind
+from crawler.net.limits import failure_kind
 
 ALL_ERRORS = list(range(400, 600))
 BLOCK_STATUSES = {401, 403, 429, 503}

@@ -13,7 +13,7 @@ SERPWATCH_ENGINE_DELAYS (per kind, when the profile gives no `delay`),
 SERPWATCH_ENGINE_CONCURRENCY, SERPWATCH_MAX_SERP_PAGES and SERPWATCH_RETRY_AFTER_MAX.
 
 Request meta keys it sets: `serpwatch_trusted` (an engine request, checked
-by crawler.netguard), `serpwatch_progress` (how far the query got, for the
+by crawler.net.netguard), `serpwatch_progress` (how far the query got, for the
 next page), `serpwatch_backoff` (the Retry-After waited once), on an engine
 request `serpwatch_query` (crawler.paging.SerpQuery) and, on a landing
 request, `serpwatch_landing` (crawler.landing.LandingContext). Callback
@@ -33,8 +33,8 @@ from crawler.config import load_profile
 from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, header_text, landing_context, landing_headers
-from crawler.limits import failure_kind, retry_after_seconds
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
+from crawler.net.limits import failure_kind, retry_after_seconds
 from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
 from crawler.wait import sleep
 

@@ -9,8 +9,9 @@ import json
 from click.testing import CliRunner
 from test_history import OTHER, SCAM_PAGE, SHOP_PAGE, db, run
 
-from crawler import history, schema, triage
+from crawler import history, triage
 from crawler.cli import analyst
+from crawler.storage import schema
 
 
 def _scenario():

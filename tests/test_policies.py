@@ -10,7 +10,7 @@ from crawler import config, settings
 from crawler.engines import ENGINES
 from crawler.engines.common import CHROME_UA
 from crawler.evidence import is_executable
-from crawler.limits import download_kind
+from crawler.net.limits import download_kind
 from crawler.risk import RISK_LEVELS, RISK_ORDER
 
 # (url, headers, first bytes, is it a download that is never stored)
@@ -74,7 +74,7 @@ def test_risk_levels_are_ordered_low_to_high() -> None:
 )
 def test_one_nesting_rule_for_the_downloader_and_the_extractor(html, deep) -> None:
     from crawler import phones
-    from crawler.limits import MAX_NESTING, too_deep
+    from crawler.net.limits import MAX_NESTING, too_deep
 
     assert too_deep(html) is deep
     assert settings.SERPWATCH_MAX_NESTING == MAX_NESTING
@@ -96,9 +96,9 @@ def test_one_nesting_rule_for_the_downloader_and_the_extractor(html, deep) -> No
     ],
 )
 def test_one_rule_for_a_host_inside_a_domain(host, domain, inside) -> None:
-    from crawler import netguard
     from crawler.domains import domain_matches, within
     from crawler.engines import common
+    from crawler.net import netguard
 
     assert within(host, domain) is inside
     assert domain_matches(host, [domain]) is inside

@@ -16,15 +16,15 @@ from servers.units import make_crawler
 
 from crawler.config import Engine
 from crawler.landing import LANDING_META, LandingContext
-from crawler.limits import download_kind, nesting_depth, retry_after_seconds, url_download_kind
-from crawler.middlewares import (
+from crawler.net.limits import download_kind, nesting_depth, retry_after_seconds, url_download_kind
+from crawler.net.middlewares import (
     CrawlBudgetMiddleware,
     DecompressionMiddleware,
     DownloadOfferMiddleware,
     HostilePageMiddleware,
     RetryAfterMiddleware,
 )
-from crawler.netguard import RefusedRequest
+from crawler.net.netguard import RefusedRequest
 from crawler.paging import SERP_QUERY_META, SerpQuery
 from crawler.run_recorder import RunRecorder
 

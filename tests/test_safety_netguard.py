@@ -12,8 +12,8 @@ from scrapy import Request
 from servers.units import make_crawler
 
 from crawler.config import Engine
-from crawler.middlewares import NetGuardMiddleware
-from crawler.netguard import (
+from crawler.net.middlewares import NetGuardMiddleware
+from crawler.net.netguard import (
     NetGuard,
     RefusedRequest,
     host_problem,

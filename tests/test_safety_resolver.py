@@ -11,8 +11,8 @@ from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
 
-from crawler.netguard import GuardContext, RefusedAddress, current_guard
-from crawler.resolver import GuardedConnectionPool, GuardedResolver
+from crawler.net.netguard import GuardContext, RefusedAddress, current_guard
+from crawler.net.resolver import GuardedConnectionPool, GuardedResolver
 
 
 class FakeUpstream:
@@ -123,7 +123,7 @@ def test_resolver_is_configured_from_settings():
     reactor.nameResolver = FakeUpstream({})
     resolver = GuardedResolver.from_crawler(crawler, reactor)
     assert (resolver.timeout, resolver.cache_size) == (4.0, 7)
-    assert crawler.settings["TWISTED_DNS_RESOLVER"] == "crawler.resolver.GuardedResolver"
+    assert crawler.settings["TWISTED_DNS_RESOLVER"] == "crawler.net.resolver.GuardedResolver"
 
 
 class FakeTransport:

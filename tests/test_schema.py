@@ -1,4 +1,4 @@
-"""The schema as migrations (crawler.schema): a release-0.1 database is upgraded in
+"""The schema as migrations (crawler.storage.schema): a release-0.1 database is upgraded in
 place, a new one gets every migration, a newer one is refused."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from crawler import schema, storage
+from crawler import storage
 from crawler.cli import main
+from crawler.storage import schema
 
 FIXTURES = Path(__file__).parent / "fixtures" / "db"
 

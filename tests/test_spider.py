@@ -22,7 +22,7 @@ from crawler.config import ConfigError, load_profile
 from crawler.items import PageItem, QueryOutcome, SerpItem
 from crawler.landing import LANDING_META, LandingContext
 from crawler.merge import Showing
-from crawler.netguard import RefusedRequest
+from crawler.net.netguard import RefusedRequest
 from crawler.paging import SERP_QUERY_META, SerpQuery
 from spiders.search import SearchSpider, merge_key
 

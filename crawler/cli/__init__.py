@@ -69,8 +69,8 @@ class _EchoHandler(logging.Handler):
 
 
 def _show_schema_log() -> None:
-    """Every command says when it upgraded a database's schema (crawler.schema)."""
-    log = logging.getLogger("crawler.schema")
+    """Every command says when it upgraded a database's schema (crawler.storage.schema)."""
+    log = logging.getLogger("crawler.storage.schema")
     if not any(isinstance(h, _EchoHandler) for h in log.handlers):
         log.addHandler(_EchoHandler())
     log.setLevel(logging.INFO)

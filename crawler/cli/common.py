@@ -17,8 +17,8 @@ import click
 
 from crawler.config import ConfigError
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
-from crawler.schema import SchemaTooNew
 from crawler.storage import DatabaseUnusable
+from crawler.storage.schema import SchemaTooNew
 
 DEFAULT_DB = "serpwatch.db"
 

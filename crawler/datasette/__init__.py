@@ -2,7 +2,7 @@
 
 The views themselves (`flagged_numbers`, `flagged_sites`) are part of the
 schema (migrations `0004_triage_views` and `0010_triage_views_with_verdicts`
-in `crawler/schema.py`), so any SQLite client sees them. Here: their titles,
+in `crawler/storage/schema.py`), so any SQLite client sees them. Here: their titles,
 descriptions, facets (brand, risk, status, engine) and sort order; the
 canned query "new since last run"; and the settings. The plugin
 (`plugins/serpwatch_triage.py`) shows scam URLs as text, never as links,

@@ -1,7 +1,7 @@
 """The http/https download handler: Scrapy's guarded handler, and scrapy-playwright for renders.
 
 `GuardedBrowserHandler` (DOWNLOAD_HANDLERS http/https) sends every request
-through `crawler.resolver.GuardedHTTP11DownloadHandler`, except render
+through `crawler.net.resolver.GuardedHTTP11DownloadHandler`, except render
 requests (`meta["playwright"]`, made by `crawler.render.render`), which go to
 scrapy-playwright driving the Chromium of `crawler.render.browser`. The
 browser side starts on the first render only: a crawl that renders nothing
@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.misc import load_object
 
-from crawler.netguard import NetGuard, endpoint, normalize_host
+from crawler.net.netguard import NetGuard, endpoint, normalize_host
+from crawler.net.resolver import GuardedHTTP11DownloadHandler
 from crawler.render.browser import find_browser, launch_options
 from crawler.render.page import (
     VIEWPORT,
@@ -42,7 +43,6 @@ from crawler.render.page import (
     settle,
 )
 from crawler.render.proxy import GuardProxy, TapPolicy
-from crawler.resolver import GuardedHTTP11DownloadHandler
 
 logger = logging.getLogger(__name__)
 _names = itertools.count(1)

@@ -10,7 +10,7 @@ gains nothing. It sees every connection the page makes: the document, its
 redirects, subresources, `fetch`/XHR, WebSockets (tunnelled with CONNECT),
 iframes, popups and service workers.
 
-What a tap refuses, with the same policy as `crawler.netguard` (one judge
+What a tap refuses, with the same policy as `crawler.net.netguard` (one judge
 for both): every literal non-public address in any notation, internal names
 (`localhost`, `*.internal`, single labels, ...), and names that resolve only
 to non-public addresses; schemes other than http and https (a plain-HTTP
@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from crawler.netguard import host_problem, ip_problem, normalize_host, parse_ip
+from crawler.net.netguard import host_problem, ip_problem, normalize_host, parse_ip
 
 logger = logging.getLogger(__name__)
 

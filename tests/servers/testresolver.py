@@ -1,4 +1,4 @@
-"""A `crawler.resolver.GuardedResolver` whose DNS knows the names under `.test`.
+"""A `crawler.net.resolver.GuardedResolver` whose DNS knows the names under `.test`.
 
 Every `*.test` name resolves to 127.0.0.1, in process, the way a hostile
 zone would point a public-looking name at our loopback (DNS rebinding).
@@ -13,7 +13,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.interfaces import IHostnameResolver
 from zope.interface import implementer
 
-from crawler.resolver import GuardedResolver
+from crawler.net.resolver import GuardedResolver
 
 
 class _Resolution:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from crawler import schema, stats_keys
+from crawler import stats_keys
 from crawler.risk import RISK_ORDER
 from crawler.run_status import run_status
 from crawler.scoring.facts import Facts
+from crawler.storage import schema
 
 # How long a write waits for another writer (a crawl, a migration) before failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -154,7 +155,7 @@ def db_file(db: Database) -> Path | None:
 
 
 def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
-    """Bring the database to this code's schema (crawler.schema migrations); safe on every open.
+    """Bring the database to this code's schema (schema.py's migrations); safe on every open.
 
     Returns the names of the migrations applied; raises `schema.SchemaTooNew`
     for a database written by a newer serpwatch.

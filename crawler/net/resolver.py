@@ -1,8 +1,8 @@
 """The SSRF guard at the connection: a DNS resolver and an HTTP download handler.
 
-Settings: TWISTED_DNS_RESOLVER = "crawler.resolver.GuardedResolver" (reads
+Settings: TWISTED_DNS_RESOLVER = "crawler.net.resolver.GuardedResolver" (reads
 DNS_TIMEOUT, DNSCACHE_ENABLED, DNSCACHE_SIZE) and DOWNLOAD_HANDLERS http/https
-= "crawler.resolver.GuardedHTTP11DownloadHandler".
+= "crawler.net.resolver.GuardedHTTP11DownloadHandler".
 
 The check is made on the addresses the connection really uses, not on a
 lookup of its own, so DNS rebinding (a name that is public when checked and
@@ -17,7 +17,7 @@ private when used) gains nothing:
    written, and closes it if it is not public. This holds whatever resolver
    is installed.
 
-Which download is guarded comes from `crawler.netguard.NetGuard`: engine
+Which download is guarded comes from `crawler.net.netguard.NetGuard`: engine
 requests to configured engine endpoints, requests through the configured
 proxy, and crawls with `allow_private = true` are not.
 """
@@ -33,7 +33,7 @@ from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
 from twisted.web.client import HTTPConnectionPool
 from zope.interface import implementer
 
-from crawler.netguard import (
+from crawler.net.netguard import (
     GuardContext,
     NetGuard,
     RefusedAddress,

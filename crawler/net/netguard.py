@@ -2,7 +2,7 @@
 
 Pure functions (no Scrapy, no Twisted) that the downloader middleware
 (`crawler.middlewares.NetGuardMiddleware`), the resolver and the connection
-pool (`crawler.resolver`) share, so all three layers judge alike:
+pool (`crawler.net.resolver`) share, so all three layers judge alike:
 
 - `parse_ip(host)`: the address a host string denotes, in every form a URL
   parser or `inet_aton` accepts (``2130706433``, ``0x7f.1``, ``0177.0.0.1``,

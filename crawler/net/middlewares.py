@@ -1,7 +1,7 @@
 """Downloader middlewares that keep a crawl of hostile pages safe and bounded.
 
 Enabled in `crawler.settings.DOWNLOADER_MIDDLEWARES`; docs/SECURITY.md has the
-threat model. Each refusal raises `crawler.netguard.RefusedRequest` (an
+threat model. Each refusal raises `crawler.net.netguard.RefusedRequest` (an
 IgnoreRequest: never retried) and counts `serpwatch/refused/<why>` in the
 run's stats.
 
@@ -19,7 +19,7 @@ run's stats.
   requests per registrable domain and distinct queries per run.
 - `HostilePageMiddleware` (SERPWATCH_MAX_NESTING): pages nested so deep
   that HTML parsing would take minutes, or with more than
-  `crawler.limits.MAX_TAGS` tags, are refused.
+  `crawler.net.limits.MAX_TAGS` tags, are refused.
 - `RetryAfterMiddleware` (RETRY_*, SERPWATCH_RETRY_AFTER_MAX): Scrapy's
   retry, honouring Retry-After on 429 and 503 up to a cap.
 - `DecompressionMiddleware`: Scrapy's HttpCompressionMiddleware, which
@@ -47,14 +47,14 @@ from scrapy.utils.httpobj import urlparse_cached
 from crawler import stats_keys
 from crawler.domains import registrable_domain
 from crawler.landing import LANDING_META, LandingContext
-from crawler.limits import (
+from crawler.net.limits import (
     MAX_TAGS,
     download_kind,
     nesting_depth,
     retry_after_seconds,
     url_download_kind,
 )
-from crawler.netguard import NetGuard, RefusedRequest
+from crawler.net.netguard import NetGuard, RefusedRequest
 from crawler.paging import SERP_QUERY_META, SerpQuery
 from crawler.run_recorder import OFFERED_DOWNLOAD, OfferedDownload
 from crawler.wait import sleep
@@ -99,7 +99,7 @@ class NetGuardMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, RefusedRequest) and exception.stat == "connection":
-            # Refused by the resolver or the pool's peer check (crawler.resolver).
+            # Refused by the resolver or the pool's peer check (crawler.net.resolver).
             self.crawler.stats.inc_value(stats_keys.REFUSED.total)
             self.crawler.stats.inc_value(stats_keys.REFUSED("connection"))
             logger.info("refused %s: %s", request.url, exception.reason)
