@@ -1,0 +1,140 @@
+"""Opening a serpwatch database: WAL and the busy timeout, the schema's
+migrations on open (crawler.storage.schema), what counts as a storage
+failure, and the small helpers every part of storage uses (time, keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from crawler.storage import schema
+
+# How long a write waits for another writer (a crawl, a migration) before failing.
+BUSY_TIMEOUT_MS = 30_000
+
+
+# SQLite result codes that mean "this database takes no more writes".
+_STORAGE_FAILURES = {
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_READONLY: "database is read-only",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
+    sqlite3.SQLITE_CORRUPT: "database file is corrupt",
+    sqlite3.SQLITE_NOTADB: "not a SQLite database",
+}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """Why the database cannot be written, for an error that says so; else None."""
+    if isinstance(exc, OSError) and getattr(exc, "errno", None) == 28:  # ENOSPC
+        return "disk full"
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return _STORAGE_FAILURES.get(code & 0xFF)
+    text = str(exc).lower()
+    for words, reason in (
+        ("disk is full", "disk full"),
+        ("disk i/o", "disk I/O error"),
+        ("readonly", "database is read-only"),
+        ("read-only", "database is read-only"),
+    ):
+        if words in text:
+            return reason
+    return None
+
+
+def cap_size(db: Database, max_bytes: int) -> None:
+    """Let this connection grow the file to `max_bytes` at most (SERPWATCH_DB_MAX_BYTES);
+    past that, writes fail as on a full disk."""
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def parse_time(at: str | None) -> datetime | None:
+    """A stored ISO timestamp as an aware datetime (UTC when it has no zone); None if unreadable."""
+    if not at:
+        return None
+    try:
+        t = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def key(*parts) -> str:
+    """Stable short id from natural-key parts."""
+    return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+class DatabaseUnusable(Exception):
+    """The database file is missing (for a read command), unreadable, or not a database."""
+
+
+def open_db(path: Path | str, *, create: bool = True) -> Database:
+    """Open (and migrate) the database; `create=False` for commands that only read.
+
+    Raises `DatabaseUnusable` with a one-line reason naming the file when it
+    is missing (and `create` is false), cannot be created or opened, or is
+    not a SQLite database; `schema.SchemaTooNew` when a newer serpwatch wrote it.
+    """
+    path = Path(path)
+    if not create and not path.exists():
+        raise DatabaseUnusable(
+            f"{path}: file not found: no such database (check --db; a crawl or"
+            " `serpwatch demo` creates one)"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        # WAL lets analysts read while a crawl writes; the busy timeout makes a
+        # writer wait for a reader's checkpoint instead of failing.
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")
+        ensure_db_shape(db, label=str(path))
+    except (OSError, sqlite3.Error) as exc:
+        reason = storage_failure(exc) or (exc.strerror if isinstance(exc, OSError) else str(exc))
+        raise DatabaseUnusable(f"{path}: cannot use this database: {reason}") from exc
+    return db
+
+
+def db_file(db: Database) -> Path | None:
+    """The file of a database (None in memory)."""
+    for _seq, name, file in db.execute("pragma database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
+
+
+def ensure_db_shape(db: Database, *, label: str = "database") -> list[str]:
+    """Bring the database to this code's schema (schema.py's migrations); safe on every open.
+
+    Returns the names of the migrations applied; raises `schema.SchemaTooNew`
+    for a database written by a newer serpwatch.
+    """
+    return schema.migrate(db, label=label)
+
+
+def _has(db: Database, table: str, column: str) -> bool:
+    return table in db.table_names() and column in db[table].columns_dict
+
+
+def _chunks(items: list, size: int = 500):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _dicts(cursor) -> list[dict]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

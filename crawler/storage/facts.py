@@ -1,0 +1,69 @@
+"""The `facts` JSON column of sightings and site_numbers: how a `Facts` is
+stored (`facts_json`, empty facts take no room) and the one way SQL reads
+a field of it (`facts_field`, checked against the dataclass by
+tests/test_storage_sql.py).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+from crawler.scoring.facts import Facts
+
+
+def _json(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# Facts that are empty (None, False, [], {}) take no room: Facts.from_dict gives
+# them their defaults (tests/test_storage_scale.py checks the round trip).
+def _empty(value) -> bool:
+    return value is None or value is False or (type(value) in (list, dict) and not value)
+
+
+def facts_json(facts: dict | Facts | None) -> str | None:
+    """A verdict's facts (a dict or `Facts`) as compact JSON: empty values left out,
+    keys sorted."""
+    if not facts:
+        return None
+    if isinstance(facts, Facts):
+        # A shallow read, not dataclasses.asdict: its deep copy of every value was
+        # most of the end-of-run step's time, and JSON copies anyway.
+        keep = {
+            name: value
+            for name in _FACTS_FIELDS
+            if not _empty(value := getattr(facts, name)) or name in _ALWAYS_KEPT
+        }
+    else:
+        keep = {k: v for k, v in facts.items() if k in _ALWAYS_KEPT or not _empty(v)}
+    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
+
+
+# The `Facts` fields SQL reads from a `facts` JSON column (sightings, site_numbers).
+# `facts_field` is the only place that turns a field into a JSON path;
+# tests/test_storage_sql.py checks these names against the dataclass, so a
+# renamed field fails there instead of reading null here.
+_FACTS_FIELDS = tuple(f.name for f in fields(Facts))
+
+
+FACTS_READ_BY_SQL = (
+    "official_site",
+    "brand_listing",
+    "official_for",
+    "is_fax",
+    "number_status",
+    "site_status",
+    "third_party",
+    "third_party_site",
+)
+
+
+def facts_field(name: str, column: str = "facts") -> str:
+    """SQL for one `Facts` field of a facts JSON column: `json_extract(facts, '$.name')`."""
+    if name not in FACTS_READ_BY_SQL or name not in _FACTS_FIELDS:
+        raise KeyError(f"{name!r} is not a Facts field read by SQL (FACTS_READ_BY_SQL)")
+    return f"json_extract({column}, '$.{name}')"
