@@ -100,10 +100,12 @@ def test_a_crawl_killed_at_any_point_leaves_an_intact_database_and_reruns_to_the
     profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
     db = tmp_path / "crawl.db"
     env = cli_env(tmp_path)
-    # The store commits the pages of the last 50 ms at once (pipelines/store.py), and
-    # this web's pages come six at a time: 7 of 12 pages stored is a state of the
-    # database only when each page is its own batch.
-    extra = ["-s", "SERPWATCH_STORE_BATCH=1"] if after_pages > 6 else []
+    # Two requests at a time, so the pages come two per quarter second and the
+    # crawl is still running when the kill point is reached (with the default
+    # concurrency the last six came at once and an idle machine finished the run
+    # before the poll saw them). The store commits the pages of the last 50 ms at
+    # once (pipelines/store.py): one page per batch makes 7 of 12 a real state.
+    extra = ["-s", "CONCURRENT_REQUESTS=2", "-s", "SERPWATCH_STORE_BATCH=1"]
     victim = subprocess.Popen(
         _args(profile, db, *extra),
         env=env,
