@@ -59,8 +59,9 @@ def test_a_streamed_delta_withdraws_a_dismissed_pair_once(fmt):
     assert write_export(db, preset, fmt, io.BytesIO(), since="last").ledger == []
 
 
-def test_each_row_is_written_before_the_next_is_read(monkeypatch):
-    """Nothing is held: the first row is out before the second is read from the database."""
+def _export_counting_reads(monkeypatch, fmt: str, **kw) -> tuple[list[str], list[int]]:
+    """Export the default recipient while counting rows read from storage: the
+    rows read, and how many had been read at each write to the output."""
     db = seeded()
     read: list[str] = []
     rows = storage.flagged_rows
@@ -78,7 +79,13 @@ def test_each_row_is_written_before_the_next_is_read(monkeypatch):
             written_after.append(len(read))
             return super().write(data)
 
-    write_export(db, PRESETS["default"], "jsonl", Out())
+    write_export(db, PRESETS["default"], fmt, Out(), **kw)
+    return read, written_after
+
+
+def test_each_row_is_written_before_the_next_is_read(monkeypatch):
+    """Nothing is held: the first row is out before the second is read from the database."""
+    read, written_after = _export_counting_reads(monkeypatch, "jsonl")
     assert len(read) > 2
     assert written_after == list(range(1, len(read) + 1))  # one line per row, as read
 
@@ -117,24 +124,7 @@ def test_a_streamed_stix_bundle_is_the_bundle_made_whole(kw):
 
 
 def test_a_stix_bundle_is_written_as_its_rows_are_read(monkeypatch):
-    db = seeded()
-    read: list[str] = []
-    rows = storage.flagged_rows
-
-    def counted(*a, **kw):
-        for row in rows(*a, **kw):
-            read.append(row["id"])
-            yield row
-
-    monkeypatch.setattr(storage, "flagged_rows", counted)
-    written_after: list[int] = []
-
-    class Out(io.BytesIO):
-        def write(self, data):
-            written_after.append(len(read))
-            return super().write(data)
-
-    write_export(db, PRESETS["default"], "stix", Out(), min_risk="low")
+    read, written_after = _export_counting_reads(monkeypatch, "stix", min_risk="low")
     assert len(read) > 2
     # Each row's objects are out before the next row is read.
     assert set(range(1, len(read) + 1)) <= set(written_after)

@@ -413,32 +413,28 @@ def attention_rows(db: Database, last_run: int | None, *, min_risk: str = "low",
 _ATTENTION_PAGE_MAX = 5000
 
 
-def attention_count(db: Database, min_risk: str = "low") -> int:
-    """How many pairs `attention_rows` gives without a limit."""
+def _undismissed_count(db: Database, what: str, min_risk: str) -> int:
+    """count(`what`) over the flagged pairs `flags` shows, from its covering
+    index (schema 0015), not the wide pair rows."""
     where, params = _flagged_where(min_risk, None, False, "pair")
     (n,) = db.execute(
-        f"""select count(*) from site_numbers p indexed by idx_site_numbers_attention
+        f"""select count({what}) from site_numbers p indexed by idx_site_numbers_attention
             where {where}
               and p.phone not in (select phone from numbers where status = 'dismissed')
               and p.domain not in (select domain from sites where status = 'dismissed')""",
         params,
     ).fetchone()
     return n
+
+
+def attention_count(db: Database, min_risk: str = "low") -> int:
+    """How many pairs `attention_rows` gives without a limit."""
+    return _undismissed_count(db, "*", min_risk)
 
 
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
     """How many numbers have a flagged pair that no analyst dismissed."""
-    where, params = _flagged_where(min_risk, None, False, "pair")
-    # From the covering index of `flags` (schema 0015), not the wide pair rows.
-    (n,) = db.execute(
-        f"""select count(distinct p.phone) from site_numbers p
-            indexed by idx_site_numbers_attention
-            where {where}
-              and p.phone not in (select phone from numbers where status = 'dismissed')
-              and p.domain not in (select domain from sites where status = 'dismissed')""",
-        params,
-    ).fetchone()
-    return n
+    return _undismissed_count(db, "distinct p.phone", min_risk)
 
 
 # Facts the exports read: a brand's own site (not the partner for a takedown) and
