@@ -7,8 +7,8 @@ across redirects and retries, and scrapy-redis pickles it with the request in
 distributed mode, so every stage that handles the request reads the same
 record:
 
-- the spider's `parse_page` turns it into the `PageItem`'s context fields
-  (`LandingContext.page_fields()`);
+- the spider's `parse_page` makes the `PageItem` of the response with it
+  (`page_item`, the context fields from `LandingContext.page_fields()`);
 - `crawler.middlewares.DownloadOfferMiddleware` names the result behind an
   offered download with it;
 - `crawler.distributed.RunScheduler` fetches a (query, page) once with it.
@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from crawler.engines.common import browser_headers
+from crawler.items import PageItem
 from crawler.merge import Landing, Showing
 
 # The request.meta key that holds a landing request's LandingContext.
@@ -118,3 +120,21 @@ def landing_headers(ctx: LandingContext, language: str, region: str) -> dict[str
 def header_text(headers: Iterable[tuple[bytes, list[bytes]]]) -> dict[str, str]:
     """Scrapy's raw header pairs as text, repeated values joined (kept as evidence)."""
     return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers}
+
+
+def page_item(response) -> PageItem:
+    """The `PageItem` of a landing page's response (Scrapy's, duck-typed): what
+    was fetched, and the fields of the request's `LandingContext`."""
+    return PageItem(
+        url=response.url,
+        status=response.status,
+        html=response.text,
+        body=response.body,
+        redirects=list(response.meta.get("redirect_urls", [])),
+        headers=header_text(response.headers.items()),
+        request_headers=header_text(response.request.headers.items()),
+        method=response.request.method,
+        ip=str(response.ip_address) if response.ip_address else None,
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        **response.meta[LANDING_META].page_fields(),
+    )

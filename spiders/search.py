@@ -31,8 +31,8 @@ from scrapy.exceptions import IgnoreRequest
 from crawler import stats_keys
 from crawler.config import load_profile
 from crawler.engine_state import EngineState, engine_slots, engine_states
-from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
-from crawler.landing import LANDING_META, header_text, landing_context, landing_headers
+from crawler.items import RelatedItem, SerpItem, UnparsedItem
+from crawler.landing import LANDING_META, landing_context, landing_headers, page_item
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
 from crawler.net.limits import failure_kind, retry_after_seconds
 from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
@@ -94,13 +94,8 @@ class SearchSpider(scrapy.Spider):
         self.crawler.stats.set_value(stats_keys.ENGINES, list(self.engines))
         self.crawler.stats.set_value(stats_keys.QUERIES, len(self.queries))
         for run in self.engines.values():
-            self.logger.info(
-                "%s: %d queries, %.1f s apart, %d at a time",
-                run.name,
-                len(run.queue),
-                run.delay,
-                self.lanes,
-            )
+            line = "%s: %d queries, %.1f s apart, %d at a time"
+            self.logger.info(line, run.name, len(run.queue), run.delay, self.lanes)
             for _ in range(self.lanes):
                 for request in self._next_query(run):
                     yield request
@@ -288,13 +283,8 @@ class SearchSpider(scrapy.Spider):
         stats.set_value(stats_keys.BLOCKED(run.name), 1)
         stats.set_value(stats_keys.BLOCKED_REASON(run.name), block.reason)
         stats.set_value(stats_keys.QUERIES_DROPPED(run.name), len(block.dropped))
-        self.logger.warning(
-            "%s blocked us on %r: %s; its %d remaining queries are dropped",
-            run.name,
-            self.queries[qi][1],
-            block.reason,
-            len(block.dropped),
-        )
+        line = "%s blocked us on %r: %s; its %d remaining queries are dropped"
+        self.logger.warning(line, run.name, self.queries[qi][1], block.reason, len(block.dropped))
         for other in block.dropped:
             out.extend(self._finish(run, other, "blocked", f"not asked: {block.reason}"))
         return out
@@ -346,19 +336,7 @@ class SearchSpider(scrapy.Spider):
         if not isinstance(response, scrapy.http.TextResponse):
             self.crawler.stats.inc_value(stats_keys.PAGES_NOT_HTML)
             return
-        yield PageItem(
-            url=response.url,
-            status=response.status,
-            html=response.text,
-            body=response.body,
-            redirects=list(response.meta.get("redirect_urls", [])),
-            headers=header_text(response.headers.items()),
-            request_headers=header_text(response.request.headers.items()),
-            method=response.request.method,
-            ip=str(response.ip_address) if response.ip_address else None,
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            **response.meta[LANDING_META].page_fields(),
-        )
+        yield page_item(response)
 
     def page_failed(self, failure):
         self.crawler.stats.inc_value(stats_keys.PAGES_FAILED.total)
