@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
+from crawler.scoring.pair import Verdict
 from crawler.scoring.verdicts import (
     number_facts,
     number_verdict,
@@ -56,8 +57,7 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     """Score the run's sightings and pairs again with history and triage (`rescore`, for
     what the run touched); record what changed; counts for the run's stats."""
     ensure_shape(db)
-    keys = storage.run_phones_and_domains(db, run_id)
-    verdicts = rescore(db, keys, run_id=run_id, at=at)
+    verdicts = rescore_run(db, run_id, at=at)
     with db.atomic():  # the changes and the presence they rest on, together or not at all
         summary = _record_changes(db, run_id, stats or {})
     summary.update(
@@ -135,6 +135,98 @@ def rescore(
         for m in moved:
             m.pop("phone", None), m.pop("domain", None), m.pop("flagged", None)
         storage.record_verdicts(db, run_id if run_id is not None else latest_run(db), moved)
+    return {
+        "pairs": len(pairs),
+        "sightings": len(sightings),
+        "numbers": len(numbers),
+        "sites": len(sites),
+        "numbers_high": sum(v.risk == "high" and v.flagged for v in numbers.values()),
+        "sites_high": sum(v.risk == "high" and v.flagged for v in sites.values()),
+    }
+
+
+def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
+    """The end of a run: `rescore` limited to what the run changed, so that it does
+    not grow with all of history. Returns `rescore`'s counts.
+
+    Inputs of a pair's score that a run can change: the pair's own facts (its
+    sightings were saved again) and its number's history (on how many domains it
+    was seen, a brand listing it): both only for the run's numbers. So every pair
+    of the run's numbers is scored again, and their numbers' verdicts made again.
+    A site's verdict rests on its pairs and on which of its numbers are high: it is
+    made again for the run's sites, the sites of pairs whose verdict moved, and the
+    sites of numbers that became high or stopped being high; their other pairs are
+    scored (to read, not written: nothing about them changed). Nothing else moved,
+    so everything else keeps its verdict, as `rescore` of everything would give it.
+    """
+    phones = storage.run_phones(db, run_id)
+    pairs = storage.stored_pairs(db, phones, set())
+    sightings = storage.stored_sightings(db, phones, set(), run_id=run_id)
+    c = _context(db, phones, {r["domain"] for r in pairs}, at)
+    _score_rows(pairs + sightings, c)
+    numbers = _verdicts_of(pairs, "phone", phones)
+    stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
+    pair_rows = [_pair_row(r, numbers) for r in pairs]
+    domains = _sites_to_remake(db, run_id, pairs, pair_rows, numbers, stored_numbers)
+    site_pairs = _other_pairs(db, domains, {r["id"] for r in pairs}, c)
+    known = {**_stored_numbers(db, {r["phone"] for r in site_pairs}), **numbers}
+    sites = _site_verdicts(pairs + site_pairs, domains, known)
+    with db.atomic():
+        before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
+        storage.save_verdicts(db, "site_numbers", pair_rows, before)
+        before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in sightings}
+        storage.save_verdicts(db, "sightings", [_pair_row(r, numbers) for r in sightings], before)
+        _save_entities(db, run_id, numbers, sites, stored_numbers)
+    return _counts(pairs, sightings, numbers, sites)
+
+
+def _sites_to_remake(db, run_id, pairs, pair_rows, numbers, stored_numbers) -> set[str]:
+    """The run's sites, those of pairs whose verdict moved, and those of numbers that
+    became high or stopped being high."""
+    domains = storage.run_domains_all(db, run_id)
+    moved = {
+        k
+        for k, v in numbers.items()
+        if (v.risk == "high") != ((stored_numbers.get(k) or {}).get("risk") == "high")
+    }
+    for r, new in zip(pairs, pair_rows, strict=True):
+        if r["phone"] in moved or any(r[k] != new[k] for k in ("score", "risk", "flagged")):
+            domains.add(r["domain"])
+        elif json.loads(r["reasons"] or "[]") != new["reasons"]:
+            domains.add(r["domain"])
+    return domains
+
+
+def _other_pairs(db: Database, domains: set[str], have: set[str], c: dict) -> list[dict]:
+    """The pairs of these sites not scored yet, scored with their history (read only)."""
+    rows = [r for r in storage.stored_pairs(db, set(), domains) if r["id"] not in have]
+    extra = storage.history_context(db, {r["phone"] for r in rows}, {r["domain"] for r in rows})
+    ctx = {**c, **{k: v for k, v in extra.items() if k != "first_run_at"}}
+    _score_rows(rows, ctx)
+    return rows
+
+
+def _stored_numbers(db: Database, phones: set[str]) -> dict:
+    """The stored verdicts of these numbers, as `Verdict`s (a site reads their risk)."""
+    return {
+        k: Verdict(v["score"] or 0, v["risk"], v["reasons"], bool(v["flagged"]))
+        for k, v in storage.entity_verdicts(db, "numbers", phones).items()
+    }
+
+
+def _save_entities(db, run_id, numbers: dict, sites: dict, stored_numbers: dict) -> None:
+    rows = [_row("phone", k, v) for k, v in numbers.items()]
+    storage.save_verdicts(db, "numbers", rows, stored_numbers)
+    before = storage.entity_verdicts(db, "sites", set(sites), raw=True)
+    storage.save_verdicts(db, "sites", [_row("domain", k, v) for k, v in sites.items()], before)
+    moved = [{"kind": "number", "key": k, **_row("phone", k, v)} for k, v in numbers.items()]
+    moved += [{"kind": "site", "key": k, **_row("domain", k, v)} for k, v in sites.items()]
+    for m in moved:
+        m.pop("phone", None), m.pop("domain", None), m.pop("flagged", None)
+    storage.record_verdicts(db, run_id, moved)
+
+
+def _counts(pairs, sightings, numbers, sites) -> dict:
     return {
         "pairs": len(pairs),
         "sightings": len(sightings),

@@ -38,6 +38,18 @@ def run_phones_and_domains(db: Database, run_id: int) -> set[str]:
     return {p for p, _ in rows} | {d for _, d in rows}
 
 
+def run_phones(db: Database, run_id: int) -> set[str]:
+    """Every number (E.164) a run saw: whose pairs its end scores again."""
+    rows = db.execute("select distinct phone from sightings where run_id = ?", [run_id])
+    return {p for (p,) in rows}
+
+
+def run_domains_all(db: Database, run_id: int) -> set[str]:
+    """Every site (domain) a run saw a number on, official numbers and faxes too."""
+    rows = db.execute("select distinct domain from sightings where run_id = ?", [run_id])
+    return {d for (d,) in rows}
+
+
 def run_pair_counts(db: Database, run_id: int) -> dict:
     """The run's (site, number) pairs, official numbers and faxes left out: how many are
     flagged, and how many an analyst confirmed or dismissed (the number or the site)."""
