@@ -33,6 +33,7 @@ from sqlite_utils import Database
 from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
 from crawler.scoring.pair import Verdict
+from crawler.scoring.points import MIN_WATCH_DAYS, RECENT_DAYS
 from crawler.scoring.verdicts import (
     number_facts,
     number_verdict,
@@ -158,8 +159,11 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sites of numbers that became high or stopped being high; their other pairs are
     scored (to read, not written: nothing about them changed). Nothing else moved,
     so everything else keeps its verdict, as `rescore` of everything would give it.
+    Except time: a pair whose number or site was new on the scene when last scored
+    (`recent`) may have aged out of it, and its reason names its age in days: the
+    numbers of such pairs are scored again too.
     """
-    phones = storage.run_phones(db, run_id)
+    phones = storage.run_phones(db, run_id) | storage.recent_phones(db, RECENT_DAYS, MIN_WATCH_DAYS)
     pairs = storage.stored_pairs(db, phones, set())
     sightings = storage.stored_sightings(db, phones, set(), run_id=run_id)
     c = _context(db, phones, {r["domain"] for r in pairs}, at)

@@ -44,6 +44,19 @@ def run_phones(db: Database, run_id: int) -> set[str]:
     return {p for (p,) in rows}
 
 
+def recent_phones(db: Database, recent_days: float, min_watch_days: float) -> set[str]:
+    """Numbers with a pair last scored while its number or site was new on the scene
+    (crawler.scoring.rules.recent): its verdict moves with time, whatever a run saw."""
+    age, watched = facts_field("number_age_days"), facts_field("watched_days")
+    s_age, s_watched = facts_field("site_age_days"), facts_field("site_watched_days")
+    rows = db.execute(
+        f"""select distinct phone from site_numbers where facts is not null
+            and (({age} <= :r and {watched} >= :w) or ({s_age} <= :r and {s_watched} >= :w))""",
+        {"r": recent_days, "w": min_watch_days},
+    )
+    return {p for (p,) in rows}
+
+
 def run_domains_all(db: Database, run_id: int) -> set[str]:
     """Every site (domain) a run saw a number on, official numbers and faxes too."""
     rows = db.execute("select distinct domain from sightings where run_id = ?", [run_id])

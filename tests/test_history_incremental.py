@@ -1,0 +1,113 @@
+"""The end of a run scores again only what the run changed (issue 11: it must not
+grow with all of history), and leaves every verdict as scoring everything again
+would: on a seeded database, after every run, a full `rescore` changes nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from sqlite_utils import Database
+
+from crawler import history, storage
+from crawler.scoring import Facts, verdict_record
+
+SCAM_FACTS = {"domain_match": {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}}
+AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days")
+
+
+def db() -> Database:
+    d = Database(memory=True)
+    storage.ensure_db_shape(d)
+    return d
+
+
+def see(d, run, domain, phone, at, **facts):
+    f = Facts(phone=phone, brand="Microsoft", domain=domain, **facts)
+    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
+    url = f"http://{domain}/"
+    page = {
+        "url": url,
+        "entry_url": url,
+        "domain": domain,
+        "status": 200,
+        "title": "",
+        "engine": "bing",
+        "query": "Microsoft helpdesk",
+        "brand": "Microsoft",
+        "is_ad": False,
+        "rank": 1,
+        "ad_position": None,
+        "serp_url": "http://engine/search",
+        "fetched_at": at,
+    }
+    storage.save_page(d, run, page, [verdict_record(hit, f).as_dict()])
+
+
+def run(d, at, pages):
+    rid = storage.start_run(d, "p")
+    d["runs"].update(rid, {"started_at": at})
+    for domain, phone, facts in pages:
+        see(d, rid, domain, phone, at, **facts)
+    storage.save_query_outcome(
+        d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": "answered"}
+    )
+    return history.close_run(d, rid, {}, at=at)
+
+
+def verdicts(d) -> dict:
+    """Every stored verdict of pairs, numbers and sites; a pair's facts without their
+    ages (a pair nothing changed for keeps the ages of its last scoring)."""
+    out = {}
+    for table, pk in (("site_numbers", "id"), ("numbers", "phone"), ("sites", "domain")):
+        facts = ", facts" if table == "site_numbers" else ""
+        for row in d.execute(f"select {pk}, score, risk, reasons, flagged{facts} from {table}"):
+            row = list(row)
+            if facts and row[-1]:
+                row[-1] = {k: v for k, v in json.loads(row[-1]).items() if k not in AGES}
+            out[(table, row[0])] = row[1:]
+    return out
+
+
+def full_rescore_of(d, at) -> dict:
+    copy = sqlite3.connect(":memory:")
+    d.conn.backup(copy)
+    c = Database(copy)
+    history.rescore(c, None, at=at)
+    return verdicts(c)
+
+
+def num(i: int) -> str:
+    return f"+318520{i:05d}"
+
+
+def test_a_run_that_sees_one_number_scores_only_that_numbers_pairs():
+    d = db()
+    a, b, c = num(1), num(2), num(3)
+    run(
+        d,
+        "2026-11-01T08:00:00+00:00",
+        [("s1.nl", a, {}), ("s1.nl", b, {}), ("s2.nl", b, {}), ("s3.nl", b, {}), ("s3.nl", c, {})],
+    )
+    # The second run sees number a on a new site: a's two pairs (and the run's one
+    # sighting) are scored again; s1's other pair (b) and b's sites are left alone.
+    s = run(d, "2026-11-02T08:00:00+00:00", [("s5.nl", a, {})])
+    assert s["rescored"] == 2 + 1
+    assert verdicts(d) == full_rescore_of(d, "2026-11-02T08:00:00+00:00")
+
+
+def test_every_verdict_after_each_run_is_what_scoring_everything_again_gives():
+    """A web of numbers shared by sites, numbers turning high and raising the sites
+    they pose on, runs over six weeks (numbers and sites new on the scene, then not)."""
+    d = db()
+    for r in range(12):
+        at = f"2026-11-{1 + r * 3 % 28:02d}T08:00:00+00:00" if r < 10 else None
+        at = at or f"2026-12-{r:02d}T08:00:00+00:00"
+        pages = []
+        for i in range(r % 4 + 3 * r, 3 * r + 12, 1 + r % 3):
+            site = f"site{(i + r) % 17}.nl"
+            pages.append((site, num(i % 23), SCAM_FACTS if i % 3 == 0 else {}))
+            if i % 4 == 0:
+                pages.append((f"shared{i % 2}.nl", num((i + r) % 23), {}))
+        run(d, at, pages)
+        assert verdicts(d) == full_rescore_of(d, at), f"run {r + 1}"
