@@ -33,7 +33,7 @@ from sqlite_utils import Database
 from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
 from crawler.scoring.pair import Verdict
-from crawler.scoring.points import MIN_WATCH_DAYS, RECENT_DAYS
+from crawler.scoring.points import RECENT_DAYS
 from crawler.scoring.verdicts import (
     number_facts,
     number_verdict,
@@ -159,11 +159,13 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sites of numbers that became high or stopped being high; their other pairs are
     scored (to read, not written: nothing about them changed). Nothing else moved,
     so everything else keeps its verdict, as `rescore` of everything would give it.
-    Except time: a pair whose number or site was new on the scene when last scored
-    (`recent`) may have aged out of it, and its reason names its age in days: the
-    numbers of such pairs are scored again too.
+    Except time: a number or site new on the scene (`recent`) stops being new
+    RECENT_DAYS after it was first seen; the numbers whose pairs that happened to
+    since the run before are scored again too. (A pair nothing changed for keeps
+    the age in days its reason gave at its last scoring, as before.)
     """
-    phones = storage.run_phones(db, run_id) | storage.recent_phones(db, RECENT_DAYS, MIN_WATCH_DAYS)
+    when = (storage.parse_time(at) or datetime.now(UTC)).isoformat()
+    phones = storage.run_phones(db, run_id) | storage.aged_out_phones(db, run_id, when, RECENT_DAYS)
     pairs = storage.stored_pairs(db, phones, set())
     sightings = storage.stored_sightings(db, phones, set(), run_id=run_id)
     c = _context(db, phones, {r["domain"] for r in pairs}, at)

@@ -5,6 +5,7 @@ would: on a seeded database, after every run, a full `rescore` changes nothing."
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 from sqlite_utils import Database
@@ -57,12 +58,14 @@ def run(d, at, pages):
 
 def verdicts(d) -> dict:
     """Every stored verdict of pairs, numbers and sites; a pair's facts without their
-    ages (a pair nothing changed for keeps the ages of its last scoring)."""
+    ages, and reasons without the days (a pair nothing changed for keeps the ages
+    of its last scoring)."""
     out = {}
     for table, pk in (("site_numbers", "id"), ("numbers", "phone"), ("sites", "domain")):
         facts = ", facts" if table == "site_numbers" else ""
         for row in d.execute(f"select {pk}, score, risk, reasons, flagged{facts} from {table}"):
             row = list(row)
+            row[3] = re.sub(r"first seen \d+ days ago", "first seen N days ago", row[3] or "")
             if facts and row[-1]:
                 row[-1] = {k: v for k, v in json.loads(row[-1]).items() if k not in AGES}
             out[(table, row[0])] = row[1:]

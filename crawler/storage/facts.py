@@ -59,10 +59,6 @@ FACTS_READ_BY_SQL = (
     "site_status",
     "third_party",
     "third_party_site",
-    "number_age_days",
-    "watched_days",
-    "site_age_days",
-    "site_watched_days",
 )
 
 

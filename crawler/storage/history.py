@@ -44,15 +44,19 @@ def run_phones(db: Database, run_id: int) -> set[str]:
     return {p for (p,) in rows}
 
 
-def recent_phones(db: Database, recent_days: float, min_watch_days: float) -> set[str]:
-    """Numbers with a pair last scored while its number or site was new on the scene
-    (crawler.scoring.rules.recent): its verdict moves with time, whatever a run saw."""
-    age, watched = facts_field("number_age_days"), facts_field("watched_days")
-    s_age, s_watched = facts_field("site_age_days"), facts_field("site_watched_days")
+def aged_out_phones(db: Database, run_id: int, when: str, recent_days: float) -> set[str]:
+    """Numbers whose pairs may have stopped being new on the scene since the run
+    before `run_id` (crawler.scoring.rules.recent): the number or the site turned
+    `recent_days` old in between (a day's margin). Each run takes the numbers that
+    aged out since the one before, so every one is taken once."""
+    since = "(select max(started_at) from runs where id < :run)"
+    turned = "julianday(first_seen) + :r"
+    window = f"{turned} > julianday({since}) - 1 and {turned} <= julianday(:when)"
     rows = db.execute(
-        f"""select distinct phone from site_numbers where facts is not null
-            and (({age} <= :r and {watched} >= :w) or ({s_age} <= :r and {s_watched} >= :w))""",
-        {"r": recent_days, "w": min_watch_days},
+        f"""select phone from numbers where {window}
+            union select phone from site_numbers
+            where domain in (select domain from sites where {window})""",
+        {"run": run_id, "r": recent_days, "when": when},
     )
     return {p for (p,) in rows}
 
