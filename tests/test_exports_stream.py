@@ -59,16 +59,18 @@ def test_a_streamed_delta_withdraws_a_dismissed_pair_once(fmt):
     assert write_export(db, preset, fmt, io.BytesIO(), since="last").ledger == []
 
 
-def _export_counting_reads(monkeypatch, fmt: str, **kw) -> tuple[list[str], list[int]]:
+def _export_counting_reads(
+    monkeypatch, fmt: str, key: str = "id", **kw
+) -> tuple[list[str], list[int]]:
     """Export the default recipient while counting rows read from storage: the
-    rows read, and how many had been read at each write to the output."""
+    rows read (their `key`), and how many had been read at each write."""
     db = seeded()
     read: list[str] = []
     rows = storage.flagged_rows
 
     def counted(*a, **kw):
         for row in rows(*a, **kw):
-            read.append(row["id"])
+            read.append(row[key])
             yield row
 
     monkeypatch.setattr(storage, "flagged_rows", counted)
@@ -195,24 +197,8 @@ def test_streamed_xarf_reports_are_the_reports_made_whole(kw):
 
 
 def test_a_sites_xarf_report_is_written_before_the_next_site_is_read(monkeypatch):
-    db = seeded()
-    read: list[str] = []
-    rows = storage.flagged_rows
-
-    def counted(*a, **kw):
-        for row in rows(*a, **kw):
-            read.append(row["domain"])
-            yield row
-
-    monkeypatch.setattr(storage, "flagged_rows", counted)
-    domains_when_written: list[set] = []
-
-    class Out(io.BytesIO):
-        def write(self, data):
-            domains_when_written.append(len(set(read)))
-            return super().write(data)
-
-    write_export(db, PRESETS["default"], "xarf", Out(), min_risk="low")
+    read, written_after = _export_counting_reads(monkeypatch, "xarf", "domain", min_risk="low")
+    domains_when_written = [len(set(read[:n])) for n in written_after]
     assert read == sorted(read)  # in site order
     sites = len(set(read))
     assert sites > 2
