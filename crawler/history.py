@@ -34,6 +34,7 @@ from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
 from crawler.scoring.pair import Verdict
 from crawler.scoring.points import RECENT_DAYS
+from crawler.scoring.rules import recent
 from crawler.scoring.verdicts import (
     number_facts,
     number_verdict,
@@ -165,40 +166,126 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     the age in days its reason gave at its last scoring, as before.)
     """
     when = (storage.parse_time(at) or datetime.now(UTC)).isoformat()
-    phones = storage.run_phones(db, run_id) | storage.aged_out_phones(db, run_id, when, RECENT_DAYS)
-    pairs = storage.stored_pairs(db, phones, set())
-    sightings = storage.stored_sightings(db, phones, set(), run_id=run_id)
-    c = _context(db, phones, {r["domain"] for r in pairs}, at)
-    _score_rows(pairs + sightings, c)
+    run_phones = storage.run_phones(db, run_id)
+    pairs = storage.stored_pairs(db, run_phones, set())
+    c = _context(db, run_phones, {r["domain"] for r in pairs}, at)
+    before = storage.pairs_before(db, run_id)
+    run_ids = storage.run_pair_ids(db, run_id)
+    kept = _unchanged(pairs, before, c)
+    phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
+    phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
+    phones |= run_phones - {r["phone"] for r in pairs}  # numbers without a scored pair
+    if phones - run_phones:
+        pairs = storage.stored_pairs(db, phones | run_phones, set())
+    restored = [
+        _restored(r["id"], before[r["id"]])
+        for r in pairs
+        if r["phone"] not in phones and r["id"] in kept
+    ]
+    pairs = [r for r in pairs if r["phone"] in phones]
+    sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
+    c = _context(db, phones, {r["domain"] for r in pairs}, at) if phones - run_phones else c
+    _score_rows(pairs, c)
     numbers = _verdicts_of(pairs, "phone", phones)
     stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
     pair_rows = [_pair_row(r, numbers) for r in pairs]
-    domains = _sites_to_remake(db, run_id, pairs, pair_rows, numbers, stored_numbers)
+    olds = {**{r["id"]: r for r in pairs if r["id"] not in run_ids}, **before}
+    domains = _sites_to_remake(pairs, pair_rows, olds, numbers, stored_numbers)
     site_pairs = _other_pairs(db, domains, {r["id"] for r in pairs}, c)
     known = {**_stored_numbers(db, {r["phone"] for r in site_pairs}), **numbers}
     sites = _site_verdicts(pairs + site_pairs, domains, known)
+    sighting_rows = _sighting_rows(sightings, c, numbers, restored, run_phones - phones, db)
     with db.atomic():
-        before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
-        storage.save_verdicts(db, "site_numbers", pair_rows, before)
-        before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in sightings}
-        storage.save_verdicts(db, "sightings", [_pair_row(r, numbers) for r in sightings], before)
+        stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
+        storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
+        stored = {r["id"]: {**r, "facts": r.get("stored_facts", r["facts"])} for r in sightings}
+        storage.save_verdicts(db, "sightings", sighting_rows, stored)
         _save_entities(db, run_id, numbers, sites, stored_numbers)
     return _counts(pairs, sightings, numbers, sites)
 
 
-def _sites_to_remake(db, run_id, pairs, pair_rows, numbers, stored_numbers) -> set[str]:
-    """The run's sites, those of pairs whose verdict moved, and those of numbers that
+_AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days")
+
+
+def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
+    """The run's pairs saved again with the very facts they had (history included,
+    the ages aside) while neither their number nor their site was new on the scene:
+    their verdict stays what it was."""
+    kept = set()
+    for r in pairs:
+        old = before.get(r["id"])
+        if old is None or not old["facts"]:
+            continue
+        new = _with_history(Facts.from_dict(json.loads(r["facts"])), c)
+        was = Facts.from_dict(json.loads(old["facts"]))
+        if _new_on_scene(new) or _new_on_scene(was):
+            continue
+        for name in _AGES:
+            setattr(was, name, getattr(new, name))
+        if was == new:
+            kept.add(r["id"])
+    return kept
+
+
+def _new_on_scene(f: Facts) -> bool:
+    return recent(f.number_age_days, f.watched_days) or recent(f.site_age_days, f.site_watched_days)
+
+
+def _restored(pair_id: str, old: dict) -> dict:
+    return {
+        "id": pair_id,
+        "score": old["score"],
+        "risk": old["risk"],
+        "reasons": json.loads(old["reasons"] or "[]"),
+        "flagged": old["flagged"],
+        "facts": old["facts"],
+    }
+
+
+def _sighting_rows(sightings, c, numbers, restored, unchanged_phones, db) -> list[dict]:
+    """The run's sightings: a sighting of a pair kept as it was takes the pair's
+    verdict when it shows the very page facts the pair does; the rest are scored."""
+    by_pair = {r["id"]: r for r in restored}
+    rows, scored = [], []
+    for s in sightings:
+        kept = by_pair.get(storage.key(s["domain"], s["phone"]))
+        if kept is not None and s["phone"] in unchanged_phones and _same_page(s, kept):
+            rows.append({**kept, "id": s["id"]})
+        else:
+            scored.append(s)
+    _score_rows(scored, c)
+    known = {**_stored_numbers(db, {s["phone"] for s in scored} - set(numbers)), **numbers}
+    return rows + [_pair_row(s, known) for s in scored]
+
+
+def _same_page(sighting: dict, kept: dict) -> bool:
+    """The sighting's page facts are those the kept pair was scored from."""
+    page = Facts.from_dict(json.loads(sighting["facts"] or "{}"))
+    was = Facts.from_dict(json.loads(kept["facts"] or "{}"))
+    for name in (*_AGES, "other_domains", "listed_by_brand", *_STATUS):
+        setattr(was, name, getattr(page, name))
+    return was == page
+
+
+_STATUS = ("number_status", "number_status_at", "site_status", "site_status_at")
+
+
+def _sites_to_remake(pairs, pair_rows, olds, numbers, stored_numbers) -> set[str]:
+    """The sites of pairs whose verdict moved (or is new), and those of numbers that
     became high or stopped being high."""
-    domains = storage.run_domains_all(db, run_id)
     moved = {
         k
         for k, v in numbers.items()
         if (v.risk == "high") != ((stored_numbers.get(k) or {}).get("risk") == "high")
     }
+    domains = set()
     for r, new in zip(pairs, pair_rows, strict=True):
-        if r["phone"] in moved or any(r[k] != new[k] for k in ("score", "risk", "flagged")):
+        old = olds.get(r["id"])
+        if r["phone"] in moved or old is None:
             domains.add(r["domain"])
-        elif json.loads(r["reasons"] or "[]") != new["reasons"]:
+        elif any(old[k] != new[k] for k in ("score", "risk", "flagged")):
+            domains.add(r["domain"])
+        elif json.loads(old["reasons"] or "[]") != new["reasons"]:
             domains.add(r["domain"])
     return domains
 

@@ -6,10 +6,12 @@ analysts' decisions, and what was alerted and delivered.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from sqlite_utils import Database
 
 from crawler.storage.connection import _chunks, _dicts, now
+from crawler.storage.connection import key as pair_key
 from crawler.storage.facts import facts_field
 
 # An analyst's action and the status it gives (crawler.triage records them).
@@ -59,6 +61,31 @@ def aged_out_phones(db: Database, run_id: int, when: str, recent_days: float) ->
         {"run": run_id, "r": recent_days, "when": when},
     )
     return {p for (p,) in rows}
+
+
+def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
+    """The verdicts and facts the run's pairs had before it saved them again
+    (crawler.storage.saves._keep_before), by pair id; read once, then forgotten."""
+    try:
+        rows = db.execute(
+            "select id, facts, score, risk, reasons, flagged from temp.pair_before"
+            " where run_id = ?",
+            [run_id],
+        ).fetchall()
+    except sqlite3.OperationalError:  # no table: nothing saved in this connection
+        return {}
+    outside = not db.conn.in_transaction
+    db.conn.execute("delete from temp.pair_before where run_id = ?", [run_id])
+    if outside:  # only the temporary table changed: leave no transaction open
+        db.conn.commit()
+    names = ("facts", "score", "risk", "reasons", "flagged")
+    return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
+
+
+def run_pair_ids(db: Database, run_id: int) -> set[str]:
+    """The ids of the (site, number) pairs a run saw."""
+    rows = db.execute("select distinct domain, phone from sightings where run_id = ?", [run_id])
+    return {pair_key(d, p) for d, p in rows}
 
 
 def run_domains_all(db: Database, run_id: int) -> set[str]:

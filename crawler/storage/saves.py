@@ -410,11 +410,13 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
     )
     pair_id = key(page["domain"], phone)
     pair = {"id": pair_id, **_shown(page, v), "updated_at": seen}
-    columns = ("last_run", "score", "engines", "is_ad", "brand", "query", "url")
+    columns = ("last_run", "score", "engines", "is_ad", "brand", "query", "url", *_BEFORE[2:])
     found = db.conn.execute(
         f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
     ).fetchone()
     existing = dict(zip(columns, found, strict=True)) if found else None
+    if existing is not None and existing["last_run"] != run_id:
+        _keep_before(db, run_id, pair_id, existing)
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
     elif existing["last_run"] == run_id and _evidence_rank(existing) <= _evidence_rank(pair):
@@ -428,6 +430,30 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         engines = before + [e for e in engines if e not in before]
     pair.update({"last_seen": seen, "last_run": run_id, "engines": _json(engines)})
     _upsert(db, "site_numbers", pair, "id")
+
+
+# The verdict and facts a pair had before this run saved it again (the save replaces
+# them with the page's own): the end of the run (crawler.history.rescore_run) finds
+# the pairs nothing changed for by them. A temporary table: per connection, gone
+# with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
+_BEFORE = ("run_id", "id", "facts", "risk", "reasons", "flagged")
+
+
+def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict) -> None:
+    values = [run_id, pair_id, *(existing[c] for c in _BEFORE[2:]), existing["score"]]
+    insert = f"insert or ignore into temp.pair_before ({', '.join(_BEFORE)}, score) values"
+    insert += f" ({', '.join('?' * (len(_BEFORE) + 1))})"
+    outside = not db.conn.in_transaction
+    try:
+        db.conn.execute(insert, values)
+    except sqlite3.OperationalError:  # the first in this connection: make the table
+        db.conn.execute(
+            f"create temp table if not exists pair_before ({', '.join(_BEFORE)}, score,"
+            " primary key (run_id, id))"
+        )
+        db.conn.execute(insert, values)
+    if outside:  # only the temporary table changed: leave no transaction open
+        db.conn.commit()
 
 
 def _evidence_rank(pair: dict) -> tuple:
