@@ -114,3 +114,17 @@ def test_every_verdict_after_each_run_is_what_scoring_everything_again_gives():
                 pages.append((f"shared{i % 2}.nl", num((i + r) % 23), {}))
         run(d, at, pages)
         assert verdicts(d) == full_rescore_of(d, at), f"run {r + 1}"
+
+
+def test_a_pair_seen_again_with_other_facts_is_scored_again_and_one_unchanged_is_not():
+    d = db()
+    a, b = num(1), num(2)
+    run(d, "2026-11-01T08:00:00+00:00", [("s1.nl", a, {}), ("s2.nl", b, {})])
+    # Seen again as it was: kept, nothing scored but the run's sightings.
+    s = run(d, "2026-11-02T08:00:00+00:00", [("s1.nl", a, {}), ("s2.nl", b, {})])
+    assert s["rescored"] == 0 + 2
+    assert verdicts(d) == full_rescore_of(d, "2026-11-02T08:00:00+00:00")
+    # s1 now poses as the brand's helpdesk: a's pair is scored again, b's is kept.
+    s = run(d, "2026-11-03T08:00:00+00:00", [("s1.nl", a, SCAM_FACTS), ("s2.nl", b, {})])
+    assert s["rescored"] == 1 + 2
+    assert verdicts(d) == full_rescore_of(d, "2026-11-03T08:00:00+00:00")
