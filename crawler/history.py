@@ -209,8 +209,8 @@ _AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days"
 
 def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
     """The run's pairs saved again with the very facts they had (history included,
-    the ages aside) while neither their number nor their site was new on the scene:
-    their verdict stays what it was."""
+    the ages aside, unless a reason gives them: `_on_scene`): their verdict stays
+    what it was."""
     kept = set()
     for r in pairs:
         old = before.get(r["id"])
@@ -218,7 +218,7 @@ def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
             continue
         new = _with_history(Facts.from_dict(json.loads(r["facts"])), c)
         was = Facts.from_dict(json.loads(old["facts"]))
-        if _new_on_scene(new) or _new_on_scene(was):
+        if _on_scene(new) != _on_scene(was):
             continue
         for name in _AGES:
             setattr(was, name, getattr(new, name))
@@ -227,8 +227,15 @@ def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
     return kept
 
 
-def _new_on_scene(f: Facts) -> bool:
-    return recent(f.number_age_days, f.watched_days) or recent(f.site_age_days, f.site_watched_days)
+def _on_scene(f: Facts) -> tuple:
+    """What the ages change in a verdict: whether the number and the site are new on
+    the scene (`recent`), and then their age in whole days, which their reason gives."""
+    number = recent(f.number_age_days, f.watched_days)
+    site = recent(f.site_age_days, f.site_watched_days)
+    return (
+        number and f"{f.number_age_days:.0f}",
+        site and f"{f.site_age_days:.0f}",
+    )
 
 
 def _restored(pair_id: str, old: dict) -> dict:
