@@ -128,3 +128,23 @@ def test_a_pair_seen_again_with_other_facts_is_scored_again_and_one_unchanged_is
     s = run(d, "2026-11-03T08:00:00+00:00", [("s1.nl", a, SCAM_FACTS), ("s2.nl", b, {})])
     assert s["rescored"] == 1 + 2
     assert verdicts(d) == full_rescore_of(d, "2026-11-03T08:00:00+00:00")
+
+
+def test_a_pair_new_on_the_scene_seen_again_the_same_day_keeps_its_verdict_and_its_days():
+    d = db()
+    a, x = num(1), num(9)
+    run(d, "2026-11-01T08:00:00+00:00", [("s0.nl", x, {})])  # the watch starts
+    run(d, "2026-11-10T08:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])  # a: new on the scene
+    reasons = d.execute("select reasons from numbers where phone = ?", [a]).fetchone()[0]
+    assert "first seen 0 days ago" in reasons
+    s = run(d, "2026-11-10T11:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])
+    assert s["rescored"] == 0 + 1  # kept: still new, still 0 days old
+    copy = sqlite3.connect(":memory:")
+    d.conn.backup(copy)
+    history.rescore(Database(copy), None, at="2026-11-10T11:00:00+00:00")
+    query = "select id, score, risk, reasons, flagged from site_numbers order by id"
+    assert d.execute(query).fetchall() == copy.execute(query).fetchall()
+    # A day later the reason's day count moves: scored again.
+    s = run(d, "2026-11-11T09:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])
+    assert s["rescored"] == 1 + 1
+    assert any("first seen 1 days ago" in r[3] for r in d.execute(query).fetchall())
