@@ -129,22 +129,10 @@ def rescore(
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
             before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in rows}
             storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows], before)
-        for table, pk, made in (("numbers", "phone", numbers), ("sites", "domain", sites)):
-            before = storage.entity_verdicts(db, table, set(made), raw=True)
-            storage.save_verdicts(db, table, [_row(pk, k, v) for k, v in made.items()], before)
-        moved = [{"kind": "number", "key": k, **_row("phone", k, v)} for k, v in numbers.items()]
-        moved += [{"kind": "site", "key": k, **_row("domain", k, v)} for k, v in sites.items()]
-        for m in moved:
-            m.pop("phone", None), m.pop("domain", None), m.pop("flagged", None)
-        storage.record_verdicts(db, run_id if run_id is not None else latest_run(db), moved)
-    return {
-        "pairs": len(pairs),
-        "sightings": len(sightings),
-        "numbers": len(numbers),
-        "sites": len(sites),
-        "numbers_high": sum(v.risk == "high" and v.flagged for v in numbers.values()),
-        "sites_high": sum(v.risk == "high" and v.flagged for v in sites.values()),
-    }
+        stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
+        run = run_id if run_id is not None else latest_run(db)
+        _save_entities(db, run, numbers, sites, stored_numbers)
+    return _counts(pairs, sightings, numbers, sites)
 
 
 def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
