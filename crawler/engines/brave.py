@@ -16,14 +16,13 @@ from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     DEFAULT_REGION,
     clean,
-    decode_body,
     find_phones,
     is_http_url,
     json_headers,
-    load_json,
     query_param,
     strip_html,
 )
+from crawler.engines.parts import json_answer
 
 KIND = "brave"
 ENDPOINT = "https://api.search.brave.com/res/v1/web/search"
@@ -76,11 +75,9 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a Brave Search API answer. Pure: no network, no Scrapy."""
-    data = load_json(decode_body(body))
-    if status == 429:
-        return SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=KIND)
-    if not isinstance(data, dict):
-        return SerpPage(results=[], blocked=f"HTTP {status}, not a JSON answer", engine=KIND)
+    data, refused = json_answer(body, status, KIND)
+    if refused:
+        return refused
     if status >= 400 or data.get("type") == "ErrorResponse":
         return SerpPage(results=[], blocked=_error(data, status), engine=KIND)
     region = region or (query_param(url, "country") or DEFAULT_REGION).upper()

@@ -20,6 +20,7 @@ from crawler.engines.common import (
     decode_body,
     find_phones,
     html_tree,
+    load_json,
     query_param,
     tel_links,
     text_of,
@@ -154,3 +155,18 @@ def status_block(reason: str | None, status: int) -> str | None:
     if reason or status < 400:
         return reason
     return f"HTTP {status} without results"
+
+
+def json_answer(
+    body: bytes, status: int, kind: str, hint: str = ""
+) -> tuple[dict, SerpPage | None]:
+    """A JSON search API's answer as a dict, or the page that says why there is
+    none: HTTP 429 is a rate limit, anything but a JSON object is no answer
+    (`hint` says what to check)."""
+    if status == 429:
+        return {}, SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=kind)
+    data = load_json(decode_body(body))
+    if not isinstance(data, dict):
+        blocked = f"HTTP {status}, not a JSON answer{hint}"
+        return {}, SerpPage(results=[], blocked=blocked, engine=kind)
+    return data, None

@@ -14,14 +14,13 @@ from w3lib.url import add_or_replace_parameters
 from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
-    decode_body,
     find_phones,
     is_http_url,
     json_headers,
-    load_json,
     query_param,
     strip_html,
 )
+from crawler.engines.parts import json_answer
 
 KIND = "searxng"
 ENDPOINT = "http://127.0.0.1:8888/search"
@@ -69,14 +68,10 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a SearXNG JSON answer. Pure: no network, no Scrapy."""
-    if status == 429:
-        return SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=KIND)
-    data = load_json(decode_body(body))
-    if not isinstance(data, dict):
-        reason = f"HTTP {status}, not a JSON answer"
-        if status == 403:
-            reason += " (is format=json enabled in settings.yml?)"
-        return SerpPage(results=[], blocked=reason, engine=KIND)
+    hint = " (is format=json enabled in settings.yml?)" if status == 403 else ""
+    data, refused = json_answer(body, status, KIND, hint)
+    if refused:
+        return refused
     if status >= 400:
         return SerpPage(results=[], blocked=f"HTTP {status}", engine=KIND)
     region = region if region else _region(url, None)

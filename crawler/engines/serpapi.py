@@ -23,14 +23,13 @@ from w3lib.url import add_or_replace_parameters
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
     ad_target,
-    decode_body,
     find_phones,
     is_http_url,
     json_headers,
-    load_json,
     query_param,
     strip_html,
 )
+from crawler.engines.parts import json_answer
 
 KIND = "serpapi"
 ENDPOINT = "https://serpapi.com/search.json"
@@ -212,11 +211,9 @@ def parse(
     rank_offset: int | None = None,
 ) -> SerpPage:
     """Parse a SerpApi Google answer. Pure: no network, no Scrapy."""
-    data = load_json(decode_body(body))
-    if status == 429:
-        return SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=KIND)
-    if not isinstance(data, dict):
-        return SerpPage(results=[], blocked=f"HTTP {status}, not a JSON answer", engine=KIND)
+    data, refused = json_answer(body, status, KIND)
+    if refused:
+        return refused
     error = _text(data.get("error"))
     if error and any(m in error.lower() for m in _NO_RESULTS_ERRORS):
         return SerpPage(results=[], no_results=True, engine=KIND)
