@@ -568,7 +568,9 @@ def test_a_stalled_worker_cannot_add_to_the_run_after_it_closed(tmp_path, server
     """
     r = connect(server.url)
     r.flushall()
-    with SlowSimWeb(0.05) as web:
+    # Pages slow enough that the run outlasts the worker's start: at 0.05 s an
+    # idle machine's crawl did every page itself before the worker joined.
+    with SlowSimWeb(0.2) as web:
         env = env_for(web)
         wenv, hold = held(env, tmp_path, "worker.push@1")
         worker = start(["worker", "--redis", server.url, "--wait", "60"], tmp_path, "w", wenv)
