@@ -343,6 +343,53 @@ def crawl_run(work: Path, shape: Shape, scan: float) -> list[tuple]:
     ]
 
 
+def _timed(name: str, argv: list[str], env: dict, scan: float, timeout: float) -> tuple:
+    wall, mb, code, err = _measure(argv, env, timeout)
+    note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
+    print(f"  {name:<40} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
+    ok = wall < 2 and code == 0
+    return (name, f"{wall:.2f} s", "< 2 s", ok, f"x{wall / scan:.1f} scan; {note}")
+
+
+def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, args) -> list[tuple]:
+    """`export --since last` as scheduled: a full export recorded to each recipient in
+    each format, one more crawl run (its saving and end of run timed too), then the
+    delta of each (--dry-run, so the ledger stays as the full export left it)."""
+    cli = [str(Path(sys.executable).with_name("serpwatch"))]
+    d = ["--db", str(work)]
+    pairs = [
+        (fmt, rcpt)
+        for rcpt in RECIPIENTS
+        for fmt in FORMATS
+        if not args.only or any(o and o in f"export {fmt} {rcpt}" for o in args.only.split(","))
+    ]
+    rows = []
+    for fmt, rcpt in pairs:
+        argv = [*cli, "export", "--format", fmt, "--recipient", rcpt]
+        rows.append(
+            _timed(
+                f"export {fmt} {rcpt} (recorded)",
+                [*argv, "--out", str(out / f"sent.{rcpt}.{fmt}"), *d],
+                env,
+                scan,
+                args.timeout,
+            )
+        )
+    rows += crawl_run(work, shape, scan)
+    for fmt, rcpt in pairs:
+        argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
+        rows.append(
+            _timed(
+                f"export {fmt} {rcpt} --since last",
+                [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
+                env,
+                scan,
+                args.timeout,
+            )
+        )
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: 20k sightings a run")
@@ -369,6 +416,12 @@ def main() -> int:
         help="time only commands whose name contains this (several: comma-separated)",
     )
     ap.add_argument("--timeout", type=float, default=120, help="seconds before a command is killed")
+    ap.add_argument(
+        "--delta",
+        action="store_true",
+        help="time `export --since last` after one more crawl run: a recorded full export"
+        " per format and recipient (those --only names), the run, then each delta",
+    )
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -402,7 +455,9 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = args.cache / "out"
     out.mkdir(exist_ok=True)
-    for name, argv in commands(work, out, key):
+    if args.delta:
+        rows = delta_bench(work, out, shape, scan, env, args)
+    for name, argv in [] if args.delta else commands(work, out, key):
         if args.only and not any(o and o in name for o in args.only.split(",")):
             continue
         wall, mb, code, err = _measure(argv, env, args.timeout)
@@ -417,7 +472,7 @@ def main() -> int:
         print(f"  {name:<28} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     # The crawl run last: a command forked from this process after it would count its
     # memory as the command's peak (ru_maxrss survives fork and exec).
-    if not args.no_run:
+    if not args.no_run and not args.delta:
         rows = crawl_run(work, shape, scan) + rows
     print()
     print(f"yardstick (one full scan of sightings): {scan:.2f} s; {os.getloadavg()[0]:.1f} load")
