@@ -12,12 +12,20 @@ call the functions of this package, all re-exported here (`crawler.storage.X`,
 - `crawl_runs`: a run's record, opened, closed from the crawl's stats, read back;
 - `history`: presence, changes, decisions and alerts (crawler.history, triage);
 - `verdicts`: the verdicts of numbers and sites (rescore);
-- `reads`: flagged pairs, export records, evidence and the other read queries.
+- `reads`: flagged pairs, export records, evidence and the other read queries;
+- `changes`: change tracking for `export --since last` (the clock, what changed).
 """
 
 from __future__ import annotations
 
 from crawler.storage import schema
+from crawler.storage.changes import (
+    CHANGE_TRACKED,
+    changed_pairs,
+    export_marks,
+    mark_changes,
+    sent_for_keys,
+)
 from crawler.storage.connection import (
     BUSY_TIMEOUT_MS,
     DatabaseUnusable,
@@ -152,6 +160,11 @@ from crawler.storage.verdicts import (
 )
 
 __all__ = [
+    "CHANGE_TRACKED",
+    "changed_pairs",
+    "export_marks",
+    "mark_changes",
+    "sent_for_keys",
     "BUSY_TIMEOUT_MS",
     "DECISION_STATUS",
     "DOMAINS_OF_SQL",

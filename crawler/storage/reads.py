@@ -226,6 +226,7 @@ def flagged_rows(
     seen_in_run: int | None = None,
     brief: bool = False,
     by_site: bool = False,
+    only: list[int] | None = None,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
@@ -233,7 +234,8 @@ def flagged_rows(
     the facts `official_site`, `third_party`, `third_party_site`; with
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
     export record (`export_record`) and its runs need, not the facts and evidence.
-    `by_site`: ordered by site first (then score, number), each site's pairs together."""
+    `by_site`: ordered by site first (then score, number), each site's pairs together.
+    `only`: only the pairs with these rowids (`changed_pairs`), in the same order."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
@@ -244,13 +246,16 @@ def flagged_rows(
     # The flagged pairs read in the order of their index (no sort of wide rows: the
     # first row comes at once), merged with the few pairs dismissed by an analyst.
     # One WHERE with an OR of both made SQLite read and sort every pair first.
-    by_score = run_id is None and seen_in_run is None and not by_site
+    by_score = run_id is None and seen_in_run is None and not by_site and only is None
     arms = [("p.flagged = 1", _BY_SCORE if by_score else "")]
     if include_dismissed:
         arms.append((_DISMISSED, ""))
     selects, params = [], []
     for base, indexed in arms:
         where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
+        if only is not None:  # looked up by rowid, then the few rows sorted
+            where += " and p.rowid in (select value from json_each(?))"
+            more = [*more, json.dumps(only)]
         selects.append(
             f"""select {pair}, {extra}
                 from site_numbers p {indexed}

@@ -946,3 +946,80 @@ def flagged_sightings_by_run(db: Database) -> None:
         " (run_id, brand, phone, flagged) where flagged = 1"
     )
     db.execute("analyze [idx_sightings_flagged_run_id]")
+
+
+# What `export --since last` reads (issue 11): the columns of each table that an
+# export row, or whether a pair is in an export at all, can depend on. A change to
+# any of them stamps the row with the change clock's tick (migration 0017's
+# triggers); the other columns (last seen, the strongest sighting's page, query
+# and evidence) move on every run and no bundled recipient's delta looks at them.
+CHANGE_TRACKED = {
+    "site_numbers": (
+        "phone",
+        "domain",
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "flagged",
+        "first_seen",
+        "first_run",
+        "facts",
+    ),
+    "numbers": (
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "status",
+        "score",
+        "risk",
+        "reasons",
+    ),
+    "sites": ("status", "score", "risk", "reasons"),
+}
+
+
+@migrations(name="0017_change_tracking")
+def change_tracking(db: Database) -> None:
+    """Change tracking for `export --since last` at a year's size (issue 11).
+
+    A one-row `change_clock` holds a tick; `changed_at` on site_numbers,
+    numbers and sites is the tick at which the row was inserted or one of its
+    `CHANGE_TRACKED` columns last changed, kept by triggers whatever code path
+    writes. An export that will be recorded moves the clock on before it reads
+    (under the write lock, so every change stamped with an earlier tick is
+    committed and read) and records that tick (`exports.change_tick`) with a
+    hash of the recipient's preset (`exports.preset_hash`): the next delta
+    reads only the pairs stamped since. Rows older than this migration are
+    stamped 0, and exports recorded before it have no tick: the first delta
+    after the upgrade reads everything, as before.
+    """
+    db.execute("create table if not exists change_clock (id integer primary key, tick integer)")
+    db.execute("insert or ignore into change_clock (id, tick) values (0, 1)")
+    for table, columns in CHANGE_TRACKED.items():
+        if "changed_at" not in db[table].columns_dict:
+            # A constant default: SQLite adds the column without rewriting the rows.
+            db.execute(f"alter table [{table}] add column changed_at integer not null default 0")
+        stamp = (
+            f"update [{table}] set changed_at = (select tick from change_clock where id = 0)"
+            " where rowid = new.rowid;"
+        )
+        db.execute(
+            f"create trigger if not exists [{table}_changed_on_insert] after insert on [{table}]"
+            f" begin {stamp} end"
+        )
+        changed = " or ".join(f"old.[{c}] is not new.[{c}]" for c in columns)
+        db.execute(
+            f"create trigger if not exists [{table}_changed_on_update]"
+            f" after update of {', '.join(f'[{c}]' for c in columns)} on [{table}]"
+            f" when {changed} begin {stamp} end"
+        )
+        # Partial: the rows stamped before the migration (0) are never looked up.
+        db.execute(
+            f"create index if not exists [idx_{table}_changed_at] on [{table}] (changed_at)"
+            " where changed_at > 0"
+        )
+    for column, kind in (("change_tick", int), ("preset_hash", str)):
+        if column not in db["exports"].columns_dict:
+            db["exports"].add_column(column, kind)
