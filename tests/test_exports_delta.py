@@ -18,8 +18,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler import history, storage, triage
-from crawler.exports import FORMATS
-from crawler.exports import core
+from crawler.exports import FORMATS, core
 from crawler.exports.core import default_floor, prepare_export, record_export, write_export
 from crawler.exports.recipients import load_presets
 from crawler.scoring import Facts, verdict_record
@@ -278,9 +277,7 @@ def test_a_full_scan_when_no_export_says_where_to_start(db, monkeypatch):
     # (a delivery at medium does not cover a delta at low)
     record_export(
         db,
-        write_export(
-            db, preset, "csv", io.BytesIO(), since="last", min_risk="medium", mark=True
-        ),
+        write_export(db, preset, "csv", io.BytesIO(), since="last", min_risk="medium", mark=True),
     )
     assert core.covering_tick(db, preset, "csv", "low") is None
     assert core.covering_tick(db, preset, "csv", "high") is not None
