@@ -253,9 +253,10 @@ def flagged_rows(
     selects, params = [], []
     for base, indexed in arms:
         where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
-        if only is not None:  # looked up by rowid, then the few rows sorted
+        if only is not None:  # looked up by rowid (no index walk), then the few rows sorted
             where += " and p.rowid in (select value from json_each(?))"
             more = [*more, json.dumps(only)]
+            indexed = "not indexed"
         selects.append(
             f"""select {pair}, {extra}
                 from site_numbers p {indexed}
