@@ -351,10 +351,37 @@ def _timed(name: str, argv: list[str], env: dict, scan: float, timeout: float) -
     return (name, f"{wall:.2f} s", "< 2 s", ok, f"x{wall / scan:.1f} scan; {note}")
 
 
+def _copy_ledger(work: Path, export_id: int, fmt: str) -> None:
+    """Record export `export_id`'s ledger again as sent in `fmt`: the ledger of a
+    recipient's full export is the same (key, fingerprint) set in every format
+    (the fingerprint is of the row, not of the format's bytes), and a full STIX
+    or MISP export of a year takes minutes, so the bench records one JSONL per
+    floor and copies its ledger to the other formats."""
+    conn = sqlite3.connect(work)
+    cols = [r[1] for r in conn.execute("pragma table_info(exports)") if r[1] != "id"]
+    picked = ", ".join("?" if c == "format" else c for c in cols)
+    with conn:
+        new = conn.execute(
+            f"insert into exports ({', '.join(cols)}) select {picked} from exports where id = ?",
+            [fmt, export_id],
+        ).lastrowid
+        conn.execute(
+            "insert into export_items (export_id, recipient, format, key, fingerprint)"
+            " select ?, recipient, ?, key, fingerprint from export_items where export_id = ?",
+            [new, fmt, export_id],
+        )
+    conn.close()
+
+
 def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, args) -> list[tuple]:
     """`export --since last` as scheduled: a full export recorded to each recipient in
-    each format, one more crawl run (its saving and end of run timed too), then the
-    delta of each (--dry-run, so the ledger stays as the full export left it)."""
+    each format (`_copy_ledger`), one more crawl run (its saving and end of run timed
+    too), then the delta of each (--dry-run, so the ledger stays as the full export
+    left it)."""
+    from crawler.exports.core import default_floor
+    from crawler.exports.recipients import load_presets
+
+    presets = load_presets()
     cli = [str(Path(sys.executable).with_name("serpwatch"))]
     d = ["--db", str(work)]
     pairs = [
@@ -364,17 +391,27 @@ def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, arg
         if not args.only or any(o and o in f"export {fmt} {rcpt}" for o in args.only.split(","))
     ]
     rows = []
+    floors: dict[tuple[str, str], list[str]] = {}
     for fmt, rcpt in pairs:
-        argv = [*cli, "export", "--format", fmt, "--recipient", rcpt]
+        floors.setdefault((rcpt, default_floor(presets[rcpt], fmt)), []).append(fmt)
+    # The highest floor first: a recipient's JSONL ledger ends with its own floor's.
+    for (rcpt, floor), fmts in sorted(floors.items(), key=lambda f: f[0][1] == "low"):
+        argv = [*cli, "export", "--recipient", rcpt, "--min-risk", floor]
         rows.append(
             _timed(
-                f"export {fmt} {rcpt} (recorded)",
-                [*argv, "--out", str(out / f"sent.{rcpt}.{fmt}"), *d],
+                f"export jsonl {rcpt} --min-risk {floor} (recorded)",
+                [*argv, "--out", str(out / f"sent.{rcpt}.{floor}.jsonl"), *d],
                 env,
                 scan,
-                args.timeout,
+                max(args.timeout, 600),
             )
         )
+        conn = sqlite3.connect(work)
+        (export_id,) = conn.execute("select max(id) from exports").fetchone()
+        conn.close()
+        for fmt in fmts:
+            if fmt != "jsonl":
+                _copy_ledger(work, export_id, fmt)
     rows += crawl_run(work, shape, scan)
     for fmt, rcpt in pairs:
         argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
