@@ -242,7 +242,7 @@ def test_what_moves_every_run_stamps_nothing(db):
     """The strongest sighting's page, query and evidence move on every run: no
     bundled recipient's delta looks at them, so they do not make a pair a candidate."""
     crawl(db, 0, range(0, 6))
-    tick = storage.mark_changes(db)
+    tick, _ = storage.mark_changes(db)
     db.execute(
         "update site_numbers set url = 'https://x.nl/', last_seen = '2027-01-01', ip = '1.2.3.4'"
     )
@@ -309,3 +309,30 @@ def test_the_cli_marks_a_delivered_export_only(tmp_path):
     assert run(main, [*args, "--out", str(tmp_path / "b.jsonl")]).exit_code == 0
     (row,) = d["exports"].rows
     assert row["change_tick"] > 1 and row["preset_hash"] == core.preset_hash(PRESETS["default"])
+    assert row["sightings_mark"] == d.execute("select max(rowid) from sightings").fetchone()[0]
+
+
+def test_a_database_from_before_change_tracking_reads_everything_once(tmp_path, monkeypatch):
+    """Release 0.1's demo database (with a ledger) upgrades: its rows are stamped 0 and
+    its exports have no tick, so the first delta reads every pair (the delta it always
+    gave); once one is delivered, the next reads only what changed."""
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "db" / "release-0.1-demo.db", path)
+    db = storage.open_db(path)
+    assert db["export_items"].count and db.execute(
+        "select count(*) from site_numbers where changed_at != 0"
+    ).fetchone() == (0,)
+    preset = PRESETS["default"]
+    for fmt in FORMATS:
+        assert core.covering_tick(db, preset, fmt, default_floor(preset, fmt)) is None
+    check_all(db, monkeypatch)  # the same delta both ways, then delivered with a mark
+    flagged = storage.flagged(db)
+    db.execute("update numbers set risk = 'low' where phone = ?", [flagged[0]["phone"]])
+    db.conn.commit()
+    read = _read_pairs(monkeypatch)
+    sizes = check_all(db, monkeypatch)
+    assert sizes["default", "jsonl"] >= 1 and read[0] < len(flagged)
+    db.close()

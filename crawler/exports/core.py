@@ -54,9 +54,11 @@ class Export:
     content: str
     items: list[Item]
     # What the next `--since last` needs (`delta_plan`): the change clock's tick
-    # taken before reading (None when not asked to mark), and the preset's hash.
+    # and the last sighting's rowid, taken before reading (None when not asked to
+    # mark, `storage.mark_changes`), and the preset's hash.
     change_tick: int | None = None
     preset_hash: str | None = None
+    sightings_mark: int | None = None
 
     @property
     def data(self) -> bytes:
@@ -84,6 +86,7 @@ class Written:
     ledger: list[tuple[str, str]]
     change_tick: int | None = None
     preset_hash: str | None = None
+    sightings_mark: int | None = None
 
     @property
     def count(self) -> int:
@@ -465,6 +468,7 @@ def record_export(db: Database, export: Export | Written, file: str = "-") -> in
             "records": len(export.ledger),
             "change_tick": export.change_tick,
             "preset_hash": export.preset_hash,
+            "sightings_mark": export.sightings_mark,
         },
         export.ledger,
     )
@@ -609,7 +613,7 @@ def prepare_export(
     from crawler.exports import write_rows
 
     since = parse_since(since)
-    tick = storage.mark_changes(db) if mark else None
+    tick, seen = storage.mark_changes(db) if mark else (None, None)
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
@@ -644,6 +648,7 @@ def prepare_export(
         items=items,
         change_tick=tick,
         preset_hash=preset_hash(preset),
+        sightings_mark=seen,
     )
 
 
@@ -667,7 +672,7 @@ def write_export(
     made whole first (`prepare_export`). `mark`: as for `prepare_export`."""
     since = parse_since(since)
     sink = _Hashing(out)
-    tick = storage.mark_changes(db) if mark else None
+    tick, seen = storage.mark_changes(db) if mark else (None, None)
     if streams(preset, fmt):
         ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
     else:
@@ -683,6 +688,7 @@ def write_export(
         ledger,
         change_tick=tick,
         preset_hash=preset_hash(preset),
+        sightings_mark=seen,
     )
 
 

@@ -20,32 +20,34 @@ from crawler.storage.schema import CHANGE_TRACKED
 __all__ = ["CHANGE_TRACKED", "changed_pairs", "export_marks", "mark_changes", "sent_for_keys"]
 
 
-def mark_changes(db: Database) -> int:
-    """Move the change clock on and return the new tick.
+def mark_changes(db: Database) -> tuple[int, int]:
+    """Move the change clock on; return the new tick and the largest sighting rowid.
 
     Taken under the write lock (`BEGIN IMMEDIATE` waits for a crawl's open
-    transaction to commit): a change stamped with an older tick is then
-    committed, so a read that starts after this sees it; a later change is
-    stamped with this tick or a later one."""
+    transaction to commit): a change stamped with an older tick, and every
+    sighting up to that rowid, is then committed, so a read that starts after
+    this sees it; a later change is stamped with this tick or a later one, a
+    later sighting gets a larger rowid (sightings are never deleted)."""
     if db.conn.in_transaction:
         db.conn.commit()
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         db.conn.execute("update change_clock set tick = tick + 1 where id = 0")
         (tick,) = db.conn.execute("select tick from change_clock where id = 0").fetchone()
+        (sightings,) = db.conn.execute("select coalesce(max(rowid), 0) from sightings").fetchone()
         db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
-    return tick
+    return tick, sightings
 
 
 def export_marks(db: Database, recipient: str, fmt: str) -> list[dict]:
     """Every export recorded to `recipient` in `fmt`, latest first: id, since,
-    min_risk, change_tick (None before schema 0017) and preset_hash."""
+    min_risk, change_tick and sightings_mark (None before schema 0017), preset_hash."""
     cursor = db.execute(
-        "select id, since, min_risk, change_tick, preset_hash from exports"
+        "select id, since, min_risk, change_tick, preset_hash, sightings_mark from exports"
         " where recipient = ? and format = ? order by id desc",
         [recipient, fmt],
     )

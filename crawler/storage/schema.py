@@ -991,7 +991,10 @@ def change_tracking(db: Database) -> None:
     (under the write lock, so every change stamped with an earlier tick is
     committed and read) and records that tick (`exports.change_tick`) with a
     hash of the recipient's preset (`exports.preset_hash`): the next delta
-    reads only the pairs stamped since. Rows older than this migration are
+    reads only the pairs stamped since. Sightings are only ever added (with a
+    larger rowid each: `exports.sightings_mark` is the largest an export could
+    read); the rare update of one (the same page again in its run, with a
+    stronger verdict) stamps its pair. Rows older than this migration are
     stamped 0, and exports recorded before it have no tick: the first delta
     after the upgrade reads everything, as before.
     """
@@ -1020,6 +1023,11 @@ def change_tracking(db: Database) -> None:
             f"create index if not exists [idx_{table}_changed_at] on [{table}] (changed_at)"
             " where changed_at > 0"
         )
-    for column, kind in (("change_tick", int), ("preset_hash", str)):
+    db.execute(
+        "create trigger if not exists [sightings_changed_on_update] after update on sightings"
+        " begin update site_numbers set changed_at = (select tick from change_clock where id = 0)"
+        " where phone = new.phone and domain = new.domain; end"
+    )
+    for column, kind in (("change_tick", int), ("preset_hash", str), ("sightings_mark", int)):
         if column not in db["exports"].columns_dict:
             db["exports"].add_column(column, kind)
