@@ -284,18 +284,24 @@ def sighting_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
+    only: list[int] | None = None,
+    of: tuple[str, list[str]] | None = None,
 ) -> list[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
+    A delta's candidates (`delta_plan`): `only` the pairs with these rowids and
+    the sightings `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
     """
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
+        for p in pair_rows(
+            db, min_risk=min_risk, include_dismissed=include_dismissed, by=by, only=only
+        )
     }
     rows: dict[tuple, dict] = {}
-    for s in storage.sightings_for_export(db, run_id):
+    for s in storage.sightings_for_export(db, run_id, of=of):
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
@@ -526,6 +532,56 @@ def preset_hash(preset: Preset) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+# The fields of a sighting row (`sighting_rows`) that come from the sighting, not
+# its pair: a new sighting is found by its rowid (exports.sightings_mark).
+SIGHTING_FIELDS = frozenset(
+    {
+        "url",
+        "entry_url",
+        "engine",
+        "query",
+        "rank",
+        "is_ad",
+        "ip",
+        "warc_file",
+        "warc_record_id",
+        "payload_sha256",
+        "first_seen",
+        "last_seen",
+    }
+)
+
+
+def _reads(preset: Preset) -> set[str]:
+    """The row fields a preset's items, keys and fingerprints depend on."""
+    read = set(preset.where) | set(preset.group_by) | set(preset.key)
+    for column in preset.columns:
+        if column in preset.ignore_in_delta:
+            continue
+        rule = preset.aggregate.get(column, "latest") if preset.group_by else None
+        if rule == "latest":  # the group's most recent row (`_recency`)
+            read |= {column, "last_seen", "score"}
+        elif rule and rule.startswith(("collect:", "count:")):
+            read |= {f.strip() for f in rule.split(":", 1)[1].split(",") if f.strip()}
+        else:
+            read.add(column)
+    return read
+
+
+def anchored(preset: Preset) -> str | None:
+    """For a grouped preset of pairs or sightings whose groups are each of one number
+    or one site (the regulator's, hosting's): `phone` or `domain`, when everything its
+    fingerprints read is tracked (pairs, numbers and sites stamped, sightings added);
+    a delta then makes again only the groups of the numbers or sites that changed."""
+    if preset.source not in ("pairs", "sightings"):
+        return None
+    allowed = TRACKED_FIELDS | (SIGHTING_FIELDS if preset.source == "sightings" else set())
+    for anchor in ("phone", "domain"):
+        if anchor in preset.group_by and _reads(preset) <= allowed:
+            return anchor
+    return None
+
+
 def tracked(preset: Preset) -> bool:
     """Can a delta of this preset read only what changed? One item per flagged pair
     (its key names the pair), and fingerprints and filter of tracked fields only."""
@@ -540,34 +596,34 @@ def tracked(preset: Preset) -> bool:
 
 @dataclass
 class DeltaPlan:
-    """A delta's candidates (rowids of pairs that may have changed) and their
-    fingerprints as last sent."""
+    """A delta's candidates: rowids of the pairs to read and, for one item per pair,
+    their fingerprints as last sent; for an `anchored` preset, the numbers or sites
+    whose groups are made again (their items' fingerprints are read once made)."""
 
     rowids: list[int]
-    sent: dict[str, str]
+    sent: dict[str, str] | None = None
+    of: tuple[str, list[str]] | None = None
 
 
 def _item_key(preset: Preset, row: dict) -> str:
     return json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
 
 
-def covering_tick(db: Database, preset: Preset, fmt: str, min_risk: str) -> int | None:
-    """The change tick of the latest export to this recipient in this format after
-    which every item it could send had its fingerprint in the ledger: one that
-    covered everything (`since` empty or last) at this floor or below, with this
-    preset's definition; every export since must have the same definition (its
+def covering_export(db: Database, preset: Preset, fmt: str, min_risk: str) -> dict | None:
+    """The latest export to this recipient in this format after which every item it
+    could send had its fingerprint in the ledger: one that covered everything
+    (`since` empty or last) with this preset's definition, at this floor (or below,
+    for items of one pair each: their rows do not depend on the floor); every export
+    since must have the same definition, and for grouped items the same floor (their
     fingerprints were made the same way). None when there is none."""
     want = preset_hash(preset)
     floor = RISK_ORDER[min_risk]
     for e in storage.export_marks(db, preset.name, fmt):
-        if e["preset_hash"] != want:
+        level = RISK_ORDER.get(e["min_risk"], floor + 1)
+        if e["preset_hash"] != want or (preset.group_by and level != floor):
             return None
-        if (
-            e["change_tick"] is not None
-            and e["since"] in ("", "last")
-            and RISK_ORDER.get(e["min_risk"], floor + 1) <= floor
-        ):
-            return e["change_tick"]
+        if e["change_tick"] is not None and e["since"] in ("", "last") and level <= floor:
+            return e
     return None
 
 
@@ -582,14 +638,25 @@ def delta_plan(
     A superset of what changed: an item not among them is as it was when the
     covering export read it, so its fingerprint is the one last sent, and the
     fingerprint comparison that follows drops the candidates that did not change."""
-    if run_id is not None or not tracked(preset):
+    anchor = anchored(preset)
+    if run_id is not None or not (tracked(preset) or anchor):
         return None
-    tick = covering_tick(db, preset, fmt, min_risk)
-    if tick is None:
+    e = covering_export(db, preset, fmt, min_risk)
+    if e is None or (preset.source == "sightings" and e["sightings_mark"] is None):
         return None
-    pairs = storage.changed_pairs(db, tick)
-    keys = sorted({_item_key(preset, {"domain": d, "phone": p}) for _, d, p in pairs})
-    return DeltaPlan([r for r, _, _ in pairs], storage.sent_for_keys(db, preset.name, fmt, keys))
+    pairs = storage.changed_pairs(db, e["change_tick"])
+    if not anchor:
+        keys = sorted({_item_key(preset, {"domain": d, "phone": p}) for _, d, p in pairs})
+        return DeltaPlan(
+            [r for r, _, _ in pairs], storage.sent_for_keys(db, preset.name, fmt, keys)
+        )
+    # Every group of a number (site) that changed, had a pair change or a new sighting.
+    side = 0 if anchor == "domain" else 1
+    values = {pair[1 + side] for pair in pairs}
+    if preset.source == "sightings":
+        values |= {s[side] for s in storage.sightings_since(db, e["sightings_mark"])}
+    keys = sorted(values)
+    return DeltaPlan(storage.pairs_of(db, anchor, keys), of=(anchor, keys))
 
 
 # ---------------------------------------------------------------------------
@@ -618,6 +685,8 @@ def prepare_export(
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
     only = {"only": plan.rowids} if plan else {}
+    if plan and plan.of and preset.source == "sightings":
+        only["of"] = plan.of
     rows = SOURCES[preset.source](
         db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
     )
@@ -625,13 +694,16 @@ def prepare_export(
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
     items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
     if since == "last":
-        sent = plan.sent if plan else sent_fingerprints(db, preset.name, fmt)
+        gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+        if plan is None:
+            sent = sent_fingerprints(db, preset.name, fmt)
+        elif plan.sent is None:  # the groups made again: their fingerprints as last sent
+            keys = sorted({it.key for it in items + gone})
+            sent = storage.sent_for_keys(db, preset.name, fmt, keys)
+        else:
+            sent = plan.sent
         live = {it.key for it in items}
-        withdrawn = [
-            it
-            for it in shape([r for r in rows if r.get("status") == "dismissed"], preset)
-            if it.key in sent and it.key not in live
-        ]
+        withdrawn = [it for it in gone if it.key in sent and it.key not in live]
         items = order(
             [it for it in items + withdrawn if sent.get(it.key) != it.fingerprint], preset
         )

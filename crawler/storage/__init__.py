@@ -24,7 +24,9 @@ from crawler.storage.changes import (
     changed_pairs,
     export_marks,
     mark_changes,
+    pairs_of,
     sent_for_keys,
+    sightings_since,
 )
 from crawler.storage.connection import (
     BUSY_TIMEOUT_MS,
@@ -164,7 +166,9 @@ __all__ = [
     "changed_pairs",
     "export_marks",
     "mark_changes",
+    "pairs_of",
     "sent_for_keys",
+    "sightings_since",
     "BUSY_TIMEOUT_MS",
     "DECISION_STATUS",
     "DOMAINS_OF_SQL",

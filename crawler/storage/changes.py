@@ -12,12 +12,22 @@ a run, triage, rescore).
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 
 from crawler.storage.connection import _chunks
 from crawler.storage.schema import CHANGE_TRACKED
 
-__all__ = ["CHANGE_TRACKED", "changed_pairs", "export_marks", "mark_changes", "sent_for_keys"]
+__all__ = [
+    "CHANGE_TRACKED",
+    "changed_pairs",
+    "export_marks",
+    "mark_changes",
+    "pairs_of",
+    "sent_for_keys",
+    "sightings_since",
+]
 
 
 def mark_changes(db: Database) -> tuple[int, int]:
@@ -79,6 +89,26 @@ def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
         f"select rowid, domain, phone from site_numbers where rowid in ({_CHANGED})",
         {"tick": tick},
     ).fetchall()
+
+
+def sightings_since(db: Database, mark: int) -> list[tuple[str, str]]:
+    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`)."""
+    return db.execute(
+        "select distinct domain, phone from sightings where rowid > ?", [mark]
+    ).fetchall()
+
+
+def pairs_of(db: Database, column: str, values: list[str]) -> list[int]:
+    """Rowids of the pairs of these numbers (`column` phone) or sites (domain)."""
+    if column not in ("phone", "domain"):
+        raise ValueError(f"pairs_of: {column!r} is neither phone nor domain")
+    return [
+        r
+        for (r,) in db.execute(
+            f"select rowid from site_numbers where {column} in (select value from json_each(?))",
+            [json.dumps(values)],
+        )
+    ]
 
 
 def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, str]:

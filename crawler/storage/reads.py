@@ -549,9 +549,20 @@ def ad_showings(db: Database, run_id: int | None = None):
     )
 
 
-def sightings_for_export(db: Database, run_id: int | None = None):
-    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read."""
-    where, params = ("where run_id = ?", [run_id]) if run_id is not None else ("", [])
+def sightings_for_export(
+    db: Database, run_id: int | None = None, of: tuple[str, list[str]] | None = None
+):
+    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read;
+    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]))."""
+    terms, params = [], []
+    if run_id is not None:
+        terms.append("run_id = ?")
+        params.append(run_id)
+    if of is not None:
+        column = {"phone": "phone", "domain": "domain"}[of[0]]
+        terms.append(f"{column} in (select value from json_each(?))")
+        params.append(json.dumps(of[1]))
+    where = f"where {' and '.join(terms)}" if terms else ""
     yield from db.query(
         f"""
         select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,

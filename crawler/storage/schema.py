@@ -980,6 +980,24 @@ CHANGE_TRACKED = {
 }
 
 
+# The columns of a sighting an export row reads.
+SIGHTING_SHOWN = (
+    "phone",
+    "domain",
+    "url",
+    "entry_url",
+    "engine",
+    "query",
+    "is_ad",
+    "rank",
+    "seen_at",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+)
+
+
 @migrations(name="0017_change_tracking")
 def change_tracking(db: Database) -> None:
     """Change tracking for `export --since last` at a year's size (issue 11).
@@ -1023,8 +1041,13 @@ def change_tracking(db: Database) -> None:
             f"create index if not exists [idx_{table}_changed_at] on [{table}] (changed_at)"
             " where changed_at > 0"
         )
+    # What the exports read of a sighting (crawler.storage.reads.sightings_for_export);
+    # the end of a run's new verdicts on sightings do not fire it.
+    shown = SIGHTING_SHOWN
     db.execute(
-        "create trigger if not exists [sightings_changed_on_update] after update on sightings"
+        "create trigger if not exists [sightings_changed_on_update]"
+        f" after update of {', '.join(f'[{c}]' for c in shown)} on sightings"
+        f" when {' or '.join(f'old.[{c}] is not new.[{c}]' for c in shown)}"
         " begin update site_numbers set changed_at = (select tick from change_clock where id = 0)"
         " where phone = new.phone and domain = new.domain; end"
     )
