@@ -346,7 +346,7 @@ def crawl_run(work: Path, shape: Shape, scan: float) -> list[tuple]:
 def _timed(name: str, argv: list[str], env: dict, scan: float, timeout: float) -> tuple:
     wall, mb, code, err = _measure(argv, env, timeout)
     note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
-    print(f"  {name:<40} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
+    print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     ok = wall < 2 and code == 0
     return (name, f"{wall:.2f} s", "< 2 s", ok, f"x{wall / scan:.1f} scan; {note}")
 
@@ -373,11 +373,40 @@ def _copy_ledger(work: Path, export_id: int, fmt: str) -> None:
     conn.close()
 
 
+def _deliver(rows, cli, work, out, floors, since, env, scan, timeout) -> None:
+    """Record one JSONL export per recipient and floor (`since`: None for everything,
+    "last" for a delta), its ledger copied to the recipient's other formats at that
+    floor (`_copy_ledger`)."""
+    d = ["--db", str(work)]
+    # The highest floor first: a recipient's JSONL ledger ends with its own floor's.
+    for (rcpt, floor), fmts in sorted(floors.items(), key=lambda f: f[0][1] == "low"):
+        argv = [*cli, "export", "--recipient", rcpt, "--min-risk", floor]
+        argv += ["--since", since] if since else []
+        what = f" --since {since}" if since else ""
+        rows.append(
+            _timed(
+                f"export jsonl {rcpt} --min-risk {floor}{what} (recorded)",
+                [*argv, "--out", str(out / f"sent.{rcpt}.{floor}.jsonl"), *d],
+                env,
+                scan,
+                timeout,
+            )
+        )
+        conn = sqlite3.connect(work)
+        (export_id,) = conn.execute("select max(id) from exports").fetchone()
+        conn.close()
+        for fmt in fmts:
+            if fmt != "jsonl":
+                _copy_ledger(work, export_id, fmt)
+
+
 def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, args) -> list[tuple]:
     """`export --since last` as scheduled: a full export recorded to each recipient in
-    each format (`_copy_ledger`), one more crawl run (its saving and end of run timed
-    too), then the delta of each (--dry-run, so the ledger stays as the full export
-    left it)."""
+    each format (`_deliver`), one more crawl run (its saving and end of run timed too),
+    then the delta of each (--dry-run, so the ledger stays as it was). That run gives
+    every page it sees again another kind (the generator's way): most of its pairs'
+    verdicts change. Then the deltas are delivered, and a run that sees the same pages
+    again (as a crawl every six hours mostly does) is followed by the deltas again."""
     from crawler.exports.core import default_floor
     from crawler.exports.recipients import load_presets
 
@@ -390,40 +419,27 @@ def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, arg
         for fmt in FORMATS
         if not args.only or any(o and o in f"export {fmt} {rcpt}" for o in args.only.split(","))
     ]
-    rows = []
+    rows: list[tuple] = []
     floors: dict[tuple[str, str], list[str]] = {}
     for fmt, rcpt in pairs:
         floors.setdefault((rcpt, default_floor(presets[rcpt], fmt)), []).append(fmt)
-    # The highest floor first: a recipient's JSONL ledger ends with its own floor's.
-    for (rcpt, floor), fmts in sorted(floors.items(), key=lambda f: f[0][1] == "low"):
-        argv = [*cli, "export", "--recipient", rcpt, "--min-risk", floor]
-        rows.append(
-            _timed(
-                f"export jsonl {rcpt} --min-risk {floor} (recorded)",
-                [*argv, "--out", str(out / f"sent.{rcpt}.{floor}.jsonl"), *d],
-                env,
-                scan,
-                max(args.timeout, 600),
+    _deliver(rows, cli, work, out, floors, None, env, scan, max(args.timeout, 600))
+    for after in ("new facts", "the same pages"):
+        if after == "the same pages":
+            _deliver(rows, cli, work, out, floors, "last", env, scan, args.timeout)
+        print(f"  one more run ({after}):", flush=True)
+        rows += [(f"{r[0]} ({after})", *r[1:]) for r in crawl_run(work, shape, scan)]
+        for fmt, rcpt in pairs:
+            argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
+            rows.append(
+                _timed(
+                    f"export {fmt} {rcpt} --since last ({after})",
+                    [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
+                    env,
+                    scan,
+                    args.timeout,
+                )
             )
-        )
-        conn = sqlite3.connect(work)
-        (export_id,) = conn.execute("select max(id) from exports").fetchone()
-        conn.close()
-        for fmt in fmts:
-            if fmt != "jsonl":
-                _copy_ledger(work, export_id, fmt)
-    rows += crawl_run(work, shape, scan)
-    for fmt, rcpt in pairs:
-        argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
-        rows.append(
-            _timed(
-                f"export {fmt} {rcpt} --since last",
-                [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
-                env,
-                scan,
-                args.timeout,
-            )
-        )
     return rows
 
 
