@@ -532,8 +532,9 @@ def write_export(
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
 _DATABASE_ORDER = ["-score", "phone", "domain"]
 # STIX too: its bundle is written object by object (crawler.exports.stix.write_stix);
-# XARF a site's report at a time, from the pairs read in site order.
-STREAMED_FORMATS = ("jsonl", "csv", "stix", "xarf")
+# MISP attribute by attribute (crawler.exports.misp.write_misp); XARF a site's
+# report at a time, from the pairs read in site order.
+STREAMED_FORMATS = ("jsonl", "csv", "stix", "misp", "xarf")
 
 
 def streams(preset: Preset, fmt: str) -> bool:
