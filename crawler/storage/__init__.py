@@ -103,7 +103,6 @@ from crawler.storage.reads import (
     export_record,
     flagged,
     flagged_number_count,
-    flagged_numbers_per_run,
     flagged_rows,
     last_confirmed,
     page_entered_at,
@@ -122,7 +121,7 @@ from crawler.storage.reads import (
     unparsed_body,
     unparsed_pages,
 )
-from crawler.storage.run_report import run_pair_rows
+from crawler.storage.run_report import flagged_numbers_per_run, refresh_flag_counts, run_pair_rows
 from crawler.storage.saves import (
     EVIDENCE_COLUMNS,
     record_export,
@@ -252,6 +251,7 @@ __all__ = [
     "runs",
     "runs_of",
     "run_pair_rows",
+    "refresh_flag_counts",
     "runs_up_to",
     "save_brand_check",
     "save_card",

@@ -582,35 +582,6 @@ def sightings_for_export(db: Database, run_id: int | None = None):
     )
 
 
-def flagged_numbers_per_run(db: Database, up_to_run: int) -> list[dict]:
-    """(run_id, brand, n): distinct numbers flagged in each run and brand, as that run
-    closed (the sightings' verdicts; later triage changes the flags, not this).
-    Sightings without a brand count under "(no brand)"."""
-    # Grouped by the stored brand, in the order of the partial index of migration 0016:
-    # no sort. Grouping by coalesce(brand, ...) made SQLite sort every flagged sighting.
-    counts: dict[tuple[int, str], int] = {}
-    both = []  # runs with sightings of no brand and of a brand named "(no brand)"
-    for run_id, brand, n in db.execute(
-        "select run_id, brand, count(distinct phone) from sightings"
-        " where run_id <= ? and flagged = 1 group by run_id, brand",
-        [up_to_run],
-    ):
-        label = _NO_BRAND if brand is None else brand
-        if (run_id, label) in counts:
-            both.append(run_id)
-        counts[run_id, label] = n
-    for run_id in both:  # a number in both counts once
-        (counts[run_id, _NO_BRAND],) = db.execute(
-            "select count(distinct phone) from sightings where run_id = ? and flagged = 1"
-            " and coalesce(brand, ?) = ?",
-            [run_id, _NO_BRAND, _NO_BRAND],
-        ).fetchone()
-    return [{"run_id": r, "brand": b, "n": n} for (r, b), n in counts.items()]
-
-
-_NO_BRAND = "(no brand)"
-
-
 # -- queries (crawler.queries): what each query costs and brings ------------------------
 
 

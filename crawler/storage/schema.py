@@ -994,3 +994,47 @@ def indexes_for_queries_stats_and_report(db: Database) -> None:
         "idx_sightings_page_id",
     ):
         db.execute(f"drop index if exists [{old}]")
+
+
+# The report's chart per run: (brand → numbers flagged) of each run, kept so that the
+# chart does not count every flagged sighting of the history on every report.
+# Triggers forget a run's counts whenever a sighting of it that is or was flagged is
+# written (saved, rescored, deleted): nothing can leave them stale. The end of a run
+# (`finish_crawl`) counts again the runs that have none; readers count those live.
+_FLAG_COUNTS_SQL = """
+insert or replace into run_flag_counts (run_id, counts)
+select r.id, coalesce(
+    (select json_group_object(brand, n) from (
+        select coalesce(brand, '(no brand)') as brand, count(distinct phone) as n
+        from sightings where run_id = r.id and flagged = 1
+        group by coalesce(brand, '(no brand)'))),
+    '{}')
+from runs r
+where r.id not in (select run_id from run_flag_counts)"""
+
+
+@migrations(name="0018_flag_counts_per_run")
+def flag_counts_per_run(db: Database) -> None:
+    """Flagged numbers per run and brand, kept for the report's chart (issue 11)."""
+    db.execute(
+        "create table if not exists run_flag_counts"
+        " (run_id integer primary key, counts text not null)"
+    )
+    forget = "delete from run_flag_counts where run_id in ({})"
+    db.execute(
+        "create trigger if not exists run_flag_counts_insert after insert on sightings"
+        f" when new.flagged = 1 begin {forget.format('new.run_id')}; end"
+    )
+    db.execute(
+        "create trigger if not exists run_flag_counts_delete after delete on sightings"
+        f" when old.flagged = 1 begin {forget.format('old.run_id')}; end"
+    )
+    db.execute(
+        "create trigger if not exists run_flag_counts_update"
+        " after update of flagged, brand, phone, run_id on sightings"
+        " when (old.flagged = 1 or new.flagged = 1)"
+        " and (old.flagged is not new.flagged or old.brand is not new.brand"
+        " or old.phone is not new.phone or old.run_id is not new.run_id)"
+        f" begin {forget.format('old.run_id, new.run_id')}; end"
+    )
+    db.execute(_FLAG_COUNTS_SQL)
