@@ -946,3 +946,51 @@ def flagged_sightings_by_run(db: Database) -> None:
         " (run_id, brand, phone, flagged) where flagged = 1"
     )
     db.execute("analyze [idx_sightings_flagged_run_id]")
+
+
+@migrations(name="0017_indexes_for_queries_stats_and_report")
+def indexes_for_queries_stats_and_report(db: Database) -> None:
+    """Covering indexes for `queries stats` and `report` at a year's size (issue 11),
+    found with EXPLAIN QUERY PLAN on bench/storage.py's database.
+
+    `queries stats` follows every result to its landing page and the numbers on
+    it: it read the whole row of each result, page and sighting (kilobytes each)
+    for a few short columns. These indexes hold those columns; the three that
+    serve lookups an older index served replace it (no more indexes to write).
+    The report counts the numbers of every flagged pair from a partial index in
+    number order, without a sort.
+    """
+    for name, table, columns, where in (
+        # results per query and engine: runs, cost, yield (all from the index)
+        (
+            "idx_serp_results_query_engine_run",
+            "serp_results",
+            "query, engine, run_id, is_ad, seen_at, serp_url, landing_url",
+            "",
+        ),
+        # a result's landing page: the page's id without reading the page
+        ("idx_pages_run_id_entry_url_id", "pages", "run_id, entry_url, id", ""),
+        # the numbers on a page: whether each is official, a fax, flagged
+        (
+            "idx_sightings_page_id_verdict",
+            "sightings",
+            "page_id, official, is_fax, phone, run_id, flagged, risk",
+            "",
+        ),
+        # whether a run was a number's first
+        ("idx_numbers_phone_first_run", "numbers", "phone, first_run", ""),
+        # the report: how many numbers have a flagged pair
+        (
+            "idx_site_numbers_flagged_phone",
+            "site_numbers",
+            "phone, domain, risk, flagged",
+            " where flagged = 1",
+        ),
+    ):
+        db.execute(f"create index if not exists [{name}] on [{table}] ({columns}){where}")
+    for old in (
+        "idx_serp_results_query_engine",
+        "idx_pages_run_id_entry_url",
+        "idx_sightings_page_id",
+    ):
+        db.execute(f"drop index if exists [{old}]")
