@@ -319,7 +319,9 @@ def _distinct(values: list) -> list:
     for value in values:
         for v in value if isinstance(value, list) else [value]:
             if v is not None and v != "":
-                key = json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
+                key = (
+                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
+                )
                 seen.setdefault(key, v)
     found = list(seen.values())
     try:
