@@ -14,6 +14,7 @@ call the functions of this package, all re-exported here (`crawler.storage.X`,
 - `verdicts`: the verdicts of numbers and sites (rescore);
 - `reads`: flagged pairs, export records, evidence and the other read queries;
 - `changes`: change tracking for `export --since last` (the clock, what changed).
+- `run_report`: the pairs one run saw, for the run report.
 """
 
 from __future__ import annotations
@@ -112,11 +113,11 @@ from crawler.storage.reads import (
     export_record,
     flagged,
     flagged_number_count,
-    flagged_numbers_per_run,
     flagged_rows,
     last_confirmed,
     page_entered_at,
     page_sightings,
+    pair_status,
     query_number_hits,
     query_requests,
     query_runs,
@@ -130,6 +131,7 @@ from crawler.storage.reads import (
     unparsed_body,
     unparsed_pages,
 )
+from crawler.storage.run_report import flagged_numbers_per_run, refresh_flag_counts, run_pair_rows
 from crawler.storage.saves import (
     EVIDENCE_COLUMNS,
     record_export,
@@ -197,6 +199,7 @@ __all__ = [
     "entity_verdicts",
     "evidence_rows",
     "export_record",
+    "pair_status",
     "facts_field",
     "facts_json",
     "find_run",
@@ -264,6 +267,8 @@ __all__ = [
     "run_warcs",
     "runs",
     "runs_of",
+    "run_pair_rows",
+    "refresh_flag_counts",
     "runs_up_to",
     "save_brand_check",
     "save_card",
