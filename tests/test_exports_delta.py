@@ -1,4 +1,4 @@
-"""`export --since last` reads only what may have changed (schema 0019's change
+"""`export --since last` reads only what may have changed (schema 0020's change
 tracking), and gives exactly the delta a full scan gives (issue 11).
 
 A history is built with the project's save functions and its end of run
@@ -259,7 +259,7 @@ def test_what_moves_every_run_stamps_nothing(db):
 
 def test_a_full_scan_when_no_export_says_where_to_start(db, monkeypatch):
     """No recorded export with a change tick (the first delta, a ledger from before
-    schema 0019, a preset edited since, a preview): every pair is read."""
+    schema 0020, a preset edited since, a preview): every pair is read."""
     crawl(db, 0, range(0, 10))
     preset = PRESETS["default"]
     record_export(db, write_export(db, preset, "jsonl", io.BytesIO(), since="last"))

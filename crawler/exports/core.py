@@ -485,7 +485,7 @@ def record_export(db: Database, export: Export | Written, file: str = "-") -> in
 
 
 # ---------------------------------------------------------------------------
-# What a delta reads (schema 0019: change tracking)
+# What a delta reads (schema 0020: change tracking)
 
 # Bump when an export row or its fingerprint changes shape for the same preset
 # (export_record, the pair row's fields, `fingerprint`): every recipient's next
@@ -634,7 +634,7 @@ def covering_export(db: Database, preset: Preset, fmt: str, min_risk: str) -> di
 def delta_plan(
     db: Database, preset: Preset, fmt: str, *, min_risk: str, run_id: int | None = None
 ) -> DeltaPlan | None:
-    """What a `--since last` delta must read: the pairs stamped (schema 0019) since
+    """What a `--since last` delta must read: the pairs stamped (schema 0020) since
     the covering export (`covering_tick`) and every pair of a dismissed number or
     site, with their last sent fingerprints. None when the delta must read every
     pair (no covering export, a preset changed since or not `tracked`).

@@ -1,4 +1,4 @@
-"""Change tracking for `export --since last` (schema 0019): the change clock, the
+"""Change tracking for `export --since last` (schema 0020): the change clock, the
 pairs that may have changed since an export, and their last sent fingerprints.
 
 Triggers stamp every row of site_numbers, numbers and sites with the clock's
@@ -55,7 +55,7 @@ def mark_changes(db: Database) -> tuple[int, int]:
 
 def export_marks(db: Database, recipient: str, fmt: str) -> list[dict]:
     """Every export recorded to `recipient` in `fmt`, latest first: id, since,
-    min_risk, change_tick and sightings_mark (None before schema 0019), preset_hash."""
+    min_risk, change_tick and sightings_mark (None before schema 0020), preset_hash."""
     cursor = db.execute(
         "select id, since, min_risk, change_tick, preset_hash, sightings_mark from exports"
         " where recipient = ? and format = ? order by id desc",

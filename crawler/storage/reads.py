@@ -612,18 +612,36 @@ def serp_result_counts(db: Database) -> list[tuple]:
 
 def query_number_hits(db: Database):
     """(query, engine, phone, run_id, flagged, new) for each number on a landing page a
-    result led to in the same run (official numbers and faxes left out), not distinct
-    (a page two results led to comes twice); `new`: the run was the number's first."""
-    # Every step reads a covering index of migration 0017, not the wide rows.
+    result led to in the same run (official numbers and faxes left out), some more
+    than once; `new`: the run was the number's first.
+
+    The rows each run keeps (`query_hits`, migration 0019); a run without them (one
+    still open, interrupted, or written since) is followed live, from covering
+    indexes (migration 0017), not the wide rows."""
     yield from db.execute(
-        """select sr.query, sr.engine, s.phone, s.run_id,
-                  coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
-           from serp_results sr
-           cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
-           cross join sightings s on s.page_id = p.id
-           cross join numbers n indexed by idx_numbers_phone_first_run on n.phone = s.phone
-           where s.official = 0 and s.is_fax = 0"""
+        "select query, engine, phone, seen_run, flagged, new from query_hits"
+        " where run_id in (select run_id from query_hits_runs)"
     )
+    live = [
+        r
+        for (r,) in db.execute(
+            "select distinct run_id from serp_results"
+            " where run_id not in (select run_id from query_hits_runs)"
+        ).fetchall()
+    ]
+    if live:
+        yield from db.execute(
+            """select sr.query, sr.engine, s.phone, s.run_id,
+                      coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
+               from serp_results sr
+               cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+               cross join sightings s on s.page_id = p.id
+               cross join numbers n indexed by idx_numbers_phone_first_run
+                    on n.phone = s.phone
+               where s.official = 0 and s.is_fax = 0
+                 and sr.run_id in (select value from json_each(?))""",
+            [json.dumps(live)],
+        )
 
 
 def run_serp_results(db: Database, run_id: int) -> list[dict]:
