@@ -1248,3 +1248,51 @@ def change_tracking(db: Database) -> None:
     for column, kind in (("change_tick", int), ("preset_hash", str), ("sightings_mark", int)):
         if column not in db["exports"].columns_dict:
             db["exports"].add_column(column, kind)
+
+
+# What an export row reads of each table's tracked columns, as one value to compare
+# (migration 0021): of a pair's facts only the three the exports read.
+def _tracked_state(table: str, row: str) -> str:
+    columns = [c for c in CHANGE_TRACKED[table] if c != "facts"]
+    values = [f"{row}.[{c}]" for c in columns]
+    if "facts" in CHANGE_TRACKED[table]:
+        values += [
+            f"case when json_valid({row}.facts) then json_extract({row}.facts, '$.{f}') end"
+            for f in ("official_site", "third_party", "third_party_site")
+        ]
+    return f"json_array({', '.join(values)})"
+
+
+@migrations(name="0021_net_change_stamps")
+def net_change_stamps(db: Database) -> None:
+    """A change undone before the next export leaves no stamp (issue 11).
+
+    A crawl saves each pair with its page's verdict, and the end of the run
+    scores it again, mostly back to what it was: 0020's triggers stamped
+    every pair a run saw, so a delta after a run that saw the same pages read
+    them all. Now the first change of a row after an export mark keeps the
+    row's tracked state and stamp (`change_base`); a later change that brings
+    the state back to it gives the row its old stamp again. `mark_changes`
+    empties `change_base` (every row in it is then of an older tick).
+    """
+    db.execute(
+        "create table if not exists change_base (tbl text not null, row integer not null,"
+        " tick integer, prev integer, state text, primary key (tbl, row)) without rowid"
+    )
+    for table, columns in CHANGE_TRACKED.items():
+        db.execute(f"drop trigger if exists [{table}_changed_on_update]")
+        tick = "(select tick from change_clock where id = 0)"
+        changed = " or ".join(f"old.[{c}] is not new.[{c}]" for c in columns)
+        db.execute(
+            f"create trigger [{table}_changed_on_update]"
+            f" after update of {', '.join(f'[{c}]' for c in columns)} on [{table}]"
+            f" when {changed} begin"
+            f" insert or replace into change_base (tbl, row, tick, prev, state)"
+            f" select '{table}', old.rowid, {tick}, old.changed_at, {_tracked_state(table, 'old')}"
+            f" where not exists (select 1 from change_base b where b.tbl = '{table}'"
+            f" and b.row = old.rowid and b.tick = {tick});"
+            f" update [{table}] set changed_at = coalesce("
+            f"(select b.prev from change_base b where b.tbl = '{table}' and b.row = new.rowid"
+            f" and b.tick = {tick} and b.state = {_tracked_state(table, 'new')}), {tick})"
+            " where rowid = new.rowid; end"
+        )
