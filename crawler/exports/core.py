@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.exports.spool import Spool, SpooledItem, group_offsets
 from crawler.risk import RISK_ORDER
 
 # Formats whose records are indicators a machine acts on: nothing below medium
@@ -382,6 +385,37 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
     return order(items, preset)
 
 
+def shape_spooled(
+    rows: Iterable[dict], preset: Preset, spool: Spool, keep: Callable[[dict], bool]
+) -> list[SpooledItem]:
+    """`shape` of the rows `keep` accepts, made in `spool`: the same items in the same
+    order, but only their keys, fingerprints and sort fields are held in memory."""
+    counter = itertools.count()
+
+    def group_of(r: dict):
+        if preset.group_by:
+            return json.dumps([r.get(f) for f in preset.group_by], default=str)
+        return next(counter)  # ungrouped: each row its own item
+
+    groups = group_offsets(rows, spool, lambda r: keep(r) and _matches(r, preset.where), group_of)
+    names = [spec.lstrip("-") for spec in preset.order_by]
+    items = []
+    for offsets in groups.values():
+        members = [spool.get(at) for at in offsets]
+        latest = max(members, key=_recency)
+        row = dict(latest)
+        if preset.group_by:
+            for column, rule in preset.aggregate.items():
+                row[column] = aggregate(rule, column, members, latest)
+        out = {c: row.get(c) for c in preset.columns}
+        key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+        head = {n: out[n] if n in out else members[0].get(n) for n in names}
+        last = max((p.get("last_seen") or "" for p in members), default="")
+        at = spool.put(out)
+        items.append(SpooledItem(key, fingerprint(out, preset), head, last, spool, at, offsets))
+    return order(items, preset)
+
+
 def order(items: list[Item], preset: Preset) -> list[Item]:
     """Items in the preset's `order_by` order."""
     for spec in reversed(preset.order_by):
@@ -390,7 +424,9 @@ def order(items: list[Item], preset: Preset) -> list[Item]:
     return items
 
 
-def _field(item: Item, name: str):
+def _field(item: Item | SpooledItem, name: str):
+    if isinstance(item, SpooledItem):
+        return item.head.get(name)
     if name in item.row:
         return item.row[name]
     return item.pairs[0].get(name) if item.pairs else None
@@ -624,5 +660,7 @@ def default_floor(preset: Preset, fmt: str) -> str:
     return max(preset.min_risk, floor, key=lambda r: RISK_ORDER[r])
 
 
-def _last(item: Item) -> str:
+def _last(item: Item | SpooledItem) -> str:
+    if isinstance(item, SpooledItem):
+        return item.last
     return max((p.get("last_seen") or "" for p in item.pairs), default="")
