@@ -223,13 +223,18 @@ def ad_rows(
     page's `entry_url`, or its `url` when there was no redirect); the numbers
     are those sighted on that page.
     """
+    # The ads first (a few per query and run), then only the pairs they led to:
+    # a year holds hundreds of thousands of flagged pairs, and few were advertised.
+    showings = list(storage.ad_showings(db, run_id))
+    wanted = {(ad["domain"], ad["phone"]) for ad in showings}
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
+        for p in iter_pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
+        if (p["domain"], p["phone"]) in wanted
     }
     out = []
     done = set()
-    for ad in storage.ad_showings(db, run_id):
+    for ad in showings:
         pair = pairs.get((ad["domain"], ad["phone"]))
         if pair is None or (ad["serp_id"], ad["phone"]) in done:
             continue
