@@ -55,7 +55,13 @@ from crawler.storage.crawl_runs import (
     save_progress,
     start_run,
 )
-from crawler.storage.facts import FACTS_READ_BY_SQL, facts_field, facts_json
+from crawler.storage.facts import (
+    FACTS_READ_BY_SQL,
+    facts_field,
+    facts_json,
+    reasons_json,
+    signals_json,
+)
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -182,6 +188,8 @@ __all__ = [
     "export_record",
     "facts_field",
     "facts_json",
+    "reasons_json",
+    "signals_json",
     "find_run",
     "finish_crawl",
     "finish_run",

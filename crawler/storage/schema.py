@@ -946,3 +946,22 @@ def flagged_sightings_by_run(db: Database) -> None:
         " (run_id, brand, phone, flagged) where flagged = 1"
     )
     db.execute("analyze [idx_sightings_flagged_run_id]")
+
+
+@migrations(name="0018_pair_base_verdict")
+def pair_base_verdict(db: Database) -> None:
+    """A pair's own verdict before its number's raised it (crawler.history, issue 11):
+    the end of a run takes it for the pairs whose facts did not change instead of
+    scoring them again. Null until the pair is next scored (a run, `rescore`)."""
+    have = db["site_numbers"].columns_dict
+    for column, kind in (("base_score", int), ("base_signals", str)):
+        if column not in have:
+            db["site_numbers"].add_column(column, kind)
+    # The numbers and sites that stopped being new on the scene since the run
+    # before (storage.aged_out_phones): read at the end of every run, without
+    # these by a scan of every number and every site.
+    for table in ("numbers", "sites"):
+        db.execute(
+            f"create index if not exists idx_{table}_first_seen_day"
+            f" on {table} (julianday(first_seen))"
+        )
