@@ -365,6 +365,18 @@ def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
     return cmds
 
 
+def _written(argv: list[str], wall: float) -> str:
+    """An export's output size and rate: a full export of a year is bound by the bytes
+    it writes (every flagged pair, evidence included), not by its queries."""
+    if "--out" not in argv:
+        return ""
+    out = Path(argv[argv.index("--out") + 1])
+    if not out.is_file():
+        return ""
+    size = out.stat().st_size / 1e6
+    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s"
+
+
 def yardstick(path: Path) -> float:
     """One full scan of the sightings table: what this machine and file cost to read."""
     conn = sqlite3.connect(path)
@@ -486,7 +498,7 @@ def main() -> int:
         elif code:
             note = f"exit {code}: {err[0] if err else ''}"
         else:
-            note = f"{mb:,.0f} MB"
+            note = f"{mb:,.0f} MB" + _written(argv, wall)
         note = f"x{wall / scan:.1f} scan; {note}"
         rows.append((name, f"{wall:.2f} s", "< 2 s", wall < 2 and code == 0, note))
         print(f"  {name:<28} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -59,28 +60,27 @@ def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
     # query text → flagged numbers it found (all engines), and new ones in its last runs
     by_query: dict[str, set[str]] = {}
     new_recent: dict[str, set[str]] = {}
+    # (numbers, flagged, new) of each row, and its query's sets: the loop below runs
+    # once per number on a result's landing page (over 100,000 in a year).
+    found = {k: (r["_numbers"], r["_flagged"], r["_new"]) for k, r in rows.items()}
     for query, engine, phone, run_id, flagged, new in storage.query_number_hits(db):
-        row = rows.get((query, engine))
-        if row is None:
+        sets = found.get((query, engine))
+        if sets is None:
             continue
-        row["_numbers"].add(phone)
+        sets[0].add(phone)
         if flagged:
-            row["_flagged"].add(phone)
+            sets[1].add(phone)
             by_query.setdefault(query, set()).add(phone)
             if new:
-                row["_new"].add(phone)
+                sets[2].add(phone)
                 if run_id in recent_runs.get(query, ()):
                     new_recent.setdefault(query, set()).add(phone)
     # A number counts as confirmed (dismissed) when it or a site it was seen on is.
     decided = storage.decided_numbers(db, triage.latest(db))
-
-    def status(phone: str, wanted: str) -> bool:
-        return phone in decided[wanted]
-
-    found_by: dict[str, int] = {}
+    found_by: Counter[str] = Counter()
     for phones in by_query.values():
-        for phone in phones:
-            found_by[phone] = found_by.get(phone, 0) + 1
+        found_by.update(phones)
+    once = {phone for phone, n in found_by.items() if n == 1}
     cost = storage.query_requests(db)
     retired = storage.retired_queries(db)
     out = []
@@ -89,15 +89,15 @@ def stats(db: Database, last: int = RETIRE_AFTER_RUNS) -> list[dict]:
         new = row.pop("_new")
         q = row["query"]
         mine = by_query.get(q, set())
-        unique = sum(found_by[p] == 1 for p in mine)
+        unique = len(mine & once)
         recent = len(new_recent.get(q, ()))
         runs_of_query = len(runs_by_query.get(q, ()))
         row.update(
             {
                 "flagged": len(flagged),
                 "new_flagged": len(new),
-                "confirmed": sum(status(p, "confirmed") for p in flagged),
-                "dismissed": sum(status(p, "dismissed") for p in numbers),
+                "confirmed": len(flagged & decided["confirmed"]),
+                "dismissed": len(numbers & decided["dismissed"]),
                 "requests": cost.get((q, row["engine"]), 0),
                 "new_recent": recent,
                 "unique": unique,

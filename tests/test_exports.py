@@ -445,3 +445,26 @@ def test_cli_bad_presets_file_exits_2_naming_it(db_file, tmp_path):
     res = CliRunner().invoke(main, ["export", "--db", str(db_file), "--presets", str(bad)])
     assert res.exit_code == 2
     assert f"{bad}:1 [x.source]: unknown source 'nowhere'" in res.stderr
+
+
+def test_collect_and_count_keep_each_distinct_value_once_in_order():
+    """`collect:` flattens lists, drops empty values, keeps each value once (dicts
+    compared by content) and sorts; `count:` counts them. A number range's group
+    holds up to 10,000 numbers a block, so this is done by hash, not list search."""
+    from crawler.exports.core import aggregate
+
+    members = [
+        {"phone": "+31852081235", "tags": ["b", "a"], "ev": {"url": "u2", "ip": None}},
+        {"phone": "+31852081234", "tags": ["a"], "ev": {"ip": None, "url": "u2"}},
+        {"phone": "+31852081235", "tags": [], "ev": {"url": "u1", "ip": "1.2.3.4"}},
+        {"phone": "", "tags": None, "ev": None},
+    ]
+    assert aggregate("collect:phone", "x", members, {}) == ["+31852081234", "+31852081235"]
+    assert aggregate("count:phone", "x", members, {}) == 2
+    assert aggregate("collect:tags", "x", members, {}) == ["a", "b"]
+    assert aggregate("collect:ev", "x", members, {}) == [
+        {"url": "u1", "ip": "1.2.3.4"},
+        {"url": "u2", "ip": None},
+    ]
+    many = [{"phone": f"+3185208{i % 5000:04d}"} for i in range(40_000)]
+    assert aggregate("count:phone", "x", many, {}) == 5000

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -178,9 +179,11 @@ def test_xarf_and_misp_carry_the_screenshot_where_one_exists(demo, tmp_path):
     assert xarf_errors(report) == []
     (png,) = [e for e in report["evidence"] if e["content_type"] == "image/png"]
     assert base64.b64decode(png["payload"]) == PNG
-    from crawler.exports.misp import event
+    from crawler.exports.misp import write_misp
 
-    ev = load_misp(json.dumps({"Event": json.loads(event(rows, files=files).to_json())}))
+    out = io.StringIO()
+    write_misp(rows, out, files=files)
+    ev = load_misp(out.getvalue())
     names = {a.value for a in ev.attributes if a.type == "attachment"}
     assert "icloud-hulp24.com.png" in names
     # A screenshot whose bytes do not match the row's hash is not sent.

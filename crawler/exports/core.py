@@ -313,17 +313,21 @@ def _matches(row: dict, where: dict) -> bool:
 
 
 def _distinct(values: list) -> list:
-    flat = []
-    for v in values:
-        flat.extend(v if isinstance(v, list) else [v])
-    seen = []
-    for v in flat:
-        if v is not None and v != "" and v not in seen:
-            seen.append(v)
+    """The distinct non-empty values (lists flattened), sorted. Deduplicated by hash,
+    not by list search: a number range's group can hold 100,000 numbers."""
+    seen: dict = {}
+    for value in values:
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and v != "":
+                key = (
+                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
+                )
+                seen.setdefault(key, v)
+    found = list(seen.values())
     try:
-        return sorted(seen)
+        return sorted(found)
     except TypeError:
-        return sorted(seen, key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
 
 
 def aggregate(rule: str, column: str, members: list[dict], latest: dict):
@@ -532,8 +536,9 @@ def write_export(
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
 _DATABASE_ORDER = ["-score", "phone", "domain"]
 # STIX too: its bundle is written object by object (crawler.exports.stix.write_stix);
-# XARF a site's report at a time, from the pairs read in site order.
-STREAMED_FORMATS = ("jsonl", "csv", "stix", "xarf")
+# MISP attribute by attribute (crawler.exports.misp.write_misp); XARF a site's
+# report at a time, from the pairs read in site order.
+STREAMED_FORMATS = ("jsonl", "csv", "stix", "misp", "xarf")
 
 
 def streams(preset: Preset, fmt: str) -> bool:

@@ -1,4 +1,4 @@
-"""MISP: one event per export, built with PyMISP's objects.
+"""MISP: one event per export, written as the pairs come.
 
 For the CERTs and police who share through MISP. The event holds, per
 flagged number, a `phone-number` object (E.164, country code, the E.164
@@ -13,26 +13,64 @@ Only pairs at or above the export's floor are in it (medium unless asked
 otherwise), never a known legitimate third party. A pair an analyst
 dismissed after it was sent comes in the next delta with `to_ids` off and
 the tag `serpwatch:status="dismissed"`, so a MISP instance can withdraw it.
+
+The event is MISP's JSON (`{"Event": ...}`), written attribute by attribute:
+PyMISP's objects cost about a millisecond a pair and hold the whole event,
+which a year's export (hundreds of thousands of pairs) cannot afford. The
+`phone-number` object's fields come from PyMISP's own template, and the tests
+load every event with PyMISP and its schema.
 """
 
 from __future__ import annotations
 
-import io
+import base64
+import functools
 import json
+import tempfile
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
 import phonenumbers
-from pymisp import MISPEvent, MISPObject
+from pymisp import MISPObject
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
 
 THREAT_LEVEL = {"high": 1, "medium": 2, "low": 3}  # MISP: 1 high .. 4 undefined
+# What a number's object reads from its strongest pair (kept until the end).
+_NUMBER_FIELDS = (
+    "phone",
+    "country",
+    "brand",
+    "number_type",
+    "carrier",
+    "status",
+    "risk",
+    "score",
+    "reasons",
+    "first_seen",
+    "last_seen",
+)
+INFO = "serpwatch: fake helpdesk numbers in search results"
+_RELATIONS = (
+    "phone-number",
+    "country-code",
+    "country-code-numeric",
+    "national-destination-code",
+    "subscriber-number",
+    "text",
+)
 
 
 def _tag(name: str, value) -> str:
     return f'serpwatch:{name}="{str(value).replace(chr(34), chr(39))}"'
+
+
+def _tags(names: list[str]) -> list[dict]:
+    return [{"name": t} for t in names]
 
 
 def _when(value: str | None) -> datetime | None:
@@ -46,121 +84,253 @@ def _reasons(r: dict) -> str:
     return f"Risk {r.get('risk')}, score {r.get('score')}: " + "; ".join(map(str, reasons))
 
 
-def phone_object(r: dict) -> MISPObject:
-    """The MISP `phone-number` object of a record's number."""
-    obj = MISPObject("phone-number", standalone=False)
-    obj.add_attribute("phone-number", r["phone"], to_ids=r.get("status") != "dismissed")
+def _seen(r: dict) -> dict:
+    """first_seen/last_seen for MISP, only when both are known and in order."""
+    first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
+    if first and last and last >= first:
+        return {"first_seen": first.isoformat(), "last_seen": last.isoformat()}
+    return {}
+
+
+@functools.cache
+def _template() -> tuple[dict, dict[str, dict]]:
+    """The `phone-number` object's header and each relation's attribute fields
+    (type, category, to_ids, disable_correlation), as PyMISP's template gives them."""
+    proto = MISPObject("phone-number", standalone=False)
+    for relation in _RELATIONS:
+        proto.add_attribute(relation, "x")
+    data = json.loads(proto.to_json())
+    header = {k: v for k, v in data.items() if k not in ("uuid", "Attribute")}
+    fields = ("type", "category", "to_ids", "disable_correlation")
+    per = {a["object_relation"]: {k: a[k] for k in fields} for a in data["Attribute"]}
+    return header, per
+
+
+def _attribute(kind: str, value: str, category: str, to_ids: bool, comment: str, **more) -> dict:
+    return {
+        "uuid": str(uuid.uuid4()),
+        "type": kind,
+        "value": value,
+        "category": category,
+        "to_ids": to_ids,
+        "disable_correlation": False,
+        "comment": comment,
+        **more,
+    }
+
+
+def _number_parts(r: dict) -> list[tuple[str, str]]:
+    """(relation, value) of the number's object, after the number itself."""
+    parts = []
+    if r.get("country"):
+        parts.append(("country-code", r["country"]))
     try:
         number = phonenumbers.parse(r["phone"])
     except phonenumbers.NumberParseException:
         number = None
-    if r.get("country"):
-        obj.add_attribute("country-code", r["country"])
     if number is not None:
         national = phonenumbers.national_significant_number(number)
         ndc = phonenumbers.length_of_national_destination_code(number)
-        obj.add_attribute("country-code-numeric", f"+{number.country_code}")
+        parts.append(("country-code-numeric", f"+{number.country_code}"))
         if ndc:
-            obj.add_attribute("national-destination-code", national[:ndc])
-            obj.add_attribute("subscriber-number", national[ndc:])
+            parts.append(("national-destination-code", national[:ndc]))
+            parts.append(("subscriber-number", national[ndc:]))
     text = f"{r.get('brand') or 'unknown brand'} helpdesk number ({r.get('number_type')})"
     if r.get("carrier"):
         text += f", carrier {r['carrier']}"
-    obj.add_attribute("text", text)
-    obj.comment = _reasons(r)
-    first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
-    if first:
-        obj.first_seen = first
-    if last and (not first or last >= first):
-        obj.last_seen = last
-    return obj
+    parts.append(("text", text))
+    return parts
 
 
-def _attach(event: MISPEvent, a: Attachment, comment: str, tags: list[str]) -> None:
-    attr = event.add_attribute(
+class _Spool:
+    """Records written to a temporary file and read back by offset: what the numbers'
+    objects need stays on disk until the end, so memory stays flat however many
+    pairs a year's export holds."""
+
+    def __init__(self, file: IO[bytes]):
+        self.file = file
+
+    def put(self, value) -> int:
+        offset = self.file.tell()
+        self.file.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
+        return offset
+
+    def get(self, offset: int):
+        end = self.file.tell()
+        self.file.seek(offset)
+        value = json.loads(self.file.readline())
+        self.file.seek(end)
+        return value
+
+
+@dataclass
+class _Number:
+    """A number's object, written after the attributes it refers to: its first
+    (strongest) pair and its references (url uuid, comment), kept in the spool."""
+
+    uuid: str
+    first: int
+    references: list[int] = field(default_factory=list)
+
+    def as_misp(self, spool: _Spool) -> dict:
+        header, per = _template()
+        r = spool.get(self.first)
+        attributes = [
+            {
+                "uuid": str(uuid.uuid4()),
+                "Tag": _tags(pair_tags(r)),
+                "object_relation": "phone-number",
+                "value": r["phone"],
+                **per["phone-number"],
+                "to_ids": r.get("status") != "dismissed",
+            }
+        ]
+        for relation, value in _number_parts(r):
+            attributes.append(
+                {"uuid": str(uuid.uuid4()), "object_relation": relation, "value": value}
+                | per[relation]
+            )
+        first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
+        seen = {"first_seen": first.isoformat()} if first else {}
+        if last and (not first or last >= first):
+            seen["last_seen"] = last.isoformat()
+        return {
+            **header,
+            "uuid": self.uuid,
+            "comment": _reasons(r),
+            **seen,
+            "ObjectReference": [
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "object_uuid": self.uuid,
+                    "referenced_uuid": ref,
+                    "relationship_type": "seen-on",
+                    "comment": comment,
+                }
+                for ref, comment in map(spool.get, self.references)
+            ],
+            "Attribute": attributes,
+        }
+
+
+def _attachment(a: Attachment, comment: str, tags: list[str]) -> dict:
+    return _attribute(
         "attachment",
         a.name,
-        data=io.BytesIO(a.data),
-        category="External analysis",
-        comment=f"{a.description}; sha256 {a.sha256}; {comment}"[:1000],
-        to_ids=False,
+        "External analysis",
+        False,
+        f"{a.description}; sha256 {a.sha256}; {comment}"[:1000],
+        data=base64.b64encode(a.data).decode("ascii"),
+        Tag=_tags(tags),
     )
-    for t in tags:
-        attr.add_tag(t)
 
 
-def event(
-    records: list[dict],
-    *,
-    files: EvidenceFiles | None = None,
-    info: str = "serpwatch: fake helpdesk numbers in search results",
-    now: datetime | None = None,
-) -> MISPEvent:
-    """One MISP event for these flagged-pair records."""
-    now = now or datetime.now(UTC).replace(microsecond=0)
-    files = files or EvidenceFiles(None)
-    records = [r for r in records if not r.get("third_party")]
-    ev = MISPEvent()
-    ev.info = info
-    ev.date = now.date()
-    ev.distribution = 0  # this organisation only, until the analyst shares it
-    ev.analysis = 2  # completed: the crawler's verdicts
-    risks = [r.get("risk") for r in records if r.get("status") != "dismissed"]
-    ev.threat_level_id = min((THREAT_LEVEL.get(x, 4) for x in risks), default=4)
-    ev.add_tag("tlp:amber")
-    ev.add_tag('circl:incident-classification="scam"')
-    for brand in sorted({r.get("brand") or "unknown brand" for r in records}):
-        ev.add_tag(_tag("brand", brand))
-    phones: dict[str, MISPObject] = {}
-    for r in sorted(records, key=lambda r: (-(r.get("score") or 0), r["phone"], r["domain"])):
-        live = r.get("status") != "dismissed"
-        tags = [
-            _tag("brand", r.get("brand") or "unknown brand"),
-            _tag("risk", r.get("risk")),
-            _tag("status", r.get("status") or "new"),
-        ]
-        if r["phone"] not in phones:
-            obj = phone_object(r)
-            for t in tags:
-                obj.attributes[0].add_tag(t)
-            phones[r["phone"]] = ev.add_object(obj)
-        where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
-        first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
-        seen = {"first_seen": first, "last_seen": last} if first and last and last >= first else {}
-        url = ev.add_attribute(
-            "url", r["url"], category="Network activity", to_ids=live, comment=where, **seen
-        )
-        attrs = [url]
-        if r["domain"]:  # a card without a website (issue 16) has no domain
-            attrs.append(
-                ev.add_attribute(
-                    "domain", r["domain"], category="Network activity", to_ids=live, comment=where
-                )
-            )
-        for attr in attrs:
-            for t in tags:
-                attr.add_tag(t)
-        phones[r["phone"]].add_reference(url.uuid, "seen-on", comment=_reasons(r)[:1000])
-        if r.get("payload_sha256"):
-            ev.add_attribute(
+def pair_attributes(r: dict, files: EvidenceFiles) -> list[dict]:
+    """The attributes one flagged pair adds: its page's URL and domain, the page's
+    SHA-256, and the page and screenshot as attachments where they are at hand."""
+    live = r.get("status") != "dismissed"
+    tags = _tags(pair_tags(r))
+    where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
+    network = "Network activity"
+    out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
+    if r["domain"]:  # a card without a website (issue 16) has no domain
+        out.append(_attribute("domain", r["domain"], network, live, where, Tag=tags))
+    if r.get("payload_sha256"):
+        out.append(
+            _attribute(
                 "sha256",
                 r["payload_sha256"],
-                category="External analysis",
-                to_ids=False,
-                comment=(
+                "External analysis",
+                False,
+                (
                     f"SHA-256 of {r['url']} as fetched: WARC record "
                     f"{r.get('warc_record_id')} in {r.get('warc_file')}"
                 )[:1000],
             )
-        for found in (files.page(r), files.screenshot(r)):
-            if found is not None:
-                _attach(ev, found, where, tags)
-    return ev
+        )
+    for found in (files.page(r), files.screenshot(r)):
+        if found is not None:
+            out.append(_attachment(found, where, pair_tags(r)))
+    return out
 
 
-def write_misp(records: list[dict], out: IO[str], *, files: EvidenceFiles | None = None) -> int:
-    """Write one MISP event in MISP's JSON (`{"Event": ...}`, as MISP exports and imports)."""
-    ev = event(records, files=files)
-    out.write(json.dumps({"Event": json.loads(ev.to_json())}, indent=2, ensure_ascii=False))
-    out.write("\n")
-    return len(records)
+def pair_tags(r: dict) -> list[str]:
+    return [
+        _tag("brand", r.get("brand") or "unknown brand"),
+        _tag("risk", r.get("risk")),
+        _tag("status", r.get("status") or "new"),
+    ]
+
+
+def _strongest_first(records: Iterable[dict]) -> Iterable[dict]:
+    """A list is sorted highest score first (each number's object takes its
+    strongest pair); a stream comes in that order already (the database's)."""
+    if isinstance(records, list):
+        return sorted(records, key=lambda r: (-(r.get("score") or 0), r["phone"], r["domain"]))
+    return records
+
+
+def write_misp(
+    records: Iterable[dict],
+    out: IO[str],
+    *,
+    files: EvidenceFiles | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Write one MISP event (`{"Event": ...}`, as MISP exports and imports) for these
+    flagged-pair records, each pair's attributes as it comes; return the pairs written."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    out.write('{"Event": {\n"uuid": ' + json.dumps(str(uuid.uuid4())) + ',\n"Attribute": [')
+    with tempfile.TemporaryFile() as spooled:
+        seen = _write_body(records, out, files or EvidenceFiles(None), _Spool(spooled))
+    tags = ["tlp:amber", 'circl:incident-classification="scam"']
+    tags += [_tag("brand", b) for b in sorted(seen.brands)]
+    tail = {
+        "Tag": _tags(tags),
+        "info": INFO,
+        "date": now.date().isoformat(),
+        "distribution": "0",  # this organisation only, until the analyst shares it
+        "analysis": "2",  # completed: the crawler's verdicts
+        "threat_level_id": str(seen.level),
+    }
+    out.write(",\n" + json.dumps(tail, ensure_ascii=False)[1:-1] + "\n}}\n")
+    return seen.pairs
+
+
+@dataclass
+class _Seen:
+    """What the event's head says of all its pairs."""
+
+    pairs: int = 0
+    level: int = 4  # the highest threat of a live pair (MISP: 1 high .. 4 undefined)
+    brands: set[str] = field(default_factory=set)
+
+
+def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spool: _Spool):
+    """The event's attributes, each pair's as it comes, then the numbers' objects."""
+    seen = _Seen()
+    numbers: dict[str, _Number] = {}
+    sep = "\n"
+    for r in _strongest_first(records):
+        if r.get("third_party"):
+            continue
+        seen.pairs += 1
+        seen.brands.add(r.get("brand") or "unknown brand")
+        if r.get("status") != "dismissed":
+            seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
+        attributes = pair_attributes(r, files)
+        for a in attributes:
+            out.write(sep + json.dumps(a, ensure_ascii=False))
+            sep = ",\n"
+        number = numbers.get(r["phone"])
+        if number is None:
+            first = spool.put({k: r.get(k) for k in _NUMBER_FIELDS})
+            number = numbers[r["phone"]] = _Number(str(uuid.uuid4()), first)
+        number.references.append(spool.put((attributes[0]["uuid"], _reasons(r)[:1000])))
+    out.write('\n],\n"Object": [')
+    sep = "\n"
+    for number in numbers.values():
+        out.write(sep + json.dumps(number.as_misp(spool), ensure_ascii=False))
+        sep = ",\n"
+    out.write("\n]")
+    return seen

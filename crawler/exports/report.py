@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import stats_keys, storage
-from crawler.exports.core import iter_pair_rows
+from crawler.exports.core import _status_at
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -188,6 +188,22 @@ def _risk(risk) -> str:
     return f'<span class="risk {e(risk)}">{e(risk)}</span>'
 
 
+def run_pairs(db: Database, run_id: int) -> list[dict]:
+    """The pairs the run saw, flagged or dismissed, with their status as the exports give
+    it (`status`, `status_at`); only the columns the report shows (storage.run_pair_rows)."""
+    decisions = storage.latest_decisions(db)
+    rows = storage.run_pair_rows(db, run_id)
+    for p in rows:
+        p["status"] = storage.pair_status(p["number_status"], p["site_status"])
+        p["status_at"] = _status_at(p, decisions)
+    return rows
+
+
+def _main_reason(p: dict) -> str:
+    """The pair's first reason (its reasons are JSON text, decoded only for rows shown)."""
+    return (json.loads(p["reasons"] or "[]") or ["-"])[0]
+
+
 def build_report(db: Database, run: str | int | None = "last") -> str:
     """The report's HTML for one run (default the newest)."""
     r = resolve_run(db, run)
@@ -195,7 +211,7 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
     stats = json.loads(r["stats"] or "{}")
     # Flags as they stand now, triage included; dismissed pairs are shown, not counted.
     # Only the pairs the run saw are read (the rest of a year's flags is counted).
-    shown = list(iter_pair_rows(db, include_dismissed=True, seen_in_run=run_id))
+    shown = run_pairs(db, run_id)
     in_run = [p for p in shown if p["status"] != "dismissed"]
     new = [p for p in shown if p.get("first_run") == run_id]
     numbers = {p["phone"] for p in in_run}
@@ -307,7 +323,7 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
                         f"{p['engine']} {'ad' if p['is_ad'] else 'result'} #{p['rank']}: "
                         f"{p['query']}"
                     ),
-                    e((p["reasons"] or ["-"])[0]),
+                    e(_main_reason(p)),
                 ]
                 for p in new
             ],
@@ -327,7 +343,7 @@ def build_report(db: Database, run: str | int | None = "last") -> str:
                     _status(p),
                     _risk(p["risk"]),
                     e(p["score"]),
-                    e((p["reasons"] or ["-"])[0]),
+                    e(_main_reason(p)),
                     _evidence(p),
                 ]
                 for p in decided

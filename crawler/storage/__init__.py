@@ -12,7 +12,8 @@ call the functions of this package, all re-exported here (`crawler.storage.X`,
 - `crawl_runs`: a run's record, opened, closed from the crawl's stats, read back;
 - `history`: presence, changes, decisions and alerts (crawler.history, triage);
 - `verdicts`: the verdicts of numbers and sites (rescore);
-- `reads`: flagged pairs, export records, evidence and the other read queries.
+- `reads`: flagged pairs, export records, evidence and the other read queries;
+- `run_report`: the pairs one run saw, for the run report.
 """
 
 from __future__ import annotations
@@ -108,11 +109,11 @@ from crawler.storage.reads import (
     export_record,
     flagged,
     flagged_number_count,
-    flagged_numbers_per_run,
     flagged_rows,
     last_confirmed,
     page_entered_at,
     page_sightings,
+    pair_status,
     query_number_hits,
     query_requests,
     query_runs,
@@ -126,6 +127,7 @@ from crawler.storage.reads import (
     unparsed_body,
     unparsed_pages,
 )
+from crawler.storage.run_report import flagged_numbers_per_run, refresh_flag_counts, run_pair_rows
 from crawler.storage.saves import (
     EVIDENCE_COLUMNS,
     record_export,
@@ -186,6 +188,7 @@ __all__ = [
     "entity_verdicts",
     "evidence_rows",
     "export_record",
+    "pair_status",
     "facts_field",
     "facts_json",
     "reasons_json",
@@ -255,6 +258,8 @@ __all__ = [
     "run_warcs",
     "runs",
     "runs_of",
+    "run_pair_rows",
+    "refresh_flag_counts",
     "runs_up_to",
     "save_brand_check",
     "save_card",

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 from crawler import stats_keys
 from crawler.run_status import run_status
-from crawler.storage.connection import now
+from crawler.storage.connection import now, storage_failure
+from crawler.storage.run_report import refresh_flag_counts
 from crawler.storage.saves import save_offered_download
 
 
@@ -274,6 +275,14 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
+    # The report's chart: this run's flagged numbers per brand (and any other run's
+    # whose sightings changed since their counts were kept). Only a shortcut: on a
+    # full disk the run stays recorded as it is, and the report counts it live.
+    try:
+        refresh_flag_counts(db)
+    except sqlite3.Error as exc:
+        if storage_failure(exc) is None:
+            raise
     # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
     # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
     # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's

@@ -274,10 +274,13 @@ _BY_SCORE = "indexed by idx_site_numbers_flagged_score_phone_domain"
 
 
 # Not flagged only because an analyst dismissed the number or the site (schema 0015
-# indexes the statuses).
+# indexes the statuses; named, since SQLite read every number and site when the
+# statuses were all empty as they were analysed).
 _DISMISSED = """coalesce(p.flagged, 0) != 1 and p.risk is not null
-    and (p.phone in (select phone from numbers where status = 'dismissed')
-         or p.domain in (select domain from sites where status = 'dismissed'))"""
+    and (p.phone in (select phone from numbers indexed by idx_numbers_status
+                     where status = 'dismissed')
+         or p.domain in (select domain from sites indexed by idx_sites_status
+                         where status = 'dismissed'))"""
 
 
 # The pair's columns of an export record (and its runs), for `flagged_rows(brief=True)`.
@@ -434,7 +437,24 @@ def attention_count(db: Database, min_risk: str = "low") -> int:
 
 def flagged_number_count(db: Database, min_risk: str = "low") -> int:
     """How many numbers have a flagged pair that no analyst dismissed."""
-    return _undismissed_count(db, "distinct p.phone", min_risk)
+    # The flagged pairs in number order (partial index of migration 0017): counted
+    # without a sort. The statuses' indexes are named: with every status empty when
+    # they were analysed, SQLite would read every number and site instead.
+    where, params = _flagged_where(min_risk, None, False, "pair")
+    (n,) = db.execute(
+        f"""select count(*) from (
+              select 1 from site_numbers p indexed by idx_site_numbers_flagged_phone
+              where {where}
+                and p.phone not in
+                    (select phone from numbers indexed by idx_numbers_status
+                     where status = 'dismissed')
+                and p.domain not in
+                    (select domain from sites indexed by idx_sites_status
+                     where status = 'dismissed')
+              group by p.phone)""",
+        params,
+    ).fetchone()
+    return n
 
 
 # Facts the exports read: a brand's own site (not the partner for a takedown) and
@@ -453,11 +473,16 @@ def _reasons_list(text: str | None) -> list:
     return list(_reasons_tuple(text))
 
 
+def pair_status(number_status: str | None, site_status: str | None) -> str:
+    """A pair's status from its number's and site's: a dismissal of either ends the
+    flag, whatever else was confirmed."""
+    statuses = (number_status, site_status)
+    return next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
+
+
 def export_record(r: dict) -> dict:
     """The DESIGN.md export record for one (site, number) pair."""
-    # A dismissal of the number or the site ends the flag, whatever else was confirmed.
-    statuses = (r.get("number_status"), r.get("site_status"))
-    status = next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
+    status = pair_status(r.get("number_status"), r.get("site_status"))
     return {
         "phone": r["phone"],
         "number_type": r["number_type"],
@@ -557,22 +582,6 @@ def sightings_for_export(db: Database, run_id: int | None = None):
     )
 
 
-def flagged_numbers_per_run(db: Database, up_to_run: int) -> list[dict]:
-    """(run_id, brand, n): distinct numbers flagged in each run and brand, as that run
-    closed (the sightings' verdicts; later triage changes the flags, not this)."""
-    return list(
-        db.query(
-            """
-            select s.run_id, coalesce(s.brand, '(no brand)') as brand, count(distinct s.phone) as n
-            from sightings s
-            where s.run_id <= ? and s.flagged = 1
-            group by s.run_id, coalesce(s.brand, '(no brand)')
-            """,
-            [up_to_run],
-        )
-    )
-
-
 # -- queries (crawler.queries): what each query costs and brings ------------------------
 
 
@@ -586,15 +595,16 @@ def serp_result_counts(db: Database) -> list[tuple]:
 
 def query_number_hits(db: Database):
     """(query, engine, phone, run_id, flagged, new) for each number on a landing page a
-    result led to in the same run (official numbers and faxes left out), distinct;
-    `new`: the run was the number's first."""
+    result led to in the same run (official numbers and faxes left out), not distinct
+    (a page two results led to comes twice); `new`: the run was the number's first."""
+    # Every step reads a covering index of migration 0017, not the wide rows.
     yield from db.execute(
-        """select distinct sr.query, sr.engine, s.phone, s.run_id,
+        """select sr.query, sr.engine, s.phone, s.run_id,
                   coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
            from serp_results sr
            cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
            cross join sightings s on s.page_id = p.id
-           cross join numbers n on n.phone = s.phone
+           cross join numbers n indexed by idx_numbers_phone_first_run on n.phone = s.phone
            where s.official = 0 and s.is_fax = 0"""
     )
 

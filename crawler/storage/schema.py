@@ -948,7 +948,99 @@ def flagged_sightings_by_run(db: Database) -> None:
     db.execute("analyze [idx_sightings_flagged_run_id]")
 
 
-@migrations(name="0018_pair_base_verdict")
+@migrations(name="0017_indexes_for_queries_stats_and_report")
+def indexes_for_queries_stats_and_report(db: Database) -> None:
+    """Covering indexes for `queries stats` and `report` at a year's size (issue 11),
+    found with EXPLAIN QUERY PLAN on bench/storage.py's database.
+
+    `queries stats` follows every result to its landing page and the numbers on
+    it: it read the whole row of each result, page and sighting (kilobytes each)
+    for a few short columns. These indexes hold those columns; the three that
+    serve lookups an older index served replace it (no more indexes to write).
+    The report counts the numbers of every flagged pair from a partial index in
+    number order, without a sort.
+    """
+    for name, table, columns, where in (
+        # results per query and engine: runs, cost, yield (all from the index)
+        (
+            "idx_serp_results_query_engine_run",
+            "serp_results",
+            "query, engine, run_id, is_ad, seen_at, serp_url, landing_url",
+            "",
+        ),
+        # a result's landing page: the page's id without reading the page
+        ("idx_pages_run_id_entry_url_id", "pages", "run_id, entry_url, id", ""),
+        # the numbers on a page: whether each is official, a fax, flagged
+        (
+            "idx_sightings_page_id_verdict",
+            "sightings",
+            "page_id, official, is_fax, phone, run_id, flagged, risk",
+            "",
+        ),
+        # whether a run was a number's first
+        ("idx_numbers_phone_first_run", "numbers", "phone, first_run", ""),
+        # the report: how many numbers have a flagged pair
+        (
+            "idx_site_numbers_flagged_phone",
+            "site_numbers",
+            "phone, domain, risk, flagged",
+            " where flagged = 1",
+        ),
+    ):
+        db.execute(f"create index if not exists [{name}] on [{table}] ({columns}){where}")
+    for old in (
+        "idx_serp_results_query_engine",
+        "idx_pages_run_id_entry_url",
+        "idx_sightings_page_id",
+    ):
+        db.execute(f"drop index if exists [{old}]")
+
+
+# The report's chart per run: (brand → numbers flagged) of each run, kept so that the
+# chart does not count every flagged sighting of the history on every report.
+# Triggers forget a run's counts whenever a sighting of it that is or was flagged is
+# written (saved, rescored, deleted): nothing can leave them stale. The end of a run
+# (`finish_crawl`) counts again the runs that have none; readers count those live.
+_FLAG_COUNTS_SQL = """
+insert or replace into run_flag_counts (run_id, counts)
+select r.id, coalesce(
+    (select json_group_object(brand, n) from (
+        select coalesce(brand, '(no brand)') as brand, count(distinct phone) as n
+        from sightings where run_id = r.id and flagged = 1
+        group by coalesce(brand, '(no brand)'))),
+    '{}')
+from runs r
+where r.id not in (select run_id from run_flag_counts)"""
+
+
+@migrations(name="0018_flag_counts_per_run")
+def flag_counts_per_run(db: Database) -> None:
+    """Flagged numbers per run and brand, kept for the report's chart (issue 11)."""
+    db.execute(
+        "create table if not exists run_flag_counts"
+        " (run_id integer primary key, counts text not null)"
+    )
+    forget = "delete from run_flag_counts where run_id in ({})"
+    db.execute(
+        "create trigger if not exists run_flag_counts_insert after insert on sightings"
+        f" when new.flagged = 1 begin {forget.format('new.run_id')}; end"
+    )
+    db.execute(
+        "create trigger if not exists run_flag_counts_delete after delete on sightings"
+        f" when old.flagged = 1 begin {forget.format('old.run_id')}; end"
+    )
+    db.execute(
+        "create trigger if not exists run_flag_counts_update"
+        " after update of flagged, brand, phone, run_id on sightings"
+        " when (old.flagged = 1 or new.flagged = 1)"
+        " and (old.flagged is not new.flagged or old.brand is not new.brand"
+        " or old.phone is not new.phone or old.run_id is not new.run_id)"
+        f" begin {forget.format('old.run_id, new.run_id')}; end"
+    )
+    db.execute(_FLAG_COUNTS_SQL)
+
+
+@migrations(name="0019_pair_base_verdict")
 def pair_base_verdict(db: Database) -> None:
     """A pair's own verdict before its number's raised it (crawler.history, issue 11):
     the end of a run takes it for the pairs whose facts did not change instead of
