@@ -231,7 +231,8 @@ def _plan(d, sql, params=()) -> str:
 def test_the_end_of_runs_lookups_use_their_indexes(tmp_path):
     """The numbers that aged out since the run before, and the statuses mirrored from
     decisions, by index, also when the statistics say every number is `new` (a
-    year's database: SQLite would read every number and site at every run's end)."""
+    year's database: SQLite would read every number and site at every run's end);
+    the numbers a brand lists by the partial index of such sightings."""
     d = storage.open_db(tmp_path / "e.db")
     d["numbers"].insert_all(
         {"phone": f"+3185{i:07d}", "status": "new", "first_seen": DAY.format(1 + i % 20)}
@@ -246,7 +247,11 @@ def test_the_end_of_runs_lookups_use_their_indexes(tmp_path):
     d.conn.set_trace_callback(statements.append)
     storage.aged_out_phones(d, 1, DAY.format(25), 30)
     storage.mirror_decisions(d, {})
+    storage.history_context(d, {"+31850000001"}, set())
     d.conn.set_trace_callback(None)
+    listed = next(s for s in statements if "brand_listing" in s)
+    plan = _plan(d, listed)  # a brand's own listing: from the few such sightings
+    assert "idx_sightings_phone_brand_listing" in plan and "phone_run_id" not in plan
     aged = next(s for s in statements if "julianday" in s)
     plan = _plan(d, aged)  # as run: the parameters written in
     assert "idx_numbers_first_seen_day" in plan and "idx_sites_first_seen_day" in plan
