@@ -429,6 +429,106 @@ def crawl_run(work: Path, shape: Shape, scan: float) -> list[tuple]:
     return out
 
 
+def _timed(name: str, argv: list[str], env: dict, scan: float, timeout: float) -> tuple:
+    wall, mb, code, err = _measure(argv, env, timeout)
+    note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
+    print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
+    ok = wall < 2 and code == 0
+    return (name, f"{wall:.2f} s", "< 2 s", ok, f"x{wall / scan:.1f} scan; {note}")
+
+
+def _copy_ledger(work: Path, export_id: int, fmt: str) -> None:
+    """Record export `export_id`'s ledger again as sent in `fmt`: the ledger of a
+    recipient's full export is the same (key, fingerprint) set in every format
+    (the fingerprint is of the row, not of the format's bytes), and a full STIX
+    or MISP export of a year takes minutes, so the bench records one JSONL per
+    floor and copies its ledger to the other formats."""
+    conn = sqlite3.connect(work)
+    cols = [r[1] for r in conn.execute("pragma table_info(exports)") if r[1] != "id"]
+    picked = ", ".join("?" if c == "format" else c for c in cols)
+    with conn:
+        new = conn.execute(
+            f"insert into exports ({', '.join(cols)}) select {picked} from exports where id = ?",
+            [fmt, export_id],
+        ).lastrowid
+        conn.execute(
+            "insert into export_items (export_id, recipient, format, key, fingerprint)"
+            " select ?, recipient, ?, key, fingerprint from export_items where export_id = ?",
+            [new, fmt, export_id],
+        )
+    conn.close()
+
+
+def _deliver(rows, cli, work, out, floors, since, env, scan, timeout) -> None:
+    """Record one JSONL export per recipient and floor (`since`: None for everything,
+    "last" for a delta), its ledger copied to the recipient's other formats at that
+    floor (`_copy_ledger`)."""
+    d = ["--db", str(work)]
+    # The highest floor first: a recipient's JSONL ledger ends with its own floor's.
+    for (rcpt, floor), fmts in sorted(floors.items(), key=lambda f: f[0][1] == "low"):
+        argv = [*cli, "export", "--recipient", rcpt, "--min-risk", floor]
+        argv += ["--since", since] if since else []
+        what = f" --since {since}" if since else ""
+        rows.append(
+            _timed(
+                f"export jsonl {rcpt} --min-risk {floor}{what} (recorded)",
+                [*argv, "--out", str(out / f"sent.{rcpt}.{floor}.jsonl"), *d],
+                env,
+                scan,
+                timeout,
+            )
+        )
+        conn = sqlite3.connect(work)
+        (export_id,) = conn.execute("select max(id) from exports").fetchone()
+        conn.close()
+        for fmt in fmts:
+            if fmt != "jsonl":
+                _copy_ledger(work, export_id, fmt)
+
+
+def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, args) -> list[tuple]:
+    """`export --since last` as scheduled: a full export recorded to each recipient in
+    each format (`_deliver`), one more crawl run (its saving and end of run timed too),
+    then the delta of each (--dry-run, so the ledger stays as it was). That run gives
+    every page it sees again another kind (the generator's way): most of its pairs'
+    verdicts change. Then the deltas are delivered, and a run that sees the same pages
+    again (as a crawl every six hours mostly does) is followed by the deltas again."""
+    from crawler.exports.core import default_floor
+    from crawler.exports.recipients import load_presets
+
+    presets = load_presets()
+    cli = [str(Path(sys.executable).with_name("serpwatch"))]
+    d = ["--db", str(work)]
+    pairs = [
+        (fmt, rcpt)
+        for rcpt in RECIPIENTS
+        for fmt in FORMATS
+        if not args.only or any(o and o in f"export {fmt} {rcpt}" for o in args.only.split(","))
+    ]
+    rows: list[tuple] = []
+    floors: dict[tuple[str, str], list[str]] = {}
+    for fmt, rcpt in pairs:
+        floors.setdefault((rcpt, default_floor(presets[rcpt], fmt)), []).append(fmt)
+    _deliver(rows, cli, work, out, floors, None, env, scan, max(args.timeout, 600))
+    for after in ("new facts", "the same pages"):
+        if after == "the same pages":
+            _deliver(rows, cli, work, out, floors, "last", env, scan, args.timeout)
+        print(f"  one more run ({after}):", flush=True)
+        rows += [(f"{r[0]} ({after})", *r[1:]) for r in crawl_run(work, shape, scan)]
+        for fmt, rcpt in pairs:
+            argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
+            rows.append(
+                _timed(
+                    f"export {fmt} {rcpt} --since last ({after})",
+                    [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
+                    env,
+                    scan,
+                    args.timeout,
+                )
+            )
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0: 20k sightings a run")
@@ -455,6 +555,12 @@ def main() -> int:
         help="time only commands whose name contains this (several: comma-separated)",
     )
     ap.add_argument("--timeout", type=float, default=120, help="seconds before a command is killed")
+    ap.add_argument(
+        "--delta",
+        action="store_true",
+        help="time `export --since last` after one more crawl run: a recorded full export"
+        " per format and recipient (those --only names), the run, then each delta",
+    )
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -488,7 +594,9 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = args.cache / "out"
     out.mkdir(exist_ok=True)
-    for name, argv in commands(work, out, key):
+    if args.delta:
+        rows = delta_bench(work, out, shape, scan, env, args)
+    for name, argv in [] if args.delta else commands(work, out, key):
         if args.only and not any(o and o in name for o in args.only.split(",")):
             continue
         wall, mb, code, err = _measure(argv, env, args.timeout)
@@ -503,7 +611,7 @@ def main() -> int:
         print(f"  {name:<28} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     # The crawl run last: a command forked from this process after it would count its
     # memory as the command's peak (ru_maxrss survives fork and exec).
-    if not args.no_run:
+    if not args.no_run and not args.delta:
         rows = crawl_run(work, shape, scan) + rows
     print()
     print(f"yardstick (one full scan of sightings): {scan:.2f} s; {os.getloadavg()[0]:.1f} load")

@@ -52,7 +52,7 @@ def aged_out_phones(db: Database, run_id: int, when: str, recent_days: float) ->
     `recent_days` old in between (a day's margin). Each run takes the numbers that
     aged out since the one before, so every one is taken once."""
     since = "(select max(started_at) from runs where id < :run)"
-    # julianday(first_seen) alone on one side: the indexes of migration 0019 answer it
+    # julianday(first_seen) alone on one side: the indexes of migration 0021 answer it
     # (turned r days old after the run before, a day's margin, and by `when`).
     first = "julianday(first_seen)"
     window = f"{first} > julianday({since}) - 1 - :r and {first} <= julianday(:when) - :r"

@@ -46,7 +46,7 @@ def _keys_where(db: Database, phones, domains) -> str:
 
 
 _VERDICT_COLUMNS = ("id", "domain", "phone", "facts", "score", "risk", "reasons", "flagged")
-# A pair's own verdict before its number's raised it (migration 0019).
+# A pair's own verdict before its number's raised it (migration 0021).
 _PAIR_COLUMNS = (*_VERDICT_COLUMNS, "base_score", "base_signals")
 
 
