@@ -7,6 +7,7 @@ Speed itself is measured by bench/storage.py, not here."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -213,15 +214,23 @@ def test_an_unchanged_column_is_not_written_again():
     d = db()
     run(d, DAY.format(1), [("s1.nl", num(1), {})])
     row = storage.stored_pairs(d)[0]
+    new = {**row, "facts": row["facts"].replace("}", ',"trade":"x"}')}
+    write = storage.save_verdicts
+    assert _updated(d, lambda: write(d, "site_numbers", [new], {row["id"]: row})) == {("facts",)}
+    assert _updated(d, lambda: write(d, "site_numbers", [row], {row["id"]: row})) == set()
+
+
+def _updated(d, write) -> set[tuple]:
+    """The columns set by each UPDATE of site_numbers that `write` ran (as traced)."""
     statements: list[str] = []
     d.conn.set_trace_callback(statements.append)
-    new = {**row, "facts": row["facts"].replace("}", ',"trade":"x"}')}
-    storage.save_verdicts(d, "site_numbers", [new], {row["id"]: row})
-    storage.save_verdicts(d, "site_numbers", [row], {row["id"]: row})
+    write()
     d.conn.set_trace_callback(None)
-    updates = [s for s in statements if s.startswith("update")]
-    assert len(updates) == 1  # the row as stored: nothing written
-    assert updates[0].startswith("update [site_numbers] set [facts] = ")
+    return {
+        tuple(re.findall(r"\[(\w+)\] = ", s.split(" where [id]")[0]))
+        for s in statements
+        if s.startswith("update [site_numbers] set [")
+    }
 
 
 def _plan(d, sql, params=()) -> str:
