@@ -4,13 +4,15 @@ every row gives the same answers, and their joins stay on covering indexes."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
 from test_flags_paging import _scenario
-from test_history import OTHER, SCAM_PAGE, SHOP_PAGE, db, run, see
+from test_history import OTHER, SCAM, SCAM_PAGE, SHOP, SHOP_PAGE, db, run, see
+from test_queries import serp
 
-from crawler import storage, triage
+from crawler import history, queries, storage, triage
 from crawler.exports.core import iter_pair_rows
 from crawler.exports.report import run_pairs
 
@@ -101,25 +103,31 @@ def test_the_chart_counts_a_number_once_when_a_brand_is_named_no_brand():
 
 
 def test_queries_stats_follows_results_to_numbers_on_covering_indexes():
-    """Result → landing page → its numbers → the number's first run: every step reads an
-    index of migration 0017, none a row of results, pages, sightings or numbers."""
-    d = _scenario()
+    """A run whose numbers are not kept is followed live: result → landing page → its
+    numbers → the number's first run, each step from an index of migration 0017,
+    no row of a page, sighting or number read; results per query and engine too."""
+    d = db()
+    _hits_run(d, "2026-11-01", close=False)
     said: list[str] = []
     d.conn.set_trace_callback(said.append)
-    list(storage.query_number_hits(d))
+    assert list(storage.query_number_hits(d))
     storage.query_requests(d)
     storage.serp_result_counts(d)
     d.conn.set_trace_callback(None)
-    plans = [_plan(d, s) for s in said if s.lstrip().lower().startswith("select")]
-    hits = next(p for p in plans if "sightings" in p.lower() or "page_id" in p)
+    plans = {s: _plan(d, s) for s in said if s.lstrip().lower().startswith("select")}
+    hits = next(p for p in plans.values() if "idx_sightings_page_id_verdict" in p)
     for index in (
         "idx_pages_run_id_entry_url_id",
         "idx_sightings_page_id_verdict",
         "idx_numbers_phone_first_run",
     ):
         assert f"COVERING INDEX {index}" in hits, hits
-    for plan in plans:
-        assert "SCAN serp_results USING COVERING INDEX" in plan or " sr USING COVERING" in plan
+    per_query = [
+        p for s, p in plans.items() if re.search(r"group by (sr\.)?query, (sr\.)?engine", s)
+    ]
+    assert len(per_query) == 3 and all(
+        "COVERING INDEX idx_serp_results_query_engine_run" in p for p in per_query
+    ), plans
 
 
 def test_the_new_indexes_replace_the_ones_they_extend():
@@ -211,3 +219,134 @@ def test_a_full_disk_at_the_count_leaves_the_run_recorded(monkeypatch):
     monkeypatch.setattr(crawl_runs, "refresh_flag_counts", lambda db: 1 / 0)
     with pytest.raises(ZeroDivisionError):  # anything else is a bug, not a full disk
         storage.finish_crawl(d, rid, {})
+
+
+def _hits_run(d, day: str, with_scam: bool = True, close: bool = True) -> int:
+    """A run of three queries on two engines (tests/test_queries.py's), ended as a
+    crawl ends it (or not: interrupted)."""
+    rid = storage.start_run(d, "p")
+    at = f"{day}T08:00:00+00:00"
+    serp(d, rid, "Microsoft helpdesk", "http://microsoft-helpdesk.nl/", 1)
+    serp(d, rid, "Microsoft helpdesk", "http://pcrepair.nl/", 2)
+    serp(d, rid, "windows hulp", "http://pcrepair.nl/", 1)
+    serp(d, rid, "windows hulp", "http://pcrepair.nl/", 1, engine="duckduckgo")
+    if with_scam:
+        see(d, rid, "microsoft-helpdesk.nl", SCAM, at, domain_match=DM)
+    see(d, rid, "pcrepair.nl", SHOP, at, trade="reparatie")
+    if close:
+        history.close_run(d, rid, at=at)
+        storage.finish_crawl(d, rid, {})
+    return rid
+
+
+def _hits_kept(d) -> set[int]:
+    return {r for (r,) in d.execute("select run_id from query_hits_runs")}
+
+
+def _stats_live(d) -> list[dict]:
+    """`queries stats` with every run followed live (nothing kept)."""
+    d.conn.execute("savepoint live")
+    d.conn.execute("delete from query_hits_runs")
+    try:
+        return queries.stats(d)
+    finally:
+        d.conn.execute("rollback to live")
+        d.conn.execute("release live")
+
+
+def test_queries_stats_kept_per_run_stay_right():
+    """Each run keeps the numbers its results led to when it ends; a result, page,
+    sighting or number of it written later makes it drop them until the next run
+    ends, and an open run is followed live: `queries stats` always equals following
+    every result to its numbers."""
+    d = db()
+    r1 = _hits_run(d, "2026-11-01")
+    r2 = _hits_run(d, "2026-11-02")
+    assert _hits_kept(d) == {r1, r2} and queries.stats(d) == _stats_live(d)
+    flagged = {(r["query"], r["engine"]): r["flagged"] for r in queries.stats(d)}
+    assert flagged[("Microsoft helpdesk", "bing")] == 2
+
+    r3 = _hits_run(d, "2026-11-03", with_scam=False, close=False)  # interrupted
+    assert _hits_kept(d) == {r1, r2} and queries.stats(d) == _stats_live(d)
+    _hits_run(d, "2026-11-04")
+    assert r3 in _hits_kept(d)
+
+    page = d.execute(
+        "select * from pages where run_id = ? and domain = 'pcrepair.nl'", [r2]
+    ).fetchone()
+    page_id = d.execute(
+        "select id from pages where run_id = ? and domain = 'pcrepair.nl'", [r2]
+    ).fetchone()[0]
+    sighting = (
+        "insert into sightings (id, run_id, page_id, phone, official, is_fax, flagged)"
+        " values (?, ?, ?, ?, 0, 0, 1)"
+    )
+    # a number no query found yet (the shared number of tests/test_history.py)
+    d.conn.execute("insert into numbers (phone, first_run) values (?, ?)", [OTHER, r1])
+    storage.finish_crawl(d, r3, {})
+    steps = [
+        # a rescore's verdict unflags the scam number's sightings of run 1
+        lambda: storage.save_verdicts(
+            d,
+            "sightings",
+            [
+                {"id": sid, "score": 0, "risk": None, "reasons": [], "flagged": 0}
+                for (sid,) in d.execute(
+                    "select id from sightings where run_id = ? and phone = ?", [r1, SCAM]
+                )
+            ],
+        ),
+        # results added, removed, corrected
+        lambda: serp(d, r2, "windows hulp", "http://microsoft-helpdesk.nl/", 3),
+        lambda: d.conn.execute(
+            "delete from serp_results where run_id = ? and engine = 'duckduckgo'", [r2]
+        ),
+        lambda: d.conn.execute(
+            "update serp_results set query = 'windows help' where run_id = ?", [r3]
+        ),
+        # a number found on a page, then taken back
+        lambda: d.conn.execute(sighting, ["extra", r2, page_id, OTHER]),
+        lambda: d.conn.execute("delete from sightings where id = 'extra'"),
+        # a number seen before it had its row, its row added, removed; a first run moved
+        lambda: d.conn.execute(sighting, ["extra2", r2, page_id, "+31850009999"]),
+        lambda: d.conn.execute(
+            "insert into numbers (phone, first_run) values ('+31850009999', ?)", [r1]
+        ),
+        lambda: d.conn.execute("delete from numbers where phone = '+31850009999'"),
+        lambda: d.conn.execute("update numbers set first_run = ? where phone = ?", [r2, SHOP]),
+        # a page removed, put back, its entry URL corrected
+        lambda: d.conn.execute("delete from pages where id = ?", [page_id]),
+        lambda: d.conn.execute(
+            f"insert into pages values ({', '.join('?' * len(page))})", list(page)
+        ),
+        lambda: d.conn.execute("update pages set entry_url = 'http://x/' where id = ?", [page_id]),
+    ]
+    everything = {r for (r,) in d.execute("select id from runs")}
+    changed = 0
+    for step in steps:
+        before = queries.stats(d)
+        step()
+        assert _hits_kept(d) != everything
+        after = queries.stats(d)
+        assert after == _stats_live(d)
+        changed += after != before
+        storage.finish_crawl(d, r3, {})  # the next end keeps them again
+        assert _hits_kept(d) == everything and queries.stats(d) == after
+    assert changed == len(steps) - 1  # all but the sighting of a number without its row
+
+
+def test_an_older_database_keeps_the_query_hits_of_every_run():
+    """Migration 0019 keeps the numbers every run's results led to."""
+    d = db()
+    r1 = _hits_run(d, "2026-11-01")
+    r2 = _hits_run(d, "2026-11-02")
+    want = queries.stats(d)
+    triggers = [r for (r,) in d.execute("select name from sqlite_master where type = 'trigger'")]
+    d.conn.executescript(
+        "drop table query_hits; drop table query_hits_runs;"
+        + "".join(f" drop trigger {t};" for t in triggers if t.startswith("query_hits_"))
+        + " delete from _sqlite_migrations where name = '0019_query_hits_per_run';"
+    )
+    assert "0019_query_hits_per_run" in storage.ensure_db_shape(d)
+    assert _hits_kept(d) == {r1, r2} and queries.stats(d) == want == _stats_live(d)
+    assert len([t for t in triggers if t.startswith("query_hits_")]) == 12

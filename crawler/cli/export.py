@@ -90,15 +90,20 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     db = storage.open_db(db_path, create=False)
     preset = presets[recipient]
     floor = min_risk or default_floor(preset, fmt)
+    # A recorded export moves the change clock on before it reads (the next
+    # `--since last` then reads only what changed after); a preview does not write.
+    mark = bool(out_file or record) and not dry_run
     if out_file:
         # Written as read (streamed), under a temporary name until complete.
         partial = Path(f"{out_file}.partial")
         with open(partial, "wb") as out:
-            result = write_export(db, preset, fmt, out, since=since, min_risk=floor)
+            result = write_export(db, preset, fmt, out, since=since, min_risk=floor, mark=mark)
         partial.replace(out_file)
     else:
         sys.stdout.flush()
-        result = write_export(db, preset, fmt, sys.stdout.buffer, since=since, min_risk=floor)
+        result = write_export(
+            db, preset, fmt, sys.stdout.buffer, since=since, min_risk=floor, mark=mark
+        )
         sys.stdout.flush()
     if (out_file or record) and not dry_run:
         record_export(db, result, file=str(out_file) if out_file else "-")

@@ -15,8 +15,8 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -27,7 +27,7 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
-from crawler.exports.spool import Spool, SpooledItem, group_offsets
+from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
 # Formats whose records are indicators a machine acts on: nothing below medium
@@ -56,6 +56,12 @@ class Export:
     min_risk: str
     content: str
     items: list[Item]
+    # What the next `--since last` needs (`delta_plan`): the change clock's tick
+    # and the last sighting's rowid, taken before reading (None when not asked to
+    # mark, `storage.mark_changes`), and the preset's hash.
+    change_tick: int | None = None
+    preset_hash: str | None = None
+    sightings_mark: int | None = None
 
     @property
     def data(self) -> bytes:
@@ -81,6 +87,9 @@ class Written:
     min_risk: str
     sha256: str
     ledger: list[tuple[str, str]]
+    change_tick: int | None = None
+    preset_hash: str | None = None
+    sightings_mark: int | None = None
 
     @property
     def count(self) -> int:
@@ -123,6 +132,7 @@ def pair_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
+    only: list[int] | None = None,
 ) -> list[dict]:
     """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts;
     `min_risk` floors the verdict named by `by` (pair, number or site).
@@ -132,7 +142,12 @@ def pair_rows(
     """
     return list(
         iter_pair_rows(
-            db, min_risk=min_risk, run_id=run_id, include_dismissed=include_dismissed, by=by
+            db,
+            min_risk=min_risk,
+            run_id=run_id,
+            include_dismissed=include_dismissed,
+            by=by,
+            only=only,
         )
     )
 
@@ -164,10 +179,12 @@ def iter_pair_rows(
     by: str = "pair",
     seen_in_run: int | None = None,
     by_site: bool = False,
+    only: list[int] | None = None,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
-    `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first."""
+    `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
+    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`)."""
     decisions = storage.latest_decisions(db)
     for raw in storage.flagged_rows(
         db,
@@ -178,6 +195,7 @@ def iter_pair_rows(
         details=True,
         seen_in_run=seen_in_run,
         by_site=by_site,
+        only=only,
     ):
         row = storage.export_record(raw)
         for name in _PAIR_EXTRA:
@@ -274,18 +292,52 @@ def sighting_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
-) -> list[dict]:
+    only: list[int] | None = None,
+    of: tuple[str, list[str]] | None = None,
+) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
+    A delta's candidates (`delta_plan`): `only` the pairs with these rowids and
+    the sightings `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
+
+    Made a site at a time, as read: the pairs and the sightings both come ordered
+    by site, so only one site's are held (a year has a million sightings).
     """
-    pairs = {
-        (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
-    }
+    pairs = itertools.groupby(
+        iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=include_dismissed,
+            by=by,
+            only=only,
+            by_site=True,
+        ),
+        key=_site_order,
+    )
+    sightings = storage.sightings_for_export(db, run_id, of=of, by_site=True)
+    pending = next(pairs, None)
+    for site, seen in itertools.groupby(sightings, key=_site_order):
+        while pending is not None and pending[0] < site:
+            pending = next(pairs, None)
+        if pending is None:
+            return
+        if pending[0] == site:
+            of_site = {(p["domain"], p["phone"]): p for p in pending[1]}
+            pending = next(pairs, None)
+            yield from _page_rows(of_site, seen)
+
+
+def _site_order(row: dict) -> tuple[bool, str]:
+    """A row's site as SQLite orders it: no site first, then by the text's bytes."""
+    return (row["domain"] is not None, row["domain"] or "")
+
+
+def _page_rows(pairs: dict[tuple, dict], sightings) -> Iterator[dict]:
+    """One site's rows of `sighting_rows`, from its flagged pairs and its sightings."""
     rows: dict[tuple, dict] = {}
-    for s in storage.sightings_for_export(db, run_id):
+    for s in sightings:
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
@@ -299,10 +351,10 @@ def sighting_rows(
             "first_seen": first,
             "last_seen": s["seen_at"],
         }
-    return list(rows.values())
+    yield from rows.values()
 
 
-SOURCES = {"pairs": pair_rows, "sightings": sighting_rows, "ads": ad_rows}
+SOURCES = {"pairs": iter_pair_rows, "sightings": sighting_rows, "ads": ad_rows}
 
 
 # ---------------------------------------------------------------------------
@@ -391,18 +443,28 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
 
 
 def shape_spooled(
-    rows: Iterable[dict], preset: Preset, spool: Spool, keep: Callable[[dict], bool]
-) -> list[SpooledItem]:
-    """`shape` of the rows `keep` accepts, made in `spool`: the same items in the same
-    order, but only their keys, fingerprints and sort fields are held in memory."""
+    rows: Iterable[dict], preset: Preset, spool: Spool, dismissed: bool = False
+) -> tuple[list[SpooledItem], list[SpooledItem]]:
+    """`shape` made in `spool`, in one pass over the rows: the items of the live rows
+    and (with `dismissed`) those of the dismissed ones, each the same items in the
+    same order as `shape` makes; only keys, fingerprints and sort fields are held."""
     counter = itertools.count()
+    live: dict = {}
+    gone: dict = {}
+    for r in rows:
+        was_dismissed = r.get("status") == "dismissed"
+        if (was_dismissed and not dismissed) or not _matches(r, preset.where):
+            continue
+        group = (
+            json.dumps([r.get(f) for f in preset.group_by], default=str)
+            if preset.group_by
+            else next(counter)  # ungrouped: each row its own item
+        )
+        (gone if was_dismissed else live).setdefault(group, []).append(spool.put(r))
+    return _spooled_items(live, preset, spool), _spooled_items(gone, preset, spool)
 
-    def group_of(r: dict):
-        if preset.group_by:
-            return json.dumps([r.get(f) for f in preset.group_by], default=str)
-        return next(counter)  # ungrouped: each row its own item
 
-    groups = group_offsets(rows, spool, lambda r: keep(r) and _matches(r, preset.where), group_of)
+def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
     names = [spec.lstrip("-") for spec in preset.order_by]
     items = []
     for offsets in groups.values():
@@ -493,13 +555,242 @@ def record_export(db: Database, export: Export | Written, file: str = "-") -> in
             "file": file,
             "sha256": export.sha256,
             "records": len(export.ledger),
+            "change_tick": export.change_tick,
+            "preset_hash": export.preset_hash,
+            "sightings_mark": export.sightings_mark,
         },
         export.ledger,
     )
 
 
 # ---------------------------------------------------------------------------
+# What a delta reads (schema 0020: change tracking)
+
+# Bump when an export row or its fingerprint changes shape for the same preset
+# (export_record, the pair row's fields, `fingerprint`): every recipient's next
+# delta then reads everything once, as the ledger's fingerprints were made the old way.
+RECORD_VERSION = 1
+
+# The fields of a pair row (`iter_pair_rows`) made only of columns whose changes
+# the database stamps (storage.CHANGE_TRACKED): a delta whose fingerprints and
+# filter read nothing else need only read the pairs stamped since the last export.
+TRACKED_FIELDS = frozenset(
+    {
+        # site_numbers
+        "phone",
+        "domain",
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "first_seen",
+        "first_run",
+        "brand_site",  # facts
+        "third_party",  # facts
+        # numbers (and the phone)
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "number_range",
+        "number_score",
+        "number_risk",
+        "number_reasons",
+        # numbers' and sites' statuses
+        "status",
+        # sites
+        "site_score",
+        "site_risk",
+        "site_reasons",
+    }
+)
+
+
+def preset_hash(preset: Preset) -> str:
+    """What makes a preset's rows and fingerprints: its definition (not its
+    description or default floor) and the record's version."""
+    spec = {k: v for k, v in asdict(preset).items() if k not in ("description", "min_risk")}
+    spec["record_version"] = RECORD_VERSION
+    blob = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# The fields of a sighting row (`sighting_rows`) that come from the sighting, not
+# its pair: a new sighting is found by its rowid (exports.sightings_mark).
+SIGHTING_FIELDS = frozenset(
+    {
+        "url",
+        "entry_url",
+        "engine",
+        "query",
+        "rank",
+        "is_ad",
+        "ip",
+        "warc_file",
+        "warc_record_id",
+        "payload_sha256",
+        "first_seen",
+        "last_seen",
+    }
+)
+
+
+def _reads(preset: Preset) -> set[str]:
+    """The row fields a preset's items, keys and fingerprints depend on."""
+    read = set(preset.where) | set(preset.group_by) | set(preset.key)
+    for column in preset.columns:
+        if column in preset.ignore_in_delta:
+            continue
+        rule = preset.aggregate.get(column, "latest") if preset.group_by else None
+        if rule == "latest":  # the group's most recent row (`_recency`)
+            read |= {column, "last_seen", "score"}
+        elif rule and rule.startswith(("collect:", "count:")):
+            read |= {f.strip() for f in rule.split(":", 1)[1].split(",") if f.strip()}
+        else:
+            read.add(column)
+    return read
+
+
+def anchored(preset: Preset) -> str | None:
+    """For a grouped preset of pairs or sightings whose groups are each of one number
+    or one site (the regulator's, hosting's): `phone` or `domain`, when everything its
+    fingerprints read is tracked (pairs, numbers and sites stamped, sightings added);
+    a delta then makes again only the groups of the numbers or sites that changed."""
+    if preset.source not in ("pairs", "sightings"):
+        return None
+    allowed = TRACKED_FIELDS | (SIGHTING_FIELDS if preset.source == "sightings" else set())
+    for anchor in ("phone", "domain"):
+        if anchor in preset.group_by and _reads(preset) <= allowed:
+            return anchor
+    return None
+
+
+def tracked(preset: Preset) -> bool:
+    """Can a delta of this preset read only what changed? One item per flagged pair
+    (its key names the pair), and fingerprints and filter of tracked fields only."""
+    read = (set(preset.columns) - set(preset.ignore_in_delta)) | set(preset.where)
+    return (
+        preset.source == "pairs"
+        and not preset.group_by
+        and set(preset.key) == {"domain", "phone"}
+        and read <= TRACKED_FIELDS
+    )
+
+
+@dataclass
+class DeltaPlan:
+    """A delta's candidates: rowids of the pairs to read and, for one item per pair,
+    their fingerprints as last sent; for an `anchored` preset, the numbers or sites
+    whose groups are made again (their items' fingerprints are read once made)."""
+
+    rowids: list[int]
+    sent: dict[str, str] | None = None
+    of: tuple[str, list[str]] | None = None
+
+
+def _item_key(preset: Preset, row: dict) -> str:
+    return json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+
+
+def covering_export(db: Database, preset: Preset, fmt: str, min_risk: str) -> dict | None:
+    """The latest export to this recipient in this format after which every item it
+    could send had its fingerprint in the ledger: one that covered everything
+    (`since` empty or last) with this preset's definition, at this floor (or below,
+    for items of one pair each: their rows do not depend on the floor); every export
+    since must have the same definition, and for grouped items the same floor (their
+    fingerprints were made the same way). None when there is none."""
+    want = preset_hash(preset)
+    floor = RISK_ORDER[min_risk]
+    for e in storage.export_marks(db, preset.name, fmt):
+        level = RISK_ORDER.get(e["min_risk"], floor + 1)
+        if e["preset_hash"] != want or (preset.group_by and level != floor):
+            return None
+        if e["change_tick"] is not None and e["since"] in ("", "last") and level <= floor:
+            return e
+    return None
+
+
+def delta_plan(
+    db: Database, preset: Preset, fmt: str, *, min_risk: str, run_id: int | None = None
+) -> DeltaPlan | None:
+    """What a `--since last` delta must read: the pairs stamped (schema 0020) since
+    the covering export (`covering_tick`) and every pair of a dismissed number or
+    site, with their last sent fingerprints. None when the delta must read every
+    pair (no covering export, a preset changed since or not `tracked`).
+
+    A superset of what changed: an item not among them is as it was when the
+    covering export read it, so its fingerprint is the one last sent, and the
+    fingerprint comparison that follows drops the candidates that did not change."""
+    anchor = anchored(preset)
+    if run_id is not None or not (tracked(preset) or anchor):
+        return None
+    e = covering_export(db, preset, fmt, min_risk)
+    if e is None or (preset.source == "sightings" and e["sightings_mark"] is None):
+        return None
+    pairs = storage.changed_pairs(db, e["change_tick"])
+    if not anchor:
+        keys = sorted({_item_key(preset, {"domain": d, "phone": p}) for _, d, p in pairs})
+        return DeltaPlan(
+            [r for r, _, _ in pairs], storage.sent_for_keys(db, preset.name, fmt, keys)
+        )
+    # Every group of a number (site) that changed, had a pair change or a new sighting.
+    side = 0 if anchor == "domain" else 1
+    values = {pair[1 + side] for pair in pairs}
+    if preset.source == "sightings":
+        values |= {s[side] for s in storage.sightings_since(db, e["sightings_mark"])}
+    keys = sorted(values)
+    return DeltaPlan(storage.pairs_of(db, anchor, keys), of=(anchor, keys))
+
+
+# ---------------------------------------------------------------------------
 # The whole export
+
+
+def _made_items(
+    db: Database,
+    preset: Preset,
+    fmt: str,
+    *,
+    since: str | None,
+    min_risk: str,
+    run_id: int | None,
+    spool: Spool | None,
+) -> list:
+    """The items of an export made whole (not streamed), in order: in memory, or
+    with `spool` in a temporary file (`shape_spooled`), the same items either way."""
+    plan = (
+        delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
+    )
+    only = {"only": plan.rowids} if plan else {}
+    if plan and plan.of and preset.source == "sightings":
+        only["of"] = plan.of
+    rows = SOURCES[preset.source](
+        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
+    )
+    # Dismissed pairs are no longer flagged: a delta tells a recipient who had
+    # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
+    if spool is not None:
+        items, gone = shape_spooled(rows, preset, spool, dismissed=since == "last")
+    else:
+        rows = list(rows)
+        items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
+        gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+    if since == "last":
+        if plan is None:
+            sent = sent_fingerprints(db, preset.name, fmt)
+        elif plan.sent is None:  # the groups made again: their fingerprints as last sent
+            keys = sorted({it.key for it in items + gone})
+            sent = storage.sent_for_keys(db, preset.name, fmt, keys)
+        else:
+            sent = plan.sent
+        live = {it.key for it in items}
+        withdrawn = [it for it in gone if it.key in sent and it.key not in live]
+        items = order(
+            [it for it in items + withdrawn if sent.get(it.key) != it.fingerprint], preset
+        )
+    elif since:
+        items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
+    return items
 
 
 def prepare_export(
@@ -510,30 +801,17 @@ def prepare_export(
     since: str | None = None,
     min_risk: str = "low",
     run_id: int | None = None,
+    mark: bool = False,
 ) -> Export:
-    """Build `preset`'s export in `fmt` (csv, jsonl, stix); nothing is recorded yet."""
+    """Build `preset`'s export in `fmt` in memory; nothing is recorded yet.
+
+    `mark`: the export will be recorded; move the change clock on first
+    (`storage.mark_changes`) so that the next delta reads only what changed after."""
     from crawler.exports import write_rows
 
     since = parse_since(since)
-    rows = SOURCES[preset.source](
-        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict
-    )
-    # Dismissed pairs are no longer flagged: a delta tells a recipient who had
-    # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
-    items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
-    if since == "last":
-        sent = sent_fingerprints(db, preset.name, fmt)
-        live = {it.key for it in items}
-        withdrawn = [
-            it
-            for it in shape([r for r in rows if r.get("status") == "dismissed"], preset)
-            if it.key in sent and it.key not in live
-        ]
-        items = order(
-            [it for it in items + withdrawn if sent.get(it.key) != it.fingerprint], preset
-        )
-    elif since:
-        items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
+    tick, seen = storage.mark_changes(db) if mark else (None, None)
+    items = _made_items(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None)
     buf = io.StringIO()
     write_rows(fmt, items, buf, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
     return Export(
@@ -543,6 +821,9 @@ def prepare_export(
         min_risk=min_risk,
         content=buf.getvalue(),
         items=items,
+        change_tick=tick,
+        preset_hash=preset_hash(preset),
+        sightings_mark=seen,
     )
 
 
@@ -555,23 +836,43 @@ def write_export(
     since: str | None = None,
     min_risk: str = "low",
     run_id: int | None = None,
+    mark: bool = False,
 ) -> Written:
     """Write `preset`'s export in `fmt` to `out` (bytes); nothing is recorded yet.
 
     A recipient of flagged pairs, one row each, in the database's order (the
     default recipient) is streamed: each row is written as it is read, so
     memory stays flat however many pairs there are; only the ledger's (key,
-    fingerprint) pairs are kept. Other presets group or order rows, and are
-    made whole first (`prepare_export`)."""
+    fingerprint) pairs are kept. Other presets group or order rows: their rows
+    and items are made in a temporary file (`shape_spooled`), and only each
+    item's key, fingerprint and sort fields are held. `mark`: as for
+    `prepare_export`."""
+    from crawler.exports import write_rows
+
     since = parse_since(since)
     sink = _Hashing(out)
+    tick, seen = storage.mark_changes(db) if mark else (None, None)
     if streams(preset, fmt):
         ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
     else:
-        export = prepare_export(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id)
-        sink.write(export.content)
-        ledger = export.ledger
-    return Written(preset.name, fmt, since or "", min_risk, sink.hash.hexdigest(), ledger)
+        with Spool() as spool:
+            items = _made_items(
+                db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
+            )
+            files = EvidenceFiles(warc_dir(db))
+            write_rows(fmt, items, sink, columns=preset.columns, files=files)
+        ledger = [(it.key, it.fingerprint) for it in items]
+    return Written(
+        preset.name,
+        fmt,
+        since or "",
+        min_risk,
+        sink.hash.hexdigest(),
+        ledger,
+        change_tick=tick,
+        preset_hash=preset_hash(preset),
+        sightings_mark=seen,
+    )
 
 
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.
@@ -606,7 +907,13 @@ def _stream_pairs(
     site, by site), so its ledger lists them in that order."""
     from crawler.exports import PAIR_FORMATS, pair_writer, write_rows
 
-    sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
+    plan = (
+        delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
+    )
+    if plan:
+        sent = plan.sent
+    else:
+        sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
 
     def items():
@@ -617,6 +924,7 @@ def _stream_pairs(
             include_dismissed=True,
             by=preset.verdict,
             by_site=fmt == "xarf",
+            only=plan.rowids if plan else None,
         ):
             if not _matches(row, preset.where):
                 continue
@@ -624,7 +932,7 @@ def _stream_pairs(
             if dismissed and since != "last":
                 continue
             out_row = {c: row.get(c) for c in preset.columns}
-            key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+            key = _item_key(preset, row)
             fp = fingerprint(out_row, preset)
             if since == "last":
                 if (dismissed and key not in sent) or sent.get(key) == fp:

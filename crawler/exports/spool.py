@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
@@ -65,14 +64,3 @@ class SpooledItem:
     @property
     def pairs(self) -> list[dict]:
         return [self.spool.get(at) for at in self.pairs_at]
-
-
-def group_offsets(
-    rows: Iterable[dict], spool: Spool, keep: Callable[[dict], bool], group_of: Callable
-) -> dict[str, list[int]]:
-    """Spool the rows `keep` accepts; each group's offsets, in order of first appearance."""
-    groups: dict[str, list[int]] = {}
-    for r in rows:
-        if keep(r):
-            groups.setdefault(group_of(r), []).append(spool.put(r))
-    return groups

@@ -13,12 +13,22 @@ call the functions of this package, all re-exported here (`crawler.storage.X`,
 - `history`: presence, changes, decisions and alerts (crawler.history, triage);
 - `verdicts`: the verdicts of numbers and sites (rescore);
 - `reads`: flagged pairs, export records, evidence and the other read queries;
+- `changes`: change tracking for `export --since last` (the clock, what changed).
 - `run_report`: the pairs one run saw, for the run report.
 """
 
 from __future__ import annotations
 
 from crawler.storage import schema
+from crawler.storage.changes import (
+    CHANGE_TRACKED,
+    changed_pairs,
+    export_marks,
+    mark_changes,
+    pairs_of,
+    sent_for_keys,
+    sightings_since,
+)
 from crawler.storage.connection import (
     BUSY_TIMEOUT_MS,
     DatabaseUnusable,
@@ -56,7 +66,13 @@ from crawler.storage.crawl_runs import (
     save_progress,
     start_run,
 )
-from crawler.storage.facts import FACTS_READ_BY_SQL, facts_field, facts_json
+from crawler.storage.facts import (
+    FACTS_READ_BY_SQL,
+    facts_field,
+    facts_json,
+    reasons_json,
+    signals_json,
+)
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -154,6 +170,13 @@ from crawler.storage.verdicts import (
 )
 
 __all__ = [
+    "CHANGE_TRACKED",
+    "changed_pairs",
+    "export_marks",
+    "mark_changes",
+    "pairs_of",
+    "sent_for_keys",
+    "sightings_since",
     "BUSY_TIMEOUT_MS",
     "DECISION_STATUS",
     "DOMAINS_OF_SQL",
@@ -185,6 +208,8 @@ __all__ = [
     "pair_status",
     "facts_field",
     "facts_json",
+    "reasons_json",
+    "signals_json",
     "find_run",
     "finish_crawl",
     "finish_run",

@@ -18,6 +18,7 @@ from crawler.run_status import run_status
 from crawler.storage.connection import now, storage_failure
 from crawler.storage.run_report import refresh_flag_counts
 from crawler.storage.saves import save_offered_download
+from crawler.storage.schema import keep_query_hits
 
 
 def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
@@ -280,6 +281,8 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     # full disk the run stays recorded as it is, and the report counts it live.
     try:
         refresh_flag_counts(db)
+        with db.atomic():
+            keep_query_hits(db)  # and `queries stats`: the numbers its results led to
     except sqlite3.Error as exc:
         if storage_failure(exc) is None:
             raise

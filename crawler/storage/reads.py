@@ -226,6 +226,7 @@ def flagged_rows(
     seen_in_run: int | None = None,
     brief: bool = False,
     by_site: bool = False,
+    only: list[int] | None = None,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
@@ -233,7 +234,8 @@ def flagged_rows(
     the facts `official_site`, `third_party`, `third_party_site`; with
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
     export record (`export_record`) and its runs need, not the facts and evidence.
-    `by_site`: ordered by site first (then score, number), each site's pairs together."""
+    `by_site`: ordered by site first (then score, number), each site's pairs together.
+    `only`: only the pairs with these rowids (`changed_pairs`), in the same order."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if details:
@@ -244,13 +246,17 @@ def flagged_rows(
     # The flagged pairs read in the order of their index (no sort of wide rows: the
     # first row comes at once), merged with the few pairs dismissed by an analyst.
     # One WHERE with an OR of both made SQLite read and sort every pair first.
-    by_score = run_id is None and seen_in_run is None and not by_site
+    by_score = run_id is None and seen_in_run is None and not by_site and only is None
     arms = [("p.flagged = 1", _BY_SCORE if by_score else "")]
     if include_dismissed:
         arms.append((_DISMISSED, ""))
     selects, params = [], []
     for base, indexed in arms:
         where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
+        if only is not None:  # looked up by rowid (no index walk), then the few rows sorted
+            where += " and p.rowid in (select value from json_each(?))"
+            more = [*more, json.dumps(only)]
+            indexed = "not indexed"
         selects.append(
             f"""select {pair}, {extra}
                 from site_numbers p {indexed}
@@ -568,15 +574,30 @@ def ad_showings(db: Database, run_id: int | None = None):
     )
 
 
-def sightings_for_export(db: Database, run_id: int | None = None):
-    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read."""
-    where, params = ("where run_id = ?", [run_id]) if run_id is not None else ("", [])
+def sightings_for_export(
+    db: Database,
+    run_id: int | None = None,
+    of: tuple[str, list[str]] | None = None,
+    by_site: bool = False,
+):
+    """Every sighting (of a run, or all) with its page's evidence, oldest first, as read;
+    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]));
+    `by_site`: ordered by site first (then oldest first), each site's together."""
+    terms, params = [], []
+    if run_id is not None:
+        terms.append("run_id = ?")
+        params.append(run_id)
+    if of is not None:
+        column = {"phone": "phone", "domain": "domain"}[of[0]]
+        terms.append(f"{column} in (select value from json_each(?))")
+        params.append(json.dumps(of[1]))
+    where = f"where {' and '.join(terms)}" if terms else ""
     yield from db.query(
         f"""
         select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
                ip, warc_file, warc_record_id, payload_sha256
         from sightings {where}
-        order by seen_at, id
+        order by {"domain, " if by_site else ""}seen_at, id
         """,
         params,
     )
@@ -595,18 +616,36 @@ def serp_result_counts(db: Database) -> list[tuple]:
 
 def query_number_hits(db: Database):
     """(query, engine, phone, run_id, flagged, new) for each number on a landing page a
-    result led to in the same run (official numbers and faxes left out), not distinct
-    (a page two results led to comes twice); `new`: the run was the number's first."""
-    # Every step reads a covering index of migration 0017, not the wide rows.
+    result led to in the same run (official numbers and faxes left out), some more
+    than once; `new`: the run was the number's first.
+
+    The rows each run keeps (`query_hits`, migration 0019); a run without them (one
+    still open, interrupted, or written since) is followed live, from covering
+    indexes (migration 0017), not the wide rows."""
     yield from db.execute(
-        """select sr.query, sr.engine, s.phone, s.run_id,
-                  coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
-           from serp_results sr
-           cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
-           cross join sightings s on s.page_id = p.id
-           cross join numbers n indexed by idx_numbers_phone_first_run on n.phone = s.phone
-           where s.official = 0 and s.is_fax = 0"""
+        "select query, engine, phone, seen_run, flagged, new from query_hits"
+        " where run_id in (select run_id from query_hits_runs)"
     )
+    live = [
+        r
+        for (r,) in db.execute(
+            "select distinct run_id from serp_results"
+            " where run_id not in (select run_id from query_hits_runs)"
+        ).fetchall()
+    ]
+    if live:
+        yield from db.execute(
+            """select sr.query, sr.engine, s.phone, s.run_id,
+                      coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
+               from serp_results sr
+               cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+               cross join sightings s on s.page_id = p.id
+               cross join numbers n indexed by idx_numbers_phone_first_run
+                    on n.phone = s.phone
+               where s.official = 0 and s.is_fax = 0
+                 and sr.run_id in (select value from json_each(?))""",
+            [json.dumps(live)],
+        )
 
 
 def run_serp_results(db: Database, run_id: int) -> list[dict]:

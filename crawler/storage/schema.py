@@ -1038,3 +1038,232 @@ def flag_counts_per_run(db: Database) -> None:
         f" begin {forget.format('old.run_id, new.run_id')}; end"
     )
     db.execute(_FLAG_COUNTS_SQL)
+
+
+# `queries stats`: the numbers each run's results led to (query, engine, number, and
+# whether flagged and new), kept per run so that it does not follow every result of
+# the history to its page and numbers on every call. `query_hits_runs` lists the runs
+# whose rows are kept; triggers drop a run from it whenever a result, page, sighting or
+# number that its rows come from is written, so kept rows are never stale. The end of
+# a run (`finish_crawl`) keeps the runs that are not; `queries stats` follows the rest
+# live. A sighting's run is its page's (both keyed by the run: storage.saves).
+QUERY_HITS_SQL = """
+insert into query_hits (run_id, query, engine, phone, seen_run, flagged, new)
+select distinct sr.run_id, sr.query, sr.engine, s.phone, s.run_id,
+       coalesce(s.flagged, s.risk is not null), n.first_run = s.run_id
+from serp_results sr
+cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
+cross join sightings s on s.page_id = p.id
+cross join numbers n indexed by idx_numbers_phone_first_run on n.phone = s.phone
+where s.official = 0 and s.is_fax = 0 and sr.run_id = ?"""
+
+_OF_PHONE = "select run_id from sightings where phone = {}.phone"
+_LIVE = "({0}.official = 0 and {0}.is_fax = 0)"
+# (trigger, when it fires, the runs whose kept rows it drops)
+_QUERY_HITS_TRIGGERS = (
+    (
+        "sightings_insert",
+        f"insert on sightings when {_LIVE.format('new')}",
+        "new.run_id",
+    ),
+    (
+        "sightings_delete",
+        f"delete on sightings when {_LIVE.format('old')}",
+        "old.run_id",
+    ),
+    (
+        "sightings_update",
+        "update of page_id, phone, run_id, official, is_fax, flagged, risk on sightings"
+        f" when ({_LIVE.format('old')} or {_LIVE.format('new')}) and"
+        " (old.page_id is not new.page_id or old.phone is not new.phone"
+        " or old.run_id is not new.run_id or old.official is not new.official"
+        " or old.is_fax is not new.is_fax or coalesce(old.flagged, old.risk is not null)"
+        " is not coalesce(new.flagged, new.risk is not null))",
+        "old.run_id, new.run_id",
+    ),
+    ("pages_insert", "insert on pages", "new.run_id"),
+    ("pages_delete", "delete on pages", "old.run_id"),
+    (
+        "pages_update",
+        "update of id, run_id, entry_url on pages when old.id is not new.id"
+        " or old.run_id is not new.run_id or old.entry_url is not new.entry_url",
+        "old.run_id, new.run_id",
+    ),
+    ("serp_results_insert", "insert on serp_results", "new.run_id"),
+    ("serp_results_delete", "delete on serp_results", "old.run_id"),
+    (
+        "serp_results_update",
+        "update of run_id, query, engine, landing_url on serp_results"
+        " when old.run_id is not new.run_id or old.query is not new.query"
+        " or old.engine is not new.engine or old.landing_url is not new.landing_url",
+        "old.run_id, new.run_id",
+    ),
+    ("numbers_insert", "insert on numbers", _OF_PHONE.format("new")),
+    ("numbers_delete", "delete on numbers", _OF_PHONE.format("old")),
+    (
+        "numbers_update",
+        "update of phone, first_run on numbers when old.phone is not new.phone"
+        " or old.first_run is not new.first_run",
+        f"select old.first_run union select new.first_run union {_OF_PHONE.format('old')}"
+        f" union {_OF_PHONE.format('new')}",
+    ),
+)
+
+
+def keep_query_hits(db: Database) -> int:
+    """Keep the query hits of every run that has none kept; returns how many runs."""
+    runs = [
+        r
+        for (r,) in db.execute(
+            "select id from runs where id not in (select run_id from query_hits_runs)"
+        ).fetchall()
+    ]
+    for run_id in runs:
+        db.execute("delete from query_hits where run_id = ?", [run_id])
+        db.execute(QUERY_HITS_SQL, [run_id])
+        db.execute("insert into query_hits_runs (run_id) values (?)", [run_id])
+    return len(runs)
+
+
+@migrations(name="0019_query_hits_per_run")
+def query_hits_per_run(db: Database) -> None:
+    """The numbers each run's results led to, kept for `queries stats` (issue 11)."""
+    db.execute(
+        "create table if not exists query_hits (run_id integer not null, query text,"
+        " engine text, phone text, seen_run integer, flagged integer, new integer)"
+    )
+    db.execute("create index if not exists idx_query_hits_run_id on query_hits (run_id)")
+    db.execute("create table if not exists query_hits_runs (run_id integer primary key)")
+    for name, event, runs in _QUERY_HITS_TRIGGERS:
+        db.execute(
+            f"create trigger if not exists query_hits_{name} after {event}"
+            f" begin delete from query_hits_runs where run_id in ({runs}); end"
+        )
+    keep_query_hits(db)
+
+
+# What `export --since last` reads (issue 11): the columns of each table that an
+# export row, or whether a pair is in an export at all, can depend on. A change to
+# any of them stamps the row with the change clock's tick (migration 0020's
+# triggers); the other columns (last seen, the strongest sighting's page, query
+# and evidence) move on every run and no bundled recipient's delta looks at them.
+CHANGE_TRACKED = {
+    "site_numbers": (
+        "phone",
+        "domain",
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "flagged",
+        "first_seen",
+        "first_run",
+        "facts",
+    ),
+    "numbers": (
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "status",
+        "score",
+        "risk",
+        "reasons",
+    ),
+    "sites": ("status", "score", "risk", "reasons"),
+}
+
+
+# The columns of a sighting an export row reads.
+SIGHTING_SHOWN = (
+    "phone",
+    "domain",
+    "url",
+    "entry_url",
+    "engine",
+    "query",
+    "is_ad",
+    "rank",
+    "seen_at",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+)
+
+
+@migrations(name="0020_change_tracking")
+def change_tracking(db: Database) -> None:
+    """Change tracking for `export --since last` at a year's size (issue 11).
+
+    A one-row `change_clock` holds a tick; `changed_at` on site_numbers,
+    numbers and sites is the tick at which the row was inserted or one of its
+    `CHANGE_TRACKED` columns last changed, kept by triggers whatever code path
+    writes. An export that will be recorded moves the clock on before it reads
+    (under the write lock, so every change stamped with an earlier tick is
+    committed and read) and records that tick (`exports.change_tick`) with a
+    hash of the recipient's preset (`exports.preset_hash`): the next delta
+    reads only the pairs stamped since. Sightings are only ever added (with a
+    larger rowid each: `exports.sightings_mark` is the largest an export could
+    read); the rare update of one (the same page again in its run, with a
+    stronger verdict) stamps its pair. Rows older than this migration are
+    stamped 0, and exports recorded before it have no tick: the first delta
+    after the upgrade reads everything, as before.
+    """
+    db.execute("create table if not exists change_clock (id integer primary key, tick integer)")
+    db.execute("insert or ignore into change_clock (id, tick) values (0, 1)")
+    for table, columns in CHANGE_TRACKED.items():
+        if "changed_at" not in db[table].columns_dict:
+            # A constant default: SQLite adds the column without rewriting the rows.
+            db.execute(f"alter table [{table}] add column changed_at integer not null default 0")
+        stamp = (
+            f"update [{table}] set changed_at = (select tick from change_clock where id = 0)"
+            " where rowid = new.rowid;"
+        )
+        db.execute(
+            f"create trigger if not exists [{table}_changed_on_insert] after insert on [{table}]"
+            f" begin {stamp} end"
+        )
+        changed = " or ".join(f"old.[{c}] is not new.[{c}]" for c in columns)
+        db.execute(
+            f"create trigger if not exists [{table}_changed_on_update]"
+            f" after update of {', '.join(f'[{c}]' for c in columns)} on [{table}]"
+            f" when {changed} begin {stamp} end"
+        )
+        # Partial: the rows stamped before the migration (0) are never looked up.
+        db.execute(
+            f"create index if not exists [idx_{table}_changed_at] on [{table}] (changed_at)"
+            " where changed_at > 0"
+        )
+    # What the exports read of a sighting (crawler.storage.reads.sightings_for_export);
+    # the end of a run's new verdicts on sightings do not fire it.
+    shown = SIGHTING_SHOWN
+    db.execute(
+        "create trigger if not exists [sightings_changed_on_update]"
+        f" after update of {', '.join(f'[{c}]' for c in shown)} on sightings"
+        f" when {' or '.join(f'old.[{c}] is not new.[{c}]' for c in shown)}"
+        " begin update site_numbers set changed_at = (select tick from change_clock where id = 0)"
+        " where phone = new.phone and domain = new.domain; end"
+    )
+    for column, kind in (("change_tick", int), ("preset_hash", str), ("sightings_mark", int)):
+        if column not in db["exports"].columns_dict:
+            db["exports"].add_column(column, kind)
+
+
+@migrations(name="0021_pair_base_verdict")
+def pair_base_verdict(db: Database) -> None:
+    """A pair's own verdict before its number's raised it (crawler.history, issue 11):
+    the end of a run takes it for the pairs whose facts did not change instead of
+    scoring them again. Null until the pair is next scored (a run, `rescore`)."""
+    have = db["site_numbers"].columns_dict
+    for column, kind in (("base_score", int), ("base_signals", str)):
+        if column not in have:
+            db["site_numbers"].add_column(column, kind)
+    # The numbers and sites that stopped being new on the scene since the run
+    # before (storage.aged_out_phones): read at the end of every run, without
+    # these by a scan of every number and every site.
+    for table in ("numbers", "sites"):
+        db.execute(
+            f"create index if not exists idx_{table}_first_seen_day"
+            f" on {table} (julianday(first_seen))"
+        )

@@ -1,0 +1,129 @@
+"""Change tracking for `export --since last` (schema 0020): the change clock, the
+pairs that may have changed since an export, and their last sent fingerprints.
+
+Triggers stamp every row of site_numbers, numbers and sites with the clock's
+tick when it is inserted or one of its `schema.CHANGE_TRACKED` columns
+changes. An export that will be recorded moves the clock on first
+(`mark_changes`): every row stamped below the new tick was committed before
+the export read, so the next delta need read only the rows stamped at or
+after it (`changed_pairs`), whatever wrote them (a crawl's saves, the end of
+a run, triage, rescore).
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from crawler.storage.connection import _chunks
+from crawler.storage.schema import CHANGE_TRACKED
+
+__all__ = [
+    "CHANGE_TRACKED",
+    "changed_pairs",
+    "export_marks",
+    "mark_changes",
+    "pairs_of",
+    "sent_for_keys",
+    "sightings_since",
+]
+
+
+def mark_changes(db: Database) -> tuple[int, int]:
+    """Move the change clock on; return the new tick and the largest sighting rowid.
+
+    Taken under the write lock (`BEGIN IMMEDIATE` waits for a crawl's open
+    transaction to commit): a change stamped with an older tick, and every
+    sighting up to that rowid, is then committed, so a read that starts after
+    this sees it; a later change is stamped with this tick or a later one, a
+    later sighting gets a larger rowid (sightings are never deleted)."""
+    if db.conn.in_transaction:
+        db.conn.commit()
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.conn.execute("update change_clock set tick = tick + 1 where id = 0")
+        (tick,) = db.conn.execute("select tick from change_clock where id = 0").fetchone()
+        (sightings,) = db.conn.execute("select coalesce(max(rowid), 0) from sightings").fetchone()
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    return tick, sightings
+
+
+def export_marks(db: Database, recipient: str, fmt: str) -> list[dict]:
+    """Every export recorded to `recipient` in `fmt`, latest first: id, since,
+    min_risk, change_tick and sightings_mark (None before schema 0020), preset_hash."""
+    cursor = db.execute(
+        "select id, since, min_risk, change_tick, preset_hash, sightings_mark from exports"
+        " where recipient = ? and format = ? order by id desc",
+        [recipient, fmt],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+# The pairs stamped at or after a tick, through their own row, their number's or
+# their site's (each from its partial index on changed_at: `changed_at > 0` is
+# repeated so that SQLite may use it), and every pair of a dismissed number or site.
+_CHANGED = """
+    select rowid from site_numbers where changed_at > 0 and changed_at >= :tick
+    union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
+          where n.changed_at > 0 and n.changed_at >= :tick
+    union select p.rowid from sites s join site_numbers p on p.domain = s.domain
+          where s.changed_at > 0 and s.changed_at >= :tick
+    union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
+          where n.status = 'dismissed'
+    union select p.rowid from sites s join site_numbers p on p.domain = s.domain
+          where s.status = 'dismissed'
+"""
+
+
+def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
+    """(rowid, domain, phone) of every pair that may have changed since `tick`: the pair,
+    its number or its site stamped at or after it, and the pairs of every dismissed
+    number or site (a delta withdraws those it sent, however long ago they changed)."""
+    return db.execute(
+        f"select rowid, domain, phone from site_numbers where rowid in ({_CHANGED})",
+        {"tick": tick},
+    ).fetchall()
+
+
+def sightings_since(db: Database, mark: int) -> list[tuple[str, str]]:
+    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`)."""
+    return db.execute(
+        "select distinct domain, phone from sightings where rowid > ?", [mark]
+    ).fetchall()
+
+
+def pairs_of(db: Database, column: str, values: list[str]) -> list[int]:
+    """Rowids of the pairs of these numbers (`column` phone) or sites (domain)."""
+    if column not in ("phone", "domain"):
+        raise ValueError(f"pairs_of: {column!r} is neither phone nor domain")
+    return [
+        r
+        for (r,) in db.execute(
+            f"select rowid from site_numbers where {column} in (select value from json_each(?))",
+            [json.dumps(values)],
+        )
+    ]
+
+
+def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, str]:
+    """The fingerprint each of `keys` was last sent with to `recipient` in `fmt`
+    (keys never sent are absent), read from the ledger's index for these keys only."""
+    sent: dict[str, str] = {}
+    for chunk in _chunks(keys, 500):
+        marks = ", ".join("?" * len(chunk))
+        sent.update(
+            db.execute(
+                f"""select key, fingerprint from export_items where id in (
+                        select max(id) from export_items
+                        where recipient = ? and format = ? and key in ({marks})
+                        group by key)""",
+                [recipient, fmt, *chunk],
+            ).fetchall()
+        )
+    return sent

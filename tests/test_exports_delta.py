@@ -1,0 +1,403 @@
+"""`export --since last` reads only what may have changed (schema 0020's change
+tracking), and gives exactly the delta a full scan gives (issue 11).
+
+A history is built with the project's save functions and its end of run
+(several crawl runs, triage, a rescore, verdicts changed by hand); after each
+step every format's delta is made twice, from the changed pairs only and by
+reading every pair, and the two must be the same items, ledger and bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlite_utils import Database
+
+from crawler import history, storage, triage
+from crawler.exports import FORMATS, core
+from crawler.exports.core import default_floor, prepare_export, record_export, write_export
+from crawler.exports.recipients import load_presets
+from crawler.scoring import Facts, verdict_record
+
+PRESETS = load_presets()
+START = datetime(2026, 10, 1, tzinfo=UTC)
+BRANDS = ("Microsoft", "Apple", "KPN")
+
+
+def _verdict(i: int, phone: str, brand: str, domain: str, is_ad: bool) -> dict:
+    harmless = i % 5 == 0
+    facts = Facts(
+        phone=phone,
+        brand=brand,
+        domain=domain,
+        title=f"{brand} helpdesk bellen" if not harmless else "Computerwinkel",
+        number_type="voip" if i % 3 else "fixed_line",
+        country="NL" if i % 4 else "BE",
+        nl_category="085 (VoIP)" if i % 3 else None,
+        is_ad=is_ad,
+        domain_match=None
+        if harmless
+        else {"kind": "helpdesk", "brand": brand, "keyword": brand.lower()},
+        claims_official=None if harmless else "officiële klantenservice",
+        remote_tool="AnyDesk" if i % 7 == 0 else None,
+        trade="reparatie" if harmless else None,
+    )
+    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": facts.number_type}
+    return verdict_record({**hit, "country": facts.country}, facts).as_dict()
+
+
+def crawl(db: Database, r: int, sites: range) -> int:
+    """One crawl run through the save functions and the end of run: each site a page
+    with its own number and one shared by two sites (which moves every other run)."""
+    at = (START + timedelta(hours=6 * r)).isoformat(timespec="seconds")
+    run_id = storage.start_run(db, "delta")
+    db["runs"].update(run_id, {"started_at": at})
+    for i, site in enumerate(sites):
+        brand = BRANDS[site % len(BRANDS)]
+        domain = f"{brand.lower()}-hulp-{site}.nl"
+        url = f"https://{domain}/contact"
+        is_ad = site % 6 == 0
+        page = {
+            "url": url,
+            "entry_url": url,
+            "domain": domain,
+            "status": 200,
+            "title": f"{brand} helpdesk",
+            "engine": "bing",
+            "engines": ["bing"],
+            "query": f"{brand} helpdesk telefoonnummer",
+            "brand": brand,
+            "is_ad": is_ad,
+            "rank": None if is_ad else 1 + i % 10,
+            "ad_position": 1 if is_ad else None,
+            "serp_url": "http://127.0.0.1/search",
+            "redirects": [],
+            "ip": f"192.0.2.{site % 250}",
+            "fetched_at": at,
+        }
+        phones = [f"+3185{site:07d}", f"+3188{(site // 2 + r // 2 * 7) % 40:07d}"]
+        verdicts = [
+            _verdict(site + j + r * (site % 2), p, brand, domain, is_ad)
+            for j, p in enumerate(phones)
+        ]
+        storage.save_page(db, run_id, page, verdicts)
+    stats = {"serpwatch/engines": ["bing"], "finish_reason": "finished"}
+    history.close_run(db, run_id, stats, at=at)
+    storage.finish_crawl(db, run_id, stats)
+    return run_id
+
+
+def _no_ids(data: bytes) -> bytes:
+    """An export's bytes less what is new each time it is made: the STIX bundle's
+    id, an XARF report's id and time of writing."""
+    data = re.sub(rb"bundle--[0-9a-f-]{36}", b"bundle--X", data)
+    return re.sub(rb'"report_id": "[0-9a-f-]{36}"', b'"report_id": "X"', data)
+
+
+def _items(export) -> list:
+    return [(it.key, it.row, it.fingerprint, it.pairs) for it in export.items]
+
+
+def both(db, preset, fmt, monkeypatch) -> tuple:
+    """The delta made from the changed pairs and by reading every pair."""
+    floor = default_floor(preset, fmt)
+    out = io.BytesIO()
+    fast = write_export(db, preset, fmt, out, since="last", min_risk=floor)
+    fast_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
+    with monkeypatch.context() as m:
+        m.setattr(core, "delta_plan", lambda *a, **kw: None)
+        full_out = io.BytesIO()
+        full = write_export(db, preset, fmt, full_out, since="last", min_risk=floor)
+        full_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
+    assert fast.ledger == full.ledger, (preset.name, fmt)
+    assert _items(fast_whole) == _items(full_whole), (preset.name, fmt)
+    if fmt != "misp":  # MISP: new UUIDs and times each time; its items are compared above
+        assert _no_ids(out.getvalue()) == _no_ids(full_out.getvalue()), (preset.name, fmt)
+    return fast, full
+
+
+def deliver(db, preset, fmt) -> None:
+    """Record a delta as the CLI does for a delivered file (marking the change clock)."""
+    floor = default_floor(preset, fmt)
+    record_export(
+        db, write_export(db, preset, fmt, io.BytesIO(), since="last", min_risk=floor, mark=True)
+    )
+
+
+FAST = ("default", "regulator", "hosting")  # the recipients whose deltas read what changed
+
+
+def check_all(db, monkeypatch, *, recipients=FAST) -> dict:
+    """Every format's delta both ways, equal; then delivered. Returns each one's size."""
+    sizes = {}
+    for name in recipients:
+        for fmt in FORMATS:
+            fast, _ = both(db, PRESETS[name], fmt, monkeypatch)
+            sizes[name, fmt] = fast.count
+            deliver(db, PRESETS[name], fmt)
+    return sizes
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = storage.open_db(tmp_path / "serpwatch.db")
+    yield d
+    d.close()
+
+
+def _read_pairs(monkeypatch) -> list[int]:
+    """Count the pair rows each export reads from storage."""
+    counts: list[int] = []
+    rows = storage.flagged_rows
+
+    def counted(*a, **kw):
+        counts.append(0)
+        for row in rows(*a, **kw):
+            counts[-1] += 1
+            yield row
+
+    monkeypatch.setattr(storage, "flagged_rows", counted)
+    return counts
+
+
+def test_the_delta_from_changed_pairs_is_the_delta_of_a_full_scan(db, monkeypatch):
+    crawl(db, 0, range(0, 30))
+    first = check_all(db, monkeypatch, recipients=tuple(PRESETS))
+    assert first["default", "jsonl"] > 20 and first["default", "stix"] > 0
+    assert set(check_all(db, monkeypatch).values()) == {0}
+    # A run seeing most sites again and some new: the re-seen pairs move (last
+    # seen, another page), the shared numbers move to other sites, some verdicts change.
+    crawl(db, 1, range(10, 40))
+    after_run = check_all(db, monkeypatch)
+    assert 0 < after_run["default", "jsonl"] < first["default", "jsonl"] + 10
+    crawl(db, 2, range(10, 40))  # the same sites again
+    check_all(db, monkeypatch)
+    # Triage: a number confirmed, a site dismissed (its pairs withdrawn), a number dismissed.
+    flagged = storage.flagged(db)
+    triage.record(db, "number", flagged[0]["phone"], "confirm", "a test")
+    triage.record(db, "site", flagged[1]["domain"], "dismiss", "a test")
+    triage.record(db, "number", flagged[-1]["phone"], "dismiss", "a test")
+    triaged = check_all(db, monkeypatch)
+    assert triaged["default", "jsonl"] >= 2
+    assert set(check_all(db, monkeypatch).values()) == {0}
+    # A rescore of everything, then a run after the triage.
+    history.rescore(db)
+    check_all(db, monkeypatch)
+    crawl(db, 3, range(20, 50))
+    check_all(db, monkeypatch, recipients=tuple(PRESETS))
+    # An analyst takes a decision back.
+    triage.record(db, "site", flagged[1]["domain"], "confirm", "changed my mind")
+    assert check_all(db, monkeypatch)["default", "jsonl"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "change"),
+    [
+        ("numbers", "phone", {"risk": "low", "score": 1}),  # the number's verdict only
+        ("sites", "domain", {"reasons": json.dumps(["a reason given by hand"])}),
+        ("numbers", "phone", {"number_type": "premium_rate"}),
+        ("site_numbers", "id", {"brand": "ING"}),
+    ],
+)
+def test_a_change_by_any_path_reaches_the_delta(db, monkeypatch, table, key, change):
+    """A change written by plain SQL, by no save function, is in the next delta: the
+    triggers stamp it (without them this delta would be empty)."""
+    crawl(db, 0, range(0, 12))
+    check_all(db, monkeypatch)
+    pair = storage.flagged(db)[0]
+    value = {"phone": pair["phone"], "domain": pair["domain"]}.get(key)
+    if key == "id":
+        (value,) = db.execute(
+            "select id from site_numbers where domain = ? and phone = ?",
+            [pair["domain"], pair["phone"]],
+        ).fetchone()
+    sets = ", ".join(f"{c} = ?" for c in change)
+    db.execute(f"update {table} set {sets} where {key} = ?", [*change.values(), value])
+    db.conn.commit()
+    read = _read_pairs(monkeypatch)
+    fast, _ = both(db, PRESETS["default"], "jsonl", monkeypatch)
+    assert fast.count >= 1
+    assert any(pair["phone"] in k and pair["domain"] in k for k, _ in fast.ledger)
+    # The delta read only the changed pairs (the number's, the site's or the one pair);
+    # the full scan after it read them all.
+    assert read[0] < len(storage.flagged(db)) <= read[2]
+
+
+def test_a_delta_reads_only_the_changed_pairs(db, monkeypatch):
+    crawl(db, 0, range(0, 40))
+    deliver(db, PRESETS["default"], "jsonl")
+    db.execute(
+        "update site_numbers set score = score + 1 where id in"
+        " (select id from site_numbers where flagged = 1 limit 3)"
+    )
+    db.conn.commit()
+    read = _read_pairs(monkeypatch)
+    out = io.BytesIO()
+    written = write_export(db, PRESETS["default"], "jsonl", out, since="last")
+    assert written.count == 3 and read == [3]
+
+
+def test_what_moves_every_run_stamps_nothing(db):
+    """The strongest sighting's page, query and evidence move on every run: no
+    bundled recipient's delta looks at them, so they do not make a pair a candidate."""
+    crawl(db, 0, range(0, 6))
+    tick, _ = storage.mark_changes(db)
+    db.execute(
+        "update site_numbers set url = 'https://x.nl/', last_seen = '2027-01-01', ip = '1.2.3.4'"
+    )
+    db.execute("update numbers set last_seen = '2027-01-01', last_run = 9")
+    db.conn.commit()
+    assert storage.changed_pairs(db, tick) == []
+    db.execute("update sites set status = 'confirmed' where rowid = 1")
+    db.conn.commit()
+    assert len(storage.changed_pairs(db, tick)) >= 1
+
+
+def test_a_full_scan_when_no_export_says_where_to_start(db, monkeypatch):
+    """No recorded export with a change tick (the first delta, a ledger from before
+    schema 0020, a preset edited since, a preview): every pair is read."""
+    crawl(db, 0, range(0, 10))
+    preset = PRESETS["default"]
+    record_export(db, write_export(db, preset, "jsonl", io.BytesIO(), since="last"))
+    read = _read_pairs(monkeypatch)
+    assert write_export(db, preset, "jsonl", io.BytesIO(), since="last").count == 0
+    assert read[-1] == len(storage.flagged(db))  # no mark recorded: all read
+    deliver(db, preset, "jsonl")
+    assert write_export(db, preset, "jsonl", io.BytesIO(), since="last").count == 0
+    assert read[-1] == 0  # marked: nothing changed since, nothing read
+    # The same recipient with another definition: its fingerprints are not the ledger's.
+    columns = [c for c in preset.columns if c != "brand"]
+    edited = preset.__class__(**{**vars(preset), "columns": columns})
+    assert core.covering_export(db, edited, "jsonl", "low") is None
+    assert write_export(db, edited, "jsonl", io.BytesIO(), since="last").count > 0
+    assert read[-1] == len(storage.flagged(db))
+    # A floor below the one last delivered covers less than asked: all read.
+    assert core.covering_export(db, preset, "jsonl", "medium") is not None
+    # (a delivery at medium does not cover a delta at low)
+    record_export(
+        db,
+        write_export(db, preset, "csv", io.BytesIO(), since="last", min_risk="medium", mark=True),
+    )
+    assert core.covering_export(db, preset, "csv", "low") is None
+    assert core.covering_export(db, preset, "csv", "high") is not None
+
+
+def test_a_preset_whose_fingerprint_reads_untracked_fields_reads_everything():
+    preset = PRESETS["default"]
+    assert core.tracked(preset)
+    assert not core.tracked(preset.__class__(**{**vars(preset), "ignore_in_delta": []}))
+    for name in ("regulator", "operator", "search-engine", "hosting"):
+        assert not core.tracked(PRESETS[name])
+    assert core.anchored(PRESETS["regulator"]) == "phone"
+    assert core.anchored(PRESETS["hosting"]) == "domain"
+    # Operators' groups are number ranges, search engines' ads: every pair is read.
+    assert core.anchored(PRESETS["operator"]) is None
+    assert core.anchored(PRESETS["search-engine"]) is None
+    # A group's "latest" row is the most recently seen: a pair's last seen is not
+    # tracked, a sighting's is (a new sighting is found by its rowid).
+    by_site = preset.__class__(**{**vars(preset), "group_by": ["domain"], "key": ["domain"]})
+    assert core.anchored(by_site) is None
+    sightings = preset.__class__(**{**vars(by_site), "source": "sightings"})
+    assert core.anchored(sightings) == "domain"
+
+
+def test_the_cli_marks_a_delivered_export_only(tmp_path):
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    path = tmp_path / "serpwatch.db"
+    d = storage.open_db(path)
+    crawl(d, 0, range(0, 8))
+    d.close()
+    run = CliRunner().invoke
+    args = ["export", "--db", str(path), "--since", "last"]
+    assert run(main, [*args, "--out", str(tmp_path / "a.jsonl"), "--dry-run"]).exit_code == 0
+    assert run(main, args).exit_code == 0  # a preview
+    d = Database(path)
+    assert d["exports"].count == 0
+    assert run(main, [*args, "--out", str(tmp_path / "b.jsonl")]).exit_code == 0
+    (row,) = d["exports"].rows
+    assert row["change_tick"] > 1 and row["preset_hash"] == core.preset_hash(PRESETS["default"])
+    assert row["sightings_mark"] == d.execute("select max(rowid) from sightings").fetchone()[0]
+
+
+def test_a_database_from_before_change_tracking_reads_everything_once(tmp_path, monkeypatch):
+    """Release 0.1's demo database (with a ledger) upgrades: its rows are stamped 0 and
+    its exports have no tick, so the first delta reads every pair (the delta it always
+    gave); once one is delivered, the next reads only what changed."""
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "fixtures" / "db" / "release-0.1-demo.db", path)
+    db = storage.open_db(path)
+    assert db["export_items"].count and db.execute(
+        "select count(*) from site_numbers where changed_at != 0"
+    ).fetchone() == (0,)
+    preset = PRESETS["default"]
+    for fmt in FORMATS:
+        assert core.covering_export(db, preset, fmt, default_floor(preset, fmt)) is None
+    check_all(db, monkeypatch)  # the same delta both ways, then delivered with a mark
+    flagged = storage.flagged(db)
+    db.execute("update numbers set risk = 'low' where phone = ?", [flagged[0]["phone"]])
+    db.conn.commit()
+    read = _read_pairs(monkeypatch)
+    sizes = check_all(db, monkeypatch)
+    assert sizes["default", "jsonl"] >= 1 and read[0] < len(flagged)
+    db.close()
+
+
+def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
+    """The regulator's pages and hosting's server IPs come from sightings: a pair seen on
+    a new page, or the same page again from another server, is in their next delta,
+    though the pair itself (its verdict) did not change."""
+    crawl(db, 0, range(0, 8))
+    check_all(db, monkeypatch)
+    pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
+    run_id = storage.start_run(db, "delta")
+    (facts,) = db.execute(
+        "select facts from site_numbers where domain = ? and phone = ?",
+        [pair["domain"], pair["phone"]],
+    ).fetchone()
+    verdict = {
+        **{k: pair[k] for k in ("phone", "number_type", "country", "score", "risk")},
+        "raw": pair["phone"],
+        "source": "text",
+        "reasons": pair["reasons"],
+        "flagged": True,
+        "facts": json.loads(facts),
+    }
+    page = {
+        "url": f"https://{pair['domain']}/another-page",
+        "entry_url": f"https://{pair['domain']}/another-page",
+        "domain": pair["domain"],
+        "status": 200,
+        "title": "t",
+        "engine": "bing",
+        "query": pair["query"],
+        "brand": pair["brand"],
+        "is_ad": False,
+        "rank": 1,
+        "ip": "203.0.113.99",
+        "fetched_at": pair["last_seen"],
+    }
+    storage.save_page(db, run_id, page, [verdict])
+    plan = core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium")
+    assert plan.of == ("phone", [pair["phone"]])  # that number's group only
+    plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
+    assert plan.of == ("domain", [pair["domain"]])
+    sizes = check_all(db, monkeypatch)
+    assert sizes["regulator", "jsonl"] == 1 and sizes["hosting", "jsonl"] == 1
+    # The same page again in that run from another server: a sighting updated in place.
+    (sighting,) = db.execute(
+        "select id from sightings where run_id = ? and phone = ?", [run_id, pair["phone"]]
+    ).fetchone()
+    db.execute("update sightings set ip = '203.0.113.100' where id = ?", [sighting])
+    db.conn.commit()
+    sizes = check_all(db, monkeypatch)
+    assert sizes["hosting", "jsonl"] == 1
