@@ -279,12 +279,14 @@ def _keep(row: dict, f: Facts, kept: dict) -> dict:
 
 def _same_history(f: Facts, c: dict) -> bool:
     """What the whole database knows about a pair's number and site is what its
-    stored facts (`f`, scored with history) say, the ages aside unless a reason
-    gives them (`_on_scene`)."""
+    stored facts (`f`, scored with history) say, the ages aside unless they change
+    whether the number or the site is new on the scene (`_on_scene`). A pair the
+    run did not see keeps the age in days its reason gave when it was scored (as a
+    pair whose number is not made again does)."""
     h = _history(f.phone, f.domain, c)
     if any(getattr(f, name) != h[name] for name in _HISTORY):
         return False
-    return _on_scene(h) == _on_scene(f.__dict__)
+    return _on_scene(h, days=False) == _on_scene(f.__dict__, days=False)
 
 
 def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
@@ -311,13 +313,15 @@ def _page_facts(stored: dict) -> dict:
     return {k: v for k, v in stored.items() if k not in _HISTORY_AND_AGES}
 
 
-def _on_scene(f: dict) -> tuple:
+def _on_scene(f: dict, *, days: bool = True) -> tuple:
     """What the ages change in a verdict (`f`: the ages by name): whether the number
-    and the site are new on the scene (`recent`), and then their age in whole days,
-    which their reason gives."""
+    and the site are new on the scene (`recent`), and then (`days`) their age in
+    whole days, which their reason gives."""
     age, site_age = f.get("number_age_days"), f.get("site_age_days")
     number = recent(age, f.get("watched_days"))
     site = recent(site_age, f.get("site_watched_days"))
+    if not days:
+        return (number, site)
     return (number and f"{age:.0f}", site and f"{site_age:.0f}")
 
 

@@ -76,6 +76,27 @@ def test_a_pair_not_seen_keeps_its_verdict_only_while_its_history_is_the_same(sc
     assert verdicts(d) == full_rescore_of(d, DAY.format(3))
 
 
+def test_a_pair_not_seen_on_a_site_new_on_the_scene_keeps_its_days(scored):
+    """Number a on s1 and s2, both new on the scene (the watch started ten days
+    before). A day later the run sees a on s1 with other facts: s2's pair, not seen,
+    is still on a site new on the scene and keeps its verdict and the age in days
+    its reason gave; once s2 is no longer new on the scene it is scored again."""
+    d = db()
+    a = num(1)
+    run(d, DAY.format(1), [("s0.nl", num(9), {})])  # the watch starts
+    run(d, DAY.format(11), [("s1.nl", a, {}), ("s2.nl", a, {})])
+    scored.clear()
+    run(d, DAY.format(12), [("s1.nl", a, HIGH_FACTS)])
+    assert [f.domain for f in scored] == ["s1.nl"]
+    reasons = d.execute("select reasons from site_numbers where domain = 's2.nl'").fetchone()[0]
+    assert "first seen 0 days ago" in reasons
+    assert verdicts(d) == full_rescore_of(d, DAY.format(12))
+    scored.clear()
+    run(d, "2026-12-12T08:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])  # s2: 31 days on
+    assert sorted(f.domain for f in scored) == ["s1.nl", "s2.nl"]
+    assert verdicts(d) == full_rescore_of(d, "2026-12-12T08:00:00+00:00")
+
+
 def test_a_pair_saved_by_a_crawl_has_no_kept_verdict_until_it_is_scored():
     d = db()
     a = num(1)

@@ -620,8 +620,7 @@ def query_number_hits(db: Database):
     than once; `new`: the run was the number's first.
 
     The rows each run keeps (`query_hits`, migration 0019); a run without them (one
-    still open, interrupted, or written since) is followed live, from covering
-    indexes (migration 0017), not the wide rows."""
+    still open, interrupted, or written since) is followed live."""
     yield from db.execute(
         "select query, engine, phone, seen_run, flagged, new from query_hits"
         " where run_id in (select run_id from query_hits_runs)"
@@ -640,8 +639,7 @@ def query_number_hits(db: Database):
                from serp_results sr
                cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
                cross join sightings s on s.page_id = p.id
-               cross join numbers n indexed by idx_numbers_phone_first_run
-                    on n.phone = s.phone
+               cross join numbers n on n.phone = s.phone
                where s.official = 0 and s.is_fax = 0
                  and sr.run_id in (select value from json_each(?))""",
             [json.dumps(live)],
