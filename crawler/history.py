@@ -38,6 +38,7 @@ from crawler.scoring.rules import recent
 from crawler.scoring.verdicts import (
     number_facts,
     number_verdict,
+    pair_before_number,
     pair_with_number,
     site_facts,
     site_verdict,
@@ -128,7 +129,10 @@ def rescore(
     with db.atomic():  # the caller's transaction, if there is one (a triage decision)
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
             before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in rows}
-            storage.save_verdicts(db, table, [_pair_row(r, numbers) for r in rows], before)
+            base = table == "site_numbers"
+            storage.save_verdicts(
+                db, table, [_pair_row(r, numbers, base=base) for r in rows], before
+            )
         stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
         run = run_id if run_id is not None else latest_run(db)
         _save_entities(db, run, numbers, sites, stored_numbers)
@@ -141,48 +145,49 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
 
     Inputs of a pair's score that a run can change: the pair's own facts (its
     sightings were saved again) and its number's history (on how many domains it
-    was seen, a brand listing it): both only for the run's numbers. So every pair
-    of the run's numbers is scored again, and their numbers' verdicts made again.
-    A site's verdict rests on its pairs and on which of its numbers are high: it is
-    made again for the run's sites, the sites of pairs whose verdict moved, and the
-    sites of numbers that became high or stopped being high; their other pairs are
-    scored (to read, not written: nothing about them changed). Nothing else moved,
-    so everything else keeps its verdict, as `rescore` of everything would give it.
-    Except time: a number or site new on the scene (`recent`) stops being new
-    RECENT_DAYS after it was first seen; the numbers whose pairs that happened to
-    since the run before are scored again too. (A pair nothing changed for keeps
-    the age in days its reason gave at its last scoring, as before.)
+    was seen, a brand listing it): both only for the run's numbers. So the numbers
+    with a pair that is new or came back with other facts are made again, from all
+    their pairs; a pair whose facts (history included) did not change keeps its own
+    verdict (`base_score`, kept beside the verdict its number raised: `_Scorer`),
+    the rest are scored. A site's verdict rests on its pairs and on which of its
+    numbers are high: it is made again for the sites of pairs whose verdict moved,
+    and the sites of numbers that became high or stopped being high, from their
+    pairs' kept verdicts. Nothing else moved, so everything else keeps its verdict,
+    as `rescore` of everything would give it. Except time: a number or site new on
+    the scene (`recent`) stops being new RECENT_DAYS after it was first seen; the
+    numbers whose pairs that happened to since the run before are scored again too.
+    (A pair whose verdict is kept keeps the age in days its reason gave when it was
+    scored, as before.)
     """
     when = (storage.parse_time(at) or datetime.now(UTC)).isoformat()
     run_phones = storage.run_phones(db, run_id)
     pairs = storage.stored_pairs(db, run_phones, set())
-    c = _context(db, run_phones, {r["domain"] for r in pairs}, at)
+    scorer = _Scorer(_context(db, run_phones, {r["domain"] for r in pairs}, at))
     before = storage.pairs_before(db, run_id)
     run_ids = storage.run_pair_ids(db, run_id)
-    kept = _unchanged(pairs, before, c)
+    page_facts = {r["id"]: r["facts"] for r in pairs if r["id"] in run_ids}
+    kept = {i: _restored(i, before[i]) for i in _unchanged(pairs, before, scorer.c)}
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
     phones |= run_phones - {r["phone"] for r in pairs}  # numbers without a scored pair
     if phones - run_phones:
         pairs = storage.stored_pairs(db, phones | run_phones, set())
-    restored = [
-        _restored(r["id"], before[r["id"]])
-        for r in pairs
-        if r["phone"] not in phones and r["id"] in kept
-    ]
+        scorer.add_history(db, phones - run_phones, {r["domain"] for r in pairs})
+    restored = [kept[r["id"]] for r in pairs if r["phone"] not in phones and r["id"] in kept]
     pairs = [r for r in pairs if r["phone"] in phones]
-    sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
-    c = _context(db, phones, {r["domain"] for r in pairs}, at) if phones - run_phones else c
-    _score_rows(pairs, c)
+    for r in pairs:
+        scorer.pair(r, before[r["id"]] if r["id"] in kept else None, in_run=r["id"] in run_ids)
     numbers = _verdicts_of(pairs, "phone", phones)
     stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
-    pair_rows = [_pair_row(r, numbers) for r in pairs]
+    pair_rows = [_pair_row(r, numbers, base=True) for r in pairs]
     olds = {**{r["id"]: r for r in pairs if r["id"] not in run_ids}, **before}
     domains = _sites_to_remake(pairs, pair_rows, olds, numbers, stored_numbers)
-    site_pairs = _other_pairs(db, domains, {r["id"] for r in pairs}, c)
+    site_pairs = _other_pairs(db, domains, {r["id"] for r in pairs}, scorer, kept)
     known = {**_stored_numbers(db, {r["phone"] for r in site_pairs}), **numbers}
     sites = _site_verdicts(pairs + site_pairs, domains, known)
-    sighting_rows = _sighting_rows(sightings, c, numbers, restored, run_phones - phones, db)
+    sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
+    final = {r["id"]: r for r in pair_rows + restored if r["id"] in page_facts}
+    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
         storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
@@ -193,37 +198,131 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
 
 
 _AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days")
+_STATUS_FIELDS = ("number_status", "number_status_at", "site_status", "site_status_at")
+# What `_with_history` sets from the whole database, the ages aside.
+_HISTORY = ("other_domains", "listed_by_brand", *_STATUS_FIELDS)
+_HISTORY_AND_AGES = frozenset((*_HISTORY, *_AGES))
+
+
+class _Scorer:
+    """Each pair's facts with history (`facts`), its own verdict (`verdict`, before
+    its number's raises it) and the facts' JSON (`facts_json`), as `_score_rows`
+    gives them, made once per distinct stored facts (a run's sighting and its pair
+    share them), or kept: a pair whose facts did not change keeps the verdict it
+    was given when they were last scored (`base_score`, `base_signals`)."""
+
+    def __init__(self, c: dict):
+        self.c = c
+        self.done: dict[str, tuple] = {}  # stored facts → (Facts, Verdict, JSON)
+        self.built: dict[str, Facts] = {}  # stored facts → Facts with history, not scored
+
+    def add_history(self, db: Database, phones: set[str], domains: set[str]) -> None:
+        """The history of more numbers and sites (those of the numbers aged out)."""
+        extra = storage.history_context(db, phones, domains)
+        for k, v in extra.items():
+            if k != "first_run_at":
+                self.c[k] = {**self.c.get(k, {}), **v}
+
+    def with_history(self, stored: str) -> Facts:
+        f = self.built.get(stored)
+        if f is None:
+            f = self.built[stored] = _with_history(Facts.from_dict(json.loads(stored)), self.c)
+        return f
+
+    def score(self, row: dict) -> dict:
+        """`row` scored from its stored facts (`_score_rows` for one row)."""
+        stored = row.pop("facts")
+        row["stored_facts"] = stored
+        if stored not in self.done:
+            f = self.with_history(stored)
+            self.done[stored] = (f, score(f), storage.facts_json(f))
+        row["facts"], row["verdict"], row["facts_json"] = self.done[stored]
+        return row
+
+    def pair(self, row: dict, old: dict | None, *, in_run: bool) -> dict:
+        """A pair of a number made again: kept (`old`: a run's pair the run saw as it
+        was, its verdict before the run), or one the run did not see whose history
+        did not change, when its own verdict is known; scored otherwise."""
+        if in_run:
+            kept = old if old is not None and old["base_score"] is not None else None
+        else:
+            kept = row if row["base_score"] is not None else None
+        if kept is not None:
+            f = Facts.from_dict(json.loads(kept["facts"]))
+            if in_run or _same_history(f, self.c):
+                return _keep(row, f, kept)
+        return self.score(row)
+
+    def kept(self, row: dict) -> dict:
+        """A pair nothing changed for (a site's other pair): its kept verdict, or scored."""
+        if row["base_score"] is None:
+            return self.score(row)
+        return _keep(row, Facts.from_dict(json.loads(row["facts"])), row)
+
+
+def _keep(row: dict, f: Facts, kept: dict) -> dict:
+    """`row` with the facts and own verdict of `kept` (a stored pair row)."""
+    row["stored_facts"] = row["facts"]
+    row["facts"], row["facts_json"] = f, kept["facts"]
+    row["verdict"] = pair_before_number(
+        Verdict(
+            kept["score"] or 0,
+            kept["risk"],
+            json.loads(kept["reasons"] or "[]"),
+            bool(kept["flagged"]),
+        ),
+        kept["base_score"],
+        [tuple(s) for s in json.loads(kept["base_signals"] or "[]")],
+    )
+    return row
+
+
+def _same_history(f: Facts, c: dict) -> bool:
+    """What the whole database knows about a pair's number and site is what its
+    stored facts (`f`, scored with history) say, the ages aside unless they change
+    whether the number or the site is new on the scene (`_on_scene`). A pair the
+    run did not see keeps the age in days its reason gave when it was scored (as a
+    pair whose number is not made again does)."""
+    h = _history(f.phone, f.domain, c)
+    if any(getattr(f, name) != h[name] for name in _HISTORY):
+        return False
+    return _on_scene(h, days=False) == _on_scene(f.__dict__, days=False)
 
 
 def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
     """The run's pairs saved again with the very facts they had (history included,
     the ages aside, unless a reason gives them: `_on_scene`): their verdict stays
-    what it was."""
+    what it was. (Compared as stored: a fact written out where the other leaves
+    it to its default counts as a change, and the pair is scored.)"""
     kept = set()
     for r in pairs:
         old = before.get(r["id"])
         if old is None or not old["facts"]:
             continue
-        new = _with_history(Facts.from_dict(json.loads(r["facts"])), c)
-        was = Facts.from_dict(json.loads(old["facts"]))
-        if _on_scene(new) != _on_scene(was):
+        was, new = json.loads(old["facts"]), json.loads(r["facts"])
+        h = _history(new.get("phone"), new.get("domain"), c)
+        if _on_scene(h) != _on_scene(was) or any(was.get(k) != h[k] for k in _HISTORY):
             continue
-        for name in _AGES:
-            setattr(was, name, getattr(new, name))
-        if was == new:
+        if _page_facts(was) == _page_facts(new):
             kept.add(r["id"])
     return kept
 
 
-def _on_scene(f: Facts) -> tuple:
-    """What the ages change in a verdict: whether the number and the site are new on
-    the scene (`recent`), and then their age in whole days, which their reason gives."""
-    number = recent(f.number_age_days, f.watched_days)
-    site = recent(f.site_age_days, f.site_watched_days)
-    return (
-        number and f"{f.number_age_days:.0f}",
-        site and f"{f.site_age_days:.0f}",
-    )
+def _page_facts(stored: dict) -> dict:
+    """Stored facts without what history adds."""
+    return {k: v for k, v in stored.items() if k not in _HISTORY_AND_AGES}
+
+
+def _on_scene(f: dict, *, days: bool = True) -> tuple:
+    """What the ages change in a verdict (`f`: the ages by name): whether the number
+    and the site are new on the scene (`recent`), and then (`days`) their age in
+    whole days, which their reason gives."""
+    age, site_age = f.get("number_age_days"), f.get("site_age_days")
+    number = recent(age, f.get("watched_days"))
+    site = recent(site_age, f.get("site_watched_days"))
+    if not days:
+        return (number, site)
+    return (number and f"{age:.0f}", site and f"{site_age:.0f}")
 
 
 def _restored(pair_id: str, old: dict) -> dict:
@@ -231,38 +330,32 @@ def _restored(pair_id: str, old: dict) -> dict:
         "id": pair_id,
         "score": old["score"],
         "risk": old["risk"],
-        "reasons": json.loads(old["reasons"] or "[]"),
+        "reasons": old["reasons"] or "[]",  # as stored: JSON
         "flagged": old["flagged"],
         "facts": old["facts"],
+        "base_score": old["base_score"],
+        "base_signals": old["base_signals"],
     }
 
 
-def _sighting_rows(sightings, c, numbers, restored, unchanged_phones, db) -> list[dict]:
-    """The run's sightings: a sighting of a pair kept as it was takes the pair's
-    verdict when it shows the very page facts the pair does; the rest are scored."""
-    by_pair = {r["id"]: r for r in restored}
+def _sighting_rows(db, sightings, scorer, numbers, final, page_facts) -> list[dict]:
+    """The run's sightings: a sighting that shows the very page facts its pair was
+    saved with in this run (`page_facts`) takes the pair's verdict as written
+    (`final`: scored with the same facts and number, or kept); the rest (a pair seen
+    on several pages) are scored."""
     rows, scored = [], []
     for s in sightings:
-        kept = by_pair.get(storage.key(s["domain"], s["phone"]))
-        if kept is not None and s["phone"] in unchanged_phones and _same_page(s, kept):
-            rows.append({**kept, "id": s["id"]})
+        pair_id = storage.key(s["domain"], s["phone"])
+        pair = final.get(pair_id)
+        if pair is not None and s["facts"] == page_facts.get(pair_id):
+            rows.append({k: pair[k] for k in _SIGHTING_VERDICT} | {"id": s["id"]})
         else:
-            scored.append(s)
-    _score_rows(scored, c)
+            scored.append(scorer.score(s))
     known = {**_stored_numbers(db, {s["phone"] for s in scored} - set(numbers)), **numbers}
     return rows + [_pair_row(s, known) for s in scored]
 
 
-def _same_page(sighting: dict, kept: dict) -> bool:
-    """The sighting's page facts are those the kept pair was scored from."""
-    page = Facts.from_dict(json.loads(sighting["facts"] or "{}"))
-    was = Facts.from_dict(json.loads(kept["facts"] or "{}"))
-    for name in (*_AGES, "other_domains", "listed_by_brand", *_STATUS):
-        setattr(was, name, getattr(page, name))
-    return was == page
-
-
-_STATUS = ("number_status", "number_status_at", "site_status", "site_status_at")
+_SIGHTING_VERDICT = ("score", "risk", "reasons", "flagged", "facts")
 
 
 def _sites_to_remake(pairs, pair_rows, olds, numbers, stored_numbers) -> set[str]:
@@ -280,17 +373,22 @@ def _sites_to_remake(pairs, pair_rows, olds, numbers, stored_numbers) -> set[str
             domains.add(r["domain"])
         elif any(old[k] != new[k] for k in ("score", "risk", "flagged")):
             domains.add(r["domain"])
-        elif json.loads(old["reasons"] or "[]") != new["reasons"]:
+        elif (old["reasons"] or "[]") != new["reasons"]:  # both JSON, made alike
             domains.add(r["domain"])
     return domains
 
 
-def _other_pairs(db: Database, domains: set[str], have: set[str], c: dict) -> list[dict]:
-    """The pairs of these sites not scored yet, scored with their history (read only)."""
+def _other_pairs(db: Database, domains: set[str], have: set[str], scorer, kept) -> list[dict]:
+    """The pairs of these sites not made yet, with their kept verdicts (read only):
+    nothing changed for them. A run's pair is as it was before the run (`kept`)."""
     rows = [r for r in storage.stored_pairs(db, set(), domains) if r["id"] not in have]
-    extra = storage.history_context(db, {r["phone"] for r in rows}, {r["domain"] for r in rows})
-    ctx = {**c, **{k: v for k, v in extra.items() if k != "first_run_at"}}
-    _score_rows(rows, ctx)
+    fresh = [r for r in rows if r["base_score"] is None and r["id"] not in kept]
+    if fresh:  # never scored with a kept verdict: scored with their history
+        scorer.add_history(db, {r["phone"] for r in fresh}, {r["domain"] for r in fresh})
+    for r in rows:
+        if r["id"] in kept:
+            r.update(kept[r["id"]])
+        scorer.kept(r)
     return rows
 
 
@@ -365,40 +463,49 @@ def _row(pk: str, key: str, v) -> dict:
     return {pk: key, "score": v.score, "risk": v.risk, "reasons": v.reasons, "flagged": v.flagged}
 
 
-def _pair_row(r: dict, numbers: dict) -> dict:
+def _pair_row(r: dict, numbers: dict, *, base: bool = False) -> dict:
+    """The verdict row of a scored pair or sighting; with `base`, a pair's own verdict
+    before its number's (`base_score`, `base_signals`), kept for the next run."""
     f = r["facts"]
-    v = pair_with_number(r["verdict"], f, numbers.get(f.phone))
-    return {
+    own = r["verdict"]
+    v = pair_with_number(own, f, numbers.get(f.phone))
+    row = {
         "id": r["id"],
         "score": v.score,
         "risk": v.risk,
-        "reasons": v.reasons,
+        "reasons": storage.reasons_json(v.reasons),  # once for a pair and its sightings
         "flagged": v.flagged,
         "facts": r["facts_json"],
     }
-
-
-def _apply_decisions(facts: Facts, decisions: dict[str, dict]) -> None:
-    nd, sd = decisions.get(facts.phone), decisions.get(facts.domain)
-    facts.number_status = nd["status"] if nd else None
-    facts.number_status_at = nd["at"] if nd else None
-    facts.site_status = sd["status"] if sd else None
-    facts.site_status_at = sd["at"] if sd else None
+    if base:
+        row["base_score"] = own.score
+        row["base_signals"] = storage.signals_json(own.signals)
+    return row
 
 
 def _with_history(facts: Facts, c: dict) -> Facts:
     """The page's own facts plus what the database knows about the number and the site."""
-    phone, domain = facts.phone, facts.domain
+    facts.__dict__.update(_history(facts.phone, facts.domain, c))
+    return facts
+
+
+def _history(phone: str, domain: str, c: dict) -> dict:
+    """What the database knows about a number and a site, as `Facts` fields."""
     n_first = storage.parse_time(c["number_first"].get(phone))
     s_first = storage.parse_time(c["site_first"].get(domain))
-    facts.other_domains = max(0, (c["domains_of"].get(phone) or 1) - 1)
-    facts.listed_by_brand = c.get("listed_by_brand", {}).get(phone)
-    facts.number_age_days = _days(n_first, c["when"])
-    facts.watched_days = _days(c["first_run_at"], n_first)
-    facts.site_age_days = _days(s_first, c["when"])
-    facts.site_watched_days = _days(c["first_run_at"], s_first)
-    _apply_decisions(facts, c["decisions"])
-    return facts
+    nd, sd = c["decisions"].get(phone), c["decisions"].get(domain)
+    return {
+        "other_domains": max(0, (c["domains_of"].get(phone) or 1) - 1),
+        "listed_by_brand": c.get("listed_by_brand", {}).get(phone),
+        "number_age_days": _days(n_first, c["when"]),
+        "watched_days": _days(c["first_run_at"], n_first),
+        "site_age_days": _days(s_first, c["when"]),
+        "site_watched_days": _days(c["first_run_at"], s_first),
+        "number_status": nd["status"] if nd else None,
+        "number_status_at": nd["at"] if nd else None,
+        "site_status": sd["status"] if sd else None,
+        "site_status_at": sd["at"] if sd else None,
+    }
 
 
 def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
@@ -416,7 +523,7 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     profile = storage.run_profile(db, run_id)
     seen = storage.run_keys(db, run_id)
     at = storage.now()
-    events = []
+    events, back = [], []
     counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
     for kind in KINDS:
         known = storage.presence_of(db, kind, seen[kind])
@@ -428,11 +535,12 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 continue
             mine = [r for r in rows if r[0] == profile]
             if mine and mine[0][2] is not None:
+                back.append((kind, key))
                 last = storage.last_seen_before(db, kind, key, run_id)
                 when = f"run {last[0]} ({(last[1] or '')[:10]})" if last else "an earlier run"
                 events.append((kind, key, "back", f"back after an absence: last seen in {when}"))
                 counts[f"back_{kind}s"] += 1
-    storage.mark_present(db, profile, run_id, seen)
+    storage.mark_present(db, profile, run_id, seen, back)
     if not stats.get(stats_keys.STORAGE_FAILED):
         answered = storage.answered_queries(db, run_id)
         unfetched = storage.shown_but_not_fetched(db, run_id)

@@ -405,7 +405,7 @@ def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
 
 def test_a_change_undone_before_the_next_export_leaves_no_stamp(db):
     """A crawl saves a pair with its page's verdict and the end of the run scores it
-    again, mostly back: a change undone before the next mark is no change (schema 0021)."""
+    again, mostly back: a change undone before the next mark is no change (schema 0023)."""
     crawl(db, 0, range(0, 6))
     tick, _ = storage.mark_changes(db)
     (row, score) = db.execute("select rowid, score from site_numbers limit 1").fetchone()

@@ -102,10 +102,10 @@ def test_the_chart_counts_a_number_once_when_a_brand_is_named_no_brand():
         storage.refresh_flag_counts(d)
 
 
-def test_queries_stats_follows_results_to_numbers_on_covering_indexes():
-    """A run whose numbers are not kept is followed live: result → landing page → its
-    numbers → the number's first run, each step from an index of migration 0017,
-    no row of a page, sighting or number read; results per query and engine too."""
+def test_queries_stats_reads_results_from_a_covering_index_and_follows_them_by_index():
+    """Results per query and engine (runs, cost, yield) come from a covering index of
+    migration 0017; a run whose numbers are not kept is followed live by index, from
+    each result to its landing page and the numbers on it."""
     d = db()
     _hits_run(d, "2026-11-01", close=False)
     said: list[str] = []
@@ -115,13 +115,8 @@ def test_queries_stats_follows_results_to_numbers_on_covering_indexes():
     storage.serp_result_counts(d)
     d.conn.set_trace_callback(None)
     plans = {s: _plan(d, s) for s in said if s.lstrip().lower().startswith("select")}
-    hits = next(p for p in plans.values() if "idx_sightings_page_id_verdict" in p)
-    for index in (
-        "idx_pages_run_id_entry_url_id",
-        "idx_sightings_page_id_verdict",
-        "idx_numbers_phone_first_run",
-    ):
-        assert f"COVERING INDEX {index}" in hits, hits
+    hits = next(p for p in plans.values() if "idx_sightings_page_id" in p)
+    assert "idx_pages_run_id_entry_url" in hits and "SCAN p" not in hits, hits
     per_query = [
         p for s, p in plans.items() if re.search(r"group by (sr\.)?query, (sr\.)?engine", s)
     ]
@@ -130,14 +125,21 @@ def test_queries_stats_follows_results_to_numbers_on_covering_indexes():
     ), plans
 
 
-def test_the_new_indexes_replace_the_ones_they_extend():
+def test_the_indexes_that_crawls_pay_for_stay_narrow():
+    """0017's covering index of results replaced the one it extends; its covering
+    indexes of pages, sightings and numbers gave way to the kept query hits (0022):
+    every crawl paid for them."""
     d = _scenario()
     names = {r[0] for r in d.execute("select name from sqlite_master where type = 'index'")}
-    assert "0017_indexes_for_queries_stats_and_report" in storage.schema.applied_names(d)
+    applied = storage.schema.applied_names(d)
+    assert "0022_fewer_indexes_to_write" in applied
+    assert "idx_serp_results_query_engine_run" in names
+    assert {"idx_sightings_page_id", "idx_pages_run_id_entry_url"} <= names
     assert not names & {
         "idx_serp_results_query_engine",
-        "idx_pages_run_id_entry_url",
-        "idx_sightings_page_id",
+        "idx_sightings_page_id_verdict",
+        "idx_pages_run_id_entry_url_id",
+        "idx_numbers_phone_first_run",
     }
 
 
@@ -350,3 +352,25 @@ def test_an_older_database_keeps_the_query_hits_of_every_run():
     assert "0019_query_hits_per_run" in storage.ensure_db_shape(d)
     assert _hits_kept(d) == {r1, r2} and queries.stats(d) == want == _stats_live(d)
     assert len([t for t in triggers if t.startswith("query_hits_")]) == 12
+
+
+def test_rescore_keeps_again_what_it_rescored(tmp_path):
+    """`serpwatch rescore` scores every sighting again: the runs whose sightings it
+    changed are kept again when it ends, not left to be counted live."""
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    path = tmp_path / "r.db"
+    d = storage.open_db(path)
+    runs = {_hits_run(d, "2026-11-01"), _hits_run(d, "2026-11-02")}
+    # an older rule's verdicts: every sighting unflagged, as a rescore will change them
+    d.conn.execute("update sightings set flagged = 0, score = 0")
+    d.conn.commit()
+    assert not _kept(d) and not _hits_kept(d)
+    d.close()
+    done = CliRunner().invoke(main, ["rescore", "--db", str(path)])
+    assert done.exit_code == 0, done.output
+    d = storage.open_db(path)
+    assert _kept(d) == runs == _hits_kept(d)
+    assert _chart(d, max(runs)) == _live(d, max(runs)) and queries.stats(d) == _stats_live(d)

@@ -85,8 +85,8 @@ def test_the_year_sized_queries_use_their_indexes(tmp_path):
         "idx_site_numbers_last_run",
         "idx_site_numbers_flagged_score_phone_domain",
         "idx_sightings_phone_domain_live",
-        "idx_sightings_page_id_verdict",
-        "idx_pages_run_id_entry_url_id",
+        "idx_sightings_page_id",
+        "idx_pages_run_id_entry_url",
         "idx_pages_run_id_url",
     } <= names
     flagged = _plan(
@@ -107,5 +107,4 @@ def test_the_year_sized_queries_use_their_indexes(tmp_path):
         " where sr.run_id = ?",
         [1],
     )
-    assert "COVERING INDEX idx_pages_run_id_entry_url_id" in join
-    assert "COVERING INDEX idx_sightings_page_id_verdict" in join
+    assert "idx_pages_run_id_entry_url" in join and "idx_sightings_page_id" in join

@@ -257,6 +257,15 @@ def site_verdict(s: SiteFacts) -> Verdict:
     return Verdict(points, risk_of(points), reasons, flagged, signals)
 
 
+def pair_before_number(stored: Verdict, score: int, signals: list[tuple[str, int]]) -> Verdict:
+    """The pair's own verdict, from the verdict `pair_with_number` made of it
+    (`stored`) and its own score and signals: the number's raise taken off (it
+    adds points to a score under HIGH and puts its reason first)."""
+    if stored.score == score:
+        return Verdict(score, stored.risk, stored.reasons, stored.flagged, signals)
+    return Verdict(score, risk_of(score), stored.reasons[1:], stored.flagged, signals)
+
+
 def pair_with_number(pair: Verdict, f: Facts, number: Verdict | None) -> Verdict:
     """The pair's verdict, informed by the number's: a page that shows (does not
     report) a number that is high risk over all its sightings is raised."""

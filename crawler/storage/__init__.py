@@ -48,6 +48,7 @@ from crawler.storage.crawl_runs import (
     finish_crawl,
     finish_run,
     get_run,
+    keep_run_summaries,
     last_finished_run,
     last_run,
     latest_run_id,
@@ -66,7 +67,13 @@ from crawler.storage.crawl_runs import (
     save_progress,
     start_run,
 )
-from crawler.storage.facts import FACTS_READ_BY_SQL, facts_field, facts_json
+from crawler.storage.facts import (
+    FACTS_READ_BY_SQL,
+    facts_field,
+    facts_json,
+    reasons_json,
+    signals_json,
+)
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -202,6 +209,8 @@ __all__ = [
     "pair_status",
     "facts_field",
     "facts_json",
+    "reasons_json",
+    "signals_json",
     "find_run",
     "finish_crawl",
     "finish_run",
@@ -211,6 +220,7 @@ __all__ = [
     "flagged_numbers_per_run",
     "flagged_rows",
     "get_run",
+    "keep_run_summaries",
     "gone_candidates",
     "history_context",
     "key",

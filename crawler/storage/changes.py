@@ -45,7 +45,7 @@ def mark_changes(db: Database) -> tuple[int, int]:
         db.conn.execute("update change_clock set tick = tick + 1 where id = 0")
         (tick,) = db.conn.execute("select tick from change_clock where id = 0").fetchone()
         (sightings,) = db.conn.execute("select coalesce(max(rowid), 0) from sightings").fetchone()
-        # The states kept for undoing a change are of older ticks now (schema 0021).
+        # The states kept for undoing a change are of older ticks now (schema 0023).
         db.conn.execute("delete from change_base")
         db.conn.execute("COMMIT")
     except BaseException:

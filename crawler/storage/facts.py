@@ -11,9 +11,14 @@ from dataclasses import fields
 
 from crawler.scoring.facts import Facts
 
+# Made once: json.dumps with options builds an encoder on every call, and the end
+# of a run encodes tens of thousands of facts and reasons.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_ENCODE_SORTED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode
+
 
 def _json(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 # Facts that are empty (None, False, [], {}) take no room: Facts.from_dict gives
@@ -28,16 +33,23 @@ def facts_json(facts: dict | Facts | None) -> str | None:
     if not facts:
         return None
     if isinstance(facts, Facts):
-        # A shallow read, not dataclasses.asdict: its deep copy of every value was
-        # most of the end-of-run step's time, and JSON copies anyway.
+        # A shallow read of the fields, not dataclasses.asdict: its deep copy of
+        # every value was most of the end-of-run step's time, and JSON copies anyway.
+        # (_empty inline: this runs for every pair and sighting a run scores.)
+        values = facts.__dict__
         keep = {
             name: value
             for name in _FACTS_FIELDS
-            if not _empty(value := getattr(facts, name)) or name in _ALWAYS_KEPT
+            if (
+                (value := values[name]) is not None
+                and value is not False
+                and not (type(value) in (list, dict) and not value)
+            )
+            or name in _ALWAYS_KEPT
         }
     else:
         keep = {k: v for k, v in facts.items() if k in _ALWAYS_KEPT or not _empty(v)}
-    return json.dumps(keep, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE_SORTED(keep)
 
 
 _ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
@@ -60,6 +72,16 @@ FACTS_READ_BY_SQL = (
     "third_party",
     "third_party_site",
 )
+
+
+def reasons_json(reasons: list[str]) -> str:
+    """A verdict's reasons as stored (`reasons` columns)."""
+    return _json(reasons)
+
+
+def signals_json(signals) -> str:
+    """A verdict's signals ([(signal, points), ...]) as compact JSON (`base_signals`)."""
+    return _json(signals)
 
 
 def facts_field(name: str, column: str = "facts") -> str:

@@ -52,8 +52,10 @@ def aged_out_phones(db: Database, run_id: int, when: str, recent_days: float) ->
     `recent_days` old in between (a day's margin). Each run takes the numbers that
     aged out since the one before, so every one is taken once."""
     since = "(select max(started_at) from runs where id < :run)"
-    turned = "julianday(first_seen) + :r"
-    window = f"{turned} > julianday({since}) - 1 and {turned} <= julianday(:when)"
+    # julianday(first_seen) alone on one side: the indexes of migration 0021 answer it
+    # (turned r days old after the run before, a day's margin, and by `when`).
+    first = "julianday(first_seen)"
+    window = f"{first} > julianday({since}) - 1 - :r and {first} <= julianday(:when) - :r"
     rows = db.execute(
         f"""select phone from numbers where {window}
             union select phone from site_numbers
@@ -68,8 +70,8 @@ def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
     (crawler.storage.saves._keep_before), by pair id; read once, then forgotten."""
     try:
         rows = db.execute(
-            "select id, facts, score, risk, reasons, flagged from temp.pair_before"
-            " where run_id = ?",
+            "select id, facts, score, risk, reasons, flagged, base_score, base_signals"
+            " from temp.pair_before where run_id = ?",
             [run_id],
         ).fetchall()
     except sqlite3.OperationalError:  # no table: nothing saved in this connection
@@ -78,7 +80,7 @@ def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
     db.conn.execute("delete from temp.pair_before where run_id = ?", [run_id])
     if outside:  # only the temporary table changed: leave no transaction open
         db.conn.commit()
-    names = ("facts", "score", "risk", "reasons", "flagged")
+    names = ("facts", "score", "risk", "reasons", "flagged", "base_score", "base_signals")
     return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
 
 
@@ -151,8 +153,15 @@ def presence_of(db: Database, kind: str, keys: set[str]) -> dict[str, list[tuple
     return out
 
 
-def mark_present(db: Database, profile: str, run_id: int, keys: dict[str, set[str]]) -> None:
-    """The run saw these keys: present, last seen in this run."""
+def mark_present(
+    db: Database,
+    profile: str,
+    run_id: int,
+    keys: dict[str, set[str]],
+    back: list[tuple[str, str]] = (),
+) -> None:
+    """The run saw these keys: present, last seen in this run; `back`, (kind, key) of
+    those recorded gone for `profile` before: not gone any more."""
     rows = []
     for kind, found in keys.items():
         for k in found:
@@ -171,9 +180,14 @@ def mark_present(db: Database, profile: str, run_id: int, keys: dict[str, set[st
     db.conn.executemany(
         """insert into presence (profile, kind, key, phone, domain, last_run, gone_run)
            values (:profile, :kind, :key, :phone, :domain, :last_run, null)
-           on conflict(profile, kind, key) do update
-           set last_run = excluded.last_run, gone_run = null""",
+           on conflict(profile, kind, key) do update set last_run = excluded.last_run""",
         rows,
+    )
+    # Only the keys that were gone: setting gone_run on every row (null again)
+    # rewrote two of its indexes for every key a run saw.
+    db.conn.executemany(
+        "update presence set gone_run = null where profile = ? and kind = ? and key = ?",
+        [(profile, kind, k) for kind, k in back],
     )
 
 
@@ -406,8 +420,11 @@ def mirror_decisions(db: Database, decisions: dict[str, dict]) -> None:
     """`numbers.status` and `sites.status` as the latest decisions say (others `new`)."""
     with db.atomic():
         for table, pk in (("numbers", "phone"), ("sites", "domain")):
+            # By the status index, always: the statistics say nearly every row is
+            # `new`, and SQLite would read the whole table at the end of every run.
             db.execute(
-                f"update [{table}] set status = 'new' where status in ('confirmed', 'dismissed')"
+                f"update [{table}] indexed by idx_{table}_status set status = 'new'"
+                " where status in ('confirmed', 'dismissed')"
             )
             db.conn.executemany(
                 f"update [{table}] set status = ? where [{pk}] = ?",

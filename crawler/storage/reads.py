@@ -575,10 +575,14 @@ def ad_showings(db: Database, run_id: int | None = None):
 
 
 def sightings_for_export(
-    db: Database, run_id: int | None = None, of: tuple[str, list[str]] | None = None
+    db: Database,
+    run_id: int | None = None,
+    of: tuple[str, list[str]] | None = None,
+    by_site: bool = False,
 ):
     """Every sighting (of a run, or all) with its page's evidence, oldest first, as read;
-    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]))."""
+    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]));
+    `by_site`: ordered by site first (then oldest first), each site's together."""
     terms, params = [], []
     if run_id is not None:
         terms.append("run_id = ?")
@@ -593,7 +597,7 @@ def sightings_for_export(
         select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
                ip, warc_file, warc_record_id, payload_sha256
         from sightings {where}
-        order by seen_at, id
+        order by {"domain, " if by_site else ""}seen_at, id
         """,
         params,
     )
@@ -616,8 +620,7 @@ def query_number_hits(db: Database):
     than once; `new`: the run was the number's first.
 
     The rows each run keeps (`query_hits`, migration 0019); a run without them (one
-    still open, interrupted, or written since) is followed live, from covering
-    indexes (migration 0017), not the wide rows."""
+    still open, interrupted, or written since) is followed live."""
     yield from db.execute(
         "select query, engine, phone, seen_run, flagged, new from query_hits"
         " where run_id in (select run_id from query_hits_runs)"
@@ -636,8 +639,7 @@ def query_number_hits(db: Database):
                from serp_results sr
                cross join pages p on p.run_id = sr.run_id and p.entry_url = sr.landing_url
                cross join sightings s on s.page_id = p.id
-               cross join numbers n indexed by idx_numbers_phone_first_run
-                    on n.phone = s.phone
+               cross join numbers n on n.phone = s.phone
                where s.official = 0 and s.is_fax = 0
                  and sr.run_id in (select value from json_each(?))""",
             [json.dumps(live)],

@@ -429,6 +429,8 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         before = json.loads(existing.get("engines") or "[]")
         engines = before + [e for e in engines if e not in before]
     pair.update({"last_seen": seen, "last_run": run_id, "engines": _json(engines)})
+    if "facts" in pair:  # the page's own verdict now: its verdict with history is unknown
+        pair.update({"base_score": None, "base_signals": None})
     _upsert(db, "site_numbers", pair, "id")
 
 
@@ -436,7 +438,7 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
 # them with the page's own): the end of the run (crawler.history.rescore_run) finds
 # the pairs nothing changed for by them. A temporary table: per connection, gone
 # with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
-_BEFORE = ("run_id", "id", "facts", "risk", "reasons", "flagged")
+_BEFORE = ("run_id", "id", "facts", "risk", "reasons", "flagged", "base_score", "base_signals")
 
 
 def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict) -> None:

@@ -46,15 +46,18 @@ def _keys_where(db: Database, phones, domains) -> str:
 
 
 _VERDICT_COLUMNS = ("id", "domain", "phone", "facts", "score", "risk", "reasons", "flagged")
+# A pair's own verdict before its number's raised it (migration 0021).
+_PAIR_COLUMNS = (*_VERDICT_COLUMNS, "base_score", "base_signals")
 
 
 def stored_pairs(db: Database, phones=None, domains=None) -> list[dict]:
-    """(site, number) pairs with their stored facts and verdict: all, or those of these
-    numbers or sites."""
+    """(site, number) pairs with their stored facts and verdict (and their own verdict
+    before their number's: `base_score`, `base_signals`, None when not known): all, or
+    those of these numbers or sites."""
     where = _keys_where(db, phones, domains)
-    columns = ", ".join(_VERDICT_COLUMNS)
+    columns = ", ".join(_PAIR_COLUMNS)
     sql = f"select {columns} from site_numbers where facts is not null and {where}"
-    return [dict(zip(_VERDICT_COLUMNS, r, strict=True)) for r in db.execute(sql)]
+    return [dict(zip(_PAIR_COLUMNS, r, strict=True)) for r in db.execute(sql)]
 
 
 def stored_sightings(db: Database, phones=None, domains=None, run_id=None) -> list[dict]:
@@ -110,11 +113,13 @@ def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
         keys = _key_table(db, "context_phones", phones)
         out["domains_of"] = dict(db.execute(DOMAINS_OF_SQL.format(keys=keys)).fetchall())
         # The partial index idx_sightings_phone_brand_listing (migration 0012) has
-        # this very condition.
+        # this very condition; named, because with a year's statistics SQLite read
+        # every sighting of the numbers by their (phone, run_id) index instead.
         out["listed_by_brand"] = {
             phone: f"{brand}'s own site {domain}"
             for phone, brand, domain in db.execute(
                 f"select phone, {facts_field('official_site')}, min(domain) from sightings"
+                " indexed by idx_sightings_phone_brand_listing"
                 f" where official = 0 and {facts_field('brand_listing')} = 1"
                 f" and phone in (select k from {keys}) group by phone"
             )
@@ -135,9 +140,11 @@ def history_context(db: Database, phones: set[str], domains: set[str]) -> dict:
 
 
 def _verdict_values(row: dict, pk: str) -> dict:
-    """A verdict row's columns as stored: reasons and facts as JSON, flagged as 0/1."""
+    """A verdict row's columns as stored: reasons and facts as JSON (unless they are
+    already), flagged as 0/1."""
     values = {k: v for k, v in row.items() if k != pk}
-    values["reasons"] = _json(values.get("reasons") or [])
+    if not isinstance(values.get("reasons"), str):
+        values["reasons"] = _json(values.get("reasons") or [])
     if "flagged" in values:
         values["flagged"] = int(bool(values["flagged"]))
     if "facts" in values and not isinstance(values["facts"], str):
@@ -148,9 +155,10 @@ def _verdict_values(row: dict, pk: str) -> dict:
 def save_verdicts(db: Database, table: str, rows: list[dict], stored: dict | None = None) -> int:
     """Write verdicts: `rows` hold the table's key (`id`, `phone` or `domain`) and
     score, risk, reasons (a list), flagged and, for pairs and sightings, facts (a
-    dict, a `Facts`, or JSON made by `facts_json`). A row equal to its `stored`
-    row (key → the row as read by `stored_pairs`) is not written again. Returns
-    how many rows were written."""
+    dict, a `Facts`, or JSON made by `facts_json`). Of a row with a `stored` row
+    (key → the row as read by `stored_pairs`), only the columns that differ from it
+    are written (an index on an unchanged column is left alone), and nothing when
+    none does. Returns how many rows were written."""
     pk = {"numbers": "phone", "sites": "domain"}.get(table, "id")
     # One statement per column set, run for all rows: sqlite-utils' update reads the
     # table's schema on every call, and the end of a run writes thousands of rows.
@@ -159,8 +167,10 @@ def save_verdicts(db: Database, table: str, rows: list[dict], stored: dict | Non
     for row in rows:
         values = _verdict_values(row, pk)
         before = (stored or {}).get(row[pk])
-        if before is not None and all(before.get(k) == v for k, v in values.items()):
-            continue
+        if before is not None:
+            values = {k: v for k, v in values.items() if k not in before or before[k] != v}
+            if not values:
+                continue
         batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
         written += 1
     with db.atomic():

@@ -1,0 +1,292 @@
+"""The end of a run at a year's size (issue 11): a pair whose facts did not change
+keeps its own verdict (`base_score`, `base_signals`) instead of being scored again,
+a sighting takes its pair's verdict, and the step's queries and writes touch only
+what they must. Every verdict stays what scoring everything again gives.
+Speed itself is measured by bench/storage.py, not here."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+from test_history_incremental import SCAM_FACTS, db, full_rescore_of, num, run, see, verdicts
+
+from crawler import history, storage
+from crawler.scoring import Facts, score, verdict_record
+from crawler.scoring.verdicts import pair_before_number, pair_with_number
+
+DAY = "2026-11-{:02d}T08:00:00+00:00"
+HIGH_FACTS = {**SCAM_FACTS, "remote_tool": "AnyDesk"}  # a number shown so is high
+
+
+@pytest.fixture
+def scored(monkeypatch) -> list[Facts]:
+    """The facts the end of a run scores (the scorer itself, counted)."""
+    seen: list[Facts] = []
+
+    def counting(f):
+        seen.append(f)
+        return score(f)
+
+    monkeypatch.setattr(history, "score", counting)
+    return seen
+
+
+def test_a_number_made_again_scores_only_its_pair_that_changed(scored):
+    """Number a shows on three sites; the second run sees all three, one with other
+    facts (now posing as the brand: a turns high and raises its other pairs). The
+    two unchanged pairs keep their own verdict: one facts scored (the changed pair's,
+    shared with its sighting), not three. The third run changes the first pair again:
+    the kept pairs' own verdicts come back from verdicts the number had raised."""
+    d = db()
+    a = num(1)
+    pages = [("s1.nl", a, {}), ("s2.nl", a, {}), ("s3.nl", a, {})]
+    run(d, DAY.format(1), pages)
+    scored.clear()
+    run(d, DAY.format(2), [("s1.nl", a, HIGH_FACTS), *pages[1:]])
+    assert [f.domain for f in scored] == ["s1.nl"]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+    raised = d.execute("select score, base_score from site_numbers where domain = 's2.nl'")
+    score_, base = raised.fetchone()
+    assert score_ > base  # a is high: the pair is raised above its own verdict
+    scored.clear()
+    again = {**HIGH_FACTS, "claims_official": "officiële klantenservice"}
+    run(d, DAY.format(3), [("s1.nl", a, again), *pages[1:]])
+    assert [f.domain for f in scored] == ["s1.nl"]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(3))
+
+
+def test_a_pair_not_seen_keeps_its_verdict_only_while_its_history_is_the_same(scored):
+    """Number a on s1 and s2; the next run sees a on s1 (other facts) and on a new
+    site: a is on one more domain, so s2's pair (not seen) has other facts now and
+    is scored; a run after that changes s1 only: s2's pair is kept."""
+    d = db()
+    a = num(1)
+    run(d, DAY.format(1), [("s1.nl", a, {}), ("s2.nl", a, {})])
+    scored.clear()
+    run(d, DAY.format(2), [("s1.nl", a, SCAM_FACTS), ("s3.nl", a, {})])
+    assert sorted(f.domain for f in scored) == ["s1.nl", "s2.nl", "s3.nl"]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+    scored.clear()
+    run(d, DAY.format(3), [("s1.nl", a, {}), ("s3.nl", a, {})])
+    assert sorted(f.domain for f in scored) == ["s1.nl"]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(3))
+
+
+def test_a_pair_not_seen_on_a_site_new_on_the_scene_keeps_its_days(scored):
+    """Number a on s1 and s2, both new on the scene (the watch started ten days
+    before). A day later the run sees a on s1 with other facts: s2's pair, not seen,
+    is still on a site new on the scene and keeps its verdict and the age in days
+    its reason gave; once s2 is no longer new on the scene it is scored again."""
+    d = db()
+    a = num(1)
+    run(d, DAY.format(1), [("s0.nl", num(9), {})])  # the watch starts
+    run(d, DAY.format(11), [("s1.nl", a, {}), ("s2.nl", a, {})])
+    scored.clear()
+    run(d, DAY.format(12), [("s1.nl", a, HIGH_FACTS)])
+    assert [f.domain for f in scored] == ["s1.nl"]
+    reasons = d.execute("select reasons from site_numbers where domain = 's2.nl'").fetchone()[0]
+    assert "first seen 0 days ago" in reasons
+    assert verdicts(d) == full_rescore_of(d, DAY.format(12))
+    scored.clear()
+    run(d, "2026-12-12T08:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])  # s2: 31 days on
+    assert sorted(f.domain for f in scored) == ["s1.nl", "s2.nl"]
+    assert verdicts(d) == full_rescore_of(d, "2026-12-12T08:00:00+00:00")
+
+
+def test_a_pair_saved_by_a_crawl_has_no_kept_verdict_until_it_is_scored():
+    d = db()
+    a = num(1)
+    run(d, DAY.format(1), [("s1.nl", a, {})])
+    assert d.execute("select base_score from site_numbers").fetchone()[0] is not None
+    rid = storage.start_run(d, "p")
+    see(d, rid, "s1.nl", a, DAY.format(2), **SCAM_FACTS)  # the page's own verdict now
+    assert d.execute("select base_score, base_signals from site_numbers").fetchone() == (
+        None,
+        None,
+    )
+
+
+def test_the_runs_sightings_are_what_scoring_them_again_gives():
+    """A pair seen on two pages of one run (the pair keeps one page's facts, the
+    other sighting has its own), numbers turning high, pairs kept and changed: every
+    sighting of the run is what `rescore` of the run's sightings gives."""
+    d = db()
+    a, b = num(1), num(2)
+    for day, extra in ((1, {}), (2, SCAM_FACTS), (3, SCAM_FACTS), (4, {})):
+        pages = [("s1.nl", a, extra), ("s2.nl", a, {}), ("s2.nl", b, {}), ("s3.nl", b, extra)]
+        rid = storage.start_run(d, "p")
+        d["runs"].update(rid, {"started_at": DAY.format(day)})
+        for domain, phone, facts in pages:
+            see(d, rid, domain, phone, DAY.format(day), **facts)
+        # The same pair on a second page of the run, with other facts.
+        _second_page(d, rid, "s2.nl", a, DAY.format(day), SCAM_FACTS if day % 2 else {})
+        storage.save_query_outcome(
+            d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": "answered"}
+        )
+        copy = sqlite3.connect(":memory:")
+        d.conn.backup(copy)  # as saved: each sighting with its page's own facts
+        history.close_run(d, rid, {}, at=DAY.format(day))
+        history.rescore(Database(copy), None, run_id=rid, at=DAY.format(day))
+        assert _sightings(d, rid) == _sightings(copy, rid), f"run {day}"
+        assert verdicts(d) == full_rescore_of(d, DAY.format(day)), f"run {day}"
+
+
+def _sightings(d, rid) -> list:
+    """The run's sightings' verdicts and facts (without the ages)."""
+    rows = d.execute(
+        "select id, score, risk, reasons, flagged, facts from sightings where run_id = ?"
+        " order by id",
+        [rid],
+    ).fetchall()
+    ages = ("number_age_days", "watched_days", "site_age_days", "site_watched_days")
+    return [(*r[:5], {k: v for k, v in json.loads(r[5]).items() if k not in ages}) for r in rows]
+
+
+def _second_page(d, rid, domain, phone, at, facts):
+    f = Facts(phone=phone, brand="Microsoft", domain=domain, **facts)
+    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
+    url = f"http://{domain}/other"
+    page = {
+        "url": url,
+        "entry_url": url,
+        "domain": domain,
+        "status": 200,
+        "title": "",
+        "engine": "bing",
+        "query": "Microsoft helpdesk",
+        "brand": "Microsoft",
+        "is_ad": False,
+        "rank": 2,
+        "ad_position": None,
+        "serp_url": "http://engine/search",
+        "fetched_at": at,
+    }
+    storage.save_page(d, rid, page, [verdict_record(hit, f).as_dict()])
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {},
+        SCAM_FACTS,
+        {**SCAM_FACTS, "remote_tool": "AnyDesk", "claims_official": "officiële klantenservice"},
+        {"warning_context": "oplichters", "report": "oplichting"},
+        {"official_for": "Microsoft"},
+        {"is_fax": True},
+        {"number_status": "dismissed"},
+        {"site_status": "confirmed", "number_status": "confirmed"},
+    ],
+)
+def test_a_pairs_own_verdict_comes_back_from_the_verdict_its_number_made(facts):
+    f = Facts(phone=num(1), brand="Microsoft", domain="s.nl", **facts)
+    own = score(f)
+    for number in (
+        None,
+        *(
+            score(Facts(phone=num(1), brand="Microsoft", domain="x.nl", **x))
+            for x in ({}, {**SCAM_FACTS, "remote_tool": "AnyDesk"})
+        ),
+    ):
+        raised = pair_with_number(own, f, number)
+        signals = json.loads(storage.signals_json(own.signals))
+        back = pair_before_number(raised, own.score, [tuple(s) for s in signals])
+        assert back == own
+
+
+def test_facts_are_stored_as_before():
+    """`facts_json` (made faster) gives the very text it gave: empties left out,
+    keys sorted, compact, not ASCII-escaped."""
+    f = Facts(
+        phone="+31852081234",
+        brand="Microsoft",
+        domain="scam.nl",
+        title="Bel de officiële helpdesk",
+        domain_match={"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"},
+        behaviours=[],
+        other_domains=0,
+        number_age_days=1.5,
+        listed_by_brand=None,
+        is_ad=False,
+        locker=True,
+    )
+    empty = (None, False, [], {})
+    expected = json.dumps(
+        {
+            k: v
+            for k, v in f.to_dict().items()
+            if k in ("phone", "brand", "domain")
+            or not any(v is e or (type(v) is type(e) and v == e) for e in empty)
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    assert storage.facts_json(f) == expected == storage.facts_json(f.to_dict())
+    assert "officiële" in expected and '"locker":true' in expected
+
+
+def test_an_unchanged_column_is_not_written_again():
+    """Of a stored verdict row, only the columns that changed are written: an index
+    on the score (flags read them) is not rewritten for a pair whose facts aged."""
+    d = db()
+    run(d, DAY.format(1), [("s1.nl", num(1), {})])
+    row = storage.stored_pairs(d)[0]
+    new = {**row, "facts": row["facts"].replace("}", ',"trade":"x"}')}
+    write = storage.save_verdicts
+    assert _updated(d, lambda: write(d, "site_numbers", [new], {row["id"]: row})) == {("facts",)}
+    assert _updated(d, lambda: write(d, "site_numbers", [row], {row["id"]: row})) == set()
+
+
+def _updated(d, write) -> set[tuple]:
+    """The columns set by each UPDATE of site_numbers that `write` ran (as traced)."""
+    statements: list[str] = []
+    d.conn.set_trace_callback(statements.append)
+    write()
+    d.conn.set_trace_callback(None)
+    return {
+        tuple(re.findall(r"\[(\w+)\] = ", s.split(" where [id]")[0]))
+        for s in statements
+        if s.startswith("update [site_numbers] set [")
+    }
+
+
+def _plan(d, sql, params=()) -> str:
+    return " | ".join(r[3] for r in d.execute(f"explain query plan {sql}", params).fetchall())
+
+
+def test_the_end_of_runs_lookups_use_their_indexes(tmp_path):
+    """The numbers that aged out since the run before, and the statuses mirrored from
+    decisions, by index, also when the statistics say every number is `new` (a
+    year's database: SQLite would read every number and site at every run's end);
+    the numbers a brand lists by the partial index of such sightings."""
+    d = storage.open_db(tmp_path / "e.db")
+    d["numbers"].insert_all(
+        {"phone": f"+3185{i:07d}", "status": "new", "first_seen": DAY.format(1 + i % 20)}
+        for i in range(3000)
+    )
+    d["sites"].insert_all(
+        {"domain": f"s{i}.nl", "status": "new", "first_seen": DAY.format(1 + i % 20)}
+        for i in range(3000)
+    )
+    d.execute("analyze")
+    statements: list[str] = []
+    d.conn.set_trace_callback(statements.append)
+    storage.aged_out_phones(d, 1, DAY.format(25), 30)
+    storage.mirror_decisions(d, {})
+    storage.history_context(d, {"+31850000001"}, set())
+    d.conn.set_trace_callback(None)
+    listed = next(s for s in statements if "brand_listing" in s)
+    plan = _plan(d, listed)  # a brand's own listing: from the few such sightings
+    assert "idx_sightings_phone_brand_listing" in plan and "phone_run_id" not in plan
+    aged = next(s for s in statements if "julianday" in s)
+    plan = _plan(d, aged)  # as run: the parameters written in
+    assert "idx_numbers_first_seen_day" in plan and "idx_sites_first_seen_day" in plan
+    assert "SCAN numbers" not in plan and "SCAN sites" not in plan
+    for table in ("numbers", "sites"):
+        mirror = next(s for s in statements if s.startswith(f"update [{table}]") and "in (" in s)
+        plan = _plan(d, mirror)
+        assert f"idx_{table}_status" in plan and f"SCAN {table}" not in plan
