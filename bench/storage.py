@@ -486,13 +486,29 @@ def _deliver(rows, cli, work, out, floors, since, env, scan, timeout) -> None:
                 _copy_ledger(work, export_id, fmt)
 
 
+def _delta_run(work: Path, shape: Shape, r: int, name: str, worst: bool = False) -> list[tuple]:
+    """One more crawl run on the measured copy (`one_run`); its saving and end of run."""
+    db = storage.open_db(work)
+    t = one_run(db, shape, r, Verdicts(), worst)
+    db.close()
+    rate = t["sightings"] / t["save_s"]
+    print(
+        f"  {name}: saving {rate:,.0f}/s, end of run {t['end_s']:.2f} s"
+        f" (CPU {t['end_cpu']:.2f} s, load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return [
+        (f"saving, {name}", f"{rate:,.0f} sightings/s", ">= 2,000/s", rate >= 2000, ""),
+        (f"end of run, {name}", f"{t['end_s']:.2f} s", "< 5 s", t["end_s"] < 5, ""),
+    ]
+
+
 def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, args) -> list[tuple]:
-    """`export --since last` as scheduled: a full export recorded to each recipient in
-    each format (`_deliver`), one more crawl run (its saving and end of run timed too),
-    then the delta of each (--dry-run, so the ledger stays as it was). That run gives
-    every page it sees again another kind (the generator's way): most of its pairs'
-    verdicts change. Then the deltas are delivered, and a run that sees the same pages
-    again (as a crawl every six hours mostly does) is followed by the deltas again."""
+    """`export --since last` as scheduled: two runs that settle the copy (as
+    `crawl_run`'s), a full export recorded to each recipient in each format
+    (`_deliver`), a realistic run (CHURN of the pages changed), then the delta of
+    each (--dry-run, so the ledger stays as it was); then the deltas delivered, the
+    worst run (every page changed: most pairs' verdicts move) and the deltas again."""
     from crawler.exports.core import default_floor
     from crawler.exports.recipients import load_presets
 
@@ -509,17 +525,22 @@ def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, arg
     floors: dict[tuple[str, str], list[str]] = {}
     for fmt, rcpt in pairs:
         floors.setdefault((rcpt, default_floor(presets[rcpt], fmt)), []).append(fmt)
+    for i in (0, 1):
+        _delta_run(work, shape, shape.runs + i, f"settle {i + 1}")
     _deliver(rows, cli, work, out, floors, None, env, scan, max(args.timeout, 600))
-    for after in ("new facts", "the same pages"):
-        if after == "the same pages":
+    runs = (
+        (f"realistic run, {CHURN:.0%} of pages change", shape.runs + 2, False),
+        ("worst run, every page changes", shape.runs + 3, True),
+    )
+    for after, r, worst in runs:
+        if worst:
             _deliver(rows, cli, work, out, floors, "last", env, scan, args.timeout)
-        print(f"  one more run ({after}):", flush=True)
-        rows += [(f"{r[0]} ({after})", *r[1:]) for r in crawl_run(work, shape, scan)]
+        rows += _delta_run(work, shape, r, after, worst)
         for fmt, rcpt in pairs:
             argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
             rows.append(
                 _timed(
-                    f"export {fmt} {rcpt} --since last ({after})",
+                    f"export {fmt} {rcpt} --since last ({after.split(',')[0]})",
                     [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
                     env,
                     scan,
