@@ -401,3 +401,42 @@ def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
     db.conn.commit()
     sizes = check_all(db, monkeypatch)
     assert sizes["hosting", "jsonl"] == 1
+
+
+def test_a_change_undone_before_the_next_export_leaves_no_stamp(db):
+    """A crawl saves a pair with its page's verdict and the end of the run scores it
+    again, mostly back: a change undone before the next mark is no change (schema 0023)."""
+    crawl(db, 0, range(0, 6))
+    tick, _ = storage.mark_changes(db)
+    (row, score) = db.execute("select rowid, score from site_numbers limit 1").fetchone()
+
+    def stamped():
+        return [r for r, _, _ in storage.changed_pairs(db, tick)]
+
+    def write(sql, *args):
+        db.execute(sql, [*args, row])
+        db.conn.commit()
+
+    write("update site_numbers set score = ? where rowid = ?", score + 5)
+    assert stamped() == [row]
+    write("update site_numbers set score = ? where rowid = ?", score)
+    assert stamped() == []
+    # Facts no export reads change, or come back: no stamp; the official site's do.
+    write("update site_numbers set facts = json_set(facts, '$.title', 'x') where rowid = ?")
+    assert stamped() == []
+    write("update site_numbers set facts = json_set(facts, '$.official_site', 1) where rowid = ?")
+    assert stamped() == [row]
+    # Undone after an export read it: a change since that export.
+    tick, _ = storage.mark_changes(db)
+    write("update site_numbers set facts = json_remove(facts, '$.official_site') where rowid = ?")
+    assert stamped() == [row]
+
+
+def test_a_run_that_sees_the_same_pages_again_stamps_little(db, monkeypatch):
+    crawl(db, 0, range(0, 20))
+    crawl(db, 1, range(0, 20))
+    check_all(db, monkeypatch)
+    tick = core.covering_export(db, PRESETS["default"], "jsonl", "low")["change_tick"]
+    crawl(db, 1, range(0, 20))  # the same pages, verdicts and time again
+    assert len(storage.changed_pairs(db, tick)) < db["site_numbers"].count / 4
+    assert set(check_all(db, monkeypatch).values()) == {0}

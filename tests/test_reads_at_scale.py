@@ -352,3 +352,25 @@ def test_an_older_database_keeps_the_query_hits_of_every_run():
     assert "0019_query_hits_per_run" in storage.ensure_db_shape(d)
     assert _hits_kept(d) == {r1, r2} and queries.stats(d) == want == _stats_live(d)
     assert len([t for t in triggers if t.startswith("query_hits_")]) == 12
+
+
+def test_rescore_keeps_again_what_it_rescored(tmp_path):
+    """`serpwatch rescore` scores every sighting again: the runs whose sightings it
+    changed are kept again when it ends, not left to be counted live."""
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    path = tmp_path / "r.db"
+    d = storage.open_db(path)
+    runs = {_hits_run(d, "2026-11-01"), _hits_run(d, "2026-11-02")}
+    # an older rule's verdicts: every sighting unflagged, as a rescore will change them
+    d.conn.execute("update sightings set flagged = 0, score = 0")
+    d.conn.commit()
+    assert not _kept(d) and not _hits_kept(d)
+    d.close()
+    done = CliRunner().invoke(main, ["rescore", "--db", str(path)])
+    assert done.exit_code == 0, done.output
+    d = storage.open_db(path)
+    assert _kept(d) == runs == _hits_kept(d)
+    assert _chart(d, max(runs)) == _live(d, max(runs)) and queries.stats(d) == _stats_live(d)

@@ -35,6 +35,7 @@ def rescore(keys, db_path):
         raise click.BadParameter(f"{db_path}: file not found", param_hint="--db")
     db = storage.open_db(db_path)
     done = history.rescore(db, set(keys) or None, all_sightings=True)
+    storage.keep_run_summaries(db)  # the runs whose sightings it scored differently
     click.echo(
         f"re-scored {done['pairs']} (site, number) pairs, {done['numbers']} numbers"
         f" ({done['numbers_high']} high) and {done['sites']} sites ({done['sites_high']} high)"

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from crawler.exports.csvsafe import escape_cell, unescape_cell
+from crawler.exports.spool import SpooledItem
 
 COLUMNS = [
     "phone",
@@ -118,11 +119,13 @@ def pair_writer(fmt: str):
 
 
 def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) -> int:
-    """Write a recipient's items (`core.Item`) in `fmt`.
+    """Write a recipient's items (`core.Item`, or `spool.SpooledItem`) in `fmt`.
 
     STIX, MISP and XARF are made of the flagged pairs behind the items (each
     pair once, its latest sighting); `files` reads their evidence bytes.
     """
+    if fmt in PAIR_FORMATS and items and isinstance(items[0], SpooledItem):
+        return _write_spooled_pairs(fmt, items, out, files)
     if fmt in PAIR_FORMATS:
         pairs: dict[tuple, dict] = {}
         for item in items:
@@ -132,3 +135,28 @@ def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) ->
                     pairs[k] = p
         return pair_writer(fmt)(list(pairs.values()), out, files)
     return WRITERS[fmt]((item.row for item in items), out, columns=columns)
+
+
+def _write_spooled_pairs(fmt: str, items: list[SpooledItem], out: IO[str], files) -> int:
+    """`write_rows` of a pair format for items made in a spool: the same pairs, in the
+    order each writer makes of a whole list, read back one at a time."""
+    spool = items[0].spool
+    latest: dict[tuple, tuple] = {}  # (domain, phone) -> (last_seen, score, offset)
+    for item in items:
+        for at in item.pairs_at:
+            p = spool.get(at)
+            k = (p["domain"], p["phone"])
+            seen = p.get("last_seen") or ""
+            if k not in latest or seen > latest[k][0]:
+                latest[k] = (seen, p.get("score") or 0, at)
+    keys = list(latest)
+    if fmt == "misp":  # strongest first, as write_misp sorts a list
+        keys.sort(key=lambda k: (-latest[k][1], k[1], k[0]))
+    elif fmt == "xarf":  # a site's pairs together, sites in order, as xarf.reports makes them
+        keys.sort(key=lambda k: k[0] or "")
+    records = (spool.get(latest[k][2]) for k in keys)
+    if fmt == "xarf":
+        from crawler.exports.xarf import write_xarf
+
+        return write_xarf(records, out, files=files, by_site=True)
+    return pair_writer(fmt)(records, out, files)

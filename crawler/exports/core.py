@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,7 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
 # Formats whose records are indicators a machine acts on: nothing below medium
@@ -238,13 +241,18 @@ def ad_rows(
     page's `entry_url`, or its `url` when there was no redirect); the numbers
     are those sighted on that page.
     """
+    # The ads first (a few per query and run), then only the pairs they led to:
+    # a year holds hundreds of thousands of flagged pairs, and few were advertised.
+    showings = list(storage.ad_showings(db, run_id))
+    wanted = {(ad["domain"], ad["phone"]) for ad in showings}
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
+        for p in iter_pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
+        if (p["domain"], p["phone"]) in wanted
     }
     out = []
     done = set()
-    for ad in storage.ad_showings(db, run_id):
+    for ad in showings:
         pair = pairs.get((ad["domain"], ad["phone"]))
         if pair is None or (ad["serp_id"], ad["phone"]) in done:
             continue
@@ -286,22 +294,50 @@ def sighting_rows(
     by: str = "pair",
     only: list[int] | None = None,
     of: tuple[str, list[str]] | None = None,
-) -> list[dict]:
+) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
     A delta's candidates (`delta_plan`): `only` the pairs with these rowids and
     the sightings `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
+
+    Made a site at a time, as read: the pairs and the sightings both come ordered
+    by site, so only one site's are held (a year has a million sightings).
     """
-    pairs = {
-        (p["domain"], p["phone"]): p
-        for p in pair_rows(
-            db, min_risk=min_risk, include_dismissed=include_dismissed, by=by, only=only
-        )
-    }
+    pairs = itertools.groupby(
+        iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=include_dismissed,
+            by=by,
+            only=only,
+            by_site=True,
+        ),
+        key=_site_order,
+    )
+    sightings = storage.sightings_for_export(db, run_id, of=of, by_site=True)
+    pending = next(pairs, None)
+    for site, seen in itertools.groupby(sightings, key=_site_order):
+        while pending is not None and pending[0] < site:
+            pending = next(pairs, None)
+        if pending is None:
+            return
+        if pending[0] == site:
+            of_site = {(p["domain"], p["phone"]): p for p in pending[1]}
+            pending = next(pairs, None)
+            yield from _page_rows(of_site, seen)
+
+
+def _site_order(row: dict) -> tuple[bool, str]:
+    """A row's site as SQLite orders it: no site first, then by the text's bytes."""
+    return (row["domain"] is not None, row["domain"] or "")
+
+
+def _page_rows(pairs: dict[tuple, dict], sightings) -> Iterator[dict]:
+    """One site's rows of `sighting_rows`, from its flagged pairs and its sightings."""
     rows: dict[tuple, dict] = {}
-    for s in storage.sightings_for_export(db, run_id, of=of):
+    for s in sightings:
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
@@ -315,10 +351,10 @@ def sighting_rows(
             "first_seen": first,
             "last_seen": s["seen_at"],
         }
-    return list(rows.values())
+    yield from rows.values()
 
 
-SOURCES = {"pairs": pair_rows, "sightings": sighting_rows, "ads": ad_rows}
+SOURCES = {"pairs": iter_pair_rows, "sightings": sighting_rows, "ads": ad_rows}
 
 
 # ---------------------------------------------------------------------------
@@ -406,6 +442,47 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
     return order(items, preset)
 
 
+def shape_spooled(
+    rows: Iterable[dict], preset: Preset, spool: Spool, dismissed: bool = False
+) -> tuple[list[SpooledItem], list[SpooledItem]]:
+    """`shape` made in `spool`, in one pass over the rows: the items of the live rows
+    and (with `dismissed`) those of the dismissed ones, each the same items in the
+    same order as `shape` makes; only keys, fingerprints and sort fields are held."""
+    counter = itertools.count()
+    live: dict = {}
+    gone: dict = {}
+    for r in rows:
+        was_dismissed = r.get("status") == "dismissed"
+        if (was_dismissed and not dismissed) or not _matches(r, preset.where):
+            continue
+        group = (
+            json.dumps([r.get(f) for f in preset.group_by], default=str)
+            if preset.group_by
+            else next(counter)  # ungrouped: each row its own item
+        )
+        (gone if was_dismissed else live).setdefault(group, []).append(spool.put(r))
+    return _spooled_items(live, preset, spool), _spooled_items(gone, preset, spool)
+
+
+def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
+    names = [spec.lstrip("-") for spec in preset.order_by]
+    items = []
+    for offsets in groups.values():
+        members = [spool.get(at) for at in offsets]
+        latest = max(members, key=_recency)
+        row = dict(latest)
+        if preset.group_by:
+            for column, rule in preset.aggregate.items():
+                row[column] = aggregate(rule, column, members, latest)
+        out = {c: row.get(c) for c in preset.columns}
+        key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+        head = {n: out[n] if n in out else members[0].get(n) for n in names}
+        last = max((p.get("last_seen") or "" for p in members), default="")
+        at = spool.put(out)
+        items.append(SpooledItem(key, fingerprint(out, preset), head, last, spool, at, offsets))
+    return order(items, preset)
+
+
 def order(items: list[Item], preset: Preset) -> list[Item]:
     """Items in the preset's `order_by` order."""
     for spec in reversed(preset.order_by):
@@ -414,7 +491,9 @@ def order(items: list[Item], preset: Preset) -> list[Item]:
     return items
 
 
-def _field(item: Item, name: str):
+def _field(item: Item | SpooledItem, name: str):
+    if isinstance(item, SpooledItem):
+        return item.head.get(name)
     if name in item.row:
         return item.row[name]
     return item.pairs[0].get(name) if item.pairs else None
@@ -667,24 +746,18 @@ def delta_plan(
 # The whole export
 
 
-def prepare_export(
+def _made_items(
     db: Database,
     preset: Preset,
     fmt: str,
     *,
-    since: str | None = None,
-    min_risk: str = "low",
-    run_id: int | None = None,
-    mark: bool = False,
-) -> Export:
-    """Build `preset`'s export in `fmt` (csv, jsonl, stix); nothing is recorded yet.
-
-    `mark`: the export will be recorded; move the change clock on first
-    (`storage.mark_changes`) so that the next delta reads only what changed after."""
-    from crawler.exports import write_rows
-
-    since = parse_since(since)
-    tick, seen = storage.mark_changes(db) if mark else (None, None)
+    since: str | None,
+    min_risk: str,
+    run_id: int | None,
+    spool: Spool | None,
+) -> list:
+    """The items of an export made whole (not streamed), in order: in memory, or
+    with `spool` in a temporary file (`shape_spooled`), the same items either way."""
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
@@ -696,9 +769,13 @@ def prepare_export(
     )
     # Dismissed pairs are no longer flagged: a delta tells a recipient who had
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
-    items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
-    if since == "last":
+    if spool is not None:
+        items, gone = shape_spooled(rows, preset, spool, dismissed=since == "last")
+    else:
+        rows = list(rows)
+        items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
         gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+    if since == "last":
         if plan is None:
             sent = sent_fingerprints(db, preset.name, fmt)
         elif plan.sent is None:  # the groups made again: their fingerprints as last sent
@@ -713,6 +790,28 @@ def prepare_export(
         )
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
+    return items
+
+
+def prepare_export(
+    db: Database,
+    preset: Preset,
+    fmt: str,
+    *,
+    since: str | None = None,
+    min_risk: str = "low",
+    run_id: int | None = None,
+    mark: bool = False,
+) -> Export:
+    """Build `preset`'s export in `fmt` in memory; nothing is recorded yet.
+
+    `mark`: the export will be recorded; move the change clock on first
+    (`storage.mark_changes`) so that the next delta reads only what changed after."""
+    from crawler.exports import write_rows
+
+    since = parse_since(since)
+    tick, seen = storage.mark_changes(db) if mark else (None, None)
+    items = _made_items(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None)
     buf = io.StringIO()
     write_rows(fmt, items, buf, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
     return Export(
@@ -744,17 +843,25 @@ def write_export(
     A recipient of flagged pairs, one row each, in the database's order (the
     default recipient) is streamed: each row is written as it is read, so
     memory stays flat however many pairs there are; only the ledger's (key,
-    fingerprint) pairs are kept. Other presets group or order rows, and are
-    made whole first (`prepare_export`). `mark`: as for `prepare_export`."""
+    fingerprint) pairs are kept. Other presets group or order rows: their rows
+    and items are made in a temporary file (`shape_spooled`), and only each
+    item's key, fingerprint and sort fields are held. `mark`: as for
+    `prepare_export`."""
+    from crawler.exports import write_rows
+
     since = parse_since(since)
     sink = _Hashing(out)
     tick, seen = storage.mark_changes(db) if mark else (None, None)
     if streams(preset, fmt):
         ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
     else:
-        export = prepare_export(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id)
-        sink.write(export.content)
-        ledger = export.ledger
+        with Spool() as spool:
+            items = _made_items(
+                db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
+            )
+            files = EvidenceFiles(warc_dir(db))
+            write_rows(fmt, items, sink, columns=preset.columns, files=files)
+        ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
         fmt,
@@ -866,5 +973,7 @@ def default_floor(preset: Preset, fmt: str) -> str:
     return max(preset.min_risk, floor, key=lambda r: RISK_ORDER[r])
 
 
-def _last(item: Item) -> str:
+def _last(item: Item | SpooledItem) -> str:
+    if isinstance(item, SpooledItem):
+        return item.last
     return max((p.get("last_seen") or "" for p in item.pairs), default="")

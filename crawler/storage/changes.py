@@ -17,7 +17,7 @@ import json
 from sqlite_utils import Database
 
 from crawler.storage.connection import _chunks
-from crawler.storage.schema import CHANGE_TRACKED
+from crawler.storage.schema import CHANGE_TRACKED, _tracked_state_v2
 
 __all__ = [
     "CHANGE_TRACKED",
@@ -42,9 +42,18 @@ def mark_changes(db: Database) -> tuple[int, int]:
         db.conn.commit()
     db.conn.execute("BEGIN IMMEDIATE")
     try:
+        # The rows changed since the last mark whose tracked state is not what it
+        # was then (schema 0024) are stamped with the tick that ends here.
+        for table in CHANGE_TRACKED:
+            db.conn.execute(
+                f"update [{table}] set changed_at = (select tick from change_clock where id = 0)"
+                f" where rowid in ({_moved(table)})"
+            )
         db.conn.execute("update change_clock set tick = tick + 1 where id = 0")
         (tick,) = db.conn.execute("select tick from change_clock where id = 0").fetchone()
         (sightings,) = db.conn.execute("select coalesce(max(rowid), 0) from sightings").fetchone()
+        # The states kept are of the tick that ended (schemas 0023, 0024).
+        db.conn.execute("delete from change_base")
         db.conn.execute("COMMIT")
     except BaseException:
         if db.conn.in_transaction:
@@ -65,11 +74,27 @@ def export_marks(db: Database, recipient: str, fmt: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+def _moved(table: str) -> str:
+    """The rowids of `table`'s rows changed since the last mark whose tracked state is
+    not the one kept at their first change (`change_base`, schema 0024): not yet
+    stamped."""
+    return (
+        f"select b.row from change_base b join [{table}] x on x.rowid = b.row"
+        f" where b.tbl = '{table}' and b.state is not {_tracked_state_v2(table, 'x')}"
+    )
+
+
 # The pairs stamped at or after a tick, through their own row, their number's or
 # their site's (each from its partial index on changed_at: `changed_at > 0` is
-# repeated so that SQLite may use it), and every pair of a dismissed number or site.
+# repeated so that SQLite may use it), those changed since the last mark (not yet
+# stamped), and every pair of a dismissed number or site.
 _CHANGED = """
     select rowid from site_numbers where changed_at > 0 and changed_at >= :tick
+    union {moved_pairs}
+    union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
+          where n.rowid in ({moved_numbers})
+    union select p.rowid from sites s join site_numbers p on p.domain = s.domain
+          where s.rowid in ({moved_sites})
     union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
           where n.changed_at > 0 and n.changed_at >= :tick
     union select p.rowid from sites s join site_numbers p on p.domain = s.domain
@@ -83,10 +108,16 @@ _CHANGED = """
 
 def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
     """(rowid, domain, phone) of every pair that may have changed since `tick`: the pair,
-    its number or its site stamped at or after it, and the pairs of every dismissed
+    its number or its site stamped at or after it or changed since the last mark (not
+    stamped yet, `_moved`), and the pairs of every dismissed
     number or site (a delta withdraws those it sent, however long ago they changed)."""
+    changed = _CHANGED.format(
+        moved_pairs=_moved("site_numbers"),
+        moved_numbers=_moved("numbers"),
+        moved_sites=_moved("sites"),
+    )
     return db.execute(
-        f"select rowid, domain, phone from site_numbers where rowid in ({_CHANGED})",
+        f"select rowid, domain, phone from site_numbers where rowid in ({changed})",
         {"tick": tick},
     ).fetchall()
 

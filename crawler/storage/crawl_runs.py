@@ -276,16 +276,8 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         outcomes=outcomes,
         counts=counts,
     )
-    # The report's chart: this run's flagged numbers per brand (and any other run's
-    # whose sightings changed since their counts were kept). Only a shortcut: on a
-    # full disk the run stays recorded as it is, and the report counts it live.
-    try:
-        refresh_flag_counts(db)
-        with db.atomic():
-            keep_query_hits(db)  # and `queries stats`: the numbers its results led to
-    except sqlite3.Error as exc:
-        if storage_failure(exc) is None:
-            raise
+    # What the read commands keep per run, for this run (and any run written since).
+    keep_run_summaries(db)
     # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
     # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
     # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's
@@ -298,6 +290,20 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         counts=counts,
         stats=keep,
     )
+
+
+def keep_run_summaries(db: Database) -> None:
+    """Keep what the read commands read per run (the report's chart counts, the numbers
+    `queries stats` follows results to) for every run that has none kept: the run that
+    just ended, runs written since. Only a shortcut: on a full disk nothing is kept
+    (the run stays recorded as it is), and those runs are counted live."""
+    try:
+        refresh_flag_counts(db)
+        with db.atomic():
+            keep_query_hits(db)
+    except sqlite3.Error as exc:
+        if storage_failure(exc) is None:
+            raise
 
 
 def previous_run(db: Database, run_id: int) -> dict | None:

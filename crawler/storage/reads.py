@@ -575,10 +575,14 @@ def ad_showings(db: Database, run_id: int | None = None):
 
 
 def sightings_for_export(
-    db: Database, run_id: int | None = None, of: tuple[str, list[str]] | None = None
+    db: Database,
+    run_id: int | None = None,
+    of: tuple[str, list[str]] | None = None,
+    by_site: bool = False,
 ):
     """Every sighting (of a run, or all) with its page's evidence, oldest first, as read;
-    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]))."""
+    `of`: only those of these numbers (("phone", [...])) or sites (("domain", [...]));
+    `by_site`: ordered by site first (then oldest first), each site's together."""
     terms, params = [], []
     if run_id is not None:
         terms.append("run_id = ?")
@@ -593,7 +597,7 @@ def sightings_for_export(
         select phone, domain, url, entry_url, engine, query, is_ad, rank, seen_at,
                ip, warc_file, warc_record_id, payload_sha256
         from sightings {where}
-        order by seen_at, id
+        order by {"domain, " if by_site else ""}seen_at, id
         """,
         params,
     )

@@ -1290,3 +1290,88 @@ def fewer_indexes_to_write(db: Database) -> None:
         "idx_numbers_phone_first_run",
     ):
         db.execute(f"drop index if exists [{old}]")
+
+
+# What an export row reads of each table's tracked columns, as one value to compare
+# (migration 0023): of a pair's facts only the three the exports read.
+def _tracked_state(table: str, row: str) -> str:
+    columns = [c for c in CHANGE_TRACKED[table] if c != "facts"]
+    values = [f"{row}.[{c}]" for c in columns]
+    if "facts" in CHANGE_TRACKED[table]:
+        values += [
+            f"case when json_valid({row}.facts) then json_extract({row}.facts, '$.{f}') end"
+            for f in ("official_site", "third_party", "third_party_site")
+        ]
+    return f"json_array({', '.join(values)})"
+
+
+@migrations(name="0023_net_change_stamps")
+def net_change_stamps(db: Database) -> None:
+    """A change undone before the next export leaves no stamp (issue 11).
+
+    A crawl saves each pair with its page's verdict, and the end of the run
+    scores it again, mostly back to what it was: 0020's triggers stamped
+    every pair a run saw, so a delta after a run that saw the same pages read
+    them all. Now the first change of a row after an export mark keeps the
+    row's tracked state and stamp (`change_base`); a later change that brings
+    the state back to it gives the row its old stamp again. `mark_changes`
+    empties `change_base` (every row in it is then of an older tick).
+    """
+    db.execute(
+        "create table if not exists change_base (tbl text not null, row integer not null,"
+        " tick integer, prev integer, state text, primary key (tbl, row)) without rowid"
+    )
+    for table, columns in CHANGE_TRACKED.items():
+        db.execute(f"drop trigger if exists [{table}_changed_on_update]")
+        tick = "(select tick from change_clock where id = 0)"
+        changed = " or ".join(f"old.[{c}] is not new.[{c}]" for c in columns)
+        db.execute(
+            f"create trigger [{table}_changed_on_update]"
+            f" after update of {', '.join(f'[{c}]' for c in columns)} on [{table}]"
+            f" when {changed} begin"
+            f" insert or replace into change_base (tbl, row, tick, prev, state)"
+            f" select '{table}', old.rowid, {tick}, old.changed_at, {_tracked_state(table, 'old')}"
+            f" where not exists (select 1 from change_base b where b.tbl = '{table}'"
+            f" and b.row = old.rowid and b.tick = {tick});"
+            f" update [{table}] set changed_at = coalesce("
+            f"(select b.prev from change_base b where b.tbl = '{table}' and b.row = new.rowid"
+            f" and b.tick = {tick} and b.state = {_tracked_state(table, 'new')}), {tick})"
+            " where rowid = new.rowid; end"
+        )
+
+
+def _tracked_state_v2(table: str, row: str) -> str:
+    """`_tracked_state` reading the pair's facts once (0024's triggers and
+    `storage.changes`), not once per fact."""
+    columns = [c for c in CHANGE_TRACKED[table] if c != "facts"]
+    values = [f"{row}.[{c}]" for c in columns]
+    if "facts" in CHANGE_TRACKED[table]:
+        paths = ", ".join(f"'$.{f}'" for f in ("official_site", "third_party", "third_party_site"))
+        values.append(
+            f"case when json_valid({row}.facts) then json_extract({row}.facts, {paths}) end"
+        )
+    return f"json_array({', '.join(values)})"
+
+
+@migrations(name="0024_deferred_change_stamps")
+def deferred_change_stamps(db: Database) -> None:
+    """A change is stamped when an export marks the clock, not when it is written
+    (issue 11): 0023 rewrote each wide pair row twice a run (stamped by the save,
+    the stamp undone by the end of the run). Now the first change of a row after a
+    mark only keeps its tracked state in `change_base`; `mark_changes` stamps the
+    rows whose state differs from it, and a delta before that compares them itself
+    (`changed_pairs`). Inserts are still stamped at once.
+    """
+    for table, columns in CHANGE_TRACKED.items():
+        db.execute(f"drop trigger if exists [{table}_changed_on_update]")
+        changed = " or ".join(f"old.[{c}] is not new.[{c}]" for c in columns)
+        db.execute(
+            f"create trigger [{table}_changed_on_update]"
+            f" after update of {', '.join(f'[{c}]' for c in columns)} on [{table}]"
+            f" when {changed} begin"
+            " insert into change_base (tbl, row, tick, prev, state)"
+            f" select '{table}', old.rowid, (select tick from change_clock where id = 0),"
+            f" old.changed_at, {_tracked_state_v2(table, 'old')}"
+            f" where not exists (select 1 from change_base b where b.tbl = '{table}'"
+            " and b.row = old.rowid); end"
+        )
