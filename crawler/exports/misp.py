@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import tempfile
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from pymisp import MISPObject
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
+from crawler.exports.spool import Spool
 
 THREAT_LEVEL = {"high": 1, "medium": 2, "low": 3}  # MISP: 1 high .. 4 undefined
 # What a number's object reads from its strongest pair (kept until the end).
@@ -142,27 +142,6 @@ def _number_parts(r: dict) -> list[tuple[str, str]]:
     return parts
 
 
-class _Spool:
-    """Records written to a temporary file and read back by offset: what the numbers'
-    objects need stays on disk until the end, so memory stays flat however many
-    pairs a year's export holds."""
-
-    def __init__(self, file: IO[bytes]):
-        self.file = file
-
-    def put(self, value) -> int:
-        offset = self.file.tell()
-        self.file.write(json.dumps(value, ensure_ascii=False).encode("utf-8") + b"\n")
-        return offset
-
-    def get(self, offset: int):
-        end = self.file.tell()
-        self.file.seek(offset)
-        value = json.loads(self.file.readline())
-        self.file.seek(end)
-        return value
-
-
 @dataclass
 class _Number:
     """A number's object, written after the attributes it refers to: its first
@@ -172,7 +151,7 @@ class _Number:
     first: int
     references: list[int] = field(default_factory=list)
 
-    def as_misp(self, spool: _Spool) -> dict:
+    def as_misp(self, spool: Spool) -> dict:
         header, per = _template()
         r = spool.get(self.first)
         attributes = [
@@ -281,8 +260,8 @@ def write_misp(
     flagged-pair records, each pair's attributes as it comes; return the pairs written."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     out.write('{"Event": {\n"uuid": ' + json.dumps(str(uuid.uuid4())) + ',\n"Attribute": [')
-    with tempfile.TemporaryFile() as spooled:
-        seen = _write_body(records, out, files or EvidenceFiles(None), _Spool(spooled))
+    with Spool() as spool:
+        seen = _write_body(records, out, files or EvidenceFiles(None), spool)
     tags = ["tlp:amber", 'circl:incident-classification="scam"']
     tags += [_tag("brand", b) for b in sorted(seen.brands)]
     tail = {
@@ -306,7 +285,7 @@ class _Seen:
     brands: set[str] = field(default_factory=set)
 
 
-def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spool: _Spool):
+def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spool: Spool):
     """The event's attributes, each pair's as it comes, then the numbers' objects."""
     seen = _Seen()
     numbers: dict[str, _Number] = {}
