@@ -419,27 +419,35 @@ def _recency(row: dict):
 
 def shape(rows: list[dict], preset: Preset) -> list[Item]:
     """Filter, group and project rows into the preset's items."""
-    rows = [r for r in rows if _matches(r, preset.where)]
-    if preset.group_by:
-        groups: dict[str, list[dict]] = {}
-        for r in rows:
-            gkey = json.dumps([r.get(f) for f in preset.group_by], default=str)
-            groups.setdefault(gkey, []).append(r)
-        made = []
-        for members in groups.values():
-            latest = max(members, key=_recency)
-            row = dict(latest)
-            for column, rule in preset.aggregate.items():
-                row[column] = aggregate(rule, column, members, latest)
-            made.append((row, members))
-    else:
-        made = [(r, [r]) for r in rows]
+    groups: dict = {}
+    for n, r in enumerate(rows):
+        if _matches(r, preset.where):
+            groups.setdefault(_group_of(r, preset, n), []).append(r)
     items = []
-    for row, members in made:
-        out = {c: row.get(c) for c in preset.columns}
-        key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+    for members in groups.values():
+        out, key = _item_row(members, preset)
         items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
     return order(items, preset)
+
+
+def _group_of(row: dict, preset: Preset, n: int):
+    """The group a row belongs to: its `group_by` values, or its own (`n`) when ungrouped."""
+    if preset.group_by:
+        return json.dumps([row.get(f) for f in preset.group_by], default=str)
+    return n
+
+
+def _item_row(members: list[dict], preset: Preset) -> tuple[dict, str]:
+    """A group's item: the row (its latest member, aggregated by the preset's rules),
+    projected to the preset's columns, and the key that names it."""
+    latest = max(members, key=_recency)
+    row = dict(latest)
+    if preset.group_by:
+        for column, rule in preset.aggregate.items():
+            row[column] = aggregate(rule, column, members, latest)
+    out = {c: row.get(c) for c in preset.columns}
+    key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+    return out, key
 
 
 def shape_spooled(
@@ -448,18 +456,13 @@ def shape_spooled(
     """`shape` made in `spool`, in one pass over the rows: the items of the live rows
     and (with `dismissed`) those of the dismissed ones, each the same items in the
     same order as `shape` makes; only keys, fingerprints and sort fields are held."""
-    counter = itertools.count()
     live: dict = {}
     gone: dict = {}
-    for r in rows:
+    for n, r in enumerate(rows):
         was_dismissed = r.get("status") == "dismissed"
         if (was_dismissed and not dismissed) or not _matches(r, preset.where):
             continue
-        group = (
-            json.dumps([r.get(f) for f in preset.group_by], default=str)
-            if preset.group_by
-            else next(counter)  # ungrouped: each row its own item
-        )
+        group = _group_of(r, preset, n)
         (gone if was_dismissed else live).setdefault(group, []).append(spool.put(r))
     return _spooled_items(live, preset, spool), _spooled_items(gone, preset, spool)
 
@@ -469,13 +472,7 @@ def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledIt
     items = []
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
-        latest = max(members, key=_recency)
-        row = dict(latest)
-        if preset.group_by:
-            for column, rule in preset.aggregate.items():
-                row[column] = aggregate(rule, column, members, latest)
-        out = {c: row.get(c) for c in preset.columns}
-        key = json.dumps([row.get(k) for k in preset.key], default=str, ensure_ascii=False)
+        out, key = _item_row(members, preset)
         head = {n: out[n] if n in out else members[0].get(n) for n in names}
         last = max((p.get("last_seen") or "" for p in members), default="")
         at = spool.put(out)
