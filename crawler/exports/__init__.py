@@ -124,37 +124,33 @@ def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) ->
     STIX, MISP and XARF are made of the flagged pairs behind the items (each
     pair once, its latest sighting); `files` reads their evidence bytes.
     """
-    if fmt in PAIR_FORMATS and items and isinstance(items[0], SpooledItem):
-        return _write_spooled_pairs(fmt, items, out, files)
     if fmt in PAIR_FORMATS:
-        pairs: dict[tuple, dict] = {}
-        for item in items:
-            for p in item.pairs:
-                k = (p["domain"], p["phone"])
-                if k not in pairs or (p.get("last_seen") or "") > (pairs[k].get("last_seen") or ""):
-                    pairs[k] = p
-        return pair_writer(fmt)(list(pairs.values()), out, files)
+        return _write_pairs(fmt, items, out, files)
     return WRITERS[fmt]((item.row for item in items), out, columns=columns)
 
 
-def _write_spooled_pairs(fmt: str, items: list[SpooledItem], out: IO[str], files) -> int:
-    """`write_rows` of a pair format for items made in a spool: the same pairs, in the
-    order each writer makes of a whole list, read back one at a time."""
-    spool = items[0].spool
-    latest: dict[tuple, tuple] = {}  # (domain, phone) -> (last_seen, score, offset)
+def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
+    """The flagged pairs behind the items, each once (its latest sighting), in the
+    order each writer makes of a whole list; a spooled item's pairs are read back
+    from the spool one at a time as they are written."""
+    latest: dict[tuple, tuple] = {}  # (domain, phone) -> (last_seen, score, pair or offset)
     for item in items:
-        for at in item.pairs_at:
-            p = spool.get(at)
+        spooled = isinstance(item, SpooledItem)
+        for ref in item.pairs_at if spooled else item.pairs:
+            p = item.spool.get(ref) if spooled else ref
             k = (p["domain"], p["phone"])
             seen = p.get("last_seen") or ""
             if k not in latest or seen > latest[k][0]:
-                latest[k] = (seen, p.get("score") or 0, at)
+                latest[k] = (seen, p.get("score") or 0, ref)
     keys = list(latest)
-    if fmt == "misp":  # strongest first, as write_misp sorts a list
+    if fmt == "misp":  # strongest first: a number's object is its strongest pair's
         keys.sort(key=lambda k: (-latest[k][1], k[1], k[0]))
-    elif fmt == "xarf":  # a site's pairs together, sites in order, as xarf.reports makes them
+    elif fmt == "xarf":  # a site's pairs together, sites in order: one report each
         keys.sort(key=lambda k: k[0] or "")
-    records = (spool.get(latest[k][2]) for k in keys)
+    spool = items[0].spool if items and isinstance(items[0], SpooledItem) else None
+    records = (
+        spool.get(latest[k][2]) if isinstance(latest[k][2], int) else latest[k][2] for k in keys
+    )
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
