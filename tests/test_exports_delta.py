@@ -18,7 +18,7 @@ import pytest
 from sqlite_utils import Database
 
 from crawler import history, storage, triage
-from crawler.exports import FORMATS, core
+from crawler.exports import FORMATS, core, delta
 from crawler.exports.core import default_floor, prepare_export, record_export, write_export
 from crawler.exports.recipients import load_presets
 from crawler.scoring import Facts, verdict_record
@@ -272,37 +272,37 @@ def test_a_full_scan_when_no_export_says_where_to_start(db, monkeypatch):
     # The same recipient with another definition: its fingerprints are not the ledger's.
     columns = [c for c in preset.columns if c != "brand"]
     edited = preset.__class__(**{**vars(preset), "columns": columns})
-    assert core.covering_export(db, edited, "jsonl", "low") is None
+    assert delta.covering_export(db, edited, "jsonl", "low") is None
     assert write_export(db, edited, "jsonl", io.BytesIO(), since="last").count > 0
     assert read[-1] == len(storage.flagged(db))
     # A floor below the one last delivered covers less than asked: all read.
-    assert core.covering_export(db, preset, "jsonl", "medium") is not None
+    assert delta.covering_export(db, preset, "jsonl", "medium") is not None
     # (a delivery at medium does not cover a delta at low)
     record_export(
         db,
         write_export(db, preset, "csv", io.BytesIO(), since="last", min_risk="medium", mark=True),
     )
-    assert core.covering_export(db, preset, "csv", "low") is None
-    assert core.covering_export(db, preset, "csv", "high") is not None
+    assert delta.covering_export(db, preset, "csv", "low") is None
+    assert delta.covering_export(db, preset, "csv", "high") is not None
 
 
 def test_a_preset_whose_fingerprint_reads_untracked_fields_reads_everything():
     preset = PRESETS["default"]
-    assert core.tracked(preset)
-    assert not core.tracked(preset.__class__(**{**vars(preset), "ignore_in_delta": []}))
+    assert delta.tracked(preset)
+    assert not delta.tracked(preset.__class__(**{**vars(preset), "ignore_in_delta": []}))
     for name in ("regulator", "operator", "search-engine", "hosting"):
-        assert not core.tracked(PRESETS[name])
-    assert core.anchored(PRESETS["regulator"]) == "phone"
-    assert core.anchored(PRESETS["hosting"]) == "domain"
+        assert not delta.tracked(PRESETS[name])
+    assert delta.anchored(PRESETS["regulator"]) == "phone"
+    assert delta.anchored(PRESETS["hosting"]) == "domain"
     # Operators' groups are number ranges, search engines' ads: every pair is read.
-    assert core.anchored(PRESETS["operator"]) is None
-    assert core.anchored(PRESETS["search-engine"]) is None
+    assert delta.anchored(PRESETS["operator"]) is None
+    assert delta.anchored(PRESETS["search-engine"]) is None
     # A group's "latest" row is the most recently seen: a pair's last seen is not
     # tracked, a sighting's is (a new sighting is found by its rowid).
     by_site = preset.__class__(**{**vars(preset), "group_by": ["domain"], "key": ["domain"]})
-    assert core.anchored(by_site) is None
+    assert delta.anchored(by_site) is None
     sightings = preset.__class__(**{**vars(by_site), "source": "sightings"})
-    assert core.anchored(sightings) == "domain"
+    assert delta.anchored(sightings) == "domain"
 
 
 def test_the_cli_marks_a_delivered_export_only(tmp_path):
@@ -341,7 +341,7 @@ def test_a_database_from_before_change_tracking_reads_everything_once(tmp_path, 
     ).fetchone() == (0,)
     preset = PRESETS["default"]
     for fmt in FORMATS:
-        assert core.covering_export(db, preset, fmt, default_floor(preset, fmt)) is None
+        assert delta.covering_export(db, preset, fmt, default_floor(preset, fmt)) is None
     check_all(db, monkeypatch)  # the same delta both ways, then delivered with a mark
     flagged = storage.flagged(db)
     db.execute("update numbers set risk = 'low' where phone = ?", [flagged[0]["phone"]])
@@ -436,7 +436,7 @@ def test_a_run_that_sees_the_same_pages_again_stamps_little(db, monkeypatch):
     crawl(db, 0, range(0, 20))
     crawl(db, 1, range(0, 20))
     check_all(db, monkeypatch)
-    tick = core.covering_export(db, PRESETS["default"], "jsonl", "low")["change_tick"]
+    tick = delta.covering_export(db, PRESETS["default"], "jsonl", "low")["change_tick"]
     crawl(db, 1, range(0, 20))  # the same pages, verdicts and time again
     assert len(storage.changed_pairs(db, tick)) < db["site_numbers"].count / 4
     assert set(check_all(db, monkeypatch).values()) == {0}

@@ -7,6 +7,7 @@ mistake is a `ConfigError` naming the file, the line where known and the field.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,10 @@ class Preset:
     ignore_in_delta: list[str] = field(default_factory=lambda: list(DEFAULT_IGNORE_IN_DELTA))
     min_risk: str = "low"  # the recipient's floor when --min-risk is not given
     verdict: str = "pair"  # whose risk the floor applies to: pair, number or site
+
+    def item_key(self, row: dict) -> str:
+        """The key that names a row's item in the exports ledger (its `key` fields)."""
+        return json.dumps([row.get(k) for k in self.key], default=str, ensure_ascii=False)
 
 
 def _strings(value, path, line, name) -> list[str]:

@@ -1,0 +1,191 @@
+"""What a `--since last` delta reads (schema 0020: change tracking).
+
+A delivered export marks the change clock and records its preset's hash
+(`preset_hash`); a delta to the same recipient then reads only the pairs,
+numbers or sites stamped since the covering export (`delta_plan`), or every
+pair when there is none. crawler.exports.core compares the fingerprints as
+for a full scan, so the records are the same either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from sqlite_utils import Database
+
+from crawler import storage
+from crawler.exports.recipients import Preset
+from crawler.risk import RISK_ORDER
+
+# Bump when an export row or its fingerprint changes shape for the same preset
+# (export_record, the pair row's fields, `fingerprint`): every recipient's next
+# delta then reads everything once, as the ledger's fingerprints were made the old way.
+RECORD_VERSION = 1
+
+# The fields of a pair row (`iter_pair_rows`) made only of columns whose changes
+# the database stamps (storage.CHANGE_TRACKED): a delta whose fingerprints and
+# filter read nothing else need only read the pairs stamped since the last export.
+TRACKED_FIELDS = frozenset(
+    {
+        # site_numbers
+        "phone",
+        "domain",
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "first_seen",
+        "first_run",
+        "brand_site",  # facts
+        "third_party",  # facts
+        # numbers (and the phone)
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "number_range",
+        "number_score",
+        "number_risk",
+        "number_reasons",
+        # numbers' and sites' statuses
+        "status",
+        # sites
+        "site_score",
+        "site_risk",
+        "site_reasons",
+    }
+)
+
+
+def preset_hash(preset: Preset) -> str:
+    """What makes a preset's rows and fingerprints: its definition (not its
+    description or default floor) and the record's version."""
+    spec = {k: v for k, v in asdict(preset).items() if k not in ("description", "min_risk")}
+    spec["record_version"] = RECORD_VERSION
+    blob = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# The fields of a sighting row (`sighting_rows`) that come from the sighting, not
+# its pair: a new sighting is found by its rowid (exports.sightings_mark).
+SIGHTING_FIELDS = frozenset(
+    {
+        "url",
+        "entry_url",
+        "engine",
+        "query",
+        "rank",
+        "is_ad",
+        "ip",
+        "warc_file",
+        "warc_record_id",
+        "payload_sha256",
+        "first_seen",
+        "last_seen",
+    }
+)
+
+
+def _reads(preset: Preset) -> set[str]:
+    """The row fields a preset's items, keys and fingerprints depend on."""
+    read = set(preset.where) | set(preset.group_by) | set(preset.key)
+    for column in preset.columns:
+        if column in preset.ignore_in_delta:
+            continue
+        rule = preset.aggregate.get(column, "latest") if preset.group_by else None
+        if rule == "latest":  # the group's most recent row (`_recency`)
+            read |= {column, "last_seen", "score"}
+        elif rule and rule.startswith(("collect:", "count:")):
+            read |= {f.strip() for f in rule.split(":", 1)[1].split(",") if f.strip()}
+        else:
+            read.add(column)
+    return read
+
+
+def anchored(preset: Preset) -> str | None:
+    """For a grouped preset of pairs or sightings whose groups are each of one number
+    or one site (the regulator's, hosting's): `phone` or `domain`, when everything its
+    fingerprints read is tracked (pairs, numbers and sites stamped, sightings added);
+    a delta then makes again only the groups of the numbers or sites that changed."""
+    if preset.source not in ("pairs", "sightings"):
+        return None
+    allowed = TRACKED_FIELDS | (SIGHTING_FIELDS if preset.source == "sightings" else set())
+    for anchor in ("phone", "domain"):
+        if anchor in preset.group_by and _reads(preset) <= allowed:
+            return anchor
+    return None
+
+
+def tracked(preset: Preset) -> bool:
+    """Can a delta of this preset read only what changed? One item per flagged pair
+    (its key names the pair), and fingerprints and filter of tracked fields only."""
+    read = (set(preset.columns) - set(preset.ignore_in_delta)) | set(preset.where)
+    return (
+        preset.source == "pairs"
+        and not preset.group_by
+        and set(preset.key) == {"domain", "phone"}
+        and read <= TRACKED_FIELDS
+    )
+
+
+@dataclass
+class DeltaPlan:
+    """A delta's candidates: rowids of the pairs to read and, for one item per pair,
+    their fingerprints as last sent; for an `anchored` preset, the numbers or sites
+    whose groups are made again (their items' fingerprints are read once made)."""
+
+    rowids: list[int]
+    sent: dict[str, str] | None = None
+    of: tuple[str, list[str]] | None = None
+
+
+def covering_export(db: Database, preset: Preset, fmt: str, min_risk: str) -> dict | None:
+    """The latest export to this recipient in this format after which every item it
+    could send had its fingerprint in the ledger: one that covered everything
+    (`since` empty or last) with this preset's definition, at this floor (or below,
+    for items of one pair each: their rows do not depend on the floor); every export
+    since must have the same definition, and for grouped items the same floor (their
+    fingerprints were made the same way). None when there is none."""
+    want = preset_hash(preset)
+    floor = RISK_ORDER[min_risk]
+    for e in storage.export_marks(db, preset.name, fmt):
+        level = RISK_ORDER.get(e["min_risk"], floor + 1)
+        if e["preset_hash"] != want or (preset.group_by and level != floor):
+            return None
+        if e["change_tick"] is not None and e["since"] in ("", "last") and level <= floor:
+            return e
+    return None
+
+
+def delta_plan(
+    db: Database, preset: Preset, fmt: str, *, min_risk: str, run_id: int | None = None
+) -> DeltaPlan | None:
+    """What a `--since last` delta must read: the pairs stamped (schema 0020) since
+    the covering export (`covering_tick`) and every pair of a dismissed number or
+    site, with their last sent fingerprints. None when the delta must read every
+    pair (no covering export, a preset changed since or not `tracked`).
+
+    A superset of what changed: an item not among them is as it was when the
+    covering export read it, so its fingerprint is the one last sent, and the
+    fingerprint comparison that follows drops the candidates that did not change."""
+    anchor = anchored(preset)
+    if run_id is not None or not (tracked(preset) or anchor):
+        return None
+    e = covering_export(db, preset, fmt, min_risk)
+    if e is None or (preset.source == "sightings" and e["sightings_mark"] is None):
+        return None
+    pairs = storage.changed_pairs(db, e["change_tick"])
+    if not anchor:
+        keys = sorted({preset.item_key({"domain": d, "phone": p}) for _, d, p in pairs})
+        return DeltaPlan(
+            [r for r, _, _ in pairs], storage.sent_for_keys(db, preset.name, fmt, keys)
+        )
+    # Every group of a number (site) that changed, had a pair change or a new sighting.
+    side = 0 if anchor == "domain" else 1
+    values = {pair[1 + side] for pair in pairs}
+    if preset.source == "sightings":
+        values |= {s[side] for s in storage.sightings_since(db, e["sightings_mark"])}
+    keys = sorted(values)
+    return DeltaPlan(storage.pairs_of(db, anchor, keys), of=(anchor, keys))
