@@ -440,3 +440,55 @@ def test_a_run_that_sees_the_same_pages_again_stamps_little(db, monkeypatch):
     crawl(db, 1, range(0, 20))  # the same pages, verdicts and time again
     assert len(storage.changed_pairs(db, tick)) < db["site_numbers"].count / 4
     assert set(check_all(db, monkeypatch).values()) == {0}
+
+
+def test_a_page_seen_again_as_it_was_is_no_candidate(db, monkeypatch):
+    """A sighting that repeats its page's latest one (the same URL, number and what the
+    preset reads of a page) changes no group of sightings: its number (site) is not
+    read again. The same page from another server changes hosting's (its IPs), not
+    the regulator's."""
+    crawl(db, 0, range(0, 8))
+    check_all(db, monkeypatch)
+    pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
+    (url, ip, facts) = db.execute(
+        "select url, ip, facts from site_numbers where domain = ? and phone = ?",
+        [pair["domain"], pair["phone"]],
+    ).fetchone()
+    verdicts = [
+        {
+            **{k: p[k] for k in ("phone", "number_type", "country", "score", "risk", "reasons")},
+            "raw": p["phone"],
+            "source": "text",
+            "flagged": True,
+            "facts": json.loads(f),
+        }
+        for p, f in [(pair, facts)]
+    ]
+
+    def seen_again(ip: str) -> None:
+        page = {
+            "url": url,
+            "entry_url": url,
+            "domain": pair["domain"],
+            "status": 200,
+            "title": "t",
+            "engine": "bing",
+            "query": pair["query"],
+            "brand": pair["brand"],
+            "is_ad": False,
+            "rank": 1,
+            "ip": ip,
+            "fetched_at": "2027-01-01T00:00:00+00:00",
+        }
+        storage.save_page(db, storage.start_run(db, "delta"), page, verdicts)
+
+    seen_again(ip)
+    for name in ("regulator", "hosting"):
+        assert core.delta_plan(db, PRESETS[name], "jsonl", min_risk="medium").of[1] == []
+    assert set(check_all(db, monkeypatch).values()) == {0}
+    seen_again("203.0.113.7")  # the same page from another server
+    assert core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium").of[1] == []
+    plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
+    assert plan.of == ("domain", [pair["domain"]])
+    sizes = check_all(db, monkeypatch)
+    assert sizes["hosting", "jsonl"] == 1 and sizes["regulator", "jsonl"] == 0

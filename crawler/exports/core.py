@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.evidence import warc_dir_for
-from crawler.exports.delta import delta_plan, preset_hash
+from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
 from crawler.exports.spool import Spool, SpooledItem
@@ -461,16 +461,26 @@ def _group_of(row: dict, preset: Preset, n: int):
     return n
 
 
-def _item_row(members: list[dict], preset: Preset) -> tuple[dict, str]:
+def _item_row(
+    members: list[dict],
+    preset: Preset,
+    skip: frozenset[str] = frozenset(),
+    made: dict | None = None,
+) -> tuple[dict, str]:
     """A group's item: the row (its latest member, aggregated by the preset's rules),
-    projected to the preset's columns, and the key that names it."""
+    projected to the preset's columns, and the key that names it. `skip`: columns
+    left out (not made), e.g. those its fingerprint ignores; `made`: columns
+    already made (a row made with `skip`)."""
     latest = max(members, key=_recency)
-    row = dict(latest)
-    if preset.group_by:
-        for column, rule in preset.aggregate.items():
-            row[column] = aggregate(rule, column, members, latest)
-    out = {c: row.get(c) for c in preset.columns}
-    return out, preset.item_key(row)
+
+    def value(column):
+        if made is not None and column in made:
+            return made[column]
+        rule = preset.aggregate.get(column) if preset.group_by else None
+        return aggregate(rule, column, members, latest) if rule else latest.get(column)
+
+    out = {c: value(c) for c in preset.columns if c not in skip}
+    return out, preset.item_key({k: out[k] if k in out else value(k) for k in preset.key})
 
 
 def shape_spooled(
@@ -491,16 +501,76 @@ def shape_spooled(
 
 
 def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
-    names = [spec.lstrip("-") for spec in preset.order_by]
     items = []
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
         out, key = _item_row(members, preset)
-        head = {n: out[n] if n in out else members[0].get(n) for n in names}
-        last = max((p.get("last_seen") or "" for p in members), default="")
-        at = spool.put(out)
-        items.append(SpooledItem(key, fingerprint(out, preset), head, last, spool, at, offsets))
+        items.append(_spooled(spool, preset, out, key, fingerprint(out, preset), members, offsets))
     return order(items, preset)
+
+
+def _spooled(spool, preset, out, key, fp, members, offsets) -> SpooledItem:
+    """An item whose row and members (at `offsets`) are in `spool`, its row put there now."""
+    names = [spec.lstrip("-") for spec in preset.order_by]
+    head = {n: out[n] if n in out else members[0].get(n) for n in names}
+    last = max((p.get("last_seen") or "" for p in members), default="")
+    return SpooledItem(key, fp, head, last, spool, spool.put(out), offsets)
+
+
+def _anchored_items(
+    db: Database, preset: Preset, fmt: str, of: tuple[str, list[str]], *, min_risk, spool
+) -> list:
+    """The items of a `--since last` delta of a preset grouped by number or site
+    (`delta.anchored`) whose items come in a total order (`delta.chunkable`): the
+    groups of the numbers or sites `of` made again, a few hundred at a time, and
+    only those whose fingerprint differs from the one last sent kept (in `spool`
+    when given). The same items as a full scan's delta: a group's rows are those
+    of its number (site) only, in the order a full scan reads them."""
+    from crawler.exports import PAIR_FORMATS
+
+    anchor, values = of
+    skip = frozenset(preset.ignore_in_delta) - set(preset.key)
+    live: set[str] = set()
+    kept: list = []
+    gone: list = []
+    for chunk in _chunked(values, 500):
+        rows = SOURCES[preset.source](
+            db,
+            min_risk=min_risk,
+            include_dismissed=True,
+            by=preset.verdict,
+            only=storage.pairs_of(db, anchor, chunk),
+            **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
+        )
+        groups: tuple[dict, dict] = ({}, {})  # live, dismissed
+        for r in rows:
+            if _matches(r, preset.where):
+                dismissed = r.get("status") == "dismissed"
+                groups[dismissed].setdefault(_group_of(r, preset, 0), []).append(r)
+        made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
+        sent = storage.sent_for_keys(
+            db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
+        )
+        for dismissed, both in enumerate(made):
+            for part, key, members in both:
+                if not dismissed:
+                    live.add(key)
+                fp = fingerprint(part, preset)  # the columns it ignores left out
+                if sent.get(key) == fp or (dismissed and key not in sent):
+                    continue
+                out, _ = _item_row(members, preset, made=part)
+                if spool is None:
+                    item = Item(key=key, row=out, pairs=members, fingerprint=fp)
+                else:  # the pairs are kept for the formats made of them
+                    offsets = [spool.put(m) for m in members] if fmt in PAIR_FORMATS else []
+                    item = _spooled(spool, preset, out, key, fp, members, offsets)
+                (gone if dismissed else kept).append(item)
+    return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _chunked(values: list, size: int):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def order(items: list[Item], preset: Preset) -> list[Item]:
@@ -611,6 +681,8 @@ def _made_items(
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
+    if plan and plan.of and chunkable(preset):
+        return _anchored_items(db, preset, fmt, plan.of, min_risk=min_risk, spool=spool)
     only = {"only": plan.rowids} if plan else {}
     if plan and plan.of and preset.source == "sightings":
         only["of"] = plan.of

@@ -88,20 +88,52 @@ SIGHTING_FIELDS = frozenset(
 )
 
 
+# The fields of a row that are its number's (its site's): the same in every row of
+# a group of one number (one site), whichever is the group's most recent.
+OF_THE_NUMBER = frozenset(
+    {
+        "phone",
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "number_range",
+        "number_score",
+        "number_risk",
+        "number_reasons",
+    }
+)
+OF_THE_SITE = frozenset({"domain", "site_score", "site_risk", "site_reasons"})
+
+
 def _reads(preset: Preset) -> set[str]:
     """The row fields a preset's items, keys and fingerprints depend on."""
     read = set(preset.where) | set(preset.group_by) | set(preset.key)
+    constant = _constant(preset)
     for column in preset.columns:
         if column in preset.ignore_in_delta:
             continue
         rule = preset.aggregate.get(column, "latest") if preset.group_by else None
-        if rule == "latest":  # the group's most recent row (`_recency`)
+        if rule == "latest" and column in constant:
+            read.add(column)  # the same in every row of the group
+        elif rule == "latest":  # the group's most recent row (`_recency`)
             read |= {column, "last_seen", "score"}
         elif rule and rule.startswith(("collect:", "count:")):
             read |= {f.strip() for f in rule.split(":", 1)[1].split(",") if f.strip()}
         else:
             read.add(column)
     return read
+
+
+def _constant(preset: Preset) -> frozenset[str]:
+    """The fields whose value is the same in every row of any one group: those of the
+    number (site) when each group is of one number (site)."""
+    constant = frozenset(preset.group_by)
+    if "phone" in preset.group_by:
+        constant |= OF_THE_NUMBER
+    if "domain" in preset.group_by:
+        constant |= OF_THE_SITE
+    return constant
 
 
 def anchored(preset: Preset) -> str | None:
@@ -116,6 +148,25 @@ def anchored(preset: Preset) -> str | None:
         if anchor in preset.group_by and _reads(preset) <= allowed:
             return anchor
     return None
+
+
+def _page_fields(preset: Preset) -> tuple[str, ...] | None:
+    """For a preset of sightings: the fields of a page's row, taken from its latest
+    sighting, that its items read besides the page's URL and first seen (a sighting
+    that repeats the page's latest in these changes nothing it reads); None when its
+    items read the last seen (every new sighting moves it)."""
+    read = _reads(preset)
+    if "last_seen" in read:
+        return None
+    return tuple(sorted(read & (SIGHTING_FIELDS - {"url", "first_seen", "last_seen"})))
+
+
+def chunkable(preset: Preset) -> bool:
+    """Are an `anchored` preset's items made the same a few numbers (sites) at a time?
+    Yes when its items come in one order whatever order they are made in: each
+    item's key is its group's fields, and it is ordered by them (no two items tie)."""
+    names = {spec.lstrip("-") for spec in preset.order_by}
+    return set(preset.key) == set(preset.group_by) <= names
 
 
 def tracked(preset: Preset) -> bool:
@@ -134,9 +185,10 @@ def tracked(preset: Preset) -> bool:
 class DeltaPlan:
     """A delta's candidates: rowids of the pairs to read and, for one item per pair,
     their fingerprints as last sent; for an `anchored` preset, the numbers or sites
-    whose groups are made again (their items' fingerprints are read once made)."""
+    whose groups are made again (their items' fingerprints are read once made;
+    no rowids when they are made a few at a time, `chunkable`)."""
 
-    rowids: list[int]
+    rowids: list[int] | None
     sent: dict[str, str] | None = None
     of: tuple[str, list[str]] | None = None
 
@@ -186,6 +238,9 @@ def delta_plan(
     side = 0 if anchor == "domain" else 1
     values = {pair[1 + side] for pair in pairs}
     if preset.source == "sightings":
-        values |= {s[side] for s in storage.sightings_since(db, e["sightings_mark"])}
+        new = storage.sightings_since(db, e["sightings_mark"], _page_fields(preset))
+        values |= {s[side] for s in new}
     keys = sorted(values)
-    return DeltaPlan(storage.pairs_of(db, anchor, keys), of=(anchor, keys))
+    # Made a few at a time (`chunkable`), each chunk reading its own pairs.
+    rowids = None if chunkable(preset) else storage.pairs_of(db, anchor, keys)
+    return DeltaPlan(rowids, of=(anchor, keys))

@@ -99,10 +99,10 @@ _CHANGED = """
           where n.changed_at > 0 and n.changed_at >= :tick
     union select p.rowid from sites s join site_numbers p on p.domain = s.domain
           where s.changed_at > 0 and s.changed_at >= :tick
-    union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
-          where n.status = 'dismissed'
-    union select p.rowid from sites s join site_numbers p on p.domain = s.domain
-          where s.status = 'dismissed'
+    union select p.rowid from numbers n indexed by idx_numbers_status
+          join site_numbers p on p.phone = n.phone where n.status = 'dismissed'
+    union select p.rowid from sites s indexed by idx_sites_status
+          join site_numbers p on p.domain = s.domain where s.status = 'dismissed'
 """
 
 
@@ -122,10 +122,52 @@ def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
     ).fetchall()
 
 
-def sightings_since(db: Database, mark: int) -> list[tuple[str, str]]:
-    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`)."""
+# The columns of a sighting a page's export row takes from its latest sighting
+# (crawler.exports.core._page_rows), besides its url, first and last seen.
+_PAGE_FROM_LATEST = (
+    "entry_url",
+    "engine",
+    "query",
+    "rank",
+    "is_ad",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+)
+
+
+def sightings_since(
+    db: Database, mark: int, same: tuple[str, ...] | None = None
+) -> list[tuple[str, str]]:
+    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`).
+
+    With `same` (columns of `_PAGE_FROM_LATEST`): only the sightings that may change
+    their page's row (one per page URL and number) in those columns or its first
+    seen: not those that come after the page's latest sighting up to `mark` with the
+    same values in `same` (a page seen again, as it was). Latest and after are in
+    the order the export reads a site's sightings (seen_at, id)."""
+    if same is None:
+        return db.execute(
+            "select distinct domain, phone from sightings where rowid > ?", [mark]
+        ).fetchall()
+    unknown = set(same) - set(_PAGE_FROM_LATEST)
+    if unknown:
+        raise ValueError(f"sightings_since: {sorted(unknown)} not among {_PAGE_FROM_LATEST}")
+    equal = "".join(f" and o.[{c}] is s.[{c}]" for c in same)
+    # The page's latest sighting up to the mark: found through the number's
+    # sightings (index on phone), a few per number.
     return db.execute(
-        "select distinct domain, phone from sightings where rowid > ?", [mark]
+        f"""select distinct s.domain, s.phone from sightings s where s.rowid > :mark
+            and not exists (
+                select 1 from sightings o where o.rowid = (
+                    select b.rowid from sightings b
+                    where b.phone = s.phone and b.domain = s.domain and b.url = s.url
+                      and b.rowid <= :mark
+                    order by b.seen_at desc, b.id desc limit 1)
+                and (o.seen_at < s.seen_at or (o.seen_at = s.seen_at and o.id < s.id))
+                {equal})""",
+        {"mark": mark},
     ).fetchall()
 
 

@@ -7,9 +7,12 @@ tests/test_storage_sql.py).
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from typing import TYPE_CHECKING
 
-from crawler.scoring.facts import Facts
+# For the annotation only: the scorer's imports (phonenumbers, tldextract) were a
+# third of every read command's start-up.
+if TYPE_CHECKING:
+    from crawler.scoring.facts import Facts
 
 # Made once: json.dumps with options builds an encoder on every call, and the end
 # of a run encodes tens of thousands of facts and reasons.
@@ -32,16 +35,16 @@ def facts_json(facts: dict | Facts | None) -> str | None:
     keys sorted."""
     if not facts:
         return None
-    if isinstance(facts, Facts):
-        # A shallow read of the fields, not dataclasses.asdict: its deep copy of
-        # every value was most of the end-of-run step's time, and JSON copies anyway.
+    if not isinstance(facts, dict):
+        # A shallow read of the fields (a dataclass's __dict__ holds exactly its
+        # fields), not dataclasses.asdict: its deep copy of every value was most
+        # of the end-of-run step's time, and JSON copies anyway.
         # (_empty inline: this runs for every pair and sighting a run scores.)
-        values = facts.__dict__
         keep = {
             name: value
-            for name in _FACTS_FIELDS
+            for name, value in facts.__dict__.items()
             if (
-                (value := values[name]) is not None
+                value is not None
                 and value is not False
                 and not (type(value) in (list, dict) and not value)
             )
@@ -59,9 +62,6 @@ _ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
 # `facts_field` is the only place that turns a field into a JSON path;
 # tests/test_storage_sql.py checks these names against the dataclass, so a
 # renamed field fails there instead of reading null here.
-_FACTS_FIELDS = tuple(f.name for f in fields(Facts))
-
-
 FACTS_READ_BY_SQL = (
     "official_site",
     "brand_listing",
@@ -86,6 +86,6 @@ def signals_json(signals) -> str:
 
 def facts_field(name: str, column: str = "facts") -> str:
     """SQL for one `Facts` field of a facts JSON column: `json_extract(facts, '$.name')`."""
-    if name not in FACTS_READ_BY_SQL or name not in _FACTS_FIELDS:
+    if name not in FACTS_READ_BY_SQL:
         raise KeyError(f"{name!r} is not a Facts field read by SQL (FACTS_READ_BY_SQL)")
     return f"json_extract({column}, '$.{name}')"
