@@ -180,3 +180,62 @@ def test_misp_uuids_are_random_version_4():
     for u in made:
         parsed = uuid.UUID(u)
         assert str(parsed) == u and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_misp_uuids_are_new_in_a_forked_child():
+    import os
+
+    misp._uuid4()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next uuid, to the parent
+        os.write(write, misp._uuid4().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() != misp._uuid4()
+
+
+def test_the_pinned_phone_number_template_is_pymisps():
+    """The `phone-number` object's header and fields, pinned so that an export need not
+    import PyMISP, are those of PyMISP's own template."""
+    from pymisp import MISPObject
+
+    proto = MISPObject("phone-number", standalone=False)
+    for relation in misp._RELATIONS:
+        proto.add_attribute(relation, "x")
+    data = json.loads(proto.to_json())
+    header = {k: v for k, v in data.items() if k not in ("uuid", "Attribute")}
+    fields = ("type", "category", "to_ids", "disable_correlation")
+    per = {a["object_relation"]: {k: a[k] for k in fields} for a in data["Attribute"]}
+    assert misp._template() == (header, per)
+
+
+_NUMBERS = [
+    "+31852081234",
+    "+31612345678",
+    "+3120123456",
+    "+319001234567",
+    "+318001234",
+    "+442038071234",
+    "+447700900123",
+    "+18442173090",
+    "+5491123456789",  # Argentina's mobile token
+    "+541123456789",
+    "+4930123456",
+    "+33612345678",
+    "+861012345678",
+    "+80012345678",
+    "+882345678901",
+    "+31852081234;ext=12",
+]
+
+
+@given(number=st.sampled_from(_NUMBERS) | st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_the_national_destination_code_is_phonenumbers(number):
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return
+    assert misp._ndc_length(parsed) == phonenumbers.length_of_national_destination_code(parsed)
