@@ -239,3 +239,60 @@ def test_the_national_destination_code_is_phonenumbers(number):
     except phonenumbers.NumberParseException:
         return
     assert misp._ndc_length(parsed) == phonenumbers.length_of_national_destination_code(parsed)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    url=st.text(max_size=40)
+    | st.from_regex(r"https?://[a-z0-9.-]{0,20}(/[A-Za-z0-9._~/%?#:-]{0,20})?", fullmatch=True)
+)
+def test_a_plain_url_is_its_own_safe_form(url):
+    from w3lib.url import safe_url_string
+
+    stix._safe_url.cache_clear()
+    assert stix._safe_url(url) == safe_url_string(url)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    domain=st.sampled_from(["helpdesk.example", None, "xn--bcher-kva.example"]),
+    country=st.sampled_from(["NL", None, "XX", "gb"]),
+    number_type=st.sampled_from(["mobile", "fixed_line", "voip", None]),
+    carrier=st.sampled_from([None, "", "KPN"]),
+    warc=st.booleans(),
+    url=st.sampled_from(["https://helpdesk.example/contact", "http://h.example/a b?c=é#d"]),
+    dismissed=st.booleans(),
+)
+def test_every_shape_of_pair_is_what_stix2_makes(
+    domain, country, number_type, carrier, warc, url, dismissed
+):
+    """The pair's objects with and without their optional fields (no site, country,
+    carrier or WARC record) are stix2's, in its order."""
+    import io
+    import re
+
+    record = {
+        "phone": "+31852081234",
+        "domain": domain,
+        "url": url,
+        "brand": "Microsoft",
+        "risk": "high",
+        "score": 90,
+        "reasons": ["a", "b"],
+        "country": country,
+        "number_type": number_type,
+        "carrier": carrier,
+        "first_seen": "2026-10-01T10:00:00+00:00",
+        "last_seen": "2026-10-08T10:00:00.5+02:00",
+        "warc_record_id": "<urn:uuid:1>" if warc else None,
+        "warc_file": "a.warc.gz" if warc else None,
+        "payload_sha256": "0" * 64 if warc else None,
+        "status": "dismissed" if dismissed else "new",
+        "status_at": "2026-10-09T10:00:00+00:00",
+    }
+    records = [record, {**record, "phone": "+31852081235"}]
+    out = io.StringIO()
+    stix.write_stix(iter(records), out)
+    whole = stix.bundle(records).serialize(pretty=True, ensure_ascii=False) + "\n"
+    same_id = re.sub(r"bundle--[0-9a-f-]{36}", "bundle--X", out.getvalue())
+    assert same_id == re.sub(r"bundle--[0-9a-f-]{36}", "bundle--X", whole)

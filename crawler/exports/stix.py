@@ -108,9 +108,10 @@ def _sco(cls, **fields) -> dict:
     return _ordered(cls, {"type": cls._type, "spec_version": "2.1", **fields})
 
 
-def _sdo(cls, common: dict, **fields) -> dict:
-    """A domain object or relationship by serpwatch, as stix2 serializes it."""
-    return _ordered(cls, {"type": cls._type, "spec_version": "2.1", **common, **fields})
+def _sdo(cls, common: dict, id: str, **fields) -> dict:
+    """A domain object or relationship by serpwatch, as stix2 serializes it (its fields
+    given in that order cost least, `_ordered`)."""
+    return _ordered(cls, {"type": cls._type, "spec_version": "2.1", "id": id, **common, **fields})
 
 
 def _ordered(cls, fields: dict) -> dict:
@@ -119,6 +120,10 @@ def _ordered(cls, fields: dict) -> dict:
     order = _ORDER.get((cls, names))
     if order is None:  # a few shapes of fields per class: their order is kept
         order = _ORDER[cls, names] = tuple(k for k in cls._properties if k in fields)
+    if order == names:  # given in stix2's order (the pair's objects are)
+        if None not in fields.values():
+            return fields
+        return {k: v for k, v in fields.items() if v is not None}
     return {k: fields[k] for k in order if fields[k] is not None}
 
 
@@ -139,7 +144,20 @@ def _sco_id(kind: str, value: str) -> str:
         data = '{"value":"' + value + '"}'
     else:
         data = canonicalize({"value": value}, utf8=False)
-    return f"{kind}--{uuid.uuid5(SCO_DET_ID_NAMESPACE, data)}"
+    # uuid.uuid5(SCO_DET_ID_NAMESPACE, data), without making the UUID objects.
+    digest = bytearray(hashlib.sha1(_NAMESPACE + data.encode("utf-8")).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return f"{kind}--{_uuid_text(digest)}"
+
+
+_NAMESPACE = SCO_DET_ID_NAMESPACE.bytes
+
+
+def _uuid_text(digest: bytearray) -> str:
+    """A UUID's text from its first 16 bytes."""
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -161,8 +179,7 @@ def _stable_id(kind: str, *parts) -> str:
     digest = bytearray(hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).digest())
     digest[6] = (digest[6] & 0x0F) | 0x40
     digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest[:16].hex()
-    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"{kind}--{_uuid_text(digest)}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -172,8 +189,17 @@ def _when(value: str | None, fallback: datetime) -> datetime:
 
 @functools.lru_cache(maxsize=1024)
 def _safe_url(url: str) -> str:
-    """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it."""
+    """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it.
+    A plain URL (`_PLAIN_URL`) is its own safe form: w3lib's parsing costs more than
+    the rest of the pair."""
+    if _PLAIN_URL.fullmatch(url) and "xn--" not in url:
+        return url
     return safe_url_string(url)
+
+
+# http(s), a host of lowercase ASCII labels, a path of unreserved characters only:
+# nothing for w3lib to quote, encode or rewrite (tests/test_exports_fast.py).
+_PLAIN_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/[A-Za-z0-9._~/-]*)?")
 
 
 def _pattern_string(value: str) -> str:
@@ -304,9 +330,9 @@ def _claims(
         stix2.Relationship,
         common,
         id=_stable_id("relationship", "indicates", *pair),
+        relationship_type="indicates",
         source_ref=indicator["id"],
         target_ref=actor_id,
-        relationship_type="indicates",
     )
     sighting_id = _stable_id("sighting", *pair)
     return indicator, indicates, sighting_id, common
@@ -346,11 +372,11 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
         stix2.Sighting,
         common,
         id=sighting_id,
+        first_seen=_ts(first),
+        last_seen=_ts(last),
         sighting_of_ref=indicator["id"],
         observed_data_refs=[observed["id"]],
         where_sighted_refs=[PRODUCER_ID],
-        first_seen=_ts(first),
-        last_seen=_ts(last),
     )
     return [*new, indicator, indicates, observed, sighting]
 
@@ -361,8 +387,8 @@ def _evidence(r: dict) -> dict:
         return {}
     reference = {
         "source_name": "serpwatch-warc",
-        "external_id": r["warc_record_id"],
         "description": f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}",
+        "external_id": r["warc_record_id"],
     }
     return {"external_references": [_ordered(stix2.ExternalReference, reference)]}
 
@@ -384,10 +410,10 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> tuple:
         stix2.Sighting,
         common,
         id=sighting_id,
-        sighting_of_ref=indicator["id"],
-        where_sighted_refs=[PRODUCER_ID],
         first_seen=_ts(first),
         last_seen=_ts(last),
+        sighting_of_ref=indicator["id"],
+        where_sighted_refs=[PRODUCER_ID],
     )
     return indicator, indicates, sighting
 
@@ -435,13 +461,21 @@ def _pretty(value, pad: str) -> str:
     if kind is str:
         return encode_basestring(value)
     if kind is dict and value:
-        inner = pad + "    "
+        heads = _HEADS.get((pad, names := tuple(value)))
+        if heads is None:  # a few shapes of objects: each key's line start is kept
+            inner = pad + "    "
+            heads = _HEADS[pad, names] = (
+                inner + "    ",
+                [f"{inner}{encode_basestring(k)}: " for k in names],
+                "{\n",
+                "\n" + pad + "}",
+            )
+        inner = heads[0][:-4]
         items = [
-            f"{inner}{encode_basestring(k)}: "
-            + (encode_basestring(v) if type(v) is str else _pretty(v, inner))
-            for k, v in value.items()
+            head + (encode_basestring(v) if type(v) is str else _pretty(v, inner))
+            for head, v in zip(heads[1], value.values(), strict=True)
         ]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+        return heads[2] + ",\n".join(items) + heads[3]
     if kind is list and value:
         inner = pad + "    "
         items = [
@@ -452,6 +486,10 @@ def _pretty(value, pad: str) -> str:
         return int.__repr__(value)
     # true, false, null, floats, empty containers and whatever else: as json writes them.
     return json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + pad)
+
+
+# (indentation, an object's keys) -> its lines' starts (`_pretty`).
+_HEADS: dict[tuple, tuple] = {}
 
 
 _BUNDLE_HEAD = '{{\n    "type": "bundle",\n    "id": "{id}",\n    "objects": [\n'
