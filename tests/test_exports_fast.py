@@ -167,13 +167,6 @@ def test_stable_ids_are_version_4_uuids_of_the_digest(parts):
     assert stix._stable_id("indicator", *parts) == want
 
 
-@settings(max_examples=200, deadline=None)
-@given(value=_JSON_VALUES, pad=st.sampled_from(["", "        "]))
-def test_stix_json_is_jsons_indented_form(value, pad):
-    want = json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + pad)
-    assert stix._pretty(value, pad) == want
-
-
 def test_misp_uuids_are_random_version_4():
     made = {misp._uuid4() for _ in range(1000)}
     assert len(made) == 1000
