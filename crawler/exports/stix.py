@@ -51,17 +51,15 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import stix2
 from iso3166 import countries_by_alpha2
-from stix2.base import SCO_DET_ID_NAMESPACE
-from stix2.canonicalization.Canonicalize import canonicalize
-from stix2.properties import StringProperty
-from stix2.v21 import CustomObservable
 from w3lib.url import safe_url_string
 
 from crawler import storage
+
+if TYPE_CHECKING:
+    import stix2
 
 # dogesec stix2extensions, extension-definitions/scos/phone-number.json (new-sco);
 # schema: schemas/scos/phone-number.json in the same repository.
@@ -74,19 +72,34 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 CONNECTION = {"mobile": "mobile", "fixed_line": "landline"}
 
 
-@CustomObservable(
-    "phone-number",
-    [
-        ("value", StringProperty(required=True)),
-        ("country", StringProperty()),
-        ("connection", StringProperty()),
-        ("provider", StringProperty()),
-    ],
-    ["value"],
-    extension_name=PHONE_EXTENSION_ID,
-)
-class PhoneNumber:
-    """A phone number in E.164 (the published `phone-number` SCO)."""
+# stix2's namespace of deterministic SCO ids (stix2.base.SCO_DET_ID_NAMESPACE, 2.9).
+SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
+
+
+@functools.cache
+def _stix2():
+    """stix2, with the published `phone-number` SCO registered: only `bundle` (every
+    object parsed and checked) needs it. Writing a bundle does not: importing stix2
+    costs a tenth of a second of every export."""
+    import stix2
+    from stix2.properties import StringProperty
+    from stix2.v21 import CustomObservable
+
+    @CustomObservable(
+        "phone-number",
+        [
+            ("value", StringProperty(required=True)),
+            ("country", StringProperty()),
+            ("connection", StringProperty()),
+            ("provider", StringProperty()),
+        ],
+        ["value"],
+        extension_name=PHONE_EXTENSION_ID,
+    )
+    class PhoneNumber:
+        """A phone number in E.164 (the published `phone-number` SCO)."""
+
+    return stix2
 
 
 # A value JSON writes as it is, between quotes, in any form (printable ASCII, no
@@ -101,6 +114,8 @@ def _sco_id(kind: str, value: str) -> str:
     if _PLAIN.fullmatch(value):
         data = '{"value":"' + value + '"}'
     else:
+        from stix2.canonicalization.Canonicalize import canonicalize
+
         data = canonicalize({"value": value}, utf8=False)
     # uuid.uuid5(SCO_DET_ID_NAMESPACE, data), without making the UUID objects.
     digest = bytearray(hashlib.sha1(_NAMESPACE + data.encode("utf-8")).digest())
@@ -109,7 +124,7 @@ def _sco_id(kind: str, value: str) -> str:
     return f"{kind}--{_uuid_text(digest)}"
 
 
-_NAMESPACE = SCO_DET_ID_NAMESPACE.bytes
+_NAMESPACE = SCO_NAMESPACE.bytes
 
 
 def _uuid_text(digest: bytearray) -> str:
@@ -168,10 +183,8 @@ def _pattern_string(value: str) -> str:
 def bundle(records: Iterable[dict], *, now: datetime | None = None) -> stix2.Bundle:
     """One bundle for these flagged-pair records (phone, domain, url, brand, status, ...),
     each object parsed and checked by stix2 (its pattern too)."""
-    objects = [
-        stix2.parse(o, allow_custom=True) if isinstance(o, dict) else o
-        for o in bundle_objects(records, now=now)
-    ]
+    stix2 = _stix2()
+    objects = [stix2.parse(o, allow_custom=True) for o in bundle_objects(records, now=now)]
     if not objects:
         return stix2.Bundle(allow_custom=True)
     return stix2.Bundle(objects=objects, allow_custom=True)
@@ -184,15 +197,15 @@ def bundle_objects(records: Iterable[dict], *, now: datetime | None = None):
     Observables shared by pairs (a number on two sites) come once, where first
     met; a pair met twice keeps its first record."""
     for made in _pairs_objects(records, now=now):
-        for o in made:  # a pair's objects are written as text (`_text`)
-            yield json.loads(o) if isinstance(o, str) else o
+        for o in made:  # written as text (`_text`)
+            yield json.loads(o)
 
 
 def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
     """`bundle_objects` a record at a time: the objects each record adds (the producer's
-    and its brand's when first met, stix2's objects; the pair's, as text), as a list."""
+    and its brand's when first met), as text (`_text`), in a list."""
     now = now or datetime.now(UTC).replace(microsecond=0)
-    producer = None
+    producer = False
     actors: dict[str, str] = {}
     # Only the ids that can repeat are kept (observables, pairs), not every object.
     seen: set[str] = set()
@@ -202,58 +215,18 @@ def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
             continue
         pairs.add((r["domain"], r["phone"]))
         made: list = []
-        if producer is None:
-            producer = stix2.Identity(
-                id=PRODUCER_ID,
-                name="serpwatch",
-                identity_class="system",
-                description="Finds fake helpdesk phone numbers in search results and ads.",
-                created=EPOCH,
-                modified=EPOCH,
-            )
-            made.append(producer)
+        if not producer:
+            producer = True
+            made.append(_PRODUCER_TEXT)
         brand = r.get("brand") or "unknown brand"
         if brand not in actors:
-            brand_objects = _brand_objects(brand)
-            actors[brand] = brand_objects[1].id
-            made += brand_objects
+            actors[brand] = _stable_id("threat-actor", "fake-helpdesk", brand)
+            made += _brand_objects(brand, actors[brand])
         if r.get("status") == "dismissed":
             made += _withdrawn(r, brand, actors[brand], now)
         else:
             made += _flagged(r, brand, actors[brand], now, seen)
         yield made
-
-
-def _brand_objects(brand: str) -> tuple:
-    """The brand (an organization), its fake-helpdesk threat actor and `impersonates`."""
-    org = stix2.Identity(
-        id=_stable_id("identity", "brand", brand),
-        name=brand,
-        identity_class="organization",
-        description=f"{brand}, whose helpdesk the flagged numbers pretend to be.",
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    actor = stix2.ThreatActor(
-        id=_stable_id("threat-actor", "fake-helpdesk", brand),
-        name=f"Fake {brand} helpdesk",
-        description=f"Unknown callers posing as the {brand} helpdesk.",
-        threat_actor_types=["criminal"],
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    rel = stix2.Relationship(
-        id=_stable_id("relationship", "impersonates", brand),
-        source_ref=actor.id,
-        target_ref=org.id,
-        relationship_type="impersonates",
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    return org, actor, rel
 
 
 # A pair's objects are written as text in the form stix2's pretty printing gives
@@ -266,6 +239,43 @@ _PHONE_EXTENSIONS = (
     f"{{\n{_I3}{encode_basestring(PHONE_EXTENSION_ID)}: {{\n"
     f'{_I4}"extension_type": "new-sco"\n{_I3}}}\n{_I2}}}'
 )
+
+
+def _brand_objects(brand: str, actor_id: str) -> list[str]:
+    """The brand (an organization), its fake-helpdesk threat actor and `impersonates`."""
+    org_id = _stable_id("identity", "brand", brand)
+    return [
+        _text(
+            "identity",
+            [
+                ("id", f'"{org_id}"'),
+                *_BY_PRODUCER,
+                ("name", _q(brand)),
+                ("description", _q(f"{brand}, whose helpdesk the flagged numbers pretend to be.")),
+                ("identity_class", '"organization"'),
+            ],
+        ),
+        _text(
+            "threat-actor",
+            [
+                ("id", f'"{actor_id}"'),
+                *_BY_PRODUCER,
+                ("name", _q(f"Fake {brand} helpdesk")),
+                ("description", _q(f"Unknown callers posing as the {brand} helpdesk.")),
+                ("threat_actor_types", _strings(["criminal"])),
+            ],
+        ),
+        _text(
+            "relationship",
+            [
+                ("id", f'"{_stable_id("relationship", "impersonates", brand)}"'),
+                *_BY_PRODUCER,
+                ("relationship_type", '"impersonates"'),
+                ("source_ref", f'"{actor_id}"'),
+                ("target_ref", f'"{org_id}"'),
+            ],
+        ),
+    ]
 
 
 def _q(value) -> str:
@@ -356,6 +366,20 @@ def _claims(
 
 
 _MALICIOUS = f'[\n{_I3}"malicious-activity"\n{_I2}]'
+# `created` and `modified` of what is not a sighting (EPOCH, to the millisecond).
+_EPOCH = encode_basestring(_ts(EPOCH, ms=True))
+_BY_PRODUCER = [("created_by_ref", _PRODUCER), ("created", _EPOCH), ("modified", _EPOCH)]
+_PRODUCER_TEXT = _text(
+    "identity",
+    [
+        ("id", _PRODUCER),
+        ("created", _EPOCH),
+        ("modified", _EPOCH),
+        ("name", '"serpwatch"'),
+        ("description", '"Finds fake helpdesk phone numbers in search results and ads."'),
+        ("identity_class", '"system"'),
+    ],
+)
 
 
 def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) -> list[str]:
@@ -455,30 +479,18 @@ def write_stix(records: Iterable[dict], out: IO[str]) -> int:
     started = False
     for made in _pairs_objects(counted):
         # A pair's objects in one write, as soon as it is read.
-        text = ",\n".join(map(_serialized, made))
+        text = ",\n".join(made)
         out.write((",\n" if started else _BUNDLE_HEAD.format(id=f"bundle--{uuid.uuid4()}")) + text)
         started = True
     if started:
         out.write("\n    ]\n}\n")
-    else:
-        out.write(bundle([]).serialize(pretty=True, ensure_ascii=False) + "\n")
+    else:  # as stix2 writes a bundle without objects
+        out.write(_EMPTY_BUNDLE.format(id=f"bundle--{uuid.uuid4()}"))
     return counted.n
 
 
-def _serialized(o) -> str:
-    """An object's JSON as stix2's pretty printing writes it, indented as an object of
-    the bundle: a pair's are text already (`_text`); the producer's and a brand's
-    objects are stix2's."""
-    if isinstance(o, str):
-        return o
-    return _indent(o.serialize(pretty=True, ensure_ascii=False))
-
-
 _BUNDLE_HEAD = '{{\n    "type": "bundle",\n    "id": "{id}",\n    "objects": [\n'
-
-
-def _indent(text: str) -> str:
-    return "\n".join("        " + line for line in text.split("\n"))
+_EMPTY_BUNDLE = '{{\n    "type": "bundle",\n    "id": "{id}"\n}}\n'
 
 
 class _Counted:
