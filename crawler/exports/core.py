@@ -153,24 +153,6 @@ def pair_rows(
     )
 
 
-# Pair columns an export row carries besides the DESIGN.md record.
-_PAIR_EXTRA = (
-    "ip",
-    "warc_file",
-    "warc_record_id",
-    "payload_sha256",
-    "first_run",
-    "last_run",
-    "nl_category",
-    "carrier",
-    "page_title",
-    # For ads: the raw click string and the advertiser (issue 16).
-    "click_url",
-    "advertiser_name",
-    "advertiser_location",
-)
-
-
 def iter_pair_rows(
     db: Database,
     *,
@@ -197,26 +179,67 @@ def iter_pair_rows(
         seen_in_run=seen_in_run,
         by_site=by_site,
         only=only,
+        export=True,
     ):
-        row = storage.export_record(raw)
-        for name in _PAIR_EXTRA:
-            row.setdefault(name, raw.get(name))
-        row["carrier"] = row.get("carrier") or None
-        row["number_range"] = number_range(row["phone"])
+        yield _export_row(raw, decisions)
+
+
+def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
+    """A pair's export row: `storage.export_record(raw)`, then the pair's evidence, runs,
+    number details and page title, and what the exports decide with, made as one
+    dict in that order (a delta makes tens of thousands; tests/test_exports_stream.py
+    holds it to export_record)."""
+    phone = raw["phone"]
+    screenshot = raw["screenshot"]
+    row = {
+        "phone": phone,
+        "number_type": raw["number_type"],
+        "country": raw["country"],
+        "domain": raw["domain"],
+        "url": raw["url"],
+        "entry_url": raw["entry_url"],
+        "brand": raw["brand"],
+        "score": raw["score"],
+        "risk": raw["risk"],
+        "reasons": storage.reasons_list(raw["reasons"]),
+        "is_ad": bool(raw["is_ad"]),
+        "engine": raw["engine"],
+        "query": raw["query"],
+        "rank": raw["rank"],
+        "first_seen": raw["first_seen"],
+        "last_seen": raw["last_seen"],
+        "status": storage.pair_status(raw["number_status"], raw["site_status"]),
+        "number_score": raw["number_score"],
+        "number_risk": raw["number_risk"],
+        "number_reasons": storage.reasons_list(raw["number_reasons"]),
+        "site_score": raw["site_score"],
+        "site_risk": raw["site_risk"],
+        "site_reasons": storage.reasons_list(raw["site_reasons"]),
+        "screenshot": json.loads(screenshot) if screenshot else None,
+        "screenshot_sha256": raw["screenshot_sha256"],
+        "ip": raw["ip"],
+        "warc_file": raw["warc_file"],
+        "warc_record_id": raw["warc_record_id"],
+        "payload_sha256": raw["payload_sha256"],
+        "first_run": raw["first_run"],
+        "last_run": raw["last_run"],
+        "nl_category": raw["nl_category"],
+        # An empty carrier is none.
+        "carrier": raw["carrier"] or None,
+        "page_title": raw["page_title"],
+        "click_url": raw["click_url"],
+        "advertiser_name": raw["advertiser_name"],
+        "advertiser_location": raw["advertiser_location"],
+        "number_range": number_range(phone),
         # A number posted on the brand's own site (a forum) is flagged, but
         # the brand's host is not the partner to ask for a takedown.
-        row["brand_site"] = bool(raw["official_site"])
+        "brand_site": bool(raw["official_site"]),
         # A known legitimate third party (brands file): never an indicator.
-        row["third_party"] = raw["third_party"] or raw["third_party_site"]
-        # When the status was decided: a withdrawal's time in STIX and MISP.
-        row["status_at"] = _status_at(row, decisions)
-        for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
-            row.setdefault(name, raw.get(name))
-        yield row
-
-
-# Evidence fields that exist once the browser keeps screenshots (issue 13).
-SCREENSHOT_FIELDS = ("screenshot", "screenshot_sha256")
+        "third_party": raw["third_party"] or raw["third_party_site"],
+    }
+    # When the status was decided: a withdrawal's time in STIX and MISP.
+    row["status_at"] = _status_at(row, decisions) if decisions else None
+    return row
 
 
 def _status_at(row: dict, decisions: dict[str, dict]) -> str | None:
@@ -582,9 +605,18 @@ def _orderable(value):
 
 def fingerprint(row: dict, preset: Preset) -> str:
     """What changed means for `--since last`: a hash of the row less the volatile fields."""
-    kept = {k: v for k, v in row.items() if k not in preset.ignore_in_delta}
-    blob = json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    ignored = frozenset(preset.ignore_in_delta)
+    return _fingerprint({k: v for k, v in row.items() if k not in ignored})
+
+
+# json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False), the ledger's
+# form: one encoder, not one made per call (json.dumps makes one for any option).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _fingerprint(kept: dict) -> str:
+    """The fingerprint of a row's fields that count (`fingerprint`)."""
+    return hashlib.sha256(_FINGERPRINT_JSON.encode(kept).encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -816,6 +848,10 @@ def _stream_pairs(
     else:
         sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
+    # A row's fingerprint (`fingerprint`) read off the row: the counted columns
+    # in key order (the encoder sorts them anyway; sorted, that costs nothing).
+    ignored = set(preset.ignore_in_delta)
+    counted = sorted({c for c in preset.columns if c not in ignored})
 
     def items():
         for row in iter_pair_rows(
@@ -832,16 +868,17 @@ def _stream_pairs(
             dismissed = row.get("status") == "dismissed"
             if dismissed and since != "last":
                 continue
-            out_row = {c: row.get(c) for c in preset.columns}
             key = preset.item_key(row)
-            fp = fingerprint(out_row, preset)
+            fp = _fingerprint({c: row.get(c) for c in counted})
             if since == "last":
                 if (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
-            elif since and (out_row.get("last_seen") or row.get("last_seen") or "") < since:
+            elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield Item(key=key, row=out_row, pairs=[row], fingerprint=fp)
+            yield Item(
+                key=key, row={c: row.get(c) for c in preset.columns}, pairs=[row], fingerprint=fp
+            )
 
     files = EvidenceFiles(warc_dir(db))
     pairs = (p for it in items() for p in it.pairs)

@@ -61,7 +61,11 @@ class Preset:
 
     def item_key(self, row: dict) -> str:
         """The key that names a row's item in the exports ledger (its `key` fields)."""
-        return json.dumps([row.get(k) for k in self.key], default=str, ensure_ascii=False)
+        return _KEY_JSON.encode([row.get(k) for k in self.key])
+
+
+# json.dumps(..., default=str, ensure_ascii=False): one encoder, not one per key.
+_KEY_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 def _strings(value, path, line, name) -> list[str]:
