@@ -258,21 +258,28 @@ def ad_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
+    groups: list | None = None,
 ) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
     An ad leads to the page fetched from its landing URL in the same run (the
     page's `entry_url`, or its `url` when there was no redirect); the numbers
-    are those sighted on that page.
+    are those sighted on that page. `groups`: only the ads of these (engine,
+    query, landing URL) (a delta's candidates, `delta_plan`).
     """
     # The ads first (a few per query and run), then only the pairs they led to:
     # a year holds hundreds of thousands of flagged pairs, and few were advertised.
-    showings = list(storage.ad_showings(db, run_id))
-    wanted = {(ad["domain"], ad["phone"]) for ad in showings}
+    showings = list(storage.ad_showings(db, run_id, groups=groups))
+    wanted = sorted({(ad["domain"], ad["phone"]) for ad in showings}, key=str)
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in iter_pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
-        if (p["domain"], p["phone"]) in wanted
+        for p in iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=include_dismissed,
+            by=by,
+            only=storage.rowids_of_pairs(db, wanted),
+        )
     }
     out = []
     done = set()
@@ -681,11 +688,15 @@ def _made_items(
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
-    if plan and plan.of and chunkable(preset):
+    if plan and plan.of and plan.of[0] != "ads" and chunkable(preset):
         return _anchored_items(db, preset, fmt, plan.of, min_risk=min_risk, spool=spool)
-    only = {"only": plan.rowids} if plan else {}
-    if plan and plan.of and preset.source == "sightings":
-        only["of"] = plan.of
+    only: dict = {}
+    if plan and plan.of and plan.of[0] == "ads":
+        only["groups"] = plan.of[1]
+    elif plan:
+        only["only"] = plan.rowids
+        if plan.of and preset.source == "sightings":
+            only["of"] = plan.of
     rows = SOURCES[preset.source](
         db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
     )

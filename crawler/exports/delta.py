@@ -161,6 +161,44 @@ def _page_fields(preset: Preset) -> tuple[str, ...] | None:
     return tuple(sorted(read & (SIGHTING_FIELDS - {"url", "first_seen", "last_seen"})))
 
 
+# The fields of an ad's row (`exports.core.ad_rows`) that are the ad's or its
+# landing page's, not its pair's: changes to them are logged (schema 0025).
+AD_FIELDS = frozenset(
+    {
+        "run_id",
+        "engine",
+        "query",
+        "ad_position",
+        "title",
+        "display_url",
+        "landing_url",
+        "click_url",
+        "advertiser_name",
+        "advertiser_location",
+        "advertiser_url",
+        "seen_at",
+        "first_seen",
+        "last_seen",
+        "url",
+        "ip",
+        "warc_file",
+        "warc_record_id",
+        "payload_sha256",
+    }
+)
+
+
+def of_ads(preset: Preset) -> bool:
+    """Can a delta of this preset of ads, grouped by ad (engine, query, landing URL),
+    make again only the groups that changed? When everything it reads is tracked:
+    the ads and their pages (schema 0025) and the pairs (0020)."""
+    return (
+        preset.source == "ads"
+        and {"engine", "query", "landing_url"} <= set(preset.group_by)
+        and _reads(preset) <= TRACKED_FIELDS | AD_FIELDS
+    )
+
+
 def chunkable(preset: Preset) -> bool:
     """Are an `anchored` preset's items made the same a few numbers (sites) at a time?
     Yes when its items come in one order whatever order they are made in: each
@@ -223,12 +261,20 @@ def delta_plan(
     covering export read it, so its fingerprint is the one last sent, and the
     fingerprint comparison that follows drops the candidates that did not change."""
     anchor = anchored(preset)
-    if run_id is not None or not (tracked(preset) or anchor):
+    ads = of_ads(preset)
+    if run_id is not None or not (tracked(preset) or anchor or ads):
         return None
     e = covering_export(db, preset, fmt, min_risk)
-    if e is None or (preset.source == "sightings" and e["sightings_mark"] is None):
+    if e is None or (preset.source != "pairs" and e["sightings_mark"] is None):
         return None
+    if ads:  # marked before the ads' changes were logged (schema 0025): not covered
+        since = storage.ads_tracked_since(db)
+        if since is None or e["change_tick"] <= since:
+            return None
     pairs = storage.changed_pairs(db, e["change_tick"])
+    if ads:
+        groups = storage.changed_ad_groups(db, e["change_tick"], e["sightings_mark"], pairs)
+        return DeltaPlan(None, of=("ads", groups))
     if not anchor:
         keys = sorted({preset.item_key({"domain": d, "phone": p}) for _, d, p in pairs})
         return DeltaPlan(

@@ -22,10 +22,13 @@ from __future__ import annotations
 from crawler.storage import schema
 from crawler.storage.changes import (
     CHANGE_TRACKED,
+    ads_tracked_since,
+    changed_ad_groups,
     changed_pairs,
     export_marks,
     mark_changes,
     pairs_of,
+    rowids_of_pairs,
     sent_for_keys,
     sightings_since,
 )
@@ -173,10 +176,13 @@ from crawler.storage.verdicts import (
 
 __all__ = [
     "CHANGE_TRACKED",
+    "ads_tracked_since",
+    "changed_ad_groups",
     "changed_pairs",
     "export_marks",
     "mark_changes",
     "pairs_of",
+    "rowids_of_pairs",
     "sent_for_keys",
     "sightings_since",
     "BUSY_TIMEOUT_MS",

@@ -21,10 +21,13 @@ from crawler.storage.schema import CHANGE_TRACKED, _tracked_state_v2
 
 __all__ = [
     "CHANGE_TRACKED",
+    "ads_tracked_since",
+    "changed_ad_groups",
     "changed_pairs",
     "export_marks",
     "mark_changes",
     "pairs_of",
+    "rowids_of_pairs",
     "sent_for_keys",
     "sightings_since",
 ]
@@ -184,6 +187,18 @@ def pairs_of(db: Database, column: str, values: list[str]) -> list[int]:
     ]
 
 
+def rowids_of_pairs(db: Database, pairs: list[tuple[str, str]]) -> list[int]:
+    """Rowids of these (domain, phone) pairs (those that exist)."""
+    return [
+        r
+        for (r,) in db.execute(
+            """select p.rowid from json_each(?) j cross join site_numbers p
+               on p.phone = j.value ->> 1 and p.domain = j.value ->> 0""",
+            [json.dumps([list(pair) for pair in pairs])],
+        )
+    ]
+
+
 def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, str]:
     """The fingerprint each of `keys` was last sent with to `recipient` in `fmt`
     (keys never sent are absent), read from the ledger's index for these keys only."""
@@ -200,3 +215,40 @@ def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> di
             ).fetchall()
         )
     return sent
+
+
+def ads_tracked_since(db: Database) -> int | None:
+    """The tick from which every change to an ad is logged (schema 0025): an export
+    marked before it does not cover the search engines' items."""
+    row = db.execute("select since_tick from change_tracking where what = 'ads'").fetchone()
+    return row[0] if row else None
+
+
+def changed_ad_groups(
+    db: Database, tick: int, mark: int, pairs: list[tuple[int, str, str]]
+) -> list[tuple[str, str, str]]:
+    """(engine, query, landing URL) of every ad group whose showings may have changed
+    since `tick`: an ad of it saved or changed, or a page it led to changed, since
+    (schema 0025), an ad of a run with sightings after rowid `mark`, or a showing of
+    one of the `pairs` that may have changed (`changed_pairs`)."""
+    found = db.execute(
+        """select engine, query, landing_url from ad_changes where tick >= :tick
+           union select engine, query, landing_url from serp_results
+           where is_ad = 1 and run_id in (
+               select distinct run_id from sightings indexed by idx_sightings_run_id
+               where rowid > :mark)""",
+        {"tick": tick, "mark": mark},
+    ).fetchall()
+    # From each pair's sightings to their pages, and to the ads of the page's run
+    # that led there (by the page's entry or final URL).
+    found += db.execute(
+        """with cp(domain, phone) as materialized (
+               select value ->> 0, value ->> 1 from json_each(:pairs))
+           select distinct r.engine, r.query, r.landing_url
+           from cp cross join sightings s on s.phone = cp.phone and s.domain = cp.domain
+           cross join pages g on g.id = s.page_id
+           cross join serp_results r indexed by idx_serp_results_ads
+               on r.run_id = g.run_id and r.is_ad = 1 and r.landing_url in (g.entry_url, g.url)""",
+        {"pairs": json.dumps([[d, p] for _, d, p in pairs])},
+    ).fetchall()
+    return sorted(set(found), key=lambda g: tuple("" if v is None else str(v) for v in g))

@@ -568,14 +568,24 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
 # sighting and then every result of its run: hours at a year's size.
 
 
-def ad_showings(db: Database, run_id: int | None = None):
+def ad_showings(db: Database, run_id: int | None = None, groups: list | None = None):
     """Each ad and number on the page fetched from its landing URL in the same run
-    (the page's `entry_url`, or its `url` when there was no redirect), as read."""
+    (the page's `entry_url`, or its `url` when there was no redirect), as read;
+    `groups`: only the ads of these distinct (engine, query, landing URL)."""
     where = "r.is_ad = 1"
     params: list = []
     if run_id is not None:
         where += " and r.run_id = ?"
         params.append(run_id)
+    if groups is not None:  # looked up by query and engine (the results' index)
+        # (IN matches no null: a group with one takes every ad with a null.)
+        null = " or r.query is null or r.engine is null or r.landing_url is null"
+        where += (
+            " and ((r.query, r.engine, r.landing_url) in"
+            " (select value ->> 1, value ->> 0, value ->> 2 from json_each(?))"
+            f"{null if any(None in g for g in groups) else ''})"
+        )
+        params.append(json.dumps([list(g) for g in groups]))
     yield from db.query(
         f"""
         select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,
