@@ -553,7 +553,7 @@ def _anchored_items(
         for r in rows:
             if _matches(r, preset.where):
                 dismissed = r.get("status") == "dismissed"
-                groups[dismissed].setdefault(_group_of(r, preset, 0), []).append(r)
+                groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
         made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
             db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
@@ -573,6 +573,15 @@ def _anchored_items(
                     item = _spooled(spool, preset, out, key, fp, members, offsets)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _group_key(row: dict, preset: Preset):
+    """`_group_of` without JSON when the group's values are text (its numbers, its
+    sites): the same rows share a key either way."""
+    values = tuple(row.get(f) for f in preset.group_by)
+    if all(type(v) is str for v in values):
+        return values
+    return _group_of(row, preset, 0)
 
 
 def _chunked(values: list, size: int):
