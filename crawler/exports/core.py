@@ -126,6 +126,18 @@ def number_range(e164: str | None) -> str | None:
     return e164[:-4] + "XXXX"
 
 
+def _numbers_of_ranges(db: Database, phones: list[str]) -> list[str]:
+    """Every number of the ranges (`number_range`) of these numbers."""
+    ranges = {number_range(p) for p in phones}
+    spans = []
+    for r in ranges:
+        masked = r and r.startswith("+") and r.endswith("XXXX") and len(r) >= 8
+        low = r[:-4] if masked else r
+        if low:  # every number starting as the range does (the range itself at least)
+            spans.append((low, low[:-1] + chr(ord(low[-1]) + 1)))
+    return sorted(p for p in storage.numbers_between(db, spans) if number_range(p) in ranges)
+
+
 def pair_rows(
     db: Database,
     *,
@@ -702,6 +714,8 @@ def _made_items(
     only: dict = {}
     if plan and plan.of and plan.of[0] == "ads":
         only["groups"] = plan.of[1]
+    elif plan and plan.of and plan.of[0] == "number_range":
+        only["only"] = storage.pairs_of(db, "phone", _numbers_of_ranges(db, plan.of[1]))
     elif plan:
         only["only"] = plan.rowids
         if plan.of and preset.source == "sightings":
