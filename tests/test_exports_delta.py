@@ -155,7 +155,7 @@ def deliver(db, preset, fmt) -> None:
     )
 
 
-FAST = ("default", "regulator", "hosting", "search-engine")  # deltas that read what changed
+FAST = ("default", "regulator", "hosting", "search-engine", "operator")  # read what changed
 
 
 def check_all(db, monkeypatch, *, recipients=FAST) -> dict:
@@ -323,8 +323,9 @@ def test_a_preset_whose_fingerprint_reads_untracked_fields_reads_everything():
         assert not delta.tracked(PRESETS[name])
     assert delta.anchored(PRESETS["regulator"]) == "phone"
     assert delta.anchored(PRESETS["hosting"]) == "domain"
-    # Operators' groups are number ranges, search engines' ads: every pair is read.
-    assert delta.anchored(PRESETS["operator"]) is None
+    # Operators' groups are number ranges (all of a changed number's range is read
+    # again), search engines' ads (the ads' groups that changed).
+    assert delta.anchored(PRESETS["operator"]) is None and delta.of_ranges(PRESETS["operator"])
     assert delta.anchored(PRESETS["search-engine"]) is None
     # A group's "latest" row is the most recently seen: a pair's last seen is not
     # tracked, a sighting's is (a new sighting is found by its rowid).
@@ -582,3 +583,28 @@ def test_a_change_to_an_ad_or_its_page_reaches_the_search_engines_delta(db, monk
     db.execute("update change_tracking set since_tick = (select tick from change_clock)")
     db.conn.commit()
     assert core.delta_plan(db, preset, "jsonl", min_risk="medium") is None
+
+
+def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, monkeypatch):
+    """The operators' items are number ranges by country and carrier: a delta makes
+    again every group of the ranges of the numbers that changed. A number whose
+    carrier changes leaves one group for another of its range: both change."""
+    crawl(db, 0, range(0, 24))
+    check_all(db, monkeypatch)
+    preset = PRESETS["operator"]
+    flagged = [p for p in storage.flagged(db) if p["risk"] != "low"]
+    by_range: dict = {}
+    for p in flagged:
+        by_range.setdefault(core.number_range(p["phone"]), set()).add(p["phone"])
+    rng, phones = max(by_range.items(), key=lambda kv: len(kv[1]))
+    assert len(phones) >= 2 and len(by_range) >= 2
+    phone = sorted(phones)[0]
+    db.execute("update numbers set carrier = 'KPN' where phone = ?", [phone])
+    db.conn.commit()
+    plan = core.delta_plan(db, preset, "jsonl", min_risk="medium")
+    assert plan.of == ("number_range", [phone])
+    read = _read_pairs(monkeypatch)
+    sizes = check_all(db, monkeypatch, recipients=("operator",))
+    assert sizes["operator", "jsonl"] == 2  # the range without KPN, and with it
+    # Only that range's pairs were read (the full scan after it read them all).
+    assert read[0] == sum(1 for p in storage.flagged(db, min_risk="low") if p["phone"] in phones)

@@ -126,6 +126,18 @@ def number_range(e164: str | None) -> str | None:
     return e164[:-4] + "XXXX"
 
 
+def _numbers_of_ranges(db: Database, phones: list[str]) -> list[str]:
+    """Every number of the ranges (`number_range`) of these numbers."""
+    ranges = {number_range(p) for p in phones}
+    spans = []
+    for r in ranges:
+        masked = r and r.startswith("+") and r.endswith("XXXX") and len(r) >= 8
+        low = r[:-4] if masked else r
+        if low:  # every number starting as the range does (the range itself at least)
+            spans.append((low, low[:-1] + chr(ord(low[-1]) + 1)))
+    return sorted(p for p in storage.numbers_between(db, spans) if number_range(p) in ranges)
+
+
 def pair_rows(
     db: Database,
     *,
@@ -553,7 +565,7 @@ def _anchored_items(
         for r in rows:
             if _matches(r, preset.where):
                 dismissed = r.get("status") == "dismissed"
-                groups[dismissed].setdefault(_group_of(r, preset, 0), []).append(r)
+                groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
         made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
             db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
@@ -573,6 +585,15 @@ def _anchored_items(
                     item = _spooled(spool, preset, out, key, fp, members, offsets)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _group_key(row: dict, preset: Preset):
+    """`_group_of` without JSON when the group's values are text (its numbers, its
+    sites): the same rows share a key either way."""
+    values = tuple(row.get(f) for f in preset.group_by)
+    if all(type(v) is str for v in values):
+        return values
+    return _group_of(row, preset, 0)
 
 
 def _chunked(values: list, size: int):
@@ -693,6 +714,8 @@ def _made_items(
     only: dict = {}
     if plan and plan.of and plan.of[0] == "ads":
         only["groups"] = plan.of[1]
+    elif plan and plan.of and plan.of[0] == "number_range":
+        only["only"] = storage.pairs_of(db, "phone", _numbers_of_ranges(db, plan.of[1]))
     elif plan:
         only["only"] = plan.rowids
         if plan.of and preset.source == "sightings":

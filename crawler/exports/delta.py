@@ -150,6 +150,20 @@ def anchored(preset: Preset) -> str | None:
     return None
 
 
+def of_ranges(preset: Preset) -> bool:
+    """For a grouped preset of pairs whose groups are of number ranges (the
+    operators'): every group field is the number's, `number_range` among them, and
+    everything it reads is tracked. A delta then makes again every group of the
+    ranges of the numbers whose pairs changed (all of a range's numbers: a number
+    whose carrier changed leaves a group of its range for another)."""
+    return (
+        preset.source == "pairs"
+        and "number_range" in preset.group_by
+        and set(preset.group_by) <= OF_THE_NUMBER - {"phone"}
+        and _reads(preset) <= TRACKED_FIELDS
+    )
+
+
 def _page_fields(preset: Preset) -> tuple[str, ...] | None:
     """For a preset of sightings: the fields of a page's row, taken from its latest
     sighting, that its items read besides the page's URL and first seen (a sighting
@@ -204,7 +218,8 @@ def chunkable(preset: Preset) -> bool:
     Yes when its items come in one order whatever order they are made in: each
     item's key is its group's fields, and it is ordered by them (no two items tie)."""
     names = {spec.lstrip("-") for spec in preset.order_by}
-    return set(preset.key) == set(preset.group_by) <= names
+    anchor = anchored(preset)
+    return bool(anchor) and set(preset.key) == set(preset.group_by) <= names
 
 
 def tracked(preset: Preset) -> bool:
@@ -262,7 +277,8 @@ def delta_plan(
     fingerprint comparison that follows drops the candidates that did not change."""
     anchor = anchored(preset)
     ads = of_ads(preset)
-    if run_id is not None or not (tracked(preset) or anchor or ads):
+    ranges = not anchor and of_ranges(preset)
+    if run_id is not None or not (tracked(preset) or anchor or ads or ranges):
         return None
     e = covering_export(db, preset, fmt, min_risk)
     if e is None or (preset.source != "pairs" and e["sightings_mark"] is None):
@@ -275,6 +291,8 @@ def delta_plan(
     if ads:
         groups = storage.changed_ad_groups(db, e["change_tick"], e["sightings_mark"], pairs)
         return DeltaPlan(None, of=("ads", groups))
+    if ranges:  # the numbers that changed: their ranges are made again
+        return DeltaPlan(None, of=("number_range", sorted({p for _, _, p in pairs})))
     if not anchor:
         keys = sorted({preset.item_key({"domain": d, "phone": p}) for _, d, p in pairs})
         return DeltaPlan(

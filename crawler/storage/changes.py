@@ -26,6 +26,7 @@ __all__ = [
     "changed_pairs",
     "export_marks",
     "mark_changes",
+    "numbers_between",
     "pairs_of",
     "rowids_of_pairs",
     "sent_for_keys",
@@ -183,6 +184,18 @@ def pairs_of(db: Database, column: str, values: list[str]) -> list[int]:
         for (r,) in db.execute(
             f"select rowid from site_numbers where {column} in (select value from json_each(?))",
             [json.dumps(values)],
+        )
+    ]
+
+
+def numbers_between(db: Database, spans: list[tuple[str, str]]) -> list[str]:
+    """The numbers (phone) from each span's low (included) to its high (excluded)."""
+    return [
+        p
+        for (p,) in db.execute(
+            """select distinct n.phone from json_each(?) j cross join numbers n
+               on n.phone >= j.value ->> 0 and n.phone < j.value ->> 1""",
+            [json.dumps([list(s) for s in spans])],
         )
     ]
 
