@@ -32,6 +32,7 @@ from sqlite_utils import Database
 
 from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
+from crawler.scoring.facts import HISTORY_FIELDS
 from crawler.scoring.pair import Verdict
 from crawler.scoring.points import RECENT_DAYS
 from crawler.scoring.rules import recent
@@ -187,7 +188,10 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sites = _site_verdicts(pairs + site_pairs, domains, known)
     sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
     final = {r["id"]: r for r in pair_rows + restored if r["id"] in page_facts}
-    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
+    # A pair whose save kept its verdict (storage: the same page facts) still has the
+    # facts it had before the run: its history with the page facts of its sightings.
+    as_saved = {i for i, f in page_facts.items() if i in before and before[i]["facts"] == f}
+    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, (page_facts, as_saved))
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
         storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
@@ -201,7 +205,7 @@ _AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days"
 _STATUS_FIELDS = ("number_status", "number_status_at", "site_status", "site_status_at")
 # What `_with_history` sets from the whole database, the ages aside.
 _HISTORY = ("other_domains", "listed_by_brand", *_STATUS_FIELDS)
-_HISTORY_AND_AGES = frozenset((*_HISTORY, *_AGES))
+_HISTORY_AND_AGES = HISTORY_FIELDS  # the same fields (tests/test_end_of_run.py)
 
 
 class _Scorer:
@@ -338,16 +342,22 @@ def _restored(pair_id: str, old: dict) -> dict:
     }
 
 
-def _sighting_rows(db, sightings, scorer, numbers, final, page_facts) -> list[dict]:
+def _sighting_rows(db, sightings, scorer, numbers, final, saved) -> list[dict]:
     """The run's sightings: a sighting that shows the very page facts its pair was
-    saved with in this run (`page_facts`) takes the pair's verdict as written
-    (`final`: scored with the same facts and number, or kept); the rest (a pair seen
-    on several pages) are scored."""
+    saved with in this run (`saved`: the pairs' facts as the run left them, and the
+    pairs whose save kept the facts they had, history and all) takes the pair's
+    verdict as written (`final`: scored with the same facts and number, or kept); the
+    rest (a pair seen on several pages) are scored."""
+    page_facts, as_saved = saved
     rows, scored = [], []
     for s in sightings:
         pair_id = storage.key(s["domain"], s["phone"])
         pair = final.get(pair_id)
-        if pair is not None and s["facts"] == page_facts.get(pair_id):
+        facts = page_facts.get(pair_id)
+        if pair is not None and (
+            s["facts"] == facts
+            or (pair_id in as_saved and storage.same_page_facts(facts, s["facts"]))
+        ):
             rows.append({k: pair[k] for k in _SIGHTING_VERDICT} | {"id": s["id"]})
         else:
             scored.append(scorer.score(s))

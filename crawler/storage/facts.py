@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
-from crawler.scoring.facts import Facts
+from crawler.scoring.facts import HISTORY_FIELDS, Facts
 
 # Made once: json.dumps with options builds an encoder on every call, and the end
 # of a run encodes tens of thousands of facts and reasons.
@@ -53,6 +53,20 @@ def facts_json(facts: dict | Facts | None) -> str | None:
 
 
 _ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
+
+
+def same_page_facts(stored: str | None, page: str | None) -> bool:
+    """Whether two facts as stored (JSON) are the same page's facts, whatever history
+    either carries (`HISTORY_FIELDS`, filled at the end of a run): a pair scored with
+    its history and a page's own facts, as a crawl saves them, compared."""
+    if not stored or not page:
+        return False
+    if stored == page:
+        return True
+    a, b = json.loads(stored), json.loads(page)
+    return {k: v for k, v in a.items() if k not in HISTORY_FIELDS} == {
+        k: v for k, v in b.items() if k not in HISTORY_FIELDS
+    }
 
 
 # The `Facts` fields SQL reads from a `facts` JSON column (sightings, site_numbers).
