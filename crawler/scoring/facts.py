@@ -41,7 +41,6 @@ from crawler.scoring.words import (
     denial,
 )
 
-
 # The fields crawler.history fills at the end of a run from the whole database (the
 # rest are the page's own): what the number and the site were seen as elsewhere, their
 # ages, and the analysts' decisions.
