@@ -167,6 +167,9 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     before = storage.pairs_before(db, run_id)
     run_ids = storage.run_pair_ids(db, run_id)
     page_facts = {r["id"]: r["facts"] for r in pairs if r["id"] in run_ids}
+    for i, old in before.items():  # a pair whose save kept its verdict: the page it showed
+        if old["page"] is not None and page_facts.get(i) == old["facts"]:
+            page_facts[i] = old["page"]
     kept = {i: _restored(i, before[i]) for i in _unchanged(pairs, before, scorer.c)}
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
@@ -188,10 +191,7 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sites = _site_verdicts(pairs + site_pairs, domains, known)
     sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
     final = {r["id"]: r for r in pair_rows + restored if r["id"] in page_facts}
-    # A pair whose save kept its verdict (storage: the same page facts) still has the
-    # facts it had before the run: its history with the page facts of its sightings.
-    as_saved = {i for i, f in page_facts.items() if i in before and before[i]["facts"] == f}
-    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, (page_facts, as_saved))
+    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
         storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
@@ -303,7 +303,8 @@ def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
         old = before.get(r["id"])
         if old is None or not old["facts"]:
             continue
-        was, new = json.loads(old["facts"]), json.loads(r["facts"])
+        was = json.loads(old["facts"])
+        new = was if r["facts"] == old["facts"] else json.loads(r["facts"])
         h = _history(new.get("phone"), new.get("domain"), c)
         if _on_scene(h) != _on_scene(was) or any(was.get(k) != h[k] for k in _HISTORY):
             continue
@@ -342,22 +343,16 @@ def _restored(pair_id: str, old: dict) -> dict:
     }
 
 
-def _sighting_rows(db, sightings, scorer, numbers, final, saved) -> list[dict]:
+def _sighting_rows(db, sightings, scorer, numbers, final, page_facts) -> list[dict]:
     """The run's sightings: a sighting that shows the very page facts its pair was
-    saved with in this run (`saved`: the pairs' facts as the run left them, and the
-    pairs whose save kept the facts they had, history and all) takes the pair's
-    verdict as written (`final`: scored with the same facts and number, or kept); the
-    rest (a pair seen on several pages) are scored."""
-    page_facts, as_saved = saved
+    saved with in this run (`page_facts`) takes the pair's verdict as written
+    (`final`: scored with the same facts and number, or kept); the rest (a pair seen
+    on several pages) are scored."""
     rows, scored = [], []
     for s in sightings:
         pair_id = storage.key(s["domain"], s["phone"])
         pair = final.get(pair_id)
-        facts = page_facts.get(pair_id)
-        if pair is not None and (
-            s["facts"] == facts
-            or (pair_id in as_saved and storage.same_page_facts(facts, s["facts"]))
-        ):
+        if pair is not None and s["facts"] == page_facts.get(pair_id):
             rows.append({k: pair[k] for k in _SIGHTING_VERDICT} | {"id": s["id"]})
         else:
             scored.append(scorer.score(s))

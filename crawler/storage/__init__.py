@@ -72,7 +72,6 @@ from crawler.storage.facts import (
     facts_field,
     facts_json,
     reasons_json,
-    same_page_facts,
     signals_json,
 )
 from crawler.storage.history import (
@@ -210,7 +209,6 @@ __all__ = [
     "pair_status",
     "facts_field",
     "facts_json",
-    "same_page_facts",
     "reasons_json",
     "signals_json",
     "find_run",

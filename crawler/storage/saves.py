@@ -417,8 +417,6 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str, shown)
         f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
     ).fetchone()
     existing = dict(zip(columns, found, strict=True)) if found else None
-    if existing is not None and existing["last_run"] != run_id:
-        _keep_before(db, run_id, pair_id, existing)
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
     elif existing["last_run"] == run_id and _evidence_rank(
@@ -427,13 +425,19 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str, shown)
         # Seen again in this run with weaker evidence (another query, or
         # organic after an ad): keep the strongest evidence.
         pair = {"id": pair_id}
+    page_facts = None
     if _keeps_verdict(existing, pair):
         # The same page as the pair's verdict was scored from (its history aside): the
         # verdict stays, and the end of the run (crawler.history.rescore_run) keeps it
         # unless the history changed. Writing the page's own verdict here, to be
         # written back at the end, rewrote every such pair twice a run.
+        page_facts = pair["facts"]
         for column in _VERDICT:
             del pair[column]
+    if existing is not None and existing["last_run"] != run_id:
+        # (Stronger evidence later in the run that keeps the verdict shows the same
+        # page facts: the page's JSON of them is the same.)
+        _keep_before(db, run_id, pair_id, existing, page_facts)
     engines = _engines(page)
     if existing is not None and existing["last_run"] == run_id:
         # Every engine that showed the pair in this run, whichever evidence is kept.
@@ -479,22 +483,23 @@ def _as_shown(db: Database, run_id: int, phone: str, existing: dict, page: dict,
 
 
 # The verdict and facts a pair had before this run saved it again (the save replaces
-# them with the page's own): the end of the run (crawler.history.rescore_run) finds
-# the pairs nothing changed for by them. A temporary table: per connection, gone
-# with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
+# them with the page's own, or keeps them: `_keeps_verdict`, and then `page` holds
+# the page facts it was saved with): the end of the run (crawler.history.rescore_run)
+# finds the pairs nothing changed for by them. A temporary table: per connection,
+# gone with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
 _BEFORE = ("run_id", "id", "facts", "risk", "reasons", "flagged", "base_score", "base_signals")
 
 
-def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict) -> None:
-    values = [run_id, pair_id, *(existing[c] for c in _BEFORE[2:]), existing["score"]]
-    insert = f"insert or ignore into temp.pair_before ({', '.join(_BEFORE)}, score) values"
-    insert += f" ({', '.join('?' * (len(_BEFORE) + 1))})"
+def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict, page) -> None:
+    values = [run_id, pair_id, *(existing[c] for c in _BEFORE[2:]), existing["score"], page]
+    insert = f"insert or ignore into temp.pair_before ({', '.join(_BEFORE)}, score, page) values"
+    insert += f" ({', '.join('?' * (len(_BEFORE) + 2))})"
     outside = not db.conn.in_transaction
     try:
         db.conn.execute(insert, values)
     except sqlite3.OperationalError:  # the first in this connection: make the table
         db.conn.execute(
-            f"create temp table if not exists pair_before ({', '.join(_BEFORE)}, score,"
+            f"create temp table if not exists pair_before ({', '.join(_BEFORE)}, score, page,"
             " primary key (run_id, id))"
         )
         db.conn.execute(insert, values)
