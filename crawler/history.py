@@ -178,6 +178,8 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
         pairs = storage.stored_pairs(db, phones | run_phones, set())
         scorer.add_history(db, phones - run_phones, {r["domain"] for r in pairs})
     restored = [kept[r["id"]] for r in pairs if r["phone"] not in phones and r["id"] in kept]
+    # As stored now: a pair whose save kept its verdict is written nothing.
+    as_stored = {r["id"]: r for r in pairs if r["phone"] not in phones and r["id"] in kept}
     pairs = [r for r in pairs if r["phone"] in phones]
     for r in pairs:
         scorer.pair(r, before[r["id"]] if r["id"] in kept else None, in_run=r["id"] in run_ids)
@@ -194,7 +196,7 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
-        storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
+        storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored | as_stored)
         stored = {r["id"]: {**r, "facts": r.get("stored_facts", r["facts"])} for r in sightings}
         storage.save_verdicts(db, "sightings", sighting_rows, stored)
         _save_entities(db, run_id, numbers, sites, stored_numbers)

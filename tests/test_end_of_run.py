@@ -329,6 +329,18 @@ def test_a_save_of_the_same_page_leaves_the_pairs_verdict_as_it_is():
     }
     written = [s for s in statements if s.startswith("insert into [site_numbers]")]
     assert written and all("[score]" not in s and "[facts]" not in s for s in written)
+    # Nothing changed for it: the end of the run writes nothing of it either.
+    storage.save_query_outcome(
+        d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": "answered"}
+    )
+    statements.clear()
+    d.conn.set_trace_callback(statements.append)
+    history.close_run(d, rid, {}, at=DAY.format(2))
+    d.conn.set_trace_callback(None)
+    pair_id = storage.key("s1.nl", a)
+    assert not [s for s in statements if s.startswith("update [site_numbers]") and pair_id in s]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+    rid = storage.start_run(d, "p")
     # Other page facts: the page's own verdict, as before.
     see(d, rid, "s1.nl", a, DAY.format(2), **SCAM_FACTS)
     assert _pair(d, "s1.nl", a)["base_score"] is None
