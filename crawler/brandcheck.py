@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 from crawler.config import Brand
-from crawler.engines.common import browser_headers
 from crawler.fetch import FetchJob, FetchResult
+from crawler.net.headers import browser_headers
 from crawler.phones import PhoneHit, extract_phones
 
 BLOCK_STATUSES = {401, 403, 407, 429, 503}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,23 +15,11 @@ from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
 from crawler.risk import RISK_LEVELS
-from crawler.tomllines import line_of
+from crawler.tomllines import ConfigError, line_of, read_toml
 
 # The bundled language packs: `templates = { include = "templates/nl.toml" }`
 # finds them when the profile has no such file beside it.
 PACKS_DIR = Path(__file__).parent / "templates"
-
-
-class ConfigError(Exception):
-    """A profile or brands file the user must fix."""
-
-    def __init__(self, path: Path | str, message: str, *, line: int | None = None, field=None):
-        self.path = str(path)
-        self.line = line
-        self.field = field
-        where = self.path + (f":{line}" if line else "")
-        what = f" [{field}]" if field else ""
-        super().__init__(f"{where}{what}: {message}")
 
 
 @dataclass
@@ -154,23 +141,6 @@ class Profile:
         return {phone: b.name for b in self.brands for phone in b.phones}
 
 
-def _read_toml(path: Path) -> tuple[dict, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read file: {exc}") from None
-    try:
-        return tomllib.loads(text), text
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11's TOMLDecodeError has no lineno attribute; the message has it.
-        found = re.search(r"at line (\d+)", str(exc))
-        line = int(found.group(1)) if found else None
-        msg = str(exc).split(" (at line")[0]
-        raise ConfigError(path, f"not valid TOML: {msg}", line=line) from None
-
-
 def _str_list(value, path: Path, field_name: str, line: int | None) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -277,7 +247,7 @@ def _date(value) -> dt.date | None:
 def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]:
     """The `[[third_parties]]` tables of a brands file (none is fine)."""
     path = Path(path)
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     entries = data.get("third_parties", [])
     if not isinstance(entries, list):
         raise ConfigError(path, "must be [[third_parties]] tables", field="third_parties")
@@ -310,7 +280,7 @@ def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]
 
 def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
     path = Path(path)
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     entries = data.get("brands")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(path, "needs at least one [[brands]] table", field="brands")
@@ -393,7 +363,7 @@ def _render_mode(value: str, path: Path, text: str) -> str:
 
 def load_profile(path: Path | str) -> Profile:
     path = Path(path)
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
 
     def need(key, kind, default=None):
         value = data.get(key, default)
@@ -613,7 +583,7 @@ def load_pack(path: Path, included_from: Path | None = None, line: int | None = 
             line=line,
             field="queries.templates.include",
         )
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     language = data.get("language")
     if not isinstance(language, str) or not language.strip():
         raise ConfigError(path, 'must name the pack\'s language, e.g. "nl"', field="language")

@@ -32,7 +32,6 @@ from sqlite_utils import Database
 
 from crawler import stats_keys, storage, triage
 from crawler.scoring import Facts, score
-from crawler.scoring.facts import HISTORY_FIELDS
 from crawler.scoring.pair import Verdict
 from crawler.scoring.points import RECENT_DAYS
 from crawler.scoring.rules import recent
@@ -207,7 +206,7 @@ _AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days"
 _STATUS_FIELDS = ("number_status", "number_status_at", "site_status", "site_status_at")
 # What `_with_history` sets from the whole database, the ages aside.
 _HISTORY = ("other_domains", "listed_by_brand", *_STATUS_FIELDS)
-_HISTORY_AND_AGES = HISTORY_FIELDS  # the same fields (tests/test_end_of_run.py)
+_HISTORY_AND_AGES = storage.HISTORY_FIELDS  # the same fields (tests/test_end_of_run.py)
 
 
 class _Scorer:

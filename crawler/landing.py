@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from crawler.engines.common import browser_headers
 from crawler.items import PageItem
 from crawler.merge import Landing, Showing
+from crawler.net.headers import browser_headers
 
 # The request.meta key that holds a landing request's LandingContext.
 LANDING_META = "serpwatch_landing"

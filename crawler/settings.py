@@ -1,6 +1,6 @@
 """Scrapy settings for serpwatch (`scrapy.cfg`: settings = crawler.settings)."""
 
-from crawler.engines.common import CHROME_UA, browser_headers
+from crawler.net.headers import CHROME_UA, browser_headers
 from crawler.net.limits import MAX_NESTING
 
 BOT_NAME = "serpwatch"
@@ -9,7 +9,7 @@ NEWSPIDER_MODULE = "spiders"
 
 # Scam sites cloak: they show the scam only to visitors who look like a
 # victim's browser arriving from a result page. One browser identity for the
-# engines and the landing pages (crawler/engines/common.py).
+# engines and the landing pages (crawler/net/headers.py).
 USER_AGENT = CHROME_UA
 DEFAULT_REQUEST_HEADERS = {
     name: value

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 
 from crawler.brands import brand_in
 from crawler.config import PACKS_DIR, Profile, TemplatePack, load_pack, query_key
-from crawler.engines.common import json_headers
 from crawler.fetch import FetchJob, FetchResult
+from crawler.net.headers import json_headers
 
 ENDPOINTS = {
     "bing": "https://api.bing.com/osjson.aspx",

@@ -11,13 +11,50 @@ message then names the file and field only). One rule for every loader
   it; with a key or a value, only the lines up to the next header count, and
   the header's line stands in when the key is not there;
 - a value is the first place its text appears.
+
+Reading such a file and its one error type live here too, not in
+crawler.config, so that a command that only needs to report a `ConfigError`
+(every command, through crawler.cli.common) does not import the engines,
+phonenumbers and tldextract that validating a profile needs.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 
 _NEXT_HEADER = re.compile(r"^[ \t]*\[", re.M)
+
+
+class ConfigError(Exception):
+    """A profile or brands file the user must fix."""
+
+    def __init__(self, path: Path | str, message: str, *, line: int | None = None, field=None):
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        where = self.path + (f":{line}" if line else "")
+        what = f" [{field}]" if field else ""
+        super().__init__(f"{where}{what}: {message}")
+
+
+def read_toml(path: Path) -> tuple[dict, str]:
+    """The parsed file and its text (for `line_of`), or a ConfigError naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read file: {exc}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no lineno attribute; the message has it.
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        msg = str(exc).split(" (at line")[0]
+        raise ConfigError(path, f"not valid TOML: {msg}", line=line) from None
 
 
 def line_of(

@@ -6,6 +6,7 @@ Speed itself is measured by bench/storage.py, not here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -377,4 +378,5 @@ def test_a_pair_that_kept_its_verdict_still_keeps_the_strongest_page_of_the_run(
 
 
 def test_the_history_fields_are_those_the_end_of_a_run_fills():
-    assert history._HISTORY_AND_AGES == {*history._HISTORY, *history._AGES}
+    assert storage.HISTORY_FIELDS == {*history._HISTORY, *history._AGES}
+    assert storage.HISTORY_FIELDS <= {f.name for f in dataclasses.fields(Facts)}

@@ -57,38 +57,65 @@ def crawl(db: Database, r: int, sites: range) -> int:
     run_id = storage.start_run(db, "delta")
     db["runs"].update(run_id, {"started_at": at})
     for i, site in enumerate(sites):
-        brand = BRANDS[site % len(BRANDS)]
-        domain = f"{brand.lower()}-hulp-{site}.nl"
-        url = f"https://{domain}/contact"
-        is_ad = site % 6 == 0
-        page = {
-            "url": url,
-            "entry_url": url,
-            "domain": domain,
-            "status": 200,
-            "title": f"{brand} helpdesk",
-            "engine": "bing",
-            "engines": ["bing"],
-            "query": f"{brand} helpdesk telefoonnummer",
-            "brand": brand,
-            "is_ad": is_ad,
-            "rank": None if is_ad else 1 + i % 10,
-            "ad_position": 1 if is_ad else None,
-            "serp_url": "http://127.0.0.1/search",
-            "redirects": [],
-            "ip": f"192.0.2.{site % 250}",
-            "fetched_at": at,
-        }
-        phones = [f"+3185{site:07d}", f"+3188{(site // 2 + r // 2 * 7) % 40:07d}"]
-        verdicts = [
-            _verdict(site + j + r * (site % 2), p, brand, domain, is_ad)
-            for j, p in enumerate(phones)
-        ]
+        page, verdicts = _site_page(site, i, r, at)
+        if page["is_ad"]:  # the ad that led to the page (the search engines' export)
+            storage.save_serp_result(db, run_id, _ad(page, i, at))
         storage.save_page(db, run_id, page, verdicts)
     stats = {"serpwatch/engines": ["bing"], "finish_reason": "finished"}
     history.close_run(db, run_id, stats, at=at)
     storage.finish_crawl(db, run_id, stats)
     return run_id
+
+
+def _site_page(site: int, i: int, r: int, at: str) -> tuple[dict, list]:
+    """A site's page in run `r` (the `i`th of the run) and its numbers' verdicts."""
+    brand = BRANDS[site % len(BRANDS)]
+    domain = f"{brand.lower()}-hulp-{site}.nl"
+    url = f"https://{domain}/contact"
+    is_ad = site % 6 == 0
+    page = {
+        "url": url,
+        "entry_url": url,
+        "domain": domain,
+        "status": 200,
+        "title": f"{brand} helpdesk",
+        "engine": "bing",
+        "engines": ["bing"],
+        "query": f"{brand} helpdesk telefoonnummer",
+        "brand": brand,
+        "is_ad": is_ad,
+        "rank": None if is_ad else 1 + i % 10,
+        "ad_position": 1 if is_ad else None,
+        "serp_url": "http://127.0.0.1/search",
+        "redirects": [],
+        "ip": f"192.0.2.{site % 250}",
+        "fetched_at": at,
+    }
+    phones = [f"+3185{site:07d}", f"+3188{(site // 2 + r // 2 * 7) % 40:07d}"]
+    verdicts = [
+        _verdict(site + j + r * (site % 2), p, brand, domain, is_ad) for j, p in enumerate(phones)
+    ]
+    return page, verdicts
+
+
+def _ad(page: dict, position: int, at: str) -> dict:
+    return {
+        "engine": page["engine"],
+        "query": page["query"],
+        "brand": page["brand"],
+        "serp_url": page["serp_url"],
+        "is_ad": True,
+        "title": f"{page['brand']} helpdesk",
+        "url": page["url"],
+        "landing_url": page["url"],
+        "rank": None,
+        "ad_position": position,
+        "display_url": page["domain"],
+        "snippet": "Bel ons",
+        "phones": [],
+        "page": 1,
+        "seen_at": at,
+    }
 
 
 def _no_ids(data: bytes) -> bytes:
@@ -128,7 +155,7 @@ def deliver(db, preset, fmt) -> None:
     )
 
 
-FAST = ("default", "regulator", "hosting")  # the recipients whose deltas read what changed
+FAST = ("default", "regulator", "hosting", "search-engine", "operator")  # read what changed
 
 
 def check_all(db, monkeypatch, *, recipients=FAST) -> dict:
@@ -168,12 +195,14 @@ def test_the_delta_from_changed_pairs_is_the_delta_of_a_full_scan(db, monkeypatc
     crawl(db, 0, range(0, 30))
     first = check_all(db, monkeypatch, recipients=tuple(PRESETS))
     assert first["default", "jsonl"] > 20 and first["default", "stix"] > 0
+    assert first["search-engine", "jsonl"] > 2
     assert set(check_all(db, monkeypatch).values()) == {0}
     # A run seeing most sites again and some new: the re-seen pairs move (last
     # seen, another page), the shared numbers move to other sites, some verdicts change.
     crawl(db, 1, range(10, 40))
     after_run = check_all(db, monkeypatch)
     assert 0 < after_run["default", "jsonl"] < first["default", "jsonl"] + 10
+    assert after_run["search-engine", "jsonl"] > 0
     crawl(db, 2, range(10, 40))  # the same sites again
     check_all(db, monkeypatch)
     # Triage: a number confirmed, a site dismissed (its pairs withdrawn), a number dismissed.
@@ -294,8 +323,9 @@ def test_a_preset_whose_fingerprint_reads_untracked_fields_reads_everything():
         assert not delta.tracked(PRESETS[name])
     assert delta.anchored(PRESETS["regulator"]) == "phone"
     assert delta.anchored(PRESETS["hosting"]) == "domain"
-    # Operators' groups are number ranges, search engines' ads: every pair is read.
-    assert delta.anchored(PRESETS["operator"]) is None
+    # Operators' groups are number ranges (all of a changed number's range is read
+    # again), search engines' ads (the ads' groups that changed).
+    assert delta.anchored(PRESETS["operator"]) is None and delta.of_ranges(PRESETS["operator"])
     assert delta.anchored(PRESETS["search-engine"]) is None
     # A group's "latest" row is the most recently seen: a pair's last seen is not
     # tracked, a sighting's is (a new sighting is found by its rowid).
@@ -440,3 +470,141 @@ def test_a_run_that_sees_the_same_pages_again_stamps_little(db, monkeypatch):
     crawl(db, 1, range(0, 20))  # the same pages, verdicts and time again
     assert len(storage.changed_pairs(db, tick)) < db["site_numbers"].count / 4
     assert set(check_all(db, monkeypatch).values()) == {0}
+
+
+def test_a_page_seen_again_as_it_was_is_no_candidate(db, monkeypatch):
+    """A sighting that repeats its page's latest one (the same URL, number and what the
+    preset reads of a page) changes no group of sightings: its number (site) is not
+    read again. The same page from another server changes hosting's (its IPs), not
+    the regulator's."""
+    crawl(db, 0, range(0, 8))
+    check_all(db, monkeypatch)
+    pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
+    (url, ip, facts) = db.execute(
+        "select url, ip, facts from site_numbers where domain = ? and phone = ?",
+        [pair["domain"], pair["phone"]],
+    ).fetchone()
+    verdicts = [
+        {
+            **{k: p[k] for k in ("phone", "number_type", "country", "score", "risk", "reasons")},
+            "raw": p["phone"],
+            "source": "text",
+            "flagged": True,
+            "facts": json.loads(f),
+        }
+        for p, f in [(pair, facts)]
+    ]
+
+    def seen_again(ip: str) -> None:
+        page = {
+            "url": url,
+            "entry_url": url,
+            "domain": pair["domain"],
+            "status": 200,
+            "title": "t",
+            "engine": "bing",
+            "query": pair["query"],
+            "brand": pair["brand"],
+            "is_ad": False,
+            "rank": 1,
+            "ip": ip,
+            "fetched_at": "2027-01-01T00:00:00+00:00",
+        }
+        storage.save_page(db, storage.start_run(db, "delta"), page, verdicts)
+
+    seen_again(ip)
+    for name in ("regulator", "hosting"):
+        assert core.delta_plan(db, PRESETS[name], "jsonl", min_risk="medium").of[1] == []
+    assert set(check_all(db, monkeypatch).values()) == {0}
+    seen_again("203.0.113.7")  # the same page from another server
+    assert core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium").of[1] == []
+    plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
+    assert plan.of == ("domain", [pair["domain"]])
+    sizes = check_all(db, monkeypatch)
+    assert sizes["hosting", "jsonl"] == 1 and sizes["regulator", "jsonl"] == 0
+
+
+def test_a_change_to_an_ad_or_its_page_reaches_the_search_engines_delta(db, monkeypatch):
+    """The search engines' items are ads with their landing pages: an ad saved, or an
+    ad or page changed by any path (plain SQL here), is logged (schema 0025) with the
+    group it left and the one it joined, and the next delta makes those again."""
+    crawl(db, 0, range(0, 24))
+    crawl(db, 1, range(0, 24))
+    check_all(db, monkeypatch)
+    preset = PRESETS["search-engine"]
+    assert delta.of_ads(preset)
+    assert core.delta_plan(db, preset, "jsonl", min_risk="medium").of == ("ads", [])
+    sent = {json.loads(k)[2] for k, _ in storage.sent_fingerprints(db, preset.name, "jsonl")}
+    ads = [  # those of the last run (the latest of their groups) that were sent
+        ad
+        for ad in db.execute(
+            "select rowid, engine, query, landing_url from serp_results where is_ad = 1"
+            " and run_id = (select max(run_id) from serp_results) order by rowid"
+        )
+        if ad[3] in sent
+    ]
+
+    def change(sql, *args):
+        db.execute(sql, args)
+        db.conn.commit()
+        return check_all(db, monkeypatch)["search-engine", "jsonl"]
+
+    assert change("update serp_results set title = 'Bel nu' where rowid = ?", ads[0][0]) == 1
+    assert change("update serp_results set ad_position = 99 where is_ad = 1") == len(sent)
+    # An ad that led elsewhere: the group it left and the one it joined.
+    tick = delta.covering_export(db, preset, "jsonl", "medium")["change_tick"]
+    change("update serp_results set landing_url = ? where rowid = ?", ads[1][3], ads[-1][0])
+    groups = storage.changed_ad_groups(db, tick, 10**9, [])
+    assert set(groups) == {tuple(ads[1][1:]), tuple(ads[-1][1:])}
+    # The page an ad led to, now at another URL (the pages of an ad's item).
+    assert change("update pages set url = url || '?p=1' where url = ?", ads[2][3]) >= 1
+    assert set(check_all(db, monkeypatch).values()) == {0}
+    # A pair an ad led to, scored again by hand: the pair's verdict is in the ad's row.
+    assert (
+        change(
+            "update site_numbers set score = score - 1 where domain = ?", ads[3][3].split("/")[2]
+        )
+        == 1
+    )
+    # An ad (for another query) saved before an export, the page it led to after (a
+    # crawl running meanwhile): its group gains a showing, whether or not the pairs
+    # on the page changed.
+    run_id = storage.start_run(db, "delta")
+    page, verdicts = _site_page(0, 0, 1, "2027-01-01T00:00:00+00:00")
+    ad = _ad({**page, "query": "KPN storing"}, 1, page["fetched_at"])
+    storage.save_serp_result(db, run_id, ad)
+    check_all(db, monkeypatch)
+    e = delta.covering_export(db, preset, "jsonl", "medium")
+    storage.save_page(db, run_id, page, verdicts)
+    late = ("bing", "KPN storing", page["url"])
+    assert late in storage.changed_ad_groups(db, e["change_tick"], e["sightings_mark"], [])
+    assert check_all(db, monkeypatch)["search-engine", "jsonl"] >= 1
+    # A search engines' export marked before the ads were logged covers nothing.
+    db.execute("update change_tracking set since_tick = (select tick from change_clock)")
+    db.conn.commit()
+    assert core.delta_plan(db, preset, "jsonl", min_risk="medium") is None
+
+
+def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, monkeypatch):
+    """The operators' items are number ranges by country and carrier: a delta makes
+    again every group of the ranges of the numbers that changed. A number whose
+    carrier changes leaves one group for another of its range: both change."""
+    crawl(db, 0, range(0, 24))
+    check_all(db, monkeypatch)
+    preset = PRESETS["operator"]
+    flagged = [p for p in storage.flagged(db) if p["risk"] != "low"]
+    by_range: dict = {}
+    for p in flagged:
+        by_range.setdefault(core.number_range(p["phone"]), set()).add(p["phone"])
+    rng, phones = max(by_range.items(), key=lambda kv: len(kv[1]))
+    assert len(phones) >= 2 and len(by_range) >= 2
+    phone = sorted(phones)[0]
+    db.execute("update numbers set carrier = 'KPN' where phone = ?", [phone])
+    db.conn.commit()
+    plan = core.delta_plan(db, preset, "jsonl", min_risk="medium")
+    assert plan.of == ("number_range", [phone])
+    read = _read_pairs(monkeypatch)
+    sizes = check_all(db, monkeypatch, recipients=("operator",))
+    assert sizes["operator", "jsonl"] == 2  # the range without KPN, and with it
+    # Only that range's pairs were read (the full scan after it read them all).
+    assert read[0] == sum(1 for p in storage.flagged(db, min_risk="low") if p["phone"] in phones)

@@ -8,8 +8,8 @@ import pytest
 
 from crawler import config, settings
 from crawler.engines import ENGINES
-from crawler.engines.common import CHROME_UA
 from crawler.evidence import is_executable
+from crawler.net.headers import CHROME_UA
 from crawler.net.limits import download_kind
 from crawler.risk import RISK_LEVELS, RISK_ORDER
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import click
 
-from crawler.config import ConfigError
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
 from crawler.storage import DatabaseUnusable
 from crawler.storage.schema import SchemaTooNew
+from crawler.tomllines import ConfigError
 
 DEFAULT_DB = "serpwatch.db"
 

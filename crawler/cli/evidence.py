@@ -23,7 +23,6 @@ import click
 
 from crawler import storage
 from crawler.evidence import read_payload, warc_dir_for
-from crawler.triage import parse_key
 
 
 def _payload(warc: Path, record_id: str | None) -> bytes | None:
@@ -138,6 +137,10 @@ def evidence(key, db_path, out_dir, max_pages, region):
 
     Example: serpwatch evidence +31852081234 --db serpwatch-demo/demo.db --out case-0852
     """
+    # Imported here, as in the other commands: phonenumbers and tldextract are
+    # most of `serpwatch`'s start-up, and only this command of the module needs them.
+    from crawler.triage import parse_key
+
     try:
         kind, value = parse_key(key, region.upper())
     except ValueError as exc:

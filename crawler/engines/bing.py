@@ -16,7 +16,6 @@ from crawler.engines.common import (
     MARKERS_CAPTCHA,
     absolute,
     attr,
-    browser_headers,
     card,
     contains_any,
     first,
@@ -39,6 +38,7 @@ from crawler.engines.parts import (
     read_page,
     status_block,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "bing"
 ENDPOINT = "https://www.bing.com/search"

@@ -18,11 +18,11 @@ from crawler.engines.common import (
     clean,
     find_phones,
     is_http_url,
-    json_headers,
     query_param,
     strip_html,
 )
 from crawler.engines.parts import json_answer
+from crawler.net.headers import json_headers
 
 KIND = "brave"
 ENDPOINT = "https://api.search.brave.com/res/v1/web/search"

@@ -24,7 +24,6 @@ from crawler.engines.common import (
     absolute,
     ad_target,
     attr,
-    browser_headers,
     contains_any,
     find_phones,
     first,
@@ -48,6 +47,7 @@ from crawler.engines.parts import (
     read_page,
     status_block,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "duckduckgo"
 ENDPOINT = "https://html.duckduckgo.com/html/"

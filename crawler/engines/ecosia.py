@@ -19,7 +19,6 @@ from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     attr,
-    browser_headers,
     clean,
     empty_page_block,
     first,
@@ -39,6 +38,7 @@ from crawler.engines.parts import (
     organic,
     read_page,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "ecosia"
 ENDPOINT = "https://www.ecosia.org/search"

@@ -28,7 +28,6 @@ from crawler.engines.common import (
     ad_target,
     advertiser,
     attr,
-    browser_headers,
     card,
     clean,
     contains_any,
@@ -54,6 +53,7 @@ from crawler.engines.parts import (
     read_page,
     status_block,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "google"
 ENDPOINT = "https://www.google.com/search"

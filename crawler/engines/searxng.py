@@ -13,14 +13,9 @@ from w3lib.url import add_or_replace_parameters
 
 from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
-from crawler.engines.common import (
-    find_phones,
-    is_http_url,
-    json_headers,
-    query_param,
-    strip_html,
-)
+from crawler.engines.common import find_phones, is_http_url, query_param, strip_html
 from crawler.engines.parts import json_answer
+from crawler.net.headers import json_headers
 
 KIND = "searxng"
 ENDPOINT = "http://127.0.0.1:8888/search"

@@ -21,15 +21,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from w3lib.url import add_or_replace_parameters
 
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
-from crawler.engines.common import (
-    ad_target,
-    find_phones,
-    is_http_url,
-    json_headers,
-    query_param,
-    strip_html,
-)
+from crawler.engines.common import ad_target, find_phones, is_http_url, query_param, strip_html
 from crawler.engines.parts import json_answer
+from crawler.net.headers import json_headers
 
 KIND = "serpapi"
 ENDPOINT = "https://serpapi.com/search.json"

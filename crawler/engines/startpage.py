@@ -20,7 +20,6 @@ from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
     attr,
-    browser_headers,
     empty_page_block,
     first,
     first_text,
@@ -37,6 +36,7 @@ from crawler.engines.parts import (
     organic,
     read_page,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "startpage"
 ENDPOINT = "https://www.startpage.com/sp/search"

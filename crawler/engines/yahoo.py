@@ -19,7 +19,6 @@ from w3lib.url import add_or_replace_parameters
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult
 from crawler.engines.common import (
     MARKERS_CAPTCHA,
-    browser_headers,
     empty_page_block,
     first,
     first_text,
@@ -39,6 +38,7 @@ from crawler.engines.parts import (
     organic,
     read_page,
 )
+from crawler.net.headers import browser_headers
 
 KIND = "yahoo"
 ENDPOINT = "https://search.yahoo.com/search"

@@ -55,12 +55,37 @@ def write_jsonl(records: Iterable[dict], out: IO[str], columns: list[str] | None
     """One JSON object per record and line (only `columns`, in order, when given);
     each written as it comes."""
     n = 0
+    encode = _JSONL.encode
     for r in records:
         if columns is not None:
             r = {c: r.get(c) for c in columns}
-        out.write(json.dumps(r, ensure_ascii=False) + "\n")
+        out.write(encode(r) + "\n")
         n += 1
     return n
+
+
+# json.dumps(r, ensure_ascii=False): one encoder, not one made per record.
+_JSONL = json.JSONEncoder(ensure_ascii=False)
+
+
+# A cell starting with none of these is safe as it is (`escape_cell`).
+_SAFE_START = frozenset("'= +-@\t\r\n")
+
+
+def _cell(value) -> str:
+    """`csv_cell`, with the common cells (text, numbers, empty) made without its checks."""
+    kind = type(value)
+    if value is None:
+        return ""
+    if kind is str:
+        text = value
+    elif kind is int or kind is bool:
+        text = str(value)
+    else:
+        return csv_cell(value)
+    if text and text[0] in _SAFE_START:
+        return escape_cell(text)
+    return text
 
 
 def csv_cell(value) -> str:
@@ -88,7 +113,7 @@ def write_csv(records: Iterable[dict], out: IO[str], columns: list[str] | None =
     writer.writerow([escape_cell(c) for c in columns])
     n = 0
     for r in records:
-        writer.writerow([csv_cell(r.get(c)) for c in columns])
+        writer.writerow([_cell(r.get(c)) for c in columns])
         n += 1
     return n
 

@@ -25,7 +25,7 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.evidence import warc_dir_for
-from crawler.exports.delta import delta_plan, preset_hash
+from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
 from crawler.exports.spool import Spool, SpooledItem
@@ -126,6 +126,18 @@ def number_range(e164: str | None) -> str | None:
     return e164[:-4] + "XXXX"
 
 
+def _numbers_of_ranges(db: Database, phones: list[str]) -> list[str]:
+    """Every number of the ranges (`number_range`) of these numbers."""
+    ranges = {number_range(p) for p in phones}
+    spans = []
+    for r in ranges:
+        masked = r and r.startswith("+") and r.endswith("XXXX") and len(r) >= 8
+        low = r[:-4] if masked else r
+        if low:  # every number starting as the range does (the range itself at least)
+            spans.append((low, low[:-1] + chr(ord(low[-1]) + 1)))
+    return sorted(p for p in storage.numbers_between(db, spans) if number_range(p) in ranges)
+
+
 def pair_rows(
     db: Database,
     *,
@@ -151,24 +163,6 @@ def pair_rows(
             only=only,
         )
     )
-
-
-# Pair columns an export row carries besides the DESIGN.md record.
-_PAIR_EXTRA = (
-    "ip",
-    "warc_file",
-    "warc_record_id",
-    "payload_sha256",
-    "first_run",
-    "last_run",
-    "nl_category",
-    "carrier",
-    "page_title",
-    # For ads: the raw click string and the advertiser (issue 16).
-    "click_url",
-    "advertiser_name",
-    "advertiser_location",
-)
 
 
 def iter_pair_rows(
@@ -197,26 +191,67 @@ def iter_pair_rows(
         seen_in_run=seen_in_run,
         by_site=by_site,
         only=only,
+        export=True,
     ):
-        row = storage.export_record(raw)
-        for name in _PAIR_EXTRA:
-            row.setdefault(name, raw.get(name))
-        row["carrier"] = row.get("carrier") or None
-        row["number_range"] = number_range(row["phone"])
+        yield _export_row(raw, decisions)
+
+
+def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
+    """A pair's export row: `storage.export_record(raw)`, then the pair's evidence, runs,
+    number details and page title, and what the exports decide with, made as one
+    dict in that order (a delta makes tens of thousands; tests/test_exports_stream.py
+    holds it to export_record)."""
+    phone = raw["phone"]
+    screenshot = raw["screenshot"]
+    row = {
+        "phone": phone,
+        "number_type": raw["number_type"],
+        "country": raw["country"],
+        "domain": raw["domain"],
+        "url": raw["url"],
+        "entry_url": raw["entry_url"],
+        "brand": raw["brand"],
+        "score": raw["score"],
+        "risk": raw["risk"],
+        "reasons": storage.reasons_list(raw["reasons"]),
+        "is_ad": bool(raw["is_ad"]),
+        "engine": raw["engine"],
+        "query": raw["query"],
+        "rank": raw["rank"],
+        "first_seen": raw["first_seen"],
+        "last_seen": raw["last_seen"],
+        "status": storage.pair_status(raw["number_status"], raw["site_status"]),
+        "number_score": raw["number_score"],
+        "number_risk": raw["number_risk"],
+        "number_reasons": storage.reasons_list(raw["number_reasons"]),
+        "site_score": raw["site_score"],
+        "site_risk": raw["site_risk"],
+        "site_reasons": storage.reasons_list(raw["site_reasons"]),
+        "screenshot": json.loads(screenshot) if screenshot else None,
+        "screenshot_sha256": raw["screenshot_sha256"],
+        "ip": raw["ip"],
+        "warc_file": raw["warc_file"],
+        "warc_record_id": raw["warc_record_id"],
+        "payload_sha256": raw["payload_sha256"],
+        "first_run": raw["first_run"],
+        "last_run": raw["last_run"],
+        "nl_category": raw["nl_category"],
+        # An empty carrier is none.
+        "carrier": raw["carrier"] or None,
+        "page_title": raw["page_title"],
+        "click_url": raw["click_url"],
+        "advertiser_name": raw["advertiser_name"],
+        "advertiser_location": raw["advertiser_location"],
+        "number_range": number_range(phone),
         # A number posted on the brand's own site (a forum) is flagged, but
         # the brand's host is not the partner to ask for a takedown.
-        row["brand_site"] = bool(raw["official_site"])
+        "brand_site": bool(raw["official_site"]),
         # A known legitimate third party (brands file): never an indicator.
-        row["third_party"] = raw["third_party"] or raw["third_party_site"]
-        # When the status was decided: a withdrawal's time in STIX and MISP.
-        row["status_at"] = _status_at(row, decisions)
-        for name in SCREENSHOT_FIELDS:  # where the browser kept a screenshot
-            row.setdefault(name, raw.get(name))
-        yield row
-
-
-# Evidence fields that exist once the browser keeps screenshots (issue 13).
-SCREENSHOT_FIELDS = ("screenshot", "screenshot_sha256")
+        "third_party": raw["third_party"] or raw["third_party_site"],
+    }
+    # When the status was decided: a withdrawal's time in STIX and MISP.
+    row["status_at"] = _status_at(row, decisions) if decisions else None
+    return row
 
 
 def _status_at(row: dict, decisions: dict[str, dict]) -> str | None:
@@ -235,21 +270,28 @@ def ad_rows(
     run_id: int | None = None,
     include_dismissed: bool = False,
     by: str = "pair",
+    groups: list | None = None,
 ) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
     An ad leads to the page fetched from its landing URL in the same run (the
     page's `entry_url`, or its `url` when there was no redirect); the numbers
-    are those sighted on that page.
+    are those sighted on that page. `groups`: only the ads of these (engine,
+    query, landing URL) (a delta's candidates, `delta_plan`).
     """
     # The ads first (a few per query and run), then only the pairs they led to:
     # a year holds hundreds of thousands of flagged pairs, and few were advertised.
-    showings = list(storage.ad_showings(db, run_id))
-    wanted = {(ad["domain"], ad["phone"]) for ad in showings}
+    showings = list(storage.ad_showings(db, run_id, groups=groups))
+    wanted = sorted({(ad["domain"], ad["phone"]) for ad in showings}, key=str)
     pairs = {
         (p["domain"], p["phone"]): p
-        for p in iter_pair_rows(db, min_risk=min_risk, include_dismissed=include_dismissed, by=by)
-        if (p["domain"], p["phone"]) in wanted
+        for p in iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=include_dismissed,
+            by=by,
+            only=storage.rowids_of_pairs(db, wanted),
+        )
     }
     out = []
     done = set()
@@ -438,16 +480,26 @@ def _group_of(row: dict, preset: Preset, n: int):
     return n
 
 
-def _item_row(members: list[dict], preset: Preset) -> tuple[dict, str]:
+def _item_row(
+    members: list[dict],
+    preset: Preset,
+    skip: frozenset[str] = frozenset(),
+    made: dict | None = None,
+) -> tuple[dict, str]:
     """A group's item: the row (its latest member, aggregated by the preset's rules),
-    projected to the preset's columns, and the key that names it."""
+    projected to the preset's columns, and the key that names it. `skip`: columns
+    left out (not made), e.g. those its fingerprint ignores; `made`: columns
+    already made (a row made with `skip`)."""
     latest = max(members, key=_recency)
-    row = dict(latest)
-    if preset.group_by:
-        for column, rule in preset.aggregate.items():
-            row[column] = aggregate(rule, column, members, latest)
-    out = {c: row.get(c) for c in preset.columns}
-    return out, preset.item_key(row)
+
+    def value(column):
+        if made is not None and column in made:
+            return made[column]
+        rule = preset.aggregate.get(column) if preset.group_by else None
+        return aggregate(rule, column, members, latest) if rule else latest.get(column)
+
+    out = {c: value(c) for c in preset.columns if c not in skip}
+    return out, preset.item_key({k: out[k] if k in out else value(k) for k in preset.key})
 
 
 def shape_spooled(
@@ -468,16 +520,85 @@ def shape_spooled(
 
 
 def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
-    names = [spec.lstrip("-") for spec in preset.order_by]
     items = []
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
         out, key = _item_row(members, preset)
-        head = {n: out[n] if n in out else members[0].get(n) for n in names}
-        last = max((p.get("last_seen") or "" for p in members), default="")
-        at = spool.put(out)
-        items.append(SpooledItem(key, fingerprint(out, preset), head, last, spool, at, offsets))
+        items.append(_spooled(spool, preset, out, key, fingerprint(out, preset), members, offsets))
     return order(items, preset)
+
+
+def _spooled(spool, preset, out, key, fp, members, offsets) -> SpooledItem:
+    """An item whose row and members (at `offsets`) are in `spool`, its row put there now."""
+    names = [spec.lstrip("-") for spec in preset.order_by]
+    head = {n: out[n] if n in out else members[0].get(n) for n in names}
+    last = max((p.get("last_seen") or "" for p in members), default="")
+    return SpooledItem(key, fp, head, last, spool, spool.put(out), offsets)
+
+
+def _anchored_items(
+    db: Database, preset: Preset, fmt: str, of: tuple[str, list[str]], *, min_risk, spool
+) -> list:
+    """The items of a `--since last` delta of a preset grouped by number or site
+    (`delta.anchored`) whose items come in a total order (`delta.chunkable`): the
+    groups of the numbers or sites `of` made again, a few hundred at a time, and
+    only those whose fingerprint differs from the one last sent kept (in `spool`
+    when given). The same items as a full scan's delta: a group's rows are those
+    of its number (site) only, in the order a full scan reads them."""
+    from crawler.exports import PAIR_FORMATS
+
+    anchor, values = of
+    skip = frozenset(preset.ignore_in_delta) - set(preset.key)
+    live: set[str] = set()
+    kept: list = []
+    gone: list = []
+    for chunk in _chunked(values, 500):
+        rows = SOURCES[preset.source](
+            db,
+            min_risk=min_risk,
+            include_dismissed=True,
+            by=preset.verdict,
+            only=storage.pairs_of(db, anchor, chunk),
+            **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
+        )
+        groups: tuple[dict, dict] = ({}, {})  # live, dismissed
+        for r in rows:
+            if _matches(r, preset.where):
+                dismissed = r.get("status") == "dismissed"
+                groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
+        made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
+        sent = storage.sent_for_keys(
+            db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
+        )
+        for dismissed, both in enumerate(made):
+            for part, key, members in both:
+                if not dismissed:
+                    live.add(key)
+                fp = fingerprint(part, preset)  # the columns it ignores left out
+                if sent.get(key) == fp or (dismissed and key not in sent):
+                    continue
+                out, _ = _item_row(members, preset, made=part)
+                if spool is None:
+                    item = Item(key=key, row=out, pairs=members, fingerprint=fp)
+                else:  # the pairs are kept for the formats made of them
+                    offsets = [spool.put(m) for m in members] if fmt in PAIR_FORMATS else []
+                    item = _spooled(spool, preset, out, key, fp, members, offsets)
+                (gone if dismissed else kept).append(item)
+    return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _group_key(row: dict, preset: Preset):
+    """`_group_of` without JSON when the group's values are text (its numbers, its
+    sites): the same rows share a key either way."""
+    values = tuple(row.get(f) for f in preset.group_by)
+    if all(type(v) is str for v in values):
+        return values
+    return _group_of(row, preset, 0)
+
+
+def _chunked(values: list, size: int):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def order(items: list[Item], preset: Preset) -> list[Item]:
@@ -505,9 +626,18 @@ def _orderable(value):
 
 def fingerprint(row: dict, preset: Preset) -> str:
     """What changed means for `--since last`: a hash of the row less the volatile fields."""
-    kept = {k: v for k, v in row.items() if k not in preset.ignore_in_delta}
-    blob = json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    ignored = frozenset(preset.ignore_in_delta)
+    return _fingerprint({k: v for k, v in row.items() if k not in ignored})
+
+
+# json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False), the ledger's
+# form: one encoder, not one made per call (json.dumps makes one for any option).
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False)
+
+
+def _fingerprint(kept: dict) -> str:
+    """The fingerprint of a row's fields that count (`fingerprint`)."""
+    return hashlib.sha256(_FINGERPRINT_JSON.encode(kept).encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -579,9 +709,17 @@ def _made_items(
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
-    only = {"only": plan.rowids} if plan else {}
-    if plan and plan.of and preset.source == "sightings":
-        only["of"] = plan.of
+    if plan and plan.of and plan.of[0] != "ads" and chunkable(preset):
+        return _anchored_items(db, preset, fmt, plan.of, min_risk=min_risk, spool=spool)
+    only: dict = {}
+    if plan and plan.of and plan.of[0] == "ads":
+        only["groups"] = plan.of[1]
+    elif plan and plan.of and plan.of[0] == "number_range":
+        only["only"] = storage.pairs_of(db, "phone", _numbers_of_ranges(db, plan.of[1]))
+    elif plan:
+        only["only"] = plan.rowids
+        if plan.of and preset.source == "sightings":
+            only["of"] = plan.of
     rows = SOURCES[preset.source](
         db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
     )
@@ -733,6 +871,10 @@ def _stream_pairs(
     else:
         sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
+    # A row's fingerprint (`fingerprint`) read off the row: the counted columns
+    # in key order (the encoder sorts them anyway; sorted, that costs nothing).
+    ignored = set(preset.ignore_in_delta)
+    counted = sorted({c for c in preset.columns if c not in ignored})
 
     def items():
         for row in iter_pair_rows(
@@ -749,16 +891,17 @@ def _stream_pairs(
             dismissed = row.get("status") == "dismissed"
             if dismissed and since != "last":
                 continue
-            out_row = {c: row.get(c) for c in preset.columns}
             key = preset.item_key(row)
-            fp = fingerprint(out_row, preset)
+            fp = _fingerprint({c: row.get(c) for c in counted})
             if since == "last":
                 if (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
-            elif since and (out_row.get("last_seen") or row.get("last_seen") or "") < since:
+            elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield Item(key=key, row=out_row, pairs=[row], fingerprint=fp)
+            yield Item(
+                key=key, row={c: row.get(c) for c in preset.columns}, pairs=[row], fingerprint=fp
+            )
 
     files = EvidenceFiles(warc_dir(db))
     pairs = (p for it in items() for p in it.pairs)

@@ -88,20 +88,52 @@ SIGHTING_FIELDS = frozenset(
 )
 
 
+# The fields of a row that are its number's (its site's): the same in every row of
+# a group of one number (one site), whichever is the group's most recent.
+OF_THE_NUMBER = frozenset(
+    {
+        "phone",
+        "number_type",
+        "country",
+        "nl_category",
+        "carrier",
+        "number_range",
+        "number_score",
+        "number_risk",
+        "number_reasons",
+    }
+)
+OF_THE_SITE = frozenset({"domain", "site_score", "site_risk", "site_reasons"})
+
+
 def _reads(preset: Preset) -> set[str]:
     """The row fields a preset's items, keys and fingerprints depend on."""
     read = set(preset.where) | set(preset.group_by) | set(preset.key)
+    constant = _constant(preset)
     for column in preset.columns:
         if column in preset.ignore_in_delta:
             continue
         rule = preset.aggregate.get(column, "latest") if preset.group_by else None
-        if rule == "latest":  # the group's most recent row (`_recency`)
+        if rule == "latest" and column in constant:
+            read.add(column)  # the same in every row of the group
+        elif rule == "latest":  # the group's most recent row (`_recency`)
             read |= {column, "last_seen", "score"}
         elif rule and rule.startswith(("collect:", "count:")):
             read |= {f.strip() for f in rule.split(":", 1)[1].split(",") if f.strip()}
         else:
             read.add(column)
     return read
+
+
+def _constant(preset: Preset) -> frozenset[str]:
+    """The fields whose value is the same in every row of any one group: those of the
+    number (site) when each group is of one number (site)."""
+    constant = frozenset(preset.group_by)
+    if "phone" in preset.group_by:
+        constant |= OF_THE_NUMBER
+    if "domain" in preset.group_by:
+        constant |= OF_THE_SITE
+    return constant
 
 
 def anchored(preset: Preset) -> str | None:
@@ -116,6 +148,78 @@ def anchored(preset: Preset) -> str | None:
         if anchor in preset.group_by and _reads(preset) <= allowed:
             return anchor
     return None
+
+
+def of_ranges(preset: Preset) -> bool:
+    """For a grouped preset of pairs whose groups are of number ranges (the
+    operators'): every group field is the number's, `number_range` among them, and
+    everything it reads is tracked. A delta then makes again every group of the
+    ranges of the numbers whose pairs changed (all of a range's numbers: a number
+    whose carrier changed leaves a group of its range for another)."""
+    return (
+        preset.source == "pairs"
+        and "number_range" in preset.group_by
+        and set(preset.group_by) <= OF_THE_NUMBER - {"phone"}
+        and _reads(preset) <= TRACKED_FIELDS
+    )
+
+
+def _page_fields(preset: Preset) -> tuple[str, ...] | None:
+    """For a preset of sightings: the fields of a page's row, taken from its latest
+    sighting, that its items read besides the page's URL and first seen (a sighting
+    that repeats the page's latest in these changes nothing it reads); None when its
+    items read the last seen (every new sighting moves it)."""
+    read = _reads(preset)
+    if "last_seen" in read:
+        return None
+    return tuple(sorted(read & (SIGHTING_FIELDS - {"url", "first_seen", "last_seen"})))
+
+
+# The fields of an ad's row (`exports.core.ad_rows`) that are the ad's or its
+# landing page's, not its pair's: changes to them are logged (schema 0025).
+AD_FIELDS = frozenset(
+    {
+        "run_id",
+        "engine",
+        "query",
+        "ad_position",
+        "title",
+        "display_url",
+        "landing_url",
+        "click_url",
+        "advertiser_name",
+        "advertiser_location",
+        "advertiser_url",
+        "seen_at",
+        "first_seen",
+        "last_seen",
+        "url",
+        "ip",
+        "warc_file",
+        "warc_record_id",
+        "payload_sha256",
+    }
+)
+
+
+def of_ads(preset: Preset) -> bool:
+    """Can a delta of this preset of ads, grouped by ad (engine, query, landing URL),
+    make again only the groups that changed? When everything it reads is tracked:
+    the ads and their pages (schema 0025) and the pairs (0020)."""
+    return (
+        preset.source == "ads"
+        and {"engine", "query", "landing_url"} <= set(preset.group_by)
+        and _reads(preset) <= TRACKED_FIELDS | AD_FIELDS
+    )
+
+
+def chunkable(preset: Preset) -> bool:
+    """Are an `anchored` preset's items made the same a few numbers (sites) at a time?
+    Yes when its items come in one order whatever order they are made in: each
+    item's key is its group's fields, and it is ordered by them (no two items tie)."""
+    names = {spec.lstrip("-") for spec in preset.order_by}
+    anchor = anchored(preset)
+    return bool(anchor) and set(preset.key) == set(preset.group_by) <= names
 
 
 def tracked(preset: Preset) -> bool:
@@ -134,9 +238,10 @@ def tracked(preset: Preset) -> bool:
 class DeltaPlan:
     """A delta's candidates: rowids of the pairs to read and, for one item per pair,
     their fingerprints as last sent; for an `anchored` preset, the numbers or sites
-    whose groups are made again (their items' fingerprints are read once made)."""
+    whose groups are made again (their items' fingerprints are read once made;
+    no rowids when they are made a few at a time, `chunkable`)."""
 
-    rowids: list[int]
+    rowids: list[int] | None
     sent: dict[str, str] | None = None
     of: tuple[str, list[str]] | None = None
 
@@ -171,12 +276,23 @@ def delta_plan(
     covering export read it, so its fingerprint is the one last sent, and the
     fingerprint comparison that follows drops the candidates that did not change."""
     anchor = anchored(preset)
-    if run_id is not None or not (tracked(preset) or anchor):
+    ads = of_ads(preset)
+    ranges = not anchor and of_ranges(preset)
+    if run_id is not None or not (tracked(preset) or anchor or ads or ranges):
         return None
     e = covering_export(db, preset, fmt, min_risk)
-    if e is None or (preset.source == "sightings" and e["sightings_mark"] is None):
+    if e is None or (preset.source != "pairs" and e["sightings_mark"] is None):
         return None
+    if ads:  # marked before the ads' changes were logged (schema 0025): not covered
+        since = storage.ads_tracked_since(db)
+        if since is None or e["change_tick"] <= since:
+            return None
     pairs = storage.changed_pairs(db, e["change_tick"])
+    if ads:
+        groups = storage.changed_ad_groups(db, e["change_tick"], e["sightings_mark"], pairs)
+        return DeltaPlan(None, of=("ads", groups))
+    if ranges:  # the numbers that changed: their ranges are made again
+        return DeltaPlan(None, of=("number_range", sorted({p for _, _, p in pairs})))
     if not anchor:
         keys = sorted({preset.item_key({"domain": d, "phone": p}) for _, d, p in pairs})
         return DeltaPlan(
@@ -186,6 +302,9 @@ def delta_plan(
     side = 0 if anchor == "domain" else 1
     values = {pair[1 + side] for pair in pairs}
     if preset.source == "sightings":
-        values |= {s[side] for s in storage.sightings_since(db, e["sightings_mark"])}
+        new = storage.sightings_since(db, e["sightings_mark"], _page_fields(preset))
+        values |= {s[side] for s in new}
     keys = sorted(values)
-    return DeltaPlan(storage.pairs_of(db, anchor, keys), of=(anchor, keys))
+    # Made a few at a time (`chunkable`), each chunk reading its own pairs.
+    rowids = None if chunkable(preset) else storage.pairs_of(db, anchor, keys)
+    return DeltaPlan(rowids, of=(anchor, keys))

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,20 @@ def _when(value: str | None) -> datetime | None:
     return storage.parse_time(value)
 
 
+def _uuid4() -> str:
+    """str(uuid.uuid4()): random, version 4, made without uuid.UUID (a pair takes
+    several, a delta tens of thousands of pairs)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# json.dumps(..., ensure_ascii=False): one encoder, not one made per attribute.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _reasons(r: dict) -> str:
     reasons = r.get("reasons") or []
     if isinstance(reasons, str):
@@ -86,7 +101,13 @@ def _reasons(r: dict) -> str:
 
 def _seen(r: dict) -> dict:
     """first_seen/last_seen for MISP, only when both are known and in order."""
-    first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
+    return _seen_of(r.get("first_seen"), r.get("last_seen"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _seen_of(first_seen: str | None, last_seen: str | None) -> dict:
+    # A run's pairs share their times; the dict is only read (merged into an attribute).
+    first, last = _when(first_seen), _when(last_seen)
     if first and last and last >= first:
         return {"first_seen": first.isoformat(), "last_seen": last.isoformat()}
     return {}
@@ -108,7 +129,7 @@ def _template() -> tuple[dict, dict[str, dict]]:
 
 def _attribute(kind: str, value: str, category: str, to_ids: bool, comment: str, **more) -> dict:
     return {
-        "uuid": str(uuid.uuid4()),
+        "uuid": _uuid4(),
         "type": kind,
         "value": value,
         "category": category,
@@ -156,7 +177,7 @@ class _Number:
         r = spool.get(self.first)
         attributes = [
             {
-                "uuid": str(uuid.uuid4()),
+                "uuid": _uuid4(),
                 "Tag": _tags(pair_tags(r)),
                 "object_relation": "phone-number",
                 "value": r["phone"],
@@ -166,8 +187,7 @@ class _Number:
         ]
         for relation, value in _number_parts(r):
             attributes.append(
-                {"uuid": str(uuid.uuid4()), "object_relation": relation, "value": value}
-                | per[relation]
+                {"uuid": _uuid4(), "object_relation": relation, "value": value} | per[relation]
             )
         first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
         seen = {"first_seen": first.isoformat()} if first else {}
@@ -180,7 +200,7 @@ class _Number:
             **seen,
             "ObjectReference": [
                 {
-                    "uuid": str(uuid.uuid4()),
+                    "uuid": _uuid4(),
                     "object_uuid": self.uuid,
                     "referenced_uuid": ref,
                     "relationship_type": "seen-on",
@@ -208,7 +228,7 @@ def pair_attributes(r: dict, files: EvidenceFiles) -> list[dict]:
     """The attributes one flagged pair adds: its page's URL and domain, the page's
     SHA-256, and the page and screenshot as attachments where they are at hand."""
     live = r.get("status") != "dismissed"
-    tags = _tags(pair_tags(r))
+    tags = _pair_tags(r.get("brand"), r.get("risk"), r.get("status"))
     where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
     network = "Network activity"
     out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
@@ -239,6 +259,13 @@ def pair_tags(r: dict) -> list[str]:
         _tag("risk", r.get("risk")),
         _tag("status", r.get("status") or "new"),
     ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _pair_tags(brand, risk, status) -> list[dict]:
+    """`_tags(pair_tags(r))`, made once for the pairs that share them (only read: written
+    as JSON)."""
+    return _tags(pair_tags({"brand": brand, "risk": risk, "status": status}))
 
 
 def _strongest_first(records: Iterable[dict]) -> Iterable[dict]:
@@ -298,18 +325,18 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
         if r.get("status") != "dismissed":
             seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
         attributes = pair_attributes(r, files)
-        for a in attributes:
-            out.write(sep + json.dumps(a, ensure_ascii=False))
-            sep = ",\n"
+        # A pair's attributes in one write, as soon as it is read.
+        out.write(sep + ",\n".join(map(_JSON.encode, attributes)))
+        sep = ",\n"
         number = numbers.get(r["phone"])
         if number is None:
             first = spool.put({k: r.get(k) for k in _NUMBER_FIELDS})
-            number = numbers[r["phone"]] = _Number(str(uuid.uuid4()), first)
+            number = numbers[r["phone"]] = _Number(_uuid4(), first)
         number.references.append(spool.put((attributes[0]["uuid"], _reasons(r)[:1000])))
     out.write('\n],\n"Object": [')
     sep = "\n"
     for number in numbers.values():
-        out.write(sep + json.dumps(number.as_misp(spool), ensure_ascii=False))
+        out.write(sep + _JSON.encode(number.as_misp(spool)))
         sep = ",\n"
     out.write("\n]")
     return seen

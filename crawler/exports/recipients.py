@@ -11,9 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crawler.config import ConfigError, _read_toml
 from crawler.risk import RISK_LEVELS
-from crawler.tomllines import line_of
+from crawler.tomllines import ConfigError, line_of, read_toml
 
 BUNDLED = Path(__file__).with_name("recipients.toml")
 SOURCES = {"pairs", "sightings", "ads"}
@@ -62,7 +61,11 @@ class Preset:
 
     def item_key(self, row: dict) -> str:
         """The key that names a row's item in the exports ledger (its `key` fields)."""
-        return json.dumps([row.get(k) for k in self.key], default=str, ensure_ascii=False)
+        return _KEY_JSON.encode([row.get(k) for k in self.key])
+
+
+# json.dumps(..., default=str, ensure_ascii=False): one encoder, not one per key.
+_KEY_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 
 
 def _strings(value, path, line, name) -> list[str]:
@@ -151,7 +154,7 @@ def load_presets(extra: Path | str | None = None) -> dict[str, Preset]:
     """The bundled presets, plus (or replaced by) those in `extra`."""
     presets: dict[str, Preset] = {}
     for path in [BUNDLED, *([Path(extra)] if extra else [])]:
-        data, text = _read_toml(Path(path))
+        data, text = read_toml(Path(path))
         for name, raw in data.items():
             presets[name] = _preset(name, raw, Path(path), text)
     return presets

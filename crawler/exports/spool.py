@@ -14,6 +14,9 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 
+# json.dumps(value, ensure_ascii=False, default=str): one encoder, not one per value.
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str)
+
 
 class Spool:
     """JSON values in a temporary file (deleted when closed), read back by offset."""
@@ -24,7 +27,7 @@ class Spool:
     def put(self, value) -> int:
         self.file.seek(0, 2)
         offset = self.file.tell()
-        self.file.write(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8"))
+        self.file.write(_JSON.encode(value).encode("utf-8"))
         self.file.write(b"\n")
         return offset
 

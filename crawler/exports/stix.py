@@ -43,11 +43,14 @@ same objects (`modified` moves) instead of a duplicate:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring
 from typing import IO
 
 import stix2
@@ -55,7 +58,6 @@ from iso3166 import countries_by_alpha2
 from stix2.base import SCO_DET_ID_NAMESPACE
 from stix2.canonicalization.Canonicalize import canonicalize
 from stix2.properties import StringProperty
-from stix2.utils import STIXdatetime, format_datetime
 from stix2.v21 import CustomObservable
 from w3lib.url import safe_url_string
 
@@ -87,12 +89,12 @@ class PhoneNumber:
     """A phone number in E.164 (the published `phone-number` SCO)."""
 
 
-def phone_number(record: dict) -> dict:
-    """The `phone-number` SCO of an export record."""
+def phone_number(record: dict, sco_id: str | None = None) -> dict:
+    """The `phone-number` SCO of an export record (`sco_id`: its id, when known)."""
     country = countries_by_alpha2.get((record.get("country") or "").upper())
     return _sco(
         PhoneNumber,
-        id=_stable_id("phone-number", record["phone"]),
+        id=sco_id or _stable_id("phone-number", record["phone"]),
         value=record["phone"],
         country=country.alpha3 if country else None,
         connection=CONNECTION.get(record.get("number_type") or ""),
@@ -112,30 +114,66 @@ def _sdo(cls, common: dict, **fields) -> dict:
 
 
 def _ordered(cls, fields: dict) -> dict:
-    return {k: fields[k] for k in cls._properties if fields.get(k) is not None}
+    """The fields stix2 knows of `cls`, in the order it serializes them, none empty."""
+    names = tuple(fields)
+    order = _ORDER.get((cls, names))
+    if order is None:  # a few shapes of fields per class: their order is kept
+        order = _ORDER[cls, names] = tuple(k for k in cls._properties if k in fields)
+    return {k: fields[k] for k in order if fields[k] is not None}
 
 
+# (stix2 class, the names of the fields given) -> those stix2 serializes, in its order.
+_ORDER: dict[tuple, tuple[str, ...]] = {}
+
+
+# A value JSON writes as it is, between quotes, in any form (printable ASCII, no
+# quote or backslash): its canonical form (RFC 8785) is plain.
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
+
+
+@functools.lru_cache(maxsize=4096)
 def _sco_id(kind: str, value: str) -> str:
     """STIX's deterministic id of a `url` or `domain-name` (2.9: UUIDv5 of its canonical
-    `value`), as stix2 makes it."""
-    data = canonicalize({"value": value}, utf8=False)
+    `value`), as stix2 makes it. A number's pairs share its site's domain and page."""
+    if _PLAIN.fullmatch(value):
+        data = '{"value":"' + value + '"}'
+    else:
+        data = canonicalize({"value": value}, utf8=False)
     return f"{kind}--{uuid.uuid5(SCO_DET_ID_NAMESPACE, data)}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _ts(value: datetime, *, ms: bool = False) -> str:
-    """A timestamp as stix2 writes it (`created`, `modified`: to the millisecond)."""
+    """A timestamp as stix2 writes it (`created`, `modified`: to the millisecond):
+    stix2's `format_datetime` of a `STIXdatetime`, made without them (their
+    time zones cost tens of microseconds; tests/test_exports_stix.py holds the two
+    to the same text). A run's pairs share their times."""
+    zoned = value.astimezone(UTC) if value.tzinfo is not None else value
+    digits = f"{zoned.microsecond:06d}".rstrip("0")
     if ms:
-        value = STIXdatetime(value, precision="millisecond", precision_constraint="min")
-    return format_datetime(value)
+        digits = digits.ljust(3, "0")
+    return zoned.strftime("%Y-%m-%dT%H:%M:%S") + ("." + digits if digits else "") + "Z"
 
 
 def _stable_id(kind: str, *parts) -> str:
-    digest = hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).digest()
-    return f"{kind}--{uuid.UUID(bytes=digest[:16], version=4)}"
+    """`kind--` and the first 16 bytes of the parts' SHA-256 as a version 4 UUID (the
+    bits uuid.UUID(bytes=..., version=4) sets, without making one)."""
+    digest = bytearray(hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest[:16].hex()
+    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _when(value: str | None, fallback: datetime) -> datetime:
     return storage.parse_time(value) or fallback
+
+
+@functools.lru_cache(maxsize=1024)
+def _safe_url(url: str) -> str:
+    """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it."""
+    return safe_url_string(url)
 
 
 def _pattern_string(value: str) -> str:
@@ -161,6 +199,13 @@ def bundle_objects(records: Iterable[dict], *, now: datetime | None = None):
 
     Observables shared by pairs (a number on two sites) come once, where first
     met; a pair met twice keeps its first record."""
+    for made in _pairs_objects(records, now=now):
+        yield from made
+
+
+def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
+    """`bundle_objects` a record at a time: the objects each record adds (the producer's
+    and its brand's when first met), as a list."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     producer = None
     actors: dict[str, str] = {}
@@ -171,6 +216,7 @@ def bundle_objects(records: Iterable[dict], *, now: datetime | None = None):
         if r.get("third_party") or (r["domain"], r["phone"]) in pairs:
             continue
         pairs.add((r["domain"], r["phone"]))
+        made: list = []
         if producer is None:
             producer = stix2.Identity(
                 id=PRODUCER_ID,
@@ -180,26 +226,17 @@ def bundle_objects(records: Iterable[dict], *, now: datetime | None = None):
                 created=EPOCH,
                 modified=EPOCH,
             )
-            yield producer
+            made.append(producer)
         brand = r.get("brand") or "unknown brand"
         if brand not in actors:
-            made = _brand_objects(brand)
-            actors[brand] = made[1].id
-            yield from made
+            brand_objects = _brand_objects(brand)
+            actors[brand] = brand_objects[1].id
+            made += brand_objects
         if r.get("status") == "dismissed":
-            made = _withdrawn(r, brand, actors[brand], now)
+            made += _withdrawn(r, brand, actors[brand], now)
         else:
-            made = _flagged(r, brand, actors[brand], now)
-        for o in made:
-            if o["type"] in _SHARED:
-                if o["id"] in seen:
-                    continue
-                seen.add(o["id"])
-            yield o
-
-
-# Objects two pairs can both refer to (their ids come from their values).
-_SHARED = ("url", "domain-name", "phone-number")
+            made += _flagged(r, brand, actors[brand], now, seen)
+        yield made
 
 
 def _brand_objects(brand: str) -> tuple:
@@ -234,10 +271,11 @@ def _brand_objects(brand: str) -> tuple:
     return org, actor, rel
 
 
-def _claims(r: dict, brand: str, actor_id: str, first, last, revoked: bool = False) -> tuple:
+def _claims(
+    r: dict, brand: str, actor_id: str, first, last, url_value: str, revoked: bool = False
+) -> tuple:
     """The pair's indicator, its `indicates` relationship and its sighting."""
     pair = (r["domain"], r["phone"])
-    url_value = safe_url_string(r["url"])
     reasons = r.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
@@ -274,19 +312,25 @@ def _claims(r: dict, brand: str, actor_id: str, first, last, revoked: bool = Fal
     return indicator, indicates, sighting_id, common
 
 
-def _flagged(r: dict, brand: str, actor_id: str, now: datetime) -> list:
+def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) -> list:
+    """A pair's objects; of its observables only those not in `seen` (already
+    written: a number's or site's other pairs), which it adds there."""
     first = _when(r.get("first_seen"), now)
     last = max(_when(r.get("last_seen"), now), first)
-    url_value = safe_url_string(r["url"])
-    url = _sco(stix2.URL, id=_sco_id("url", url_value), value=url_value)
+    url_value = _safe_url(r["url"])
+    url_id = _sco_id("url", url_value)
     # A card without a website (issue 16) has no site: no domain-name observable.
-    domain = (
-        _sco(stix2.DomainName, id=_sco_id("domain-name", r["domain"]), value=r["domain"])
-        if r["domain"]
-        else None
-    )
-    phone = phone_number(r)
-    indicator, indicates, sighting_id, common = _claims(r, brand, actor_id, first, last)
+    domain_id = _sco_id("domain-name", r["domain"]) if r["domain"] else None
+    phone_id = _stable_id("phone-number", r["phone"])
+    new = []
+    if url_id not in seen:
+        new.append(_sco(stix2.URL, id=url_id, value=url_value))
+    if domain_id and domain_id not in seen:
+        new.append(_sco(stix2.DomainName, id=domain_id, value=r["domain"]))
+    if phone_id not in seen:
+        new.append(phone_number(r, phone_id))
+    seen.update(o["id"] for o in new)
+    indicator, indicates, sighting_id, common = _claims(r, brand, actor_id, first, last, url_value)
     pair = (r["domain"], r["phone"])
     observed = _sdo(
         stix2.ObservedData,
@@ -295,7 +339,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime) -> list:
         first_observed=_ts(first),
         last_observed=_ts(last),
         number_observed=1,
-        object_refs=[o["id"] for o in (url, domain, phone) if o is not None],
+        object_refs=[i for i in (url_id, domain_id, phone_id) if i],
         **_evidence(r),
     )
     sighting = _sdo(
@@ -308,7 +352,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime) -> list:
         first_seen=_ts(first),
         last_seen=_ts(last),
     )
-    return [o for o in (url, domain, phone, indicator, indicates, observed, sighting) if o]
+    return [*new, indicator, indicates, observed, sighting]
 
 
 def _evidence(r: dict) -> dict:
@@ -334,7 +378,7 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> tuple:
     last = max(_when(r.get("last_seen"), now), first)
     modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
     indicator, indicates, sighting_id, common = _claims(
-        r, brand, actor_id, first, modified, revoked=True
+        r, brand, actor_id, first, modified, _safe_url(r["url"]), revoked=True
     )
     sighting = _sdo(
         stix2.Sighting,
@@ -357,10 +401,11 @@ def write_stix(records: Iterable[dict], out: IO[str]) -> int:
     minutes from a few thousand pairs on."""
     counted = _Counted(records)
     started = False
-    for o in bundle_objects(counted):
-        out.write(",\n" if started else _BUNDLE_HEAD.format(id=f"bundle--{uuid.uuid4()}"))
+    for made in _pairs_objects(counted):
+        # A pair's objects in one write, as soon as it is read.
+        text = ",\n".join(map(_serialized, made))
+        out.write((",\n" if started else _BUNDLE_HEAD.format(id=f"bundle--{uuid.uuid4()}")) + text)
         started = True
-        out.write(_indent(_serialized(o)))
     if started:
         out.write("\n    ]\n}\n")
     else:
@@ -369,12 +414,44 @@ def write_stix(records: Iterable[dict], out: IO[str]) -> int:
 
 
 def _serialized(o) -> str:
-    """An object's JSON as stix2's pretty printing writes it: the producer's and a
-    brand's objects are stix2's; a pair's are made as plain JSON in stix2's order
-    (stix2's objects and pattern parser cost milliseconds a pair)."""
+    """An object's JSON as stix2's pretty printing writes it, indented as an object of
+    the bundle: the producer's and a brand's objects are stix2's; a pair's are made
+    as plain JSON in stix2's order (stix2's objects and pattern parser cost
+    milliseconds a pair), written by `_pretty`."""
     if isinstance(o, dict):
-        return json.dumps(o, indent=4, ensure_ascii=False)
-    return o.serialize(pretty=True, ensure_ascii=False)
+        return _PAD + _pretty(o, _PAD)
+    return _indent(o.serialize(pretty=True, ensure_ascii=False))
+
+
+# An object's indentation in the bundle's list.
+_PAD = " " * 8
+
+
+def _pretty(value, pad: str) -> str:
+    """json.dumps(value, indent=4, ensure_ascii=False), each line after the first
+    indented by `pad` more: the same text, made without json's pure-Python
+    indenting encoder (most of a pair's cost)."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is dict and value:
+        inner = pad + "    "
+        items = [
+            f"{inner}{encode_basestring(k)}: "
+            + (encode_basestring(v) if type(v) is str else _pretty(v, inner))
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if kind is list and value:
+        inner = pad + "    "
+        items = [
+            inner + (encode_basestring(v) if type(v) is str else _pretty(v, inner)) for v in value
+        ]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    if kind is int:
+        return int.__repr__(value)
+    # true, false, null, floats, empty containers and whatever else: as json writes them.
+    return json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + pad)
 
 
 _BUNDLE_HEAD = '{{\n    "type": "bundle",\n    "id": "{id}",\n    "objects": [\n'

@@ -34,7 +34,7 @@ import scrapy
 from scrapy.utils.misc import load_object
 
 from crawler import stats_keys
-from crawler.engines.common import browser_headers
+from crawler.net.headers import browser_headers
 from crawler.render.browser import find_browser
 from crawler.render.facts import (
     RenderFacts,

@@ -41,24 +41,6 @@ from crawler.scoring.words import (
     denial,
 )
 
-# The fields crawler.history fills at the end of a run from the whole database (the
-# rest are the page's own): what the number and the site were seen as elsewhere, their
-# ages, and the analysts' decisions.
-HISTORY_FIELDS = frozenset(
-    (
-        "other_domains",
-        "listed_by_brand",
-        "number_age_days",
-        "site_age_days",
-        "watched_days",
-        "site_watched_days",
-        "number_status",
-        "number_status_at",
-        "site_status",
-        "site_status_at",
-    )
-)
-
 
 @dataclass
 class Facts:

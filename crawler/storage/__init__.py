@@ -22,10 +22,14 @@ from __future__ import annotations
 from crawler.storage import schema
 from crawler.storage.changes import (
     CHANGE_TRACKED,
+    ads_tracked_since,
+    changed_ad_groups,
     changed_pairs,
     export_marks,
     mark_changes,
+    numbers_between,
     pairs_of,
+    rowids_of_pairs,
     sent_for_keys,
     sightings_since,
 )
@@ -69,6 +73,7 @@ from crawler.storage.crawl_runs import (
 )
 from crawler.storage.facts import (
     FACTS_READ_BY_SQL,
+    HISTORY_FIELDS,
     facts_field,
     facts_json,
     reasons_json,
@@ -128,6 +133,7 @@ from crawler.storage.reads import (
     query_number_hits,
     query_requests,
     query_runs,
+    reasons_list,
     related_searches,
     retired_queries,
     run_screenshots,
@@ -172,10 +178,14 @@ from crawler.storage.verdicts import (
 
 __all__ = [
     "CHANGE_TRACKED",
+    "ads_tracked_since",
+    "changed_ad_groups",
     "changed_pairs",
     "export_marks",
     "mark_changes",
+    "numbers_between",
     "pairs_of",
+    "rowids_of_pairs",
     "sent_for_keys",
     "sightings_since",
     "BUSY_TIMEOUT_MS",
@@ -184,6 +194,7 @@ __all__ = [
     "DatabaseUnusable",
     "EVIDENCE_COLUMNS",
     "FACTS_READ_BY_SQL",
+    "HISTORY_FIELDS",
     "KINDS",
     "RunSummary",
     "_BRIEF",
@@ -248,6 +259,7 @@ __all__ = [
     "query_number_hits",
     "query_requests",
     "query_runs",
+    "reasons_list",
     "record_alerts",
     "record_changes",
     "record_decision",

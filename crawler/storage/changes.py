@@ -21,10 +21,14 @@ from crawler.storage.schema import CHANGE_TRACKED, _tracked_state_v2
 
 __all__ = [
     "CHANGE_TRACKED",
+    "ads_tracked_since",
+    "changed_ad_groups",
     "changed_pairs",
     "export_marks",
     "mark_changes",
+    "numbers_between",
     "pairs_of",
+    "rowids_of_pairs",
     "sent_for_keys",
     "sightings_since",
 ]
@@ -99,10 +103,10 @@ _CHANGED = """
           where n.changed_at > 0 and n.changed_at >= :tick
     union select p.rowid from sites s join site_numbers p on p.domain = s.domain
           where s.changed_at > 0 and s.changed_at >= :tick
-    union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
-          where n.status = 'dismissed'
-    union select p.rowid from sites s join site_numbers p on p.domain = s.domain
-          where s.status = 'dismissed'
+    union select p.rowid from numbers n indexed by idx_numbers_status
+          join site_numbers p on p.phone = n.phone where n.status = 'dismissed'
+    union select p.rowid from sites s indexed by idx_sites_status
+          join site_numbers p on p.domain = s.domain where s.status = 'dismissed'
 """
 
 
@@ -122,10 +126,52 @@ def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
     ).fetchall()
 
 
-def sightings_since(db: Database, mark: int) -> list[tuple[str, str]]:
-    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`)."""
+# The columns of a sighting a page's export row takes from its latest sighting
+# (crawler.exports.core._page_rows), besides its url, first and last seen.
+_PAGE_FROM_LATEST = (
+    "entry_url",
+    "engine",
+    "query",
+    "rank",
+    "is_ad",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+)
+
+
+def sightings_since(
+    db: Database, mark: int, same: tuple[str, ...] | None = None
+) -> list[tuple[str, str]]:
+    """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`).
+
+    With `same` (columns of `_PAGE_FROM_LATEST`): only the sightings that may change
+    their page's row (one per page URL and number) in those columns or its first
+    seen: not those that come after the page's latest sighting up to `mark` with the
+    same values in `same` (a page seen again, as it was). Latest and after are in
+    the order the export reads a site's sightings (seen_at, id)."""
+    if same is None:
+        return db.execute(
+            "select distinct domain, phone from sightings where rowid > ?", [mark]
+        ).fetchall()
+    unknown = set(same) - set(_PAGE_FROM_LATEST)
+    if unknown:
+        raise ValueError(f"sightings_since: {sorted(unknown)} not among {_PAGE_FROM_LATEST}")
+    equal = "".join(f" and o.[{c}] is s.[{c}]" for c in same)
+    # The page's latest sighting up to the mark: found through the number's
+    # sightings (index on phone), a few per number.
     return db.execute(
-        "select distinct domain, phone from sightings where rowid > ?", [mark]
+        f"""select distinct s.domain, s.phone from sightings s where s.rowid > :mark
+            and not exists (
+                select 1 from sightings o where o.rowid = (
+                    select b.rowid from sightings b
+                    where b.phone = s.phone and b.domain = s.domain and b.url = s.url
+                      and b.rowid <= :mark
+                    order by b.seen_at desc, b.id desc limit 1)
+                and (o.seen_at < s.seen_at or (o.seen_at = s.seen_at and o.id < s.id))
+                {equal})""",
+        {"mark": mark},
     ).fetchall()
 
 
@@ -138,6 +184,30 @@ def pairs_of(db: Database, column: str, values: list[str]) -> list[int]:
         for (r,) in db.execute(
             f"select rowid from site_numbers where {column} in (select value from json_each(?))",
             [json.dumps(values)],
+        )
+    ]
+
+
+def numbers_between(db: Database, spans: list[tuple[str, str]]) -> list[str]:
+    """The numbers (phone) from each span's low (included) to its high (excluded)."""
+    return [
+        p
+        for (p,) in db.execute(
+            """select distinct n.phone from json_each(?) j cross join numbers n
+               on n.phone >= j.value ->> 0 and n.phone < j.value ->> 1""",
+            [json.dumps([list(s) for s in spans])],
+        )
+    ]
+
+
+def rowids_of_pairs(db: Database, pairs: list[tuple[str, str]]) -> list[int]:
+    """Rowids of these (domain, phone) pairs (those that exist)."""
+    return [
+        r
+        for (r,) in db.execute(
+            """select p.rowid from json_each(?) j cross join site_numbers p
+               on p.phone = j.value ->> 1 and p.domain = j.value ->> 0""",
+            [json.dumps([list(pair) for pair in pairs])],
         )
     ]
 
@@ -158,3 +228,40 @@ def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> di
             ).fetchall()
         )
     return sent
+
+
+def ads_tracked_since(db: Database) -> int | None:
+    """The tick from which every change to an ad is logged (schema 0025): an export
+    marked before it does not cover the search engines' items."""
+    row = db.execute("select since_tick from change_tracking where what = 'ads'").fetchone()
+    return row[0] if row else None
+
+
+def changed_ad_groups(
+    db: Database, tick: int, mark: int, pairs: list[tuple[int, str, str]]
+) -> list[tuple[str, str, str]]:
+    """(engine, query, landing URL) of every ad group whose showings may have changed
+    since `tick`: an ad of it saved or changed, or a page it led to changed, since
+    (schema 0025), an ad of a run with sightings after rowid `mark`, or a showing of
+    one of the `pairs` that may have changed (`changed_pairs`)."""
+    found = db.execute(
+        """select engine, query, landing_url from ad_changes where tick >= :tick
+           union select engine, query, landing_url from serp_results
+           where is_ad = 1 and run_id in (
+               select distinct run_id from sightings indexed by idx_sightings_run_id
+               where rowid > :mark)""",
+        {"tick": tick, "mark": mark},
+    ).fetchall()
+    # From each pair's sightings to their pages, and to the ads of the page's run
+    # that led there (by the page's entry or final URL).
+    found += db.execute(
+        """with cp(domain, phone) as materialized (
+               select value ->> 0, value ->> 1 from json_each(:pairs))
+           select distinct r.engine, r.query, r.landing_url
+           from cp cross join sightings s on s.phone = cp.phone and s.domain = cp.domain
+           cross join pages g on g.id = s.page_id
+           cross join serp_results r indexed by idx_serp_results_ads
+               on r.run_id = g.run_id and r.is_ad = 1 and r.landing_url in (g.entry_url, g.url)""",
+        {"pairs": json.dumps([[d, p] for _, d, p in pairs])},
+    ).fetchall()
+    return sorted(set(found), key=lambda g: tuple("" if v is None else str(v) for v in g))

@@ -7,9 +7,12 @@ tests/test_storage_sql.py).
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from typing import TYPE_CHECKING
 
-from crawler.scoring.facts import HISTORY_FIELDS, Facts
+# For the annotation only: the scorer's imports (phonenumbers, tldextract) were a
+# third of every read command's start-up.
+if TYPE_CHECKING:
+    from crawler.scoring.facts import Facts
 
 # Made once: json.dumps with options builds an encoder on every call, and the end
 # of a run encodes tens of thousands of facts and reasons.
@@ -32,16 +35,16 @@ def facts_json(facts: dict | Facts | None) -> str | None:
     keys sorted."""
     if not facts:
         return None
-    if isinstance(facts, Facts):
-        # A shallow read of the fields, not dataclasses.asdict: its deep copy of
-        # every value was most of the end-of-run step's time, and JSON copies anyway.
+    if not isinstance(facts, dict):
+        # A shallow read of the fields (a dataclass's __dict__ holds exactly its
+        # fields), not dataclasses.asdict: its deep copy of every value was most
+        # of the end-of-run step's time, and JSON copies anyway.
         # (_empty inline: this runs for every pair and sighting a run scores.)
-        values = facts.__dict__
         keep = {
             name: value
-            for name in _FACTS_FIELDS
+            for name, value in facts.__dict__.items()
             if (
-                (value := values[name]) is not None
+                value is not None
                 and value is not False
                 and not (type(value) in (list, dict) and not value)
             )
@@ -54,11 +57,30 @@ def facts_json(facts: dict | Facts | None) -> str | None:
 
 _ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
 
+# The `Facts` fields crawler.history fills at the end of a run from the whole database
+# (the rest are the page's own): what the number and the site were seen as elsewhere,
+# their ages, and the analysts' decisions (tests/test_end_of_run.py holds them to
+# crawler.history's and to the dataclass).
+HISTORY_FIELDS = frozenset(
+    (
+        "other_domains",
+        "listed_by_brand",
+        "number_age_days",
+        "site_age_days",
+        "watched_days",
+        "site_watched_days",
+        "number_status",
+        "number_status_at",
+        "site_status",
+        "site_status_at",
+    )
+)
+
 
 def same_page_facts(stored: str | None, page: str | None) -> bool:
     """Whether two facts as stored (JSON) are the same page's facts, whatever history
-    either carries (`HISTORY_FIELDS`, filled at the end of a run): a pair scored with
-    its history and a page's own facts, as a crawl saves them, compared."""
+    either carries (`HISTORY_FIELDS`): a pair scored with its history and a page's own
+    facts, as a crawl saves them, compared."""
     if not stored or not page:
         return False
     if stored == page:
@@ -73,9 +95,6 @@ def same_page_facts(stored: str | None, page: str | None) -> bool:
 # `facts_field` is the only place that turns a field into a JSON path;
 # tests/test_storage_sql.py checks these names against the dataclass, so a
 # renamed field fails there instead of reading null here.
-_FACTS_FIELDS = tuple(f.name for f in fields(Facts))
-
-
 FACTS_READ_BY_SQL = (
     "official_site",
     "brand_listing",
@@ -100,6 +119,6 @@ def signals_json(signals) -> str:
 
 def facts_field(name: str, column: str = "facts") -> str:
     """SQL for one `Facts` field of a facts JSON column: `json_extract(facts, '$.name')`."""
-    if name not in FACTS_READ_BY_SQL or name not in _FACTS_FIELDS:
+    if name not in FACTS_READ_BY_SQL:
         raise KeyError(f"{name!r} is not a Facts field read by SQL (FACTS_READ_BY_SQL)")
     return f"json_extract({column}, '$.{name}')"

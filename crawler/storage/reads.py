@@ -227,6 +227,7 @@ def flagged_rows(
     brief: bool = False,
     by_site: bool = False,
     only: list[int] | None = None,
+    export: bool = False,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
@@ -235,9 +236,13 @@ def flagged_rows(
     `seen_in_run`, only the pairs that run saw; `brief`: only the pair's columns an
     export record (`export_record`) and its runs need, not the facts and evidence.
     `by_site`: ordered by site first (then score, number), each site's pairs together.
-    `only`: only the pairs with these rowids (`changed_pairs`), in the same order."""
+    `only`: only the pairs with these rowids (`changed_pairs`), in the same order.
+    `export`: only the pair's columns an export row reads (`_EXPORT_PAIR`; with
+    `details`), not its facts and signals: a delta reads tens of thousands."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
+    if export:  # named, for a compound SELECT's ORDER BY
+        pair = ", ".join(f"p.{c} as {c}" for c in _EXPORT_PAIR)
     if details:
         extra += ", g.title as page_title" + "".join(
             f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
@@ -248,7 +253,11 @@ def flagged_rows(
     # One WHERE with an OR of both made SQLite read and sort every pair first.
     by_score = run_id is None and seen_in_run is None and not by_site and only is None
     arms = [("p.flagged = 1", _BY_SCORE if by_score else "")]
-    if include_dismissed:
+    if include_dismissed and only is not None:
+        # Looked up by rowid: one pass with an OR reads each pair once (two arms
+        # looked each up twice), and the few rows are sorted either way.
+        arms = [(f"(p.flagged = 1 or ({_DISMISSED}))", "")]
+    elif include_dismissed:
         arms.append((_DISMISSED, ""))
     selects, params = [], []
     for base, indexed in arms:
@@ -312,6 +321,20 @@ _BRIEF = (
     "last_run",
     "screenshot",
     "screenshot_sha256",
+)
+
+# The pair's columns an export row reads (`flagged_rows(export=True)`,
+# crawler.exports.core.iter_pair_rows): `export_record`'s and the evidence's.
+_EXPORT_PAIR = (
+    "id",  # the pair row's own id (tests count the rows read by it)
+    *_BRIEF,
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+    "click_url",
+    "advertiser_name",
+    "advertiser_location",
 )
 
 
@@ -473,7 +496,7 @@ def _reasons_tuple(text: str | None) -> tuple:
     return tuple(json.loads(text or "[]"))
 
 
-def _reasons_list(text: str | None) -> list:
+def reasons_list(text: str | None) -> list:
     """Stored reasons (JSON) as a new list; a number's or site's reasons repeat on
     each of its pairs, so they are decoded once."""
     return list(_reasons_tuple(text))
@@ -499,7 +522,7 @@ def export_record(r: dict) -> dict:
         "brand": r["brand"],
         "score": r["score"],
         "risk": r["risk"],
-        "reasons": _reasons_list(r["reasons"]),
+        "reasons": reasons_list(r["reasons"]),
         "is_ad": bool(r["is_ad"]),
         "engine": r["engine"],
         "query": r["query"],
@@ -511,10 +534,10 @@ def export_record(r: dict) -> dict:
         # A database not yet re-scored has none: null until the next run or `rescore`.
         "number_score": r.get("number_score"),
         "number_risk": r.get("number_risk"),
-        "number_reasons": _reasons_list(r.get("number_reasons")),
+        "number_reasons": reasons_list(r.get("number_reasons")),
         "site_score": r.get("site_score"),
         "site_risk": r.get("site_risk"),
-        "site_reasons": _reasons_list(r.get("site_reasons")),
+        "site_reasons": reasons_list(r.get("site_reasons")),
         # A picture of the page, where one was taken (crawler.render.shots).
         "screenshot": json.loads(r["screenshot"]) if r.get("screenshot") else None,
         "screenshot_sha256": r.get("screenshot_sha256"),
@@ -545,14 +568,24 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
 # sighting and then every result of its run: hours at a year's size.
 
 
-def ad_showings(db: Database, run_id: int | None = None):
+def ad_showings(db: Database, run_id: int | None = None, groups: list | None = None):
     """Each ad and number on the page fetched from its landing URL in the same run
-    (the page's `entry_url`, or its `url` when there was no redirect), as read."""
+    (the page's `entry_url`, or its `url` when there was no redirect), as read;
+    `groups`: only the ads of these distinct (engine, query, landing URL)."""
     where = "r.is_ad = 1"
     params: list = []
     if run_id is not None:
         where += " and r.run_id = ?"
         params.append(run_id)
+    if groups is not None:  # looked up by query and engine (the results' index)
+        # (IN matches no null: a group with one takes every ad with a null.)
+        null = " or r.query is null or r.engine is null or r.landing_url is null"
+        where += (
+            " and ((r.query, r.engine, r.landing_url) in"
+            " (select value ->> 1, value ->> 0, value ->> 2 from json_each(?))"
+            f"{null if any(None in g for g in groups) else ''})"
+        )
+        params.append(json.dumps([list(g) for g in groups]))
     yield from db.query(
         f"""
         select r.id as serp_id, r.run_id, r.engine, r.query, r.ad_position, r.title,

@@ -1375,3 +1375,97 @@ def deferred_change_stamps(db: Database) -> None:
             f" where not exists (select 1 from change_base b where b.tbl = '{table}'"
             " and b.row = old.rowid); end"
         )
+
+
+# What the search engines' export (`exports.core.ad_rows`) reads of an ad and of the
+# page it led to: a change to any of them after the row was saved is logged.
+AD_SHOWN = (
+    "id",
+    "run_id",
+    "engine",
+    "query",
+    "is_ad",
+    "ad_position",
+    "title",
+    "display_url",
+    "landing_url",
+    "seen_at",
+    "click_url",
+    "url",
+    "advertiser_name",
+    "advertiser_location",
+    "advertiser_url",
+)
+AD_PAGE_SHOWN = (
+    "id",
+    "run_id",
+    "url",
+    "entry_url",
+    "domain",
+    "ip",
+    "warc_file",
+    "warc_record_id",
+    "payload_sha256",
+)
+
+
+@migrations(name="0025_ad_change_tracking")
+def ad_change_tracking(db: Database) -> None:
+    """Change tracking for the search engines' `export --since last` (issue 11): an
+    item is an ad's (engine, query, landing URL) with every showing of it.
+
+    `ad_changes` logs the (engine, query, landing URL) of every ad saved, and of
+    an ad or a page it led to changed after it was saved (before and after the
+    change), with the change clock's tick; `change_tracking` records the tick at
+    which the log began: an export recorded before it covers nothing. An index
+    of the ads by run and landing URL leads from a changed pair's pages to the
+    ads that showed it (only ads: a few a run to write).
+    """
+    db.execute(
+        "create table if not exists ad_changes"
+        " (tick integer not null, engine text, query text, landing_url text)"
+    )
+    db.execute("create index if not exists idx_ad_changes_tick on ad_changes (tick)")
+    db.execute(
+        "create table if not exists change_tracking (what text primary key, since_tick integer)"
+    )
+    db.execute(
+        "insert or ignore into change_tracking (what, since_tick)"
+        " select 'ads', tick from change_clock where id = 0"
+    )
+    db.execute(
+        "create index if not exists idx_serp_results_ads on serp_results"
+        " (run_id, landing_url) where is_ad = 1"
+    )
+    tick = "(select tick from change_clock where id = 0)"
+
+    def logged(row: str) -> str:
+        return (
+            f"insert into ad_changes (tick, engine, query, landing_url)"
+            f" select {tick}, {row}.engine, {row}.query, {row}.landing_url where {row}.is_ad = 1;"
+        )
+
+    db.execute(
+        "create trigger if not exists [serp_results_ad_saved] after insert on serp_results"
+        f" when new.is_ad = 1 begin {logged('new')} end"
+    )
+    have = db["serp_results"].columns_dict
+    shown = [c for c in AD_SHOWN if c in have]
+    db.execute(
+        "create trigger if not exists [serp_results_ad_changed]"
+        f" after update of {', '.join(f'[{c}]' for c in shown)} on serp_results"
+        f" when (old.is_ad = 1 or new.is_ad = 1)"
+        f" and ({' or '.join(f'old.[{c}] is not new.[{c}]' for c in shown)})"
+        f" begin {logged('old')} {logged('new')} end"
+    )
+    have = db["pages"].columns_dict
+    shown = [c for c in AD_PAGE_SHOWN if c in have]
+    db.execute(
+        "create trigger if not exists [pages_ad_changed]"
+        f" after update of {', '.join(f'[{c}]' for c in shown)} on pages"
+        f" when {' or '.join(f'old.[{c}] is not new.[{c}]' for c in shown)}"
+        " begin insert into ad_changes (tick, engine, query, landing_url)"
+        f" select {tick}, r.engine, r.query, r.landing_url from serp_results r"
+        " where r.is_ad = 1 and r.run_id in (old.run_id, new.run_id)"
+        " and r.landing_url in (old.url, old.entry_url, new.url, new.entry_url); end"
+    )
