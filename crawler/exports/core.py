@@ -861,7 +861,7 @@ def _stream_pairs(
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before. XARF reads the same items in site order (its reports are per
     site, by site), so its ledger lists them in that order."""
-    from crawler.exports import PAIR_FORMATS, pair_writer, write_rows
+    from crawler.exports import PAIR_FORMATS, WRITERS, pair_writer
 
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
@@ -876,7 +876,12 @@ def _stream_pairs(
     ignored = set(preset.ignore_in_delta)
     counted = sorted({c for c in preset.columns if c not in ignored})
 
-    def items():
+    # Pair formats write the pair rows themselves: no projected row is made for them.
+    project = fmt not in PAIR_FORMATS
+    columns, where, since_last = preset.columns, preset.where, since == "last"
+
+    def rows():
+        """The rows sent, as read; each one's key and fingerprint go to the ledger."""
         for row in iter_pair_rows(
             db,
             min_risk=min_risk,
@@ -886,34 +891,33 @@ def _stream_pairs(
             by_site=fmt == "xarf",
             only=plan.rowids if plan else None,
         ):
-            if not _matches(row, preset.where):
+            if where and not _matches(row, where):
                 continue
             dismissed = row.get("status") == "dismissed"
-            if dismissed and since != "last":
+            if dismissed and not since_last:
                 continue
             key = preset.item_key(row)
             fp = _fingerprint({c: row.get(c) for c in counted})
-            if since == "last":
+            if since_last:
                 if (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
             elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield Item(
-                key=key, row={c: row.get(c) for c in preset.columns}, pairs=[row], fingerprint=fp
-            )
+            yield {c: row.get(c) for c in columns} if project else row
 
     files = EvidenceFiles(warc_dir(db))
-    pairs = (p for it in items() for p in it.pairs)
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
-        write_xarf(pairs, out, files=files, by_site=True)
+        write_xarf(rows(), out, files=files, by_site=True)
     elif fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)(pairs, out, files)
+        pair_writer(fmt)(rows(), out, files)
+    elif fmt == "jsonl":  # the rows are the preset's columns already, in order
+        WRITERS[fmt](rows(), out)
     else:
-        write_rows(fmt, items(), out, columns=preset.columns, files=files)
+        WRITERS[fmt](rows(), out, columns=columns)
     return ledger
 
 

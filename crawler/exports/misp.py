@@ -17,8 +17,9 @@ the tag `serpwatch:status="dismissed"`, so a MISP instance can withdraw it.
 The event is MISP's JSON (`{"Event": ...}`), written attribute by attribute:
 PyMISP's objects cost about a millisecond a pair and hold the whole event,
 which a year's export (hundreds of thousands of pairs) cannot afford. The
-`phone-number` object's fields come from PyMISP's own template, and the tests
-load every event with PyMISP and its schema.
+`phone-number` object's fields are PyMISP's own template's (`_TEMPLATE`, held
+to PyMISP's by the tests), and the tests load every event with PyMISP and its
+schema.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import base64
 import functools
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +36,6 @@ from datetime import UTC, datetime
 from typing import IO
 
 import phonenumbers
-from pymisp import MISPObject
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
@@ -79,13 +80,29 @@ def _when(value: str | None) -> datetime | None:
 
 
 def _uuid4() -> str:
-    """str(uuid.uuid4()): random, version 4, made without uuid.UUID (a pair takes
-    several, a delta tens of thousands of pairs)."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """str(uuid.uuid4()): random, version 4, made a few hundred at a time without
+    uuid.UUID (a pair takes several, a delta has tens of thousands of pairs)."""
+    if not _UUIDS:
+        _UUIDS.extend(_random_uuids(512))
+    return _UUIDS.pop()
+
+
+_UUIDS: list[str] = []
+# A forked child draws its own (a pool copied from the parent would repeat its uuids).
+os.register_at_fork(after_in_child=_UUIDS.clear)
+
+
+def _random_uuids(n: int) -> list[str]:
+    raw = bytearray(os.urandom(16 * n))
+    for at in range(0, 16 * n, 16):
+        raw[at + 6] = (raw[at + 6] & 0x0F) | 0x40  # version 4
+        raw[at + 8] = (raw[at + 8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
+        f"{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
 
 
 # json.dumps(..., ensure_ascii=False): one encoder, not one made per attribute.
@@ -113,18 +130,36 @@ def _seen_of(first_seen: str | None, last_seen: str | None) -> dict:
     return {}
 
 
-@functools.cache
+# PyMISP's `phone-number` object template (MISPObject("phone-number")): the object's
+# header and each relation's attribute fields (type, category, to_ids,
+# disable_correlation). Pinned, so that an export does not import PyMISP (a
+# quarter of a second of every MISP export); tests/test_exports_fast.py holds it
+# to the template of the PyMISP installed.
+_TEMPLATE_HEADER = {
+    "name": "phone-number",
+    "meta-category": "mobile",
+    "template_uuid": "c4b5a67c-63d2-11ec-90d6-0242ac120003",
+    "description": "Phone number based on the E.164 international public telecommunication"
+    " numbering plan",
+    "template_version": "1",
+    "distribution": "5",
+    "sharing_group_id": "0",
+}
+_TEXT = {"type": "text", "category": "Other", "to_ids": False, "disable_correlation": True}
+_TEMPLATE_FIELDS = {
+    "phone-number": {
+        "type": "phone-number",
+        "category": "Person",
+        "to_ids": False,
+        "disable_correlation": False,
+    },
+    **{relation: _TEXT for relation in _RELATIONS[1:]},
+}
+
+
 def _template() -> tuple[dict, dict[str, dict]]:
-    """The `phone-number` object's header and each relation's attribute fields
-    (type, category, to_ids, disable_correlation), as PyMISP's template gives them."""
-    proto = MISPObject("phone-number", standalone=False)
-    for relation in _RELATIONS:
-        proto.add_attribute(relation, "x")
-    data = json.loads(proto.to_json())
-    header = {k: v for k, v in data.items() if k not in ("uuid", "Attribute")}
-    fields = ("type", "category", "to_ids", "disable_correlation")
-    per = {a["object_relation"]: {k: a[k] for k in fields} for a in data["Attribute"]}
-    return header, per
+    """The `phone-number` object's header and each relation's attribute fields."""
+    return _TEMPLATE_HEADER, _TEMPLATE_FIELDS
 
 
 def _attribute(kind: str, value: str, category: str, to_ids: bool, comment: str, **more) -> dict:
@@ -151,7 +186,7 @@ def _number_parts(r: dict) -> list[tuple[str, str]]:
         number = None
     if number is not None:
         national = phonenumbers.national_significant_number(number)
-        ndc = phonenumbers.length_of_national_destination_code(number)
+        ndc = _ndc_length(number)
         parts.append(("country-code-numeric", f"+{number.country_code}"))
         if ndc:
             parts.append(("national-destination-code", national[:ndc]))
@@ -161,6 +196,20 @@ def _number_parts(r: dict) -> list[tuple[str, str]]:
         text += f", carrier {r['carrier']}"
     parts.append(("text", text))
     return parts
+
+
+def _ndc_length(number: phonenumbers.PhoneNumber) -> int:
+    """phonenumbers.length_of_national_destination_code, without the number's type
+    (dozens of regular expressions) where it cannot matter: it only counts for a
+    country whose mobile numbers carry a token (Argentina's 9)."""
+    if number.extension is not None or phonenumbers.country_mobile_token(number.country_code):
+        return phonenumbers.length_of_national_destination_code(number)
+    text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    groups = _NON_DIGITS.split(text)
+    return len(groups[2]) if len(groups) > 3 else 0
+
+
+_NON_DIGITS = re.compile(r"(?:\D+)")
 
 
 @dataclass

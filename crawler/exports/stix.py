@@ -51,17 +51,15 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-import stix2
 from iso3166 import countries_by_alpha2
-from stix2.base import SCO_DET_ID_NAMESPACE
-from stix2.canonicalization.Canonicalize import canonicalize
-from stix2.properties import StringProperty
-from stix2.v21 import CustomObservable
 from w3lib.url import safe_url_string
 
 from crawler import storage
+
+if TYPE_CHECKING:
+    import stix2
 
 # dogesec stix2extensions, extension-definitions/scos/phone-number.json (new-sco);
 # schema: schemas/scos/phone-number.json in the same repository.
@@ -74,56 +72,34 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 CONNECTION = {"mobile": "mobile", "fixed_line": "landline"}
 
 
-@CustomObservable(
-    "phone-number",
-    [
-        ("value", StringProperty(required=True)),
-        ("country", StringProperty()),
-        ("connection", StringProperty()),
-        ("provider", StringProperty()),
-    ],
-    ["value"],
-    extension_name=PHONE_EXTENSION_ID,
-)
-class PhoneNumber:
-    """A phone number in E.164 (the published `phone-number` SCO)."""
+# stix2's namespace of deterministic SCO ids (stix2.base.SCO_DET_ID_NAMESPACE, 2.9).
+SCO_NAMESPACE = uuid.UUID("00abedb4-aa42-466c-9c01-fed23315a9b7")
 
 
-def phone_number(record: dict, sco_id: str | None = None) -> dict:
-    """The `phone-number` SCO of an export record (`sco_id`: its id, when known)."""
-    country = countries_by_alpha2.get((record.get("country") or "").upper())
-    return _sco(
-        PhoneNumber,
-        id=sco_id or _stable_id("phone-number", record["phone"]),
-        value=record["phone"],
-        country=country.alpha3 if country else None,
-        connection=CONNECTION.get(record.get("number_type") or ""),
-        provider=record.get("carrier") or None,
-        extensions={PHONE_EXTENSION_ID: {"extension_type": "new-sco"}},
+@functools.cache
+def _stix2():
+    """stix2, with the published `phone-number` SCO registered: only `bundle` (every
+    object parsed and checked) needs it. Writing a bundle does not: importing stix2
+    costs a tenth of a second of every export."""
+    import stix2
+    from stix2.properties import StringProperty
+    from stix2.v21 import CustomObservable
+
+    @CustomObservable(
+        "phone-number",
+        [
+            ("value", StringProperty(required=True)),
+            ("country", StringProperty()),
+            ("connection", StringProperty()),
+            ("provider", StringProperty()),
+        ],
+        ["value"],
+        extension_name=PHONE_EXTENSION_ID,
     )
+    class PhoneNumber:
+        """A phone number in E.164 (the published `phone-number` SCO)."""
 
-
-def _sco(cls, **fields) -> dict:
-    """An observable as stix2 serializes it: its properties in their order, none empty."""
-    return _ordered(cls, {"type": cls._type, "spec_version": "2.1", **fields})
-
-
-def _sdo(cls, common: dict, **fields) -> dict:
-    """A domain object or relationship by serpwatch, as stix2 serializes it."""
-    return _ordered(cls, {"type": cls._type, "spec_version": "2.1", **common, **fields})
-
-
-def _ordered(cls, fields: dict) -> dict:
-    """The fields stix2 knows of `cls`, in the order it serializes them, none empty."""
-    names = tuple(fields)
-    order = _ORDER.get((cls, names))
-    if order is None:  # a few shapes of fields per class: their order is kept
-        order = _ORDER[cls, names] = tuple(k for k in cls._properties if k in fields)
-    return {k: fields[k] for k in order if fields[k] is not None}
-
-
-# (stix2 class, the names of the fields given) -> those stix2 serializes, in its order.
-_ORDER: dict[tuple, tuple[str, ...]] = {}
+    return stix2
 
 
 # A value JSON writes as it is, between quotes, in any form (printable ASCII, no
@@ -138,8 +114,23 @@ def _sco_id(kind: str, value: str) -> str:
     if _PLAIN.fullmatch(value):
         data = '{"value":"' + value + '"}'
     else:
+        from stix2.canonicalization.Canonicalize import canonicalize
+
         data = canonicalize({"value": value}, utf8=False)
-    return f"{kind}--{uuid.uuid5(SCO_DET_ID_NAMESPACE, data)}"
+    # uuid.uuid5(SCO_DET_ID_NAMESPACE, data), without making the UUID objects.
+    digest = bytearray(hashlib.sha1(_NAMESPACE + data.encode("utf-8")).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return f"{kind}--{_uuid_text(digest)}"
+
+
+_NAMESPACE = SCO_NAMESPACE.bytes
+
+
+def _uuid_text(digest: bytearray) -> str:
+    """A UUID's text from its first 16 bytes."""
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -161,8 +152,7 @@ def _stable_id(kind: str, *parts) -> str:
     digest = bytearray(hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).digest())
     digest[6] = (digest[6] & 0x0F) | 0x40
     digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest[:16].hex()
-    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"{kind}--{_uuid_text(digest)}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -172,8 +162,17 @@ def _when(value: str | None, fallback: datetime) -> datetime:
 
 @functools.lru_cache(maxsize=1024)
 def _safe_url(url: str) -> str:
-    """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it."""
+    """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it.
+    A plain URL (`_PLAIN_URL`) is its own safe form: w3lib's parsing costs more than
+    the rest of the pair."""
+    if _PLAIN_URL.fullmatch(url) and "xn--" not in url:
+        return url
     return safe_url_string(url)
+
+
+# http(s), a host of lowercase ASCII labels, a path of unreserved characters only:
+# nothing for w3lib to quote, encode or rewrite (tests/test_exports_fast.py).
+_PLAIN_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?:/[A-Za-z0-9._~/-]*)?")
 
 
 def _pattern_string(value: str) -> str:
@@ -184,10 +183,8 @@ def _pattern_string(value: str) -> str:
 def bundle(records: Iterable[dict], *, now: datetime | None = None) -> stix2.Bundle:
     """One bundle for these flagged-pair records (phone, domain, url, brand, status, ...),
     each object parsed and checked by stix2 (its pattern too)."""
-    objects = [
-        stix2.parse(o, allow_custom=True) if isinstance(o, dict) else o
-        for o in bundle_objects(records, now=now)
-    ]
+    stix2 = _stix2()
+    objects = [stix2.parse(o, allow_custom=True) for o in bundle_objects(records, now=now)]
     if not objects:
         return stix2.Bundle(allow_custom=True)
     return stix2.Bundle(objects=objects, allow_custom=True)
@@ -200,14 +197,15 @@ def bundle_objects(records: Iterable[dict], *, now: datetime | None = None):
     Observables shared by pairs (a number on two sites) come once, where first
     met; a pair met twice keeps its first record."""
     for made in _pairs_objects(records, now=now):
-        yield from made
+        for o in made:  # written as text (`_text`)
+            yield json.loads(o)
 
 
 def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
     """`bundle_objects` a record at a time: the objects each record adds (the producer's
-    and its brand's when first met), as a list."""
+    and its brand's when first met), as text (`_text`), in a list."""
     now = now or datetime.now(UTC).replace(microsecond=0)
-    producer = None
+    producer = False
     actors: dict[str, str] = {}
     # Only the ids that can repeat are kept (observables, pairs), not every object.
     seen: set[str] = set()
@@ -217,21 +215,13 @@ def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
             continue
         pairs.add((r["domain"], r["phone"]))
         made: list = []
-        if producer is None:
-            producer = stix2.Identity(
-                id=PRODUCER_ID,
-                name="serpwatch",
-                identity_class="system",
-                description="Finds fake helpdesk phone numbers in search results and ads.",
-                created=EPOCH,
-                modified=EPOCH,
-            )
-            made.append(producer)
+        if not producer:
+            producer = True
+            made.append(_PRODUCER_TEXT)
         brand = r.get("brand") or "unknown brand"
         if brand not in actors:
-            brand_objects = _brand_objects(brand)
-            actors[brand] = brand_objects[1].id
-            made += brand_objects
+            actors[brand] = _stable_id("threat-actor", "fake-helpdesk", brand)
+            made += _brand_objects(brand, actors[brand])
         if r.get("status") == "dismissed":
             made += _withdrawn(r, brand, actors[brand], now)
         else:
@@ -239,80 +229,160 @@ def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
         yield made
 
 
-def _brand_objects(brand: str) -> tuple:
+# A pair's objects are written as text in the form stix2's pretty printing gives
+# them, each indented as an object of the bundle's list: stix2's objects and
+# pattern parser cost 1.6 ms a pair, and json's indenting encoder (pure Python)
+# most of the rest. `bundle_objects` reads the text back for stix2 to check.
+_I1, _I2, _I3, _I4 = (" " * n for n in (8, 12, 16, 20))
+_PRODUCER = encode_basestring(PRODUCER_ID)
+_PHONE_EXTENSIONS = (
+    f"{{\n{_I3}{encode_basestring(PHONE_EXTENSION_ID)}: {{\n"
+    f'{_I4}"extension_type": "new-sco"\n{_I3}}}\n{_I2}}}'
+)
+
+
+def _brand_objects(brand: str, actor_id: str) -> list[str]:
     """The brand (an organization), its fake-helpdesk threat actor and `impersonates`."""
-    org = stix2.Identity(
-        id=_stable_id("identity", "brand", brand),
-        name=brand,
-        identity_class="organization",
-        description=f"{brand}, whose helpdesk the flagged numbers pretend to be.",
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    actor = stix2.ThreatActor(
-        id=_stable_id("threat-actor", "fake-helpdesk", brand),
-        name=f"Fake {brand} helpdesk",
-        description=f"Unknown callers posing as the {brand} helpdesk.",
-        threat_actor_types=["criminal"],
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    rel = stix2.Relationship(
-        id=_stable_id("relationship", "impersonates", brand),
-        source_ref=actor.id,
-        target_ref=org.id,
-        relationship_type="impersonates",
-        created_by_ref=PRODUCER_ID,
-        created=EPOCH,
-        modified=EPOCH,
-    )
-    return org, actor, rel
+    org_id = _stable_id("identity", "brand", brand)
+    return [
+        _text(
+            "identity",
+            [
+                ("id", f'"{org_id}"'),
+                *_BY_PRODUCER,
+                ("name", _q(brand)),
+                ("description", _q(f"{brand}, whose helpdesk the flagged numbers pretend to be.")),
+                ("identity_class", '"organization"'),
+            ],
+        ),
+        _text(
+            "threat-actor",
+            [
+                ("id", f'"{actor_id}"'),
+                *_BY_PRODUCER,
+                ("name", _q(f"Fake {brand} helpdesk")),
+                ("description", _q(f"Unknown callers posing as the {brand} helpdesk.")),
+                ("threat_actor_types", _strings(["criminal"])),
+            ],
+        ),
+        _text(
+            "relationship",
+            [
+                ("id", f'"{_stable_id("relationship", "impersonates", brand)}"'),
+                *_BY_PRODUCER,
+                ("relationship_type", '"impersonates"'),
+                ("source_ref", f'"{actor_id}"'),
+                ("target_ref", f'"{org_id}"'),
+            ],
+        ),
+    ]
+
+
+def _q(value) -> str:
+    """A value from a record as JSON text (ensure_ascii off, as stix2 writes)."""
+    if type(value) is str:
+        return encode_basestring(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _text(kind: str, fields: list[tuple[str, str]]) -> str:
+    """An object of the bundle's list, its `type` and `spec_version` first, then its
+    fields (name, JSON text) in stix2's order."""
+    head = f'{_I1}{{\n{_I2}"type": "{kind}",\n{_I2}"spec_version": "2.1",\n'
+    return head + ",\n".join([f'{_I2}"{k}": {v}' for k, v in fields]) + f"\n{_I1}}}"
+
+
+def _strings(values) -> str:
+    """A list of strings as a field's JSON text."""
+    return "[\n" + ",\n".join([_I3 + encode_basestring(v) for v in values]) + f"\n{_I2}]"
+
+
+def _phone_text(r: dict, phone_id: str) -> str:
+    """The `phone-number` SCO of an export record."""
+    fields = [("id", encode_basestring(phone_id)), ("value", _q(r["phone"]))]
+    country = countries_by_alpha2.get((r.get("country") or "").upper())
+    if country:
+        fields.append(("country", _q(country.alpha3)))
+    connection = CONNECTION.get(r.get("number_type") or "")
+    if connection:
+        fields.append(("connection", _q(connection)))
+    if r.get("carrier"):
+        fields.append(("provider", _q(r["carrier"])))
+    fields.append(("extensions", _PHONE_EXTENSIONS))
+    return _text("phone-number", fields)
 
 
 def _claims(
     r: dict, brand: str, actor_id: str, first, last, url_value: str, revoked: bool = False
-) -> tuple:
-    """The pair's indicator, its `indicates` relationship and its sighting."""
+) -> tuple[list, str, list[str]]:
+    """The fields every object of the pair's starts with, its indicator's id, and the
+    indicator and its `indicates` relationship."""
     pair = (r["domain"], r["phone"])
     reasons = r.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
-    common = {"created_by_ref": PRODUCER_ID, "created": _ts(first, ms=True)}
-    common["modified"] = _ts(last, ms=True)
-    if revoked:
-        common["revoked"] = True
-    indicator = _sdo(
-        stix2.Indicator,
-        common,
-        id=_stable_id("indicator", *pair),
-        name=f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}",
-        description=(
-            f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
-            f"score {r.get('score')}: " + "; ".join(map(str, reasons))
-        ),
-        indicator_types=["malicious-activity"],
-        # Made of an escaped string literal (`_pattern_string`), so valid by
-        # construction: stix2 checks it with its pattern parser in the tests.
-        pattern=f"[url:value = {_pattern_string(url_value)}]",
-        pattern_type="stix",
-        pattern_version="2.1",
-        valid_from=_ts(first),
+    common = [
+        ("created_by_ref", _PRODUCER),
+        ("created", encode_basestring(_ts(first, ms=True))),
+        ("modified", encode_basestring(_ts(last, ms=True))),
+    ]
+    end = [("revoked", "true")] if revoked else []
+    indicator_id = _stable_id("indicator", *pair)
+    name = f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}"
+    description = (
+        f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
+        f"score {r.get('score')}: " + "; ".join(map(str, reasons))
     )
-    indicates = _sdo(
-        stix2.Relationship,
-        common,
-        id=_stable_id("relationship", "indicates", *pair),
-        source_ref=indicator["id"],
-        target_ref=actor_id,
-        relationship_type="indicates",
+    # Made of an escaped string literal (`_pattern_string`), so valid by
+    # construction: stix2 checks it with its pattern parser in the tests.
+    pattern = f"[url:value = {_pattern_string(url_value)}]"
+    indicator = _text(
+        "indicator",
+        [
+            ("id", encode_basestring(indicator_id)),
+            *common,
+            ("name", encode_basestring(name)),
+            ("description", encode_basestring(description)),
+            ("indicator_types", _MALICIOUS),
+            ("pattern", encode_basestring(pattern)),
+            ("pattern_type", '"stix"'),
+            ("pattern_version", '"2.1"'),
+            ("valid_from", encode_basestring(_ts(first))),
+            *end,
+        ],
     )
-    sighting_id = _stable_id("sighting", *pair)
-    return indicator, indicates, sighting_id, common
+    indicates = _text(
+        "relationship",
+        [
+            ("id", encode_basestring(_stable_id("relationship", "indicates", *pair))),
+            *common,
+            ("relationship_type", '"indicates"'),
+            ("source_ref", encode_basestring(indicator_id)),
+            ("target_ref", encode_basestring(actor_id)),
+            *end,
+        ],
+    )
+    return common, indicator_id, [indicator, indicates]
 
 
-def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) -> list:
+_MALICIOUS = f'[\n{_I3}"malicious-activity"\n{_I2}]'
+# `created` and `modified` of what is not a sighting (EPOCH, to the millisecond).
+_EPOCH = encode_basestring(_ts(EPOCH, ms=True))
+_BY_PRODUCER = [("created_by_ref", _PRODUCER), ("created", _EPOCH), ("modified", _EPOCH)]
+_PRODUCER_TEXT = _text(
+    "identity",
+    [
+        ("id", _PRODUCER),
+        ("created", _EPOCH),
+        ("modified", _EPOCH),
+        ("name", '"serpwatch"'),
+        ("description", '"Finds fake helpdesk phone numbers in search results and ads."'),
+        ("identity_class", '"system"'),
+    ],
+)
+
+
+def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) -> list[str]:
     """A pair's objects; of its observables only those not in `seen` (already
     written: a number's or site's other pairs), which it adds there."""
     first = _when(r.get("first_seen"), now)
@@ -322,52 +392,58 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     # A card without a website (issue 16) has no site: no domain-name observable.
     domain_id = _sco_id("domain-name", r["domain"]) if r["domain"] else None
     phone_id = _stable_id("phone-number", r["phone"])
-    new = []
+    made = []
     if url_id not in seen:
-        new.append(_sco(stix2.URL, id=url_id, value=url_value))
+        seen.add(url_id)
+        made.append(_text("url", [("id", f'"{url_id}"'), ("value", _q(url_value))]))
     if domain_id and domain_id not in seen:
-        new.append(_sco(stix2.DomainName, id=domain_id, value=r["domain"]))
+        seen.add(domain_id)
+        made.append(_text("domain-name", [("id", f'"{domain_id}"'), ("value", _q(r["domain"]))]))
     if phone_id not in seen:
-        new.append(phone_number(r, phone_id))
-    seen.update(o["id"] for o in new)
-    indicator, indicates, sighting_id, common = _claims(r, brand, actor_id, first, last, url_value)
+        seen.add(phone_id)
+        made.append(_phone_text(r, phone_id))
+    common, indicator_id, claims = _claims(r, brand, actor_id, first, last, url_value)
+    made += claims
     pair = (r["domain"], r["phone"])
-    observed = _sdo(
-        stix2.ObservedData,
-        common,
-        id=_stable_id("observed-data", *pair),
-        first_observed=_ts(first),
-        last_observed=_ts(last),
-        number_observed=1,
-        object_refs=[i for i in (url_id, domain_id, phone_id) if i],
-        **_evidence(r),
-    )
-    sighting = _sdo(
-        stix2.Sighting,
-        common,
-        id=sighting_id,
-        sighting_of_ref=indicator["id"],
-        observed_data_refs=[observed["id"]],
-        where_sighted_refs=[PRODUCER_ID],
-        first_seen=_ts(first),
-        last_seen=_ts(last),
-    )
-    return [*new, indicator, indicates, observed, sighting]
+    observed_id = _stable_id("observed-data", *pair)
+    first_ts, last_ts = encode_basestring(_ts(first)), encode_basestring(_ts(last))
+    observed = [
+        ("id", f'"{observed_id}"'),
+        *common,
+        ("first_observed", first_ts),
+        ("last_observed", last_ts),
+        ("number_observed", "1"),
+        ("object_refs", _strings([i for i in (url_id, domain_id, phone_id) if i])),
+        *_evidence(r),
+    ]
+    made.append(_text("observed-data", observed))
+    sighting = [
+        ("id", f'"{_stable_id("sighting", *pair)}"'),
+        *common,
+        ("first_seen", first_ts),
+        ("last_seen", last_ts),
+        ("sighting_of_ref", f'"{indicator_id}"'),
+        ("observed_data_refs", _strings([observed_id])),
+        ("where_sighted_refs", _strings([PRODUCER_ID])),
+    ]
+    made.append(_text("sighting", sighting))
+    return made
 
 
-def _evidence(r: dict) -> dict:
+def _evidence(r: dict) -> list[tuple[str, str]]:
     """The page's WARC record as an external reference (the same one every export cites)."""
     if not r.get("warc_record_id"):
-        return {}
-    reference = {
-        "source_name": "serpwatch-warc",
-        "external_id": r["warc_record_id"],
-        "description": f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}",
-    }
-    return {"external_references": [_ordered(stix2.ExternalReference, reference)]}
+        return []
+    description = f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}"
+    reference = (
+        f'{_I3}{{\n{_I4}"source_name": "serpwatch-warc",\n'
+        f'{_I4}"description": {encode_basestring(description)},\n'
+        f'{_I4}"external_id": {_q(r["warc_record_id"])}\n{_I3}}}'
+    )
+    return [("external_references", f"[\n{reference}\n{_I2}]")]
 
 
-def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> tuple:
+def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
     """A dismissed pair: its indicator, relationship and sighting as revoked versions.
 
     `modified` is later than any version sent before (those carried the
@@ -377,19 +453,19 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> tuple:
     first = _when(r.get("first_seen"), now)
     last = max(_when(r.get("last_seen"), now), first)
     modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
-    indicator, indicates, sighting_id, common = _claims(
+    common, indicator_id, claims = _claims(
         r, brand, actor_id, first, modified, _safe_url(r["url"]), revoked=True
     )
-    sighting = _sdo(
-        stix2.Sighting,
-        common,
-        id=sighting_id,
-        sighting_of_ref=indicator["id"],
-        where_sighted_refs=[PRODUCER_ID],
-        first_seen=_ts(first),
-        last_seen=_ts(last),
-    )
-    return indicator, indicates, sighting
+    sighting = [
+        ("id", f'"{_stable_id("sighting", r["domain"], r["phone"])}"'),
+        *common,
+        ("first_seen", encode_basestring(_ts(first))),
+        ("last_seen", encode_basestring(_ts(last))),
+        ("sighting_of_ref", f'"{indicator_id}"'),
+        ("where_sighted_refs", _strings([PRODUCER_ID])),
+        ("revoked", "true"),
+    ]
+    return [*claims, _text("sighting", sighting)]
 
 
 def write_stix(records: Iterable[dict], out: IO[str]) -> int:
@@ -403,62 +479,18 @@ def write_stix(records: Iterable[dict], out: IO[str]) -> int:
     started = False
     for made in _pairs_objects(counted):
         # A pair's objects in one write, as soon as it is read.
-        text = ",\n".join(map(_serialized, made))
+        text = ",\n".join(made)
         out.write((",\n" if started else _BUNDLE_HEAD.format(id=f"bundle--{uuid.uuid4()}")) + text)
         started = True
     if started:
         out.write("\n    ]\n}\n")
-    else:
-        out.write(bundle([]).serialize(pretty=True, ensure_ascii=False) + "\n")
+    else:  # as stix2 writes a bundle without objects
+        out.write(_EMPTY_BUNDLE.format(id=f"bundle--{uuid.uuid4()}"))
     return counted.n
 
 
-def _serialized(o) -> str:
-    """An object's JSON as stix2's pretty printing writes it, indented as an object of
-    the bundle: the producer's and a brand's objects are stix2's; a pair's are made
-    as plain JSON in stix2's order (stix2's objects and pattern parser cost
-    milliseconds a pair), written by `_pretty`."""
-    if isinstance(o, dict):
-        return _PAD + _pretty(o, _PAD)
-    return _indent(o.serialize(pretty=True, ensure_ascii=False))
-
-
-# An object's indentation in the bundle's list.
-_PAD = " " * 8
-
-
-def _pretty(value, pad: str) -> str:
-    """json.dumps(value, indent=4, ensure_ascii=False), each line after the first
-    indented by `pad` more: the same text, made without json's pure-Python
-    indenting encoder (most of a pair's cost)."""
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)
-    if kind is dict and value:
-        inner = pad + "    "
-        items = [
-            f"{inner}{encode_basestring(k)}: "
-            + (encode_basestring(v) if type(v) is str else _pretty(v, inner))
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if kind is list and value:
-        inner = pad + "    "
-        items = [
-            inner + (encode_basestring(v) if type(v) is str else _pretty(v, inner)) for v in value
-        ]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    if kind is int:
-        return int.__repr__(value)
-    # true, false, null, floats, empty containers and whatever else: as json writes them.
-    return json.dumps(value, indent=4, ensure_ascii=False).replace("\n", "\n" + pad)
-
-
 _BUNDLE_HEAD = '{{\n    "type": "bundle",\n    "id": "{id}",\n    "objects": [\n'
-
-
-def _indent(text: str) -> str:
-    return "\n".join("        " + line for line in text.split("\n"))
+_EMPTY_BUNDLE = '{{\n    "type": "bundle",\n    "id": "{id}"\n}}\n'
 
 
 class _Counted:
