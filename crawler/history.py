@@ -166,6 +166,9 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     before = storage.pairs_before(db, run_id)
     run_ids = storage.run_pair_ids(db, run_id)
     page_facts = {r["id"]: r["facts"] for r in pairs if r["id"] in run_ids}
+    for i, old in before.items():  # a pair whose save kept its verdict: the page it showed
+        if old["page"] is not None and page_facts.get(i) == old["facts"]:
+            page_facts[i] = old["page"]
     kept = {i: _restored(i, before[i]) for i in _unchanged(pairs, before, scorer.c)}
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
@@ -174,6 +177,8 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
         pairs = storage.stored_pairs(db, phones | run_phones, set())
         scorer.add_history(db, phones - run_phones, {r["domain"] for r in pairs})
     restored = [kept[r["id"]] for r in pairs if r["phone"] not in phones and r["id"] in kept]
+    # As stored now: a pair whose save kept its verdict is written nothing.
+    as_stored = {r["id"]: r for r in pairs if r["phone"] not in phones and r["id"] in kept}
     pairs = [r for r in pairs if r["phone"] in phones]
     for r in pairs:
         scorer.pair(r, before[r["id"]] if r["id"] in kept else None, in_run=r["id"] in run_ids)
@@ -190,7 +195,7 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
-        storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored)
+        storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored | as_stored)
         stored = {r["id"]: {**r, "facts": r.get("stored_facts", r["facts"])} for r in sightings}
         storage.save_verdicts(db, "sightings", sighting_rows, stored)
         _save_entities(db, run_id, numbers, sites, stored_numbers)
@@ -201,7 +206,7 @@ _AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days"
 _STATUS_FIELDS = ("number_status", "number_status_at", "site_status", "site_status_at")
 # What `_with_history` sets from the whole database, the ages aside.
 _HISTORY = ("other_domains", "listed_by_brand", *_STATUS_FIELDS)
-_HISTORY_AND_AGES = frozenset((*_HISTORY, *_AGES))
+_HISTORY_AND_AGES = storage.HISTORY_FIELDS  # the same fields (tests/test_end_of_run.py)
 
 
 class _Scorer:
@@ -299,7 +304,8 @@ def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
         old = before.get(r["id"])
         if old is None or not old["facts"]:
             continue
-        was, new = json.loads(old["facts"]), json.loads(r["facts"])
+        was = json.loads(old["facts"])
+        new = was if r["facts"] == old["facts"] else json.loads(r["facts"])
         h = _history(new.get("phone"), new.get("domain"), c)
         if _on_scene(h) != _on_scene(was) or any(was.get(k) != h[k] for k in _HISTORY):
             continue

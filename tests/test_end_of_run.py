@@ -6,6 +6,7 @@ Speed itself is measured by bench/storage.py, not here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -290,3 +291,92 @@ def test_the_end_of_runs_lookups_use_their_indexes(tmp_path):
         mirror = next(s for s in statements if s.startswith(f"update [{table}]") and "in (" in s)
         plan = _plan(d, mirror)
         assert f"idx_{table}_status" in plan and f"SCAN {table}" not in plan
+
+
+def _pair(d, domain, phone) -> dict:
+    rows = d.execute(
+        "select url, last_run, score, risk, reasons, flagged, facts, base_score, base_signals"
+        " from site_numbers where id = ?",
+        [storage.key(domain, phone)],
+    )
+    names = [c[0] for c in rows.description]
+    return dict(zip(names, rows.fetchone(), strict=True))
+
+
+def _raised(d) -> str:
+    """Number a on two sites, high on s2 (it raises its pair on s1); returns a."""
+    a = num(1)
+    run(d, DAY.format(1), [("s1.nl", a, {}), ("s2.nl", a, HIGH_FACTS)])
+    return a
+
+
+def test_a_save_of_the_same_page_leaves_the_pairs_verdict_as_it_is():
+    """The page's own facts are those the pair's verdict was made from: the save moves
+    the pair's evidence and leaves its verdict (made with its history) alone, instead
+    of writing the page's own verdict for the end of the run to write back."""
+    d = db()
+    a = _raised(d)
+    was = _pair(d, "s1.nl", a)
+    assert was["score"] > was["base_score"]  # a is high: the pair is raised
+    rid = storage.start_run(d, "p")
+    statements: list[str] = []
+    d.conn.set_trace_callback(statements.append)
+    see(d, rid, "s1.nl", a, DAY.format(2))
+    d.conn.set_trace_callback(None)
+    now = _pair(d, "s1.nl", a)
+    assert now["last_run"] == rid
+    assert {k: v for k, v in now.items() if k != "last_run"} == {
+        k: v for k, v in was.items() if k != "last_run"
+    }
+    written = [s for s in statements if s.startswith("insert into [site_numbers]")]
+    assert written and all("[score]" not in s and "[facts]" not in s for s in written)
+    # Nothing changed for it: the end of the run writes nothing of it either.
+    storage.save_query_outcome(
+        d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": "answered"}
+    )
+    statements.clear()
+    d.conn.set_trace_callback(statements.append)
+    history.close_run(d, rid, {}, at=DAY.format(2))
+    d.conn.set_trace_callback(None)
+    pair_id = storage.key("s1.nl", a)
+    assert not [s for s in statements if s.startswith("update [site_numbers]") and pair_id in s]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+    rid = storage.start_run(d, "p")
+    # Other page facts: the page's own verdict, as before.
+    see(d, rid, "s1.nl", a, DAY.format(2), **SCAM_FACTS)
+    assert _pair(d, "s1.nl", a)["base_score"] is None
+
+
+@pytest.mark.parametrize("kept_first", [True, False])
+def test_a_pair_that_kept_its_verdict_still_keeps_the_strongest_page_of_the_run(kept_first):
+    """The pair kept its verdict (raised by its number above what another page of the
+    site scores on its own); the other page is still the stronger evidence, by the
+    pages' own scores, whichever comes first; every verdict as a full rescore gives."""
+    d = db()
+    a = _raised(d)
+    stronger = {"remote_tool": "AnyDesk"}  # than the plain page, on their own
+    other = score(Facts(phone=a, brand="Microsoft", domain="s1.nl", **stronger)).score
+    assert _pair(d, "s1.nl", a)["score"] >= other  # compared as kept, "/" would stay
+    rid = storage.start_run(d, "p")
+    d["runs"].update(rid, {"started_at": DAY.format(2)})
+    pages = [
+        lambda: see(d, rid, "s1.nl", a, DAY.format(2)),
+        lambda: _second_page(d, rid, "s1.nl", a, DAY.format(2), stronger),
+    ]
+    for save in pages if kept_first else pages[::-1]:
+        save()
+    assert _pair(d, "s1.nl", a)["url"] == "http://s1.nl/other"
+    storage.save_query_outcome(
+        d, rid, {"engine": "bing", "query": "Microsoft helpdesk", "outcome": "answered"}
+    )
+    copy = sqlite3.connect(":memory:")
+    d.conn.backup(copy)
+    history.close_run(d, rid, {}, at=DAY.format(2))
+    history.rescore(Database(copy), None, run_id=rid, at=DAY.format(2))
+    assert _sightings(d, rid) == _sightings(copy, rid)
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+
+
+def test_the_history_fields_are_those_the_end_of_a_run_fills():
+    assert storage.HISTORY_FIELDS == {*history._HISTORY, *history._AGES}
+    assert storage.HISTORY_FIELDS <= {f.name for f in dataclasses.fields(Facts)}

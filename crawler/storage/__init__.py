@@ -73,6 +73,7 @@ from crawler.storage.crawl_runs import (
 )
 from crawler.storage.facts import (
     FACTS_READ_BY_SQL,
+    HISTORY_FIELDS,
     facts_field,
     facts_json,
     reasons_json,
@@ -193,6 +194,7 @@ __all__ = [
     "DatabaseUnusable",
     "EVIDENCE_COLUMNS",
     "FACTS_READ_BY_SQL",
+    "HISTORY_FIELDS",
     "KINDS",
     "RunSummary",
     "_BRIEF",

@@ -57,6 +57,20 @@ def cap_size(db: Database, max_bytes: int) -> None:
     db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}")
 
 
+# The page cache of the connection that writes a run (`writer_cache`), in KiB. A run's
+# saves and its end read and rewrite the same pages all run long: its pairs, numbers
+# and sites and their indexes, scattered over a year's file (about 200 MB of pages
+# for 20,000 sightings in 1M). SQLite's default, 2 MB, let them fall out and be read
+# again from the file for every statement: at a year's size that was a third of the
+# saving and of the end of a run (docs/SCALE.md). Taken as needed, up to this size.
+WRITER_CACHE_KIB = 256 * 1024
+
+
+def writer_cache(db: Database) -> None:
+    """Give the connection that writes a run (the store) a page cache to match."""
+    db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

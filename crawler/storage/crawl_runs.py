@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from crawler import stats_keys
 from crawler.run_status import run_status
-from crawler.storage.connection import now, storage_failure
+from crawler.storage.connection import now, storage_failure, writer_cache
 from crawler.storage.run_report import refresh_flag_counts
 from crawler.storage.saves import save_offered_download
 from crawler.storage.schema import keep_query_hits
@@ -34,7 +34,9 @@ def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
 
 
 def start_run(db: Database, profile: str, job: str | None = None) -> int:
-    """A new run; `job` is the Scrapyd job id when Scrapyd started the crawl."""
+    """A new run; `job` is the Scrapyd job id when Scrapyd started the crawl. This
+    connection writes the run: it gets the writer's page cache (`writer_cache`)."""
+    writer_cache(db)
     mark_interrupted(db)
     return (
         db["runs"]
@@ -334,7 +336,9 @@ def last_finished_run(db: Database) -> dict | None:
 
 
 def resume_run(db: Database, run_id: int) -> None:
-    """A store that took over a run (its predecessor died) marks it running again, as its own."""
+    """A store that took over a run (its predecessor died) marks it running again, as its own
+    (with the writer's page cache, as `start_run`)."""
+    writer_cache(db)
     db["runs"].update(
         run_id, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()}
     )

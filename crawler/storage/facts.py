@@ -57,6 +57,39 @@ def facts_json(facts: dict | Facts | None) -> str | None:
 
 _ALWAYS_KEPT = frozenset(("phone", "brand", "domain"))
 
+# The `Facts` fields crawler.history fills at the end of a run from the whole database
+# (the rest are the page's own): what the number and the site were seen as elsewhere,
+# their ages, and the analysts' decisions (tests/test_end_of_run.py holds them to
+# crawler.history's and to the dataclass).
+HISTORY_FIELDS = frozenset(
+    (
+        "other_domains",
+        "listed_by_brand",
+        "number_age_days",
+        "site_age_days",
+        "watched_days",
+        "site_watched_days",
+        "number_status",
+        "number_status_at",
+        "site_status",
+        "site_status_at",
+    )
+)
+
+
+def same_page_facts(stored: str | None, page: str | None) -> bool:
+    """Whether two facts as stored (JSON) are the same page's facts, whatever history
+    either carries (`HISTORY_FIELDS`): a pair scored with its history and a page's own
+    facts, as a crawl saves them, compared."""
+    if not stored or not page:
+        return False
+    if stored == page:
+        return True
+    a, b = json.loads(stored), json.loads(page)
+    return {k: v for k, v in a.items() if k not in HISTORY_FIELDS} == {
+        k: v for k, v in b.items() if k not in HISTORY_FIELDS
+    }
+
 
 # The `Facts` fields SQL reads from a `facts` JSON column (sightings, site_numbers).
 # `facts_field` is the only place that turns a field into a JSON path;

@@ -67,10 +67,12 @@ def aged_out_phones(db: Database, run_id: int, when: str, recent_days: float) ->
 
 def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
     """The verdicts and facts the run's pairs had before it saved them again
-    (crawler.storage.saves._keep_before), by pair id; read once, then forgotten."""
+    (crawler.storage.saves._keep_before), by pair id, and `page`: the page facts a
+    pair that kept them was saved with (None when the save wrote the page's own);
+    read once, then forgotten."""
     try:
         rows = db.execute(
-            "select id, facts, score, risk, reasons, flagged, base_score, base_signals"
+            "select id, facts, score, risk, reasons, flagged, base_score, base_signals, page"
             " from temp.pair_before where run_id = ?",
             [run_id],
         ).fetchall()
@@ -80,7 +82,7 @@ def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
     db.conn.execute("delete from temp.pair_before where run_id = ?", [run_id])
     if outside:  # only the temporary table changed: leave no transaction open
         db.conn.commit()
-    names = ("facts", "score", "risk", "reasons", "flagged", "base_score", "base_signals")
+    names = ("facts", "score", "risk", "reasons", "flagged", "base_score", "base_signals", "page")
     return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from sqlite_utils import Database
 
 from crawler.storage.connection import key, now, storage_failure
-from crawler.storage.facts import _json, facts_json
+from crawler.storage.facts import _json, facts_json, same_page_facts
 
 # Where a page's evidence is (pipelines/evidence.py) and the server's address,
 # carried by pages, sightings and site_numbers so every export row can cite it.
@@ -343,7 +343,7 @@ def save_sighting(db: Database, run_id: int, page_id: str, page: dict, v: dict, 
     # else: the same page fetched again in this run (for another query) with a
     # verdict no stronger: keep the first fetch, as the pair does, so that
     # every export cites the same WARC record for it.
-    _save_pair(db, run_id, page, v, seen)
+    _save_pair(db, run_id, page, v, seen, before[0] if before else None)
 
 
 def _shown(page: dict, v: dict) -> dict:
@@ -391,7 +391,9 @@ def _save_sighting_row(db, sighting_id, run_id, page_id, page, v, seen) -> None:
     )
 
 
-def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> None:
+def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str, shown) -> None:
+    """`shown`: the page's score this run's sighting of it had before this save (None
+    when it had none)."""
     phone = v["phone"]
     _touch(
         db,
@@ -415,14 +417,27 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
         f"select {', '.join(columns)} from site_numbers where id = ?", [pair_id]
     ).fetchone()
     existing = dict(zip(columns, found, strict=True)) if found else None
-    if existing is not None and existing["last_run"] != run_id:
-        _keep_before(db, run_id, pair_id, existing)
     if existing is None:
         pair.update({"first_seen": seen, "first_run": run_id})
-    elif existing["last_run"] == run_id and _evidence_rank(existing) <= _evidence_rank(pair):
+    elif existing["last_run"] == run_id and _evidence_rank(
+        _as_shown(db, run_id, phone, existing, page, shown)
+    ) <= _evidence_rank(pair):
         # Seen again in this run with weaker evidence (another query, or
         # organic after an ad): keep the strongest evidence.
         pair = {"id": pair_id}
+    page_facts = None
+    if _keeps_verdict(existing, pair):
+        # The same page as the pair's verdict was scored from (its history aside): the
+        # verdict stays, and the end of the run (crawler.history.rescore_run) keeps it
+        # unless the history changed. Writing the page's own verdict here, to be
+        # written back at the end, rewrote every such pair twice a run.
+        page_facts = pair["facts"]
+        for column in _VERDICT:
+            del pair[column]
+    if existing is not None and existing["last_run"] != run_id:
+        # (Stronger evidence later in the run that keeps the verdict shows the same
+        # page facts: the page's JSON of them is the same.)
+        _keep_before(db, run_id, pair_id, existing, page_facts)
     engines = _engines(page)
     if existing is not None and existing["last_run"] == run_id:
         # Every engine that showed the pair in this run, whichever evidence is kept.
@@ -434,23 +449,57 @@ def _save_pair(db: Database, run_id: int, page: dict, v: dict, seen: str) -> Non
     _upsert(db, "site_numbers", pair, "id")
 
 
+# A pair's verdict as its save writes it (`_shown`), and the page's own score.
+_VERDICT = ("score", "risk", "reasons", "flagged", "facts")
+
+
+def _keeps_verdict(existing: dict | None, pair: dict) -> bool:
+    """Whether a save leaves the pair's verdict as it is: the pair has a verdict made
+    with its history (`base_score`, its own verdict, is kept with it) from the very
+    page facts the save brings."""
+    return (
+        existing is not None
+        and "facts" in pair
+        and existing["base_score"] is not None
+        and same_page_facts(existing["facts"], pair["facts"])
+    )
+
+
+def _as_shown(db: Database, run_id: int, phone: str, existing: dict, page: dict, shown) -> dict:
+    """A pair this run saved before, with the page's own score (`_evidence_rank`): a pair
+    that kept its verdict (`_keeps_verdict`) has its page's score in the run's sighting
+    of it (`shown` when that is this page: read before this save wrote it)."""
+    if existing["base_score"] is None:  # the page's own verdict: written by this run
+        return existing
+    if existing["url"] == page["url"]:
+        score = shown
+    else:
+        found = db.conn.execute(
+            "select score from sightings where id = ?",
+            [key(run_id, existing["url"], phone)],
+        ).fetchone()
+        score = found[0] if found else None
+    return existing if score is None else {**existing, "score": score}
+
+
 # The verdict and facts a pair had before this run saved it again (the save replaces
-# them with the page's own): the end of the run (crawler.history.rescore_run) finds
-# the pairs nothing changed for by them. A temporary table: per connection, gone
-# with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
+# them with the page's own, or keeps them: `_keeps_verdict`, and then `page` holds
+# the page facts it was saved with): the end of the run (crawler.history.rescore_run)
+# finds the pairs nothing changed for by them. A temporary table: per connection,
+# gone with it; a run whose end finds none (resumed elsewhere) scores its pairs again.
 _BEFORE = ("run_id", "id", "facts", "risk", "reasons", "flagged", "base_score", "base_signals")
 
 
-def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict) -> None:
-    values = [run_id, pair_id, *(existing[c] for c in _BEFORE[2:]), existing["score"]]
-    insert = f"insert or ignore into temp.pair_before ({', '.join(_BEFORE)}, score) values"
-    insert += f" ({', '.join('?' * (len(_BEFORE) + 1))})"
+def _keep_before(db: Database, run_id: int, pair_id: str, existing: dict, page) -> None:
+    values = [run_id, pair_id, *(existing[c] for c in _BEFORE[2:]), existing["score"], page]
+    insert = f"insert or ignore into temp.pair_before ({', '.join(_BEFORE)}, score, page) values"
+    insert += f" ({', '.join('?' * (len(_BEFORE) + 2))})"
     outside = not db.conn.in_transaction
     try:
         db.conn.execute(insert, values)
     except sqlite3.OperationalError:  # the first in this connection: make the table
         db.conn.execute(
-            f"create temp table if not exists pair_before ({', '.join(_BEFORE)}, score,"
+            f"create temp table if not exists pair_before ({', '.join(_BEFORE)}, score, page,"
             " primary key (run_id, id))"
         )
         db.conn.execute(insert, values)
