@@ -193,9 +193,10 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
     phones |= run_phones - {r["phone"] for r in pairs}  # numbers without a scored pair
-    if phones - run_phones:
-        pairs = storage.stored_pairs(db, phones | run_phones, set())
-        scorer.add_history(db, phones - run_phones, {r["domain"] for r in pairs})
+    if phones - run_phones:  # the pairs of the other numbers too (the run's, as read)
+        more = storage.stored_pairs(db, phones - run_phones, set())
+        pairs += more
+        scorer.add_history(db, phones - run_phones, {r["domain"] for r in more})
     restored = [kept[r["id"]] for r in pairs if r["phone"] not in phones and r["id"] in kept]
     # As stored now: a pair whose save kept its verdict is written nothing.
     as_stored = {r["id"]: r for r in pairs if r["phone"] not in phones and r["id"] in kept}
