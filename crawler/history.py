@@ -25,7 +25,10 @@ site for `serpwatch history`.
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -60,9 +63,10 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     """Score the run's sightings and pairs again with history and triage (`rescore`, for
     what the run touched); record what changed; counts for the run's stats."""
     ensure_shape(db)
-    verdicts = rescore_run(db, run_id, at=at)
-    with db.atomic():  # the changes and the presence they rest on, together or not at all
-        summary = _record_changes(db, run_id, stats or {})
+    with _no_cycle_collection():
+        verdicts = rescore_run(db, run_id, at=at)
+        with db.atomic():  # the changes and the presence they rest on, together or not at all
+            summary = _record_changes(db, run_id, stats or {})
     summary.update(
         {
             **storage.run_pair_counts(db, run_id),
@@ -72,6 +76,22 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
         }
     )
     return summary
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off for the step, as it was after. The end of a run
+    makes hundreds of thousands of rows, dicts and `Facts`, none of them in a cycle
+    (freed as they go by reference counting), and the collector walked them all again
+    and again: a dozen full collections a run at a year's size, about a fifth of the
+    step's CPU (docs/SCALE.md)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def rescore_keys(db: Database, keys: set[str] | list[str]) -> int:

@@ -7,6 +7,7 @@ Speed itself is measured by bench/storage.py, not here."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import re
 import sqlite3
@@ -380,3 +381,29 @@ def test_a_pair_that_kept_its_verdict_still_keeps_the_strongest_page_of_the_run(
 def test_the_history_fields_are_those_the_end_of_a_run_fills():
     assert storage.HISTORY_FIELDS == {*history._HISTORY, *history._AGES}
     assert storage.HISTORY_FIELDS <= {f.name for f in dataclasses.fields(Facts)}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_is_off_during_the_end_of_a_run_only(monkeypatch, enabled):
+    """The step's rows hold no cycles: the collector is off while it runs (it walked
+    them all a dozen times a run) and as it was afterwards, also when the step fails."""
+    d = db()
+    seen = []
+    real = storage.mark_present
+
+    def marking(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "mark_present", marking)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        run(d, DAY.format(1), [("s1.nl", num(1), {})])
+        assert seen == [False] and gc.isenabled() is enabled
+        monkeypatch.setattr(storage, "mark_present", lambda *a, **k: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            run(d, DAY.format(2), [("s1.nl", num(1), {})])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -61,8 +61,9 @@ def cap_size(db: Database, max_bytes: int) -> None:
 # saves and its end read and rewrite the same pages all run long: its pairs, numbers
 # and sites and their indexes, scattered over a year's file (about 200 MB of pages
 # for 20,000 sightings in 1M). SQLite's default, 2 MB, let them fall out and be read
-# again from the file for every statement: at a year's size that was a third of the
-# saving and of the end of a run (docs/SCALE.md). Taken as needed, up to this size.
+# again from the file by nearly every statement: with other jobs pushing the file out
+# of the OS's cache, the end of a run's wall time ran seconds ahead of its CPU
+# (docs/SCALE.md). Taken as needed, up to this size.
 WRITER_CACHE_KIB = 256 * 1024
 
 
