@@ -213,7 +213,9 @@ def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
         "brand": raw["brand"],
         "score": raw["score"],
         "risk": raw["risk"],
-        "reasons": storage.reasons_list(raw["reasons"]),
+        # A pair's own reasons are its own (decoded as they come); its number's and
+        # site's repeat on their other pairs (decoded once, `storage.reasons_list`).
+        "reasons": json.loads(raw["reasons"] or "[]"),
         "is_ad": bool(raw["is_ad"]),
         "engine": raw["engine"],
         "query": raw["query"],
