@@ -312,3 +312,13 @@ def test_writing_a_bundle_needs_no_stix2_and_an_empty_one_is_stix2s():
     assert re.sub(r"bundle--[0-9a-f-]{36}", "X", out.getvalue()) == re.sub(
         r"bundle--[0-9a-f-]{36}", "X", whole
     )
+
+
+@given(values=st.lists(st.none() | st.text() | st.integers() | st.dates(), min_size=1, max_size=3))
+def test_an_item_key_is_the_ledgers_form(values):
+    """An item's key names it in the ledger: the JSON it always was, however made."""
+    preset = PRESETS["default"]
+    names = [f"k{i}" for i in range(len(values))]
+    preset = type(preset)(name="t", columns=["phone"], key=names)
+    want = json.dumps(values, default=str, ensure_ascii=False)
+    assert preset.item_key(dict(zip(names, values, strict=True))) == want

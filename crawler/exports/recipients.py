@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 
 from crawler.risk import RISK_LEVELS
@@ -61,7 +62,10 @@ class Preset:
 
     def item_key(self, row: dict) -> str:
         """The key that names a row's item in the exports ledger (its `key` fields)."""
-        return _KEY_JSON.encode([row.get(k) for k in self.key])
+        values = [row.get(k) for k in self.key]
+        if all(type(v) is str for v in values):  # a site and a number: written directly
+            return "[" + ", ".join(map(encode_basestring, values)) + "]"
+        return _KEY_JSON.encode(values)
 
 
 # json.dumps(..., default=str, ensure_ascii=False): one encoder, not one per key.

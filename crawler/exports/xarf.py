@@ -22,6 +22,7 @@ has no withdrawal, so a dismissal after a report is the analyst's to tell.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -59,7 +60,9 @@ def _slug(text: str) -> str:
     return slug if slug[0].isalnum() else "x" + slug
 
 
+@functools.lru_cache(maxsize=4096)
 def _iso(value: str | None) -> str | None:
+    # A run's pages share their times.
     t = storage.parse_time(value)
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
@@ -185,7 +188,8 @@ def write_xarf(
     files = files or EvidenceFiles(None)
     who = reporter()
     n = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps's, made once
     for domain, pairs in groupby(_reportable(records), key=lambda r: r["domain"]):
-        out.write(json.dumps(report(domain, list(pairs), files, who), ensure_ascii=False) + "\n")
+        out.write(encode(report(domain, list(pairs), files, who)) + "\n")
         n += 1
     return n
