@@ -145,14 +145,17 @@ def rescore(
     c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
     _score_rows(pairs + sightings, c)
     numbers = _verdicts_of(pairs, "phone", phones)
-    sites = _site_verdicts(pairs, domains, numbers)
+    # The pairs of the keys' sites' other numbers are scored here too, but those
+    # numbers are not made again (not all their pairs are read): their stored
+    # verdicts raise those pairs and count for their sites, as a full rescore's do.
+    others = {r["phone"] for r in pairs + sightings} - set(numbers)
+    known = {**_stored_numbers(db, others), **numbers} if others else numbers
+    sites = _site_verdicts(pairs, domains, known)
     with db.atomic():  # the caller's transaction, if there is one (a triage decision)
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
             before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in rows}
             base = table == "site_numbers"
-            storage.save_verdicts(
-                db, table, [_pair_row(r, numbers, base=base) for r in rows], before
-            )
+            storage.save_verdicts(db, table, [_pair_row(r, known, base=base) for r in rows], before)
         stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
         run = run_id if run_id is not None else latest_run(db)
         _save_entities(db, run, numbers, sites, stored_numbers)
