@@ -608,3 +608,29 @@ def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, mon
     assert sizes["operator", "jsonl"] == 2  # the range without KPN, and with it
     # Only that range's pairs were read (the full scan after it read them all).
     assert read[0] == sum(1 for p in storage.flagged(db, min_risk="low") if p["phone"] in phones)
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        None,
+        "",
+        "+",
+        "+123456",
+        "+1234567",
+        "+12345678",
+        "0201234567",
+        "+31852081234",
+        "+3185€208123",
+    ],
+)
+def test_the_number_range_in_sql_is_the_exports_own(phone):
+    """The operators' aggregates made in SQL group by `storage.grouped.NUMBER_RANGE`:
+    the same range as `core.number_range` gives the export's rows."""
+    import sqlite3
+
+    from crawler.storage.grouped import NUMBER_RANGE
+
+    conn = sqlite3.connect(":memory:")
+    (got,) = conn.execute(f"select {NUMBER_RANGE} from (select ? as phone) p", [phone]).fetchone()
+    assert got == core.number_range(phone)

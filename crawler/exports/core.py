@@ -713,26 +713,11 @@ def _made_items(
     )
     if plan and plan.of and plan.of[0] != "ads" and chunkable(preset):
         return _anchored_items(db, preset, fmt, plan.of, min_risk=min_risk, spool=spool)
-    only: dict = {}
-    if plan and plan.of and plan.of[0] == "ads":
-        only["groups"] = plan.of[1]
-    elif plan and plan.of and plan.of[0] == "number_range":
-        only["only"] = storage.pairs_of(db, "phone", _numbers_of_ranges(db, plan.of[1]))
-    elif plan:
-        only["only"] = plan.rowids
-        if plan.of and preset.source == "sightings":
-            only["of"] = plan.of
-    rows = SOURCES[preset.source](
-        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
-    )
-    # Dismissed pairs are no longer flagged: a delta tells a recipient who had
-    # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
-    if spool is not None:
-        items, gone = shape_spooled(rows, preset, spool, dismissed=since == "last")
-    else:
-        rows = list(rows)
-        items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
-        gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+    made = None
+    if plan and plan.of and plan.of[0] == "number_range" and spool is not None:
+        phones = _numbers_of_ranges(db, plan.of[1])
+        made = _aggregated_items(db, preset, fmt, phones, min_risk=min_risk, spool=spool)
+    items, gone = made or _shaped(db, preset, plan, since, min_risk, run_id, spool)
     if since == "last":
         if plan is None:
             sent = sent_fingerprints(db, preset.name, fmt)
@@ -749,6 +734,123 @@ def _made_items(
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
     return items
+
+
+def _shaped(db, preset, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
+    """The items of the rows an export reads (all, or a delta's candidates `plan`),
+    live and dismissed, made in memory or in `spool`."""
+    only: dict = {}
+    if plan and plan.of and plan.of[0] == "ads":
+        only["groups"] = plan.of[1]
+    elif plan and plan.of and plan.of[0] == "number_range":
+        only["only"] = storage.pairs_of(db, "phone", _numbers_of_ranges(db, plan.of[1]))
+    elif plan:
+        only["only"] = plan.rowids
+        if plan.of and preset.source == "sightings":
+            only["of"] = plan.of
+    rows = SOURCES[preset.source](
+        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
+    )
+    # Dismissed pairs are no longer flagged: a delta tells a recipient who had
+    # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
+    if spool is not None:
+        return shape_spooled(rows, preset, spool, dismissed=since == "last")
+    rows = list(rows)
+    items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
+    gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+    return items, gone
+
+
+# Rules whose result depends only on the set of values of a group's rows (and,
+# for the first three, on which of equal values comes first: see `_tie`).
+_SET_RULES = {"min", "max", "max-risk"}
+_ROW_FORMATS = ("jsonl", "csv")
+
+
+def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
+    """The pair fields whose distinct values make a written-out item of `preset` (its
+    groups' fields first) when each column is a group field or a set rule (min, max,
+    max-risk, collect:/count: of one field) of a field SQL gives
+    (`storage.FIELD_SQL`), in a format of rows (no pairs written), items named and
+    ordered by their group fields; None otherwise."""
+    names = {spec.lstrip("-") for spec in preset.order_by}
+    group = preset.group_by
+    if not (
+        fmt in _ROW_FORMATS
+        and preset.source == "pairs"
+        and group
+        and not preset.where
+        and set(preset.key) == set(group) <= names <= set(preset.columns)
+    ):
+        return None
+    fields = list(group)
+    for column in preset.columns:
+        rule = preset.aggregate.get(column, "latest")
+        kind, _, spec = rule.partition(":")
+        field = column if rule in _SET_RULES else spec.strip()
+        if column in group and rule == "latest":
+            continue
+        if not (rule in _SET_RULES or (kind in ("collect", "count") and "," not in spec)):
+            return None
+        if field not in storage.FIELD_SQL:
+            return None
+        fields += [] if field in fields else [field]
+    return fields
+
+
+def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list, list] | None:
+    """`_shaped` for the groups of these numbers' pairs from their distinct values
+    (`_aggregable`), in `spool`; None when the preset is not aggregable, or a rule's
+    result would depend on the order of the rows (`_tie`)."""
+    fields = _aggregable(preset, fmt)
+    if fields is None:
+        return None
+    group = preset.group_by
+    found = storage.grouped_distinct(
+        db, phones, group, fields, min_risk=min_risk, by=preset.verdict
+    )
+    merged: dict = {}  # (dismissed, the group as `_group_of` names it) -> field -> values
+    for row in found:
+        values = dict(zip(group, row[: len(group)], strict=True))
+        values = {f: _as_row(f, v) for f, v in values.items()}
+        at = (row[len(group)], json.dumps([values[f] for f in group], default=str))
+        into = merged.setdefault(at, {f: [] for f in fields} | {"": values})
+        for f, distinct in zip(fields, row[len(group) + 1 :], strict=True):
+            into[f] += [_as_row(f, v) for v in distinct]
+    made: tuple[list, list] = ([], [])
+    for (dismissed, _), values in merged.items():
+        out = {}
+        for column in preset.columns:
+            rule = preset.aggregate.get(column, "latest")
+            if column in group and rule == "latest":
+                out[column] = values[""][column]
+                continue
+            field = column if rule in _SET_RULES else rule.partition(":")[2].strip()
+            if rule in _SET_RULES and _tie(rule, values[field]):
+                return None
+            out[column] = aggregate(rule, column, [{field: v} for v in values[field]], {})
+        key = preset.item_key(values[""])
+        last = max((v for v in values.get("last_seen", []) if v), default="")
+        head = {n.lstrip("-"): out[n.lstrip("-")] for n in preset.order_by}
+        item = SpooledItem(key, fingerprint(out, preset), head, last, spool, spool.put(out))
+        made[bool(dismissed)].append(item)
+    return order(made[0], preset), order(made[1], preset)
+
+
+def _as_row(field: str, value):
+    """A value as the export row has it (`_export_row`: an empty carrier is None)."""
+    return (value or None) if field == "carrier" else value
+
+
+def _tie(rule: str, values: list) -> bool:
+    """Would `aggregate`'s result depend on which of these distinct values a group's
+    rows give first? When two that are not the same compare equal at the top."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return False
+    rank = (lambda v: RISK_ORDER.get(v, 0)) if rule == "max-risk" else (lambda v: v)
+    top = (min if rule == "min" else max)(rank(v) for v in present)
+    return len({json.dumps(v) for v in present if rank(v) == top}) > 1
 
 
 def prepare_export(

@@ -302,7 +302,8 @@ def delta_plan(
     side = 0 if anchor == "domain" else 1
     values = {pair[1 + side] for pair in pairs}
     if preset.source == "sightings":
-        new = storage.sightings_since(db, e["sightings_mark"], _page_fields(preset))
+        known = (anchor, sorted(values))  # made again whatever their sightings
+        new = storage.sightings_since(db, e["sightings_mark"], _page_fields(preset), known)
         values |= {s[side] for s in new}
     keys = sorted(values)
     # Made a few at a time (`chunkable`), each chunk reading its own pairs.

@@ -79,6 +79,7 @@ from crawler.storage.facts import (
     reasons_json,
     signals_json,
 )
+from crawler.storage.grouped import FIELD_SQL, grouped_distinct
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -181,6 +182,8 @@ __all__ = [
     "ads_tracked_since",
     "changed_ad_groups",
     "changed_pairs",
+    "FIELD_SQL",
+    "grouped_distinct",
     "export_marks",
     "mark_changes",
     "numbers_between",

@@ -142,7 +142,10 @@ _PAGE_FROM_LATEST = (
 
 
 def sightings_since(
-    db: Database, mark: int, same: tuple[str, ...] | None = None
+    db: Database,
+    mark: int,
+    same: tuple[str, ...] | None = None,
+    known: tuple[str, list[str]] | None = None,
 ) -> list[tuple[str, str]]:
     """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`).
 
@@ -150,7 +153,9 @@ def sightings_since(
     their page's row (one per page URL and number) in those columns or its first
     seen: not those that come after the page's latest sighting up to `mark` with the
     same values in `same` (a page seen again, as it was). Latest and after are in
-    the order the export reads a site's sightings (seen_at, id)."""
+    the order the export reads a site's sightings (seen_at, id). `known`: ("phone",
+    [...]) or ("domain", [...]), numbers or sites whose sightings need no looking
+    at (their groups are made again anyway)."""
     if same is None:
         return db.execute(
             "select distinct domain, phone from sightings where rowid > ?", [mark]
@@ -159,10 +164,14 @@ def sightings_since(
     if unknown:
         raise ValueError(f"sightings_since: {sorted(unknown)} not among {_PAGE_FROM_LATEST}")
     equal = "".join(f" and o.[{c}] is s.[{c}]" for c in same)
-    # The page's latest sighting up to the mark: found through the number's
-    # sightings (index on phone), a few per number.
+    skip = ""
+    if known is not None:
+        column = {"phone": "phone", "domain": "domain"}[known[0]]
+        skip = f"and s.{column} not in (select value from json_each(:known))"
+    # The page's latest sighting up to the mark: found through the site's
+    # sightings (index on domain), a few per site.
     return db.execute(
-        f"""select distinct s.domain, s.phone from sightings s where s.rowid > :mark
+        f"""select distinct s.domain, s.phone from sightings s where s.rowid > :mark {skip}
             and not exists (
                 select 1 from sightings o where o.rowid = (
                     select b.rowid from sightings b
@@ -171,7 +180,7 @@ def sightings_since(
                     order by b.seen_at desc, b.id desc limit 1)
                 and (o.seen_at < s.seen_at or (o.seen_at = s.seen_at and o.id < s.id))
                 {equal})""",
-        {"mark": mark},
+        {"mark": mark, "known": json.dumps(known[1] if known else [])},
     ).fetchall()
 
 
