@@ -18,9 +18,8 @@ a caller that changed something about some numbers or sites (a triage
 decision) calls it with those keys (E.164 numbers and domains) to have every
 verdict they touch re-made at once.
 
-`attention(db)` is the `serpwatch flags` list: what needs an analyst, new
-since the last run first. `timeline(db, key)` is the story of one number or
-site for `serpwatch history`.
+`timeline(db, key)` is the story of one number or site for `serpwatch
+history`; the `serpwatch flags` list is `crawler.flags`.
 """
 
 from __future__ import annotations
@@ -145,14 +144,17 @@ def rescore(
     c = _context(db, {r["phone"] for r in pairs}, {r["domain"] for r in pairs}, at)
     _score_rows(pairs + sightings, c)
     numbers = _verdicts_of(pairs, "phone", phones)
-    sites = _site_verdicts(pairs, domains, numbers)
+    # The pairs of the keys' sites' other numbers are scored here too, but those
+    # numbers are not made again (not all their pairs are read): their stored
+    # verdicts raise those pairs and count for their sites, as a full rescore's do.
+    others = {r["phone"] for r in pairs + sightings} - set(numbers)
+    known = {**_stored_numbers(db, others), **numbers} if others else numbers
+    sites = _site_verdicts(pairs, domains, known)
     with db.atomic():  # the caller's transaction, if there is one (a triage decision)
         for table, rows in (("site_numbers", pairs), ("sightings", sightings)):
             before = {r["id"]: {**r, "facts": r["stored_facts"]} for r in rows}
             base = table == "site_numbers"
-            storage.save_verdicts(
-                db, table, [_pair_row(r, numbers, base=base) for r in rows], before
-            )
+            storage.save_verdicts(db, table, [_pair_row(r, known, base=base) for r in rows], before)
         stored_numbers = storage.entity_verdicts(db, "numbers", set(numbers), raw=True)
         run = run_id if run_id is not None else latest_run(db)
         _save_entities(db, run, numbers, sites, stored_numbers)
@@ -193,9 +195,10 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
     phones |= run_phones - {r["phone"] for r in pairs}  # numbers without a scored pair
-    if phones - run_phones:
-        pairs = storage.stored_pairs(db, phones | run_phones, set())
-        scorer.add_history(db, phones - run_phones, {r["domain"] for r in pairs})
+    if phones - run_phones:  # the pairs of the other numbers too (the run's, as read)
+        more = storage.stored_pairs(db, phones - run_phones, set())
+        pairs += more
+        scorer.add_history(db, phones - run_phones, {r["domain"] for r in more})
     restored = [kept[r["id"]] for r in pairs if r["phone"] not in phones and r["id"] in kept]
     # As stored now: a pair whose save kept its verdict is written nothing.
     as_stored = {r["id"]: r for r in pairs if r["phone"] not in phones and r["id"] in kept}
@@ -595,36 +598,6 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
 
 def latest_run(db: Database) -> int | None:
     return storage.latest_run_id(db)
-
-
-def attention(db: Database, min_risk: str = "low", limit: int | None = None) -> list[dict]:
-    """Flagged pairs an analyst should look at: dismissed ones left out, new and back
-    in the last run first, then the rest still seen, then the gone; confirmed ones
-    last (already handled); highest score first within each group. Each record is
-    an export record plus `since` (new | back | seen | gone) and `last_run`.
-    `limit`: only the first so many (the order is made in SQL, over every pair)."""
-    return list(iter_attention(db, min_risk=min_risk, limit=limit))
-
-
-_SINCE = {1: "seen", 2: "gone"}
-
-
-def iter_attention(db: Database, min_risk: str = "low", limit: int | None = None):
-    """`attention`, one record at a time as the database gives them."""
-    ensure_shape(db)
-    last = latest_run(db)
-    # Only the columns a flag shows (not the facts and evidence an export carries).
-    for raw in storage.attention_rows(db, last, min_risk=min_risk, limit=limit):
-        r = storage.export_record(raw)
-        group = raw["since_group"]
-        since = ("back" if raw["back"] else "new") if group == 0 else _SINCE[group]
-        yield {**r, "since": since, "last_run": raw["last_run"]}
-
-
-def attention_count(db: Database, min_risk: str = "low") -> int:
-    """How many pairs `attention` lists without a limit."""
-    ensure_shape(db)
-    return storage.attention_count(db, min_risk=min_risk)
 
 
 def timeline(db: Database, key: str) -> dict:

@@ -9,7 +9,7 @@ import json
 from click.testing import CliRunner
 from test_history import OTHER, SCAM_PAGE, SHOP_PAGE, db, run
 
-from crawler import history, triage
+from crawler import flags, triage
 from crawler.cli import analyst
 from crawler.storage import schema
 
@@ -27,13 +27,13 @@ def _scenario():
 
 def test_a_limit_gives_the_first_pairs_of_the_whole_order():
     d = _scenario()
-    every = history.attention(d)
+    every = flags.attention(d)
     assert [r["since"] for r in every] == ["back", "new", "gone", "seen"]
     for n in range(1, len(every) + 1):
-        assert history.attention(d, limit=n) == every[:n]
-    assert history.attention_count(d) == len(every)
+        assert flags.attention(d, limit=n) == every[:n]
+    assert flags.attention_count(d) == len(every)
     triage.record(d, "site", "pcrepair.nl", "dismiss")
-    assert history.attention_count(d) == len(every) - 1
+    assert flags.attention_count(d) == len(every) - 1
 
 
 def test_the_order_is_read_from_covering_indexes():
@@ -89,7 +89,7 @@ def test_the_reports_counts_read_indexes_not_every_row():
     count = storage.flagged_number_count(d)
     per_run = storage.flagged_numbers_per_run(d, 3)
     d.conn.set_trace_callback(None)
-    assert count == len({r["phone"] for r in history.attention(d)})
+    assert count == len({r["phone"] for r in flags.attention(d)})
     assert {r["run_id"] for r in per_run} == {1, 2, 3}
     plans = [
         " | ".join(r[3] for r in d.execute(f"explain query plan {s}"))

@@ -7,7 +7,7 @@ import json
 
 from sqlite_utils import Database
 
-from crawler import history, storage, triage
+from crawler import flags, history, storage, triage
 from crawler.scoring import Facts, verdict_record
 
 SCAM = "+31852081234"
@@ -184,16 +184,16 @@ def test_attention_lists_new_and_back_first_then_seen_then_gone_then_confirmed()
     fresh = (("new-scam.nl", "+31851111111"), {})
     run(d, "2026-11-03T08:00:00+00:00", [SCAM_PAGE, fresh, big])
     triage.record(d, "number", OTHER, "confirm")
-    order = [(r["since"], r["status"], r["domain"]) for r in history.attention(d)]
+    order = [(r["since"], r["status"], r["domain"]) for r in flags.attention(d)]
     assert order == [
         ("back", "new", "microsoft-helpdesk.nl"),  # back after an absence, highest score
         ("new", "new", "new-scam.nl"),  # new in the last run
         ("gone", "new", "pcrepair.nl"),  # not seen in the last run
         ("seen", "confirmed", "big-scam.nl"),  # handled already: last
     ]
-    assert [r["domain"] for r in history.attention(d, min_risk="medium")] == [
+    assert [r["domain"] for r in flags.attention(d, min_risk="medium")] == [
         "microsoft-helpdesk.nl",
         "big-scam.nl",
     ]
     triage.record(d, "site", "pcrepair.nl", "dismiss")
-    assert "pcrepair.nl" not in {r["domain"] for r in history.attention(d)}
+    assert "pcrepair.nl" not in {r["domain"] for r in flags.attention(d)}

@@ -84,6 +84,20 @@ def num(i: int) -> str:
     return f"+318520{i:05d}"
 
 
+def web_runs():
+    """Twelve runs over six weeks of a web of numbers shared by sites: (time, pages)."""
+    for r in range(12):
+        at = f"2026-11-{1 + r * 3 % 28:02d}T08:00:00+00:00" if r < 10 else None
+        at = at or f"2026-12-{r:02d}T08:00:00+00:00"
+        pages = []
+        for i in range(r % 4 + 3 * r, 3 * r + 12, 1 + r % 3):
+            site = f"site{(i + r) % 17}.nl"
+            pages.append((site, num(i % 23), SCAM_FACTS if i % 3 == 0 else {}))
+            if i % 4 == 0:
+                pages.append((f"shared{i % 2}.nl", num((i + r) % 23), {}))
+        yield at, pages
+
+
 def test_a_run_that_sees_one_number_scores_only_that_numbers_pairs():
     d = db()
     a, b, c = num(1), num(2), num(3)
@@ -103,15 +117,7 @@ def test_every_verdict_after_each_run_is_what_scoring_everything_again_gives():
     """A web of numbers shared by sites, numbers turning high and raising the sites
     they pose on, runs over six weeks (numbers and sites new on the scene, then not)."""
     d = db()
-    for r in range(12):
-        at = f"2026-11-{1 + r * 3 % 28:02d}T08:00:00+00:00" if r < 10 else None
-        at = at or f"2026-12-{r:02d}T08:00:00+00:00"
-        pages = []
-        for i in range(r % 4 + 3 * r, 3 * r + 12, 1 + r % 3):
-            site = f"site{(i + r) % 17}.nl"
-            pages.append((site, num(i % 23), SCAM_FACTS if i % 3 == 0 else {}))
-            if i % 4 == 0:
-                pages.append((f"shared{i % 2}.nl", num((i + r) % 23), {}))
+    for r, (at, pages) in enumerate(web_runs()):
         run(d, at, pages)
         assert verdicts(d) == full_rescore_of(d, at), f"run {r + 1}"
 
@@ -148,3 +154,22 @@ def test_a_pair_new_on_the_scene_seen_again_the_same_day_keeps_its_verdict_and_i
     s = run(d, "2026-11-11T09:00:00+00:00", [("s1.nl", a, SCAM_FACTS)])
     assert s["rescored"] == 1 + 1
     assert any("first seen 1 days ago" in r[3] for r in d.execute(query).fetchall())
+
+
+def test_scoring_the_pairs_of_a_key_again_keeps_every_verdict():
+    """`rescore(keys)` (a triage decision's) also rewrites pairs two steps from the
+    key (a site's numbers' other sites, whose own numbers it does not remake): they
+    keep the raise their number's stored verdict gives them."""
+    d = db()
+    for at, pages in web_runs():
+        run(d, at, pages)
+    everything = full_rescore_of(d, at)
+    assert verdicts(d) == everything
+    keys = [r[0] for r in d.execute("select domain from sites")]
+    keys += [r[0] for r in d.execute("select phone from numbers")]
+    for key in keys:
+        copy = sqlite3.connect(":memory:")
+        d.conn.backup(copy)
+        c = Database(copy)
+        history.rescore(c, {key}, at=at)
+        assert verdicts(c) == everything, key

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler import history, storage
+from crawler import flags, history, storage
 from crawler.scoring import Facts, verdict_record
 
 SCAM, OTHER = "+31852081234", "+31854019876"
@@ -206,10 +206,10 @@ def test_a_key_missed_by_a_bad_run_is_gone_once_a_good_run_covers_it(d):
 def test_flags_calls_a_pair_gone_only_when_history_recorded_it_gone(d):
     first_run(d)
     run(d, {("bing", Q1): "failed"})
-    (r,) = history.attention(d)
+    (r,) = flags.attention(d)
     assert r["since"] == "seen"  # not seen by the last run, but not shown to be gone
     run(d, {("bing", Q1): "answered"})
-    (r,) = history.attention(d)
+    (r,) = flags.attention(d)
     assert r["since"] == "gone"
 
 

@@ -123,3 +123,15 @@ def test_the_default_recipients_misp_export_streams_the_event_made_whole(kw):
         ev["Event"].pop("date")
     assert _comparable(mine) == _comparable(theirs)
     assert ("dismissed" in out.getvalue().decode()) == bool(kw.get("since"))
+
+
+@pytest.mark.parametrize("budget", [0, 2000])
+def test_past_its_memory_budget_the_event_is_the_same(demo_rows, monkeypatch, budget):
+    """The numbers' first pairs and references stay in memory up to a budget, then go
+    to the spool (a year's export keeps flat memory): the same event either way."""
+    from crawler.exports import misp
+
+    rows, files = demo_rows
+    whole = _comparable(_streamed(rows, files))
+    monkeypatch.setattr(misp, "_KEPT_CHARS", budget)
+    assert _comparable(_streamed(rows, files)) == whole

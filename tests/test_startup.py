@@ -54,6 +54,8 @@ def db(demo_out, tmp_path_factory):
     "args",
     [
         ["runs"],
+        ["flags"],
+        ["flags", "--json"],
         ["report", "--out", "{tmp}/r.html"],
         ["export", "--format", "jsonl", "--out", "{tmp}/x.jsonl"],
         ["export", "--format", "stix", "--out", "{tmp}/x.stix.json"],

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from crawler import history, storage, triage
+from crawler import flags, history, storage, triage
 from crawler.cli import main
 from tests.test_history import SCAM, SCAM_PAGE, SHOP, SHOP_PAGE, db, run
 
@@ -128,5 +128,5 @@ def test_cli_triage_errors(filled):
 def test_dismissed_keys_are_left_out_of_attention_but_kept_in_history(filled):
     d = storage.open_db(filled)
     triage.record(d, "number", SHOP, "dismiss")
-    assert SHOP not in {r["phone"] for r in history.attention(d)}
+    assert SHOP not in {r["phone"] for r in flags.attention(d)}
     assert history.timeline(d, SHOP)["runs"] == [1]

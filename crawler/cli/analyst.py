@@ -47,7 +47,8 @@ def flags(db_path, min_risk, as_json, limit, show_all):
 
     Example: serpwatch flags --min-risk high
     """
-    from crawler import history, storage
+    from crawler import flags as flag_list
+    from crawler import storage
 
     db = storage.open_db(db_path, create=False)
     if show_all or (as_json and limit is None):
@@ -55,13 +56,13 @@ def flags(db_path, min_risk, as_json, limit, show_all):
     elif limit is None:
         limit = FLAGS_SHOWN
     if as_json:
-        for r in history.iter_attention(db, min_risk=min_risk, limit=limit):
+        for r in flag_list.iter_attention(db, min_risk=min_risk, limit=limit):
             click.echo(json.dumps(r, ensure_ascii=False))
         return
-    records = history.attention(db, min_risk=min_risk, limit=limit)
+    records = flag_list.attention(db, min_risk=min_risk, limit=limit)
     click.echo(attention_table(records))
     if limit is not None and len(records) == limit:
-        total = history.attention_count(db, min_risk=min_risk)
+        total = flag_list.attention_count(db, min_risk=min_risk)
         if total > limit:
             click.echo(
                 f"Showing the first {limit:,} of {total:,} flagged pairs;"

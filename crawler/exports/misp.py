@@ -212,18 +212,26 @@ def _ndc_length(number: phonenumbers.PhoneNumber) -> int:
 _NON_DIGITS = re.compile(r"(?:\D+)")
 
 
+# What the numbers' objects need (each one's first pair, every pair's reference)
+# stays in memory up to this many characters, then goes to the spool: a delta's
+# few tens of thousands of pairs are not written and read back one by one, and a
+# year's export (hundreds of thousands) keeps flat memory.
+_KEPT_CHARS = 32_000_000
+
+
 @dataclass
 class _Number:
     """A number's object, written after the attributes it refers to: its first
-    (strongest) pair and its references (url uuid, comment), kept in the spool."""
+    (strongest) pair and its references (url uuid, comment), each kept in memory
+    or, past `_KEPT_CHARS`, in the spool (an int: its offset there)."""
 
     uuid: str
-    first: int
-    references: list[int] = field(default_factory=list)
+    first: dict | int
+    references: list[tuple | int] = field(default_factory=list)
 
     def as_misp(self, spool: Spool) -> dict:
         header, per = _template()
-        r = spool.get(self.first)
+        r = spool.get(self.first) if type(self.first) is int else self.first
         attributes = [
             {
                 "uuid": _uuid4(),
@@ -255,7 +263,9 @@ class _Number:
                     "relationship_type": "seen-on",
                     "comment": comment,
                 }
-                for ref, comment in map(spool.get, self.references)
+                for ref, comment in (
+                    spool.get(at) if type(at) is int else at for at in self.references
+                )
             ],
             "Attribute": attributes,
         }
@@ -365,6 +375,16 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
     """The event's attributes, each pair's as it comes, then the numbers' objects."""
     seen = _Seen()
     numbers: dict[str, _Number] = {}
+    left = _KEPT_CHARS
+
+    def kept(value, size: int):
+        """`value` itself while the memory budget lasts, else its offset in the spool."""
+        nonlocal left
+        if size > left:
+            return spool.put(value)
+        left -= size
+        return value
+
     sep = "\n"
     for r in _strongest_first(records):
         if r.get("third_party"):
@@ -379,9 +399,11 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
         sep = ",\n"
         number = numbers.get(r["phone"])
         if number is None:
-            first = spool.put({k: r.get(k) for k in _NUMBER_FIELDS})
-            number = numbers[r["phone"]] = _Number(_uuid4(), first)
-        number.references.append(spool.put((attributes[0]["uuid"], _reasons(r)[:1000])))
+            first = {k: r.get(k) for k in _NUMBER_FIELDS}
+            size = 300 + sum(len(str(x)) for x in first["reasons"] or ())
+            number = numbers[r["phone"]] = _Number(_uuid4(), kept(first, size))
+        comment = _reasons(r)[:1000]
+        number.references.append(kept((attributes[0]["uuid"], comment), 60 + len(comment)))
     out.write('\n],\n"Object": [')
     sep = "\n"
     for number in numbers.values():

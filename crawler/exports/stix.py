@@ -1,10 +1,11 @@
 """STIX 2.1 bundles of flagged pairs, in stix2's objects and JSON.
 
-The producer's and the brands' objects are stix2's; a pair's seven are made
-as plain JSON in the order and form stix2 writes them (`_sco`, `_sdo`, `_ts`):
-stix2's objects and its pattern parser cost 1.6 ms a pair, a year's export
-has hundreds of thousands. `bundle` parses them back into stix2's objects
-(checking each, its pattern too), and the tests hold both to the same bytes.
+Every object is written as JSON text in the order and form stix2's pretty
+printing gives it (`_text`, `_ts`, `_sco_id`), without stix2: its objects and
+pattern parser cost 1.6 ms a pair, json's indenting encoder most of the rest,
+its import a tenth of a second, and a year's export has hundreds of thousands
+of pairs. `bundle` reads the text back and has stix2 parse and check each
+object (its pattern too), and the tests hold both to the same bytes.
 
 What a bundle holds, for flagged (site, number) pairs:
 - `identity` serpwatch (the producer, `created_by_ref` of everything it makes)
