@@ -197,3 +197,24 @@ def test_attention_lists_new_and_back_first_then_seen_then_gone_then_confirmed()
     ]
     triage.record(d, "site", "pcrepair.nl", "dismiss")
     assert "pcrepair.nl" not in {r["domain"] for r in flags.attention(d)}
+
+
+def test_a_sites_timeline_holds_its_own_pairs_and_no_lookalikes():
+    """`history KEY` finds a key's pairs from its pairs, not by a pattern on the key:
+    `_` in a domain is a wildcard to `like`, so `help_desk.nl` took in
+    `help-desk.nl`'s changes and verdicts."""
+    d = db()
+    scam = {"domain_match": {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}}
+    run(d, "2026-11-01T08:00:00+00:00", [(("help_desk.nl", SCAM), scam)])
+    run(d, "2026-11-02T08:00:00+00:00", [(("help-desk.nl", OTHER), scam)])
+    t = history.timeline(d, "help_desk.nl")
+    assert {(c["key"], c["event"]) for c in t["changes"]} == {
+        ("help_desk.nl", "new"),
+        (f"help_desk.nl {SCAM}", "new"),
+        ("help_desk.nl", "gone"),
+        (f"help_desk.nl {SCAM}", "gone"),
+    }
+    assert {v["key"] for v in t["verdicts"]} == {"help_desk.nl"}
+    # A number's timeline has its pairs' changes too.
+    keys = {c["key"] for c in history.timeline(d, SCAM)["changes"]}
+    assert keys == {SCAM, f"help_desk.nl {SCAM}"}

@@ -237,9 +237,11 @@ def tracked(preset: Preset) -> bool:
 @dataclass
 class DeltaPlan:
     """A delta's candidates: rowids of the pairs to read and, for one item per pair,
-    their fingerprints as last sent; for an `anchored` preset, the numbers or sites
-    whose groups are made again (their items' fingerprints are read once made;
-    no rowids when they are made a few at a time, `chunkable`)."""
+    their fingerprints as last sent; for a grouped preset, `of` names the groups
+    made again (their items' fingerprints are read once made): ("phone" or
+    "domain", the numbers or sites of an `anchored` one; no rowids when they are
+    made a few at a time, `chunkable`), ("ads", the (engine, query, landing URL)
+    of `of_ads`), ("number_range", the numbers whose ranges, `of_ranges`)."""
 
     rowids: list[int] | None
     sent: dict[str, str] | None = None

@@ -379,15 +379,27 @@ def runs_of(db: Database, kind: str, key: str) -> list[int]:
     ]
 
 
+def with_pair_keys(db: Database, key: str) -> str:
+    """A number's (E.164) or site's key and the keys of its pairs ("domain phone"),
+    as a JSON list for `key in (select value from json_each(?))`.
+
+    Found from its pairs, not by `like` on the key: a suffix pattern reads every
+    row of a year's changes (0.6 s), and `_` in a domain matched other domains.
+    """
+    column = "phone" if key.startswith("+") else "domain"
+    pairs = db.execute(f"select domain, phone from site_numbers where {column} = ?", [key])
+    return json.dumps([key, *(f"{d} {p}" for d, p in pairs)])
+
+
 def changes_of(db: Database, key: str) -> list[dict]:
     """Every change recorded for a number or site and the pairs it is in, in run order."""
     names = ("run_id", "kind", "key", "event", "detail")
     return [
         dict(zip(names, row, strict=True))
         for row in db.execute(
-            "select run_id, kind, key, event, detail from changes where key = ? or key like ?"
-            " or key like ? order by run_id, id",
-            [key, f"{key} %", f"% {key}"],
+            "select run_id, kind, key, event, detail from changes"
+            " where key in (select value from json_each(?)) order by run_id, id",
+            [with_pair_keys(db, key)],
         )
     ]
 

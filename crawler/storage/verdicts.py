@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from crawler.storage.connection import now
 from crawler.storage.facts import _json, facts_field, facts_json
+from crawler.storage.history import with_pair_keys
 
 # ---------------------------------------------------------------------------
 # Verdicts of numbers and sites (crawler.history.rescore)
@@ -221,8 +222,8 @@ def verdict_history(db: Database, key: str) -> list[dict]:
     """How the verdicts on a number or site (and its pairs) moved over runs."""
     rows = db.execute(
         "select run_id, kind, key, score, risk, reasons, at from verdict_history"
-        " where key = ? or key like ? or key like ? order by id",
-        [key, f"{key} %", f"% {key}"],
+        " where key in (select value from json_each(?)) order by id",
+        [with_pair_keys(db, key)],
     ).fetchall()
     names = ("run_id", "kind", "key", "score", "risk", "reasons", "at")
     return [{**dict(zip(names, r, strict=True)), "reasons": json.loads(r[5] or "[]")} for r in rows]
