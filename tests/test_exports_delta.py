@@ -382,29 +382,23 @@ def test_a_database_from_before_change_tracking_reads_everything_once(tmp_path, 
     db.close()
 
 
-def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
-    """The regulator's pages and hosting's server IPs come from sightings: a pair seen on
-    a new page, or the same page again from another server, is in their next delta,
-    though the pair itself (its verdict) did not change."""
-    crawl(db, 0, range(0, 8))
-    check_all(db, monkeypatch)
-    pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
-    run_id = storage.start_run(db, "delta")
+def save_seen_again(db, run_id: int, pair: dict, url: str, *, ip: str, at: str) -> None:
+    """Save `pair` (a flagged record) seen on `url` of its site, from server `ip`, with
+    the facts and verdict it has."""
     (facts,) = db.execute(
         "select facts from site_numbers where domain = ? and phone = ?",
         [pair["domain"], pair["phone"]],
     ).fetchone()
     verdict = {
-        **{k: pair[k] for k in ("phone", "number_type", "country", "score", "risk")},
+        **{k: pair[k] for k in ("phone", "number_type", "country", "score", "risk", "reasons")},
         "raw": pair["phone"],
         "source": "text",
-        "reasons": pair["reasons"],
         "flagged": True,
         "facts": json.loads(facts),
     }
     page = {
-        "url": f"https://{pair['domain']}/another-page",
-        "entry_url": f"https://{pair['domain']}/another-page",
+        "url": url,
+        "entry_url": url,
         "domain": pair["domain"],
         "status": 200,
         "title": "t",
@@ -413,10 +407,22 @@ def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
         "brand": pair["brand"],
         "is_ad": False,
         "rank": 1,
-        "ip": "203.0.113.99",
-        "fetched_at": pair["last_seen"],
+        "ip": ip,
+        "fetched_at": at,
     }
     storage.save_page(db, run_id, page, [verdict])
+
+
+def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
+    """The regulator's pages and hosting's server IPs come from sightings: a pair seen on
+    a new page, or the same page again from another server, is in their next delta,
+    though the pair itself (its verdict) did not change."""
+    crawl(db, 0, range(0, 8))
+    check_all(db, monkeypatch)
+    pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
+    run_id = storage.start_run(db, "delta")
+    url = f"https://{pair['domain']}/another-page"
+    save_seen_again(db, run_id, pair, url, ip="203.0.113.99", at=pair["last_seen"])
     plan = core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium")
     assert plan.of == ("phone", [pair["phone"]])  # that number's group only
     plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
@@ -480,37 +486,14 @@ def test_a_page_seen_again_as_it_was_is_no_candidate(db, monkeypatch):
     crawl(db, 0, range(0, 8))
     check_all(db, monkeypatch)
     pair = next(p for p in storage.flagged(db) if p["risk"] != "low" and p["country"] == "NL")
-    (url, ip, facts) = db.execute(
-        "select url, ip, facts from site_numbers where domain = ? and phone = ?",
+    (url, ip) = db.execute(
+        "select url, ip from site_numbers where domain = ? and phone = ?",
         [pair["domain"], pair["phone"]],
     ).fetchone()
-    verdicts = [
-        {
-            **{k: p[k] for k in ("phone", "number_type", "country", "score", "risk", "reasons")},
-            "raw": p["phone"],
-            "source": "text",
-            "flagged": True,
-            "facts": json.loads(f),
-        }
-        for p, f in [(pair, facts)]
-    ]
 
     def seen_again(ip: str) -> None:
-        page = {
-            "url": url,
-            "entry_url": url,
-            "domain": pair["domain"],
-            "status": 200,
-            "title": "t",
-            "engine": "bing",
-            "query": pair["query"],
-            "brand": pair["brand"],
-            "is_ad": False,
-            "rank": 1,
-            "ip": ip,
-            "fetched_at": "2027-01-01T00:00:00+00:00",
-        }
-        storage.save_page(db, storage.start_run(db, "delta"), page, verdicts)
+        run_id = storage.start_run(db, "delta")
+        save_seen_again(db, run_id, pair, url, ip=ip, at="2027-01-01T00:00:00+00:00")
 
     seen_again(ip)
     for name in ("regulator", "hosting"):

@@ -24,70 +24,6 @@ from crawler.risk import RISK_ORDER
 # delta then reads everything once, as the ledger's fingerprints were made the old way.
 RECORD_VERSION = 1
 
-# The fields of a pair row (`iter_pair_rows`) made only of columns whose changes
-# the database stamps (storage.CHANGE_TRACKED): a delta whose fingerprints and
-# filter read nothing else need only read the pairs stamped since the last export.
-TRACKED_FIELDS = frozenset(
-    {
-        # site_numbers
-        "phone",
-        "domain",
-        "brand",
-        "score",
-        "risk",
-        "reasons",
-        "first_seen",
-        "first_run",
-        "brand_site",  # facts
-        "third_party",  # facts
-        # numbers (and the phone)
-        "number_type",
-        "country",
-        "nl_category",
-        "carrier",
-        "number_range",
-        "number_score",
-        "number_risk",
-        "number_reasons",
-        # numbers' and sites' statuses
-        "status",
-        # sites
-        "site_score",
-        "site_risk",
-        "site_reasons",
-    }
-)
-
-
-def preset_hash(preset: Preset) -> str:
-    """What makes a preset's rows and fingerprints: its definition (not its
-    description or default floor) and the record's version."""
-    spec = {k: v for k, v in asdict(preset).items() if k not in ("description", "min_risk")}
-    spec["record_version"] = RECORD_VERSION
-    blob = json.dumps(spec, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-# The fields of a sighting row (`sighting_rows`) that come from the sighting, not
-# its pair: a new sighting is found by its rowid (exports.sightings_mark).
-SIGHTING_FIELDS = frozenset(
-    {
-        "url",
-        "entry_url",
-        "engine",
-        "query",
-        "rank",
-        "is_ad",
-        "ip",
-        "warc_file",
-        "warc_record_id",
-        "payload_sha256",
-        "first_seen",
-        "last_seen",
-    }
-)
-
-
 # The fields of a row that are its number's (its site's): the same in every row of
 # a group of one number (one site), whichever is the group's most recent.
 OF_THE_NUMBER = frozenset(
@@ -104,6 +40,41 @@ OF_THE_NUMBER = frozenset(
     }
 )
 OF_THE_SITE = frozenset({"domain", "site_score", "site_risk", "site_reasons"})
+
+# The fields of a pair row (`iter_pair_rows`) made only of columns whose changes
+# the database stamps (storage.CHANGE_TRACKED): a delta whose fingerprints and
+# filter read nothing else need only read the pairs stamped since the last export.
+TRACKED_FIELDS = frozenset(
+    {
+        # site_numbers
+        "brand",
+        "score",
+        "risk",
+        "reasons",
+        "first_seen",
+        "first_run",
+        "brand_site",  # facts
+        "third_party",  # facts
+        # numbers' and sites' statuses
+        "status",
+    }
+    | OF_THE_NUMBER  # numbers (and the phone)
+    | OF_THE_SITE  # sites (and the domain)
+)
+
+# The fields of a sighting row (`sighting_rows`) that come from the sighting, not
+# its pair: a new sighting is found by its rowid (exports.sightings_mark); those
+# of a page's latest sighting besides its url and dates are storage's.
+SIGHTING_FIELDS = frozenset({"url", "first_seen", "last_seen", *storage.PAGE_FROM_LATEST})
+
+
+def preset_hash(preset: Preset) -> str:
+    """What makes a preset's rows and fingerprints: its definition (not its
+    description or default floor) and the record's version."""
+    spec = {k: v for k, v in asdict(preset).items() if k not in ("description", "min_risk")}
+    spec["record_version"] = RECORD_VERSION
+    blob = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def _reads(preset: Preset) -> set[str]:
@@ -172,7 +143,7 @@ def _page_fields(preset: Preset) -> tuple[str, ...] | None:
     read = _reads(preset)
     if "last_seen" in read:
         return None
-    return tuple(sorted(read & (SIGHTING_FIELDS - {"url", "first_seen", "last_seen"})))
+    return tuple(sorted(read & set(storage.PAGE_FROM_LATEST)))
 
 
 # The fields of an ad's row (`exports.core.ad_rows`) that are the ad's or its

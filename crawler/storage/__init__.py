@@ -22,6 +22,7 @@ from __future__ import annotations
 from crawler.storage import schema
 from crawler.storage.changes import (
     CHANGE_TRACKED,
+    PAGE_FROM_LATEST,
     ads_tracked_since,
     changed_ad_groups,
     changed_pairs,
@@ -179,6 +180,7 @@ from crawler.storage.verdicts import (
 
 __all__ = [
     "CHANGE_TRACKED",
+    "PAGE_FROM_LATEST",
     "ads_tracked_since",
     "changed_ad_groups",
     "changed_pairs",

@@ -21,6 +21,7 @@ from crawler.storage.schema import CHANGE_TRACKED, _tracked_state_v2
 
 __all__ = [
     "CHANGE_TRACKED",
+    "PAGE_FROM_LATEST",
     "ads_tracked_since",
     "changed_ad_groups",
     "changed_pairs",
@@ -128,7 +129,7 @@ def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
 
 # The columns of a sighting a page's export row takes from its latest sighting
 # (crawler.exports.core._page_rows), besides its url, first and last seen.
-_PAGE_FROM_LATEST = (
+PAGE_FROM_LATEST = (
     "entry_url",
     "engine",
     "query",
@@ -149,7 +150,7 @@ def sightings_since(
 ) -> list[tuple[str, str]]:
     """(domain, phone) of every sighting added after rowid `mark` (`mark_changes`).
 
-    With `same` (columns of `_PAGE_FROM_LATEST`): only the sightings that may change
+    With `same` (columns of `PAGE_FROM_LATEST`): only the sightings that may change
     their page's row (one per page URL and number) in those columns or its first
     seen: not those that come after the page's latest sighting up to `mark` with the
     same values in `same` (a page seen again, as it was). Latest and after are in
@@ -160,9 +161,9 @@ def sightings_since(
         return db.execute(
             "select distinct domain, phone from sightings where rowid > ?", [mark]
         ).fetchall()
-    unknown = set(same) - set(_PAGE_FROM_LATEST)
+    unknown = set(same) - set(PAGE_FROM_LATEST)
     if unknown:
-        raise ValueError(f"sightings_since: {sorted(unknown)} not among {_PAGE_FROM_LATEST}")
+        raise ValueError(f"sightings_since: {sorted(unknown)} not among {PAGE_FROM_LATEST}")
     equal = "".join(f" and o.[{c}] is s.[{c}]" for c in same)
     skip = ""
     if known is not None:
