@@ -157,7 +157,7 @@ def test_flagged_pairs_are_read_in_index_order_merged_with_the_dismissed():
     # The sqlite3 trace gives the statement with its parameters bound.
     plan = " | ".join(r[3] for r in db.execute(f"explain query plan {sql}"))
     assert "MERGE (UNION ALL)" in plan
-    assert "idx_site_numbers_flagged_score_phone_domain" in plan
+    assert "idx_site_numbers_attention" in plan
     assert any(r["number_status"] == "dismissed" for r in rows)
     by_or = db.execute(
         """select p.id from site_numbers p join numbers n on n.phone = p.phone

@@ -83,7 +83,7 @@ def test_the_year_sized_queries_use_their_indexes(tmp_path):
     }
     assert {
         "idx_site_numbers_last_run",
-        "idx_site_numbers_flagged_score_phone_domain",
+        "idx_site_numbers_attention",
         "idx_sightings_phone_domain_live",
         "idx_sightings_page_id",
         "idx_pages_run_id_entry_url",
@@ -95,7 +95,7 @@ def test_the_year_sized_queries_use_their_indexes(tmp_path):
         " join sites s on s.domain = p.domain where p.flagged = 1"
         " order by p.score desc, p.phone, p.domain",
     )
-    assert "idx_site_numbers_flagged_score_phone_domain" in flagged
+    assert "idx_site_numbers_attention" in flagged
     assert "TEMP B-TREE" not in flagged  # no sort of every flagged pair
     keys = storage._key_table(d, "plan_keys", ["+31850000000"])
     domains = _plan(d, storage.DOMAINS_OF_SQL.format(keys=keys))

@@ -285,7 +285,7 @@ def flagged_rows(
         yield dict(zip(names, row, strict=True))
 
 
-_BY_SCORE = "indexed by idx_site_numbers_flagged_score_phone_domain"
+_BY_SCORE = "indexed by idx_site_numbers_attention"
 
 
 # Not flagged only because an analyst dismissed the number or the site (schema 0015

@@ -1469,3 +1469,12 @@ def ad_change_tracking(db: Database) -> None:
         " where r.is_ad = 1 and r.run_id in (old.run_id, new.run_id)"
         " and r.landing_url in (old.url, old.entry_url, new.url, new.entry_url); end"
     )
+
+
+@migrations(name="0026_one_index_of_pairs_by_score")
+def one_index_of_pairs_by_score(db: Database) -> None:
+    """Drop `idx_site_numbers_flagged_score_phone_domain` (issue 11): its columns
+    are the first four of `idx_site_numbers_attention` (0015), which serves the
+    same reads in the same order, and every pair whose score an end of run moves
+    rewrote an entry in both."""
+    db.execute("drop index if exists [idx_site_numbers_flagged_score_phone_domain]")
