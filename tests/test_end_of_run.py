@@ -13,11 +13,12 @@ import re
 import sqlite3
 
 import pytest
+from page_helpers import save_seen
 from sqlite_utils import Database
 from test_history_incremental import SCAM_FACTS, db, full_rescore_of, num, run, see, verdicts
 
 from crawler import history, storage
-from crawler.scoring import Facts, score, verdict_record
+from crawler.scoring import Facts, score
 from crawler.scoring.verdicts import pair_before_number, pair_with_number
 
 DAY = "2026-11-{:02d}T08:00:00+00:00"
@@ -149,25 +150,7 @@ def _sightings(d, rid) -> list:
 
 
 def _second_page(d, rid, domain, phone, at, facts):
-    f = Facts(phone=phone, brand="Microsoft", domain=domain, **facts)
-    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
-    url = f"http://{domain}/other"
-    page = {
-        "url": url,
-        "entry_url": url,
-        "domain": domain,
-        "status": 200,
-        "title": "",
-        "engine": "bing",
-        "query": "Microsoft helpdesk",
-        "brand": "Microsoft",
-        "is_ad": False,
-        "rank": 2,
-        "ad_position": None,
-        "serp_url": "http://engine/search",
-        "fetched_at": at,
-    }
-    storage.save_page(d, rid, page, [verdict_record(hit, f).as_dict()])
+    save_seen(d, rid, domain, phone, at, facts, path="/other", rank=2)
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+from page_helpers import save_seen
 from sqlite_utils import Database
 
 from crawler import flags, history, storage, triage
-from crawler.scoring import Facts, verdict_record
 
 SCAM = "+31852081234"
 SHOP = "+31302314567"
@@ -23,25 +23,8 @@ def db():
 
 def see(d, run, domain, phone, at, *, is_ad=False, **facts):
     """Store one page on `domain` showing `phone`, scored from `facts`."""
-    f = Facts(phone=phone, brand="Microsoft", domain=domain, is_ad=is_ad, **facts)
-    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
-    url = f"http://{domain}/" + ("ad" if is_ad else "")
-    page = {
-        "url": url,
-        "entry_url": url,
-        "domain": domain,
-        "status": 200,
-        "title": "",
-        "engine": "bing",
-        "query": "Microsoft helpdesk",
-        "brand": "Microsoft",
-        "is_ad": is_ad,
-        "rank": None if is_ad else 1,
-        "ad_position": 1 if is_ad else None,
-        "serp_url": "http://engine/search",
-        "fetched_at": at,
-    }
-    storage.save_page(d, run, page, [verdict_record(hit, f).as_dict()])
+    ad = {"is_ad": True, "rank": None, "ad_position": 1} if is_ad else {}
+    save_seen(d, run, domain, phone, at, facts, path="/ad" if is_ad else "/", **ad)
 
 
 def run(d, at, pages, profile="p", stats=None, outcome="answered"):

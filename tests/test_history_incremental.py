@@ -8,10 +8,10 @@ import json
 import re
 import sqlite3
 
+from page_helpers import save_seen
 from sqlite_utils import Database
 
 from crawler import history, storage
-from crawler.scoring import Facts, verdict_record
 
 SCAM_FACTS = {"domain_match": {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}}
 AGES = ("number_age_days", "watched_days", "site_age_days", "site_watched_days")
@@ -24,25 +24,7 @@ def db() -> Database:
 
 
 def see(d, run, domain, phone, at, **facts):
-    f = Facts(phone=phone, brand="Microsoft", domain=domain, **facts)
-    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
-    url = f"http://{domain}/"
-    page = {
-        "url": url,
-        "entry_url": url,
-        "domain": domain,
-        "status": 200,
-        "title": "",
-        "engine": "bing",
-        "query": "Microsoft helpdesk",
-        "brand": "Microsoft",
-        "is_ad": False,
-        "rank": 1,
-        "ad_position": None,
-        "serp_url": "http://engine/search",
-        "fetched_at": at,
-    }
-    storage.save_page(d, run, page, [verdict_record(hit, f).as_dict()])
+    save_seen(d, run, domain, phone, at, facts)
 
 
 def run(d, at, pages):

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+from page_helpers import save_seen
+
 from crawler import history, storage
-from crawler.scoring import Facts, verdict_record
+from crawler.scoring import Facts
 
 DM = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
 
@@ -31,26 +33,8 @@ def test_compact_facts_load_back_to_the_same_facts():
 
 
 def _page(run_id, d, domain, phone, at):
-    f = Facts(phone=phone, brand="Microsoft", domain=domain, domain_match=DM)
-    hit = {"phone": phone, "raw": phone, "source": "text", "number_type": "voip", "country": "NL"}
-    url = f"http://{domain}/"
-    page = {
-        "url": url,
-        "entry_url": url,
-        "domain": domain,
-        "status": 200,
-        "title": "",
-        "engine": "bing",
-        "engines": ["bing"],
-        "appearances": [],
-        "query": "q",
-        "brand": "Microsoft",
-        "is_ad": False,
-        "rank": 1,
-        "serp_url": "http://engine/search",
-        "fetched_at": at,
-    }
-    storage.save_page(d, run_id, page, [verdict_record(hit, f).as_dict()])
+    facts = {"domain_match": DM}
+    save_seen(d, run_id, domain, phone, at, facts, query="q", engines=["bing"], appearances=[])
 
 
 def test_saving_keeps_the_first_sighting_and_stores_compact_facts(tmp_path):
