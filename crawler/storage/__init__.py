@@ -81,7 +81,7 @@ from crawler.storage.facts import (
     reasons_json,
     signals_json,
 )
-from crawler.storage.grouped import FIELD_SQL, grouped_distinct
+from crawler.storage.grouped import FIELD_SQL, grouped_distinct, pair_keys
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -188,6 +188,7 @@ __all__ = [
     "changed_pairs",
     "FIELD_SQL",
     "grouped_distinct",
+    "pair_keys",
     "export_marks",
     "mark_changes",
     "numbers_between",
