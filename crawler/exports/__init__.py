@@ -176,6 +176,12 @@ def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
     records = (
         spool.get(latest[k][2]) if isinstance(latest[k][2], int) else latest[k][2] for k in keys
     )
+    return write_pair_records(fmt, records, out, files)
+
+
+def write_pair_records(fmt: str, records: Iterable[dict], out: IO[str], files) -> int:
+    """Flagged-pair records, each once and in the order `_write_pairs` gives them
+    (XARF: a site's together, sites in order), written in `fmt` as they come."""
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 

@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.evidence import warc_dir_for
+from crawler.exports import PAIR_FORMATS
 from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
@@ -561,8 +562,6 @@ def _anchored_items(
     only those whose fingerprint differs from the one last sent kept (in `spool`
     when given). The same items as a full scan's delta: a group's rows are those
     of its number (site) only, in the order a full scan reads them."""
-    from crawler.exports import PAIR_FORMATS
-
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
     live: set[str] = set()
@@ -785,12 +784,13 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
     """The pair fields whose distinct values make a written-out item of `preset` (its
     groups' fields first) when each column is a group field or a set rule (min, max,
     max-risk, collect:/count: of one field) of a field SQL gives
-    (`storage.FIELD_SQL`), in a format of rows (no pairs written), items named and
-    ordered by their group fields; None otherwise."""
+    (`storage.FIELD_SQL`), items named and ordered by their group fields; None
+    otherwise. In a format of pairs (STIX, MISP, XARF) the items' pairs are read
+    once the items that changed are known (`_read_pairs`)."""
     names = {spec.lstrip("-") for spec in preset.order_by}
     group = preset.group_by
     if not (
-        fmt in _ROW_FORMATS
+        fmt in _ROW_FORMATS + PAIR_FORMATS
         and preset.source == "pairs"
         and group
         and not preset.where
@@ -815,24 +815,30 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
 def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list, list] | None:
     """`_shaped` for the groups of these numbers' pairs from their distinct values
     (`_aggregable`), in `spool`; None when the preset is not aggregable, or a rule's
-    result would depend on the order of the rows (`_tie`)."""
+    result would depend on the order of the rows (`_tie`). In a format of pairs
+    each item holds the rowids of its pairs (`SpooledItem.rowids`), not the pairs."""
     fields = _aggregable(preset, fmt)
     if fields is None:
         return None
     group = preset.group_by
+    pairs = fmt in PAIR_FORMATS
     found = storage.grouped_distinct(
-        db, phones, group, fields, min_risk=min_risk, by=preset.verdict
+        db, phones, group, fields, min_risk=min_risk, by=preset.verdict, rowids=pairs
     )
     merged: dict = {}  # (dismissed, the group as `_group_of` names it) -> field -> values
+    rowids: dict = {}  # the same -> the rowids of its pairs
     for row in found:
         values = dict(zip(group, row[: len(group)], strict=True))
         values = {f: _as_row(f, v) for f, v in values.items()}
         at = (row[len(group)], json.dumps([values[f] for f in group], default=str))
         into = merged.setdefault(at, {f: [] for f in fields} | {"": values})
-        for f, distinct in zip(fields, row[len(group) + 1 :], strict=True):
+        distincts = row[len(group) + 1 : len(group) + 1 + len(fields)]
+        for f, distinct in zip(fields, distincts, strict=True):
             into[f] += [_as_row(f, v) for v in distinct]
+        if pairs:
+            rowids.setdefault(at, []).extend(row[-1])
     made: tuple[list, list] = ([], [])
-    for (dismissed, _), values in merged.items():
+    for at, values in merged.items():
         out = {}
         for column in preset.columns:
             rule = preset.aggregate.get(column, "latest")
@@ -847,8 +853,42 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
         last = max((v for v in values.get("last_seen", []) if v), default="")
         head = {n.lstrip("-"): out[n.lstrip("-")] for n in preset.order_by}
         item = SpooledItem(key, fingerprint(out, preset), head, last, spool, spool.put(out))
-        made[bool(dismissed)].append(item)
+        item.rowids = rowids.get(at) if pairs else None
+        made[bool(at[0])].append(item)
     return order(made[0], preset), order(made[1], preset)
+
+
+def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str):
+    """The pairs behind items made in SQL (`_aggregated_items`: their `rowids`), read
+    from the database now, in the order `exports._write_pairs` gives the pairs of
+    items made of rows: STIX item by item, each item's pairs as the database orders
+    them (the order they were read and grouped in); MISP strongest first; XARF a
+    site's pairs together, sites in order. Only the items sent are read."""
+
+    def read(rowids: list[int], by_site: bool = False):
+        return iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=True,
+            by=preset.verdict,
+            only=rowids,
+            by_site=by_site,
+        )
+
+    if fmt == "stix":
+        for item in items:
+            yield from read(item.rowids)
+        return
+    every = [r for item in items for r in item.rowids]
+    if fmt == "xarf":  # a site's report orders its pairs itself (`xarf.report`)
+        yield from read(every, by_site=True)
+        return
+    # MISP: `_write_pairs`' sort, a chunk of that order read at a time.
+    keys = storage.pair_keys(db, every)
+    keys.sort(key=lambda k: (-(k[3] or 0), k[2], k[1]))
+    for chunk in _chunked(keys, 1000):
+        rows = list(read([k[0] for k in chunk]))
+        yield from sorted(rows, key=lambda r: (-(r.get("score") or 0), r["phone"], r["domain"]))
 
 
 def _as_row(field: str, value):
@@ -921,7 +961,7 @@ def write_export(
     and items are made in a temporary file (`shape_spooled`), and only each
     item's key, fingerprint and sort fields are held. `mark`: as for
     `prepare_export`."""
-    from crawler.exports import write_rows
+    from crawler.exports import write_pair_records, write_rows
 
     since = parse_since(since)
     sink = _Hashing(out)
@@ -934,7 +974,11 @@ def write_export(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
             )
             files = EvidenceFiles(warc_dir(db))
-            write_rows(fmt, items, sink, columns=preset.columns, files=files)
+            if items and all(it.rowids is not None for it in items):
+                records = _read_pairs(db, preset, fmt, items, min_risk=min_risk)
+                write_pair_records(fmt, records, sink, files)
+            else:
+                write_rows(fmt, items, sink, columns=preset.columns, files=files)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
@@ -1036,7 +1080,7 @@ def _stream_pairs(
 
 def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> None:
     """Write a streamed export's items (`StreamedRows.item`) as they come."""
-    from crawler.exports import PAIR_FORMATS, pair_writer
+    from crawler.exports import pair_writer
 
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf

@@ -66,6 +66,9 @@ class SpooledItem:
     spool: Spool
     row_at: int
     pairs_at: list[int] = field(default_factory=list)
+    # Or, for an item made in SQL (`core._aggregated_items`), the rowids of its pairs:
+    # read from the database when written, only if the item is sent.
+    rowids: list[int] | None = None
 
     @property
     def row(self) -> dict:
