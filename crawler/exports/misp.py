@@ -228,7 +228,7 @@ class _Number:
         attributes = [
             {
                 "uuid": _uuid4(),
-                "Tag": _tags(pair_tags(r)),
+                "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
                 "object_relation": "phone-number",
                 "value": r["phone"],
                 **per["phone-number"],

@@ -109,7 +109,9 @@ def _stix2():
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")
 
 
-@functools.lru_cache(maxsize=4096)
+# A delta's pairs come by score, a site's pages and domain among them: caches the
+# size of a delta's sites (tens of thousands), not of a few hundred.
+@functools.lru_cache(maxsize=32768)
 def _sco_id(kind: str, value: str) -> str:
     """STIX's deterministic id of a `url` or `domain-name` (2.9: UUIDv5 of its canonical
     `value`), as stix2 makes it. A number's pairs share its site's domain and page."""
@@ -151,7 +153,7 @@ def _when(value: str | None, fallback: datetime) -> datetime:
     return storage.parse_time(value) or fallback
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32768)
 def _safe_url(url: str) -> str:
     """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it.
     A plain URL (`_PLAIN_URL`) is its own safe form: w3lib's parsing costs more than
