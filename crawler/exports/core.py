@@ -10,6 +10,7 @@ twice gives an empty second delta.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -382,22 +383,27 @@ def _site_order(row: dict) -> tuple[bool, str]:
 
 def _page_rows(pairs: dict[tuple, dict], sightings) -> Iterator[dict]:
     """One site's rows of `sighting_rows`, from its flagged pairs and its sightings."""
-    rows: dict[tuple, dict] = {}
+    first: dict[tuple, str] = {}  # (url, number) -> its first sighting's time
+    latest: dict[tuple, tuple] = {}  # the same -> its latest sighting and its pair
     for s in sightings:
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
         k = (s["url"], s["phone"])
-        first = rows[k]["first_seen"] if k in rows else s["seen_at"]
-        rows[k] = {
+        if k not in first:
+            first[k] = s["seen_at"]
+        latest[k] = (s, pair)
+    # A page's row is made once, from its latest sighting (a page is seen most runs).
+    for k, at in first.items():
+        s, pair = latest[k]
+        yield {
             **pair,
             **{name: s[name] for name in ("url", "entry_url", "engine", "query", "rank")},
             **{name: s[name] for name in ("ip", "warc_file", "warc_record_id", "payload_sha256")},
             "is_ad": bool(s["is_ad"]),
-            "first_seen": first,
+            "first_seen": at,
             "last_seen": s["seen_at"],
         }
-    yield from rows.values()
 
 
 SOURCES = {"pairs": iter_pair_rows, "sightings": sighting_rows, "ads": ad_rows}
@@ -421,14 +427,19 @@ def _matches(row: dict, where: dict) -> bool:
 def _distinct(values: list) -> list:
     """The distinct non-empty values (lists flattened), sorted. Deduplicated by hash,
     not by list search: a number range's group can hold 100,000 numbers."""
-    seen: dict = {}
+    flat: list = []
     for value in values:
-        for v in value if isinstance(value, list) else [value]:
-            if v is not None and v != "":
-                key = (
-                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
-                )
-                seen.setdefault(key, v)
+        if isinstance(value, list):
+            flat += value
+        else:
+            flat.append(value)
+    present = [v for v in flat if v is not None and v != ""]
+    if all(type(v) is str for v in present):  # text (most columns): itself, sorted
+        return sorted(set(present))
+    seen: dict = {}
+    for v in present:
+        key = _SORTED_JSON.encode(v) if isinstance(v, dict | list) else v
+        seen.setdefault(key, v)
     found = list(seen.values())
     try:
         return sorted(found)
@@ -436,27 +447,39 @@ def _distinct(values: list) -> list:
         return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
 
 
+# json.dumps(v, sort_keys=True, default=str): one encoder, not one made per value.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+# The rules that pick one of a group's values, and the order of those ranked.
+_PICKED = {"min": None, "max": None, "max-risk": RISK_ORDER, "status": STATUS_ORDER}
+
+
 def aggregate(rule: str, column: str, members: list[dict], latest: dict):
     """Apply one `aggregate` rule of a preset to the rows of a group."""
-    values = [m.get(column) for m in members]
-    present = [v for v in values if v is not None]
-    if rule == "min":
-        return min(present, default=None)
-    if rule == "max":
-        return max(present, default=None)
-    if rule == "max-risk":
-        return max(present, key=lambda v: RISK_ORDER.get(v, 0), default=None)
-    if rule == "status":
-        return max(present, key=lambda v: STATUS_ORDER.get(v, 0), default=None)
     if rule == "latest":
         return latest.get(column)
+    if rule in _PICKED:
+        present = [v for m in members if (v := m.get(column)) is not None]
+        if rule == "min":
+            return min(present, default=None)
+        ranks = _PICKED[rule]
+        if ranks is None:
+            return max(present, default=None)
+        return max(present, key=lambda v: ranks.get(v, 0), default=None)
     kind, _, spec = rule.partition(":")
-    fields = [f.strip() for f in spec.split(",") if f.strip()]
+    fields = _rule_fields(spec)
     if len(fields) == 1:
-        found = _distinct([m.get(fields[0]) for m in members])
+        name = fields[0]
+        found = _distinct([m.get(name) for m in members])
     else:
         found = _distinct([{f: m.get(f) for f in fields} for m in members])
     return len(found) if kind == "count" else found
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_fields(spec: str) -> tuple[str, ...]:
+    """The fields of a collect:/count: rule (`spec`, after the colon)."""
+    return tuple(f.strip() for f in spec.split(",") if f.strip())
 
 
 def _recency(row: dict):
@@ -493,12 +516,13 @@ def _item_row(
     projected to the preset's columns, and the key that names it. `skip`: columns
     left out (not made), e.g. those its fingerprint ignores; `made`: columns
     already made (a row made with `skip`)."""
-    latest = max(members, key=_recency)
+    latest = max(members, key=_recency) if len(members) > 1 else members[0]
+    rules = preset.aggregate if preset.group_by else {}
 
     def value(column):
         if made is not None and column in made:
             return made[column]
-        rule = preset.aggregate.get(column) if preset.group_by else None
+        rule = rules.get(column)
         return aggregate(rule, column, members, latest) if rule else latest.get(column)
 
     out = {c: value(c) for c in preset.columns if c not in skip}
@@ -582,10 +606,28 @@ def _anchored_items(
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
-                    offsets = [spool.put(m) for m in members] if fmt in PAIR_FORMATS else []
-                    item = _spooled(spool, preset, out, key, fp, members, offsets)
+                    item = _spooled(spool, preset, out, key, fp, members, [])
+                    if fmt in PAIR_FORMATS:
+                        _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
+    """Put in the spool only the rows of an anchored item's pairs a format of pairs
+    writes (`exports._write_pairs`: each pair's first row of its latest sighting,
+    pairs in the order first met; an anchored group holds all of a pair's rows),
+    with what `_write_pairs` orders them by (`SpooledItem.pair_heads`)."""
+    latest: dict[tuple, dict] = {}
+    for m in members:
+        k = (m["domain"], m["phone"])
+        if k not in latest or (m.get("last_seen") or "") > (latest[k].get("last_seen") or ""):
+            latest[k] = m
+    item.pairs_at = [item.spool.put(m) for m in latest.values()]
+    item.pair_heads = [
+        (m["domain"], m["phone"], m.get("last_seen") or "", m.get("score") or 0)
+        for m in latest.values()
+    ]
 
 
 def _group_key(row: dict, preset: Preset):
