@@ -493,8 +493,9 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
         if _matches(r, preset.where):
             groups.setdefault(_group_of(r, preset, n), []).append(r)
     items = []
+    make = _item_rows(preset)
     for members in groups.values():
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
     return order(items, preset)
 
@@ -506,27 +507,66 @@ def _group_of(row: dict, preset: Preset, n: int):
     return n
 
 
-def _item_row(
-    members: list[dict],
-    preset: Preset,
-    skip: frozenset[str] = frozenset(),
-    made: dict | None = None,
-) -> tuple[dict, str]:
-    """A group's item: the row (its latest member, aggregated by the preset's rules),
-    projected to the preset's columns, and the key that names it. `skip`: columns
-    left out (not made), e.g. those its fingerprint ignores; `made`: columns
-    already made (a row made with `skip`)."""
-    latest = max(members, key=_recency) if len(members) > 1 else members[0]
+# How `_item_rows` makes a column: its latest member's value, one value picked by a
+# rule (min, max, max-risk, status), the distinct values of one field or of several.
+_LATEST, _PICK, _ONE, _SEVERAL = range(4)
+
+
+def _item_rows(preset: Preset, skip: frozenset[str] = frozenset()):
+    """What makes a group's item: `make(members, made=None)` gives the row (its latest
+    member, aggregated by the preset's rules), projected to the preset's columns,
+    and the key that names it. `skip`: columns left out (not made), e.g. those its
+    fingerprint ignores; `made`: columns already made (a row made with `skip`).
+    Each column's rule is looked up once, not per group (a delta makes tens of
+    thousands of groups, most of one or two rows)."""
     rules = preset.aggregate if preset.group_by else {}
-
-    def value(column):
-        if made is not None and column in made:
-            return made[column]
+    ops = []
+    for column in preset.columns:
+        if column in skip:
+            continue
         rule = rules.get(column)
-        return aggregate(rule, column, members, latest) if rule else latest.get(column)
+        if not rule or rule == "latest":
+            ops.append((column, _LATEST, None))
+        elif rule in _PICKED:
+            ops.append((column, _PICK, rule))
+        else:
+            kind, _, spec = rule.partition(":")
+            fields = _rule_fields(spec)
+            how = _ONE if len(fields) == 1 else _SEVERAL
+            ops.append((column, how, (kind == "count", fields)))
+    key = preset.key
 
-    out = {c: value(c) for c in preset.columns if c not in skip}
-    return out, preset.item_key({k: out[k] if k in out else value(k) for k in preset.key})
+    def make(members: list[dict], made: dict | None = None) -> tuple[dict, str]:
+        latest = max(members, key=_recency) if len(members) > 1 else members[0]
+        out = {}
+        for column, how, arg in ops:
+            if made is not None and column in made:
+                out[column] = made[column]
+            elif how == _LATEST:
+                out[column] = latest.get(column)
+            elif how == _PICK:  # of one row: its value (min, max of one)
+                one = len(members) == 1
+                out[column] = (
+                    members[0].get(column) if one else aggregate(arg, column, members, latest)
+                )
+            else:
+                count, fields = arg
+                if how == _ONE:
+                    name = fields[0]
+                    found = _distinct([m.get(name) for m in members])
+                else:
+                    found = _distinct([{f: m.get(f) for f in fields} for m in members])
+                out[column] = len(found) if count else found
+        named = {}
+        for k in key:
+            if k in out:
+                named[k] = out[k]
+            else:  # a key field not among the columns made: made as `aggregate` would
+                rule = rules.get(k)
+                named[k] = aggregate(rule, k, members, latest) if rule else latest.get(k)
+        return out, preset.item_key(named)
+
+    return make
 
 
 def shape_spooled(
@@ -548,9 +588,10 @@ def shape_spooled(
 
 def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
     items = []
+    make = _item_rows(preset)
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(_spooled(spool, preset, out, key, fingerprint(out, preset), members, offsets))
     return order(items, preset)
 
@@ -574,6 +615,7 @@ def _anchored_items(
     of its number (site) only, in the order a full scan reads them."""
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
+    part_of, whole = _item_rows(preset, skip), _item_rows(preset)
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -591,7 +633,7 @@ def _anchored_items(
             if _matches(r, preset.where):
                 dismissed = r.get("status") == "dismissed"
                 groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
-        made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
+        made = [[(*part_of(m), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
             db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
         )
@@ -602,7 +644,7 @@ def _anchored_items(
                 fp = fingerprint(part, preset)  # the columns it ignores left out
                 if sent.get(key) == fp or (dismissed and key not in sent):
                     continue
-                out, _ = _item_row(members, preset, made=part)
+                out, _ = whole(members, part)
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
