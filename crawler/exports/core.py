@@ -10,6 +10,7 @@ twice gives an empty second delta.
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import io
@@ -27,9 +28,11 @@ from sqlite_utils import Database
 from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports import PAIR_FORMATS
+from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.exports.rowtext import REASONS_FIELDS, StreamedRows, csv_line
 from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
@@ -183,26 +186,33 @@ def iter_pair_rows(
     `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
     `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`)."""
     decisions = storage.latest_decisions(db)
-    for raw in storage.flagged_rows(
+    for raw in _raw_pair_rows(
         db,
         min_risk=min_risk,
         run_id=run_id,
         include_dismissed=include_dismissed,
         by=by,
-        details=True,
         seen_in_run=seen_in_run,
         by_site=by_site,
         only=only,
-        export=True,
     ):
         yield _export_row(raw, decisions)
 
 
-def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
+def _raw_pair_rows(db: Database, **kw):
+    """The stored rows `iter_pair_rows` makes its rows of (`_export_row`)."""
+    return storage.flagged_rows(db, details=True, export=True, **kw)
+
+
+def _export_row(
+    raw: dict, decisions: dict[str, dict], decode: frozenset[str] = REASONS_FIELDS
+) -> dict:
     """A pair's export row: `storage.export_record(raw)`, then the pair's evidence, runs,
     number details and page title, and what the exports decide with, made as one
     dict in that order (a delta makes tens of thousands; tests/test_exports_stream.py
-    holds it to export_record)."""
+    holds it to export_record). Reasons fields not in `decode` are None: decoding
+    them is most of the row's time, and a streamed row splices their stored text
+    (`rowtext.RowTexts`) or is written by a writer that does not read them."""
     phone = raw["phone"]
     screenshot = raw["screenshot"]
     row = {
@@ -217,7 +227,7 @@ def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
         "risk": raw["risk"],
         # A pair's own reasons are its own (decoded as they come); its number's and
         # site's repeat on their other pairs (decoded once, `storage.reasons_list`).
-        "reasons": json.loads(raw["reasons"] or "[]"),
+        "reasons": json.loads(raw["reasons"] or "[]") if "reasons" in decode else None,
         "is_ad": bool(raw["is_ad"]),
         "engine": raw["engine"],
         "query": raw["query"],
@@ -227,10 +237,14 @@ def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
         "status": storage.pair_status(raw["number_status"], raw["site_status"]),
         "number_score": raw["number_score"],
         "number_risk": raw["number_risk"],
-        "number_reasons": storage.reasons_list(raw["number_reasons"]),
+        "number_reasons": (
+            storage.reasons_list(raw["number_reasons"]) if "number_reasons" in decode else None
+        ),
         "site_score": raw["site_score"],
         "site_risk": raw["site_risk"],
-        "site_reasons": storage.reasons_list(raw["site_reasons"]),
+        "site_reasons": (
+            storage.reasons_list(raw["site_reasons"]) if "site_reasons" in decode else None
+        ),
         "screenshot": json.loads(screenshot) if screenshot else None,
         "screenshot_sha256": raw["screenshot_sha256"],
         "ip": raw["ip"],
@@ -1093,7 +1107,7 @@ def _stream_pairs(
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before. XARF reads the same items in site order (its reports are per
     site, by site), so its ledger lists them in that order."""
-    from crawler.exports import WRITERS, pair_writer
+    from crawler.exports import _JSONL, COLUMNS, _cell
 
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
@@ -1104,17 +1118,22 @@ def _stream_pairs(
         sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
     # A row's fingerprint (`fingerprint`) read off the row: the counted columns
-    # in key order (the encoder sorts them anyway; sorted, that costs nothing).
+    # in key order (the encoder sorts them anyway; sorted, that costs nothing),
+    # its stored reasons spliced in (`rowtext`).
     ignored = set(preset.ignore_in_delta)
     counted = sorted({c for c in preset.columns if c not in ignored})
-
-    # Pair formats write the pair rows themselves: no projected row is made for them.
-    project = fmt not in PAIR_FORMATS
     columns, where, since_last = preset.columns, preset.where, since == "last"
+    if fmt == "csv":
+        columns = columns or COLUMNS  # as write_csv
+    made = StreamedRows(
+        fmt, columns, counted, {*where, *preset.key}, (_FINGERPRINT_JSON, _JSONL), _cell
+    )
+    decisions = storage.latest_decisions(db)
 
     def rows():
-        """The rows sent, as read; each one's key and fingerprint go to the ledger."""
-        for row in iter_pair_rows(
+        """What the writer takes of each row sent (`StreamedRows.item`), as read; each
+        one's key and fingerprint go to the ledger."""
+        for raw in _raw_pair_rows(
             db,
             min_risk=min_risk,
             run_id=run_id,
@@ -1123,34 +1142,49 @@ def _stream_pairs(
             by_site=fmt == "xarf",
             only=plan.rowids if plan else None,
         ):
+            row = _export_row(raw, decisions, made.decode)
             if where and not _matches(row, where):
                 continue
             dismissed = row.get("status") == "dismissed"
             if dismissed and not since_last:
                 continue
             key = preset.item_key(row)
-            fp = _fingerprint({c: row.get(c) for c in counted})
+            fp = hashlib.sha256(made.fingerprint(raw, row).encode("utf-8")).hexdigest()
             if since_last:
                 if (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
             elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield {c: row.get(c) for c in columns} if project else row
+            yield made.item(row)
 
-    files = EvidenceFiles(warc_dir(db))
+    _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
+    return ledger
+
+
+def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> None:
+    """Write a streamed export's items (`StreamedRows.item`) as they come."""
+    from crawler.exports import pair_writer
+
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
-        write_xarf(rows(), out, files=files, by_site=True)
+        write_xarf(items, out, files=files, by_site=True)
     elif fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)(rows(), out, files)
-    elif fmt == "jsonl":  # the rows are the preset's columns already, in order
-        WRITERS[fmt](rows(), out)
-    else:
-        WRITERS[fmt](rows(), out, columns=columns)
-    return ledger
+        pair_writer(fmt)(items, out, files)
+    elif fmt == "jsonl":
+        for line in items:
+            out.write(line + "\n")
+    else:  # CSV: write_csv's header and rows, most rows joined without csv's writer
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([escape_cell(c) for c in columns])
+        for cells in items:
+            line = csv_line(cells)
+            if line is None:
+                writer.writerow(cells)
+            else:
+                out.write(line)
 
 
 def warc_dir(db: Database) -> Path | None:
