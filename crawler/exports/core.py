@@ -11,6 +11,7 @@ twice gives an empty second delta.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -396,22 +397,27 @@ def _site_order(row: dict) -> tuple[bool, str]:
 
 def _page_rows(pairs: dict[tuple, dict], sightings) -> Iterator[dict]:
     """One site's rows of `sighting_rows`, from its flagged pairs and its sightings."""
-    rows: dict[tuple, dict] = {}
+    first: dict[tuple, str] = {}  # (url, number) -> its first sighting's time
+    latest: dict[tuple, tuple] = {}  # the same -> its latest sighting and its pair
     for s in sightings:
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
         k = (s["url"], s["phone"])
-        first = rows[k]["first_seen"] if k in rows else s["seen_at"]
-        rows[k] = {
+        if k not in first:
+            first[k] = s["seen_at"]
+        latest[k] = (s, pair)
+    # A page's row is made once, from its latest sighting (a page is seen most runs).
+    for k, at in first.items():
+        s, pair = latest[k]
+        yield {
             **pair,
             **{name: s[name] for name in ("url", "entry_url", "engine", "query", "rank")},
             **{name: s[name] for name in ("ip", "warc_file", "warc_record_id", "payload_sha256")},
             "is_ad": bool(s["is_ad"]),
-            "first_seen": first,
+            "first_seen": at,
             "last_seen": s["seen_at"],
         }
-    yield from rows.values()
 
 
 SOURCES = {"pairs": iter_pair_rows, "sightings": sighting_rows, "ads": ad_rows}
@@ -435,14 +441,19 @@ def _matches(row: dict, where: dict) -> bool:
 def _distinct(values: list) -> list:
     """The distinct non-empty values (lists flattened), sorted. Deduplicated by hash,
     not by list search: a number range's group can hold 100,000 numbers."""
-    seen: dict = {}
+    flat: list = []
     for value in values:
-        for v in value if isinstance(value, list) else [value]:
-            if v is not None and v != "":
-                key = (
-                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
-                )
-                seen.setdefault(key, v)
+        if isinstance(value, list):
+            flat += value
+        else:
+            flat.append(value)
+    present = [v for v in flat if v is not None and v != ""]
+    if all(type(v) is str for v in present):  # text (most columns): itself, sorted
+        return sorted(set(present))
+    seen: dict = {}
+    for v in present:
+        key = _SORTED_JSON.encode(v) if isinstance(v, dict | list) else v
+        seen.setdefault(key, v)
     found = list(seen.values())
     try:
         return sorted(found)
@@ -450,27 +461,39 @@ def _distinct(values: list) -> list:
         return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
 
 
+# json.dumps(v, sort_keys=True, default=str): one encoder, not one made per value.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+# The rules that pick one of a group's values, and the order of those ranked.
+_PICKED = {"min": None, "max": None, "max-risk": RISK_ORDER, "status": STATUS_ORDER}
+
+
 def aggregate(rule: str, column: str, members: list[dict], latest: dict):
     """Apply one `aggregate` rule of a preset to the rows of a group."""
-    values = [m.get(column) for m in members]
-    present = [v for v in values if v is not None]
-    if rule == "min":
-        return min(present, default=None)
-    if rule == "max":
-        return max(present, default=None)
-    if rule == "max-risk":
-        return max(present, key=lambda v: RISK_ORDER.get(v, 0), default=None)
-    if rule == "status":
-        return max(present, key=lambda v: STATUS_ORDER.get(v, 0), default=None)
     if rule == "latest":
         return latest.get(column)
+    if rule in _PICKED:
+        present = [v for m in members if (v := m.get(column)) is not None]
+        if rule == "min":
+            return min(present, default=None)
+        ranks = _PICKED[rule]
+        if ranks is None:
+            return max(present, default=None)
+        return max(present, key=lambda v: ranks.get(v, 0), default=None)
     kind, _, spec = rule.partition(":")
-    fields = [f.strip() for f in spec.split(",") if f.strip()]
+    fields = _rule_fields(spec)
     if len(fields) == 1:
-        found = _distinct([m.get(fields[0]) for m in members])
+        name = fields[0]
+        found = _distinct([m.get(name) for m in members])
     else:
         found = _distinct([{f: m.get(f) for f in fields} for m in members])
     return len(found) if kind == "count" else found
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_fields(spec: str) -> tuple[str, ...]:
+    """The fields of a collect:/count: rule (`spec`, after the colon)."""
+    return tuple(f.strip() for f in spec.split(",") if f.strip())
 
 
 def _recency(row: dict):
@@ -484,8 +507,9 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
         if _matches(r, preset.where):
             groups.setdefault(_group_of(r, preset, n), []).append(r)
     items = []
+    make = _item_rows(preset)
     for members in groups.values():
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
     return order(items, preset)
 
@@ -497,26 +521,66 @@ def _group_of(row: dict, preset: Preset, n: int):
     return n
 
 
-def _item_row(
-    members: list[dict],
-    preset: Preset,
-    skip: frozenset[str] = frozenset(),
-    made: dict | None = None,
-) -> tuple[dict, str]:
-    """A group's item: the row (its latest member, aggregated by the preset's rules),
-    projected to the preset's columns, and the key that names it. `skip`: columns
-    left out (not made), e.g. those its fingerprint ignores; `made`: columns
-    already made (a row made with `skip`)."""
-    latest = max(members, key=_recency)
+# How `_item_rows` makes a column: its latest member's value, one value picked by a
+# rule (min, max, max-risk, status), the distinct values of one field or of several.
+_LATEST, _PICK, _ONE, _SEVERAL = range(4)
 
-    def value(column):
-        if made is not None and column in made:
-            return made[column]
-        rule = preset.aggregate.get(column) if preset.group_by else None
-        return aggregate(rule, column, members, latest) if rule else latest.get(column)
 
-    out = {c: value(c) for c in preset.columns if c not in skip}
-    return out, preset.item_key({k: out[k] if k in out else value(k) for k in preset.key})
+def _item_rows(preset: Preset, skip: frozenset[str] = frozenset()):
+    """What makes a group's item: `make(members, made=None)` gives the row (its latest
+    member, aggregated by the preset's rules), projected to the preset's columns,
+    and the key that names it. `skip`: columns left out (not made), e.g. those its
+    fingerprint ignores; `made`: columns already made (a row made with `skip`).
+    Each column's rule is looked up once, not per group (a delta makes tens of
+    thousands of groups, most of one or two rows)."""
+    rules = preset.aggregate if preset.group_by else {}
+    ops = []
+    for column in preset.columns:
+        if column in skip:
+            continue
+        rule = rules.get(column)
+        if not rule or rule == "latest":
+            ops.append((column, _LATEST, None))
+        elif rule in _PICKED:
+            ops.append((column, _PICK, rule))
+        else:
+            kind, _, spec = rule.partition(":")
+            fields = _rule_fields(spec)
+            how = _ONE if len(fields) == 1 else _SEVERAL
+            ops.append((column, how, (kind == "count", fields)))
+    key = preset.key
+
+    def make(members: list[dict], made: dict | None = None) -> tuple[dict, str]:
+        latest = max(members, key=_recency) if len(members) > 1 else members[0]
+        out = {}
+        for column, how, arg in ops:
+            if made is not None and column in made:
+                out[column] = made[column]
+            elif how == _LATEST:
+                out[column] = latest.get(column)
+            elif how == _PICK:  # of one row: its value (min, max of one)
+                one = len(members) == 1
+                out[column] = (
+                    members[0].get(column) if one else aggregate(arg, column, members, latest)
+                )
+            else:
+                count, fields = arg
+                if how == _ONE:
+                    name = fields[0]
+                    found = _distinct([m.get(name) for m in members])
+                else:
+                    found = _distinct([{f: m.get(f) for f in fields} for m in members])
+                out[column] = len(found) if count else found
+        named = {}
+        for k in key:
+            if k in out:
+                named[k] = out[k]
+            else:  # a key field not among the columns made: made as `aggregate` would
+                rule = rules.get(k)
+                named[k] = aggregate(rule, k, members, latest) if rule else latest.get(k)
+        return out, preset.item_key(named)
+
+    return make
 
 
 def shape_spooled(
@@ -538,9 +602,10 @@ def shape_spooled(
 
 def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
     items = []
+    make = _item_rows(preset)
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(_spooled(spool, preset, out, key, fingerprint(out, preset), members, offsets))
     return order(items, preset)
 
@@ -564,6 +629,7 @@ def _anchored_items(
     of its number (site) only, in the order a full scan reads them."""
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
+    part_of, whole = _item_rows(preset, skip), _item_rows(preset)
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -581,7 +647,7 @@ def _anchored_items(
             if _matches(r, preset.where):
                 dismissed = r.get("status") == "dismissed"
                 groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
-        made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
+        made = [[(*part_of(m), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
             db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
         )
@@ -592,14 +658,32 @@ def _anchored_items(
                 fp = fingerprint(part, preset)  # the columns it ignores left out
                 if sent.get(key) == fp or (dismissed and key not in sent):
                     continue
-                out, _ = _item_row(members, preset, made=part)
+                out, _ = whole(members, part)
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
-                    offsets = [spool.put(m) for m in members] if fmt in PAIR_FORMATS else []
-                    item = _spooled(spool, preset, out, key, fp, members, offsets)
+                    item = _spooled(spool, preset, out, key, fp, members, [])
+                    if fmt in PAIR_FORMATS:
+                        _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
+    """Put in the spool only the rows of an anchored item's pairs a format of pairs
+    writes (`exports._write_pairs`: each pair's first row of its latest sighting,
+    pairs in the order first met; an anchored group holds all of a pair's rows),
+    with what `_write_pairs` orders them by (`SpooledItem.pair_heads`)."""
+    latest: dict[tuple, dict] = {}
+    for m in members:
+        k = (m["domain"], m["phone"])
+        if k not in latest or (m.get("last_seen") or "") > (latest[k].get("last_seen") or ""):
+            latest[k] = m
+    item.pairs_at = [item.spool.put(m) for m in latest.values()]
+    item.pair_heads = [
+        (m["domain"], m["phone"], m.get("last_seen") or "", m.get("score") or 0)
+        for m in latest.values()
+    ]
 
 
 def _group_key(row: dict, preset: Preset):
