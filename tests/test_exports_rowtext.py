@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler import storage
-from crawler.exports import _JSONL
+from crawler.exports import _JSONL, _cell
 from crawler.exports.core import (
     _FINGERPRINT_JSON,
     _export_row,
@@ -36,6 +36,7 @@ from crawler.exports.rowtext import (
     encode_function,
     key_function,
     plain_reasons,
+    reasons_cell,
 )
 from crawler.storage.facts import _json
 
@@ -71,6 +72,10 @@ def test_plain_reasons_are_the_decoded_list_encoded(reasons):
     plain = plain_reasons(stored)
     if plain is not None:
         assert plain == json.dumps(json.loads(stored), ensure_ascii=False)
+    cell = reasons_cell(stored)
+    if cell is not None:
+        assert cell == _cell(json.loads(stored))
+    assert (cell is None) == (plain is None)
     if all(type(r) is str and r.isprintable() and '"' not in r and "\\" not in r for r in reasons):
         assert plain is not None  # the common shape is spliced, not decoded
 
@@ -81,6 +86,9 @@ def test_plain_reasons_of_any_text_are_its_list_or_nothing(stored):
     plain = plain_reasons(stored)
     if plain is not None:
         assert plain == json.dumps(json.loads(stored or "[]"), ensure_ascii=False)
+    cell = reasons_cell(stored)
+    if cell is not None:
+        assert cell == _cell(json.loads(stored or "[]"))
 
 
 @settings(max_examples=400, deadline=None)
