@@ -244,3 +244,35 @@ def test_a_key_function_is_the_presets_item_key(values):
     row = dict(zip(names, values, strict=True))
     assert key_function(preset)(row) == preset.item_key(row)
     assert key_function(PRESETS["default"])(row) == PRESETS["default"].item_key(row)
+
+
+def test_a_misp_pairs_attributes_as_text_are_the_attributes_encoded(monkeypatch):
+    """The pair's attributes written as text are the attribute dicts as the event's
+    encoder writes them (uuids drawn in the same order), for every pair shape."""
+    import itertools
+
+    from crawler.exports import misp
+    from crawler.exports.evidence_files import EvidenceFiles
+
+    db = seeded()
+    _hard_reasons(db)
+    rows = list(iter_pair_rows(db, include_dismissed=True))
+    shapes = [
+        {"domain": None},
+        {"payload_sha256": None},
+        {"first_seen": None},
+        {"last_seen": "2000-01-01T00:00:00+00:00"},
+        {"url": 'http://x.example/"quoted"\\\\é', "brand": None, "risk": None, "status": None},
+    ]
+    rows += [{**rows[0], **shape} for shape in shapes]
+    for r in rows:
+        made = []
+        for how in ("dicts", "text"):
+            counter = itertools.count()
+            monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
+            if how == "dicts":
+                attributes = misp.pair_attributes(r, EvidenceFiles(None))
+                made.append((",\n".join(map(misp._JSON, attributes)), attributes[0]["uuid"]))
+            else:
+                made.append(misp._pair_text(r, EvidenceFiles(None)))
+        assert made[0] == made[1]

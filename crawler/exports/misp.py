@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import IO
 
 import phonenumbers
@@ -305,6 +306,61 @@ def pair_attributes(r: dict, files: EvidenceFiles) -> list[dict]:
     return out
 
 
+def _pair_text(r: dict, files: EvidenceFiles) -> tuple[str, str]:
+    """`pair_attributes` as the event's JSON text (each attribute as `_JSON` writes it,
+    `,\\n` between them) and the URL attribute's uuid: written as text, not made as
+    dicts and encoded (a delta writes tens of thousands of pairs;
+    tests/test_exports_rowtext.py holds the two to the same text)."""
+    live = "true" if r.get("status") != "dismissed" else "false"
+    tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
+    where = _q(f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}")
+    url_uuid = _uuid4()
+    seen = _seen_text(r.get("first_seen"), r.get("last_seen"))
+    out = [
+        f'{{"uuid": "{url_uuid}", "type": "url", "value": {_q(r["url"])}, "category": '
+        f'"Network activity", "to_ids": {live}, "disable_correlation": false, "comment": '
+        f'{where}, "Tag": {tags}{seen}}}'
+    ]
+    if r["domain"]:  # a card without a website (issue 16) has no domain
+        out.append(
+            f'{{"uuid": "{_uuid4()}", "type": "domain", "value": {_q(r["domain"])}, '
+            f'"category": "Network activity", "to_ids": {live}, "disable_correlation": false,'
+            f' "comment": {where}, "Tag": {tags}}}'
+        )
+    if r.get("payload_sha256"):
+        comment = (
+            f"SHA-256 of {r['url']} as fetched: WARC record "
+            f"{r.get('warc_record_id')} in {r.get('warc_file')}"
+        )[:1000]
+        out.append(
+            f'{{"uuid": "{_uuid4()}", "type": "sha256", "value": {_q(r["payload_sha256"])}, '
+            f'"category": "External analysis", "to_ids": false, "disable_correlation": false,'
+            f' "comment": {_q(comment)}}}'
+        )
+    where_text = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
+    for found in (files.page(r), files.screenshot(r)):
+        if found is not None:
+            out.append(_JSON(_attachment(found, where_text, pair_tags(r))))
+    return ",\n".join(out), url_uuid
+
+
+def _q(value) -> str:
+    """A value as `_JSON` writes it."""
+    return encode_basestring(value) if type(value) is str else _JSON(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tags_text(brand, risk, status) -> str:
+    """`_pair_tags` as JSON text."""
+    return _JSON(_pair_tags(brand, risk, status))
+
+
+@functools.lru_cache(maxsize=4096)
+def _seen_text(first_seen: str | None, last_seen: str | None) -> str:
+    """`_seen_of` as the JSON text of its fields after a comma (none: no text)."""
+    return "".join(f", {_q(k)}: {_q(v)}" for k, v in _seen_of(first_seen, last_seen).items())
+
+
 def pair_tags(r: dict) -> list[str]:
     return [
         _tag("brand", r.get("brand") or "unknown brand"),
@@ -386,9 +442,9 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
         seen.brands.add(r.get("brand") or "unknown brand")
         if r.get("status") != "dismissed":
             seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
-        attributes = pair_attributes(r, files)
+        text, url_uuid = _pair_text(r, files)
         # A pair's attributes in one write, as soon as it is read.
-        out.write(sep + ",\n".join(map(_JSON, attributes)))
+        out.write(sep + text)
         sep = ",\n"
         number = numbers.get(r["phone"])
         if number is None:
@@ -396,7 +452,7 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
             size = 300 + sum(len(str(x)) for x in first["reasons"] or ())
             number = numbers[r["phone"]] = _Number(_uuid4(), kept(first, size))
         comment = _reasons(r)[:1000]
-        number.references.append(kept((attributes[0]["uuid"], comment), 60 + len(comment)))
+        number.references.append(kept((url_uuid, comment), 60 + len(comment)))
     out.write('\n],\n"Object": [')
     sep = "\n"
     for number in numbers.values():
