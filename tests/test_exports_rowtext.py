@@ -276,3 +276,38 @@ def test_a_misp_pairs_attributes_as_text_are_the_attributes_encoded(monkeypatch)
             else:
                 made.append(misp._pair_text(r, EvidenceFiles(None)))
         assert made[0] == made[1]
+
+
+def test_a_misp_numbers_object_as_text_is_the_object_encoded(monkeypatch):
+    """A number's object written as text is `as_misp` as the event's encoder writes it,
+    kept in memory or in the spool, live or dismissed, with and without its times."""
+    import itertools
+
+    from crawler.exports import misp
+    from crawler.exports.spool import Spool
+
+    db = seeded()
+    rows = list(iter_pair_rows(db, include_dismissed=True))
+    shapes = [
+        {},
+        {"status": "dismissed", "carrier": "KPN", "country": None},
+        {"first_seen": None},
+        {"last_seen": None},
+        {"last_seen": "2000-01-01T00:00:00+00:00"},
+        {"phone": "+5491123456789", "brand": None, "reasons": 'one "quoted"'},
+        {"phone": "not a number"},
+    ]
+    with Spool() as spool:
+        for r in [{**row, **shape} for row in rows for shape in shapes]:
+            first = {k: r.get(k) for k in misp._NUMBER_FIELDS}
+            for kept in (first, spool.put(first)):
+                number = misp._Number("object-uuid", kept, [("a", "c1"), spool.put(("b", "c\n2"))])
+                made = []
+                for how in ("dict", "text"):
+                    counter = itertools.count()
+                    monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
+                    if how == "dict":
+                        made.append(misp._JSON(number.as_misp(spool)))
+                    else:
+                        made.append(number.text(spool))
+                assert made[0] == made[1]
