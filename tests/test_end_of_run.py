@@ -20,6 +20,7 @@ from test_history_incremental import SCAM_FACTS, db, full_rescore_of, num, run, 
 from crawler import history, storage
 from crawler.scoring import Facts, score
 from crawler.scoring.verdicts import pair_before_number, pair_with_number
+from crawler.storage.connection import WRITER_CACHE_KIB
 
 DAY = "2026-11-{:02d}T08:00:00+00:00"
 HIGH_FACTS = {**SCAM_FACTS, "remote_tool": "AnyDesk"}  # a number shown so is high
@@ -439,3 +440,16 @@ def test_an_end_of_a_run_that_fails_while_writing_leaves_every_verdict_as_saved(
         history.close_run(d, rid, {}, at=DAY.format(2))
     assert not d.conn.in_transaction
     assert _stored_verdicts(d) == saved
+
+
+def test_the_connection_that_writes_a_run_keeps_its_temporary_files_in_memory(tmp_path):
+    """The writer's statement journals (every UPDATE under a trigger that writes keeps
+    one) and temporary tables stay in memory instead of a temporary file, which was
+    written a few pages a row at the end of a run (docs/SCALE.md); a reader's
+    connection keeps SQLite's defaults."""
+    reader = storage.open_db(tmp_path / "w.db")
+    assert reader.execute("pragma temp_store").fetchone()[0] == 0
+    writer = storage.open_db(tmp_path / "w.db")
+    storage.start_run(writer, "p")
+    assert writer.execute("pragma temp_store").fetchone()[0] == 2  # MEMORY
+    assert writer.execute("pragma cache_size").fetchone()[0] == -WRITER_CACHE_KIB

@@ -70,8 +70,13 @@ WRITER_CACHE_KIB = 256 * 1024
 
 
 def writer_cache(db: Database) -> None:
-    """Give the connection that writes a run (the store) a page cache to match."""
+    """Give the connection that writes a run (the store) a page cache to match, and its
+    temporary files in memory: a statement's journal (a trigger that writes, as the
+    change tracking's do, makes every UPDATE keep one) spilled into a temporary file
+    past 64 KiB and was written there, a few pages a row, at every row the end of a
+    run rewrites (docs/SCALE.md)."""
     db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+    db.execute("PRAGMA temp_store = MEMORY")
 
 
 @contextmanager
