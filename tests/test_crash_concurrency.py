@@ -16,7 +16,9 @@ import pytest
 from click.testing import CliRunner
 from servers.crawl import ROOT, RUN_CLI, cli_env, write_profile
 from servers.faultserver import FaultServer
+from sqlite_utils import Database
 
+from crawler import storage
 from crawler.cli import main
 
 PAGES = 12  # /slow/<n>: a quarter of a second each, its own number 085 208 1<nnn>
@@ -49,26 +51,16 @@ def _count(db, sql: str) -> int:
 
 
 def _flagged(db) -> set[tuple[str, str]]:
-    with sqlite3.connect(db) as conn:
-        return set(conn.execute("select domain, phone from site_numbers where flagged = 1"))
+    return storage.flagged_pairs(Database(db))
 
 
 def _duplicates(db) -> dict[str, int]:
     """Rows that share a natural key, per table (none may)."""
-    checks = {
-        "pages": "select count(*) - count(distinct run_id || ' ' || url) from pages",
-        "sightings": "select count(*) - count(distinct run_id || ' ' || url || ' ' || phone)"
-        " from sightings",
-        "site_numbers": "select count(*) - count(distinct domain || ' ' || phone)"
-        " from site_numbers",
-        "serp_results": "select count(*) - count(distinct run_id || ' ' || engine || ' ' ||"
-        " query || ' ' || page || ' ' || is_ad || ' ' || coalesce(rank, '') || ' ' ||"
-        " coalesce(ad_position, '')) from serp_results",
-        "run_queries": "select count(*) - count(distinct run_id || engine || query)"
-        " from run_queries",
-    }
-    with sqlite3.connect(db) as conn:
-        return {t: conn.execute(sql).fetchone()[0] for t, sql in checks.items()}
+    return storage.duplicate_rows(Database(db))
+
+
+def _intact(db) -> bool:
+    return storage.integrity_problems(Database(db)) == []
 
 
 @pytest.fixture(scope="module")
@@ -122,8 +114,7 @@ def test_a_crawl_killed_at_any_point_leaves_an_intact_database_and_reruns_to_the
         time.sleep(0.02)
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(10)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("pragma integrity_check").fetchall() == [("ok",)]
+    assert _intact(db)
     assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
     rerun = subprocess.run(_args(profile, db), env=env, cwd=ROOT, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

@@ -100,3 +100,21 @@ def test_the_reports_counts_read_indexes_not_every_row():
     assert "COVERING INDEX" in count_plan and "TEMP B-TREE" not in count_plan, plans
     chart_plan = next(p for p in plans if "idx_sightings_flagged_run_id" in p)
     assert "COVERING INDEX" in chart_plan and "TEMP B-TREE" not in chart_plan, plans
+
+
+def test_every_pair_is_ordered_from_the_covering_index_not_its_wide_row():
+    """`flags --json` lists every pair. Sorting the pairs' whole rows (reasons and
+    all) spilled hundreds of MB to a temporary b-tree at a year's 443k pairs; the
+    order is made from the covering index and only then are rows read, by rowid."""
+    d = _scenario()
+    said: list[str] = []
+    d.conn.set_trace_callback(said.append)
+    every = flags.attention(d)
+    d.conn.set_trace_callback(None)
+    assert len(every) == 4
+    ordering = [s for s in said if "order by" in s.lower() and "site_numbers" in s]
+    assert ordering, said
+    for sql in ordering:
+        plan = " | ".join(r[3] for r in d.execute(f"explain query plan {sql}"))
+        assert "COVERING INDEX idx_site_numbers_attention" in plan, plan
+        assert "SEARCH n " not in plan and "SEARCH s " not in plan, plan

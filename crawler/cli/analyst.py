@@ -7,6 +7,7 @@ crawler.triage (the analysts' decisions). `attention_table` is the `flags` table
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -56,8 +57,13 @@ def flags(db_path, min_risk, as_json, limit, show_all):
     elif limit is None:
         limit = FLAGS_SHOWN
     if as_json:
+        # One encoder and one buffered stream: click.echo flushes every line, which
+        # was a quarter of the time of a year's 443k lines.
+        line = json.JSONEncoder(ensure_ascii=False).encode
+        out = sys.stdout
         for r in flag_list.iter_attention(db, min_risk=min_risk, limit=limit):
-            click.echo(json.dumps(r, ensure_ascii=False))
+            out.write(line(r) + "\n")
+        out.flush()
         return
     records = flag_list.attention(db, min_risk=min_risk, limit=limit)
     click.echo(attention_table(records))

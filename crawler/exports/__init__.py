@@ -161,6 +161,12 @@ def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
     latest: dict[tuple, tuple] = {}  # (domain, phone) -> (last_seen, score, pair or offset)
     for item in items:
         spooled = isinstance(item, SpooledItem)
+        if spooled and item.pair_heads is not None:  # read back only to be written
+            for ref, head in zip(item.pairs_at, item.pair_heads, strict=True):
+                k, seen, score = head[:2], head[2], head[3]
+                if k not in latest or seen > latest[k][0]:
+                    latest[k] = (seen, score, ref)
+            continue
         for ref in item.pairs_at if spooled else item.pairs:
             p = item.spool.get(ref) if spooled else ref
             k = (p["domain"], p["phone"])
@@ -176,6 +182,12 @@ def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
     records = (
         spool.get(latest[k][2]) if isinstance(latest[k][2], int) else latest[k][2] for k in keys
     )
+    return write_pair_records(fmt, records, out, files)
+
+
+def write_pair_records(fmt: str, records: Iterable[dict], out: IO[str], files) -> int:
+    """Flagged-pair records, each once and in the order `_write_pairs` gives them
+    (XARF: a site's together, sites in order), written in `fmt` as they come."""
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 

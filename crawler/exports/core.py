@@ -10,6 +10,8 @@ twice gives an empty second delta.
 
 from __future__ import annotations
 
+import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -25,9 +27,12 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.evidence import warc_dir_for
+from crawler.exports import PAIR_FORMATS
+from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
+from crawler.exports.rowtext import REASONS_FIELDS, StreamedRows, csv_line, key_function
 from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
@@ -181,26 +186,33 @@ def iter_pair_rows(
     `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
     `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`)."""
     decisions = storage.latest_decisions(db)
-    for raw in storage.flagged_rows(
+    for raw in _raw_pair_rows(
         db,
         min_risk=min_risk,
         run_id=run_id,
         include_dismissed=include_dismissed,
         by=by,
-        details=True,
         seen_in_run=seen_in_run,
         by_site=by_site,
         only=only,
-        export=True,
     ):
         yield _export_row(raw, decisions)
 
 
-def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
+def _raw_pair_rows(db: Database, **kw):
+    """The stored rows `iter_pair_rows` makes its rows of (`_export_row`)."""
+    return storage.flagged_rows(db, details=True, export=True, **kw)
+
+
+def _export_row(
+    raw: dict, decisions: dict[str, dict], decode: frozenset[str] = REASONS_FIELDS
+) -> dict:
     """A pair's export row: `storage.export_record(raw)`, then the pair's evidence, runs,
     number details and page title, and what the exports decide with, made as one
     dict in that order (a delta makes tens of thousands; tests/test_exports_stream.py
-    holds it to export_record)."""
+    holds it to export_record). Reasons fields not in `decode` are None: decoding
+    them is most of the row's time, and a streamed row splices their stored text
+    (`rowtext.RowTexts`) or is written by a writer that does not read them."""
     phone = raw["phone"]
     screenshot = raw["screenshot"]
     row = {
@@ -215,7 +227,7 @@ def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
         "risk": raw["risk"],
         # A pair's own reasons are its own (decoded as they come); its number's and
         # site's repeat on their other pairs (decoded once, `storage.reasons_list`).
-        "reasons": json.loads(raw["reasons"] or "[]"),
+        "reasons": json.loads(raw["reasons"] or "[]") if "reasons" in decode else None,
         "is_ad": bool(raw["is_ad"]),
         "engine": raw["engine"],
         "query": raw["query"],
@@ -225,10 +237,14 @@ def _export_row(raw: dict, decisions: dict[str, dict]) -> dict:
         "status": storage.pair_status(raw["number_status"], raw["site_status"]),
         "number_score": raw["number_score"],
         "number_risk": raw["number_risk"],
-        "number_reasons": storage.reasons_list(raw["number_reasons"]),
+        "number_reasons": (
+            storage.reasons_list(raw["number_reasons"]) if "number_reasons" in decode else None
+        ),
         "site_score": raw["site_score"],
         "site_risk": raw["site_risk"],
-        "site_reasons": storage.reasons_list(raw["site_reasons"]),
+        "site_reasons": (
+            storage.reasons_list(raw["site_reasons"]) if "site_reasons" in decode else None
+        ),
         "screenshot": json.loads(screenshot) if screenshot else None,
         "screenshot_sha256": raw["screenshot_sha256"],
         "ip": raw["ip"],
@@ -381,22 +397,27 @@ def _site_order(row: dict) -> tuple[bool, str]:
 
 def _page_rows(pairs: dict[tuple, dict], sightings) -> Iterator[dict]:
     """One site's rows of `sighting_rows`, from its flagged pairs and its sightings."""
-    rows: dict[tuple, dict] = {}
+    first: dict[tuple, str] = {}  # (url, number) -> its first sighting's time
+    latest: dict[tuple, tuple] = {}  # the same -> its latest sighting and its pair
     for s in sightings:
         pair = pairs.get((s["domain"], s["phone"]))
         if pair is None:
             continue
         k = (s["url"], s["phone"])
-        first = rows[k]["first_seen"] if k in rows else s["seen_at"]
-        rows[k] = {
+        if k not in first:
+            first[k] = s["seen_at"]
+        latest[k] = (s, pair)
+    # A page's row is made once, from its latest sighting (a page is seen most runs).
+    for k, at in first.items():
+        s, pair = latest[k]
+        yield {
             **pair,
             **{name: s[name] for name in ("url", "entry_url", "engine", "query", "rank")},
             **{name: s[name] for name in ("ip", "warc_file", "warc_record_id", "payload_sha256")},
             "is_ad": bool(s["is_ad"]),
-            "first_seen": first,
+            "first_seen": at,
             "last_seen": s["seen_at"],
         }
-    yield from rows.values()
 
 
 SOURCES = {"pairs": iter_pair_rows, "sightings": sighting_rows, "ads": ad_rows}
@@ -420,14 +441,19 @@ def _matches(row: dict, where: dict) -> bool:
 def _distinct(values: list) -> list:
     """The distinct non-empty values (lists flattened), sorted. Deduplicated by hash,
     not by list search: a number range's group can hold 100,000 numbers."""
-    seen: dict = {}
+    flat: list = []
     for value in values:
-        for v in value if isinstance(value, list) else [value]:
-            if v is not None and v != "":
-                key = (
-                    json.dumps(v, sort_keys=True, default=str) if isinstance(v, dict | list) else v
-                )
-                seen.setdefault(key, v)
+        if isinstance(value, list):
+            flat += value
+        else:
+            flat.append(value)
+    present = [v for v in flat if v is not None and v != ""]
+    if all(type(v) is str for v in present):  # text (most columns): itself, sorted
+        return sorted(set(present))
+    seen: dict = {}
+    for v in present:
+        key = _SORTED_JSON.encode(v) if isinstance(v, dict | list) else v
+        seen.setdefault(key, v)
     found = list(seen.values())
     try:
         return sorted(found)
@@ -435,27 +461,39 @@ def _distinct(values: list) -> list:
         return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
 
 
+# json.dumps(v, sort_keys=True, default=str): one encoder, not one made per value.
+_SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+# The rules that pick one of a group's values, and the order of those ranked.
+_PICKED = {"min": None, "max": None, "max-risk": RISK_ORDER, "status": STATUS_ORDER}
+
+
 def aggregate(rule: str, column: str, members: list[dict], latest: dict):
     """Apply one `aggregate` rule of a preset to the rows of a group."""
-    values = [m.get(column) for m in members]
-    present = [v for v in values if v is not None]
-    if rule == "min":
-        return min(present, default=None)
-    if rule == "max":
-        return max(present, default=None)
-    if rule == "max-risk":
-        return max(present, key=lambda v: RISK_ORDER.get(v, 0), default=None)
-    if rule == "status":
-        return max(present, key=lambda v: STATUS_ORDER.get(v, 0), default=None)
     if rule == "latest":
         return latest.get(column)
+    if rule in _PICKED:
+        present = [v for m in members if (v := m.get(column)) is not None]
+        if rule == "min":
+            return min(present, default=None)
+        ranks = _PICKED[rule]
+        if ranks is None:
+            return max(present, default=None)
+        return max(present, key=lambda v: ranks.get(v, 0), default=None)
     kind, _, spec = rule.partition(":")
-    fields = [f.strip() for f in spec.split(",") if f.strip()]
+    fields = _rule_fields(spec)
     if len(fields) == 1:
-        found = _distinct([m.get(fields[0]) for m in members])
+        name = fields[0]
+        found = _distinct([m.get(name) for m in members])
     else:
         found = _distinct([{f: m.get(f) for f in fields} for m in members])
     return len(found) if kind == "count" else found
+
+
+@functools.lru_cache(maxsize=256)
+def _rule_fields(spec: str) -> tuple[str, ...]:
+    """The fields of a collect:/count: rule (`spec`, after the colon)."""
+    return tuple(f.strip() for f in spec.split(",") if f.strip())
 
 
 def _recency(row: dict):
@@ -469,8 +507,9 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
         if _matches(r, preset.where):
             groups.setdefault(_group_of(r, preset, n), []).append(r)
     items = []
+    make = _item_rows(preset)
     for members in groups.values():
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(Item(key=key, row=out, pairs=members, fingerprint=fingerprint(out, preset)))
     return order(items, preset)
 
@@ -482,26 +521,66 @@ def _group_of(row: dict, preset: Preset, n: int):
     return n
 
 
-def _item_row(
-    members: list[dict],
-    preset: Preset,
-    skip: frozenset[str] = frozenset(),
-    made: dict | None = None,
-) -> tuple[dict, str]:
-    """A group's item: the row (its latest member, aggregated by the preset's rules),
-    projected to the preset's columns, and the key that names it. `skip`: columns
-    left out (not made), e.g. those its fingerprint ignores; `made`: columns
-    already made (a row made with `skip`)."""
-    latest = max(members, key=_recency)
+# How `_item_rows` makes a column: its latest member's value, one value picked by a
+# rule (min, max, max-risk, status), the distinct values of one field or of several.
+_LATEST, _PICK, _ONE, _SEVERAL = range(4)
 
-    def value(column):
-        if made is not None and column in made:
-            return made[column]
-        rule = preset.aggregate.get(column) if preset.group_by else None
-        return aggregate(rule, column, members, latest) if rule else latest.get(column)
 
-    out = {c: value(c) for c in preset.columns if c not in skip}
-    return out, preset.item_key({k: out[k] if k in out else value(k) for k in preset.key})
+def _item_rows(preset: Preset, skip: frozenset[str] = frozenset()):
+    """What makes a group's item: `make(members, made=None)` gives the row (its latest
+    member, aggregated by the preset's rules), projected to the preset's columns,
+    and the key that names it. `skip`: columns left out (not made), e.g. those its
+    fingerprint ignores; `made`: columns already made (a row made with `skip`).
+    Each column's rule is looked up once, not per group (a delta makes tens of
+    thousands of groups, most of one or two rows)."""
+    rules = preset.aggregate if preset.group_by else {}
+    ops = []
+    for column in preset.columns:
+        if column in skip:
+            continue
+        rule = rules.get(column)
+        if not rule or rule == "latest":
+            ops.append((column, _LATEST, None))
+        elif rule in _PICKED:
+            ops.append((column, _PICK, rule))
+        else:
+            kind, _, spec = rule.partition(":")
+            fields = _rule_fields(spec)
+            how = _ONE if len(fields) == 1 else _SEVERAL
+            ops.append((column, how, (kind == "count", fields)))
+    key = preset.key
+
+    def make(members: list[dict], made: dict | None = None) -> tuple[dict, str]:
+        latest = max(members, key=_recency) if len(members) > 1 else members[0]
+        out = {}
+        for column, how, arg in ops:
+            if made is not None and column in made:
+                out[column] = made[column]
+            elif how == _LATEST:
+                out[column] = latest.get(column)
+            elif how == _PICK:  # of one row: its value (min, max of one)
+                one = len(members) == 1
+                out[column] = (
+                    members[0].get(column) if one else aggregate(arg, column, members, latest)
+                )
+            else:
+                count, fields = arg
+                if how == _ONE:
+                    name = fields[0]
+                    found = _distinct([m.get(name) for m in members])
+                else:
+                    found = _distinct([{f: m.get(f) for f in fields} for m in members])
+                out[column] = len(found) if count else found
+        named = {}
+        for k in key:
+            if k in out:
+                named[k] = out[k]
+            else:  # a key field not among the columns made: made as `aggregate` would
+                rule = rules.get(k)
+                named[k] = aggregate(rule, k, members, latest) if rule else latest.get(k)
+        return out, preset.item_key(named)
+
+    return make
 
 
 def shape_spooled(
@@ -523,9 +602,10 @@ def shape_spooled(
 
 def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledItem]:
     items = []
+    make = _item_rows(preset)
     for offsets in groups.values():
         members = [spool.get(at) for at in offsets]
-        out, key = _item_row(members, preset)
+        out, key = make(members)
         items.append(_spooled(spool, preset, out, key, fingerprint(out, preset), members, offsets))
     return order(items, preset)
 
@@ -547,10 +627,9 @@ def _anchored_items(
     only those whose fingerprint differs from the one last sent kept (in `spool`
     when given). The same items as a full scan's delta: a group's rows are those
     of its number (site) only, in the order a full scan reads them."""
-    from crawler.exports import PAIR_FORMATS
-
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
+    part_of, whole = _item_rows(preset, skip), _item_rows(preset)
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -568,7 +647,7 @@ def _anchored_items(
             if _matches(r, preset.where):
                 dismissed = r.get("status") == "dismissed"
                 groups[dismissed].setdefault(_group_key(r, preset), []).append(r)
-        made = [[(*_item_row(m, preset, skip), m) for m in g.values()] for g in groups]
+        made = [[(*part_of(m), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
             db, preset.name, fmt, sorted({key for both in made for _, key, _ in both})
         )
@@ -579,14 +658,32 @@ def _anchored_items(
                 fp = fingerprint(part, preset)  # the columns it ignores left out
                 if sent.get(key) == fp or (dismissed and key not in sent):
                     continue
-                out, _ = _item_row(members, preset, made=part)
+                out, _ = whole(members, part)
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
-                    offsets = [spool.put(m) for m in members] if fmt in PAIR_FORMATS else []
-                    item = _spooled(spool, preset, out, key, fp, members, offsets)
+                    item = _spooled(spool, preset, out, key, fp, members, [])
+                    if fmt in PAIR_FORMATS:
+                        _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
+    """Put in the spool only the rows of an anchored item's pairs a format of pairs
+    writes (`exports._write_pairs`: each pair's first row of its latest sighting,
+    pairs in the order first met; an anchored group holds all of a pair's rows),
+    with what `_write_pairs` orders them by (`SpooledItem.pair_heads`)."""
+    latest: dict[tuple, dict] = {}
+    for m in members:
+        k = (m["domain"], m["phone"])
+        if k not in latest or (m.get("last_seen") or "") > (latest[k].get("last_seen") or ""):
+            latest[k] = m
+    item.pairs_at = [item.spool.put(m) for m in latest.values()]
+    item.pair_heads = [
+        (m["domain"], m["phone"], m.get("last_seen") or "", m.get("score") or 0)
+        for m in latest.values()
+    ]
 
 
 def _group_key(row: dict, preset: Preset):
@@ -771,12 +868,13 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
     """The pair fields whose distinct values make a written-out item of `preset` (its
     groups' fields first) when each column is a group field or a set rule (min, max,
     max-risk, collect:/count: of one field) of a field SQL gives
-    (`storage.FIELD_SQL`), in a format of rows (no pairs written), items named and
-    ordered by their group fields; None otherwise."""
+    (`storage.FIELD_SQL`), items named and ordered by their group fields; None
+    otherwise. In a format of pairs (STIX, MISP, XARF) the items' pairs are read
+    once the items that changed are known (`_read_pairs`)."""
     names = {spec.lstrip("-") for spec in preset.order_by}
     group = preset.group_by
     if not (
-        fmt in _ROW_FORMATS
+        fmt in _ROW_FORMATS + PAIR_FORMATS
         and preset.source == "pairs"
         and group
         and not preset.where
@@ -801,24 +899,30 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
 def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list, list] | None:
     """`_shaped` for the groups of these numbers' pairs from their distinct values
     (`_aggregable`), in `spool`; None when the preset is not aggregable, or a rule's
-    result would depend on the order of the rows (`_tie`)."""
+    result would depend on the order of the rows (`_tie`). In a format of pairs
+    each item holds the rowids of its pairs (`SpooledItem.rowids`), not the pairs."""
     fields = _aggregable(preset, fmt)
     if fields is None:
         return None
     group = preset.group_by
+    pairs = fmt in PAIR_FORMATS
     found = storage.grouped_distinct(
-        db, phones, group, fields, min_risk=min_risk, by=preset.verdict
+        db, phones, group, fields, min_risk=min_risk, by=preset.verdict, rowids=pairs
     )
     merged: dict = {}  # (dismissed, the group as `_group_of` names it) -> field -> values
+    rowids: dict = {}  # the same -> the rowids of its pairs
     for row in found:
         values = dict(zip(group, row[: len(group)], strict=True))
         values = {f: _as_row(f, v) for f, v in values.items()}
         at = (row[len(group)], json.dumps([values[f] for f in group], default=str))
         into = merged.setdefault(at, {f: [] for f in fields} | {"": values})
-        for f, distinct in zip(fields, row[len(group) + 1 :], strict=True):
+        distincts = row[len(group) + 1 : len(group) + 1 + len(fields)]
+        for f, distinct in zip(fields, distincts, strict=True):
             into[f] += [_as_row(f, v) for v in distinct]
+        if pairs:
+            rowids.setdefault(at, []).extend(row[-1])
     made: tuple[list, list] = ([], [])
-    for (dismissed, _), values in merged.items():
+    for at, values in merged.items():
         out = {}
         for column in preset.columns:
             rule = preset.aggregate.get(column, "latest")
@@ -833,8 +937,42 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
         last = max((v for v in values.get("last_seen", []) if v), default="")
         head = {n.lstrip("-"): out[n.lstrip("-")] for n in preset.order_by}
         item = SpooledItem(key, fingerprint(out, preset), head, last, spool, spool.put(out))
-        made[bool(dismissed)].append(item)
+        item.rowids = rowids.get(at) if pairs else None
+        made[bool(at[0])].append(item)
     return order(made[0], preset), order(made[1], preset)
+
+
+def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str):
+    """The pairs behind items made in SQL (`_aggregated_items`: their `rowids`), read
+    from the database now, in the order `exports._write_pairs` gives the pairs of
+    items made of rows: STIX item by item, each item's pairs as the database orders
+    them (the order they were read and grouped in); MISP strongest first; XARF a
+    site's pairs together, sites in order. Only the items sent are read."""
+
+    def read(rowids: list[int], by_site: bool = False):
+        return iter_pair_rows(
+            db,
+            min_risk=min_risk,
+            include_dismissed=True,
+            by=preset.verdict,
+            only=rowids,
+            by_site=by_site,
+        )
+
+    if fmt == "stix":
+        for item in items:
+            yield from read(item.rowids)
+        return
+    every = [r for item in items for r in item.rowids]
+    if fmt == "xarf":  # a site's report orders its pairs itself (`xarf.report`)
+        yield from read(every, by_site=True)
+        return
+    # MISP: `_write_pairs`' sort, a chunk of that order read at a time.
+    keys = storage.pair_keys(db, every)
+    keys.sort(key=lambda k: (-(k[3] or 0), k[2], k[1]))
+    for chunk in _chunked(keys, 1000):
+        rows = list(read([k[0] for k in chunk]))
+        yield from sorted(rows, key=lambda r: (-(r.get("score") or 0), r["phone"], r["domain"]))
 
 
 def _as_row(field: str, value):
@@ -907,7 +1045,7 @@ def write_export(
     and items are made in a temporary file (`shape_spooled`), and only each
     item's key, fingerprint and sort fields are held. `mark`: as for
     `prepare_export`."""
-    from crawler.exports import write_rows
+    from crawler.exports import write_pair_records, write_rows
 
     since = parse_since(since)
     sink = _Hashing(out)
@@ -920,7 +1058,11 @@ def write_export(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
             )
             files = EvidenceFiles(warc_dir(db))
-            write_rows(fmt, items, sink, columns=preset.columns, files=files)
+            if items and all(it.rowids is not None for it in items):
+                records = _read_pairs(db, preset, fmt, items, min_risk=min_risk)
+                write_pair_records(fmt, records, sink, files)
+            else:
+                write_rows(fmt, items, sink, columns=preset.columns, files=files)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
@@ -965,7 +1107,7 @@ def _stream_pairs(
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before. XARF reads the same items in site order (its reports are per
     site, by site), so its ledger lists them in that order."""
-    from crawler.exports import PAIR_FORMATS, WRITERS, pair_writer
+    from crawler.exports import _JSONL, COLUMNS, _cell
 
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
@@ -976,17 +1118,23 @@ def _stream_pairs(
         sent = sent_fingerprints(db, preset.name, fmt) if since == "last" else {}
     ledger: list[tuple[str, str]] = []
     # A row's fingerprint (`fingerprint`) read off the row: the counted columns
-    # in key order (the encoder sorts them anyway; sorted, that costs nothing).
+    # in key order (the encoder sorts them anyway; sorted, that costs nothing),
+    # its stored reasons spliced in (`rowtext`).
     ignored = set(preset.ignore_in_delta)
     counted = sorted({c for c in preset.columns if c not in ignored})
-
-    # Pair formats write the pair rows themselves: no projected row is made for them.
-    project = fmt not in PAIR_FORMATS
     columns, where, since_last = preset.columns, preset.where, since == "last"
+    if fmt == "csv":
+        columns = columns or COLUMNS  # as write_csv
+    made = StreamedRows(
+        fmt, columns, counted, {*where, *preset.key}, (_FINGERPRINT_JSON, _JSONL), _cell
+    )
+    decisions = storage.latest_decisions(db)
+    key_of = key_function(preset)
 
     def rows():
-        """The rows sent, as read; each one's key and fingerprint go to the ledger."""
-        for row in iter_pair_rows(
+        """What the writer takes of each row sent (`StreamedRows.item`), as read; each
+        one's key and fingerprint go to the ledger."""
+        for raw in _raw_pair_rows(
             db,
             min_risk=min_risk,
             run_id=run_id,
@@ -995,34 +1143,49 @@ def _stream_pairs(
             by_site=fmt == "xarf",
             only=plan.rowids if plan else None,
         ):
+            row = _export_row(raw, decisions, made.decode)
             if where and not _matches(row, where):
                 continue
             dismissed = row.get("status") == "dismissed"
             if dismissed and not since_last:
                 continue
-            key = preset.item_key(row)
-            fp = _fingerprint({c: row.get(c) for c in counted})
+            key = key_of(row)
+            fp = hashlib.sha256(made.fingerprint(raw, row).encode("utf-8")).hexdigest()
             if since_last:
                 if (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
             elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield {c: row.get(c) for c in columns} if project else row
+            yield made.item(row)
 
-    files = EvidenceFiles(warc_dir(db))
+    _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
+    return ledger
+
+
+def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> None:
+    """Write a streamed export's items (`StreamedRows.item`) as they come."""
+    from crawler.exports import pair_writer
+
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
-        write_xarf(rows(), out, files=files, by_site=True)
+        write_xarf(items, out, files=files, by_site=True)
     elif fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)(rows(), out, files)
-    elif fmt == "jsonl":  # the rows are the preset's columns already, in order
-        WRITERS[fmt](rows(), out)
-    else:
-        WRITERS[fmt](rows(), out, columns=columns)
-    return ledger
+        pair_writer(fmt)(items, out, files)
+    elif fmt == "jsonl":
+        for line in items:
+            out.write(line + "\n")
+    else:  # CSV: write_csv's header and rows, most rows joined without csv's writer
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([escape_cell(c) for c in columns])
+        for cells in items:
+            line = csv_line(cells)
+            if line is None:
+                writer.writerow(cells)
+            else:
+                out.write(line)
 
 
 def warc_dir(db: Database) -> Path | None:

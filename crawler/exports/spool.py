@@ -66,6 +66,12 @@ class SpooledItem:
     spool: Spool
     row_at: int
     pairs_at: list[int] = field(default_factory=list)
+    # (domain, phone, last seen, score) of each of `pairs_at`, when known: what a
+    # format of pairs orders them by, without reading them back (`core._keep_pairs`).
+    pair_heads: list[tuple] | None = None
+    # Or, for an item made in SQL (`core._aggregated_items`), the rowids of its pairs:
+    # read from the database when written, only if the item is sent.
+    rowids: list[int] | None = None
 
     @property
     def row(self) -> dict:

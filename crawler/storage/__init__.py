@@ -14,7 +14,8 @@ call the functions of this package, all re-exported here (`crawler.storage.X`,
 - `verdicts`: the verdicts of numbers and sites (rescore);
 - `reads`: flagged pairs, export records, evidence and the other read queries;
 - `changes`: change tracking for `export --since last` (the clock, what changed).
-- `run_report`: the pairs one run saw, for the run report.
+- `run_report`: the pairs one run saw, for the run report;
+- `integrity`: what a killed crawl must leave (an intact file, no duplicate rows).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ from crawler.storage.facts import (
     reasons_json,
     signals_json,
 )
-from crawler.storage.grouped import FIELD_SQL, grouped_distinct
+from crawler.storage.grouped import FIELD_SQL, grouped_distinct, pair_keys
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
@@ -117,6 +118,7 @@ from crawler.storage.history import (
     runs_of,
     shown_but_not_fetched,
 )
+from crawler.storage.integrity import duplicate_rows, flagged_pairs, integrity_problems
 from crawler.storage.reads import (
     _BRIEF,
     ad_showings,
@@ -186,6 +188,7 @@ __all__ = [
     "changed_pairs",
     "FIELD_SQL",
     "grouped_distinct",
+    "pair_keys",
     "export_marks",
     "mark_changes",
     "numbers_between",
@@ -227,6 +230,7 @@ __all__ = [
     "facts_json",
     "reasons_json",
     "signals_json",
+    "duplicate_rows",
     "find_run",
     "finish_crawl",
     "finish_run",
@@ -235,10 +239,12 @@ __all__ = [
     "flagged_number_count",
     "flagged_numbers_per_run",
     "flagged_rows",
+    "flagged_pairs",
     "get_run",
     "keep_run_summaries",
     "gone_candidates",
     "history_context",
+    "integrity_problems",
     "key",
     "last_confirmed",
     "last_finished_run",

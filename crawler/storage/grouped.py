@@ -55,17 +55,20 @@ def grouped_distinct(
     *,
     min_risk: str,
     by: str,
+    rowids: bool = False,
 ) -> list[tuple]:
     """For the pairs of these numbers an export reads (flagged or dismissed, at or
     above `min_risk` of `by`'s verdict, as `flagged_rows(include_dismissed=True)`):
     one row per group (the `group` fields' values) and dismissed or not (1, 0):
     the group's values, the flag, then each of `fields`' distinct values (a list,
-    in no order)."""
+    in no order); with `rowids`, last the rowids of the group's pairs (a list)."""
     where, params = _flagged_where(
         min_risk, None, False, by, base=f"(p.flagged = 1 or ({_DISMISSED}))"
     )
     keys = [FIELD_SQL[f] for f in group]
     values = ", ".join(f"json_group_array(distinct {FIELD_SQL[f]})" for f in fields)
+    if rowids:
+        values += ", json_group_array(p.rowid)"
     dismissed = "coalesce('dismissed' in (n.status, s.status), 0)"
     rows = db.execute(
         f"""select {", ".join(keys)}, {dismissed}, {values}
@@ -77,3 +80,13 @@ def grouped_distinct(
     ).fetchall()
     n = len(keys) + 1
     return [(*row[:n], *(json.loads(v) for v in row[n:])) for row in rows]
+
+
+def pair_keys(db: Database, rowids: list[int]) -> list[tuple[int, str, str, object]]:
+    """(rowid, domain, phone, score) of these pairs: the order a writer puts them
+    in, without reading their rows."""
+    return db.execute(
+        """select p.rowid, p.domain, p.phone, p.score from json_each(?) j
+           cross join site_numbers p on p.rowid = j.value""",
+        [json.dumps(rowids)],
+    ).fetchall()
