@@ -271,7 +271,7 @@ def test_a_misp_pairs_attributes_as_text_are_the_attributes_encoded(monkeypatch)
             counter = itertools.count()
             monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
             if how == "dicts":
-                attributes = misp.pair_attributes(r, EvidenceFiles(None))
+                attributes = _reference_attributes(r, EvidenceFiles(None))
                 made.append((",\n".join(map(misp._JSON, attributes)), attributes[0]["uuid"]))
             else:
                 made.append(misp._pair_text(r, EvidenceFiles(None)))
@@ -311,3 +311,34 @@ def test_a_misp_numbers_object_as_text_is_the_object_encoded(monkeypatch):
                     else:
                         made.append(number.text(spool))
                 assert made[0] == made[1]
+
+
+def _reference_attributes(r: dict, files) -> list[dict]:
+    """A pair's MISP attributes as dicts, as crawler.exports.misp made them before it
+    wrote them as text (`misp._pair_text`)."""
+    from crawler.exports.misp import _attachment, _attribute, _pair_tags, _seen, pair_tags
+
+    live = r.get("status") != "dismissed"
+    tags = _pair_tags(r.get("brand"), r.get("risk"), r.get("status"))
+    where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
+    network = "Network activity"
+    out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
+    if r["domain"]:  # a card without a website (issue 16) has no domain
+        out.append(_attribute("domain", r["domain"], network, live, where, Tag=tags))
+    if r.get("payload_sha256"):
+        out.append(
+            _attribute(
+                "sha256",
+                r["payload_sha256"],
+                "External analysis",
+                False,
+                (
+                    f"SHA-256 of {r['url']} as fetched: WARC record "
+                    f"{r.get('warc_record_id')} in {r.get('warc_file')}"
+                )[:1000],
+            )
+        )
+    for found in (files.page(r), files.screenshot(r)):
+        if found is not None:
+            out.append(_attachment(found, where, pair_tags(r)))
+    return out

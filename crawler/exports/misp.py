@@ -325,40 +325,13 @@ def _attachment(a: Attachment, comment: str, tags: list[str]) -> dict:
     )
 
 
-def pair_attributes(r: dict, files: EvidenceFiles) -> list[dict]:
-    """The attributes one flagged pair adds: its page's URL and domain, the page's
-    SHA-256, and the page and screenshot as attachments where they are at hand."""
-    live = r.get("status") != "dismissed"
-    tags = _pair_tags(r.get("brand"), r.get("risk"), r.get("status"))
-    where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
-    network = "Network activity"
-    out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
-    if r["domain"]:  # a card without a website (issue 16) has no domain
-        out.append(_attribute("domain", r["domain"], network, live, where, Tag=tags))
-    if r.get("payload_sha256"):
-        out.append(
-            _attribute(
-                "sha256",
-                r["payload_sha256"],
-                "External analysis",
-                False,
-                (
-                    f"SHA-256 of {r['url']} as fetched: WARC record "
-                    f"{r.get('warc_record_id')} in {r.get('warc_file')}"
-                )[:1000],
-            )
-        )
-    for found in (files.page(r), files.screenshot(r)):
-        if found is not None:
-            out.append(_attachment(found, where, pair_tags(r)))
-    return out
-
-
 def _pair_text(r: dict, files: EvidenceFiles) -> tuple[str, str]:
-    """`pair_attributes` as the event's JSON text (each attribute as `_JSON` writes it,
-    `,\\n` between them) and the URL attribute's uuid: written as text, not made as
-    dicts and encoded (a delta writes tens of thousands of pairs;
-    tests/test_exports_rowtext.py holds the two to the same text)."""
+    """The attributes one flagged pair adds, as the event's JSON text (`,\\n` between
+    them), and its URL attribute's uuid: its page's URL and domain, the page's
+    SHA-256, and the page and screenshot as attachments where they are at hand.
+    Written as text, not made as dicts and encoded (a delta writes tens of
+    thousands of pairs): tests/test_exports_rowtext.py holds it to the attribute
+    dicts encoded (`_reference_attributes` there)."""
     live = "true" if r.get("status") != "dismissed" else "false"
     tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
     where = _q(f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}")
