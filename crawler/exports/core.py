@@ -448,6 +448,8 @@ def _distinct(values: list) -> list:
         else:
             flat.append(value)
     present = [v for v in flat if v is not None and v != ""]
+    if len(present) < 2:  # a group of one row: nothing to merge or order
+        return present
     if all(type(v) is str for v in present):  # text (most columns): itself, sorted
         return sorted(set(present))
     seen: dict = {}
@@ -457,12 +459,14 @@ def _distinct(values: list) -> list:
     found = list(seen.values())
     try:
         return sorted(found)
-    except TypeError:
-        return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
+    except TypeError:  # objects: by their JSON, json.dumps(v, sort_keys=True)
+        return sorted(found, key=_SORT_KEY_JSON.encode)
 
 
-# json.dumps(v, sort_keys=True, default=str): one encoder, not one made per value.
+# json.dumps(v, sort_keys=True, default=str) and json.dumps(v, sort_keys=True): one
+# encoder each, not one made per value.
 _SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_SORT_KEY_JSON = json.JSONEncoder(sort_keys=True)
 
 # The rules that pick one of a group's values, and the order of those ranked.
 _PICKED = {"min": None, "max": None, "max-risk": RISK_ORDER, "status": STATUS_ORDER}
