@@ -180,11 +180,13 @@ def iter_pair_rows(
     seen_in_run: int | None = None,
     by_site: bool = False,
     only: list[int] | None = None,
+    decode: frozenset[str] = REASONS_FIELDS,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
     `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
-    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`)."""
+    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`);
+    `decode`: the reasons fields decoded (`_export_row`: the others are None)."""
     decisions = storage.latest_decisions(db)
     for raw in _raw_pair_rows(
         db,
@@ -196,7 +198,7 @@ def iter_pair_rows(
         by_site=by_site,
         only=only,
     ):
-        yield _export_row(raw, decisions)
+        yield _export_row(raw, decisions, decode)
 
 
 def _raw_pair_rows(db: Database, **kw):
@@ -355,6 +357,7 @@ def sighting_rows(
     by: str = "pair",
     only: list[int] | None = None,
     of: tuple[str, list[str]] | None = None,
+    decode: frozenset[str] = REASONS_FIELDS,
 ) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
@@ -374,6 +377,7 @@ def sighting_rows(
             by=by,
             only=only,
             by_site=True,
+            decode=decode,
         ),
         key=_site_order,
     )
@@ -634,6 +638,9 @@ def _anchored_items(
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
     part_of, whole = _item_rows(preset, skip), _item_rows(preset)
+    # Written out (`spool`): only what is written is read; the items made whole keep
+    # their pairs' rows as every other export makes them.
+    decode = _decoded(preset, fmt) if spool is not None else REASONS_FIELDS
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -644,6 +651,7 @@ def _anchored_items(
             include_dismissed=True,
             by=preset.verdict,
             only=storage.pairs_of(db, anchor, chunk),
+            decode=decode,
             **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
         )
         groups: tuple[dict, dict] = ({}, {})  # live, dismissed
@@ -671,6 +679,20 @@ def _anchored_items(
                         _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _decoded(preset: Preset, fmt: str) -> frozenset[str]:
+    """The reasons fields (`rowtext.REASONS_FIELDS`) a grouped export reads of its rows:
+    those its columns, filter, groups, key, order and rules name, and the pair's own
+    in a format of pairs (their writers read no number's or site's reasons:
+    tests/test_exports_rowtext.py). A row decodes only those (`_export_row`)."""
+    read = {*preset.columns, *preset.where, *preset.group_by, *preset.key}
+    read |= {spec.lstrip("-") for spec in preset.order_by}
+    for rule in preset.aggregate.values():
+        read |= set(_rule_fields(rule.partition(":")[2]))
+    if fmt in PAIR_FORMATS:
+        read.add("reasons")
+    return REASONS_FIELDS & read
 
 
 def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
