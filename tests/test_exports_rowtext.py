@@ -34,6 +34,7 @@ from crawler.exports.rowtext import (
     Spliced,
     csv_line,
     encode_function,
+    key_function,
     plain_reasons,
 )
 from crawler.storage.facts import _json
@@ -224,3 +225,14 @@ def test_a_csv_line_is_what_csvs_writer_writes(cells):
         assert line == out.getvalue()
     if len(cells) > 1 and not any("\r" in c for c in cells):
         assert line is not None
+
+
+@given(
+    values=st.lists(st.none() | _TEXT | st.integers() | st.dates(), min_size=1, max_size=3),
+)
+def test_a_key_function_is_the_presets_item_key(values):
+    names = [f"k{i}" for i in range(len(values))]
+    preset = type(PRESETS["default"])(name="t", columns=["phone"], key=names)
+    row = dict(zip(names, values, strict=True))
+    assert key_function(preset)(row) == preset.item_key(row)
+    assert key_function(PRESETS["default"])(row) == PRESETS["default"].item_key(row)

@@ -32,7 +32,7 @@ from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.recipients import Preset
-from crawler.exports.rowtext import REASONS_FIELDS, StreamedRows, csv_line
+from crawler.exports.rowtext import REASONS_FIELDS, StreamedRows, csv_line, key_function
 from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
@@ -1155,6 +1155,7 @@ def _stream_pairs(
         fmt, columns, counted, {*where, *preset.key}, (_FINGERPRINT_JSON, _JSONL), _cell
     )
     decisions = storage.latest_decisions(db)
+    key_of = key_function(preset)
 
     def rows():
         """What the writer takes of each row sent (`StreamedRows.item`), as read; each
@@ -1174,7 +1175,7 @@ def _stream_pairs(
             dismissed = row.get("status") == "dismissed"
             if dismissed and not since_last:
                 continue
-            key = preset.item_key(row)
+            key = key_of(row)
             fp = hashlib.sha256(made.fingerprint(raw, row).encode("utf-8")).hexdigest()
             if since_last:
                 if (dismissed and key not in sent) or sent.get(key) == fp:

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.exports.recipients import Preset
+from crawler.exports.rowtext import key_function
 from crawler.risk import RISK_ORDER
 
 # Bump when an export row or its fingerprint changes shape for the same preset
@@ -267,7 +268,8 @@ def delta_plan(
     if ranges:  # the numbers that changed: their ranges are made again
         return DeltaPlan(None, of=("number_range", sorted({p for _, _, p in pairs})))
     if not anchor:
-        keys = sorted({preset.item_key({"domain": d, "phone": p}) for _, d, p in pairs})
+        key_of = key_function(preset)
+        keys = sorted({key_of({"domain": d, "phone": p}) for _, d, p in pairs})
         return DeltaPlan(
             [r for r, _, _ in pairs], storage.sent_for_keys(db, preset.name, fmt, keys)
         )

@@ -39,6 +39,7 @@ import phonenumbers
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
+from crawler.exports.rowtext import encode_function, uuid_text
 from crawler.exports.spool import Spool
 
 THREAT_LEVEL = {"high": 1, "medium": 2, "low": 3}  # MISP: 1 high .. 4 undefined
@@ -93,20 +94,12 @@ os.register_at_fork(after_in_child=_UUIDS.clear)
 
 
 def _random_uuids(n: int) -> list[str]:
-    raw = bytearray(os.urandom(16 * n))
-    for at in range(0, 16 * n, 16):
-        raw[at + 6] = (raw[at + 6] & 0x0F) | 0x40  # version 4
-        raw[at + 8] = (raw[at + 8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
-    ]
+    h = os.urandom(16 * n).hex()
+    return [uuid_text(h[i : i + 32], 4) for i in range(0, 32 * n, 32)]
 
 
 # json.dumps(..., ensure_ascii=False): one encoder, not one made per attribute.
-_JSON = json.JSONEncoder(ensure_ascii=False)
+_JSON = encode_function(json.JSONEncoder(ensure_ascii=False))
 
 
 def _reasons(r: dict) -> str:
@@ -235,7 +228,7 @@ class _Number:
         attributes = [
             {
                 "uuid": _uuid4(),
-                "Tag": _tags(pair_tags(r)),
+                "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
                 "object_relation": "phone-number",
                 "value": r["phone"],
                 **per["phone-number"],
@@ -395,7 +388,7 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
             seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
         attributes = pair_attributes(r, files)
         # A pair's attributes in one write, as soon as it is read.
-        out.write(sep + ",\n".join(map(_JSON.encode, attributes)))
+        out.write(sep + ",\n".join(map(_JSON, attributes)))
         sep = ",\n"
         number = numbers.get(r["phone"])
         if number is None:
@@ -407,7 +400,7 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
     out.write('\n],\n"Object": [')
     sep = "\n"
     for number in numbers.values():
-        out.write(sep + _JSON.encode(number.as_misp(spool)))
+        out.write(sep + _JSON(number.as_misp(spool)))
         sep = ",\n"
     out.write("\n]")
     return seen

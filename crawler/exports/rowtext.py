@@ -47,6 +47,35 @@ def encode_function(encoder: json.JSONEncoder):
     return encoded
 
 
+def uuid_text(digest_hex: str, version: int) -> str:
+    """A UUID's text from a digest's hex (its first 32 digits), with the version and
+    RFC 4122 variant bits set as uuid.UUID(bytes=..., version=...) sets them: the
+    version is the 13th digit, the variant the top two bits of the 17th."""
+    h = digest_hex
+    return f"{h[:8]}-{h[8:12]}-{version}{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+# A hex digit with its top two bits made 10 (the RFC 4122 variant).
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+
+
+def key_function(preset):
+    """`preset.item_key`, made without its list and checks for a key of two fields whose
+    values are text (a site and a number: every pair's), the same text either way."""
+    if len(preset.key) != 2:
+        return preset.item_key
+    first, second = preset.key
+    slow = preset.item_key
+
+    def key(row: dict) -> str:
+        a, b = row.get(first), row.get(second)
+        if type(a) is str and type(b) is str:
+            return f"[{encode_basestring(a)}, {encode_basestring(b)}]"
+        return slow(row)
+
+    return key
+
+
 # The row fields that hold stored reasons (a list of strings, stored as JSON).
 REASONS_FIELDS = frozenset({"reasons", "number_reasons", "site_reasons"})
 

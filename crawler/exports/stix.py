@@ -58,6 +58,7 @@ from iso3166 import countries_by_alpha2
 from w3lib.url import safe_url_string
 
 from crawler import storage
+from crawler.exports.rowtext import encode_function, uuid_text
 
 if TYPE_CHECKING:
     import stix2
@@ -108,7 +109,9 @@ def _stix2():
 _PLAIN = re.compile(r"[ !#-\[\]-~]*")
 
 
-@functools.lru_cache(maxsize=4096)
+# A delta's pairs come by score, a site's pages and domain among them: caches the
+# size of a delta's sites (tens of thousands), not of a few hundred.
+@functools.lru_cache(maxsize=32768)
 def _sco_id(kind: str, value: str) -> str:
     """STIX's deterministic id of a `url` or `domain-name` (2.9: UUIDv5 of its canonical
     `value`), as stix2 makes it. A number's pairs share its site's domain and page."""
@@ -119,19 +122,10 @@ def _sco_id(kind: str, value: str) -> str:
 
         data = canonicalize({"value": value}, utf8=False)
     # uuid.uuid5(SCO_DET_ID_NAMESPACE, data), without making the UUID objects.
-    digest = bytearray(hashlib.sha1(_NAMESPACE + data.encode("utf-8")).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return f"{kind}--{_uuid_text(digest)}"
+    return f"{kind}--{uuid_text(hashlib.sha1(_NAMESPACE + data.encode()).hexdigest(), 5)}"
 
 
 _NAMESPACE = SCO_NAMESPACE.bytes
-
-
-def _uuid_text(digest: bytearray) -> str:
-    """A UUID's text from its first 16 bytes."""
-    h = digest[:16].hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -150,10 +144,8 @@ def _ts(value: datetime, *, ms: bool = False) -> str:
 def _stable_id(kind: str, *parts) -> str:
     """`kind--` and the first 16 bytes of the parts' SHA-256 as a version 4 UUID (the
     bits uuid.UUID(bytes=..., version=4) sets, without making one)."""
-    digest = bytearray(hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).digest())
-    digest[6] = (digest[6] & 0x0F) | 0x40
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    return f"{kind}--{_uuid_text(digest)}"
+    digest = hashlib.sha256("\x1f".join([kind, *map(str, parts)]).encode()).hexdigest()
+    return f"{kind}--{uuid_text(digest, 4)}"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -161,7 +153,7 @@ def _when(value: str | None, fallback: datetime) -> datetime:
     return storage.parse_time(value) or fallback
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32768)
 def _safe_url(url: str) -> str:
     """The page's URL as STIX carries it (w3lib's safe form); a page's pairs share it.
     A plain URL (`_PLAIN_URL`) is its own safe form: w3lib's parsing costs more than
@@ -283,7 +275,11 @@ def _q(value) -> str:
     """A value from a record as JSON text (ensure_ascii off, as stix2 writes)."""
     if type(value) is str:
         return encode_basestring(value)
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODE(value)
+
+
+# json.dumps(value, ensure_ascii=False), its encoder made once.
+_ENCODE = encode_function(json.JSONEncoder(ensure_ascii=False))
 
 
 def _text(kind: str, fields: list[tuple[str, str]]) -> str:
@@ -313,21 +309,25 @@ def _phone_text(r: dict, phone_id: str) -> str:
     return _text("phone-number", fields)
 
 
+def _template(kind: str, fields: list[tuple[str, str | None]]) -> str:
+    """`_text` of an object with these fields as a str.format template: a field's
+    JSON text given here is written as it is, each None is a `{}` for its value,
+    in order. A pair's objects are made of these (one format call, not a list of
+    fields joined): tests/test_exports_fast.py holds them to stix2's."""
+    made = _text(kind, [(k, "\x00" if v is None else v) for k, v in fields])
+    return made.replace("{", "{{").replace("}", "}}").replace("\x00", "{}")
+
+
 def _claims(
     r: dict, brand: str, actor_id: str, first, last, url_value: str, revoked: bool = False
-) -> tuple[list, str, list[str]]:
-    """The fields every object of the pair's starts with, its indicator's id, and the
-    indicator and its `indicates` relationship."""
+) -> tuple[tuple[str, str], str, list[str]]:
+    """The `created` and `modified` of every object of the pair's, its indicator's id,
+    and the indicator and its `indicates` relationship."""
     pair = (r["domain"], r["phone"])
     reasons = r.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
-    common = [
-        ("created_by_ref", _PRODUCER),
-        ("created", encode_basestring(_ts(first, ms=True))),
-        ("modified", encode_basestring(_ts(last, ms=True))),
-    ]
-    end = [("revoked", "true")] if revoked else []
+    made = (encode_basestring(_ts(first, ms=True)), encode_basestring(_ts(last, ms=True)))
     indicator_id = _stable_id("indicator", *pair)
     name = f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}"
     description = (
@@ -337,33 +337,21 @@ def _claims(
     # Made of an escaped string literal (`_pattern_string`), so valid by
     # construction: stix2 checks it with its pattern parser in the tests.
     pattern = f"[url:value = {_pattern_string(url_value)}]"
-    indicator = _text(
-        "indicator",
-        [
-            ("id", encode_basestring(indicator_id)),
-            *common,
-            ("name", encode_basestring(name)),
-            ("description", encode_basestring(description)),
-            ("indicator_types", _MALICIOUS),
-            ("pattern", encode_basestring(pattern)),
-            ("pattern_type", '"stix"'),
-            ("pattern_version", '"2.1"'),
-            ("valid_from", encode_basestring(_ts(first))),
-            *end,
-        ],
+    indicator = _INDICATOR[revoked].format(
+        encode_basestring(indicator_id),
+        *made,
+        encode_basestring(name),
+        encode_basestring(description),
+        encode_basestring(pattern),
+        encode_basestring(_ts(first)),
     )
-    indicates = _text(
-        "relationship",
-        [
-            ("id", encode_basestring(_stable_id("relationship", "indicates", *pair))),
-            *common,
-            ("relationship_type", '"indicates"'),
-            ("source_ref", encode_basestring(indicator_id)),
-            ("target_ref", encode_basestring(actor_id)),
-            *end,
-        ],
+    indicates = _INDICATES[revoked].format(
+        encode_basestring(_stable_id("relationship", "indicates", *pair)),
+        *made,
+        encode_basestring(indicator_id),
+        encode_basestring(actor_id),
     )
-    return common, indicator_id, [indicator, indicates]
+    return made, indicator_id, [indicator, indicates]
 
 
 _MALICIOUS = f'[\n{_I3}"malicious-activity"\n{_I2}]'
@@ -381,6 +369,84 @@ _PRODUCER_TEXT = _text(
         ("identity_class", '"system"'),
     ],
 )
+# The fields every object of a pair's starts with: id, then these (the producer's
+# ref, `created` and `modified`); `revoked` ends a withdrawn one.
+_COMMON: list[tuple[str, str | None]] = [
+    ("id", None),
+    ("created_by_ref", _PRODUCER),
+    ("created", None),
+    ("modified", None),
+]
+_REVOKED: list[tuple[str, str | None]] = [("revoked", "true")]
+_INDICATOR = {
+    revoked: _template(
+        "indicator",
+        [
+            *_COMMON,
+            ("name", None),
+            ("description", None),
+            ("indicator_types", _MALICIOUS),
+            ("pattern", None),
+            ("pattern_type", '"stix"'),
+            ("pattern_version", '"2.1"'),
+            ("valid_from", None),
+            *(_REVOKED if revoked else []),
+        ],
+    )
+    for revoked in (False, True)
+}
+_INDICATES = {
+    revoked: _template(
+        "relationship",
+        [
+            *_COMMON,
+            ("relationship_type", '"indicates"'),
+            ("source_ref", None),
+            ("target_ref", None),
+            *(_REVOKED if revoked else []),
+        ],
+    )
+    for revoked in (False, True)
+}
+_OBSERVED = {
+    evidence: _template(
+        "observed-data",
+        [
+            *_COMMON,
+            ("first_observed", None),
+            ("last_observed", None),
+            ("number_observed", "1"),
+            ("object_refs", None),
+            *([("external_references", None)] if evidence else []),
+        ],
+    )
+    for evidence in (False, True)
+}
+_WHERE_SIGHTED = _strings([PRODUCER_ID])
+_SIGHTING = _template(
+    "sighting",
+    [
+        *_COMMON,
+        ("first_seen", None),
+        ("last_seen", None),
+        ("sighting_of_ref", None),
+        ("observed_data_refs", None),
+        ("where_sighted_refs", _WHERE_SIGHTED),
+    ],
+)
+_SIGHTING_REVOKED = _template(
+    "sighting",
+    [
+        *_COMMON,
+        ("first_seen", None),
+        ("last_seen", None),
+        ("sighting_of_ref", None),
+        ("where_sighted_refs", _WHERE_SIGHTED),
+        *_REVOKED,
+    ],
+)
+_URL = _template("url", [("id", None), ("value", None)])
+_DOMAIN = _template("domain-name", [("id", None), ("value", None)])
 
 
 def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) -> list[str]:
@@ -396,43 +462,45 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     made = []
     if url_id not in seen:
         seen.add(url_id)
-        made.append(_text("url", [("id", f'"{url_id}"'), ("value", _q(url_value))]))
+        made.append(_URL.format(f'"{url_id}"', _q(url_value)))
     if domain_id and domain_id not in seen:
         seen.add(domain_id)
-        made.append(_text("domain-name", [("id", f'"{domain_id}"'), ("value", _q(r["domain"]))]))
+        made.append(_DOMAIN.format(f'"{domain_id}"', _q(r["domain"])))
     if phone_id not in seen:
         seen.add(phone_id)
         made.append(_phone_text(r, phone_id))
-    common, indicator_id, claims = _claims(r, brand, actor_id, first, last, url_value)
+    times, indicator_id, claims = _claims(r, brand, actor_id, first, last, url_value)
     made += claims
     pair = (r["domain"], r["phone"])
     observed_id = _stable_id("observed-data", *pair)
     first_ts, last_ts = encode_basestring(_ts(first)), encode_basestring(_ts(last))
-    observed = [
-        ("id", f'"{observed_id}"'),
-        *common,
-        ("first_observed", first_ts),
-        ("last_observed", last_ts),
-        ("number_observed", "1"),
-        ("object_refs", _strings([i for i in (url_id, domain_id, phone_id) if i])),
-        *_evidence(r),
-    ]
-    made.append(_text("observed-data", observed))
-    sighting = [
-        ("id", f'"{_stable_id("sighting", *pair)}"'),
-        *common,
-        ("first_seen", first_ts),
-        ("last_seen", last_ts),
-        ("sighting_of_ref", f'"{indicator_id}"'),
-        ("observed_data_refs", _strings([observed_id])),
-        ("where_sighted_refs", _strings([PRODUCER_ID])),
-    ]
-    made.append(_text("sighting", sighting))
+    evidence = _evidence(r)
+    made.append(
+        _OBSERVED[bool(evidence)].format(
+            f'"{observed_id}"',
+            *times,
+            first_ts,
+            last_ts,
+            _strings([i for i in (url_id, domain_id, phone_id) if i]),
+            *evidence,
+        )
+    )
+    made.append(
+        _SIGHTING.format(
+            f'"{_stable_id("sighting", *pair)}"',
+            *times,
+            first_ts,
+            last_ts,
+            f'"{indicator_id}"',
+            _strings([observed_id]),
+        )
+    )
     return made
 
 
-def _evidence(r: dict) -> list[tuple[str, str]]:
-    """The page's WARC record as an external reference (the same one every export cites)."""
+def _evidence(r: dict) -> list[str]:
+    """The page's WARC record as an external reference (the same one every export
+    cites): the `external_references` field's JSON text, if there is a record."""
     if not r.get("warc_record_id"):
         return []
     description = f"WARC file {r.get('warc_file')}, payload SHA-256 {r.get('payload_sha256')}"
@@ -441,7 +509,7 @@ def _evidence(r: dict) -> list[tuple[str, str]]:
         f'{_I4}"description": {encode_basestring(description)},\n'
         f'{_I4}"external_id": {_q(r["warc_record_id"])}\n{_I3}}}'
     )
-    return [("external_references", f"[\n{reference}\n{_I2}]")]
+    return [f"[\n{reference}\n{_I2}]"]
 
 
 def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
@@ -454,19 +522,17 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
     first = _when(r.get("first_seen"), now)
     last = max(_when(r.get("last_seen"), now), first)
     modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
-    common, indicator_id, claims = _claims(
+    times, indicator_id, claims = _claims(
         r, brand, actor_id, first, modified, _safe_url(r["url"]), revoked=True
     )
-    sighting = [
-        ("id", f'"{_stable_id("sighting", r["domain"], r["phone"])}"'),
-        *common,
-        ("first_seen", encode_basestring(_ts(first))),
-        ("last_seen", encode_basestring(_ts(last))),
-        ("sighting_of_ref", f'"{indicator_id}"'),
-        ("where_sighted_refs", _strings([PRODUCER_ID])),
-        ("revoked", "true"),
-    ]
-    return [*claims, _text("sighting", sighting)]
+    sighting = _SIGHTING_REVOKED.format(
+        f'"{_stable_id("sighting", r["domain"], r["phone"])}"',
+        *times,
+        encode_basestring(_ts(first)),
+        encode_basestring(_ts(last)),
+        f'"{indicator_id}"',
+    )
+    return [*claims, sighting]
 
 
 def write_stix(records: Iterable[dict], out: IO[str]) -> int:

@@ -35,6 +35,7 @@ from typing import IO
 
 from crawler import storage
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
+from crawler.exports.rowtext import encode_function
 from crawler.risk import RISK_ORDER
 
 XARF_VERSION = "4.0.0"
@@ -168,6 +169,10 @@ def reports(records: list[dict], files: EvidenceFiles | None = None) -> list[dic
     return [report(d, pairs, files, who) for d, pairs in sorted(by_site.items())]
 
 
+# json.dumps(report, ensure_ascii=False), its encoder made once.
+_ENCODE = encode_function(json.JSONEncoder(ensure_ascii=False))
+
+
 def write_xarf(
     records: Iterable[dict],
     out: IO[str],
@@ -188,8 +193,7 @@ def write_xarf(
     files = files or EvidenceFiles(None)
     who = reporter()
     n = 0
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps's, made once
     for domain, pairs in groupby(_reportable(records), key=lambda r: r["domain"]):
-        out.write(encode(report(domain, list(pairs), files, who)) + "\n")
+        out.write(_ENCODE(report(domain, list(pairs), files, who)) + "\n")
         n += 1
     return n
