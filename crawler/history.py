@@ -186,12 +186,16 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     pairs = storage.stored_pairs(db, run_phones, set())
     scorer = _Scorer(_context(db, run_phones, {r["domain"] for r in pairs}, at))
     before = storage.pairs_before(db, run_id)
-    run_ids = storage.run_pair_ids(db, run_id)
+    # The run's pairs, (domain, phone) → id (a pair's id is made of its domain and phone).
+    seen = storage.run_pairs(db, run_id)
+    pair_ids = {(r["domain"], r["phone"]): r["id"] for r in pairs}
+    pair_ids = {k: i for k, i in pair_ids.items() if k in seen}
+    run_ids = set(pair_ids.values())
     page_facts = {r["id"]: r["facts"] for r in pairs if r["id"] in run_ids}
     for i, old in before.items():  # a pair whose save kept its verdict: the page it showed
         if old["page"] is not None and page_facts.get(i) == old["facts"]:
             page_facts[i] = old["page"]
-    kept = {i: _restored(i, before[i]) for i in _unchanged(pairs, before, scorer.c)}
+    kept = {i: _restored(i, before[i]) for i in _unchanged(pairs, before, scorer)}
     phones = {r["phone"] for r in pairs if r["id"] in run_ids and r["id"] not in kept}
     phones |= storage.aged_out_phones(db, run_id, when, RECENT_DAYS) - run_phones
     phones |= run_phones - {r["phone"] for r in pairs}  # numbers without a scored pair
@@ -215,7 +219,7 @@ def rescore_run(db: Database, run_id: int, at: str | None = None) -> dict:
     sites = _site_verdicts(pairs + site_pairs, domains, known)
     sightings = storage.stored_sightings(db, run_phones, set(), run_id=run_id)
     final = {r["id"]: r for r in pair_rows + restored if r["id"] in page_facts}
-    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts)
+    sighting_rows = _sighting_rows(db, sightings, scorer, numbers, final, page_facts, pair_ids)
     with db.atomic():
         stored = {r["id"]: {**r, "facts": r["stored_facts"]} for r in pairs}
         storage.save_verdicts(db, "site_numbers", pair_rows + restored, stored | as_stored)
@@ -243,6 +247,7 @@ class _Scorer:
         self.c = c
         self.done: dict[str, tuple] = {}  # stored facts → (Facts, Verdict, JSON)
         self.built: dict[str, Facts] = {}  # stored facts → Facts with history, not scored
+        self.parsed: dict[str, dict] = {}  # stored facts → their JSON read (`_unchanged`)
 
     def add_history(self, db: Database, phones: set[str], domains: set[str]) -> None:
         """The history of more numbers and sites (those of the numbers aged out)."""
@@ -254,7 +259,8 @@ class _Scorer:
     def with_history(self, stored: str) -> Facts:
         f = self.built.get(stored)
         if f is None:
-            f = self.built[stored] = _with_history(Facts.from_dict(json.loads(stored)), self.c)
+            facts = self.parsed.pop(stored, None) or json.loads(stored)
+            f = self.built[stored] = _with_history(Facts.from_dict(facts), self.c)
         return f
 
     def score(self, row: dict) -> dict:
@@ -317,23 +323,26 @@ def _same_history(f: Facts, c: dict) -> bool:
     return _on_scene(h, days=False) == _on_scene(f.__dict__, days=False)
 
 
-def _unchanged(pairs: list[dict], before: dict, c: dict) -> set[str]:
+def _unchanged(pairs: list[dict], before: dict, scorer: _Scorer) -> set[str]:
     """The run's pairs saved again with the very facts they had (history included,
     the ages aside, unless a reason gives them: `_on_scene`): their verdict stays
     what it was. (Compared as stored: a fact written out where the other leaves
-    it to its default counts as a change, and the pair is scored.)"""
+    it to its default counts as a change, and the pair is scored.) The facts of a
+    pair that changed are kept read for `scorer`, which scores it next."""
     kept = set()
     for r in pairs:
         old = before.get(r["id"])
         if old is None or not old["facts"]:
             continue
-        was = json.loads(old["facts"])
-        new = was if r["facts"] == old["facts"] else json.loads(r["facts"])
-        h = _history(new.get("phone"), new.get("domain"), c)
+        was = new = json.loads(old["facts"])
+        if r["facts"] != old["facts"]:
+            new = scorer.parsed[r["facts"]] = json.loads(r["facts"])
+            if _page_facts(was) != _page_facts(new):
+                continue
+        h = _history(new.get("phone"), new.get("domain"), scorer.c)
         if _on_scene(h) != _on_scene(was) or any(was.get(k) != h[k] for k in _HISTORY):
             continue
-        if _page_facts(was) == _page_facts(new):
-            kept.add(r["id"])
+        kept.add(r["id"])
     return kept
 
 
@@ -367,14 +376,14 @@ def _restored(pair_id: str, old: dict) -> dict:
     }
 
 
-def _sighting_rows(db, sightings, scorer, numbers, final, page_facts) -> list[dict]:
+def _sighting_rows(db, sightings, scorer, numbers, final, page_facts, pair_ids) -> list[dict]:
     """The run's sightings: a sighting that shows the very page facts its pair was
     saved with in this run (`page_facts`) takes the pair's verdict as written
     (`final`: scored with the same facts and number, or kept); the rest (a pair seen
-    on several pages) are scored."""
+    on several pages) are scored. `pair_ids`: (domain, phone) → the run's pair id."""
     rows, scored = [], []
     for s in sightings:
-        pair_id = storage.key(s["domain"], s["phone"])
+        pair_id = pair_ids.get((s["domain"], s["phone"]))
         pair = final.get(pair_id)
         if pair is not None and s["facts"] == page_facts.get(pair_id):
             rows.append({k: pair[k] for k in _SIGHTING_VERDICT} | {"id": s["id"]})

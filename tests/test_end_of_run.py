@@ -20,6 +20,7 @@ from test_history_incremental import SCAM_FACTS, db, full_rescore_of, num, run, 
 from crawler import history, storage
 from crawler.scoring import Facts, score
 from crawler.scoring.verdicts import pair_before_number, pair_with_number
+from crawler.storage.connection import WRITER_CACHE_KIB
 
 DAY = "2026-11-{:02d}T08:00:00+00:00"
 HIGH_FACTS = {**SCAM_FACTS, "remote_tool": "AnyDesk"}  # a number shown so is high
@@ -390,3 +391,65 @@ def test_the_cycle_collector_is_off_during_the_end_of_a_run_only(monkeypatch, en
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def _stored_verdicts(d) -> list:
+    return [
+        d.execute(f"select * from {table} order by rowid").fetchall()
+        for table in ("site_numbers", "numbers", "sites", "sightings")
+    ]
+
+
+def test_the_end_of_a_run_writes_its_verdicts_without_a_savepoint():
+    """The end's writes join its transaction (`storage.in_transaction`) instead of
+    nesting a savepoint in it: SQLite copies every page a savepoint changes into a
+    sub-journal file, and under the change-tracking trigger each updated row's pages
+    again (docs/SCALE.md)."""
+    d = db()
+    a, b = num(1), num(2)
+    run(d, DAY.format(1), [("s1.nl", a, {}), ("s2.nl", a, {}), ("s3.nl", b, {})])
+    statements: list[str] = []
+    d.conn.set_trace_callback(statements.append)
+    run(d, DAY.format(2), [("s1.nl", a, HIGH_FACTS), ("s2.nl", a, {})])  # b is gone
+    d.conn.set_trace_callback(None)
+    writes = [s for s in statements if re.match(r"update \[(site_numbers|numbers|sites)\]", s)]
+    assert writes and any(s.startswith("update presence set gone_run") for s in statements)
+    assert not [s for s in statements if s.upper().startswith("SAVEPOINT")]
+    assert verdicts(d) == full_rescore_of(d, DAY.format(2))
+
+
+def test_an_end_of_a_run_that_fails_while_writing_leaves_every_verdict_as_saved(monkeypatch):
+    """Without savepoints the end's writes are still all or nothing: a failure after
+    the pairs were written and before the sightings takes the pairs' back too."""
+    d = db()
+    a = num(1)
+    run(d, DAY.format(1), [("s1.nl", a, {}), ("s2.nl", a, {})])
+    rid = storage.start_run(d, "p")
+    see(d, rid, "s1.nl", a, DAY.format(2), **HIGH_FACTS)
+    see(d, rid, "s2.nl", a, DAY.format(2))
+    saved = _stored_verdicts(d)
+    real = storage.save_verdicts
+
+    def failing(db_, table, rows, stored=None):
+        if table == "sightings":
+            raise ZeroDivisionError
+        return real(db_, table, rows, stored)
+
+    monkeypatch.setattr(storage, "save_verdicts", failing)
+    with pytest.raises(ZeroDivisionError):
+        history.close_run(d, rid, {}, at=DAY.format(2))
+    assert not d.conn.in_transaction
+    assert _stored_verdicts(d) == saved
+
+
+def test_the_connection_that_writes_a_run_keeps_its_temporary_files_in_memory(tmp_path):
+    """The writer's statement journals (every UPDATE under a trigger that writes keeps
+    one) and temporary tables stay in memory instead of a temporary file, which was
+    written a few pages a row at the end of a run (docs/SCALE.md); a reader's
+    connection keeps SQLite's defaults."""
+    reader = storage.open_db(tmp_path / "w.db")
+    assert reader.execute("pragma temp_store").fetchone()[0] == 0
+    writer = storage.open_db(tmp_path / "w.db")
+    storage.start_run(writer, "p")
+    assert writer.execute("pragma temp_store").fetchone()[0] == 2  # MEMORY
+    assert writer.execute("pragma cache_size").fetchone()[0] == -WRITER_CACHE_KIB

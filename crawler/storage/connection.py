@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,8 +70,30 @@ WRITER_CACHE_KIB = 256 * 1024
 
 
 def writer_cache(db: Database) -> None:
-    """Give the connection that writes a run (the store) a page cache to match."""
+    """Give the connection that writes a run (the store) a page cache to match, and its
+    temporary files in memory: a statement's journal (a trigger that writes, as the
+    change tracking's do, makes every UPDATE keep one) spilled into a temporary file
+    past 64 KiB and was written there, a few pages a row, at every row the end of a
+    run rewrites (docs/SCALE.md)."""
     db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+    db.execute("PRAGMA temp_store = MEMORY")
+
+
+@contextmanager
+def in_transaction(db: Database) -> Iterator[None]:
+    """A transaction for a batch of writes: the caller's when one is open (its commit or
+    rollback takes the batch with the rest), its own otherwise; never a savepoint.
+
+    SQLite copies every page a savepoint changes into a sub-journal, a temporary
+    file past 64 KiB, and, under a trigger that writes (the change tracking of
+    schema 0024), each updated row's pages again, for the statement: inside
+    sqlite-utils' nested `atomic()` the end of a run's 20,000 pair updates cost
+    twice their own time (docs/SCALE.md)."""
+    if db.conn.in_transaction:
+        yield
+    else:
+        with db.atomic():
+            yield
 
 
 def now() -> str:

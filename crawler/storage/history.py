@@ -10,8 +10,7 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from crawler.storage.connection import _chunks, _dicts, now
-from crawler.storage.connection import key as pair_key
+from crawler.storage.connection import _chunks, _dicts, in_transaction, now
 from crawler.storage.facts import facts_field
 
 # An analyst's action and the status it gives (crawler.triage records them).
@@ -86,10 +85,10 @@ def pairs_before(db: Database, run_id: int) -> dict[str, dict]:
     return {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
 
 
-def run_pair_ids(db: Database, run_id: int) -> set[str]:
-    """The ids of the (site, number) pairs a run saw."""
+def run_pairs(db: Database, run_id: int) -> set[tuple[str, str]]:
+    """The (site, number) pairs a run saw: (domain, phone) each."""
     rows = db.execute("select distinct domain, phone from sightings where run_id = ?", [run_id])
-    return {pair_key(d, p) for d, p in rows}
+    return set(rows)
 
 
 def run_domains_all(db: Database, run_id: int) -> set[str]:
@@ -221,7 +220,7 @@ def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, 
 
 
 def mark_gone(db: Database, profile: str, run_id: int, keys: list[tuple[str, str]]) -> None:
-    with db.atomic():
+    with in_transaction(db):
         db.conn.executemany(
             "update presence set gone_run = ? where profile = ? and kind = ? and key = ?",
             [(run_id, profile, kind, k) for kind, k in keys],

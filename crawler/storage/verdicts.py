@@ -9,7 +9,7 @@ import json
 
 from sqlite_utils import Database
 
-from crawler.storage.connection import now
+from crawler.storage.connection import in_transaction, now
 from crawler.storage.facts import _json, facts_field, facts_json
 from crawler.storage.history import with_pair_keys
 
@@ -174,7 +174,7 @@ def save_verdicts(db: Database, table: str, rows: list[dict], stored: dict | Non
                 continue
         batches.setdefault(tuple(values), []).append([*values.values(), row[pk]])
         written += 1
-    with db.atomic():
+    with in_transaction(db):
         for columns, params in batches.items():
             sets = ", ".join(f"[{c}] = ?" for c in columns)
             db.conn.executemany(f"update [{table}] set {sets} where [{pk}] = ?", params)
