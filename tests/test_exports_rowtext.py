@@ -307,7 +307,7 @@ def test_a_misp_numbers_object_as_text_is_the_object_encoded(monkeypatch):
                     counter = itertools.count()
                     monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
                     if how == "dict":
-                        made.append(misp._JSON(number.as_misp(spool)))
+                        made.append(misp._JSON(_reference_object(number, spool)))
                     else:
                         made.append(number.text(spool))
                 assert made[0] == made[1]
@@ -342,3 +342,54 @@ def _reference_attributes(r: dict, files) -> list[dict]:
         if found is not None:
             out.append(_attachment(found, where, pair_tags(r)))
     return out
+
+
+def _reference_object(self, spool) -> dict:
+    """A number's MISP object as a dict, as crawler.exports.misp made it before it wrote
+    it as text (`misp._Number.text`)."""
+    from crawler.exports.misp import (
+        _number_parts,
+        _pair_tags,
+        _reasons,
+        _template,
+        _uuid4,
+        _when,
+    )
+
+    header, per = _template()
+    r = spool.get(self.first) if type(self.first) is int else self.first
+    attributes = [
+        {
+            "uuid": _uuid4(),
+            "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
+            "object_relation": "phone-number",
+            "value": r["phone"],
+            **per["phone-number"],
+            "to_ids": r.get("status") != "dismissed",
+        }
+    ]
+    for relation, value in _number_parts(r):
+        attributes.append(
+            {"uuid": _uuid4(), "object_relation": relation, "value": value} | per[relation]
+        )
+    first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
+    seen = {"first_seen": first.isoformat()} if first else {}
+    if last and (not first or last >= first):
+        seen["last_seen"] = last.isoformat()
+    return {
+        **header,
+        "uuid": self.uuid,
+        "comment": _reasons(r),
+        **seen,
+        "ObjectReference": [
+            {
+                "uuid": _uuid4(),
+                "object_uuid": self.uuid,
+                "referenced_uuid": ref,
+                "relationship_type": "seen-on",
+                "comment": comment,
+            }
+            for ref, comment in (spool.get(at) if type(at) is int else at for at in self.references)
+        ],
+        "Attribute": attributes,
+    }

@@ -223,51 +223,12 @@ class _Number:
     first: dict | int
     references: list[tuple | int] = field(default_factory=list)
 
-    def as_misp(self, spool: Spool) -> dict:
-        header, per = _template()
-        r = spool.get(self.first) if type(self.first) is int else self.first
-        attributes = [
-            {
-                "uuid": _uuid4(),
-                "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
-                "object_relation": "phone-number",
-                "value": r["phone"],
-                **per["phone-number"],
-                "to_ids": r.get("status") != "dismissed",
-            }
-        ]
-        for relation, value in _number_parts(r):
-            attributes.append(
-                {"uuid": _uuid4(), "object_relation": relation, "value": value} | per[relation]
-            )
-        first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
-        seen = {"first_seen": first.isoformat()} if first else {}
-        if last and (not first or last >= first):
-            seen["last_seen"] = last.isoformat()
-        return {
-            **header,
-            "uuid": self.uuid,
-            "comment": _reasons(r),
-            **seen,
-            "ObjectReference": [
-                {
-                    "uuid": _uuid4(),
-                    "object_uuid": self.uuid,
-                    "referenced_uuid": ref,
-                    "relationship_type": "seen-on",
-                    "comment": comment,
-                }
-                for ref, comment in (
-                    spool.get(at) if type(at) is int else at for at in self.references
-                )
-            ],
-            "Attribute": attributes,
-        }
-
     def text(self, spool: Spool) -> str:
-        """`as_misp` as the event's JSON text, written as text (a delta writes
-        thousands of numbers; tests/test_exports_rowtext.py holds the two to the same
-        text, uuids drawn in the same order)."""
+        """The number's `phone-number` object as the event's JSON text: its number and
+        parts (`_number_parts`) as attributes, a `seen-on` reference to each of its
+        pairs' URL attributes. Written as text, not made as dicts and encoded (a
+        delta writes thousands of numbers): tests/test_exports_rowtext.py holds it to
+        the object's dict encoded (`_reference_object` there)."""
         r = spool.get(self.first) if type(self.first) is int else self.first
         tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
         attributes = [
@@ -304,7 +265,7 @@ _PHONE_FIELDS = {
 
 @functools.lru_cache(maxsize=4096)
 def _object_seen_text(first_seen: str | None, last_seen: str | None) -> str:
-    """A number's object's first_seen and last_seen (as `as_misp` makes them) as the JSON
+    """A number's object's first_seen and last_seen (from its first pair's) as the JSON
     text of its fields after a comma."""
     first, last = _when(first_seen), _when(last_seen)
     seen = {"first_seen": first.isoformat()} if first else {}
