@@ -711,3 +711,34 @@ def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
             assert written and len(gets) == len(written), (name, fmt)
     monkeypatch.undo()
     assert check_all(db, monkeypatch, recipients=("regulator", "hosting"))["regulator", "stix"]
+
+
+def test_a_group_of_pages_decodes_only_the_reasons_it_reads(db, monkeypatch):
+    """The regulator's rows need no site's reasons, hosting's neither the number's nor
+    the pair's (but in STIX, MISP, XARF, whose writers read the pair's): a delta
+    written out decodes only those it reads (`core._decoded`), and its bytes are the
+    full scan's."""
+    crawl(db, 0, range(0, 8))
+    check_all(db, monkeypatch, recipients=("regulator", "hosting"))
+    crawl(db, 1, range(4, 12))
+    decoded = []
+    made = core._export_row
+
+    def spy(raw, decisions, decode=core.REASONS_FIELDS):
+        decoded.append(decode)
+        return made(raw, decisions, decode)
+
+    monkeypatch.setattr(core, "_export_row", spy)
+    cases = [
+        ("regulator", "jsonl", {"reasons", "number_reasons"}),
+        ("regulator", "stix", {"reasons", "number_reasons"}),
+        ("hosting", "csv", {"site_reasons"}),
+        ("hosting", "xarf", {"reasons", "site_reasons"}),
+    ]
+    for name, fmt, read in cases:
+        decoded.clear()
+        floor = default_floor(PRESETS[name], fmt)
+        write_export(db, PRESETS[name], fmt, io.BytesIO(), since="last", min_risk=floor)
+        assert decoded and set(decoded) == {frozenset(read)}, (name, fmt)
+    monkeypatch.undo()
+    assert check_all(db, monkeypatch, recipients=("regulator", "hosting"))["regulator", "jsonl"]

@@ -86,3 +86,4 @@ mtime_ns
 # STIX bundles made of stix2's own objects, each parsed and checked: the reference the
 # tests hold the written bundles to (crawler/exports/stix.py writes them without stix2).
 bundle
+row_factory  # read by sqlite3 from a cursor (storage.reads.sightings_for_export)

@@ -180,11 +180,13 @@ def iter_pair_rows(
     seen_in_run: int | None = None,
     by_site: bool = False,
     only: list[int] | None = None,
+    decode: frozenset[str] = REASONS_FIELDS,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
     `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
-    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`)."""
+    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`);
+    `decode`: the reasons fields decoded (`_export_row`: the others are None)."""
     decisions = storage.latest_decisions(db)
     for raw in _raw_pair_rows(
         db,
@@ -196,7 +198,7 @@ def iter_pair_rows(
         by_site=by_site,
         only=only,
     ):
-        yield _export_row(raw, decisions)
+        yield _export_row(raw, decisions, decode)
 
 
 def _raw_pair_rows(db: Database, **kw):
@@ -355,6 +357,7 @@ def sighting_rows(
     by: str = "pair",
     only: list[int] | None = None,
     of: tuple[str, list[str]] | None = None,
+    decode: frozenset[str] = REASONS_FIELDS,
 ) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
@@ -374,6 +377,7 @@ def sighting_rows(
             by=by,
             only=only,
             by_site=True,
+            decode=decode,
         ),
         key=_site_order,
     )
@@ -448,6 +452,8 @@ def _distinct(values: list) -> list:
         else:
             flat.append(value)
     present = [v for v in flat if v is not None and v != ""]
+    if len(present) < 2:  # a group of one row: nothing to merge or order
+        return present
     if all(type(v) is str for v in present):  # text (most columns): itself, sorted
         return sorted(set(present))
     seen: dict = {}
@@ -457,12 +463,14 @@ def _distinct(values: list) -> list:
     found = list(seen.values())
     try:
         return sorted(found)
-    except TypeError:
-        return sorted(found, key=lambda v: json.dumps(v, sort_keys=True))
+    except TypeError:  # objects: by their JSON, json.dumps(v, sort_keys=True)
+        return sorted(found, key=_SORT_KEY_JSON.encode)
 
 
-# json.dumps(v, sort_keys=True, default=str): one encoder, not one made per value.
+# json.dumps(v, sort_keys=True, default=str) and json.dumps(v, sort_keys=True): one
+# encoder each, not one made per value.
 _SORTED_JSON = json.JSONEncoder(sort_keys=True, default=str)
+_SORT_KEY_JSON = json.JSONEncoder(sort_keys=True)
 
 # The rules that pick one of a group's values, and the order of those ranked.
 _PICKED = {"min": None, "max": None, "max-risk": RISK_ORDER, "status": STATUS_ORDER}
@@ -630,6 +638,9 @@ def _anchored_items(
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
     part_of, whole = _item_rows(preset, skip), _item_rows(preset)
+    # Written out (`spool`): only what is written is read; the items made whole keep
+    # their pairs' rows as every other export makes them.
+    decode = _decoded(preset, fmt) if spool is not None else REASONS_FIELDS
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -640,6 +651,7 @@ def _anchored_items(
             include_dismissed=True,
             by=preset.verdict,
             only=storage.pairs_of(db, anchor, chunk),
+            decode=decode,
             **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
         )
         groups: tuple[dict, dict] = ({}, {})  # live, dismissed
@@ -667,6 +679,20 @@ def _anchored_items(
                         _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
+
+
+def _decoded(preset: Preset, fmt: str) -> frozenset[str]:
+    """The reasons fields (`rowtext.REASONS_FIELDS`) a grouped export reads of its rows:
+    those its columns, filter, groups, key, order and rules name, and the pair's own
+    in a format of pairs (their writers read no number's or site's reasons:
+    tests/test_exports_rowtext.py). A row decodes only those (`_export_row`)."""
+    read = {*preset.columns, *preset.where, *preset.group_by, *preset.key}
+    read |= {spec.lstrip("-") for spec in preset.order_by}
+    for rule in preset.aggregate.values():
+        read |= set(_rule_fields(rule.partition(":")[2]))
+    if fmt in PAIR_FORMATS:
+        read.add("reasons")
+    return REASONS_FIELDS & read
 
 
 def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
@@ -1157,7 +1183,7 @@ def _stream_pairs(
             elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield made.item(row)
+            yield made.item(raw, row)
 
     _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
     return ledger
