@@ -167,6 +167,12 @@ def test_stable_ids_are_version_4_uuids_of_the_digest(parts):
     assert stix._stable_id("indicator", *parts) == want
 
 
+@given(domain=st.none() | st.text(), phone=st.text())
+def test_a_pairs_ids_are_its_stable_ids(domain, phone):
+    assert stix._pair_id("sighting", domain, phone) == stix._stable_id("sighting", domain, phone)
+    assert stix._phone_id(phone) == stix._stable_id("phone-number", phone)
+
+
 def test_misp_uuids_are_random_version_4():
     made = {misp._uuid4() for _ in range(1000)}
     assert len(made) == 1000

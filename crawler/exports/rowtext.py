@@ -330,6 +330,8 @@ def csv_line(cells: list[str]) -> str | None:
         return joined + "\n"
     if "\r" in joined:
         return None
+    if '"' not in joined and "\n" not in joined:  # only commas: no quote to double
+        return ",".join([f'"{c}"' if "," in c else c for c in cells]) + "\n"
     quoted = [
         '"' + c.replace('"', '""') + '"' if ("," in c or '"' in c or "\n" in c) else c
         for c in cells

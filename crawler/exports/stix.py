@@ -148,6 +148,18 @@ def _stable_id(kind: str, *parts) -> str:
     return f"{kind}--{uuid_text(digest, 4)}"
 
 
+def _pair_id(kind: str, domain, phone) -> str:
+    """`_stable_id(kind, domain, phone)` without its list (a pair takes three)."""
+    digest = hashlib.sha256(f"{kind}\x1f{domain!s}\x1f{phone!s}".encode()).hexdigest()
+    return f"{kind}--{uuid_text(digest, 4)}"
+
+
+@functools.lru_cache(maxsize=32768)
+def _phone_id(phone: str) -> str:
+    """A number's `phone-number` id (`_stable_id`), made once per number."""
+    return _stable_id("phone-number", phone)
+
+
 @functools.lru_cache(maxsize=4096)
 def _when(value: str | None, fallback: datetime) -> datetime:
     return storage.parse_time(value) or fallback
@@ -328,7 +340,7 @@ def _claims(
     if isinstance(reasons, str):
         reasons = [reasons]
     made = (encode_basestring(_ts(first, ms=True)), encode_basestring(_ts(last, ms=True)))
-    indicator_id = _stable_id("indicator", *pair)
+    indicator_id = _pair_id("indicator", *pair)
     name = f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}"
     description = (
         f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
@@ -458,7 +470,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     url_id = _sco_id("url", url_value)
     # A card without a website (issue 16) has no site: no domain-name observable.
     domain_id = _sco_id("domain-name", r["domain"]) if r["domain"] else None
-    phone_id = _stable_id("phone-number", r["phone"])
+    phone_id = _phone_id(r["phone"])
     made = []
     if url_id not in seen:
         seen.add(url_id)
@@ -472,7 +484,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     times, indicator_id, claims = _claims(r, brand, actor_id, first, last, url_value)
     made += claims
     pair = (r["domain"], r["phone"])
-    observed_id = _stable_id("observed-data", *pair)
+    observed_id = _pair_id("observed-data", *pair)
     first_ts, last_ts = encode_basestring(_ts(first)), encode_basestring(_ts(last))
     evidence = _evidence(r)
     made.append(
@@ -487,7 +499,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     )
     made.append(
         _SIGHTING.format(
-            f'"{_stable_id("sighting", *pair)}"',
+            f'"{_pair_id("sighting", *pair)}"',
             *times,
             first_ts,
             last_ts,
@@ -526,7 +538,7 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
         r, brand, actor_id, first, modified, _safe_url(r["url"]), revoked=True
     )
     sighting = _SIGHTING_REVOKED.format(
-        f'"{_stable_id("sighting", r["domain"], r["phone"])}"',
+        f'"{_pair_id("sighting", r["domain"], r["phone"])}"',
         *times,
         encode_basestring(_ts(first)),
         encode_basestring(_ts(last)),
