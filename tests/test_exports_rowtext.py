@@ -198,24 +198,6 @@ def test_row_texts_are_the_fingerprint_and_line_of_the_decoded_row():
         }
 
 
-@pytest.mark.parametrize("fmt", ["stix", "misp", "xarf"])
-def test_the_pair_writers_read_no_numbers_or_sites_reasons(fmt):
-    """The streamed pair formats get rows without their number's and site's reasons
-    decoded: the writers must not read them."""
-    from crawler.exports import pair_writer
-    from crawler.exports.evidence_files import EvidenceFiles
-
-    db = seeded()
-    rows = sorted(iter_pair_rows(db, include_dismissed=True), key=lambda r: r["domain"] or "")
-    bare = [{**r, "number_reasons": None, "site_reasons": None} for r in rows]
-    made = []
-    for given_rows in (rows, bare):
-        out = io.StringIO()
-        pair_writer(fmt)(iter(given_rows), out, EvidenceFiles(None))
-        made.append(_same_ids(out.getvalue().encode()))
-    assert made[0] == made[1] and len(made[0]) > 100
-
-
 @settings(max_examples=400, deadline=None)
 @given(
     cells=st.lists(
