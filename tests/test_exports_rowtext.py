@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler import storage
-from crawler.exports import _JSONL
+from crawler.exports import _JSONL, _cell
 from crawler.exports.core import (
     _FINGERPRINT_JSON,
     _export_row,
@@ -36,6 +36,7 @@ from crawler.exports.rowtext import (
     encode_function,
     key_function,
     plain_reasons,
+    reasons_cell,
 )
 from crawler.storage.facts import _json
 
@@ -71,6 +72,10 @@ def test_plain_reasons_are_the_decoded_list_encoded(reasons):
     plain = plain_reasons(stored)
     if plain is not None:
         assert plain == json.dumps(json.loads(stored), ensure_ascii=False)
+    cell = reasons_cell(stored)
+    if cell is not None:
+        assert cell == _cell(json.loads(stored))
+    assert (cell is None) == (plain is None)
     if all(type(r) is str and r.isprintable() and '"' not in r and "\\" not in r for r in reasons):
         assert plain is not None  # the common shape is spliced, not decoded
 
@@ -81,6 +86,9 @@ def test_plain_reasons_of_any_text_are_its_list_or_nothing(stored):
     plain = plain_reasons(stored)
     if plain is not None:
         assert plain == json.dumps(json.loads(stored or "[]"), ensure_ascii=False)
+    cell = reasons_cell(stored)
+    if cell is not None:
+        assert cell == _cell(json.loads(stored or "[]"))
 
 
 @settings(max_examples=400, deadline=None)
@@ -236,3 +244,152 @@ def test_a_key_function_is_the_presets_item_key(values):
     row = dict(zip(names, values, strict=True))
     assert key_function(preset)(row) == preset.item_key(row)
     assert key_function(PRESETS["default"])(row) == PRESETS["default"].item_key(row)
+
+
+def test_a_misp_pairs_attributes_as_text_are_the_attributes_encoded(monkeypatch):
+    """The pair's attributes written as text are the attribute dicts as the event's
+    encoder writes them (uuids drawn in the same order), for every pair shape."""
+    import itertools
+
+    from crawler.exports import misp
+    from crawler.exports.evidence_files import EvidenceFiles
+
+    db = seeded()
+    _hard_reasons(db)
+    rows = list(iter_pair_rows(db, include_dismissed=True))
+    shapes = [
+        {"domain": None},
+        {"payload_sha256": None},
+        {"first_seen": None},
+        {"last_seen": "2000-01-01T00:00:00+00:00"},
+        {"url": 'http://x.example/"quoted"\\\\é', "brand": None, "risk": None, "status": None},
+    ]
+    rows += [{**rows[0], **shape} for shape in shapes]
+    for r in rows:
+        made = []
+        for how in ("dicts", "text"):
+            counter = itertools.count()
+            monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
+            if how == "dicts":
+                attributes = _reference_attributes(r, EvidenceFiles(None))
+                made.append((",\n".join(map(misp._JSON, attributes)), attributes[0]["uuid"]))
+            else:
+                made.append(misp._pair_text(r, EvidenceFiles(None)))
+        assert made[0] == made[1]
+
+
+def test_a_misp_numbers_object_as_text_is_the_object_encoded(monkeypatch):
+    """A number's object written as text is `as_misp` as the event's encoder writes it,
+    kept in memory or in the spool, live or dismissed, with and without its times."""
+    import itertools
+
+    from crawler.exports import misp
+    from crawler.exports.spool import Spool
+
+    db = seeded()
+    rows = list(iter_pair_rows(db, include_dismissed=True))
+    shapes = [
+        {},
+        {"status": "dismissed", "carrier": "KPN", "country": None},
+        {"first_seen": None},
+        {"last_seen": None},
+        {"last_seen": "2000-01-01T00:00:00+00:00"},
+        {"phone": "+5491123456789", "brand": None, "reasons": 'one "quoted"'},
+        {"phone": "not a number"},
+    ]
+    with Spool() as spool:
+        for r in [{**row, **shape} for row in rows for shape in shapes]:
+            first = {k: r.get(k) for k in misp._NUMBER_FIELDS}
+            for kept in (first, spool.put(first)):
+                number = misp._Number("object-uuid", kept, [("a", "c1"), spool.put(("b", "c\n2"))])
+                made = []
+                for how in ("dict", "text"):
+                    counter = itertools.count()
+                    monkeypatch.setattr(misp, "_uuid4", lambda c=counter: f"uuid-{next(c)}")
+                    if how == "dict":
+                        made.append(misp._JSON(_reference_object(number, spool)))
+                    else:
+                        made.append(number.text(spool))
+                assert made[0] == made[1]
+
+
+def _reference_attributes(r: dict, files) -> list[dict]:
+    """A pair's MISP attributes as dicts, as crawler.exports.misp made them before it
+    wrote them as text (`misp._pair_text`)."""
+    from crawler.exports.misp import _attachment, _attribute, _pair_tags, _seen, pair_tags
+
+    live = r.get("status") != "dismissed"
+    tags = _pair_tags(r.get("brand"), r.get("risk"), r.get("status"))
+    where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
+    network = "Network activity"
+    out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
+    if r["domain"]:  # a card without a website (issue 16) has no domain
+        out.append(_attribute("domain", r["domain"], network, live, where, Tag=tags))
+    if r.get("payload_sha256"):
+        out.append(
+            _attribute(
+                "sha256",
+                r["payload_sha256"],
+                "External analysis",
+                False,
+                (
+                    f"SHA-256 of {r['url']} as fetched: WARC record "
+                    f"{r.get('warc_record_id')} in {r.get('warc_file')}"
+                )[:1000],
+            )
+        )
+    for found in (files.page(r), files.screenshot(r)):
+        if found is not None:
+            out.append(_attachment(found, where, pair_tags(r)))
+    return out
+
+
+def _reference_object(self, spool) -> dict:
+    """A number's MISP object as a dict, as crawler.exports.misp made it before it wrote
+    it as text (`misp._Number.text`)."""
+    from crawler.exports.misp import (
+        _number_parts,
+        _pair_tags,
+        _reasons,
+        _template,
+        _uuid4,
+        _when,
+    )
+
+    header, per = _template()
+    r = spool.get(self.first) if type(self.first) is int else self.first
+    attributes = [
+        {
+            "uuid": _uuid4(),
+            "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
+            "object_relation": "phone-number",
+            "value": r["phone"],
+            **per["phone-number"],
+            "to_ids": r.get("status") != "dismissed",
+        }
+    ]
+    for relation, value in _number_parts(r):
+        attributes.append(
+            {"uuid": _uuid4(), "object_relation": relation, "value": value} | per[relation]
+        )
+    first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
+    seen = {"first_seen": first.isoformat()} if first else {}
+    if last and (not first or last >= first):
+        seen["last_seen"] = last.isoformat()
+    return {
+        **header,
+        "uuid": self.uuid,
+        "comment": _reasons(r),
+        **seen,
+        "ObjectReference": [
+            {
+                "uuid": _uuid4(),
+                "object_uuid": self.uuid,
+                "referenced_uuid": ref,
+                "relationship_type": "seen-on",
+                "comment": comment,
+            }
+            for ref, comment in (spool.get(at) if type(at) is int else at for at in self.references)
+        ],
+        "Attribute": attributes,
+    }

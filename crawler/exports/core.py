@@ -1183,7 +1183,7 @@ def _stream_pairs(
             elif since and (row.get("last_seen") or "") < since:
                 continue
             ledger.append((key, fp))
-            yield made.item(row)
+            yield made.item(raw, row)
 
     _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
     return ledger

@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from typing import IO
 
 import phonenumbers
@@ -222,46 +223,55 @@ class _Number:
     first: dict | int
     references: list[tuple | int] = field(default_factory=list)
 
-    def as_misp(self, spool: Spool) -> dict:
-        header, per = _template()
+    def text(self, spool: Spool) -> str:
+        """The number's `phone-number` object as the event's JSON text: its number and
+        parts (`_number_parts`) as attributes, a `seen-on` reference to each of its
+        pairs' URL attributes. Written as text, not made as dicts and encoded (a
+        delta writes thousands of numbers): tests/test_exports_rowtext.py holds it to
+        the object's dict encoded (`_reference_object` there)."""
         r = spool.get(self.first) if type(self.first) is int else self.first
+        tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
         attributes = [
-            {
-                "uuid": _uuid4(),
-                "Tag": _pair_tags(r.get("brand"), r.get("risk"), r.get("status")),
-                "object_relation": "phone-number",
-                "value": r["phone"],
-                **per["phone-number"],
-                "to_ids": r.get("status") != "dismissed",
-            }
+            f'{{"uuid": "{_uuid4()}", "Tag": {tags}, "object_relation": "phone-number", '
+            f'"value": {_q(r["phone"])}, {_PHONE_FIELDS[r.get("status") != "dismissed"]}}}'
         ]
         for relation, value in _number_parts(r):
             attributes.append(
-                {"uuid": _uuid4(), "object_relation": relation, "value": value} | per[relation]
+                f'{{"uuid": "{_uuid4()}", "object_relation": {_q(relation)}, "value": '
+                f"{_q(value)}, {_FIELDS_TEXT[relation]}}}"
             )
-        first, last = _when(r.get("first_seen")), _when(r.get("last_seen"))
-        seen = {"first_seen": first.isoformat()} if first else {}
-        if last and (not first or last >= first):
-            seen["last_seen"] = last.isoformat()
-        return {
-            **header,
-            "uuid": self.uuid,
-            "comment": _reasons(r),
-            **seen,
-            "ObjectReference": [
-                {
-                    "uuid": _uuid4(),
-                    "object_uuid": self.uuid,
-                    "referenced_uuid": ref,
-                    "relationship_type": "seen-on",
-                    "comment": comment,
-                }
-                for ref, comment in (
-                    spool.get(at) if type(at) is int else at for at in self.references
-                )
-            ],
-            "Attribute": attributes,
-        }
+        references = [
+            f'{{"uuid": "{_uuid4()}", "object_uuid": "{self.uuid}", "referenced_uuid": '
+            f'{_q(ref)}, "relationship_type": "seen-on", "comment": {_q(comment)}}}'
+            for ref, comment in (spool.get(at) if type(at) is int else at for at in self.references)
+        ]
+        return (
+            f'{{{_HEADER_TEXT}, "uuid": {_q(self.uuid)}, "comment": {_q(_reasons(r))}'
+            f"{_object_seen_text(r.get('first_seen'), r.get('last_seen'))}, "
+            f'"ObjectReference": [{", ".join(references)}], '
+            f'"Attribute": [{", ".join(attributes)}]}}'
+        )
+
+
+# The object's header and each relation's fields as JSON text (`_Number.text`); the
+# number's own attribute's by whether it is live (to_ids).
+_HEADER_TEXT = _JSON(_TEMPLATE_HEADER)[1:-1]
+_FIELDS_TEXT = {relation: _JSON(fields)[1:-1] for relation, fields in _TEMPLATE_FIELDS.items()}
+_PHONE_FIELDS = {
+    live: _JSON({**_TEMPLATE_FIELDS["phone-number"], "to_ids": live})[1:-1]
+    for live in (False, True)
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _object_seen_text(first_seen: str | None, last_seen: str | None) -> str:
+    """A number's object's first_seen and last_seen (from its first pair's) as the JSON
+    text of its fields after a comma."""
+    first, last = _when(first_seen), _when(last_seen)
+    seen = {"first_seen": first.isoformat()} if first else {}
+    if last and (not first or last >= first):
+        seen["last_seen"] = last.isoformat()
+    return "".join(f", {_q(k)}: {_q(v)}" for k, v in seen.items())
 
 
 def _attachment(a: Attachment, comment: str, tags: list[str]) -> dict:
@@ -276,33 +286,61 @@ def _attachment(a: Attachment, comment: str, tags: list[str]) -> dict:
     )
 
 
-def pair_attributes(r: dict, files: EvidenceFiles) -> list[dict]:
-    """The attributes one flagged pair adds: its page's URL and domain, the page's
-    SHA-256, and the page and screenshot as attachments where they are at hand."""
-    live = r.get("status") != "dismissed"
-    tags = _pair_tags(r.get("brand"), r.get("risk"), r.get("status"))
-    where = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
-    network = "Network activity"
-    out = [_attribute("url", r["url"], network, live, where, Tag=tags, **_seen(r))]
+def _pair_text(r: dict, files: EvidenceFiles) -> tuple[str, str]:
+    """The attributes one flagged pair adds, as the event's JSON text (`,\\n` between
+    them), and its URL attribute's uuid: its page's URL and domain, the page's
+    SHA-256, and the page and screenshot as attachments where they are at hand.
+    Written as text, not made as dicts and encoded (a delta writes tens of
+    thousands of pairs): tests/test_exports_rowtext.py holds it to the attribute
+    dicts encoded (`_reference_attributes` there)."""
+    live = "true" if r.get("status") != "dismissed" else "false"
+    tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
+    where = _q(f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}")
+    url_uuid = _uuid4()
+    seen = _seen_text(r.get("first_seen"), r.get("last_seen"))
+    out = [
+        f'{{"uuid": "{url_uuid}", "type": "url", "value": {_q(r["url"])}, "category": '
+        f'"Network activity", "to_ids": {live}, "disable_correlation": false, "comment": '
+        f'{where}, "Tag": {tags}{seen}}}'
+    ]
     if r["domain"]:  # a card without a website (issue 16) has no domain
-        out.append(_attribute("domain", r["domain"], network, live, where, Tag=tags))
-    if r.get("payload_sha256"):
         out.append(
-            _attribute(
-                "sha256",
-                r["payload_sha256"],
-                "External analysis",
-                False,
-                (
-                    f"SHA-256 of {r['url']} as fetched: WARC record "
-                    f"{r.get('warc_record_id')} in {r.get('warc_file')}"
-                )[:1000],
-            )
+            f'{{"uuid": "{_uuid4()}", "type": "domain", "value": {_q(r["domain"])}, '
+            f'"category": "Network activity", "to_ids": {live}, "disable_correlation": false,'
+            f' "comment": {where}, "Tag": {tags}}}'
         )
+    if r.get("payload_sha256"):
+        comment = (
+            f"SHA-256 of {r['url']} as fetched: WARC record "
+            f"{r.get('warc_record_id')} in {r.get('warc_file')}"
+        )[:1000]
+        out.append(
+            f'{{"uuid": "{_uuid4()}", "type": "sha256", "value": {_q(r["payload_sha256"])}, '
+            f'"category": "External analysis", "to_ids": false, "disable_correlation": false,'
+            f' "comment": {_q(comment)}}}'
+        )
+    where_text = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
     for found in (files.page(r), files.screenshot(r)):
         if found is not None:
-            out.append(_attachment(found, where, pair_tags(r)))
-    return out
+            out.append(_JSON(_attachment(found, where_text, pair_tags(r))))
+    return ",\n".join(out), url_uuid
+
+
+def _q(value) -> str:
+    """A value as `_JSON` writes it."""
+    return encode_basestring(value) if type(value) is str else _JSON(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tags_text(brand, risk, status) -> str:
+    """`_pair_tags` as JSON text."""
+    return _JSON(_pair_tags(brand, risk, status))
+
+
+@functools.lru_cache(maxsize=4096)
+def _seen_text(first_seen: str | None, last_seen: str | None) -> str:
+    """`_seen_of` as the JSON text of its fields after a comma (none: no text)."""
+    return "".join(f", {_q(k)}: {_q(v)}" for k, v in _seen_of(first_seen, last_seen).items())
 
 
 def pair_tags(r: dict) -> list[str]:
@@ -386,9 +424,9 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
         seen.brands.add(r.get("brand") or "unknown brand")
         if r.get("status") != "dismissed":
             seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
-        attributes = pair_attributes(r, files)
+        text, url_uuid = _pair_text(r, files)
         # A pair's attributes in one write, as soon as it is read.
-        out.write(sep + ",\n".join(map(_JSON, attributes)))
+        out.write(sep + text)
         sep = ",\n"
         number = numbers.get(r["phone"])
         if number is None:
@@ -396,11 +434,11 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
             size = 300 + sum(len(str(x)) for x in first["reasons"] or ())
             number = numbers[r["phone"]] = _Number(_uuid4(), kept(first, size))
         comment = _reasons(r)[:1000]
-        number.references.append(kept((attributes[0]["uuid"], comment), 60 + len(comment)))
+        number.references.append(kept((url_uuid, comment), 60 + len(comment)))
     out.write('\n],\n"Object": [')
     sep = "\n"
     for number in numbers.values():
-        out.write(sep + _JSON(number.as_misp(spool)))
+        out.write(sep + number.text(spool))
         sep = ",\n"
     out.write("\n]")
     return seen

@@ -17,6 +17,8 @@ import functools
 import json
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
+from crawler.exports.csvsafe import escape_cell
+
 
 def encode_function(encoder: json.JSONEncoder):
     """`encoder.encode`, its C encoder made once: JSONEncoder.encode makes it again
@@ -76,26 +78,27 @@ def key_function(preset):
     return key
 
 
+# A text cell starting with none of these is safe as it is (exports._cell's check;
+# an empty one is made by `_cell`).
+_CELL_CHECKS = frozenset("'= +-@\t\r\n") | {""}
+
+
 # The row fields that hold stored reasons (a list of strings, stored as JSON).
 REASONS_FIELDS = frozenset({"reasons", "number_reasons", "site_reasons"})
 
 
-def plain_reasons(stored: str | None) -> str | None:
-    """json.dumps(json.loads(stored), ensure_ascii=False) of stored compact JSON
-    (separators "," and ":") when it is a list of strings with nothing escaped;
-    None when it is anything else (the caller decodes it).
+def _strings_inner(stored: str) -> str | None:
+    """For stored compact JSON (separators "," and ":") of a list of one or more
+    strings with nothing escaped: the text between its outer `["` and `"]`, the
+    strings with `","` between them; None for anything else.
 
     With no backslash in the text every quote delimits a string (a quote in a
     string is escaped), and with no control character (printable) no string
     needs escaping either way. Inside the outer `["` and `"]` each quote then
     belongs to a separator `","`, and when the quotes are exactly those the text
-    is the list of the strings between them: spaced, it is `", "` between them.
-    A search from the left finds each separator before any `","` made of a
-    string's first character (its opening quote comes first)."""
-    if not stored:
-        return "[]" if stored is not None else None
-    if stored == "[]":
-        return stored
+    is the list of the strings between them. A search from the left finds each
+    separator before any `","` made of a string's first character (its opening
+    quote comes first), so replacing them replaces exactly the separators."""
     if (
         len(stored) < 4
         or stored[:2] != '["'
@@ -107,7 +110,35 @@ def plain_reasons(stored: str | None) -> str | None:
     inner = stored[2:-2]
     if stored.count('"') != 2 * inner.count('","') + 2:
         return None
-    return '["' + inner.replace('","', '", "') + '"]'
+    return inner
+
+
+def plain_reasons(stored: str | None) -> str | None:
+    """json.dumps(json.loads(stored or "[]"), ensure_ascii=False) for stored reasons
+    that are a list of strings with nothing escaped (`_strings_inner`), without
+    decoding them: `", "` between the strings; None for anything else (the caller
+    decodes it)."""
+    if not stored or stored == "[]":
+        return "[]"
+    inner = _strings_inner(stored)
+    return None if inner is None else '["' + inner.replace('","', '", "') + '"]'
+
+
+def reasons_cell(stored: str | None) -> str | None:
+    """`csv_cell` of stored reasons decoded (`json.loads(stored or "[]")`): the strings
+    joined by "; " and made spreadsheet-safe, without decoding them; None when they
+    are not a list of plain strings (`_strings_inner`: the caller decodes them)."""
+    if not stored or stored == "[]":
+        return escape_cell("")
+    inner = _strings_inner(stored)
+    return None if inner is None else escape_cell(inner.replace('","', "; "))
+
+
+@functools.lru_cache(maxsize=32768)
+def shared_reasons_cell(stored: str | None) -> str | None:
+    """`reasons_cell` of a number's or site's reasons (each made once, as
+    `shared_plain_reasons`)."""
+    return reasons_cell(stored)
 
 
 @functools.lru_cache(maxsize=32768)
@@ -238,10 +269,12 @@ class StreamedRows:
         self.decode = REASONS_FIELDS
         if REASONS_FIELDS & reads:
             pass
-        elif fmt == "jsonl":
+        elif fmt in ("jsonl", "csv"):
             self.decode = frozenset()
         elif fmt in ("stix", "misp", "xarf"):
             self.decode = frozenset({"reasons"})
+        # Where the columns' reasons are (CSV's cells of them are made of their text).
+        self.reasons_at = [(n, c) for n, c in enumerate(columns) if c in REASONS_FIELDS]
         lines = fmt == "jsonl"
         self.texts = RowTexts(counted, fp_encoder, *((columns, line_encoder) if lines else ()))
         self._line: tuple | None = None  # what the last row's line is made of
@@ -254,15 +287,29 @@ class StreamedRows:
             self._line = (row, line, values)
         return texts.fp.text(row, fp, values)
 
-    def item(self, row: dict):
+    def item(self, raw: dict, row: dict):
         """What the writer takes of the row last fingerprinted."""
         if self.fmt == "jsonl":
             assert self._line is not None and self.texts.line is not None
             line_row, texts, values = self._line
             return self.texts.line.text(line_row, texts, values)
         if self.fmt == "csv":
-            return [self.cell(v) for v in map(row.get, self.columns)]
+            return self.cells(raw, row)
         return row
+
+    def cells(self, raw: dict, row: dict) -> list[str]:
+        """The row's CSV cells (`exports._cell` of each column's value), those of
+        reasons not decoded made of their stored text (`reasons_cell`)."""
+        cell, checks = self.cell, _CELL_CHECKS
+        cells = [
+            v if type(v) is str and v[:1] not in checks else cell(v)
+            for v in map(row.get, self.columns)
+        ]
+        for at, name in self.reasons_at:
+            if row[name] is None:
+                made = (reasons_cell if name == "reasons" else shared_reasons_cell)(raw[name])
+                cells[at] = cell(json.loads(raw[name] or "[]")) if made is None else made
+        return cells
 
 
 def csv_line(cells: list[str]) -> str | None:
