@@ -28,8 +28,10 @@ and reused by later runs with the same size; measurements run on a copy.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -429,12 +431,41 @@ def crawl_run(work: Path, shape: Shape, scan: float) -> list[tuple]:
     return out
 
 
-def _timed(name: str, argv: list[str], env: dict, scan: float, timeout: float) -> tuple:
+def _timed(
+    name: str, argv: list[str], env: dict, scan: float, timeout: float, base: str = ""
+) -> tuple:
+    """Time one command; `base`: what the same command took with other code (`_base`)."""
     wall, mb, code, err = _measure(argv, env, timeout)
     note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
+    note += base
     print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     ok = wall < 2 and code == 0
     return (name, f"{wall:.2f} s", "< 2 s", ok, f"x{wall / scan:.1f} scan; {note}")
+
+
+# What differs between two makings of the same export: STIX, MISP and XARF ids, and
+# MISP's date.
+_IDS = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _masked(path: Path) -> str:
+    data = _IDS.sub(b"U", path.read_bytes())
+    return hashlib.sha256(re.sub(rb'"date": "[0-9-]+"', b"D", data)).hexdigest()
+
+
+def _base(argv: list[str], out: Path, env: dict, base: Path, timeout: float) -> str:
+    """Run a delta with the code in `base` first (`--base`): its time, and whether the
+    code measured next writes the same bytes (checked by `_same`)."""
+    at = [*argv, "--out", f"{out}.base"]
+    wall, _, code, _ = _measure(at, {**env, "PYTHONPATH": str(base)}, timeout)
+    return f"; base {wall:.2f} s" + (f" (exit {code})" if code else "")
+
+
+def _same(out: Path) -> str:
+    base = Path(f"{out}.base")
+    if not (base.exists() and out.exists()):
+        return ""
+    return ", same bytes" if _masked(base) == _masked(out) else ", OTHER BYTES than base"
 
 
 def _copy_ledger(work: Path, export_id: int, fmt: str) -> None:
@@ -538,15 +569,23 @@ def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, arg
         rows += _delta_run(work, shape, r, after, worst)
         for fmt, rcpt in pairs:
             argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
+            argv += ["--dry-run", *d]
+            sent = out / f"delta.{rcpt}.{fmt}"
+            base = _base(argv, sent, env, args.base, args.timeout) if args.base else ""
             rows.append(
                 _timed(
                     f"export {fmt} {rcpt} --since last ({after.split(',')[0]})",
-                    [*argv, "--dry-run", "--out", str(out / f"delta.{rcpt}.{fmt}"), *d],
+                    [*argv, "--out", str(sent)],
                     env,
                     scan,
                     args.timeout,
+                    base,
                 )
             )
+            if args.base:
+                same = _same(sent)
+                print(f"    {same[2:]}", flush=True)
+                rows[-1] = (*rows[-1][:4], rows[-1][4] + same)
     return rows
 
 
@@ -581,6 +620,12 @@ def main() -> int:
         action="store_true",
         help="time `export --since last` after one more crawl run: a recorded full export"
         " per format and recipient (those --only names), the run, then each delta",
+    )
+    ap.add_argument(
+        "--base",
+        type=Path,
+        help="with --delta: time each delta first with the code in this directory (a"
+        " `git archive` of main, say) and compare the bytes",
     )
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)

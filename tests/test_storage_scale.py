@@ -92,3 +92,22 @@ def test_the_year_sized_queries_use_their_indexes(tmp_path):
         [1],
     )
     assert "idx_pages_run_id_entry_url" in join and "idx_sightings_page_id" in join
+
+
+def test_the_sightings_since_an_export_are_found_by_rowid(tmp_path):
+    """A delta's new sightings (`storage.sightings_since`) are the table's last rows:
+    found by rowid, not by walking a year's index by site (SQLite's choice for the
+    DISTINCT without `not indexed`)."""
+    d = storage.open_db(tmp_path / "n.db")
+    run = storage.start_run(d, "p")
+    _page(run, d, "scam.nl", "+31852081234", "2026-11-01T08:00:00+00:00")
+    ran: list[str] = []
+    d.conn.set_trace_callback(ran.append)
+    for same in (None, ("ip",)):
+        storage.sightings_since(d, 0, same, ("phone", ["+31850000000"]))
+    d.conn.set_trace_callback(None)
+    selects = [sql for sql in ran if "from sightings" in sql and "rowid >" in sql]
+    assert len(selects) == 2
+    for sql in selects:
+        outer = _plan(d, sql).split(" | ")[0]
+        assert "INTEGER PRIMARY KEY (rowid>?)" in outer, outer
