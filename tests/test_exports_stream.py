@@ -44,6 +44,24 @@ def test_a_streamed_export_is_the_export_made_whole(fmt, kw):
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_streamed_preset_that_writes_the_page_title_reads_it(fmt):
+    """The default's rows leave the page's title unread (no column, filter or key of
+    it); a preset that writes it streams the titles, as its export made whole."""
+    import dataclasses
+
+    db = seeded()
+    preset = dataclasses.replace(
+        PRESETS["default"], name="titled", columns=[*PRESETS["default"].columns, "page_title"]
+    )
+    assert streams(preset, fmt)
+    whole, whole_ledger, streamed, ledger = _both(db, preset, fmt)
+    assert streamed == whole and ledger == whole_ledger
+    if fmt == "jsonl":
+        titles = [json.loads(line)["page_title"] for line in whole.splitlines()]
+        assert titles and all(titles)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_a_streamed_delta_withdraws_a_dismissed_pair_once(fmt):
     db = seeded()
     preset = PRESETS["default"]

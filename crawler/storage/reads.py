@@ -229,6 +229,7 @@ def flagged_rows(
     by_site: bool = False,
     only: list[int] | None = None,
     export: bool = False,
+    title: bool = True,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
@@ -239,16 +240,18 @@ def flagged_rows(
     `by_site`: ordered by site first (then score, number), each site's pairs together.
     `only`: only the pairs with these rowids (`changed_pairs`), in the same order.
     `export`: only the pair's columns an export row reads (`_EXPORT_PAIR`; with
-    `details`), not its facts and signals: a delta reads tens of thousands."""
+    `details`), not its facts and signals: a delta reads tens of thousands.
+    `title`: with `details`, the page's title read (False: `page_title` None, and
+    the pages not looked up, a tenth of the read of a delta that reads no title)."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if export:  # named, for a compound SELECT's ORDER BY
         pair = ", ".join(f"p.{c} as {c}" for c in _EXPORT_PAIR)
     if details:
-        extra += ", g.title as page_title" + "".join(
-            f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS
-        )
-        join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
+        extra += (", g.title" if title else ", null") + " as page_title"
+        extra += "".join(f", {facts_field(f, 'p.facts')} as {f}" for f in _EXPORT_FACTS)
+        if title:
+            join = "left join pages g on g.run_id = p.last_run and g.url = p.url"
     # The flagged pairs read in the order of their index (no sort of wide rows: the
     # first row comes at once), merged with the few pairs dismissed by an analyst.
     # One WHERE with an OR of both made SQLite read and sort every pair first.
