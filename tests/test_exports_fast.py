@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 import stix2
 from exports_seed import seeded
 from hypothesis import given, settings
@@ -174,6 +175,24 @@ def test_a_pairs_ids_are_its_stable_ids(domain, phone):
         "relationship", "indicates", domain, phone
     )
     assert stix._phone_id(phone) == stix._stable_id("phone-number", phone)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text()
+    | st.builds(json.dumps, st.lists(st.text() | st.integers() | st.none(), max_size=4))
+    | st.sampled_from(
+        ['["a"] ', ' ["a"]', '\ufeff["a"]', '["a"', '["a"]x', "[1, 2]", "NaN", b'["a"]']
+    )
+)
+def test_stored_json_is_decoded_as_json_loads_decodes_it(text):
+    try:
+        want = json.loads(text)
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            storage.loads_json(text)
+        return
+    assert repr(storage.loads_json(text)) == repr(want)  # NaN too
 
 
 def test_misp_uuids_are_random_version_4():

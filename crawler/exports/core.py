@@ -229,7 +229,7 @@ def _export_row(
         "risk": raw["risk"],
         # A pair's own reasons are its own (decoded as they come); its number's and
         # site's repeat on their other pairs (decoded once, `storage.reasons_list`).
-        "reasons": json.loads(raw["reasons"] or "[]") if "reasons" in decode else None,
+        "reasons": storage.loads_json(raw["reasons"] or "[]") if "reasons" in decode else None,
         "is_ad": bool(raw["is_ad"]),
         "engine": raw["engine"],
         "query": raw["query"],
@@ -247,7 +247,7 @@ def _export_row(
         "site_reasons": (
             storage.reasons_list(raw["site_reasons"]) if "site_reasons" in decode else None
         ),
-        "screenshot": json.loads(screenshot) if screenshot else None,
+        "screenshot": storage.loads_json(screenshot) if screenshot else None,
         "screenshot_sha256": raw["screenshot_sha256"],
         "ip": raw["ip"],
         "warc_file": raw["warc_file"],

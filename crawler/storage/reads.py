@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+from json.scanner import c_make_scanner
 
 from sqlite_utils import Database
 
@@ -480,9 +481,29 @@ def flagged_number_count(db: Database, min_risk: str = "low") -> int:
 _EXPORT_FACTS = ("official_site", "third_party", "third_party_site")
 
 
+def loads_json(text: str | bytes):
+    """json.loads(text) for stored JSON text, without its Python layers: the C scanner
+    it ends in, on text whose value starts at once and ends it; any other text
+    (leading whitespace, a BOM, trailing text, an error, bytes) through json.loads.
+    A delta decodes tens of thousands of reasons lists, and the layers cost a third
+    of a short one's decoding. tests/test_exports_fast.py holds it to json.loads."""
+    if _SCAN is not None and type(text) is str:
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:  # no value at the start: json.loads' value or error
+            return json.loads(text)
+        if end == len(text):
+            return value
+    return json.loads(text)
+
+
+# json.loads' decoder's scanner (JSONDecoder's defaults), where the C one is built.
+_SCAN = c_make_scanner(json.JSONDecoder()) if c_make_scanner is not None else None
+
+
 @functools.lru_cache(maxsize=8192)
 def _reasons_tuple(text: str | None) -> tuple:
-    return tuple(json.loads(text or "[]"))
+    return tuple(loads_json(text or "[]"))
 
 
 def reasons_list(text: str | None) -> list:
