@@ -201,6 +201,10 @@ def test_misp_uuids_are_random_version_4():
     for u in made:
         parsed = uuid.UUID(u)
         assert str(parsed) == u and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Random where a UUIDv4 is: every variant digit, and every hex digit elsewhere.
+    assert {u[19] for u in made} == set("89ab")
+    fixed = (8, 13, 14, 18, 19, 23)
+    assert all(len({u[i] for u in made}) == 16 for i in range(36) if i not in fixed)
 
 
 def test_misp_uuids_are_new_in_a_forked_child():
