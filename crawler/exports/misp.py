@@ -249,10 +249,8 @@ class _Number:
             f'"value": {_q(r["phone"])}, {_PHONE_FIELDS[r.get("status") != "dismissed"]}}}'
         ]
         for relation, value in _number_parts(r):
-            attributes.append(
-                f'{{"uuid": "{_uuid4()}", "object_relation": {_q(relation)}, "value": '
-                f"{_q(value)}, {_FIELDS_TEXT[relation]}}}"
-            )
+            head, tail = _PART_TEXT[relation]
+            attributes.append(f'{{"uuid": "{_uuid4()}"{head}{_q(value)}{tail}')
         references = [
             f'{{"uuid": "{_uuid4()}", "object_uuid": "{self.uuid}", "referenced_uuid": '
             f'{_q(ref)}, "relationship_type": "seen-on", "comment": {_q(comment)}}}'
@@ -273,6 +271,11 @@ _FIELDS_TEXT = {relation: _JSON(fields)[1:-1] for relation, fields in _TEMPLATE_
 _PHONE_FIELDS = {
     live: _JSON({**_TEMPLATE_FIELDS["phone-number"], "to_ids": live})[1:-1]
     for live in (False, True)
+}
+# A part's attribute's text around its value, after its uuid (made once, not per part).
+_PART_TEXT = {
+    relation: (f', "object_relation": {_JSON(relation)}, "value": ', f", {fields}}}")
+    for relation, fields in _FIELDS_TEXT.items()
 }
 
 
