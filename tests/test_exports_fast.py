@@ -170,9 +170,11 @@ def test_stable_ids_are_version_4_uuids_of_the_digest(parts):
 
 @given(domain=st.none() | st.text(), phone=st.text())
 def test_a_pairs_ids_are_its_stable_ids(domain, phone):
-    assert stix._pair_id("sighting", domain, phone) == stix._stable_id("sighting", domain, phone)
-    assert stix._pair_id("relationship", domain, phone, role="indicates") == stix._stable_id(
-        "relationship", "indicates", domain, phone
+    assert stix._pair_ids(domain, phone) == (
+        stix._stable_id("indicator", domain, phone),
+        stix._stable_id("relationship", "indicates", domain, phone),
+        stix._stable_id("observed-data", domain, phone),
+        stix._stable_id("sighting", domain, phone),
     )
     assert stix._phone_id(phone) == stix._stable_id("phone-number", phone)
 

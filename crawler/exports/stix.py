@@ -148,12 +148,27 @@ def _stable_id(kind: str, *parts) -> str:
     return f"{kind}--{uuid_text(digest, 4)}"
 
 
-def _pair_id(kind: str, domain, phone, role: str | None = None) -> str:
-    """`_stable_id(kind, domain, phone)`, or `_stable_id(kind, role, domain, phone)`,
-    without its list (a pair takes four)."""
-    head = kind if role is None else f"{kind}\x1f{role}"
-    digest = hashlib.sha256(f"{head}\x1f{domain!s}\x1f{phone!s}".encode()).hexdigest()
-    return f"{kind}--{uuid_text(digest, 4)}"
+def _pair_ids(domain, phone) -> tuple[str, ...]:
+    """A pair's ids (`_stable_id` of `_PAIR_KINDS` and the pair): its indicator's, its
+    `indicates` relationship's, its observed data's and its sighting's, made without
+    `_stable_id`'s list, the pair's part of the text encoded once."""
+    tail = f"\x1f{domain!s}\x1f{phone!s}".encode()
+    return tuple(
+        f"{kind}--{uuid_text(hashlib.sha256(head + tail).hexdigest(), 4)}"
+        for kind, head in _PAIR_KINDS
+    )
+
+
+# The kind of each of a pair's ids, and the text before the pair in its digest.
+_PAIR_KINDS = [
+    (kind, "\x1f".join([kind, *more]).encode())
+    for kind, *more in (
+        ("indicator",),
+        ("relationship", "indicates"),
+        ("observed-data",),
+        ("sighting",),
+    )
+]
 
 
 @functools.lru_cache(maxsize=32768)
@@ -351,15 +366,16 @@ def _claims(
     made: tuple[str, str],
     valid_from: str,
     url_value: str,
+    ids: tuple[str, ...],
     revoked: bool = False,
-) -> tuple[str, list[str]]:
-    """The pair's indicator's id, and the indicator and its `indicates` relationship;
-    `made` is their `created` and `modified`, `valid_from` the indicator's (JSON text)."""
-    pair = (r["domain"], r["phone"])
+) -> list[str]:
+    """The pair's indicator and its `indicates` relationship; `made` is their `created`
+    and `modified`, `valid_from` the indicator's (JSON text), `ids` the pair's
+    (`_pair_ids`)."""
     reasons = r.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
-    indicator_id = _pair_id("indicator", *pair)
+    indicator_id, indicates_id = ids[:2]
     name = f"Fake {brand} helpdesk number {r['phone']} on {r['domain'] or 'an engine card'}"
     description = (
         f"Shows {r['phone']} as a {brand} helpdesk number. Risk {r.get('risk')}, "
@@ -377,12 +393,12 @@ def _claims(
         valid_from,
     )
     indicates = _INDICATES[revoked] % (
-        f'"{_pair_id("relationship", *pair, role="indicates")}"',
+        f'"{indicates_id}"',
         *made,
         f'"{indicator_id}"',
         encode_basestring(actor_id),
     )
-    return indicator_id, [indicator, indicates]
+    return [indicator, indicates]
 
 
 _MALICIOUS = f'[\n{_I3}"malicious-activity"\n{_I2}]'
@@ -500,10 +516,9 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
         seen.add(phone_id)
         made.append(_phone_text(r, phone_id))
     times = (created, modified)
-    indicator_id, claims = _claims(r, brand, actor_id, times, first_ts, url_value)
-    made += claims
-    pair = (r["domain"], r["phone"])
-    observed_id = _pair_id("observed-data", *pair)
+    ids = _pair_ids(r["domain"], r["phone"])
+    made += _claims(r, brand, actor_id, times, first_ts, url_value, ids)
+    indicator_id, _, observed_id, sighting_id = ids
     evidence = _evidence(r)
     made.append(
         _OBSERVED[bool(evidence)]
@@ -519,7 +534,7 @@ def _flagged(r: dict, brand: str, actor_id: str, now: datetime, seen: set[str]) 
     made.append(
         _SIGHTING
         % (
-            f'"{_pair_id("sighting", *pair)}"',
+            f'"{sighting_id}"',
             *times,
             first_ts,
             last_ts,
@@ -561,15 +576,14 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
     modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
     times = (encode_basestring(_ts(first, ms=True)), encode_basestring(_ts(modified, ms=True)))
     valid_from = encode_basestring(_ts(first))
-    indicator_id, claims = _claims(
-        r, brand, actor_id, times, valid_from, _safe_url(r["url"]), revoked=True
-    )
+    ids = _pair_ids(r["domain"], r["phone"])
+    claims = _claims(r, brand, actor_id, times, valid_from, _safe_url(r["url"]), ids, True)
     sighting = _SIGHTING_REVOKED % (
-        f'"{_pair_id("sighting", r["domain"], r["phone"])}"',
+        f'"{ids[3]}"',
         *times,
         valid_from,
         encode_basestring(_ts(last)),
-        f'"{indicator_id}"',
+        f'"{ids[0]}"',
     )
     return [*claims, sighting]
 
