@@ -41,7 +41,13 @@ from crawler.exports.rowtext import (
 from crawler.storage.facts import _json
 
 PRESETS = load_presets()
-ENCODERS = [_JSONL, _FINGERPRINT_JSON, json.JSONEncoder(), json.JSONEncoder(sort_keys=True)]
+ENCODERS = [
+    _JSONL,
+    _FINGERPRINT_JSON,
+    json.JSONEncoder(),
+    json.JSONEncoder(sort_keys=True),
+    json.JSONEncoder(sort_keys=True, default=str),
+]
 
 # Text that is hard to splice: quotes, backslashes, separators inside strings, NULs,
 # the markers' own text, control characters, non-ASCII.
