@@ -5,7 +5,9 @@ each held to the code or library it stands in for."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,7 +21,7 @@ from stix2.canonicalization.Canonicalize import canonicalize
 from stix2.utils import STIXdatetime, format_datetime
 
 from crawler import storage, triage
-from crawler.exports import _cell, csv_cell, misp, stix
+from crawler.exports import _cell, csv_cell, misp, stix, write_csv
 from crawler.exports.core import (
     _status_at,
     fingerprint,
@@ -129,6 +131,27 @@ _JSON_VALUES = st.recursive(
 @given(value=_JSON_VALUES | st.lists(st.text()) | st.dictionaries(st.text(), st.text()))
 def test_a_csv_cell_is_what_csv_cell_makes(value):
     assert _cell(value) == csv_cell(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(
+        st.fixed_dictionaries({c: _JSON_VALUES | st.lists(st.text()) for c in ("a", "b", "c")}),
+        max_size=4,
+    ),
+    columns=st.sampled_from([["a", "b", "c"], ["b"], ["c", "a"]]),
+)
+def test_write_csv_writes_what_csvs_writer_writes_of_csv_cells(rows, columns):
+    """A grouped recipient's CSV (lists of distinct values, commas, quotes, newlines,
+    carriage returns, one column) is the text csv.writer makes of `csv_cell`s."""
+    want = io.StringIO()
+    writer = csv.writer(want, lineterminator="\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([csv_cell(r[c]) for c in columns])
+    out = io.StringIO()
+    assert write_csv(rows, out, columns=columns) == len(rows)
+    assert out.getvalue() == want.getvalue()
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from crawler.exports.csvsafe import escape_cell, unescape_cell
+from crawler.exports.rowtext import csv_line
 from crawler.exports.spool import SpooledItem
 
 COLUMNS = [
@@ -81,6 +82,8 @@ def _cell(value) -> str:
         text = value
     elif kind is int or kind is bool:
         text = str(value)
+    elif kind is list and all([type(v) is str for v in value]):
+        text = "; ".join(value)  # a grouped item's distinct values
     else:
         return csv_cell(value)
     if text and text[0] in _SAFE_START:
@@ -113,7 +116,13 @@ def write_csv(records: Iterable[dict], out: IO[str], columns: list[str] | None =
     writer.writerow([escape_cell(c) for c in columns])
     n = 0
     for r in records:
-        writer.writerow([_cell(r.get(c)) for c in columns])
+        cells = [_cell(r.get(c)) for c in columns]
+        # csv.writer scans every character of every cell; `csv_line` the joined line.
+        line = csv_line(cells)
+        if line is None:
+            writer.writerow(cells)
+        else:
+            out.write(line)
         n += 1
     return n
 
