@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import IO
 
-from crawler.exports.csvsafe import escape_cell, unescape_cell
+from crawler.exports.csvsafe import LIST_SEPARATOR, escape_cell, unescape_cell
 from crawler.exports.rowtext import csv_line
 from crawler.exports.spool import SpooledItem
 
@@ -83,7 +83,7 @@ def _cell(value) -> str:
     elif kind is int or kind is bool:
         text = str(value)
     elif kind is list and all([type(v) is str for v in value]):
-        text = "; ".join(value)  # a grouped item's distinct values
+        text = LIST_SEPARATOR.join(value)  # a grouped item's distinct values
     else:
         return csv_cell(value)
     if text and text[0] in _SAFE_START:
@@ -100,7 +100,7 @@ def csv_cell(value) -> str:
     if value is None:
         text = ""
     elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
-        text = "; ".join("" if v is None else str(v) for v in value)
+        text = LIST_SEPARATOR.join("" if v is None else str(v) for v in value)
     elif isinstance(value, dict | list):
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     else:

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
+# A list of strings in one cell (reasons, a group's distinct values): joined by this.
+LIST_SEPARATOR = "; "
+
 
 def escape_cell(value: str) -> str:
     """The cell as a spreadsheet will show it as text, never as a formula."""

@@ -17,7 +17,7 @@ import functools
 import json
 from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
-from crawler.exports.csvsafe import escape_cell
+from crawler.exports.csvsafe import LIST_SEPARATOR, escape_cell
 
 
 def encode_function(encoder: json.JSONEncoder):
@@ -131,7 +131,7 @@ def reasons_cell(stored: str | None) -> str | None:
     if not stored or stored == "[]":
         return escape_cell("")
     inner = _strings_inner(stored)
-    return None if inner is None else escape_cell(inner.replace('","', "; "))
+    return None if inner is None else escape_cell(inner.replace('","', LIST_SEPARATOR))
 
 
 @functools.lru_cache(maxsize=32768)
