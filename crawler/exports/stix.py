@@ -182,13 +182,19 @@ def _when(value: str | None, fallback: datetime) -> datetime:
     return storage.parse_time(value) or fallback
 
 
+def _span(first_seen: str | None, last_seen: str | None, now: datetime) -> tuple:
+    """A pair's first and last sighting (`now` for a missing one), the last never
+    before the first."""
+    first = _when(first_seen, now)
+    return first, max(_when(last_seen, now), first)
+
+
 @functools.lru_cache(maxsize=4096)
 def _times(first_seen: str | None, last_seen: str | None, now: datetime) -> tuple[str, ...]:
     """A flagged pair's times as its objects' JSON text: `created` and `modified` (its
     first and last sighting, to the millisecond), then first and last seen. A run's
     pairs share them: made once, not five timestamps a pair."""
-    first = _when(first_seen, now)
-    last = max(_when(last_seen, now), first)
+    first, last = _span(first_seen, last_seen, now)
     made = (_ts(first, ms=True), _ts(last, ms=True), _ts(first), _ts(last))
     return tuple(encode_basestring(t) for t in made)
 
@@ -571,8 +577,7 @@ def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
     pair's last sighting at most): the dismissal's time, or a second after
     the last sighting when the pair was seen again after it.
     """
-    first = _when(r.get("first_seen"), now)
-    last = max(_when(r.get("last_seen"), now), first)
+    first, last = _span(r.get("first_seen"), r.get("last_seen"), now)
     modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
     times = (encode_basestring(_ts(first, ms=True)), encode_basestring(_ts(modified, ms=True)))
     valid_from = encode_basestring(_ts(first))
