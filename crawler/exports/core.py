@@ -187,12 +187,14 @@ def iter_pair_rows(
     by_site: bool = False,
     only: list[int] | None = None,
     decode: frozenset[str] = REASONS_FIELDS,
+    title: bool = True,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
     `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
     `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`);
-    `decode`: the reasons fields decoded (`_export_row`: the others are None)."""
+    `decode`: the reasons fields decoded (`_export_row`: the others are None);
+    `title`: the page's title read (False: `page_title` None)."""
     decisions = storage.latest_decisions(db)
     for raw in _raw_pair_rows(
         db,
@@ -203,6 +205,7 @@ def iter_pair_rows(
         seen_in_run=seen_in_run,
         by_site=by_site,
         only=only,
+        title=title,
     ):
         yield _export_row(raw, decisions, decode)
 
@@ -364,6 +367,7 @@ def sighting_rows(
     only: list[int] | None = None,
     of: tuple[str, list[str]] | None = None,
     decode: frozenset[str] = REASONS_FIELDS,
+    title: bool = True,
 ) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
@@ -371,6 +375,7 @@ def sighting_rows(
     address from its latest sighting, and first/last seen over all its sightings.
     A delta's candidates (`delta_plan`): `only` the pairs with these rowids and
     the sightings `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
+    `decode`, `title`: what of the pairs' rows is read, as `iter_pair_rows`.
 
     Made a site at a time, as read: the pairs and the sightings both come ordered
     by site, so only one site's are held (a year has a million sightings).
@@ -384,6 +389,7 @@ def sighting_rows(
             only=only,
             by_site=True,
             decode=decode,
+            title=title,
         ),
         key=_site_order,
     )
@@ -648,6 +654,10 @@ def _anchored_items(
     # Written out (`spool`): only what is written is read; the items made whole keep
     # their pairs' rows as every other export makes them.
     decode = _decoded(preset, fmt) if spool is not None else REASONS_FIELDS
+    title = spool is None or _reads_title(preset, fmt)
+    # A format of pairs writes the items' pairs, never their rows: a spooled item's
+    # row is not made whole when the part its fingerprint reads holds its sort fields.
+    rowless = spool is not None and fmt in PAIR_FORMATS and not skip & _sort_fields(preset)
     live: set[str] = set()
     kept: list = []
     gone: list = []
@@ -659,6 +669,7 @@ def _anchored_items(
             by=preset.verdict,
             only=storage.pairs_of(db, anchor, chunk),
             decode=decode,
+            title=title,
             **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
         )
         groups: tuple[dict, dict] = ({}, {})  # live, dismissed
@@ -677,6 +688,10 @@ def _anchored_items(
                 fp = fingerprint(part, preset)  # the columns it ignores left out
                 if sent.get(key) == fp or (dismissed and key not in sent):
                     continue
+                if rowless:
+                    item = _pairs_item(spool, preset, part, key, fp, members)
+                    (gone if dismissed else kept).append(item)
+                    continue
                 out, _ = whole(members, part)
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
@@ -688,18 +703,45 @@ def _anchored_items(
     return order(kept + [it for it in gone if it.key not in live], preset)
 
 
-def _decoded(preset: Preset, fmt: str) -> frozenset[str]:
-    """The reasons fields (`rowtext.REASONS_FIELDS`) a grouped export reads of its rows:
-    those its columns, filter, groups, key, order and rules name, and the pair's own
-    in a format of pairs (their writers read no number's or site's reasons:
-    tests/test_exports_rowtext.py). A row decodes only those (`_export_row`)."""
+def _pairs_item(spool, preset, part, key, fp, members) -> SpooledItem:
+    """An anchored item of a format of pairs: its pairs kept (`_keep_pairs`) and its
+    sort fields, from `part` (the row its fingerprint reads), but no row: the
+    writers of pairs never read one (`exports._write_pairs`)."""
+    head = {n: part[n] if n in part else members[0].get(n) for n in _sort_fields(preset)}
+    last = max((p.get("last_seen") or "" for p in members), default="")
+    item = SpooledItem(key, fp, head, last, spool, None)
+    _keep_pairs(item, members)
+    return item
+
+
+def _sort_fields(preset: Preset) -> set[str]:
+    return {spec.lstrip("-") for spec in preset.order_by}
+
+
+def _fields_read(preset: Preset, fmt: str) -> set[str]:
+    """The row fields a grouped export reads: those its columns, filter, groups, key,
+    order and rules name, and the pair's reasons in a format of pairs (their writers
+    read no number's or site's reasons, nor the page's title:
+    tests/test_exports_rowtext.py, tests/test_exports_stream.py)."""
     read = {*preset.columns, *preset.where, *preset.group_by, *preset.key}
-    read |= {spec.lstrip("-") for spec in preset.order_by}
+    read |= _sort_fields(preset)
     for rule in preset.aggregate.values():
         read |= set(_rule_fields(rule.partition(":")[2]))
     if fmt in PAIR_FORMATS:
         read.add("reasons")
-    return REASONS_FIELDS & read
+    return read
+
+
+def _decoded(preset: Preset, fmt: str) -> frozenset[str]:
+    """The reasons fields (`rowtext.REASONS_FIELDS`) a grouped export reads of its rows
+    (`_fields_read`). A row decodes only those (`_export_row`)."""
+    return REASONS_FIELDS & _fields_read(preset, fmt)
+
+
+def _reads_title(preset: Preset, fmt: str) -> bool:
+    """Does a grouped export read the page's title? Looking up each pair's page is a
+    tenth of a delta's read of pairs."""
+    return "page_title" in _fields_read(preset, fmt)
 
 
 def _keep_pairs(item: SpooledItem, members: list[dict]) -> None:
@@ -983,6 +1025,8 @@ def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk
     them (the order they were read and grouped in); MISP strongest first; XARF a
     site's pairs together, sites in order. Only the items sent are read."""
 
+    decode, title = _decoded(preset, fmt), _reads_title(preset, fmt)
+
     def read(rowids: list[int], by_site: bool = False):
         return iter_pair_rows(
             db,
@@ -991,6 +1035,8 @@ def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk
             by=preset.verdict,
             only=rowids,
             by_site=by_site,
+            decode=decode,
+            title=title,
         )
 
     if fmt == "stix":

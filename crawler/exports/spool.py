@@ -64,7 +64,8 @@ class SpooledItem:
     head: dict
     last: str  # the latest last_seen of its pairs
     spool: Spool
-    row_at: int
+    # None for an item of a format of pairs whose row is never written (`core._pairs_item`).
+    row_at: int | None
     pairs_at: list[int] = field(default_factory=list)
     # (domain, phone, last seen, score) of each of `pairs_at`, when known: what a
     # format of pairs orders them by, without reading them back (`core._keep_pairs`).
