@@ -152,21 +152,22 @@ def pair_writer(fmt: str):
     return lambda records, out, files: writer(records, out, files=files)
 
 
-def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None) -> int:
+def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None, sent=None) -> int:
     """Write a recipient's items (`core.Item`, or `spool.SpooledItem`) in `fmt`.
 
     STIX, MISP and XARF are made of the flagged pairs behind the items (each
-    pair once, its latest sighting); `files` reads their evidence bytes.
+    pair once, its latest sighting); `files` reads their evidence bytes, and
+    `sent`, when given, picks the pairs written (`changed_pairs.ChangedPairs.changed`).
     """
     if fmt in PAIR_FORMATS:
-        return _write_pairs(fmt, items, out, files)
+        return _write_pairs(fmt, items, out, files, sent)
     return WRITERS[fmt]((item.row for item in items), out, columns=columns)
 
 
-def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
+def _write_pairs(fmt: str, items: list, out: IO[str], files, sent=None) -> int:
     """The flagged pairs behind the items, each once (its latest sighting), in the
-    order each writer makes of a whole list; a spooled item's pairs are read back
-    from the spool one at a time as they are written."""
+    order each writer makes of a whole list (those `sent` keeps); a spooled item's
+    pairs are read back from the spool one at a time as they are written."""
     latest: dict[tuple, tuple] = {}  # (domain, phone) -> (last_seen, score, pair or offset)
     for item in items:
         spooled = isinstance(item, SpooledItem)
@@ -191,7 +192,7 @@ def _write_pairs(fmt: str, items: list, out: IO[str], files) -> int:
     records = (
         spool.get(latest[k][2]) if isinstance(latest[k][2], int) else latest[k][2] for k in keys
     )
-    return write_pair_records(fmt, records, out, files)
+    return write_pair_records(fmt, sent(records) if sent else records, out, files)
 
 
 def write_pair_records(fmt: str, records: Iterable[dict], out: IO[str], files) -> int:

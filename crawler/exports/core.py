@@ -28,6 +28,7 @@ from sqlite_utils import Database
 from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports import PAIR_FORMATS
+from crawler.exports.changed_pairs import BY_PAIR, ChangedPairs
 from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import chunkable, delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
@@ -83,6 +84,10 @@ class Export:
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
+    # The (key, fingerprint) of each pair sent of a grouped delta in STIX or MISP
+    # (`changed_pairs`): recorded in the ledger with the items'.
+    pair_ledger: list[tuple[str, str]] = field(default_factory=list)
+
     @property
     def ledger(self) -> list[tuple[str, str]]:
         return [(it.key, it.fingerprint) for it in self.items]
@@ -102,6 +107,7 @@ class Written:
     change_tick: int | None = None
     preset_hash: str | None = None
     sightings_mark: int | None = None
+    pair_ledger: list[tuple[str, str]] = field(default_factory=list)  # as Export's
 
     @property
     def count(self) -> int:
@@ -861,7 +867,7 @@ def record_export(db: Database, export: Export | Written, file: str = "-") -> in
             "preset_hash": export.preset_hash,
             "sightings_mark": export.sightings_mark,
         },
-        export.ledger,
+        export.ledger + export.pair_ledger,
     )
 
 
@@ -1091,7 +1097,9 @@ def prepare_export(
     tick, seen = storage.mark_changes(db) if mark else (None, None)
     items = _made_items(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None)
     buf = io.StringIO()
-    write_rows(fmt, items, buf, columns=preset.columns, files=EvidenceFiles(warc_dir(db)))
+    pairs = _changed_pairs(db, preset, fmt, since)
+    files = EvidenceFiles(warc_dir(db))
+    write_rows(fmt, items, buf, preset.columns, files, pairs and pairs.changed)
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -1102,7 +1110,16 @@ def prepare_export(
         change_tick=tick,
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
+        pair_ledger=pairs.ledger if pairs else [],
     )
+
+
+def _changed_pairs(db: Database, preset: Preset, fmt: str, since: str | None):
+    """For a grouped preset's `--since last` in STIX or MISP: what picks the pairs it
+    sends, those new or changed since sent (`changed_pairs`); None otherwise."""
+    if since != "last" or not preset.group_by or fmt not in BY_PAIR:
+        return None
+    return ChangedPairs(db, preset.name, fmt, _fingerprint)
 
 
 def write_export(
@@ -1130,9 +1147,12 @@ def write_export(
     since = parse_since(since)
     sink = _Hashing(out)
     tick, seen = storage.mark_changes(db) if mark else (None, None)
+    pairs = None
     if streams(preset, fmt):
         ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
     else:
+        pairs = _changed_pairs(db, preset, fmt, since)
+        sent = pairs and pairs.changed
         with Spool() as spool:
             items = _made_items(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
@@ -1140,9 +1160,9 @@ def write_export(
             files = EvidenceFiles(warc_dir(db))
             if items and all(it.rowids is not None for it in items):
                 records = _read_pairs(db, preset, fmt, items, min_risk=min_risk)
-                write_pair_records(fmt, records, sink, files)
+                write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
-                write_rows(fmt, items, sink, columns=preset.columns, files=files)
+                write_rows(fmt, items, sink, preset.columns, files, sent)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
@@ -1154,6 +1174,7 @@ def write_export(
         change_tick=tick,
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
+        pair_ledger=pairs.ledger if pairs else [],
     )
 
 

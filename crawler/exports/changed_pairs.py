@@ -1,0 +1,85 @@
+"""Which pairs a grouped recipient's `--since last` sends in STIX and MISP.
+
+STIX and MISP records are indicators, one per flagged (site, number) pair. A
+grouped recipient's item (the regulator's number, hosting's site, an operator's
+number range) changes when any of its pairs does; its delta in these formats
+sends, of the pairs behind the items that changed, only those new or changed
+since they were last sent to it (DESIGN.md: "what is new or changed since the
+last export to that recipient"). Without this an operator's range of 10,000
+numbers went out whole whenever one of its numbers changed.
+
+A pair has changed when what its indicator says has (`PAIR_CHANGE`), not what
+moves on every run (its last sighting, its page, its evidence): the default
+recipient's delta judges a pair the same way. The ledger keeps each pair sent
+under its own key (`PAIR_KEY` and the pair), next to the items'; a pair never
+recorded (before this, or an item's first delivery) counts as changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+
+from sqlite_utils import Database
+
+from crawler import storage
+
+# Formats whose records are each one pair's indicator (XARF's are a site's report,
+# sent whole when the site's item changed).
+BY_PAIR = ("stix", "misp")
+
+# What a pair's indicator says, less what moves every run.
+PAIR_CHANGE = (
+    "phone",
+    "number_type",
+    "country",
+    "carrier",
+    "domain",
+    "brand",
+    "score",
+    "risk",
+    "reasons",
+    "first_seen",
+    "status",
+)
+
+# Before a pair's key in the ledger: never an item's key, whatever a preset keys by.
+PAIR_KEY = "pair "
+
+# Pairs looked up in the ledger this many at a time.
+_CHUNK = 500
+
+
+class ChangedPairs:
+    """`changed(records)`: the records of pairs new or changed since last sent to this
+    recipient in this format, in their order; `ledger` the (key, fingerprint) of
+    each one given, for the ledger (`core.record_export`)."""
+
+    def __init__(self, db: Database, recipient: str, fmt: str, fingerprint: Callable[[dict], str]):
+        self.db, self.recipient, self.fmt = db, recipient, fmt
+        self.fingerprint = fingerprint
+        self.ledger: list[tuple[str, str]] = []
+
+    def changed(self, records: Iterable[dict]) -> Iterator[dict]:
+        batch: list[dict] = []
+        for r in records:
+            batch.append(r)
+            if len(batch) == _CHUNK:
+                yield from self._unsent(batch)
+                batch = []
+        yield from self._unsent(batch)
+
+    def _unsent(self, batch: list[dict]) -> Iterator[dict]:
+        said = self.fingerprint
+        made = [(r, pair_key(r), said({f: r.get(f) for f in PAIR_CHANGE})) for r in batch]
+        keys = sorted({key for _, key, _ in made})
+        sent = storage.sent_for_keys(self.db, self.recipient, self.fmt, keys) if keys else {}
+        for r, key, fp in made:
+            if sent.get(key) != fp:
+                self.ledger.append((key, fp))
+                yield r
+
+
+def pair_key(record: dict) -> str:
+    """A pair's key in the ledger: `PAIR_KEY` and its site and number as JSON."""
+    return PAIR_KEY + json.dumps([record.get("domain"), record["phone"]], ensure_ascii=False)

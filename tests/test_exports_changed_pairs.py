@@ -1,0 +1,121 @@
+"""A grouped recipient's `--since last` in STIX and MISP sends, of the pairs behind
+the items that changed, only those new or changed since last sent
+(crawler/exports/changed_pairs.py): an operator's range of many numbers is not
+sent whole again when one of its numbers changes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from test_exports_delta import PRESETS, both, crawl, deliver
+
+from crawler import storage, triage
+from crawler.exports.changed_pairs import PAIR_KEY
+from crawler.exports.core import default_floor, pair_rows, write_export
+
+RANGE = "+3185000"  # the sites' own numbers, +31850000000 to +31850000011
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = storage.open_db(tmp_path / "serpwatch.db")
+    yield d
+    d.close()
+
+
+def _delta(db, name: str, fmt: str) -> tuple[bytes, object]:
+    out = io.BytesIO()
+    floor = default_floor(PRESETS[name], fmt)
+    written = write_export(db, PRESETS[name], fmt, out, since="last", min_risk=floor)
+    return out.getvalue(), written
+
+
+def _stix_pairs(data: bytes) -> list[str]:
+    """The indicators' names (each a pair's: its brand, number and site), revoked or not."""
+    objects = json.loads(data).get("objects", [])
+    return sorted(o["name"] for o in objects if o["type"] == "indicator")
+
+
+def _misp_pairs(data: bytes) -> list[str]:
+    """The pairs' URL attributes of the event."""
+    attributes = json.loads(data)["Event"].get("Attribute", [])
+    return sorted(a["value"] for a in attributes if a["type"] == "url")
+
+
+PAIRS_OF = {"stix": _stix_pairs, "misp": _misp_pairs}
+
+
+def _range_pairs(db, country: str = "NL") -> list[dict]:
+    """The flagged pairs (medium and up by number) of the numbers of RANGE in `country`:
+    those of one operators' item."""
+    rows = pair_rows(db, min_risk="medium", by="number")
+    return [r for r in rows if r["phone"].startswith(RANGE) and r["country"] == country]
+
+
+def _rebrand(db, pair: dict) -> None:
+    """One pair's brand changed (by hand, as plain SQL: the database stamps it)."""
+    db.execute(
+        "update site_numbers set brand = 'Ziggo' where domain = ? and phone = ?",
+        [pair["domain"], pair["phone"]],
+    )
+    db.conn.commit()
+
+
+def test_an_operators_delta_sends_only_the_changed_pair_of_a_range(db, monkeypatch):
+    crawl(db, 0, range(0, 12))
+    for fmt in PAIRS_OF:
+        deliver(db, PRESETS["operator"], fmt)
+    pairs = _range_pairs(db)
+    assert len(pairs) >= 3  # the range's item stands for several pairs
+    _rebrand(db, pairs[1])
+    for fmt, pairs_of in PAIRS_OF.items():
+        data, written = _delta(db, "operator", fmt)
+        assert written.count == 1  # the range, changed (its brands)
+        sent = pairs_of(data)
+        assert len(sent) == 1, (fmt, sent)
+        if fmt == "stix":
+            assert pairs[1]["phone"] in sent[0] and "Ziggo" in sent[0]
+        else:
+            assert sent == [pairs[1]["url"]]
+        assert [k for k, _ in written.pair_ledger] == [
+            PAIR_KEY + json.dumps([pairs[1]["domain"], pairs[1]["phone"]])
+        ]
+        both(db, PRESETS["operator"], fmt, monkeypatch)  # a full scan's delta: the same
+        deliver(db, PRESETS["operator"], fmt)
+        data, written = _delta(db, "operator", fmt)
+        assert written.count == 0 and pairs_of(data) == [], fmt
+
+
+def test_a_pair_never_recorded_is_sent_with_its_changed_item(db):
+    """A ledger from before pairs were recorded (or an item's pairs never sent): every
+    pair of an item that changed goes out once, and is recorded."""
+    crawl(db, 0, range(0, 12))
+    deliver(db, PRESETS["operator"], "stix")
+    db.execute("delete from export_items where key like ?", [PAIR_KEY + "%"])
+    db.conn.commit()
+    pairs = _range_pairs(db)
+    _rebrand(db, pairs[0])
+    data, written = _delta(db, "operator", "stix")
+    assert len(pairs) >= 3 and len(_stix_pairs(data)) == len(pairs)
+    assert len(written.pair_ledger) == len(pairs)
+
+
+def test_a_dismissed_number_is_withdrawn_once(db, monkeypatch):
+    crawl(db, 0, range(0, 12))
+    for fmt in PAIRS_OF:
+        deliver(db, PRESETS["regulator"], fmt)
+    phone = _range_pairs(db)[0]["phone"]
+    sent_before = [p for p in _range_pairs(db) if p["phone"] == phone]
+    triage.record(db, "number", phone, "dismiss", "a test")
+    for fmt, pairs_of in PAIRS_OF.items():
+        data, written = _delta(db, "regulator", fmt)
+        assert len(pairs_of(data)) == len(sent_before), fmt
+        if fmt == "stix":
+            objects = json.loads(data)["objects"]
+            assert all(o.get("revoked") for o in objects if o["type"] == "indicator")
+        both(db, PRESETS["regulator"], fmt, monkeypatch)
+        deliver(db, PRESETS["regulator"], fmt)
+        data, _ = _delta(db, "regulator", fmt)
+        assert pairs_of(data) == [], fmt
