@@ -493,7 +493,13 @@ def _copy_ledger(work: Path, export_id: int, fmt: str) -> None:
 def _deliver(rows, cli, work, out, floors, since, env, scan, timeout) -> None:
     """Record one JSONL export per recipient and floor (`since`: None for everything,
     "last" for a delta), its ledger copied to the recipient's other formats at that
-    floor (`_copy_ledger`)."""
+    floor (`_copy_ledger`); except STIX and MISP of a grouped recipient, whose ledger
+    also records each pair sent (crawler/exports/changed_pairs.py): those recorded
+    as written."""
+    from crawler.exports.changed_pairs import BY_PAIR
+    from crawler.exports.recipients import load_presets
+
+    presets = load_presets()
     d = ["--db", str(work)]
     # The highest floor first: a recipient's JSONL ledger ends with its own floor's.
     for (rcpt, floor), fmts in sorted(floors.items(), key=lambda f: f[0][1] == "low"):
@@ -513,7 +519,17 @@ def _deliver(rows, cli, work, out, floors, since, env, scan, timeout) -> None:
         (export_id,) = conn.execute("select max(id) from exports").fetchone()
         conn.close()
         for fmt in fmts:
-            if fmt != "jsonl":
+            if fmt in BY_PAIR and presets[rcpt].group_by:
+                rows.append(
+                    _timed(
+                        f"export {fmt} {rcpt} --min-risk {floor}{what} (recorded)",
+                        [*argv, "--format", fmt, "--out", str(out / f"sent.{rcpt}.{fmt}"), *d],
+                        env,
+                        scan,
+                        timeout,
+                    )
+                )
+            elif fmt != "jsonl":
                 _copy_ledger(work, export_id, fmt)
 
 

@@ -152,6 +152,7 @@ def both(db, preset, fmt, monkeypatch) -> tuple:
         full = write_export(db, preset, fmt, full_out, since="last", min_risk=floor)
         full_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
     assert fast.ledger == full.ledger, (preset.name, fmt)
+    assert fast.pair_ledger == full.pair_ledger, (preset.name, fmt)  # changed_pairs
     assert _items(fast_whole) == _items(full_whole), (preset.name, fmt)
     if fmt != "misp":
         assert _no_ids(out.getvalue()) == _no_ids(full_out.getvalue()), (preset.name, fmt)
