@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from test_exports_delta import PRESETS, both, crawl, deliver
+from test_exports_delta import PRESETS, _read_pairs, both, crawl, deliver
 
 from crawler import storage, triage
 from crawler.exports.changed_pairs import PAIR_KEY
@@ -119,3 +119,21 @@ def test_a_dismissed_number_is_withdrawn_once(db, monkeypatch):
         deliver(db, PRESETS["regulator"], fmt)
         data, _ = _delta(db, "regulator", fmt)
         assert pairs_of(data) == [], fmt
+
+
+def test_an_operators_delta_reads_only_the_pairs_that_may_have_changed(db, monkeypatch):
+    """Of a changed range's pairs only those stamped since they were last sent (or
+    never sent) are read (`ChangedPairs.candidates`), not every pair of the range;
+    the bytes are a full scan's (`both`)."""
+    crawl(db, 0, range(0, 12))
+    for fmt in PAIRS_OF:
+        deliver(db, PRESETS["operator"], fmt)
+    pairs = _range_pairs(db)
+    _rebrand(db, pairs[2])
+    for fmt in PAIRS_OF:
+        with monkeypatch.context() as m:
+            counts = _read_pairs(m)
+            data, _ = _delta(db, "operator", fmt)
+        assert sum(counts) == 1 < len(pairs), (fmt, counts)
+        assert len(PAIRS_OF[fmt](data)) == 1
+        both(db, PRESETS["operator"], fmt, monkeypatch)

@@ -69,9 +69,31 @@ class ChangedPairs:
                 batch = []
         yield from self._unsent(batch)
 
+    def candidates(self, rowids: list[int]) -> set[int]:
+        """Of these pairs (rowids), those whose fingerprint may differ from the one last
+        sent, for `changed` to judge: never sent, sent by an export that marked no
+        tick, dismissed, or stamped at or after the tick of the export that last
+        sent it (or changed since the last mark, not stamped yet). Every field of
+        `PAIR_CHANGE` is stamped when it changes (`storage.CHANGE_TRACKED`), so
+        the others are as that export read them: an operator's delta reads only
+        these of its changed ranges' pairs, not every one."""
+        stamps = storage.pair_stamps(self.db, rowids)
+        keys = [pair_key(domain, phone) for _, domain, phone, _, _ in stamps]
+        ticks = storage.sent_ticks(self.db, self.recipient, self.fmt, sorted(set(keys)))
+        moved = storage.moved_pairs(self.db)
+        found = set()
+        for (rowid, _, _, stamp, dismissed), key in zip(stamps, keys, strict=True):
+            tick = ticks.get(key)
+            if tick is None or dismissed or rowid in moved or stamp >= tick:
+                found.add(rowid)
+        return found
+
     def _unsent(self, batch: list[dict]) -> Iterator[dict]:
         said = self.fingerprint
-        made = [(r, pair_key(r), said({f: r.get(f) for f in PAIR_CHANGE})) for r in batch]
+        made = [
+            (r, pair_key(r.get("domain"), r["phone"]), said({f: r.get(f) for f in PAIR_CHANGE}))
+            for r in batch
+        ]
         keys = sorted({key for _, key, _ in made})
         sent = storage.sent_for_keys(self.db, self.recipient, self.fmt, keys) if keys else {}
         for r, key, fp in made:
@@ -80,6 +102,6 @@ class ChangedPairs:
                 yield r
 
 
-def pair_key(record: dict) -> str:
+def pair_key(domain: str | None, phone: str) -> str:
     """A pair's key in the ledger: `PAIR_KEY` and its site and number as JSON."""
-    return PAIR_KEY + json.dumps([record.get("domain"), record["phone"]], ensure_ascii=False)
+    return PAIR_KEY + json.dumps([domain, phone], ensure_ascii=False)

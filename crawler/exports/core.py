@@ -1024,12 +1024,13 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
     return order(made[0], preset), order(made[1], preset)
 
 
-def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str):
+def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str, only=None):
     """The pairs behind items made in SQL (`_aggregated_items`: their `rowids`), read
     from the database now, in the order `exports._write_pairs` gives the pairs of
     items made of rows: STIX item by item, each item's pairs as the database orders
     them (the order they were read and grouped in); MISP strongest first; XARF a
-    site's pairs together, sites in order. Only the items sent are read."""
+    site's pairs together, sites in order. Only the items sent are read, and of
+    their pairs those in `only` when given."""
 
     decode, title = _decoded(preset, fmt), _reads_title(preset, fmt)
 
@@ -1045,11 +1046,14 @@ def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk
             title=title,
         )
 
+    def kept(rowids: list[int]) -> list[int]:
+        return rowids if only is None else [r for r in rowids if r in only]
+
     if fmt == "stix":
         for item in items:
-            yield from read(item.rowids)
+            yield from read(kept(item.rowids))
         return
-    every = [r for item in items for r in item.rowids]
+    every = kept([r for item in items for r in item.rowids])
     if fmt == "xarf":  # a site's report orders its pairs itself (`xarf.report`)
         yield from read(every, by_site=True)
         return
@@ -1159,7 +1163,10 @@ def write_export(
             )
             files = EvidenceFiles(warc_dir(db))
             if items and all(it.rowids is not None for it in items):
-                records = _read_pairs(db, preset, fmt, items, min_risk=min_risk)
+                # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
+                every = [r for it in items for r in it.rowids] if pairs else []
+                only = pairs.candidates(every) if pairs else None
+                records = _read_pairs(db, preset, fmt, items, min_risk=min_risk, only=only)
                 write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
                 write_rows(fmt, items, sink, preset.columns, files, sent)

@@ -27,10 +27,13 @@ __all__ = [
     "changed_pairs",
     "export_marks",
     "mark_changes",
+    "moved_pairs",
     "numbers_between",
+    "pair_stamps",
     "pairs_of",
     "rowids_of_pairs",
     "sent_for_keys",
+    "sent_ticks",
     "sightings_since",
 ]
 
@@ -242,6 +245,55 @@ def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> di
             ).fetchall()
         )
     return sent
+
+
+def pair_stamps(db: Database, rowids: list[int]) -> list[tuple]:
+    """(rowid, domain, phone, stamp, dismissed) of these pairs: `stamp` the latest tick
+    the pair, its number or its site was stamped with (`changed_at`), `dismissed`
+    whether its number or site is (a delta withdraws those however long ago)."""
+    return db.execute(
+        """select p.rowid, p.domain, p.phone,
+                  max(p.changed_at, coalesce(n.changed_at, 0), coalesce(s.changed_at, 0)),
+                  coalesce(n.status = 'dismissed', 0) or coalesce(s.status = 'dismissed', 0)
+           from site_numbers p
+           left join numbers n on n.phone = p.phone
+           left join sites s on s.domain = p.domain
+           where p.rowid in (select value from json_each(?))""",
+        [json.dumps(rowids)],
+    ).fetchall()
+
+
+def moved_pairs(db: Database) -> set[int]:
+    """The rowids of the pairs changed since the last mark through their own row, their
+    number or their site, not stamped yet (`_moved`): few, at most a run's."""
+    rows = db.execute(
+        f"""select rowid from site_numbers where rowid in ({_moved("site_numbers")})
+            union select p.rowid from numbers n join site_numbers p on p.phone = n.phone
+                  where n.rowid in ({_moved("numbers")})
+            union select p.rowid from sites s join site_numbers p on p.domain = s.domain
+                  where s.rowid in ({_moved("sites")})"""
+    ).fetchall()
+    return {r for (r,) in rows}
+
+
+def sent_ticks(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, int | None]:
+    """The change tick of the export that last sent each of `keys` to `recipient` in
+    `fmt` (`exports.change_tick`: None when it marked none); keys never sent absent."""
+    ticks: dict[str, int | None] = {}
+    for chunk in _chunks(keys, 500):
+        marks = ", ".join("?" * len(chunk))
+        ticks.update(
+            db.execute(
+                f"""select i.key, e.change_tick from export_items i
+                    join exports e on e.id = i.export_id
+                    where i.id in (
+                        select max(id) from export_items
+                        where recipient = ? and format = ? and key in ({marks})
+                        group by key)""",
+                [recipient, fmt, *chunk],
+            ).fetchall()
+        )
+    return ticks
 
 
 def ads_tracked_since(db: Database) -> int | None:
