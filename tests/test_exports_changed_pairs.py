@@ -9,10 +9,12 @@ import io
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from test_exports_delta import PRESETS, _read_pairs, both, crawl, deliver
 
 from crawler import storage, triage
-from crawler.exports.changed_pairs import PAIR_KEY
+from crawler.exports.changed_pairs import PAIR_KEY, pair_key
 from crawler.exports.core import default_floor, pair_rows, write_export
 
 RANGE = "+3185000"  # the sites' own numbers, +31850000000 to +31850000011
@@ -137,3 +139,8 @@ def test_an_operators_delta_reads_only_the_pairs_that_may_have_changed(db, monke
         assert sum(counts) == 1 < len(pairs), (fmt, counts)
         assert len(PAIRS_OF[fmt](data)) == 1
         both(db, PRESETS["operator"], fmt, monkeypatch)
+
+
+@given(st.one_of(st.none(), st.text()), st.text())
+def test_a_pairs_key_is_its_site_and_number_as_json(domain, phone):
+    assert pair_key(domain, phone) == PAIR_KEY + json.dumps([domain, phone], ensure_ascii=False)
