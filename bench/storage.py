@@ -583,6 +583,11 @@ def delta_bench(work: Path, out: Path, shape: Shape, scan: float, env: dict, arg
         if worst:
             _deliver(rows, cli, work, out, floors, "last", env, scan, args.timeout)
         rows += _delta_run(work, shape, r, after, worst)
+        if args.keep_realistic and not worst:
+            conn = sqlite3.connect(work)  # its WAL folded in first: one file to copy
+            conn.execute("pragma wal_checkpoint(truncate)")
+            conn.close()
+            shutil.copyfile(work, args.keep_realistic)
         for fmt, rcpt in pairs:
             argv = [*cli, "export", "--format", fmt, "--recipient", rcpt, "--since", "last"]
             argv += ["--dry-run", *d]
@@ -642,6 +647,12 @@ def main() -> int:
         type=Path,
         help="with --delta: time each delta first with the code in this directory (a"
         " `git archive` of main, say) and compare the bytes",
+    )
+    ap.add_argument(
+        "--keep-realistic",
+        type=Path,
+        help="with --delta: copy the database here after the realistic run (its full"
+        " exports recorded, no delta): a state to time one delta on again and again",
     )
     args = ap.parse_args()
     shape = Shape(args.scale, args.runs)

@@ -15,7 +15,7 @@ from test_exports_delta import PRESETS, _read_pairs, both, crawl, deliver
 
 from crawler import storage, triage
 from crawler.exports.changed_pairs import PAIR_KEY, pair_key
-from crawler.exports.core import default_floor, pair_rows, write_export
+from crawler.exports.core import default_floor, pair_rows, record_export, write_export
 
 RANGE = "+3185000"  # the sites' own numbers, +31850000000 to +31850000011
 
@@ -144,3 +144,20 @@ def test_an_operators_delta_reads_only_the_pairs_that_may_have_changed(db, monke
 @given(st.one_of(st.none(), st.text()), st.text())
 def test_a_pairs_key_is_its_site_and_number_as_json(domain, phone):
     assert pair_key(domain, phone) == PAIR_KEY + json.dumps([domain, phone], ensure_ascii=False)
+
+
+def test_a_full_export_records_its_pairs(db):
+    """A delivered full export sent every pair: the next delta sends only those that
+    changed since (and reads only those that may have)."""
+    crawl(db, 0, range(0, 12))
+    for fmt in PAIRS_OF:
+        floor = default_floor(PRESETS["operator"], fmt)
+        out = io.BytesIO()
+        full = write_export(db, PRESETS["operator"], fmt, out, min_risk=floor, mark=True)
+        assert len(full.pair_ledger) == len(PAIRS_OF[fmt](out.getvalue())) > 3, fmt
+        record_export(db, full)
+    pairs = _range_pairs(db)
+    _rebrand(db, pairs[0])
+    for fmt, pairs_of in PAIRS_OF.items():
+        data, written = _delta(db, "operator", fmt)
+        assert len(pairs_of(data)) == 1 and len(written.pair_ledger) == 1, fmt

@@ -53,15 +53,30 @@ _CHUNK = 500
 
 class ChangedPairs:
     """`changed(records)`: the records of pairs new or changed since last sent to this
-    recipient in this format, in their order; `ledger` the (key, fingerprint) of
-    each one given, for the ledger (`core.record_export`)."""
+    recipient in this format (with `judge`, a `--since last` delta; otherwise every
+    record: a full or `--since DATE` export sends them all), in their order;
+    `ledger` the (key, fingerprint) of each one given, for the ledger
+    (`core.record_export`): every export that sends a pair records it."""
 
-    def __init__(self, db: Database, recipient: str, fmt: str, fingerprint: Callable[[dict], str]):
+    def __init__(
+        self,
+        db: Database,
+        recipient: str,
+        fmt: str,
+        fingerprint: Callable[[dict], str],
+        judge: bool = True,
+    ):
         self.db, self.recipient, self.fmt = db, recipient, fmt
         self.fingerprint = fingerprint
+        self.judge = judge
         self.ledger: list[tuple[str, str]] = []
 
     def changed(self, records: Iterable[dict]) -> Iterator[dict]:
+        if not self.judge:
+            for r in records:
+                self.ledger.append(self._entry(r))
+                yield r
+            return
         batch: list[dict] = []
         for r in records:
             batch.append(r)
@@ -90,17 +105,18 @@ class ChangedPairs:
         return found
 
     def _unsent(self, batch: list[dict]) -> Iterator[dict]:
-        said = self.fingerprint
-        made = [
-            (r, pair_key(r.get("domain"), r["phone"]), said({f: r.get(f) for f in PAIR_CHANGE}))
-            for r in batch
-        ]
+        made = [(r, *self._entry(r)) for r in batch]
         keys = sorted({key for _, key, _ in made})
         sent = storage.sent_for_keys(self.db, self.recipient, self.fmt, keys) if keys else {}
         for r, key, fp in made:
             if sent.get(key) != fp:
                 self.ledger.append((key, fp))
                 yield r
+
+    def _entry(self, r: dict) -> tuple[str, str]:
+        """A pair record's key and fingerprint in the ledger."""
+        counted = {f: r.get(f) for f in PAIR_CHANGE}
+        return pair_key(r.get("domain"), r["phone"]), self.fingerprint(counted)
 
 
 def pair_key(domain: str | None, phone: str) -> str:

@@ -1119,11 +1119,12 @@ def prepare_export(
 
 
 def _changed_pairs(db: Database, preset: Preset, fmt: str, since: str | None):
-    """For a grouped preset's `--since last` in STIX or MISP: what picks the pairs it
-    sends, those new or changed since sent (`changed_pairs`); None otherwise."""
-    if since != "last" or not preset.group_by or fmt not in BY_PAIR:
+    """For a grouped preset in STIX or MISP: what records the pairs it sends and, for
+    `--since last`, picks them, those new or changed since sent (`changed_pairs`);
+    None otherwise."""
+    if not preset.group_by or fmt not in BY_PAIR:
         return None
-    return ChangedPairs(db, preset.name, fmt, _fingerprint)
+    return ChangedPairs(db, preset.name, fmt, _fingerprint, judge=since == "last")
 
 
 def write_export(
@@ -1164,8 +1165,9 @@ def write_export(
             files = EvidenceFiles(warc_dir(db))
             if items and all(it.rowids is not None for it in items):
                 # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
-                every = [r for it in items for r in it.rowids] if pairs else []
-                only = pairs.candidates(every) if pairs else None
+                judged = pairs is not None and pairs.judge
+                every = [r for it in items for r in it.rowids] if judged else []
+                only = pairs.candidates(every) if judged else None
                 records = _read_pairs(db, preset, fmt, items, min_risk=min_risk, only=only)
                 write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
