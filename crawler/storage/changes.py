@@ -232,19 +232,32 @@ def rowids_of_pairs(db: Database, pairs: list[tuple[str, str]]) -> list[int]:
 def sent_for_keys(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, str]:
     """The fingerprint each of `keys` was last sent with to `recipient` in `fmt`
     (keys never sent are absent), read from the ledger's index for these keys only."""
-    sent: dict[str, str] = {}
+    return _last_sent(db, recipient, fmt, keys, "i.fingerprint")
+
+
+def sent_ticks(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, int | None]:
+    """The change tick of the export that last sent each of `keys` to `recipient` in
+    `fmt` (`exports.change_tick`: None when it marked none); keys never sent absent."""
+    return _last_sent(db, recipient, fmt, keys, "e.change_tick")
+
+
+def _last_sent(db: Database, recipient: str, fmt: str, keys: list[str], what: str) -> dict:
+    """`what` (of the ledger entry `i` and its export `e`) of each key's latest entry."""
+    found: dict = {}
     for chunk in _chunks(keys, 500):
         marks = ", ".join("?" * len(chunk))
-        sent.update(
+        found.update(
             db.execute(
-                f"""select key, fingerprint from export_items where id in (
+                f"""select i.key, {what} from export_items i
+                    join exports e on e.id = i.export_id
+                    where i.id in (
                         select max(id) from export_items
                         where recipient = ? and format = ? and key in ({marks})
                         group by key)""",
                 [recipient, fmt, *chunk],
             ).fetchall()
         )
-    return sent
+    return found
 
 
 def pair_stamps(db: Database, rowids: list[int]) -> list[tuple]:
@@ -274,26 +287,6 @@ def moved_pairs(db: Database) -> set[int]:
                   where s.rowid in ({_moved("sites")})"""
     ).fetchall()
     return {r for (r,) in rows}
-
-
-def sent_ticks(db: Database, recipient: str, fmt: str, keys: list[str]) -> dict[str, int | None]:
-    """The change tick of the export that last sent each of `keys` to `recipient` in
-    `fmt` (`exports.change_tick`: None when it marked none); keys never sent absent."""
-    ticks: dict[str, int | None] = {}
-    for chunk in _chunks(keys, 500):
-        marks = ", ".join("?" * len(chunk))
-        ticks.update(
-            db.execute(
-                f"""select i.key, e.change_tick from export_items i
-                    join exports e on e.id = i.export_id
-                    where i.id in (
-                        select max(id) from export_items
-                        where recipient = ? and format = ? and key in ({marks})
-                        group by key)""",
-                [recipient, fmt, *chunk],
-            ).fetchall()
-        )
-    return ticks
 
 
 def ads_tracked_since(db: Database) -> int | None:
