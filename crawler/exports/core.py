@@ -75,6 +75,9 @@ class Export:
     change_tick: int | None = None
     preset_hash: str | None = None
     sightings_mark: int | None = None
+    # The (key, fingerprint) of each pair sent to a grouped recipient in STIX or MISP
+    # (`changed_pairs`): recorded in the ledger with the items'.
+    pair_ledger: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def data(self) -> bytes:
@@ -83,10 +86,6 @@ class Export:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
-
-    # The (key, fingerprint) of each pair sent of a grouped delta in STIX or MISP
-    # (`changed_pairs`): recorded in the ledger with the items'.
-    pair_ledger: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ledger(self) -> list[tuple[str, str]]:
@@ -1024,14 +1023,15 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
     return order(made[0], preset), order(made[1], preset)
 
 
-def _read_pairs(db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str, only=None):
+def _read_pairs(
+    db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str, only: set | None = None
+):
     """The pairs behind items made in SQL (`_aggregated_items`: their `rowids`), read
     from the database now, in the order `exports._write_pairs` gives the pairs of
     items made of rows: STIX item by item, each item's pairs as the database orders
     them (the order they were read and grouped in); MISP strongest first; XARF a
     site's pairs together, sites in order. Only the items sent are read, and of
     their pairs those in `only` when given."""
-
     decode, title = _decoded(preset, fmt), _reads_title(preset, fmt)
 
     def read(rowids: list[int], by_site: bool = False):
