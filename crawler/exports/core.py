@@ -636,12 +636,13 @@ def _spooled_items(groups: dict, preset: Preset, spool: Spool) -> list[SpooledIt
     return order(items, preset)
 
 
-def _spooled(spool, preset, out, key, fp, members, offsets) -> SpooledItem:
-    """An item whose row and members (at `offsets`) are in `spool`, its row put there now."""
-    names = [spec.lstrip("-") for spec in preset.order_by]
-    head = {n: out[n] if n in out else members[0].get(n) for n in names}
+def _spooled(spool, preset, out, key, fp, members, offsets, row: bool = True) -> SpooledItem:
+    """An item whose row and members (at `offsets`) are in `spool`, its row put there now;
+    without `row`, none put (a format of pairs never reads it: `exports._write_pairs`),
+    `out` giving only its sort fields."""
+    head = {n: out[n] if n in out else members[0].get(n) for n in _sort_fields(preset)}
     last = max((p.get("last_seen") or "" for p in members), default="")
-    return SpooledItem(key, fp, head, last, spool, spool.put(out), offsets)
+    return SpooledItem(key, fp, head, last, spool, spool.put(out) if row else None, offsets)
 
 
 def _anchored_items(
@@ -693,30 +694,16 @@ def _anchored_items(
                 fp = fingerprint(part, preset)  # the columns it ignores left out
                 if sent.get(key) == fp or (dismissed and key not in sent):
                     continue
-                if rowless:
-                    item = _pairs_item(spool, preset, part, key, fp, members)
-                    (gone if dismissed else kept).append(item)
-                    continue
-                out, _ = whole(members, part)
+                # Rowless: its sort fields from `part`, no row spooled (never read).
+                out = part if rowless else whole(members, part)[0]
                 if spool is None:
                     item = Item(key=key, row=out, pairs=members, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
-                    item = _spooled(spool, preset, out, key, fp, members, [])
+                    item = _spooled(spool, preset, out, key, fp, members, [], not rowless)
                     if fmt in PAIR_FORMATS:
                         _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
     return order(kept + [it for it in gone if it.key not in live], preset)
-
-
-def _pairs_item(spool, preset, part, key, fp, members) -> SpooledItem:
-    """An anchored item of a format of pairs: its pairs kept (`_keep_pairs`) and its
-    sort fields, from `part` (the row its fingerprint reads), but no row: the
-    writers of pairs never read one (`exports._write_pairs`)."""
-    head = {n: part[n] if n in part else members[0].get(n) for n in _sort_fields(preset)}
-    last = max((p.get("last_seen") or "" for p in members), default="")
-    item = SpooledItem(key, fp, head, last, spool, None)
-    _keep_pairs(item, members)
-    return item
 
 
 def _sort_fields(preset: Preset) -> set[str]:

@@ -64,7 +64,7 @@ class SpooledItem:
     head: dict
     last: str  # the latest last_seen of its pairs
     spool: Spool
-    # None for an item of a format of pairs whose row is never written (`core._pairs_item`).
+    # None for an item of a format of pairs whose row is never written (`core._spooled`).
     row_at: int | None
     pairs_at: list[int] = field(default_factory=list)
     # (domain, phone, last seen, score) of each of `pairs_at`, when known: what a
