@@ -25,14 +25,11 @@ from hypothesis import strategies as st
 from crawler.cli import main
 from crawler.config import ConfigError
 from crawler.exports import COLUMNS, csv_cell, escape_cell, unescape_cell, write_csv, write_jsonl
-from crawler.exports.core import (
-    number_range,
-    parse_since,
-    prepare_export,
-    record_export,
-)
+from crawler.exports.core import prepare_export
 from crawler.exports.csvsafe import FORMULA_START
+from crawler.exports.ledger import parse_since, record_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import number_range
 
 PRESETS = load_presets()
 DESIGN_FIELDS = set(COLUMNS) - {"entry_url"}
@@ -451,7 +448,7 @@ def test_collect_and_count_keep_each_distinct_value_once_in_order():
     """`collect:` flattens lists, drops empty values, keeps each value once (dicts
     compared by content) and sorts; `count:` counts them. A number range's group
     holds up to 10,000 numbers a block, so this is done by hash, not list search."""
-    from crawler.exports.core import aggregate
+    from crawler.exports.shaping import aggregate
 
     members = [
         {"phone": "+31852081235", "tags": ["b", "a"], "ev": {"url": "u2", "ip": None}},

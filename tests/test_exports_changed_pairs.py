@@ -15,7 +15,9 @@ from test_exports_delta import PRESETS, _read_pairs, both, crawl, deliver
 
 from crawler import storage, triage
 from crawler.exports.changed_pairs import PAIR_KEY, pair_key
-from crawler.exports.core import default_floor, pair_rows, record_export, write_export
+from crawler.exports.core import default_floor, write_export
+from crawler.exports.ledger import record_export
+from crawler.exports.rows import pair_rows
 
 RANGE = "+3185000"  # the sites' own numbers, +31850000000 to +31850000011
 

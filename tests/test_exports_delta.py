@@ -18,9 +18,11 @@ import pytest
 from sqlite_utils import Database
 
 from crawler import history, storage, triage
-from crawler.exports import FORMATS, core, delta
-from crawler.exports.core import default_floor, prepare_export, record_export, write_export
+from crawler.exports import FORMATS, core, delta, items, rows
+from crawler.exports.core import default_floor, prepare_export, write_export
+from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rowtext import REASONS_FIELDS
 from crawler.scoring import Facts, verdict_record
 
 PRESETS = load_presets()
@@ -148,6 +150,7 @@ def both(db, preset, fmt, monkeypatch) -> tuple:
     fast_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
     with monkeypatch.context() as m:
         m.setattr(core, "delta_plan", lambda *a, **kw: None)
+        m.setattr(items, "delta_plan", lambda *a, **kw: None)
         full_out = io.BytesIO()
         full = write_export(db, preset, fmt, full_out, since="last", min_risk=floor)
         full_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
@@ -366,7 +369,7 @@ def test_the_cli_marks_a_delivered_export_only(tmp_path):
     assert d["exports"].count == 0
     assert run(main, [*args, "--out", str(tmp_path / "b.jsonl")]).exit_code == 0
     (row,) = d["exports"].rows
-    assert row["change_tick"] > 1 and row["preset_hash"] == core.preset_hash(PRESETS["default"])
+    assert row["change_tick"] > 1 and row["preset_hash"] == delta.preset_hash(PRESETS["default"])
     assert row["sightings_mark"] == d.execute("select max(rowid) from sightings").fetchone()[0]
 
 
@@ -437,9 +440,9 @@ def test_a_new_page_or_server_reaches_the_groups_of_sightings(db, monkeypatch):
     run_id = storage.start_run(db, "delta")
     url = f"https://{pair['domain']}/another-page"
     save_seen_again(db, run_id, pair, url, ip="203.0.113.99", at=pair["last_seen"])
-    plan = core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium")
+    plan = delta.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium")
     assert plan.of == ("phone", [pair["phone"]])  # that number's group only
-    plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
+    plan = delta.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
     assert plan.of == ("domain", [pair["domain"]])
     sizes = check_all(db, monkeypatch)
     assert sizes["regulator", "jsonl"] == 1 and sizes["hosting", "jsonl"] == 1
@@ -511,11 +514,11 @@ def test_a_page_seen_again_as_it_was_is_no_candidate(db, monkeypatch):
 
     seen_again(ip)
     for name in ("regulator", "hosting"):
-        assert core.delta_plan(db, PRESETS[name], "jsonl", min_risk="medium").of[1] == []
+        assert delta.delta_plan(db, PRESETS[name], "jsonl", min_risk="medium").of[1] == []
     assert set(check_all(db, monkeypatch).values()) == {0}
     seen_again("203.0.113.7")  # the same page from another server
-    assert core.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium").of[1] == []
-    plan = core.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
+    assert delta.delta_plan(db, PRESETS["regulator"], "jsonl", min_risk="medium").of[1] == []
+    plan = delta.delta_plan(db, PRESETS["hosting"], "jsonl", min_risk="medium")
     assert plan.of == ("domain", [pair["domain"]])
     sizes = check_all(db, monkeypatch)
     assert sizes["hosting", "jsonl"] == 1 and sizes["regulator", "jsonl"] == 0
@@ -530,7 +533,7 @@ def test_a_change_to_an_ad_or_its_page_reaches_the_search_engines_delta(db, monk
     check_all(db, monkeypatch)
     preset = PRESETS["search-engine"]
     assert delta.of_ads(preset)
-    assert core.delta_plan(db, preset, "jsonl", min_risk="medium").of == ("ads", [])
+    assert delta.delta_plan(db, preset, "jsonl", min_risk="medium").of == ("ads", [])
     sent = {json.loads(k)[2] for k, _ in storage.sent_fingerprints(db, preset.name, "jsonl")}
     ads = [  # those of the last run (the latest of their groups) that were sent
         ad
@@ -579,7 +582,7 @@ def test_a_change_to_an_ad_or_its_page_reaches_the_search_engines_delta(db, monk
     # A search engines' export marked before the ads were logged covers nothing.
     db.execute("update change_tracking set since_tick = (select tick from change_clock)")
     db.conn.commit()
-    assert core.delta_plan(db, preset, "jsonl", min_risk="medium") is None
+    assert delta.delta_plan(db, preset, "jsonl", min_risk="medium") is None
 
 
 def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, monkeypatch):
@@ -592,13 +595,13 @@ def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, mon
     flagged = [p for p in storage.flagged(db) if p["risk"] != "low"]
     by_range: dict = {}
     for p in flagged:
-        by_range.setdefault(core.number_range(p["phone"]), set()).add(p["phone"])
+        by_range.setdefault(rows.number_range(p["phone"]), set()).add(p["phone"])
     rng, phones = max(by_range.items(), key=lambda kv: len(kv[1]))
     assert len(phones) >= 2 and len(by_range) >= 2
     phone = sorted(phones)[0]
     db.execute("update numbers set carrier = 'KPN' where phone = ?", [phone])
     db.conn.commit()
-    plan = core.delta_plan(db, preset, "jsonl", min_risk="medium")
+    plan = delta.delta_plan(db, preset, "jsonl", min_risk="medium")
     assert plan.of == ("number_range", [phone])
     read = _read_pairs(monkeypatch)
     sizes = check_all(db, monkeypatch, recipients=("operator",))
@@ -623,19 +626,19 @@ def test_a_number_that_changes_group_reaches_both_of_its_operators_items(db, mon
 )
 def test_the_number_range_in_sql_is_the_exports_own(phone):
     """The operators' aggregates made in SQL group by `storage.grouped.NUMBER_RANGE`:
-    the same range as `core.number_range` gives the export's rows."""
+    the same range as `rows.number_range` gives the export's rows."""
     import sqlite3
 
     from crawler.storage.grouped import NUMBER_RANGE
 
     conn = sqlite3.connect(":memory:")
     (got,) = conn.execute(f"select {NUMBER_RANGE} from (select ? as phone) p", [phone]).fetchone()
-    assert got == core.number_range(phone)
+    assert got == rows.number_range(phone)
 
 
 def test_the_pairs_of_changed_ranges_are_written_in_the_full_scans_order(db, monkeypatch):
     """The operators' STIX, MISP and XARF deltas make their items in SQL and read the
-    pairs of those that changed when writing them (`core._read_pairs`): in each
+    pairs of those that changed when writing them (`items.read_pairs`): in each
     format's order, also when the items' order (their numbers' best scores) is not
     the database's (the pairs' scores): STIX item by item, MISP strongest pair
     first, XARF site by site with each site's pairs in the items' order."""
@@ -647,13 +650,13 @@ def test_the_pairs_of_changed_ranges_are_written_in_the_full_scans_order(db, mon
     db.execute("update site_numbers set score = 5 where phone like '+3188%'")
     db.conn.commit()
     read = []
-    spied = core._read_pairs
+    spied = core.read_pairs
 
     def spy(*a, **kw):
         read.append(a[2])
         yield from spied(*a, **kw)
 
-    monkeypatch.setattr(core, "_read_pairs", spy)
+    monkeypatch.setattr(core, "read_pairs", spy)
     for fmt in ("stix", "misp", "xarf"):
         fast, _ = both(db, PRESETS["operator"], fmt, monkeypatch)
         assert fast.count >= 2, fmt
@@ -683,7 +686,7 @@ def test_a_range_whose_item_did_not_change_reads_none_of_its_pairs(db, monkeypat
 def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
     """The regulator's and hosting's deltas in STIX, MISP and XARF keep in the spool
     only the row each pair is written with (its latest page), beside what orders
-    them (`core._keep_pairs`): each is read back once, to be written (in STIX and
+    them (`items._keep_pairs`): each is read back once, to be written (in STIX and
     MISP, to be written if it changed: `changed_pairs`)."""
     import crawler.exports as exports
     from crawler.exports.changed_pairs import ChangedPairs
@@ -727,19 +730,20 @@ def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
 def test_a_group_of_pages_decodes_only_the_reasons_it_reads(db, monkeypatch):
     """The regulator's rows need no site's reasons, hosting's neither the number's nor
     the pair's (but in STIX, MISP, XARF, whose writers read the pair's): a delta
-    written out decodes only those it reads (`core._decoded`), and its bytes are the
+    written out decodes only those it reads (`items._decoded`), and its bytes are the
     full scan's."""
     crawl(db, 0, range(0, 8))
     check_all(db, monkeypatch, recipients=("regulator", "hosting"))
     crawl(db, 1, range(4, 12))
     decoded = []
-    made = core._export_row
+    made = rows.export_row
 
-    def spy(raw, decisions, decode=core.REASONS_FIELDS):
+    def spy(raw, decisions, decode=REASONS_FIELDS):
         decoded.append(decode)
         return made(raw, decisions, decode)
 
-    monkeypatch.setattr(core, "_export_row", spy)
+    monkeypatch.setattr(rows, "export_row", spy)
+    monkeypatch.setattr(core, "export_row", spy)
     cases = [
         ("regulator", "jsonl", {"reasons", "number_reasons"}),
         ("regulator", "stix", {"reasons", "number_reasons"}),

@@ -22,14 +22,10 @@ from stix2.utils import STIXdatetime, format_datetime
 
 from crawler import storage, triage
 from crawler.exports import _cell, csv_cell, misp, stix, write_csv
-from crawler.exports.core import (
-    _status_at,
-    fingerprint,
-    iter_pair_rows,
-    number_range,
-    write_export,
-)
+from crawler.exports.core import write_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import iter_pair_rows, number_range, status_at
+from crawler.exports.shaping import fingerprint
 
 PRESETS = load_presets()
 
@@ -63,7 +59,7 @@ def _reference_rows(db, **kw) -> list[dict]:
         row["number_range"] = number_range(row["phone"])
         row["brand_site"] = bool(raw["official_site"])
         row["third_party"] = raw["third_party"] or raw["third_party_site"]
-        row["status_at"] = _status_at(row, decisions)
+        row["status_at"] = status_at(row, decisions)
         rows.append(row)
     return rows
 

@@ -25,9 +25,11 @@ from referencing import Registry, Resource
 
 from crawler import storage, triage
 from crawler.cli import main
-from crawler.exports.core import pair_rows, prepare_export, record_export
+from crawler.exports.core import prepare_export
 from crawler.exports.evidence_files import EvidenceFiles
+from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import pair_rows
 from crawler.exports.xarf import reports
 
 XARF = Path(__file__).parent / "fixtures" / "xarf"

@@ -19,15 +19,10 @@ from hypothesis import strategies as st
 
 from crawler import storage
 from crawler.exports import _JSONL, _cell
-from crawler.exports.core import (
-    _FINGERPRINT_JSON,
-    _export_row,
-    iter_pair_rows,
-    prepare_export,
-    record_export,
-    write_export,
-)
+from crawler.exports.core import prepare_export, write_export
+from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import export_row, iter_pair_rows
 from crawler.exports.rowtext import (
     REASONS_FIELDS,
     RowTexts,
@@ -38,12 +33,13 @@ from crawler.exports.rowtext import (
     plain_reasons,
     reasons_cell,
 )
+from crawler.exports.shaping import FINGERPRINT_JSON
 from crawler.storage.facts import _json
 
 PRESETS = load_presets()
 ENCODERS = [
     _JSONL,
-    _FINGERPRINT_JSON,
+    FINGERPRINT_JSON,
     json.JSONEncoder(),
     json.JSONEncoder(sort_keys=True),
     json.JSONEncoder(sort_keys=True, default=str),
@@ -185,19 +181,19 @@ def test_row_texts_are_the_fingerprint_and_line_of_the_decoded_row():
     _hard_reasons(db)
     preset = PRESETS["default"]
     counted = sorted(set(preset.columns) - set(preset.ignore_in_delta))
-    texts = RowTexts(counted, _FINGERPRINT_JSON, preset.columns, _JSONL)
-    fingerprints = RowTexts(counted, _FINGERPRINT_JSON)
+    texts = RowTexts(counted, FINGERPRINT_JSON, preset.columns, _JSONL)
+    fingerprints = RowTexts(counted, FINGERPRINT_JSON)
     decisions = storage.latest_decisions(db)
     raws = list(storage.flagged_rows(db, details=True, export=True, include_dismissed=True))
     rows = list(iter_pair_rows(db, include_dismissed=True))
     assert len(raws) == len(rows) >= 3
     for raw, row in zip(raws, rows, strict=True):
-        want_fp = _FINGERPRINT_JSON.encode({c: row.get(c) for c in counted})
+        want_fp = FINGERPRINT_JSON.encode({c: row.get(c) for c in counted})
         want_line = _JSONL.encode({c: row.get(c) for c in preset.columns})
-        bare = _export_row(raw, decisions, frozenset())
+        bare = export_row(raw, decisions, frozenset())
         assert texts.both(raw, bare) == (want_fp, want_line)
-        assert fingerprints.fingerprint(raw, _export_row(raw, decisions)) == want_fp
-        pair_only = _export_row(raw, decisions, frozenset({"reasons"}))
+        assert fingerprints.fingerprint(raw, export_row(raw, decisions)) == want_fp
+        pair_only = export_row(raw, decisions, frozenset({"reasons"}))
         assert fingerprints.fingerprint(raw, pair_only) == want_fp
         assert {k: v for k, v in bare.items() if k not in REASONS_FIELDS} == {
             k: v for k, v in row.items() if k not in REASONS_FIELDS

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from exports_seed import seeded
 
-from crawler.exports.core import SOURCES, shape, shape_spooled
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import SOURCES
+from crawler.exports.shaping import shape, shape_spooled
 from crawler.exports.spool import Spool, SpooledItem
 
 PRESETS = load_presets()
@@ -84,7 +85,8 @@ def test_a_grouped_export_written_from_the_spool_is_the_export_made_in_memory(fm
     import io
 
     from crawler import storage, triage
-    from crawler.exports.core import prepare_export, record_export, streams, write_export
+    from crawler.exports.core import prepare_export, streams, write_export
+    from crawler.exports.ledger import record_export
 
     preset = PRESETS[name]
     assert not streams(preset, fmt)

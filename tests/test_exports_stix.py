@@ -18,8 +18,10 @@ from stix2validator import ValidationOptions, validate_string
 from stix_check import assert_strict_valid, phone_id, sco_id, strict_errors
 from w3lib.url import safe_url_string
 
-from crawler.exports.core import pair_rows, prepare_export, record_export
+from crawler.exports.core import prepare_export
+from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
+from crawler.exports.rows import pair_rows
 from crawler.exports.stix import PHONE_EXTENSION_ID, bundle
 
 PRESETS = load_presets()

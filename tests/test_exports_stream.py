@@ -11,12 +11,8 @@ import pytest
 from exports_seed import RUN2_AT, seeded
 
 from crawler import storage, triage
-from crawler.exports.core import (
-    prepare_export,
-    record_export,
-    streams,
-    write_export,
-)
+from crawler.exports.core import prepare_export, streams, write_export
+from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
 
 PRESETS = load_presets()

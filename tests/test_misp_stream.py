@@ -17,9 +17,9 @@ from misp_reference import event as reference_event
 from test_exports_formats import load_misp
 
 from crawler import storage, triage
-from crawler.exports.core import pair_rows
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.misp import write_misp
+from crawler.exports.rows import pair_rows
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -105,7 +105,8 @@ def test_the_default_recipients_misp_export_streams_the_event_made_whole(kw):
     the event and the ledger of the export made whole (`prepare_export`)."""
     from exports_seed import seeded
 
-    from crawler.exports.core import prepare_export, record_export, streams, write_export
+    from crawler.exports.core import prepare_export, streams, write_export
+    from crawler.exports.ledger import record_export
     from crawler.exports.recipients import load_presets
 
     preset = load_presets()["default"]

@@ -13,8 +13,8 @@ from test_history import OTHER, SCAM, SCAM_PAGE, SHOP, SHOP_PAGE, db, run, see
 from test_queries import serp
 
 from crawler import history, queries, storage, triage
-from crawler.exports.core import iter_pair_rows
 from crawler.exports.report import run_pairs
+from crawler.exports.rows import iter_pair_rows
 
 DM = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
 DM_FACTS = {"domain_match": DM}

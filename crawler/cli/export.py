@@ -72,7 +72,8 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     Example: serpwatch export --recipient regulator --since last --format csv --out nl.csv
     """
     from crawler import storage
-    from crawler.exports.core import default_floor, parse_since, record_export, write_export
+    from crawler.exports.core import default_floor, write_export
+    from crawler.exports.ledger import parse_since, record_export
     from crawler.exports.recipients import load_presets
 
     presets = load_presets(presets_path)

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from crawler import stats_keys, storage
-from crawler.exports.core import _status_at
+from crawler.exports.rows import status_at
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -195,7 +195,7 @@ def run_pairs(db: Database, run_id: int) -> list[dict]:
     rows = storage.run_pair_rows(db, run_id)
     for p in rows:
         p["status"] = storage.pair_status(p["number_status"], p["site_status"])
-        p["status_at"] = _status_at(p, decisions)
+        p["status_at"] = status_at(p, decisions)
     return rows
 
 
