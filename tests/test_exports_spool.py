@@ -1,5 +1,5 @@
 """Grouped exports made in a spool file: the same items, in the same order, as
-made in memory (`core.shape`), with only keys, fingerprints and sort fields held."""
+made in memory (`shaping.shape`), with only keys, fingerprints and sort fields held."""
 
 from __future__ import annotations
 

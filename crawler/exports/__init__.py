@@ -2,8 +2,9 @@
 
 Formats: JSONL and CSV (DESIGN.md's records; the CSV is spreadsheet-safe, see
 `csvsafe`) and STIX 2.1 bundles (`stix`). Recipients are presets in
-`recipients.toml` (`recipients`); `core` builds an export, its delta since the
-last one to that recipient, and the exports ledger.
+`recipients.toml` (`recipients`); `core` builds an export (its rows from `rows`, its
+items from `shaping` and `items`) and its delta since the last one to that
+recipient, and `ledger` records it in the exports ledger.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def pair_writer(fmt: str):
 
 
 def write_rows(fmt: str, items, out: IO[str], columns: list[str], files=None, sent=None) -> int:
-    """Write a recipient's items (`core.Item`, or `spool.SpooledItem`) in `fmt`.
+    """Write a recipient's items (`shaping.Item`, or `spool.SpooledItem`) in `fmt`.
 
     STIX, MISP and XARF are made of the flagged pairs behind the items (each
     pair once, its latest sighting); `files` reads their evidence bytes, and

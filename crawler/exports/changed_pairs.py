@@ -56,7 +56,7 @@ class ChangedPairs:
     recipient in this format (with `judge`, a `--since last` delta; otherwise every
     record: a full or `--since DATE` export sends them all), in their order;
     `ledger` the (key, fingerprint) of each one given, for the ledger
-    (`core.record_export`): every export that sends a pair records it."""
+    (`ledger.record_export`): every export that sends a pair records it."""
 
     def __init__(
         self,

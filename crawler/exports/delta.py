@@ -3,8 +3,9 @@
 A delivered export marks the change clock and records its preset's hash
 (`preset_hash`); a delta to the same recipient then reads only the pairs,
 numbers or sites stamped since the covering export (`delta_plan`), or every
-pair when there is none. crawler.exports.core compares the fingerprints as
-for a full scan, so the records are the same either way.
+pair when there is none. crawler.exports.items (and core, for a streamed
+export) compares the fingerprints as for a full scan, so the records are the
+same either way.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def _page_fields(preset: Preset) -> tuple[str, ...] | None:
     return tuple(sorted(read & set(storage.PAGE_FROM_LATEST)))
 
 
-# The fields of an ad's row (`exports.core.ad_rows`) that are the ad's or its
+# The fields of an ad's row (`exports.rows.ad_rows`) that are the ad's or its
 # landing page's, not its pair's: changes to them are logged (schema 0025).
 AD_FIELDS = frozenset(
     {

@@ -191,7 +191,7 @@ class RowTexts:
     reasons spliced in (`Spliced`): `counted` are the fields its fingerprint
     reads, `columns` those its line writes, each encoded as its encoder would.
     A row's reasons fields hold their decoded list, or None when the row was made
-    without decoding them (`core._export_row`): their text is then made of the
+    without decoding them (`rows.export_row`): their text is then made of the
     stored text (`plain_reasons`)."""
 
     def __init__(
@@ -234,7 +234,7 @@ class RowTexts:
         return value
 
     def fingerprint(self, raw: dict, row: dict) -> str:
-        """The text whose SHA-256 is the row's fingerprint (`core.fingerprint`)."""
+        """The text whose SHA-256 is the row's fingerprint (`shaping.fingerprint`)."""
         return self.fp.text(row, self.texts(raw, row)[0], self._values(raw, row))
 
     def both(self, raw: dict, row: dict) -> tuple[str, str]:
@@ -250,7 +250,7 @@ class StreamedRows:
     text of its fingerprint, then, for a row that is sent, what its format's writer
     takes: its JSONL line, its CSV cells, or the row itself (the pair formats).
 
-    `decode` are the reasons fields its rows decode (`core._export_row`): none for
+    `decode` are the reasons fields its rows decode (`rows.export_row`): none for
     JSONL and CSV (their lines, cells and fingerprints splice the stored text),
     unless the filter or key (`reads`) reads them; all of them for the pair
     formats, whose fingerprints are their counted fields encoded whole (splicing

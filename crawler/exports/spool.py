@@ -56,7 +56,7 @@ class Spool:
 class SpooledItem:
     """An export item whose row and pairs stay in the spool until read.
 
-    `head` holds the fields the items are ordered by (`core.order`) and `last`
+    `head` holds the fields the items are ordered by (`shaping.order`) and `last`
     the pairs' latest sighting, so ordering and date filters read nothing back."""
 
     key: str
@@ -64,13 +64,13 @@ class SpooledItem:
     head: dict
     last: str  # the latest last_seen of its pairs
     spool: Spool
-    # None for an item of a format of pairs whose row is never written (`core._spooled`).
+    # None for an item of a format of pairs whose row is never written (`shaping.spooled`).
     row_at: int | None
     pairs_at: list[int] = field(default_factory=list)
     # (domain, phone, last seen, score) of each of `pairs_at`, when known: what a
-    # format of pairs orders them by, without reading them back (`core._keep_pairs`).
+    # format of pairs orders them by, without reading them back (`items._keep_pairs`).
     pair_heads: list[tuple] | None = None
-    # Or, for an item made in SQL (`core._aggregated_items`), the rowids of its pairs:
+    # Or, for an item made in SQL (`items._aggregated_items`), the rowids of its pairs:
     # read from the database when written, only if the item is sent.
     rowids: list[int] | None = None
 

@@ -131,7 +131,7 @@ def changed_pairs(db: Database, tick: int) -> list[tuple[int, str, str]]:
 
 
 # The columns of a sighting a page's export row takes from its latest sighting
-# (crawler.exports.core._page_rows), besides its url, first and last seen.
+# (crawler.exports.rows._page_rows), besides its url, first and last seen.
 PAGE_FROM_LATEST = (
     "entry_url",
     "engine",

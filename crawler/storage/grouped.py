@@ -1,4 +1,4 @@
-"""A grouped export's aggregates made in SQL (`exports.core._aggregated_items`).
+"""A grouped export's aggregates made in SQL (`exports.items._aggregated_items`).
 
 The operators' items are number ranges of thousands of numbers: making one from
 every member's export row costs about 50 µs a pair in Python. For a recipient
@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from crawler.storage.reads import _DISMISSED, _flagged_where
 
-# `crawler.exports.core.number_range` in SQL (tests/test_exports_delta.py holds
+# `crawler.exports.rows.number_range` in SQL (tests/test_exports_delta.py holds
 # the two to the same values).
 NUMBER_RANGE = (
     "case when p.phone is null or p.phone = '' or substr(p.phone, 1, 1) <> '+'"
@@ -23,7 +23,7 @@ NUMBER_RANGE = (
     " else substr(p.phone, 1, length(p.phone) - 4) || 'XXXX' end"
 )
 
-# A pair's export row fields (`exports.core._export_row`) as SQL over the pair p,
+# A pair's export row fields (`exports.rows.export_row`) as SQL over the pair p,
 # its number n and its site s; `carrier` as stored (the row makes an empty one None).
 FIELD_SQL = {
     "phone": "p.phone",

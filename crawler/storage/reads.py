@@ -329,7 +329,7 @@ _BRIEF = (
 )
 
 # The pair's columns an export row reads (`flagged_rows(export=True)`,
-# crawler.exports.core.iter_pair_rows): `export_record`'s and the evidence's.
+# crawler.exports.rows.iter_pair_rows): `export_record`'s and the evidence's.
 _EXPORT_PAIR = (
     "id",  # the pair row's own id (tests count the rows read by it)
     *_BRIEF,
@@ -568,7 +568,7 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
     ).fetchall()
 
 
-# -- exports (crawler.exports.core) and the report (crawler.exports.report) ----------
+# -- exports (crawler.exports) and the report (crawler.exports.report) ---------------
 
 
 # CROSS JOIN fixes the join order below: from the results, through the pages

@@ -1377,7 +1377,7 @@ def deferred_change_stamps(db: Database) -> None:
         )
 
 
-# What the search engines' export (`exports.core.ad_rows`) reads of an ad and of the
+# What the search engines' export (`exports.rows.ad_rows`) reads of an ad and of the
 # page it led to: a change to any of them after the row was saved is logged.
 AD_SHOWN = (
     "id",
