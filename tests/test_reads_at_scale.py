@@ -143,6 +143,43 @@ def test_the_indexes_that_crawls_pay_for_stay_narrow():
     }
 
 
+def test_the_ledger_is_read_and_written_through_one_index():
+    """Each key's fingerprint as last sent to a recipient in a format comes from the
+    (recipient, format, key) index alone, not a scan of every recipient's entries
+    joined to their exports (0027 dropped the (recipient, key) index it scanned), and
+    is each key's latest entry of that recipient and format."""
+    d = _scenario()
+    sent = [
+        ("regulator", "stix", [("a", "1"), ("b", "1"), ("pair x", "1")]),
+        ("regulator", "jsonl", [("a", "2"), ("c", "2")]),
+        ("hosting", "stix", [("a", "3")]),
+        ("regulator", "stix", [("b", "4"), ("d", "4")]),
+    ]
+    for recipient, fmt, items in sent:
+        export = {"recipient": recipient, "format": fmt, "since": "", "min_risk": "low"}
+        storage.record_export(d, {**export, "created_at": storage.now(), "records": 0}, items)
+    names = {
+        r[0] for r in d.execute("select name from sqlite_master where tbl_name = 'export_items'")
+    }
+    assert "0027_one_index_of_the_ledger" in storage.schema.applied_names(d)
+    assert names - {"export_items"} == {"idx_export_items_recipient_format_key"}
+    said: list[str] = []
+    d.conn.set_trace_callback(said.append)
+    got = dict(storage.sent_fingerprints(d, "regulator", "stix"))
+    d.conn.set_trace_callback(None)
+    assert got == {"a": "1", "b": "4", "pair x": "1", "d": "4"}
+    plan = _plan(
+        d,
+        next(s for s in said if "export_items" in s)
+        .replace("?", "'regulator'", 1)
+        .replace("?", "'stix'", 1),
+    )
+    assert "COVERING INDEX idx_export_items_recipient_format_key" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+    assert dict(storage.sent_fingerprints(d, "regulator", "jsonl")) == {"a": "2", "c": "2"}
+    assert dict(storage.sent_fingerprints(d, "hosting", "csv")) == {}
+
+
 def _closed(d, at: str, pages) -> int:
     """A run that ends as a crawl's does: its history, then `finish_crawl`."""
     rid, _ = run(d, at, pages)

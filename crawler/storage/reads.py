@@ -555,13 +555,18 @@ def export_record(r: dict) -> dict:
 
 
 def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str, str]]:
-    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`."""
+    """(key, fingerprint) of each item as last sent to `recipient` in `fmt`.
+
+    Each ledger row carries its export's recipient and format (schema 0002), so the
+    latest entry of each key is found in the (recipient, format, key) index alone:
+    joined to `exports`, SQLite scanned every entry of every recipient (a year's
+    ledger holds millions) and sorted them by key."""
     return db.execute(
         """
         select key, fingerprint from export_items
         where id in (
-            select max(i.id) from export_items i join exports e on e.id = i.export_id
-            where e.recipient = ? and e.format = ? group by i.key
+            select max(id) from export_items
+            where recipient = ? and format = ? group by key
         )
         """,
         [recipient, fmt],

@@ -1478,3 +1478,11 @@ def one_index_of_pairs_by_score(db: Database) -> None:
     same reads in the same order, and every pair whose score an end of run moves
     rewrote an entry in both."""
     db.execute("drop index if exists [idx_site_numbers_flagged_score_phone_domain]")
+
+
+@migrations(name="0027_one_index_of_the_ledger")
+def one_index_of_the_ledger(db: Database) -> None:
+    """Drop `idx_export_items_recipient_key` (issue 11): every read of the ledger is by
+    recipient, format and key, which 0002's index serves, and every item and pair
+    an export records wrote an entry in both (a year's ledger: ~100 MB each)."""
+    db.execute("drop index if exists [idx_export_items_recipient_key]")
