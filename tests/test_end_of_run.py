@@ -20,7 +20,7 @@ from test_history_incremental import SCAM_FACTS, db, full_rescore_of, num, run, 
 from crawler import history, storage
 from crawler.scoring import Facts, score
 from crawler.scoring.verdicts import pair_before_number, pair_with_number
-from crawler.storage.connection import WRITER_CACHE_KIB
+from crawler.storage.connection import WRITER_CACHE_KIB, WRITER_CHECKPOINT_PAGES
 
 DAY = "2026-11-{:02d}T08:00:00+00:00"
 HIGH_FACTS = {**SCAM_FACTS, "remote_tool": "AnyDesk"}  # a number shown so is high
@@ -453,3 +453,27 @@ def test_the_connection_that_writes_a_run_keeps_its_temporary_files_in_memory(tm
     storage.start_run(writer, "p")
     assert writer.execute("pragma temp_store").fetchone()[0] == 2  # MEMORY
     assert writer.execute("pragma cache_size").fetchone()[0] == -WRITER_CACHE_KIB
+    # The writer copies its WAL into the file every 10,000 pages, not SQLite's 1,000.
+    assert writer.execute("pragma wal_autocheckpoint").fetchone()[0] == WRITER_CHECKPOINT_PAGES
+    assert reader.execute("pragma wal_autocheckpoint").fetchone()[0] == 1000
+
+
+def test_the_end_of_a_run_folds_its_wal_into_the_database_file(tmp_path):
+    """The writer checkpoints seldom during a run; its end copies what the WAL still
+    holds into the database file, so the next command to write does not pay for the
+    run's pages: the file alone, without its WAL, holds the ended run."""
+    path = tmp_path / "w.db"
+    d = storage.open_db(path)
+    rid = storage.start_run(d, "p")
+    for i in range(20):
+        save_seen(d, rid, f"scam{i}.nl", f"+3185{i:07d}", DAY.format(1), SCAM_FACTS)
+    history.close_run(d, rid, {}, at=DAY.format(1))
+    storage.finish_crawl(d, rid, {})
+    copy = tmp_path / "file-alone.db"
+    copy.write_bytes(path.read_bytes())  # no -wal beside it: only what was folded in
+    alone = sqlite3.connect(copy)
+    ended = "select status, finished_at, counts from runs where id = ?"
+    assert alone.execute(ended, [rid]).fetchone() == d.execute(ended, [rid]).fetchone()
+    assert alone.execute("select finished_at from runs where id = ?", [rid]).fetchone()[0]
+    assert alone.execute("select count(*) from site_numbers").fetchone() == (20,)
+    alone.close()

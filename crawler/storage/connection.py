@@ -59,7 +59,7 @@ def cap_size(db: Database, max_bytes: int) -> None:
     db.execute(f"PRAGMA max_page_count = {max(1, int(max_bytes) // page_size)}")
 
 
-# The page cache of the connection that writes a run (`writer_cache`), in KiB. A run's
+# The page cache of the connection that writes a run (`as_run_writer`), in KiB. A run's
 # saves and its end read and rewrite the same pages all run long: its pairs, numbers
 # and sites and their indexes, scattered over a year's file (about 200 MB of pages
 # for 20,000 sightings in 1M). SQLite's default, 2 MB, let them fall out and be read
@@ -67,16 +67,39 @@ def cap_size(db: Database, max_bytes: int) -> None:
 # of the OS's cache, the end of a run's wall time ran seconds ahead of its CPU
 # (docs/SCALE.md). Taken as needed, up to this size.
 WRITER_CACHE_KIB = 256 * 1024
+# How many WAL pages the run's writer lets gather before it copies them into the file
+# (SQLite's default: 1,000). A run commits a batch of saves at a time and each batch
+# rewrites the same hot pages (the pairs' and sightings' indexes): checkpointed every
+# 1,000 pages, they were copied and synced again and again, a third of a year-sized
+# run's saving time (docs/SCALE.md). About 40 MB of WAL at most; the end of the run
+# folds it in (`fold_wal`), so the next command does not inherit it.
+WRITER_CHECKPOINT_PAGES = 10_000
 
 
-def writer_cache(db: Database) -> None:
-    """Give the connection that writes a run (the store) a page cache to match, and its
-    temporary files in memory: a statement's journal (a trigger that writes, as the
-    change tracking's do, makes every UPDATE keep one) spilled into a temporary file
-    past 64 KiB and was written there, a few pages a row, at every row the end of a
-    run rewrites (docs/SCALE.md)."""
+def as_run_writer(db: Database) -> None:
+    """Set up the connection that writes a run (the store): a page cache to match, its
+    temporary files in memory, and a WAL checkpointed every `WRITER_CHECKPOINT_PAGES`.
+    A statement's journal (a trigger that writes, as the change tracking's do, makes
+    every UPDATE keep one) spilled into a temporary file past 64 KiB and was written
+    there, a few pages a row, at every row the end of a run rewrites (docs/SCALE.md)."""
     db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
     db.execute("PRAGMA temp_store = MEMORY")
+    db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+
+
+def fold_wal(db: Database) -> None:
+    """Copy what the WAL holds into the database file now (a passive checkpoint: it waits
+    for no reader, and a reader's snapshot keeps the pages it still reads). Only a
+    saving of time for the next connection to write: what was committed is safe in
+    the WAL either way, so a failure here (a full disk) is not the run's. Not inside
+    a transaction: its writes are not in the WAL yet (and SQLite refuses)."""
+    if db.conn.in_transaction:
+        return
+    try:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error as exc:
+        if storage_failure(exc) is None:
+            raise
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from crawler import stats_keys
 from crawler.run_status import run_status
-from crawler.storage.connection import now, storage_failure, writer_cache
+from crawler.storage.connection import as_run_writer, fold_wal, now, storage_failure
 from crawler.storage.run_report import refresh_flag_counts
 from crawler.storage.saves import save_offered_download
 from crawler.storage.schema import keep_query_hits
@@ -35,8 +35,8 @@ def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
 
 def start_run(db: Database, profile: str, job: str | None = None) -> int:
     """A new run; `job` is the Scrapyd job id when Scrapyd started the crawl. This
-    connection writes the run: it gets the writer's page cache (`writer_cache`)."""
-    writer_cache(db)
+    connection writes the run: it is set up as the writer (`as_run_writer`)."""
+    as_run_writer(db)
     mark_interrupted(db)
     return (
         db["runs"]
@@ -280,6 +280,8 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     )
     # What the read commands keep per run, for this run (and any run written since).
     keep_run_summaries(db)
+    # The run's last WAL pages into the file, not left to the next command's first write.
+    fold_wal(db)
     # No PRAGMA optimize here: with analysis_limit its sampled statistics misled the
     # planner at a year's size (`history KEY` 1.3 s -> 5.4 s, bench/storage.py), and
     # without it, it may ANALYZE gigabytes at the end of a run. Migration 0012's
@@ -337,8 +339,8 @@ def last_finished_run(db: Database) -> dict | None:
 
 def resume_run(db: Database, run_id: int) -> None:
     """A store that took over a run (its predecessor died) marks it running again, as its own
-    (with the writer's page cache, as `start_run`)."""
-    writer_cache(db)
+    (set up as the writer, as `start_run`)."""
+    as_run_writer(db)
     db["runs"].update(
         run_id, {"status": "running", "host": socket.gethostname(), "pid": os.getpid()}
     )
