@@ -262,7 +262,9 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
     found = storage.grouped_distinct(
         db, phones, group, fields, min_risk=min_risk, by=preset.verdict, rowids=pairs
     )
-    merged: dict = {}  # (dismissed, the group as `_group_of` names it) -> field -> values
+    # (dismissed, the group named as `shaping.shape` names it: its values as JSON)
+    # -> field -> values
+    merged: dict = {}
     rowids: dict = {}  # the same -> the rowids of its pairs
     for row in found:
         values = dict(zip(group, row[: len(group)], strict=True))
