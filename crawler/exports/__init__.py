@@ -1,7 +1,8 @@
 """Exports of flagged (site, number) pairs for people and partners.
 
 Formats: JSONL and CSV (DESIGN.md's records; the CSV is spreadsheet-safe, see
-`csvsafe`) and STIX 2.1 bundles (`stix`). Recipients are presets in
+`csvsafe`), STIX 2.1 bundles (`stix`), MISP events (`misp`) and XARF reports
+(`xarf`). Recipients are presets in
 `recipients.toml` (`recipients`); `core` builds an export (its rows from `rows`, its
 items from `shaping` and `items`) and its delta since the last one to that
 recipient, and `ledger` records it in the exports ledger.
