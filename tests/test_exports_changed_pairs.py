@@ -17,7 +17,7 @@ from crawler import storage, triage
 from crawler.exports.changed_pairs import PAIR_KEY, pair_key
 from crawler.exports.core import default_floor, write_export
 from crawler.exports.ledger import record_export
-from crawler.exports.rows import pair_rows
+from crawler.exports.rows import ReadOptions, pair_rows
 
 RANGE = "+3185000"  # the sites' own numbers, +31850000000 to +31850000011
 
@@ -54,7 +54,7 @@ PAIRS_OF = {"stix": _stix_pairs, "misp": _misp_pairs}
 def _range_pairs(db, country: str = "NL") -> list[dict]:
     """The flagged pairs (medium and up by number) of the numbers of RANGE in `country`:
     those of one operators' item."""
-    rows = pair_rows(db, min_risk="medium", by="number")
+    rows = pair_rows(db, ReadOptions(min_risk="medium", by="number"))
     return [r for r in rows if r["phone"].startswith(RANGE) and r["country"] == country]
 
 

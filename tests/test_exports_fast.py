@@ -24,7 +24,7 @@ from crawler import storage, triage
 from crawler.exports import _cell, csv_cell, misp, stix, write_csv
 from crawler.exports.core import write_export
 from crawler.exports.recipients import load_presets
-from crawler.exports.rows import iter_pair_rows, number_range, status_at
+from crawler.exports.rows import ReadOptions, iter_pair_rows, number_range, status_at
 from crawler.exports.shaping import fingerprint
 
 PRESETS = load_presets()
@@ -72,9 +72,9 @@ def test_export_rows_are_export_records_with_their_extras_in_order():
     flagged = storage.flagged(db)
     triage.record(db, "number", flagged[0]["phone"], "dismiss", "a test")
     triage.record(db, "site", flagged[-1]["domain"], "confirm", "a test")
-    for kw in ({"include_dismissed": True}, {"include_dismissed": True, "by_site": True}, {}):
-        want = _reference_rows(db, **kw)
-        got = list(iter_pair_rows(db, **kw))
+    for dismissed, by_site in ((True, False), (True, True), (False, False)):
+        want = _reference_rows(db, include_dismissed=dismissed, by_site=by_site)
+        got = list(iter_pair_rows(db, ReadOptions(include_dismissed=dismissed), by_site=by_site))
         assert [list(r.items()) for r in got] == [list(r.items()) for r in want]
     rowids = [r for (r,) in db.execute("select rowid from site_numbers order by rowid desc")]
     dismissed = db.execute(
@@ -82,7 +82,7 @@ def test_export_rows_are_export_records_with_their_extras_in_order():
     ).fetchall()
     only = sorted(set(rowids[::2]) | {r for (r,) in dismissed})
     want = _reference_rows(db, include_dismissed=True, only=only)
-    got = list(iter_pair_rows(db, include_dismissed=True, only=only))
+    got = list(iter_pair_rows(db, ReadOptions(include_dismissed=True, only=only)))
     assert got == want
     assert {r["status"] for r in got} >= {"dismissed", "new"} and len(got) >= 3
 
@@ -98,7 +98,7 @@ def _ledger_form(row: dict, ignored: list[str]) -> str:
 def test_fingerprints_keep_the_ledgers_form():
     db = seeded()
     preset = PRESETS["default"]
-    rows = list(iter_pair_rows(db, include_dismissed=True))
+    rows = list(iter_pair_rows(db, ReadOptions(include_dismissed=True)))
     for r in rows:
         out = {c: r.get(c) for c in preset.columns}
         assert fingerprint(out, preset) == _ledger_form(out, preset.ignore_in_delta)

@@ -22,7 +22,7 @@ from crawler.exports import _JSONL, _cell
 from crawler.exports.core import prepare_export, write_export
 from crawler.exports.ledger import record_export
 from crawler.exports.recipients import load_presets
-from crawler.exports.rows import export_row, iter_pair_rows
+from crawler.exports.rows import ReadOptions, export_row, iter_pair_rows
 from crawler.exports.rowtext import (
     REASONS_FIELDS,
     RowTexts,
@@ -185,7 +185,7 @@ def test_row_texts_are_the_fingerprint_and_line_of_the_decoded_row():
     fingerprints = RowTexts(counted, FINGERPRINT_JSON)
     decisions = storage.latest_decisions(db)
     raws = list(storage.flagged_rows(db, details=True, export=True, include_dismissed=True))
-    rows = list(iter_pair_rows(db, include_dismissed=True))
+    rows = list(iter_pair_rows(db, ReadOptions(include_dismissed=True)))
     assert len(raws) == len(rows) >= 3
     for raw, row in zip(raws, rows, strict=True):
         want_fp = FINGERPRINT_JSON.encode({c: row.get(c) for c in counted})
@@ -240,7 +240,7 @@ def test_a_misp_pairs_attributes_as_text_are_the_attributes_encoded(monkeypatch)
 
     db = seeded()
     _hard_reasons(db)
-    rows = list(iter_pair_rows(db, include_dismissed=True))
+    rows = list(iter_pair_rows(db, ReadOptions(include_dismissed=True)))
     shapes = [
         {"domain": None},
         {"payload_sha256": None},
@@ -271,7 +271,7 @@ def test_a_misp_numbers_object_as_text_is_the_object_encoded(monkeypatch):
     from crawler.exports.spool import Spool
 
     db = seeded()
-    rows = list(iter_pair_rows(db, include_dismissed=True))
+    rows = list(iter_pair_rows(db, ReadOptions(include_dismissed=True)))
     shapes = [
         {},
         {"status": "dismissed", "carrier": "KPN", "country": None},

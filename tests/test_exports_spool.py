@@ -7,7 +7,7 @@ import pytest
 from exports_seed import seeded
 
 from crawler.exports.recipients import load_presets
-from crawler.exports.rows import SOURCES
+from crawler.exports.rows import SOURCES, ReadOptions
 from crawler.exports.shaping import shape, shape_spooled
 from crawler.exports.spool import Spool, SpooledItem
 
@@ -34,7 +34,9 @@ def test_spooled_items_are_the_items_made_in_memory(name, source_db, db):
         from crawler import storage, triage
 
         triage.record(base, "number", storage.flagged(base)[0]["phone"], "dismiss", "a test")
-    rows = list(SOURCES[preset.source](base, include_dismissed=True, by=preset.verdict))
+    rows = list(
+        SOURCES[preset.source](base, ReadOptions(include_dismissed=True, by=preset.verdict))
+    )
     live = shape([r for r in rows if r.get("status") != "dismissed"], preset)
     gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
     with Spool() as spool:

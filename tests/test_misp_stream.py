@@ -19,7 +19,7 @@ from test_exports_formats import load_misp
 from crawler import storage, triage
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.misp import write_misp
-from crawler.exports.rows import pair_rows
+from crawler.exports.rows import ReadOptions, pair_rows
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ def _streamed(records, files) -> dict:
 @pytest.fixture(scope="module")
 def demo_rows(demo_out):
     db = storage.open_db(demo_out / "demo.db")
-    return pair_rows(db, min_risk="low"), EvidenceFiles(demo_out / "demo-warc")
+    return pair_rows(db, ReadOptions(min_risk="low")), EvidenceFiles(demo_out / "demo-warc")
 
 
 def test_the_streamed_event_is_the_event_pymisp_makes(demo_rows):
@@ -72,9 +72,9 @@ def test_a_dismissed_number_is_withdrawn_the_same_way(demo_out, tmp_path):
     db_path = tmp_path / "d.db"
     db_path.write_bytes((demo_out / "demo.db").read_bytes())
     db = storage.open_db(db_path)
-    phone = pair_rows(db, min_risk="medium")[0]["phone"]
+    phone = pair_rows(db, ReadOptions(min_risk="medium"))[0]["phone"]
     triage.record(db, "number", phone, "dismiss", "a test")
-    rows = pair_rows(db, min_risk="medium", include_dismissed=True)
+    rows = pair_rows(db, ReadOptions(min_risk="medium", include_dismissed=True))
     assert any(r["status"] == "dismissed" for r in rows)
     files = EvidenceFiles(None)
     mine = _streamed(rows, files)

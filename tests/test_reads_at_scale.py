@@ -14,7 +14,7 @@ from test_queries import serp
 
 from crawler import history, queries, storage, triage
 from crawler.exports.report import run_pairs
-from crawler.exports.rows import iter_pair_rows
+from crawler.exports.rows import ReadOptions, iter_pair_rows
 
 DM = {"kind": "helpdesk", "brand": "Microsoft", "keyword": "microsoft"}
 DM_FACTS = {"domain_match": DM}
@@ -65,7 +65,7 @@ def test_the_reports_pairs_are_the_export_rows_of_the_run():
     triage.record(d, "number", "+31851111111", "confirm")
     seen = 0
     for run_id in _runs(d):
-        want = list(iter_pair_rows(d, include_dismissed=True, seen_in_run=run_id))
+        want = list(iter_pair_rows(d, ReadOptions(include_dismissed=True), seen_in_run=run_id))
         got = run_pairs(d, run_id)
         assert [{k: r[k] for k in SHOWN} for r in got] == [
             {k: (int(w[k]) if k == "is_ad" else w[k]) for k in SHOWN} for w in want

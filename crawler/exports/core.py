@@ -29,7 +29,7 @@ from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.items import made_items, read_pairs
 from crawler.exports.ledger import Export, Written, parse_since, sent_fingerprints
 from crawler.exports.recipients import Preset
-from crawler.exports.rows import export_row, raw_pair_rows
+from crawler.exports.rows import ReadOptions, export_row, raw_pair_rows
 from crawler.exports.rowtext import StreamedRows, csv_line, key_function
 from crawler.exports.shaping import FINGERPRINT_JSON, kept_fingerprint, matches
 from crawler.exports.spool import Spool
@@ -216,21 +216,19 @@ def _stream_pairs(
     # The page's title only when the preset writes, filters or keys by it: the pair
     # formats' writers never read it (tests/test_exports_stream.py), and looking up
     # each pair's page is a tenth of a delta's read.
-    title = "page_title" in {*columns, *where, *preset.key}
+    reads = ReadOptions(
+        min_risk=min_risk,
+        run_id=run_id,
+        include_dismissed=True,
+        by=preset.verdict,
+        only=plan.rowids if plan else None,
+        title="page_title" in {*columns, *where, *preset.key},
+    )
 
     def rows():
         """What the writer takes of each row sent (`StreamedRows.item`), as read; each
         one's key and fingerprint go to the ledger."""
-        for raw in raw_pair_rows(
-            db,
-            min_risk=min_risk,
-            run_id=run_id,
-            include_dismissed=True,
-            by=preset.verdict,
-            by_site=fmt == "xarf",
-            only=plan.rowids if plan else None,
-            title=title,
-        ):
+        for raw in raw_pair_rows(db, reads, by_site=fmt == "xarf"):
             row = export_row(raw, decisions, made.decode)
             if where and not matches(row, where):
                 continue

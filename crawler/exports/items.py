@@ -9,6 +9,7 @@ made in SQL), each way giving exactly the items a full scan's delta would.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from sqlite_utils import Database
 
@@ -17,7 +18,7 @@ from crawler.exports import PAIR_FORMATS
 from crawler.exports.delta import chunkable, delta_plan
 from crawler.exports.ledger import sent_fingerprints
 from crawler.exports.recipients import Preset
-from crawler.exports.rows import SOURCES, iter_pair_rows, numbers_of_ranges
+from crawler.exports.rows import SOURCES, ReadOptions, iter_pair_rows, numbers_of_ranges
 from crawler.exports.rowtext import REASONS_FIELDS
 from crawler.exports.shaping import (
     Item,
@@ -80,18 +81,18 @@ def made_items(
 def _shaped(db, preset, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
     """The items of the rows an export reads (all, or a delta's candidates `plan`),
     live and dismissed, made in memory or in `spool`."""
-    only: dict = {}
+    reads = ReadOptions(min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict)
+    candidates: dict = {}
     if plan and plan.of and plan.of[0] == "ads":
-        only["groups"] = plan.of[1]
+        candidates["groups"] = plan.of[1]
     elif plan and plan.of and plan.of[0] == "number_range":
-        only["only"] = storage.pairs_of(db, "phone", numbers_of_ranges(db, plan.of[1]))
+        phones = numbers_of_ranges(db, plan.of[1])
+        reads = replace(reads, only=storage.pairs_of(db, "phone", phones))
     elif plan:
-        only["only"] = plan.rowids
+        reads = replace(reads, only=plan.rowids)
         if plan.of and preset.source == "sightings":
-            only["of"] = plan.of
-    rows = SOURCES[preset.source](
-        db, min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict, **only
-    )
+            candidates["of"] = plan.of
+    rows = SOURCES[preset.source](db, reads, **candidates)
     # Dismissed pairs are no longer flagged: a delta tells a recipient who had
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
     if spool is not None:
@@ -116,8 +117,13 @@ def _anchored_items(
     part_of, whole = item_rows(preset, skip), item_rows(preset)
     # Written out (`spool`): only what is written is read; the items made whole keep
     # their pairs' rows as every other export makes them.
-    decode = _decoded(preset, fmt) if spool is not None else REASONS_FIELDS
-    title = spool is None or _reads_title(preset, fmt)
+    reads = ReadOptions(
+        min_risk=min_risk,
+        include_dismissed=True,
+        by=preset.verdict,
+        decode=_decoded(preset, fmt) if spool is not None else REASONS_FIELDS,
+        title=spool is None or _reads_title(preset, fmt),
+    )
     # A format of pairs writes the items' pairs, never their rows: a spooled item's
     # row is not made whole when the part its fingerprint reads holds its sort fields.
     rowless = spool is not None and fmt in PAIR_FORMATS and not skip & sort_fields(preset)
@@ -127,12 +133,7 @@ def _anchored_items(
     for chunk in _chunked(values, 500):
         rows = SOURCES[preset.source](
             db,
-            min_risk=min_risk,
-            include_dismissed=True,
-            by=preset.verdict,
-            only=storage.pairs_of(db, anchor, chunk),
-            decode=decode,
-            title=title,
+            replace(reads, only=storage.pairs_of(db, anchor, chunk)),
             **({"of": (anchor, chunk)} if preset.source == "sightings" else {}),
         )
         groups: tuple[dict, dict] = ({}, {})  # live, dismissed
@@ -306,19 +307,16 @@ def read_pairs(
     them (the order they were read and grouped in); MISP strongest first; XARF a
     site's pairs together, sites in order. Only the items sent are read, and of
     their pairs those in `only` when given."""
-    decode, title = _decoded(preset, fmt), _reads_title(preset, fmt)
+    reads = ReadOptions(
+        min_risk=min_risk,
+        include_dismissed=True,
+        by=preset.verdict,
+        decode=_decoded(preset, fmt),
+        title=_reads_title(preset, fmt),
+    )
 
     def read(rowids: list[int], by_site: bool = False):
-        return iter_pair_rows(
-            db,
-            min_risk=min_risk,
-            include_dismissed=True,
-            by=preset.verdict,
-            only=rowids,
-            by_site=by_site,
-            decode=decode,
-            title=title,
-        )
+        return iter_pair_rows(db, replace(reads, only=rowids), by_site=by_site)
 
     def kept(rowids: list[int]) -> list[int]:
         return rowids if only is None else [r for r in rowids if r in only]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from sqlite_utils import Database
 
@@ -39,70 +40,72 @@ def numbers_of_ranges(db: Database, phones: list[str]) -> list[str]:
     return sorted(p for p in storage.numbers_between(db, spans) if number_range(p) in ranges)
 
 
-def pair_rows(
-    db: Database,
-    *,
-    min_risk: str = "low",
-    run_id: int | None = None,
-    include_dismissed: bool = False,
-    by: str = "pair",
-    only: list[int] | None = None,
-) -> list[dict]:
-    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts;
-    `min_risk` floors the verdict named by `by` (pair, number or site).
+@dataclass(frozen=True)
+class ReadOptions:
+    """Which flagged pairs a row source reads, and how much of each: one record
+    for every source (`SOURCES`), so an export's reads are the same whichever
+    source its preset names, varied with `dataclasses.replace`.
 
-    With `include_dismissed`, also the pairs dismissed by an analyst
-    (`status: dismissed`): deltas send them as withdrawn.
+    `min_risk` floors the verdict named by `by` (pair, number or site); `run_id`:
+    only the pairs last seen in that run (`sighting_rows`, `ad_rows`: the
+    sightings, the ads of that run); `include_dismissed`: also the pairs dismissed
+    by an analyst (`status: dismissed`), which deltas send as withdrawn; `only`:
+    only the pairs with these rowids (a delta's candidates, `delta_plan`);
+    `decode`: the reasons fields decoded (`export_row`: the others are None);
+    `title`: the page's title read (False: `page_title` None).
     """
-    return list(
-        iter_pair_rows(
-            db,
-            min_risk=min_risk,
-            run_id=run_id,
-            include_dismissed=include_dismissed,
-            by=by,
-            only=only,
-        )
-    )
+
+    min_risk: str = "low"
+    run_id: int | None = None
+    include_dismissed: bool = False
+    by: str = "pair"
+    only: list[int] | None = None
+    decode: frozenset[str] = REASONS_FIELDS
+    title: bool = True
+
+
+def pair_rows(db: Database, options: ReadOptions = ReadOptions()) -> list[dict]:
+    """Flagged (site, number) pairs: the DESIGN.md record plus evidence and number facts."""
+    return list(iter_pair_rows(db, options))
 
 
 def iter_pair_rows(
     db: Database,
+    options: ReadOptions = ReadOptions(),
     *,
-    min_risk: str = "low",
-    run_id: int | None = None,
-    include_dismissed: bool = False,
-    by: str = "pair",
     seen_in_run: int | None = None,
     by_site: bool = False,
-    only: list[int] | None = None,
-    decode: frozenset[str] = REASONS_FIELDS,
-    title: bool = True,
 ):
     """`pair_rows` one at a time, as the database gives them (highest score first,
     then number, then site): an export streams them without holding them all.
-    `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first;
-    `only`: only the pairs with these rowids (a delta's candidates, `delta_plan`);
-    `decode`: the reasons fields decoded (`export_row`: the others are None);
-    `title`: the page's title read (False: `page_title` None)."""
+    `seen_in_run`: only the pairs that run saw; `by_site`: ordered by site first."""
     decisions = storage.latest_decisions(db)
-    for raw in raw_pair_rows(
+    for raw in raw_pair_rows(db, options, seen_in_run=seen_in_run, by_site=by_site):
+        yield export_row(raw, decisions, options.decode)
+
+
+def raw_pair_rows(
+    db: Database,
+    options: ReadOptions = ReadOptions(),
+    *,
+    seen_in_run: int | None = None,
+    by_site: bool = False,
+):
+    """The stored rows `iter_pair_rows` makes its rows of (`export_row`, which
+    decodes `options.decode`)."""
+    return storage.flagged_rows(
         db,
-        min_risk=min_risk,
-        run_id=run_id,
-        include_dismissed=include_dismissed,
-        by=by,
+        details=True,
+        export=True,
+        min_risk=options.min_risk,
+        run_id=options.run_id,
+        include_dismissed=options.include_dismissed,
+        by=options.by,
         seen_in_run=seen_in_run,
         by_site=by_site,
-        only=only,
-        title=title,
-    ):
-        yield export_row(raw, decisions, decode)
-
-
-def raw_pair_rows(db: Database, **kw):
-    """The stored rows `iter_pair_rows` makes its rows of (`export_row`)."""
-    return storage.flagged_rows(db, details=True, export=True, **kw)
+        only=options.only,
+        title=options.title,
+    )
 
 
 def export_row(
@@ -183,35 +186,24 @@ def status_at(row: dict, decisions: dict[str, dict]) -> str | None:
 
 
 def ad_rows(
-    db: Database,
-    *,
-    min_risk: str = "low",
-    run_id: int | None = None,
-    include_dismissed: bool = False,
-    by: str = "pair",
-    groups: list | None = None,
+    db: Database, options: ReadOptions = ReadOptions(), *, groups: list | None = None
 ) -> list[dict]:
     """Ads whose landing page showed a flagged number: one row per ad shown and number.
 
     An ad leads to the page fetched from its landing URL in the same run (the
     page's `entry_url`, or its `url` when there was no redirect); the numbers
-    are those sighted on that page. `groups`: only the ads of these (engine,
-    query, landing URL) (a delta's candidates, `delta_plan`).
+    are those sighted on that page. `options.run_id`: only the ads shown in that
+    run; `groups`: only the ads of these (engine, query, landing URL) (a delta's
+    candidates, `delta_plan`). The pairs read are those the ads led to, whatever
+    `options.only` says.
     """
     # The ads first (a few per query and run), then only the pairs they led to:
     # a year holds hundreds of thousands of flagged pairs, and few were advertised.
-    showings = list(storage.ad_showings(db, run_id, groups=groups))
+    showings = list(storage.ad_showings(db, options.run_id, groups=groups))
     wanted = sorted({(ad["domain"], ad["phone"]) for ad in showings}, key=str)
-    pairs = {
-        (p["domain"], p["phone"]): p
-        for p in iter_pair_rows(
-            db,
-            min_risk=min_risk,
-            include_dismissed=include_dismissed,
-            by=by,
-            only=storage.rowids_of_pairs(db, wanted),
-        )
-    }
+    # An ad of the run may lead to a pair last seen in another.
+    reads = replace(options, run_id=None, only=storage.rowids_of_pairs(db, wanted))
+    pairs = {(p["domain"], p["phone"]): p for p in iter_pair_rows(db, reads)}
     out = []
     done = set()
     for ad in showings:
@@ -249,41 +241,26 @@ def ad_rows(
 
 def sighting_rows(
     db: Database,
+    options: ReadOptions = ReadOptions(),
     *,
-    min_risk: str = "low",
-    run_id: int | None = None,
-    include_dismissed: bool = False,
-    by: str = "pair",
-    only: list[int] | None = None,
     of: tuple[str, list[str]] | None = None,
-    decode: frozenset[str] = REASONS_FIELDS,
-    title: bool = True,
 ) -> Iterator[dict]:
     """Every page on which a flagged pair's number was seen: one row per (page URL, number).
 
     Each row is the pair's record with the page's own URL, evidence and server
     address from its latest sighting, and first/last seen over all its sightings.
-    A delta's candidates (`delta_plan`): `only` the pairs with these rowids and
-    the sightings `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
-    `decode`, `title`: what of the pairs' rows is read, as `iter_pair_rows`.
+    `options.run_id`: only the sightings of that run. A delta's candidates
+    (`delta_plan`): `options.only` the pairs with these rowids and the sightings
+    `of` these numbers or sites (("phone", [...]) or ("domain", [...])).
 
     Made a site at a time, as read: the pairs and the sightings both come ordered
     by site, so only one site's are held (a year has a million sightings).
     """
+    # A page seen in the run may show a pair last seen in another.
     pairs = itertools.groupby(
-        iter_pair_rows(
-            db,
-            min_risk=min_risk,
-            include_dismissed=include_dismissed,
-            by=by,
-            only=only,
-            by_site=True,
-            decode=decode,
-            title=title,
-        ),
-        key=_site_order,
+        iter_pair_rows(db, replace(options, run_id=None), by_site=True), key=_site_order
     )
-    sightings = storage.sightings_for_export(db, run_id, of=of, by_site=True)
+    sightings = storage.sightings_for_export(db, options.run_id, of=of, by_site=True)
     pending = next(pairs, None)
     for site, seen in itertools.groupby(sightings, key=_site_order):
         while pending is not None and pending[0] < site:
