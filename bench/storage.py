@@ -15,7 +15,9 @@ end-of-run step (`history.close_run` + `storage.finish_crawl`).
 
 Targets (issue 11): every command under 2 s, end-of-run under 5 s, saving at
 least 2,000 sightings/s. As a yardstick measured in the same run, every
-figure is also printed as a ratio to one full scan of the sightings table.
+figure is also printed as a ratio to one full scan of the sightings table, and
+each export's beside its floor: what the bytes it wrote cost the stdlib to
+encode and hash at the least (`bench/floor.py`).
 
 The generated database is cached (`--cache DIR`, default /tmp/serpwatch-bench)
 and reused by later runs with the same size; measurements run on a copy.
@@ -368,15 +370,35 @@ def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
 
 
 def _written(argv: list[str], wall: float) -> str:
-    """An export's output size and rate: a full export of a year is bound by the bytes
-    it writes (every flagged pair, evidence included), not by its queries."""
-    if "--out" not in argv:
-        return ""
-    out = Path(argv[argv.index("--out") + 1])
-    if not out.is_file():
+    """An export's output size, rate and floor (`_floor`)."""
+    out = _out_file(argv)
+    if out is None:
         return ""
     size = out.stat().st_size / 1e6
-    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s"
+    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s" + _floor(argv, out)
+
+
+def _out_file(argv: list[str]) -> Path | None:
+    if "--out" not in argv:
+        return None
+    out = Path(argv[argv.index("--out") + 1])
+    return out if out.is_file() else None
+
+
+def _floor(argv: list[str], out: Path) -> str:
+    """What the bytes an export wrote cost at the least (bench/floor.py: the stdlib
+    encoding its records and hashing the file), in its own process: a full export of
+    a year is bound by the bytes it writes (every flagged pair, evidence included)."""
+    fmt = argv[argv.index("--format") + 1] if "--format" in argv else "jsonl"
+    floor = Path(__file__).with_name("floor.py")
+    done = subprocess.run(
+        [sys.executable, str(floor), str(out), fmt], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        return f"; floor: {done.stderr.strip().splitlines()[-1:]}"
+    seconds = float(done.stdout.split()[0])
+    over = ", over the target by its bytes alone" if seconds >= 2 else ""
+    return f"; floor {seconds:.2f} s{over}"
 
 
 def yardstick(path: Path) -> float:
@@ -437,6 +459,9 @@ def _timed(
     """Time one command; `base`: what the same command took with other code (`_base`)."""
     wall, mb, code, err = _measure(argv, env, timeout)
     note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
+    out = _out_file(argv)
+    if out is not None and not code:
+        note += f", wrote {out.stat().st_size / 1e6:,.1f} MB" + _floor(argv, out)
     note += base
     print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     ok = wall < 2 and code == 0
