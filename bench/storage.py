@@ -303,14 +303,17 @@ def generate(path: Path, shape: Shape, start: Path | None = None) -> None:
     tmp.rename(path)
 
 
-def _measure(argv: list[str], env: dict, timeout: float) -> tuple[float, float, int, list[str]]:
+def _measure(
+    argv: list[str], env: dict, timeout: float, stdout: Path | None = None
+) -> tuple[float, float, int, list[str]]:
     """Run one command in its own process: wall seconds, peak MB, exit code, stderr tail.
 
-    A command still running after `timeout` seconds is killed (exit code -9)."""
+    A command still running after `timeout` seconds is killed (exit code -9). Its
+    output goes to `stdout`, or nowhere."""
     t = time.perf_counter()
     err_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-storage-{os.getpid()}.err"
-    with open(err_file, "wb") as err:
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+    with open(err_file, "wb") as err, open(stdout or os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -369,13 +372,13 @@ def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
     return cmds
 
 
-def _written(argv: list[str], wall: float) -> str:
-    """An export's output size, rate and floor (`_floor`)."""
-    out = _out_file(argv)
+def _written(argv: list[str], wall: float, out: Path | None = None) -> str:
+    """What a command wrote to its --out file (or to `out`): size, rate and floor (`_floor`)."""
+    out = out or _out_file(argv)
     if out is None:
         return ""
     size = out.stat().st_size / 1e6
-    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s" + _floor(argv, out)
+    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s" + _floor(out, _format(argv))
 
 
 def _out_file(argv: list[str]) -> Path | None:
@@ -385,11 +388,15 @@ def _out_file(argv: list[str]) -> Path | None:
     return out if out.is_file() else None
 
 
-def _floor(argv: list[str], out: Path) -> str:
-    """What the bytes an export wrote cost at the least (bench/floor.py: the stdlib
+def _format(argv: list[str]) -> str:
+    """The format a command writes in (JSON lines when it names none: `flags --json`)."""
+    return argv[argv.index("--format") + 1] if "--format" in argv else "jsonl"
+
+
+def _floor(out: Path, fmt: str) -> str:
+    """What the bytes a command wrote cost at the least (bench/floor.py: the stdlib
     encoding its records and hashing the file), in its own process: a full export of
     a year is bound by the bytes it writes (every flagged pair, evidence included)."""
-    fmt = argv[argv.index("--format") + 1] if "--format" in argv else "jsonl"
     floor = Path(__file__).with_name("floor.py")
     done = subprocess.run(
         [sys.executable, str(floor), str(out), fmt], capture_output=True, text=True, check=False
@@ -461,7 +468,7 @@ def _timed(
     note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
     out = _out_file(argv)
     if out is not None and not code:
-        note += f", wrote {out.stat().st_size / 1e6:,.1f} MB" + _floor(argv, out)
+        note += f", wrote {out.stat().st_size / 1e6:,.1f} MB" + _floor(out, _format(argv))
     note += base
     print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     ok = wall < 2 and code == 0
@@ -717,13 +724,15 @@ def main() -> int:
     for name, argv in [] if args.delta else commands(work, out, key):
         if args.only and not any(o and o in name for o in args.only.split(",")):
             continue
-        wall, mb, code, err = _measure(argv, env, args.timeout)
+        # `flags --json` writes every pair to its output: kept, for its floor.
+        lines = out / "flags.jsonl" if "--json" in argv else None
+        wall, mb, code, err = _measure(argv, env, args.timeout, lines)
         if code == -9:
             note = f"killed after {args.timeout:g} s"
         elif code:
             note = f"exit {code}: {err[0] if err else ''}"
         else:
-            note = f"{mb:,.0f} MB" + _written(argv, wall)
+            note = f"{mb:,.0f} MB" + _written(argv, wall, lines)
         note = f"x{wall / scan:.1f} scan; {note}"
         rows.append((name, f"{wall:.2f} s", "< 2 s", wall < 2 and code == 0, note))
         print(f"  {name:<28} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
