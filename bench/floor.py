@@ -34,6 +34,7 @@ def records_of(path: Path, fmt: str) -> list:
         if fmt in ("jsonl", "xarf"):
             return [json.loads(line) for line in f if line.strip()]
         if fmt == "csv":
+            csv.field_size_limit(sys.maxsize)  # a cell of an operator's range lists every number
             return list(csv.reader(f))
         doc = json.load(f)
     if fmt == "stix":
