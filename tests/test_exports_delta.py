@@ -143,7 +143,8 @@ def _items(export) -> list:
 
 
 def both(db, preset, fmt, monkeypatch) -> tuple:
-    """The delta made from the changed pairs and by reading every pair."""
+    """The delta made from the changed pairs and by reading every pair (every row in
+    Python: no group made in SQL, `items._aggregated_items`)."""
     floor = default_floor(preset, fmt)
     out = io.BytesIO()
     fast = write_export(db, preset, fmt, out, since="last", min_risk=floor)
@@ -151,6 +152,7 @@ def both(db, preset, fmt, monkeypatch) -> tuple:
     with monkeypatch.context() as m:
         m.setattr(core, "delta_plan", lambda *a, **kw: None)
         m.setattr(items, "delta_plan", lambda *a, **kw: None)
+        m.setattr(items, "_aggregated_items", lambda *a, **kw: None)
         full_out = io.BytesIO()
         full = write_export(db, preset, fmt, full_out, since="last", min_risk=floor)
         full_whole = prepare_export(db, preset, fmt, since="last", min_risk=floor)
@@ -661,6 +663,56 @@ def test_the_pairs_of_changed_ranges_are_written_in_the_full_scans_order(db, mon
         fast, _ = both(db, PRESETS["operator"], fmt, monkeypatch)
         assert fast.count >= 2, fmt
     assert read == ["stix", "misp", "xarf"]
+
+
+def _in_python(monkeypatch):
+    """Every group made from its rows in Python, none in SQL (the reference)."""
+    monkeypatch.setattr(items, "_aggregated_items", lambda *a, **kw: None)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_operators_whole_export_made_in_sql_is_the_one_made_of_rows(db, monkeypatch, fmt):
+    """A full export to the operators (everything, since a date, any floor, a first
+    delta with no ledger to go by) makes its ranges in SQL from every pair's
+    distinct values: the same items, ledger and bytes as made from every row, with
+    numbers and sites dismissed and confirmed and a number that changed carrier."""
+    crawl(db, 0, range(0, 24))
+    crawl(db, 1, range(12, 36))
+    flagged = storage.flagged(db)
+    triage.record(db, "number", flagged[0]["phone"], "confirm", "a test")
+    triage.record(db, "site", flagged[1]["domain"], "dismiss", "a test")
+    triage.record(db, "number", flagged[-1]["phone"], "dismiss", "a test")
+    db.execute("update numbers set carrier = 'KPN' where phone = ?", [flagged[2]["phone"]])
+    db.conn.commit()
+    preset = PRESETS["operator"]
+    ways = [{}, {"since": "2026-10-01T03:00:00"}, {"since": "last"}]
+    ways += [{"min_risk": "low"}, {"min_risk": "high"}]
+    for kw in ways:
+        kw = {"min_risk": default_floor(preset, fmt), **kw}
+        sql, sql_out = prepare_export(db, preset, fmt, **kw), io.BytesIO()
+        sql_written = write_export(db, preset, fmt, sql_out, **kw)
+        with monkeypatch.context() as m:
+            _in_python(m)
+            rows_, rows_out = prepare_export(db, preset, fmt, **kw), io.BytesIO()
+            rows_written = write_export(db, preset, fmt, rows_out, **kw)
+        assert _items(sql) == _items(rows_), kw
+        assert sql_written.ledger == rows_written.ledger, kw
+        assert sql_written.pair_ledger == rows_written.pair_ledger, kw
+        strip = _misp_no_ids if fmt == "misp" else _no_ids
+        assert strip(sql_out.getvalue()) == strip(rows_out.getvalue()), kw
+        assert sql_written.count > 0 or kw["min_risk"] == "high", kw
+
+
+def test_the_operators_whole_export_reads_no_pair_row_in_python(db, monkeypatch):
+    """An operator's range holds thousands of numbers: its full JSONL and CSV are made
+    from SQLite's distinct values, no pair's row read (a year: 13 s, now 2)."""
+    crawl(db, 0, range(0, 12))
+    preset = PRESETS["operator"]
+    for fmt in ("jsonl", "csv"):
+        read = _read_pairs(monkeypatch)
+        written = write_export(db, preset, fmt, io.BytesIO(), min_risk="medium")
+        assert written.count > 0 and read == [], fmt
+        monkeypatch.undo()
 
 
 def test_a_range_whose_item_did_not_change_reads_none_of_its_pairs(db, monkeypatch):

@@ -59,6 +59,10 @@ def made_items(
     if plan and plan.of and plan.of[0] == "number_range" and spool is not None:
         phones = numbers_of_ranges(db, plan.of[1])
         made = _aggregated_items(db, preset, fmt, phones, min_risk=min_risk, spool=spool)
+    elif plan is None and run_id is None and spool is not None:
+        # Every group (a full export, or a delta with nothing to go by) made in SQL:
+        # an operator's full export in about 2 s instead of 13 at a year's size.
+        made = _aggregated_items(db, preset, fmt, None, min_risk=min_risk, spool=spool)
     items, gone = made or _shaped(db, preset, plan, since, min_risk, run_id, spool)
     if since == "last":
         if plan is None:
@@ -251,10 +255,11 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
 
 
 def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list, list] | None:
-    """`_shaped` for the groups of these numbers' pairs from their distinct values
-    (`_aggregable`), in `spool`; None when the preset is not aggregable, or a rule's
-    result would depend on the order of the rows (`_tie`). In a format of pairs
-    each item holds the rowids of its pairs (`SpooledItem.rowids`), not the pairs."""
+    """`_shaped` for the groups of these numbers' pairs (None: of every number) from
+    their distinct values (`_aggregable`), in `spool`; None when the preset is not
+    aggregable, or a rule's result would depend on the order of the rows (`_tie`).
+    In a format of pairs each item holds the rowids of its pairs
+    (`SpooledItem.rowids`), not the pairs."""
     fields = _aggregable(preset, fmt)
     if fields is None:
         return None

@@ -49,7 +49,7 @@ FIELD_SQL = {
 
 def grouped_distinct(
     db: Database,
-    phones: list[str],
+    phones: list[str] | None,
     group: list[str],
     fields: list[str],
     *,
@@ -57,8 +57,9 @@ def grouped_distinct(
     by: str,
     rowids: bool = False,
 ) -> list[tuple]:
-    """For the pairs of these numbers an export reads (flagged or dismissed, at or
-    above `min_risk` of `by`'s verdict, as `flagged_rows(include_dismissed=True)`):
+    """For the pairs of these numbers (None: of every number) an export reads (flagged
+    or dismissed, at or above `min_risk` of `by`'s verdict, as
+    `flagged_rows(include_dismissed=True)`):
     one row per group (the `group` fields' values) and dismissed or not (1, 0):
     the group's values, the flag, then each of `fields`' distinct values (a list,
     in no order); with `rowids`, last the rowids of the group's pairs (a list)."""
@@ -70,13 +71,18 @@ def grouped_distinct(
     if rowids:
         values += ", json_group_array(p.rowid)"
     dismissed = "coalesce('dismissed' in (n.status, s.status), 0)"
+    # Every pair read by number, as a list of numbers reads them: at a year's size a
+    # third less time than in the table's own order (1.1 against 1.6-1.9 s).
+    pairs, numbers = "site_numbers p indexed by idx_site_numbers_phone", []
+    if phones is not None:
+        pairs, numbers = "json_each(?) j cross join site_numbers p on p.phone = j.value", [phones]
     rows = db.execute(
         f"""select {", ".join(keys)}, {dismissed}, {values}
-            from json_each(?) j cross join site_numbers p on p.phone = j.value
+            from {pairs}
             join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
             where {where}
             group by {", ".join(str(i) for i in range(1, len(keys) + 2))}""",
-        [json.dumps(phones), *params],
+        [*map(json.dumps, numbers), *params],
     ).fetchall()
     n = len(keys) + 1
     return [(*row[:n], *(json.loads(v) for v in row[n:])) for row in rows]
