@@ -373,12 +373,15 @@ def commands(db: Path, out: Path, key: str) -> list[tuple[str, list[str]]]:
 
 
 def _written(argv: list[str], wall: float, out: Path | None = None) -> str:
-    """What a command wrote to its --out file (or to `out`): size, rate and floor (`_floor`)."""
+    """What a command wrote to its --out file (or to `out`): size, rate and, for records
+    (an export's, `flags --json`'s), their floor (`_floor`); the report is a page."""
+    records = out is not None or "export" in argv
     out = out or _out_file(argv)
     if out is None:
         return ""
     size = out.stat().st_size / 1e6
-    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s" + _floor(out, _format(argv))
+    floor = _floor(out, _format(argv)) if records else ""
+    return f" peak; wrote {size:,.1f} MB, {size / wall:,.1f} MB/s" + floor
 
 
 def _out_file(argv: list[str]) -> Path | None:
