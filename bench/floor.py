@@ -3,14 +3,14 @@
 An export writes records, and a recorded one keeps the file's SHA-256 in the ledger.
 Whatever reads the database and builds the records, the records still have to be
 encoded and the bytes hashed: this times that for a file an export wrote. Its
-records are read back first (not timed), then encoded again one at a time as the
-writers encode them (`json.dumps` a line or a STIX object or MISP attribute,
-`csv.writer` a row) and the file's bytes hashed (timed). JSON is encoded without
-indent, so by json's C encoder (STIX is written indented, as stix2 prints it, as text
-of its own: `crawler/exports/stix.py`): a floor, fewer bytes than the file's made by
-the fastest encoder the stdlib has. `bench/storage.py` prints it beside each
-export it times: an export whose floor is over its target cannot meet the target
-by any change to how it reads, only by writing fewer or smaller records.
+records are read back first (not timed), then each encoded again (a JSON line, STIX
+object or MISP attribute by `json.dumps`, a CSV row by `csv.writer`) and the file's
+bytes hashed (timed). JSON is encoded without indent, so by json's C encoder, the
+fastest the stdlib has, into fewer bytes than a STIX file's (written indented, as
+stix2 prints it: `crawler/exports/stix.py`): a floor, not the format's own cost.
+`bench/storage.py` prints it beside each export it times: an export whose floor is
+over its target cannot meet the target by any change to how it reads, only by
+writing fewer or smaller records.
 
     python bench/floor.py FILE FORMAT        # prints: SECONDS MB RECORDS
 """
