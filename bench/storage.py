@@ -468,10 +468,9 @@ def _timed(
 ) -> tuple:
     """Time one command; `base`: what the same command took with other code (`_base`)."""
     wall, mb, code, err = _measure(argv, env, timeout)
-    note = f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB"
-    out = _out_file(argv)
-    if out is not None and not code:
-        note += f", wrote {out.stat().st_size / 1e6:,.1f} MB" + _floor(out, _format(argv))
+    note = (
+        f"exit {code}: {err[0] if err else ''}" if code else f"{mb:,.0f} MB" + _written(argv, wall)
+    )
     note += base
     print(f"  {name:<60} {wall:7.2f} s  x{wall / scan:6.1f} scan  {note}", flush=True)
     ok = wall < 2 and code == 0
