@@ -214,6 +214,9 @@ def test_search_engine_gets_the_ads_with_position_title_and_time():
     assert row["landing_url"] == "http://microsoft-helpdesk-bellen.nl/"
     assert (row["first_seen"], row["last_seen"]) == (RUN1_AT, RUN2_AT)
     assert row["phones"] == ["+31852081234", "+31852081299"]
+    # No click URL of its own: the result's; an advertiser not shown: empty, not null.
+    assert row["click_url"] == "https://www.bing.com/aclick?u=x"
+    assert [row[f"advertiser_{f}"] for f in ("name", "location", "url")] == ["", "", ""]
     export = prepare_export(db, PRESETS["search-engine"], "csv")
     raw = list(csv.reader(io.StringIO(export.content)))
     assert not any(dangerous(cell) for r in raw for cell in r)

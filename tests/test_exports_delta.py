@@ -809,3 +809,41 @@ def test_a_group_of_pages_decodes_only_the_reasons_it_reads(db, monkeypatch):
         assert decoded and set(decoded) == {frozenset(read)}, (name, fmt)
     monkeypatch.undo()
     assert check_all(db, monkeypatch, recipients=("regulator", "hosting"))["regulator", "jsonl"]
+
+
+WHOLE_READS = {  # what a full export written out reads of each pair: reasons, title
+    ("regulator", "jsonl"): ({"reasons", "number_reasons"}, False),
+    ("regulator", "stix"): ({"reasons", "number_reasons"}, False),
+    ("hosting", "csv"): ({"site_reasons"}, False),
+    ("hosting", "xarf"): ({"reasons", "site_reasons"}, False),
+    ("search-engine", "jsonl"): (set(), False),
+    ("search-engine", "misp"): ({"reasons"}, False),
+}
+
+
+@pytest.mark.parametrize("name, fmt", sorted(WHOLE_READS))
+def test_a_whole_export_written_out_reads_only_what_it_writes(db, monkeypatch, name, fmt):
+    """A full export written out decodes only the reasons its items and writer read
+    and looks up no page title its preset does not name (`items._fields_read`), and
+    the search engines' ads are shaped where `ad_rows` made them, none spooled; its
+    bytes are those of the export made whole in memory, which reads everything."""
+    from crawler.exports.spool import Spool
+
+    crawl(db, 0, range(0, 8))
+    crawl(db, 1, range(4, 12))
+    preset, floor = PRESETS[name], default_floor(PRESETS[name], fmt)
+    whole = prepare_export(db, preset, fmt, min_risk=floor)
+    reads, puts = [], []
+    iter_pairs, put = rows.iter_pair_rows, Spool.put
+    monkeypatch.setattr(
+        rows, "iter_pair_rows", lambda d, o, **kw: reads.append(o) or iter_pairs(d, o, **kw)
+    )
+    monkeypatch.setattr(Spool, "put", lambda self, v: puts.append(v) or put(self, v))
+    out = io.BytesIO()
+    written = write_export(db, preset, fmt, out, min_risk=floor)
+    decode, title = WHOLE_READS[name, fmt]
+    assert written.count > 0
+    assert {(o.decode, o.title) for o in reads} == {(frozenset(decode), title)}
+    assert not puts if name == "search-engine" else puts
+    strip = _misp_no_ids if fmt == "misp" else _no_ids
+    assert strip(out.getvalue()) == strip(whole.content.encode("utf-8"))

@@ -150,29 +150,7 @@ def _page_fields(preset: Preset) -> tuple[str, ...] | None:
 
 # The fields of an ad's row (`exports.rows.ad_rows`) that are the ad's or its
 # landing page's, not its pair's: changes to them are logged (schema 0025).
-AD_FIELDS = frozenset(
-    {
-        "run_id",
-        "engine",
-        "query",
-        "ad_position",
-        "title",
-        "display_url",
-        "landing_url",
-        "click_url",
-        "advertiser_name",
-        "advertiser_location",
-        "advertiser_url",
-        "seen_at",
-        "first_seen",
-        "last_seen",
-        "url",
-        "ip",
-        "warc_file",
-        "warc_record_id",
-        "payload_sha256",
-    }
-)
+AD_FIELDS = frozenset(storage.AD_ROW_FIELDS)
 
 
 def of_ads(preset: Preset) -> bool:

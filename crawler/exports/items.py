@@ -63,7 +63,7 @@ def made_items(
         # Every group (a full export, or a delta with nothing to go by) made in SQL:
         # an operator's full export in about 2 s instead of 13 at a year's size.
         made = _aggregated_items(db, preset, fmt, None, min_risk=min_risk, spool=spool)
-    items, gone = made or _shaped(db, preset, plan, since, min_risk, run_id, spool)
+    items, gone = made or _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool)
     if since == "last":
         if plan is None:
             sent = sent_fingerprints(db, preset.name, fmt)
@@ -82,10 +82,12 @@ def made_items(
     return items
 
 
-def _shaped(db, preset, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
+def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
     """The items of the rows an export reads (all, or a delta's candidates `plan`),
     live and dismissed, made in memory or in `spool`."""
     reads = ReadOptions(min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict)
+    if spool is not None:  # written out: only what is written is read (`_fields_read`)
+        reads = replace(reads, decode=_decoded(preset, fmt), title=_reads_title(preset, fmt))
     candidates: dict = {}
     if plan and plan.of and plan.of[0] == "ads":
         candidates["groups"] = plan.of[1]
@@ -99,7 +101,9 @@ def _shaped(db, preset, plan, since, min_risk, run_id, spool) -> tuple[list, lis
     rows = SOURCES[preset.source](db, reads, **candidates)
     # Dismissed pairs are no longer flagged: a delta tells a recipient who had
     # them (status dismissed, a revoked indicator in STIX); nobody else gets them.
-    if spool is not None:
+    # Ads (a few per query and run) come whole from `ad_rows`: spooled as well, each
+    # would cost a pickle and save no memory.
+    if spool is not None and preset.source != "ads":
         return shape_spooled(rows, preset, spool, dismissed=since == "last")
     rows = list(rows)
     items = shape([r for r in rows if r.get("status") != "dismissed"], preset)

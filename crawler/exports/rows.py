@@ -199,42 +199,22 @@ def ad_rows(
     """
     # The ads first (a few per query and run), then only the pairs they led to:
     # a year holds hundreds of thousands of flagged pairs, and few were advertised.
-    showings = list(storage.ad_showings(db, options.run_id, groups=groups))
-    wanted = sorted({(ad["domain"], ad["phone"]) for ad in showings}, key=str)
+    showings = storage.ad_showings(db, options.run_id, groups=groups)
+    wanted = sorted({(s[-2], s[-1]) for s in showings}, key=str)
     # An ad of the run may lead to a pair last seen in another.
     reads = replace(options, run_id=None, only=storage.rowids_of_pairs(db, wanted))
     pairs = {(p["domain"], p["phone"]): p for p in iter_pair_rows(db, reads)}
     out = []
     done = set()
-    for ad in showings:
-        pair = pairs.get((ad["domain"], ad["phone"]))
-        if pair is None or (ad["serp_id"], ad["phone"]) in done:
+    fields = storage.AD_ROW_FIELDS
+    for s in showings:
+        serp_id, domain, phone = s[-3:]
+        pair = pairs.get((domain, phone))
+        if pair is None or (serp_id, phone) in done:
             continue
-        done.add((ad["serp_id"], ad["phone"]))
-        row = {**pair}
-        row.update(
-            {
-                "run_id": ad["run_id"],
-                "engine": ad["engine"],
-                "query": ad["query"],
-                "ad_position": ad["ad_position"],
-                "title": ad["title"],
-                "display_url": ad["display_url"],
-                "landing_url": ad["landing_url"],
-                "click_url": ad["click_url"],
-                "advertiser_name": ad["advertiser_name"] or "",
-                "advertiser_location": ad["advertiser_location"] or "",
-                "advertiser_url": ad["advertiser_url"] or "",
-                "seen_at": ad["seen_at"],
-                "first_seen": ad["seen_at"],
-                "last_seen": ad["seen_at"],
-                "url": ad["page_url"],
-                "ip": ad["page_ip"],
-                "warc_file": ad["page_warc_file"],
-                "warc_record_id": ad["page_warc_record_id"],
-                "payload_sha256": ad["page_payload_sha256"],
-            }
-        )
+        done.add((serp_id, phone))
+        row = pair.copy()
+        row.update(zip(fields, s, strict=False))  # the pair's record, with the ad's and its page's
         out.append(row)
     return out
 

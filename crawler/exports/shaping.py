@@ -30,6 +30,7 @@ class Item:
     row: dict
     pairs: list[dict] = field(default_factory=list)
     fingerprint: str = ""
+    rowids: list[int] | None = None
 
 
 def matches(row: dict, where: dict) -> bool:
@@ -125,10 +126,9 @@ def shape(rows: list[dict], preset: Preset) -> list[Item]:
 
 
 def _group_of(row: dict, preset: Preset, n: int):
-    """The group a row belongs to: its `group_by` values, or its own (`n`) when ungrouped."""
-    if preset.group_by:
-        return json.dumps([row.get(f) for f in preset.group_by], default=str)
-    return n
+    """The group a row belongs to: its `group_by` values (`group_key`), or its own
+    (`n`) when ungrouped."""
+    return group_key(row, preset) if preset.group_by else n
 
 
 # How `item_rows` makes a column: its latest member's value, one value picked by a
@@ -234,12 +234,13 @@ def sort_fields(preset: Preset) -> set[str]:
 
 
 def group_key(row: dict, preset: Preset):
-    """`_group_of` without JSON when the group's values are text (its numbers, its
-    sites): the same rows share a key either way."""
+    """A row's group by its `group_by` values: a tuple of them when they are text
+    (numbers, sites, queries), their JSON otherwise (a list, say). The same rows
+    share a key either way, and a tuple is hashed without encoding a thing."""
     values = tuple(row.get(f) for f in preset.group_by)
     if all(type(v) is str for v in values):
         return values
-    return _group_of(row, preset, 0)
+    return json.dumps(values, default=str)
 
 
 def order(items: list[Item], preset: Preset) -> list[Item]:

@@ -124,6 +124,7 @@ from crawler.storage.history import (
 from crawler.storage.integrity import duplicate_rows, flagged_pairs, integrity_problems
 from crawler.storage.reads import (
     _BRIEF,
+    AD_ROW_FIELDS,
     ad_showings,
     attention_count,
     attention_rows,
@@ -214,6 +215,7 @@ __all__ = [
     "RunSummary",
     "_BRIEF",
     "_key_table",
+    "AD_ROW_FIELDS",
     "ad_showings",
     "alert_pairs",
     "alerted_keys",
