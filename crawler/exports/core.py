@@ -118,8 +118,8 @@ def write_export(
     memory stays flat however many pairs there are; only the ledger's (key,
     fingerprint) pairs are kept. Other presets group or order rows: their rows
     and items are made in a temporary file (`shape_spooled`), and only each
-    item's key, fingerprint and sort fields are held. `mark`: as for
-    `prepare_export`."""
+    item's key, fingerprint and sort fields are held; ads, which `ad_rows` reads
+    whole, are grouped in memory. `mark`: as for `prepare_export`."""
     from crawler.exports import write_pair_records, write_rows
 
     since = parse_since(since)
