@@ -576,13 +576,6 @@ def sent_fingerprints(db: Database, recipient: str, fmt: str) -> list[tuple[str,
 # -- exports (crawler.exports) and the report (crawler.exports.report) ---------------
 
 
-# CROSS JOIN fixes the join order below: from the results, through the pages
-# they led to (indexes on pages (run_id, entry_url) and (run_id, url); the two
-# URLs as a UNION, which SQLite does not make of an OR here), to their sightings.
-# Left to itself, SQLite (without statistics on a new database) read every
-# sighting and then every result of its run: hours at a year's size.
-
-
 # The fields of an ad's export row (`exports.rows.ad_rows`) `ad_showings` gives, in
 # order, before the showing's serp result id, site and number.
 AD_ROW_FIELDS = (
@@ -606,6 +599,13 @@ AD_ROW_FIELDS = (
     "warc_record_id",
     "payload_sha256",
 )
+
+
+# CROSS JOIN fixes the join order below: from the results, through the pages
+# they led to (indexes on pages (run_id, entry_url) and (run_id, url); the two
+# URLs as a UNION, which SQLite does not make of an OR here), to their sightings.
+# Left to itself, SQLite (without statistics on a new database) read every
+# sighting and then every result of its run: hours at a year's size.
 
 
 def ad_showings(db: Database, run_id: int | None = None, groups: list | None = None) -> list[tuple]:
