@@ -32,7 +32,7 @@ from crawler.exports.recipients import Preset
 from crawler.exports.rows import ReadOptions, export_row, raw_pair_rows
 from crawler.exports.rowtext import StreamedRows, csv_line, key_function
 from crawler.exports.shaping import FINGERPRINT_JSON, kept_fingerprint, matches
-from crawler.exports.spool import Spool
+from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
 
 # Formats whose records are indicators a machine acts on: nothing below medium
@@ -136,7 +136,7 @@ def write_export(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
             )
             files = EvidenceFiles(warc_dir(db))
-            if items and all(it.rowids is not None for it in items):
+            if items and all(_made_in_sql(it) for it in items):
                 # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
                 judged = pairs is not None and pairs.judge
                 every = [r for it in items for r in it.rowids] if judged else []
@@ -158,6 +158,12 @@ def write_export(
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
     )
+
+
+def _made_in_sql(item) -> bool:
+    """An item made in SQL (`items._aggregated_items`) names its pairs by rowid, read
+    when written; every other item holds its pairs' rows."""
+    return isinstance(item, SpooledItem) and item.rowids is not None
 
 
 # The order `storage.flagged_rows` gives: a preset that asks for it is streamed.

@@ -30,9 +30,6 @@ class Item:
     row: dict
     pairs: list[dict] = field(default_factory=list)
     fingerprint: str = ""
-    # Always None: its pairs are `pairs` (a `SpooledItem` made in SQL names its
-    # pairs by rowid instead, read when written: `exports.core.write_export`).
-    rowids: list[int] | None = None
 
 
 def matches(row: dict, where: dict) -> bool:

@@ -75,14 +75,15 @@ def grouped_distinct(
     # third less time than in the table's own order (1.1 against 1.6-1.9 s).
     pairs, numbers = "site_numbers p indexed by idx_site_numbers_phone", []
     if phones is not None:
-        pairs, numbers = "json_each(?) j cross join site_numbers p on p.phone = j.value", [phones]
+        pairs = "json_each(?) j cross join site_numbers p on p.phone = j.value"
+        numbers = [json.dumps(phones)]
     rows = db.execute(
         f"""select {", ".join(keys)}, {dismissed}, {values}
             from {pairs}
             join numbers n on n.phone = p.phone join sites s on s.domain = p.domain
             where {where}
             group by {", ".join(str(i) for i in range(1, len(keys) + 2))}""",
-        [*map(json.dumps, numbers), *params],
+        [*numbers, *params],
     ).fetchall()
     n = len(keys) + 1
     return [(*row[:n], *(json.loads(v) for v in row[n:])) for row in rows]
