@@ -41,6 +41,7 @@ def crawl(tmp_path_factory):
             timeout=240,
         )
         result.web_hits = list(web.hits)
+        result.web_requests = list(web.requests)
     assert result.proc.returncode == 0, result.proc.stderr[-3000:]
     assert result.violations == []
     return result
@@ -194,7 +195,13 @@ def test_the_result_page_with_ads_is_pictured_from_the_bytes_parsed(crawl):
     assert serp is not None and serp["status"] == "rendered"
     assert serp["screenshot_sha256"]
     # Pictured from the stored bytes: the engine was asked once per result page.
-    assert crawl.web_hits.count("/search") == crawl.stats["serpwatch/serp_pages"]
+    # (Once in CI the engine saw a second request: the message says whose, and when.)
+    asked = [r for r in crawl.web_requests if r[0].startswith("/search")]
+    retries = {k: v for k, v in crawl.stats.items() if "retry" in k or "render/" in k}
+    assert crawl.web_hits.count("/search") == crawl.stats["serpwatch/serp_pages"], (
+        asked,
+        retries,
+    )
     records = _warc_records(crawl)
     shots = [
         h

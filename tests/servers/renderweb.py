@@ -230,6 +230,7 @@ class _WebHandler(BaseHTTPRequestHandler):
         owner: RenderWeb = self.server.owner
         parts = urlsplit(self.path)
         owner.hits.append(parts.path)
+        owner.requests.append((self.path, self.headers.get("User-Agent", "")))
         base = f"http://127.0.0.1:{owner.port}"
         if parts.path == "/search":
             query = parse_qs(parts.query).get("q", ["q"])[0]
@@ -262,6 +263,8 @@ class RenderWeb(_Base):
         self.ads = list(ads)
         self.internal_port = internal_port
         self.hits: list[str] = []
+        # Each request's target and User-Agent: who asked, the crawler or the browser.
+        self.requests: list[tuple[str, str]] = []
         self.png = number_png()
         super().__init__(_WebHandler)
 
