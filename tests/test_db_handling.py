@@ -3,6 +3,7 @@ away; a busy port. Each case says what happened in one line, with the DESIGN.md 
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
 import subprocess
@@ -27,6 +28,9 @@ READ_COMMANDS = [
     ["triage", "+31852081234", "--confirm"],
     ["export", "--format", "jsonl"],
     ["report"],
+    # Writes, but only to a database a crawl made: a retirement written to a
+    # mistyped path would never reach the crawls.
+    ["queries", "retire", "microsoft helpdesk"],
     ["serve", "--port", "1"],
 ]
 
@@ -178,3 +182,112 @@ def test_a_full_disk_ends_the_run_failed_keeps_what_was_stored_and_says_what_was
         "select count(*) from sightings s left join pages p on p.id = s.page_id where p.id is null"
     ).fetchone()
     assert orphans == 0
+
+
+def _one_flagged_pair(path: Path) -> Path:
+    from test_history_truth import first_run
+
+    db = storage.open_db(path)
+    first_run(db)
+    db.conn.execute("pragma wal_checkpoint(truncate)")
+    db.close()
+    return path
+
+
+def _wreck_page_of(path: Path, table: str) -> None:
+    """Overwrite the root page of `table`: a damaged page the open does not read."""
+    conn = sqlite3.connect(path)
+    (size,) = conn.execute("pragma page_size").fetchone()
+    (root,) = conn.execute("select rootpage from sqlite_master where name = ?", [table]).fetchone()
+    conn.close()
+    with path.open("r+b") as f:
+        f.seek((root - 1) * size)
+        f.write(b"\xa5" * size)
+
+
+def test_a_damaged_page_met_after_opening_exits_2_naming_the_file(tmp_path):
+    """The open reads the schema, not every table: a page damaged inside a table is
+    met later, by the command's own reads. It said `DatabaseError: database disk
+    image is malformed` with exit 1, and no file."""
+    path = _one_flagged_pair(tmp_path / "damaged.db")
+    _wreck_page_of(path, "site_numbers")
+    for args in (["flags"], ["export", "--format", "jsonl"]):
+        res = invoke([*args, "--db", str(path)])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.startswith(
+            f"error: {path}: cannot use this database: database file is corrupt;"
+            f" `sqlite3 {path} 'pragma integrity_check'` shows where"
+        ), res.stderr
+
+
+def test_a_read_only_database_file_says_so_when_a_command_writes(tmp_path):
+    """A file the user may read but not write opens (SQLite falls back to reading);
+    the first write failed with `OperationalError: attempt to write a readonly
+    database`, exit 1, and no file."""
+    path = _one_flagged_pair(tmp_path / "ro.db")
+    before = path.read_bytes()
+    path.chmod(0o444)
+    immutable = os.geteuid() == 0  # root writes a 0444 file; not an immutable one
+    if immutable:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        res = invoke(["triage", "scam.nl", "--dismiss", "--db", str(path)])
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == (
+        f"error: {path}: cannot use this database: database is read-only;"
+        " make the file and its folder writable, or work on a copy"
+    )
+    assert path.read_bytes() == before
+
+
+def test_a_database_of_another_program_is_left_as_it_is(tmp_path):
+    """A SQLite file serpwatch did not make was "upgraded" as a release 0.1
+    database: 134 tables added to it, columns added to its own `runs`."""
+    path = tmp_path / "notes.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table runs (x text)")
+    conn.execute("create table todo (item text)")
+    conn.execute("insert into runs values ('precious')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    for args in (["flags"], ["runs"], ["triage", "scam.nl", "--dismiss"]):
+        res = invoke([*args, "--db", str(path)])
+        assert res.exit_code == 2, res.output
+        assert res.stderr.strip() == (
+            f"error: {path}: cannot use this database: not a serpwatch database (tables or"
+            " columns serpwatch never makes: runs.x, todo); check --db"
+        )
+    assert path.read_bytes() == before
+
+
+def test_evidence_on_an_unusable_database_gives_one_line_not_a_traceback(tmp_path):
+    path = tmp_path / "noise.db"
+    path.write_bytes(bytes(range(256)) * 400)
+    res = invoke(["evidence", "+31852081234", "--db", str(path), "--out", str(tmp_path / "e")])
+    assert res.exit_code == 2, res.output
+    assert res.stderr.strip() == f"error: {path}: cannot use this database: not a SQLite database"
+    assert not (tmp_path / "e").exists()
+
+
+def test_serve_names_a_port_out_of_range_and_an_unknown_host_as_bad_usage(fresh):
+    """Both said "another `serpwatch serve`?" (or an OverflowError) with exit 1."""
+    for args, named in (
+        (["--port", "70000"], "--port"),
+        (["--host", "no-such-host.invalid"], "--host"),
+    ):
+        res = invoke(["serve", "--db", str(fresh), *args])
+        assert res.exit_code == 2, res.output
+        assert f"Invalid value for {named}" in res.output.replace("'", "")
+        assert "another `serpwatch serve`" not in res.output
+
+
+def test_history_of_a_number_decided_on_before_any_run_saw_it(fresh):
+    assert invoke(["triage", "+31852081234", "--dismiss", "--db", str(fresh)]).exit_code == 0
+    res = invoke(["history", "+31852081234", "--db", str(fresh)])
+    assert res.exit_code == 0, res.output
+    assert "not seen in any run yet" in res.output
+    assert "None" not in res.output

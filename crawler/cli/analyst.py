@@ -145,8 +145,11 @@ def history_cmd(key, region, as_json, db_path):
             click.echo(f"{value}: never seen")
         return
     click.echo(f"{value}  ({t['kind']}, status {t['status'] or '-'})")
-    click.echo(f"first seen {t['first_seen']}, last seen {t['last_seen']}")
-    click.echo(f"seen in runs: {', '.join(map(str, t['runs'])) or '-'}")
+    if t["runs"]:
+        click.echo(f"first seen {t['first_seen']}, last seen {t['last_seen']}")
+        click.echo(f"seen in runs: {', '.join(map(str, t['runs']))}")
+    else:  # decided on before any run saw it
+        click.echo("not seen in any run yet")
     if t["missing_runs"]:
         click.echo(f"missing from runs: {', '.join(map(str, t['missing_runs']))}")
     for c in t["changes"]:

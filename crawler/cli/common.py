@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import click
 
 from crawler.lock import EXIT_BUSY, CrawlRunning, LockError
 from crawler.storage import DatabaseUnusable
+from crawler.storage.connection import storage_failure, unusable
 from crawler.storage.schema import SchemaTooNew
 from crawler.tomllines import ConfigError
 
@@ -45,14 +47,31 @@ def friendly(func):
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except sqlite3.Error as exc:
+            _unusable_after_open(exc, kwargs.get("db_path"))
         except Exception as exc:  # noqa: BLE001 - last line of defence for users
-            if os.environ.get("SERPWATCH_DEBUG"):
-                raise
-            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("(set SERPWATCH_DEBUG=1 for the full traceback)", err=True)
-            sys.exit(1)
+            _unexpected(exc)
 
     return wrapper
+
+
+def _unusable_after_open(exc: sqlite3.Error, db_path) -> None:
+    """A database that opened but failed later (a damaged page, a read-only file, a
+    full disk): exit 2 naming the file, as `open_db` does for one that cannot open.
+    Any other SQLite error is ours, not the user's: exit 1, as for every other."""
+    reason = storage_failure(exc)
+    if reason is None or os.environ.get("SERPWATCH_DEBUG"):
+        _unexpected(exc)
+    click.echo(f"error: {unusable(db_path or 'the database', reason)}", err=True)
+    sys.exit(2)
+
+
+def _unexpected(exc: Exception) -> None:
+    if os.environ.get("SERPWATCH_DEBUG"):
+        raise exc
+    click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+    click.echo("(set SERPWATCH_DEBUG=1 for the full traceback)", err=True)
+    sys.exit(1)
 
 
 def _quiet_broken_pipe() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from crawler import storage
+from crawler.cli.common import friendly
 from crawler.evidence import read_payload, warc_dir_for
 
 
@@ -128,6 +129,7 @@ def _markdown(s: dict) -> str:
 )
 @click.option("--pages", "max_pages", default=20, show_default=True, help="Pages at most.")
 @click.option("--region", default="NL", show_default=True, help="Region for national formats.")
+@friendly
 def evidence(key, db_path, out_dir, max_pages, region):
     """Write a folder of evidence for one number or site: pages, screenshots, hashes.
 

@@ -128,7 +128,8 @@ def queries_retire(text, reason, db_path):
     """
     from crawler import queries, storage
 
-    db = storage.open_db(db_path)
+    # Not created: a retirement written to a mistyped path would never reach the crawls.
+    db = storage.open_db(db_path, create=False)
     try:
         row = queries.retire(db, text, reason)
     except ValueError as exc:
@@ -150,7 +151,7 @@ def queries_restore(text, reason, db_path):
     """
     from crawler import queries, storage
 
-    db = storage.open_db(db_path)
+    db = storage.open_db(db_path, create=False)
     try:
         row = queries.restore(db, text, reason)
     except ValueError as exc:

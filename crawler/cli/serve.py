@@ -54,7 +54,7 @@ def report(run, db_path, out_file):
 @click.command("serve")
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @friendly
 def serve(db_path, host, port):
     """Browse the database in Datasette for triage (read while a crawl writes).
@@ -83,6 +83,10 @@ def _port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         try:
             sock.bind((host, port))
+        except socket.gaierror as exc:  # not a busy port: no such host here
+            raise click.BadParameter(
+                f"{host}: {exc.strerror or exc}", param_hint="--host"
+            ) from None
         except OSError as exc:
             raise click.ClickException(
                 f"cannot serve on {host}:{port}: {exc.strerror or exc}"

@@ -162,13 +162,30 @@ def open_db(path: Path | str, *, create: bool = True) -> Database:
         # WAL lets analysts read while a crawl writes; the busy timeout makes a
         # writer wait for a reader's checkpoint instead of failing.
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        schema.refuse_foreign(db)
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
         ensure_db_shape(db, label=str(path))
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, schema.ForeignDatabase) as exc:
         reason = storage_failure(exc) or (exc.strerror if isinstance(exc, OSError) else str(exc))
-        raise DatabaseUnusable(f"{path}: cannot use this database: {reason}") from exc
+        raise DatabaseUnusable(unusable(path, reason)) from exc
     return db
+
+
+def unusable(path, reason: str) -> str:
+    """The one line that says why a database cannot be used, and what to do."""
+    hint = _WHAT_TO_DO.get(reason)
+    return f"{path}: cannot use this database: {reason}" + (
+        f"; {hint.format(path=path)}" if hint else ""
+    )
+
+
+_WHAT_TO_DO = {
+    "database file is corrupt": "`sqlite3 {path} 'pragma integrity_check'` shows where;"
+    " restore the file from a backup",
+    "database is read-only": "make the file and its folder writable, or work on a copy",
+    "disk full": "free some space and run the command again; what was stored is kept",
+}
 
 
 def db_file(db: Database) -> Path | None:

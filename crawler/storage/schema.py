@@ -32,6 +32,11 @@ class SchemaTooNew(Exception):
     """The database was written by a newer serpwatch: it has migrations this code lacks."""
 
 
+class ForeignDatabase(Exception):
+    """A SQLite database serpwatch did not make: migrating it would change another
+    program's tables, so it is left as it is."""
+
+
 def migrate(db: Database, *, label: str = "database") -> list[str]:
     """Apply the pending migrations; return their names. Refuse a newer database."""
     known = set(known_names())
@@ -44,6 +49,7 @@ def migrate(db: Database, *, label: str = "database") -> list[str]:
         )
     if not migrations.pending(db):
         return []
+    refuse_foreign(db)
     fresh = not db.table_names()  # a new file: created, not upgraded; nothing to tell
     # One writer migrates: a second process opening the same new file waits
     # here (busy timeout), then finds nothing pending.
@@ -61,6 +67,34 @@ def migrate(db: Database, *, label: str = "database") -> list[str]:
             logging.DEBUG if fresh else logging.INFO, "%s: applied schema migration %s", label, name
         )
     return pending
+
+
+def refuse_foreign(db: Database) -> None:
+    """Raise `ForeignDatabase` for a SQLite database serpwatch did not make; before
+    anything is written to it (even WAL mode, which `open_db` sets)."""
+    foreign = _foreign_tables(db)
+    if foreign:
+        raise ForeignDatabase(
+            f"not a serpwatch database (tables or columns serpwatch never makes:"
+            f" {', '.join(foreign)}); check --db"
+        )
+
+
+def _foreign_tables(db: Database) -> list[str]:
+    """Of a database no migration has touched, the tables (or their columns) that
+    release 0.1 never made; none for a new file or a 0.1 database. A 0.1 table
+    holds only columns the baseline knows: the baseline is what 0.1 made at most."""
+    if applied_names(db):
+        return []
+    foreign = []
+    for name in db.table_names():
+        if name.startswith(("sqlite_", "_sqlite_migrations")):
+            continue
+        known = BASELINE_0_1.get(name, {}).get("columns", {})
+        extra = [c for c in db[name].columns_dict if c not in known]
+        if not known or extra:
+            foreign += [f"{name}.{c}" for c in extra] if known else [name]
+    return foreign
 
 
 def applied_names(db: Database) -> list[str]:
