@@ -91,7 +91,9 @@ class CrawlRunning(Exception):
 
 def lock_path_for(db: Path | str, override: str | None = None) -> Path:
     override = override or os.environ.get("SERPWATCH_LOCK_FILE")
-    return Path(override) if override else Path(f"{db}.lock")
+    # Beside the file itself: a crawl through a symlink (or another spelling of
+    # the path) takes the same lock as one on the file's own name.
+    return Path(override) if override else Path(f"{os.path.realpath(db)}.lock")
 
 
 class CrawlLock:

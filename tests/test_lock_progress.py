@@ -171,6 +171,22 @@ def test_stale_lock_of_a_killed_crawl_is_taken_over(tmp_path):
     )
 
 
+def test_a_crawl_through_a_symlink_takes_the_same_lock(tmp_path):
+    """The lock was `{--db}.lock`: a second crawl on `link.db -> l.db` took
+    `link.db.lock` and wrote the same database at the same time."""
+    (tmp_path / "data").mkdir()
+    db = tmp_path / "data" / "l.db"
+    (tmp_path / "link.db").symlink_to(db)
+    (tmp_path / "folder").symlink_to(tmp_path / "data", target_is_directory=True)
+    lock = CrawlLock(db).acquire(run_id=3, profile="demo")
+    try:
+        for other in ("link.db", "folder/l.db", "data/../folder/l.db"):
+            with pytest.raises(CrawlRunning, match="run 3, profile demo"):
+                CrawlLock(tmp_path / other).acquire()
+    finally:
+        lock.release()
+
+
 def test_lock_file_in_an_unwritable_folder_is_a_clear_error(tmp_path):
     readonly = tmp_path / "readonly"
     readonly.mkdir()
