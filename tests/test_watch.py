@@ -30,6 +30,7 @@ from watchkit import (
 from crawler.alerts import AlertItem, defang, for_channel
 from crawler.cli.watch import parse_duration
 from crawler.config import ConfigError, load_profile
+from crawler.lock import CrawlLock
 
 # The demo's numbers that score high on the first crawl (tests/test_demo_e2e.py).
 HIGH = {
@@ -195,6 +196,20 @@ def test_status_ok_and_too_old(tmp_path):
     missing = serpwatch("status", "--db", tmp_path / "none.db")
     assert missing.returncode == 2 and "no such database" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+    # A second crawl running now has seen run 1's pairs again: run 1 still flagged them.
+    flagged = re.search(r", (\d+) flagged pairs", ok.stdout)
+    assert flagged and int(flagged.group(1)) > 0, ok.stdout
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("insert into runs (id, status, started_at) values (2, 'running', '2026-01')")
+        conn.execute("update site_numbers set last_run = 2")
+    conn.close()
+    lock = CrawlLock(db).acquire(run_id=2, profile="demo")
+    try:
+        during = serpwatch("status", "--db", db, "--max-age", "1h")
+    finally:
+        lock.release()
+    assert f", {flagged.group(1)} flagged pairs" in during.stdout, during.stdout
 
 
 # -- failing channels ----------------------------------------------------------------

@@ -102,7 +102,10 @@ def health(db, db_path, max_age: float, now: datetime | None = None) -> dict:
         age_seconds=age,
         blocked=blocked,
         warnings=warnings,
-        flagged=storage.flagged_in_run(db, run["id"]),
+        # Counted when the run closed: a crawl running now moves its pairs' last run on.
+        flagged=summary.counts["flagged_pairs"]
+        if summary.counts
+        else storage.flagged_in_run(db, run["id"]),
     )
     what = f"run {run['id']} ({run['profile']})"
     # A blocked run (every engine blocked) ended; its blocks are said below.
