@@ -115,6 +115,8 @@ ITEM_PIPELINES = {
 # the profile's [alerts] after each run. Extensions, so `scrapy crawl` and
 # Scrapyd jobs get them as `serpwatch crawl` does.
 EXTENSIONS = {
+    # A JOBDIR a killed crawl left is started over (crawler/jobdir.py).
+    "crawler.jobdir.JobdirGuard": 50,
     # Opens the run when the spider opens, closes it when it closes, before the
     # progress and the alerts read it (crawler/run_recorder.py).
     "crawler.run_recorder.RunRecorder": 100,
