@@ -97,8 +97,14 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     if out_file:
         # Written as read (streamed), under a temporary name until complete.
         partial = Path(f"{out_file}.partial")
-        with open(partial, "wb") as out:
-            result = write_export(db, preset, fmt, out, since=since, min_risk=floor, mark=mark)
+        try:
+            with open(partial, "wb") as out:
+                result = write_export(db, preset, fmt, out, since=since, min_risk=floor, mark=mark)
+        except BaseException:
+            # Half an export is no export: a later run or a partner's script must not
+            # find it (Ctrl-C and a broken database alike).
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out_file)
     else:
         sys.stdout.flush()
