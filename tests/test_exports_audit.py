@@ -7,12 +7,18 @@ export functions or the command."""
 
 from __future__ import annotations
 
+import io
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
-from exports_seed import seeded
+from exports_seed import page, seeded, start, verdict
 
+from crawler import storage
 from crawler.cli import main
+from crawler.exports.core import default_floor, prepare_export, write_export
+from crawler.exports.ledger import record_export
+from crawler.exports.recipients import load_presets
 
 
 def cli(*args):
@@ -41,3 +47,54 @@ def test_a_failed_export_leaves_no_partial_file(tmp_path):
     assert res.exit_code == 1, res.output
     assert "malformed" in res.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("x.")] == []
+
+
+NEWS = "nieuws-site.nl"  # warns about the scam number: a low-risk pair of a high-risk number
+SCAM = "+31852081234"  # microsoft-helpdesk-bellen.nl's number, high risk
+RUN3_AT = "2026-10-15T10:00:00+00:00"
+PRESETS = load_presets()
+
+
+def with_news_site(db) -> None:
+    """A third run: a news page quoting the Microsoft scam number, its pair scored low."""
+    run_id = start(db, RUN3_AT)
+    news = page(f"http://{NEWS}/oplichting", NEWS, at=RUN3_AT, ip="198.51.100.20", rank=5)
+    storage.save_page(db, run_id, news, [verdict(SCAM, 20, "low")])
+    storage.finish_run(db, run_id, {"serpwatch/serp_pages": 1})
+    # The number's own verdict, as a run's end makes it of all its sightings
+    # (history.close_run): the seeded pairs carry no facts to make it of.
+    db["numbers"].update(SCAM, {"score": 95, "risk": "high"})
+
+
+def written(db, name: str, fmt: str, **kw) -> str:
+    """The export as the command writes it (`write_export`, spooled), at the floor the
+    command gives when --min-risk is not given; recorded when `since` is last."""
+    out = io.BytesIO()
+    floor = default_floor(PRESETS[name], fmt)
+    result = write_export(db, PRESETS[name], fmt, out, min_risk=floor, **kw)
+    if kw.get("since") == "last":
+        record_export(db, result)
+    return out.getvalue().decode()
+
+
+@pytest.mark.parametrize("name", ["regulator", "operator"])
+def test_a_low_risk_pair_of_a_high_risk_number_is_no_indicator(name):
+    db = seeded()
+    with_news_site(db)
+    # The number's verdict still picks the number (its row lists every site) ...
+    assert NEWS in written(db, name, "jsonl")
+    for fmt in ("stix", "misp", "xarf"):
+        # ... but an indicator is one pair's, and this one is below the floor.
+        assert "microsoft-helpdesk-bellen.nl" in written(db, name, fmt), fmt
+        assert NEWS not in written(db, name, fmt), fmt
+        assert NEWS not in prepare_export(db, PRESETS[name], fmt, min_risk="medium").content
+        delta = written(db, name, fmt, since="last")
+        assert "microsoft-helpdesk-bellen.nl" in delta and NEWS not in delta, fmt
+        # Not sent, so not in the ledger as sent either.
+        assert not [k for k in sent_keys(db, name, fmt) if NEWS in k], fmt
+    # --min-risk low asks for them.
+    assert NEWS in prepare_export(db, PRESETS[name], "stix", min_risk="low").content
+
+
+def sent_keys(db, name: str, fmt: str) -> list[str]:
+    return [k for k, _ in storage.sent_fingerprints(db, name, fmt)]

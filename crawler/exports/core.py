@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -76,7 +77,7 @@ def prepare_export(
     buf = io.StringIO()
     pairs = _changed_pairs(db, preset, fmt, since)
     files = EvidenceFiles(warc_dir(db))
-    write_rows(fmt, items, buf, preset.columns, files, pairs and pairs.changed)
+    write_rows(fmt, items, buf, preset.columns, files, _picked(preset, fmt, min_risk, pairs))
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -89,6 +90,35 @@ def prepare_export(
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
     )
+
+
+def _picked(preset: Preset, fmt: str, min_risk: str, pairs: ChangedPairs | None):
+    """What picks the pair records a format of pairs writes: those at or above the
+    floor by their own risk (`pair_floor`), then, for a grouped preset in STIX or
+    MISP, those `pairs` sends (and records); None when every record is written."""
+    floored = pair_floor(preset, fmt, min_risk)
+    if floored is None:
+        return pairs and pairs.changed
+    if pairs is None:
+        return floored
+    return lambda records: pairs.changed(floored(records))
+
+
+def pair_floor(preset: Preset, fmt: str, min_risk: str):
+    """For a preset floored by its number's or site's verdict, in a format of pairs
+    (STIX, MISP, XARF): a filter of the pair records whose own risk reaches
+    `min_risk`. The verdict picks the items; each indicator is still one pair's, and
+    a news site warning about a scam number is a low-risk pair of a high-risk
+    number, not an indicator (README, Exports). None when the rows are floored by
+    the pair's risk already (or the format writes rows, not pairs)."""
+    if fmt not in PAIR_FORMATS or preset.verdict == "pair":
+        return None
+    least = RISK_ORDER[min_risk]
+
+    def floored(records: Iterable[dict]) -> Iterator[dict]:
+        return (r for r in records if RISK_ORDER.get(r.get("risk"), 0) >= least)
+
+    return floored
 
 
 def _changed_pairs(db: Database, preset: Preset, fmt: str, since: str | None):
@@ -130,7 +160,7 @@ def write_export(
         ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
     else:
         pairs = _changed_pairs(db, preset, fmt, since)
-        sent = pairs and pairs.changed
+        sent = _picked(preset, fmt, min_risk, pairs)
         with Spool() as spool:
             items = made_items(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
@@ -231,10 +261,13 @@ def _stream_pairs(
         title="page_title" in {*columns, *where, *preset.key},
     )
 
+    raws = raw_pair_rows(db, reads, by_site=fmt == "xarf")
+    floored = pair_floor(preset, fmt, min_risk)  # before the ledger: a pair left out is not sent
+
     def rows():
         """What the writer takes of each row sent (`StreamedRows.item`), as read; each
         one's key and fingerprint go to the ledger."""
-        for raw in raw_pair_rows(db, reads, by_site=fmt == "xarf"):
+        for raw in floored(raws) if floored else raws:
             row = export_row(raw, decisions, made.decode)
             if where and not matches(row, where):
                 continue
