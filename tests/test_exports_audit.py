@@ -8,13 +8,14 @@ export functions or the command."""
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 
 import pytest
 from click.testing import CliRunner
 from exports_seed import page, seeded, start, verdict
 
-from crawler import storage
+from crawler import storage, triage
 from crawler.cli import main
 from crawler.exports.core import default_floor, prepare_export, write_export
 from crawler.exports.ledger import record_export
@@ -98,3 +99,82 @@ def test_a_low_risk_pair_of_a_high_risk_number_is_no_indicator(name):
 
 def sent_keys(db, name: str, fmt: str) -> list[str]:
     return [k for k, _ in storage.sent_fingerprints(db, name, fmt)]
+
+
+SECOND = "microsoft-hulp-nu.nl"  # a second scam site showing the Microsoft scam number
+BELLEN = "microsoft-helpdesk-bellen.nl"  # shows it and +31852081299
+# Per recipient: what the analyst dismisses, and the one pair that withdraws while
+# its item (the number, its range, the site) stays live by another pair.
+DISMISSALS = {
+    "regulator": (("site", SECOND), (SECOND, SCAM)),
+    "operator": (("site", SECOND), (SECOND, SCAM)),
+    "hosting": (("number", "+31852081299"), (BELLEN, "+31852081299")),
+}
+
+
+def with_second_site(db) -> None:
+    run_id = start(db, RUN3_AT)
+    second = page(f"http://{SECOND}/", SECOND, at=RUN3_AT, ip="198.51.100.21", rank=2)
+    storage.save_page(db, run_id, second, [verdict(SCAM, 85, "high")])
+    storage.finish_run(db, run_id, {"serpwatch/serp_pages": 1})
+
+
+def withdrawn(fmt: str, content: str) -> set[tuple[str, str]]:
+    """The (site, number) pairs an export withdraws: revoked STIX indicators, MISP
+    url attributes with to_ids off and the dismissed status tag."""
+    if fmt == "stix":
+        objects = json.loads(content).get("objects", [])
+        names = [o["name"] for o in objects if o["type"] == "indicator" and o.get("revoked")]
+        return {(n.split(" on ")[-1], n.split(" number ")[1].split()[0]) for n in names}
+    event = json.loads(content)["Event"]
+    pages = {a["value"]: a for a in event["Attribute"] if a["type"] == "url"}
+    by_url = {f"http://{site}/": (site, phone) for site, phone in PAIRS_OF_SITES}
+    gone = set()
+    for url, a in pages.items():
+        tags = {t["name"] for t in a.get("Tag", [])}
+        if not a["to_ids"] and 'serpwatch:status="dismissed"' in tags:
+            gone.add(by_url[url])
+    return gone
+
+
+PAIRS_OF_SITES = [(SECOND, SCAM), (BELLEN, "+31852081299")]
+
+
+@pytest.mark.parametrize("fmt", ["stix", "misp"])
+@pytest.mark.parametrize("name", sorted(DISMISSALS))
+@pytest.mark.parametrize("made", ["written out", "in memory"])
+def test_a_dismissed_pair_of_an_item_still_live_is_withdrawn(name, fmt, made):
+    """A dismissed pair goes out revoked in the next delta, once, though its number
+    (range, site) is still flagged by another pair."""
+    db = seeded()
+    with_second_site(db)
+    (kind, value), pair = DISMISSALS[name]
+    floor = default_floor(PRESETS[name], fmt)
+
+    def delta() -> str:
+        if made == "written out":
+            return written(db, name, fmt, since="last")
+        export = prepare_export(db, PRESETS[name], fmt, since="last", min_risk=floor)
+        record_export(db, export)
+        return export.content
+
+    first = delta()
+    assert pair[0] in first and withdrawn(fmt, first) == set()
+    written(db, name, "jsonl", since="last")
+    triage.record(db, kind, value, "dismiss")
+    assert withdrawn(fmt, delta()) == {pair}
+    assert withdrawn(fmt, delta()) == set()  # once
+    # JSONL has the live item's row, which changed: it no longer lists the pair.
+    field, item, listed, gone = LIVE_ROWS[name]
+    rows = [json.loads(line) for line in written(db, name, "jsonl", since="last").splitlines()]
+    (row,) = [r for r in rows if r[field] == item]
+    assert row.get("status") != "dismissed" and gone not in row[listed] and row[listed]
+
+
+# Per recipient: the live item's row (its key field and value), the list that named
+# the dismissed pair, and what it named.
+LIVE_ROWS = {
+    "regulator": ("phone", SCAM, "sites", SECOND),
+    "operator": ("number_range", "+3185208XXXX", "sites", SECOND),
+    "hosting": ("domain", BELLEN, "phones", "+31852081299"),
+}

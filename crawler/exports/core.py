@@ -73,11 +73,14 @@ def prepare_export(
 
     since = parse_since(since)
     tick, seen = storage.mark_changes(db) if mark else (None, None)
-    items = made_items(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None)
+    items, withdrawn = made_items(
+        db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None
+    )
     buf = io.StringIO()
     pairs = _changed_pairs(db, preset, fmt, since)
     files = EvidenceFiles(warc_dir(db))
-    write_rows(fmt, items, buf, preset.columns, files, _picked(preset, fmt, min_risk, pairs))
+    picked = _picked(preset, fmt, min_risk, pairs)
+    write_rows(fmt, items + withdrawn, buf, preset.columns, files, picked)
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -162,19 +165,20 @@ def write_export(
         pairs = _changed_pairs(db, preset, fmt, since)
         sent = _picked(preset, fmt, min_risk, pairs)
         with Spool() as spool:
-            items = made_items(
+            items, withdrawn = made_items(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
             )
             files = EvidenceFiles(warc_dir(db))
-            if items and all(_made_in_sql(it) for it in items):
+            every = items + withdrawn  # the ledger's items, the pairs of both
+            if every and all(_made_in_sql(it) for it in every):
                 # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
                 judged = pairs is not None and pairs.judge
-                every = [r for it in items for r in it.rowids] if judged else []
-                only = pairs.candidates(every) if judged else None
-                records = read_pairs(db, preset, fmt, items, min_risk=min_risk, only=only)
+                rowids = [r for it in every for r in it.rowids] if judged else []
+                only = pairs.candidates(rowids) if judged else None
+                records = read_pairs(db, preset, fmt, every, min_risk=min_risk, only=only)
                 write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
-                write_rows(fmt, items, sink, preset.columns, files, sent)
+                write_rows(fmt, every, sink, preset.columns, files, sent)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
