@@ -178,3 +178,28 @@ LIVE_ROWS = {
     "operator": ("number_range", "+3185208XXXX", "sites", SECOND),
     "hosting": ("domain", BELLEN, "phones", "+31852081299"),
 }
+
+
+def test_the_count_is_what_the_file_holds(tmp_path):
+    """XARF counts its reports (one per site: the regulator's four numbers are on three
+    sites), on stderr and in the ledger; STIX and MISP say their indicators too."""
+    path = tmp_path / "s.db"
+    seeded(path=path).close()
+    out = tmp_path / "r.xarf"
+    res = cli("export", "--db", str(path), "--recipient", "regulator", "--format", "xarf",
+              "--out", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    reports = out.read_text().splitlines()
+    assert len(reports) == 3 and res.stderr.startswith("3 records for regulator")
+    for fmt in ("stix", "misp"):
+        out = tmp_path / f"r.{fmt}"
+        res = cli("export", "--db", str(path), "--recipient", "regulator", "--format", fmt,
+                  "--out", str(out))  # fmt: skip
+        data = json.loads(out.read_text())
+        if fmt == "stix":
+            found = [o for o in data["objects"] if o["type"] == "indicator"]
+        else:
+            found = [a for a in data["Event"]["Attribute"] if a["type"] == "url"]
+        assert res.stderr.startswith(f"4 records ({len(found)} indicators) for regulator"), fmt
+    db = storage.open_db(path)
+    assert [e["records"] for e in db["exports"].rows_where(order_by="id")] == [3, 4, 4]

@@ -80,7 +80,7 @@ def prepare_export(
     pairs = _changed_pairs(db, preset, fmt, since)
     files = EvidenceFiles(warc_dir(db))
     picked = _picked(preset, fmt, min_risk, pairs)
-    write_rows(fmt, items + withdrawn, buf, preset.columns, files, picked)
+    n = write_rows(fmt, items + withdrawn, buf, preset.columns, files, picked)
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -92,6 +92,7 @@ def prepare_export(
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
+        written=n,
     )
 
 
@@ -160,7 +161,9 @@ def write_export(
     tick, seen = storage.mark_changes(db) if mark else (None, None)
     pairs = None
     if streams(preset, fmt):
-        ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
+        ledger, n = _stream_pairs(
+            db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id
+        )
     else:
         pairs = _changed_pairs(db, preset, fmt, since)
         sent = _picked(preset, fmt, min_risk, pairs)
@@ -176,9 +179,9 @@ def write_export(
                 rowids = [r for it in every for r in it.rowids] if judged else []
                 only = pairs.candidates(rowids) if judged else None
                 records = read_pairs(db, preset, fmt, every, min_risk=min_risk, only=only)
-                write_pair_records(fmt, sent(records) if sent else records, sink, files)
+                n = write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
-                write_rows(fmt, every, sink, preset.columns, files, sent)
+                n = write_rows(fmt, every, sink, preset.columns, files, sent)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
@@ -191,6 +194,7 @@ def write_export(
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
+        written=n,
     )
 
 
@@ -222,14 +226,15 @@ def streams(preset: Preset, fmt: str) -> bool:
 
 def _stream_pairs(
     db: Database, preset: Preset, fmt: str, out, *, since, min_risk, run_id
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], int]:
     """`prepare_export` for a streamed preset (`streams`), written to `out` as read.
 
     The same items in the same order: rows come highest score first, then by
     number and site (the preset's order), and each item is one pair, so a
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before. XARF reads the same items in site order (its reports are per
-    site, by site), so its ledger lists them in that order."""
+    site, by site), so its ledger lists them in that order. Returns the ledger's
+    entries and what the writer wrote (`ledger.written_count`)."""
     from crawler.exports import _JSONL, COLUMNS, _cell
 
     plan = (
@@ -288,33 +293,39 @@ def _stream_pairs(
             ledger.append((key, fp))
             yield made.item(raw, row)
 
-    _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
-    return ledger
+    n = _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
+    return ledger, n
 
 
-def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> None:
-    """Write a streamed export's items (`StreamedRows.item`) as they come."""
+def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> int:
+    """Write a streamed export's items (`StreamedRows.item`) as they come; return what
+    the writer wrote (reports, pairs or rows)."""
     from crawler.exports import pair_writer
 
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
-        write_xarf(items, out, files=files, by_site=True)
-    elif fmt in PAIR_FORMATS:
+        return write_xarf(items, out, files=files, by_site=True)
+    if fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)(items, out, files)
-    elif fmt == "jsonl":
+        return pair_writer(fmt)(items, out, files)
+    n = 0
+    if fmt == "jsonl":
         for line in items:
             out.write(line + "\n")
-    else:  # CSV: write_csv's header and rows, most rows joined without csv's writer
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([escape_cell(c) for c in columns])
-        for cells in items:
-            line = csv_line(cells)
-            if line is None:
-                writer.writerow(cells)
-            else:
-                out.write(line)
+            n += 1
+        return n
+    # CSV: write_csv's header and rows, most rows joined without csv's writer
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([escape_cell(c) for c in columns])
+    for cells in items:
+        line = csv_line(cells)
+        if line is None:
+            writer.writerow(cells)
+        else:
+            out.write(line)
+        n += 1
+    return n
 
 
 def warc_dir(db: Database) -> Path | None:
