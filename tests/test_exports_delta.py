@@ -739,7 +739,8 @@ def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
     """The regulator's and hosting's deltas in STIX, MISP and XARF keep in the spool
     only the row each pair is written with (its latest page), beside what orders
     them (`items._keep_pairs`): each is read back once, to be written (in STIX and
-    MISP, to be written if it changed: `changed_pairs`)."""
+    MISP, to be written if it changed: `changed_pairs`), each first floored by its
+    own risk (`core.pair_floor`), which reads it once for both."""
     import crawler.exports as exports
     from crawler.exports.changed_pairs import ChangedPairs
     from crawler.exports.spool import Spool
@@ -752,9 +753,11 @@ def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
     save_seen_again(db, run_id, pair, url, ip="203.0.113.9", at="2026-10-01T03:00:00+00:00")
     crawl(db, 1, range(6, 18))
     gets: list[int] = []
+    floored: list[dict] = []
     judged: list[dict] = []
     written: list[dict] = []
     get, write, changed = Spool.get, exports.write_pair_records, ChangedPairs.changed
+    pair_floor = core.pair_floor
 
     def counted(fmt, records, out, files):
         return write(fmt, (written.append(r) or r for r in records), out, files)
@@ -762,19 +765,26 @@ def test_a_group_of_pages_reads_each_pair_it_writes_back_once(db, monkeypatch):
     def judging(self, records):
         return changed(self, (judged.append(r) or r for r in records))
 
+    def flooring(*args):
+        keep = pair_floor(*args)
+        return lambda records: keep(floored.append(r) or r for r in records)
+
     monkeypatch.setattr(Spool, "get", lambda self, at: gets.append(at) or get(self, at))
     monkeypatch.setattr(exports, "write_pair_records", counted)
     monkeypatch.setattr(ChangedPairs, "changed", judging)
+    monkeypatch.setattr(core, "pair_floor", flooring)
     for name in ("regulator", "hosting"):
         for fmt in ("stix", "misp", "xarf"):
             gets.clear()
+            floored.clear()
             judged.clear()
             written.clear()
             floor = default_floor(PRESETS[name], fmt)
             write_export(db, PRESETS[name], fmt, io.BytesIO(), since="last", min_risk=floor)
-            read = judged if fmt != "xarf" else written
-            assert written and len(gets) == len(read), (name, fmt)
-            assert all(any(w is r for r in read) for w in written), (name, fmt)
+            assert written and len(gets) == len(floored), (name, fmt)
+            kept = judged if fmt != "xarf" else written
+            assert all(any(k is r for r in floored) for k in kept), (name, fmt)
+            assert all(any(w is r for r in kept) for w in written), (name, fmt)
     monkeypatch.undo()
     assert check_all(db, monkeypatch, recipients=("regulator", "hosting"))["regulator", "stix"]
 

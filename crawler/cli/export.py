@@ -97,8 +97,14 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     if out_file:
         # Written as read (streamed), under a temporary name until complete.
         partial = Path(f"{out_file}.partial")
-        with open(partial, "wb") as out:
-            result = write_export(db, preset, fmt, out, since=since, min_risk=floor, mark=mark)
+        try:
+            with open(partial, "wb") as out:
+                result = write_export(db, preset, fmt, out, since=since, min_risk=floor, mark=mark)
+        except BaseException:
+            # Half an export is no export: a later run or a partner's script must not
+            # find it (Ctrl-C and a broken database alike).
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(out_file)
     else:
         sys.stdout.flush()
@@ -112,7 +118,9 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     where = f" written to {out_file}" if out_file else ""
     if not out_file and not record and not dry_run:
         where = " (a preview, not recorded: --out FILE or --record records it)"
+    # STIX and MISP hold a recipient's records as indicators, one per pair: both told.
+    pairs = f" ({result.written} indicators)" if fmt in ("stix", "misp") else ""
     click.echo(
-        f"{result.count}{what} records for {recipient}{where} (sha256 {result.sha256})",
+        f"{result.count}{what} records{pairs} for {recipient}{where} (sha256 {result.sha256})",
         err=True,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -72,11 +73,14 @@ def prepare_export(
 
     since = parse_since(since)
     tick, seen = storage.mark_changes(db) if mark else (None, None)
-    items = made_items(db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None)
+    items, withdrawn = made_items(
+        db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=None
+    )
     buf = io.StringIO()
     pairs = _changed_pairs(db, preset, fmt, since)
     files = EvidenceFiles(warc_dir(db))
-    write_rows(fmt, items, buf, preset.columns, files, pairs and pairs.changed)
+    picked = _picked(preset, fmt, min_risk, pairs)
+    n = write_rows(fmt, items + withdrawn, buf, preset.columns, files, picked)
     return Export(
         recipient=preset.name,
         fmt=fmt,
@@ -88,7 +92,37 @@ def prepare_export(
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
+        written=n,
     )
+
+
+def _picked(preset: Preset, fmt: str, min_risk: str, pairs: ChangedPairs | None):
+    """What picks the pair records a format of pairs writes: those at or above the
+    floor by their own risk (`pair_floor`), then, for a grouped preset in STIX or
+    MISP, those `pairs` sends (and records); None when every record is written."""
+    floored = pair_floor(preset, fmt, min_risk)
+    if floored is None:
+        return pairs and pairs.changed
+    if pairs is None:
+        return floored
+    return lambda records: pairs.changed(floored(records))
+
+
+def pair_floor(preset: Preset, fmt: str, min_risk: str):
+    """For a preset floored by its number's or site's verdict, in a format of pairs
+    (STIX, MISP, XARF): a filter of the pair records whose own risk reaches
+    `min_risk`. The verdict picks the items; each indicator is still one pair's, and
+    a news site warning about a scam number is a low-risk pair of a high-risk
+    number, not an indicator (README, Exports). None when the rows are floored by
+    the pair's risk already (or the format writes rows, not pairs)."""
+    if fmt not in PAIR_FORMATS or preset.verdict == "pair":
+        return None
+    least = RISK_ORDER[min_risk]
+
+    def floored(records: Iterable[dict]) -> Iterator[dict]:
+        return (r for r in records if RISK_ORDER.get(r.get("risk"), 0) >= least)
+
+    return floored
 
 
 def _changed_pairs(db: Database, preset: Preset, fmt: str, since: str | None):
@@ -127,24 +161,27 @@ def write_export(
     tick, seen = storage.mark_changes(db) if mark else (None, None)
     pairs = None
     if streams(preset, fmt):
-        ledger = _stream_pairs(db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id)
+        ledger, n = _stream_pairs(
+            db, preset, fmt, sink, since=since, min_risk=min_risk, run_id=run_id
+        )
     else:
         pairs = _changed_pairs(db, preset, fmt, since)
-        sent = pairs and pairs.changed
+        sent = _picked(preset, fmt, min_risk, pairs)
         with Spool() as spool:
-            items = made_items(
+            items, withdrawn = made_items(
                 db, preset, fmt, since=since, min_risk=min_risk, run_id=run_id, spool=spool
             )
             files = EvidenceFiles(warc_dir(db))
-            if items and all(_made_in_sql(it) for it in items):
+            every = items + withdrawn  # the ledger's items, the pairs of both
+            if every and all(_made_in_sql(it) for it in every):
                 # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
                 judged = pairs is not None and pairs.judge
-                every = [r for it in items for r in it.rowids] if judged else []
-                only = pairs.candidates(every) if judged else None
-                records = read_pairs(db, preset, fmt, items, min_risk=min_risk, only=only)
-                write_pair_records(fmt, sent(records) if sent else records, sink, files)
+                rowids = [r for it in every for r in it.rowids] if judged else []
+                only = pairs.candidates(rowids) if judged else None
+                records = read_pairs(db, preset, fmt, every, min_risk=min_risk, only=only)
+                n = write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
-                write_rows(fmt, items, sink, preset.columns, files, sent)
+                n = write_rows(fmt, every, sink, preset.columns, files, sent)
         ledger = [(it.key, it.fingerprint) for it in items]
     return Written(
         preset.name,
@@ -157,6 +194,7 @@ def write_export(
         preset_hash=preset_hash(preset),
         sightings_mark=seen,
         pair_ledger=pairs.ledger if pairs else [],
+        written=n,
     )
 
 
@@ -188,14 +226,15 @@ def streams(preset: Preset, fmt: str) -> bool:
 
 def _stream_pairs(
     db: Database, preset: Preset, fmt: str, out, *, since, min_risk, run_id
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], int]:
     """`prepare_export` for a streamed preset (`streams`), written to `out` as read.
 
     The same items in the same order: rows come highest score first, then by
     number and site (the preset's order), and each item is one pair, so a
     dismissed pair is withdrawn (sent with `since="last"`) exactly when it was
     sent before. XARF reads the same items in site order (its reports are per
-    site, by site), so its ledger lists them in that order."""
+    site, by site), so its ledger lists them in that order. Returns the ledger's
+    entries and what the writer wrote (`ledger.written_count`)."""
     from crawler.exports import _JSONL, COLUMNS, _cell
 
     plan = (
@@ -231,10 +270,13 @@ def _stream_pairs(
         title="page_title" in {*columns, *where, *preset.key},
     )
 
+    raws = raw_pair_rows(db, reads, by_site=fmt == "xarf")
+    floored = pair_floor(preset, fmt, min_risk)  # before the ledger: a pair left out is not sent
+
     def rows():
         """What the writer takes of each row sent (`StreamedRows.item`), as read; each
         one's key and fingerprint go to the ledger."""
-        for raw in raw_pair_rows(db, reads, by_site=fmt == "xarf"):
+        for raw in floored(raws) if floored else raws:
             row = export_row(raw, decisions, made.decode)
             if where and not matches(row, where):
                 continue
@@ -251,33 +293,39 @@ def _stream_pairs(
             ledger.append((key, fp))
             yield made.item(raw, row)
 
-    _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
-    return ledger
+    n = _write_streamed(fmt, rows(), out, EvidenceFiles(warc_dir(db)), columns)
+    return ledger, n
 
 
-def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> None:
-    """Write a streamed export's items (`StreamedRows.item`) as they come."""
+def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> int:
+    """Write a streamed export's items (`StreamedRows.item`) as they come; return what
+    the writer wrote (reports, pairs or rows)."""
     from crawler.exports import pair_writer
 
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
 
-        write_xarf(items, out, files=files, by_site=True)
-    elif fmt in PAIR_FORMATS:
+        return write_xarf(items, out, files=files, by_site=True)
+    if fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
-        pair_writer(fmt)(items, out, files)
-    elif fmt == "jsonl":
+        return pair_writer(fmt)(items, out, files)
+    n = 0
+    if fmt == "jsonl":
         for line in items:
             out.write(line + "\n")
-    else:  # CSV: write_csv's header and rows, most rows joined without csv's writer
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([escape_cell(c) for c in columns])
-        for cells in items:
-            line = csv_line(cells)
-            if line is None:
-                writer.writerow(cells)
-            else:
-                out.write(line)
+            n += 1
+        return n
+    # CSV: write_csv's header and rows, most rows joined without csv's writer
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([escape_cell(c) for c in columns])
+    for cells in items:
+        line = csv_line(cells)
+        if line is None:
+            writer.writerow(cells)
+        else:
+            out.write(line)
+        n += 1
+    return n
 
 
 def warc_dir(db: Database) -> Path | None:

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.exports import PAIR_FORMATS
+from crawler.exports.changed_pairs import BY_PAIR
 from crawler.exports.delta import chunkable, delta_plan
 from crawler.exports.ledger import sent_fingerprints
 from crawler.exports.recipients import Preset
@@ -47,9 +48,12 @@ def made_items(
     min_risk: str,
     run_id: int | None,
     spool: Spool | None,
-) -> list:
+) -> tuple[list, list]:
     """The items of an export made whole (not streamed), in order: in memory, or
-    with `spool` in a temporary file (`shape_spooled`), the same items either way."""
+    with `spool` in a temporary file (`shape_spooled`), the same items either way.
+    And, for a `--since last` delta in STIX or MISP, the dismissed part of items
+    still live (`_withdrawn`): not items of their own (the ledger names an item
+    once), only pairs to withdraw."""
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
@@ -64,6 +68,7 @@ def made_items(
         # an operator's full export in about 2 s instead of 13 at a year's size.
         made = _aggregated_items(db, preset, fmt, None, min_risk=min_risk, spool=spool)
     items, gone = made or _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool)
+    withdrawn: list = []
     if since == "last":
         if plan is None:
             sent = sent_fingerprints(db, preset.name, fmt)
@@ -73,13 +78,25 @@ def made_items(
         else:
             sent = plan.sent
         live = {it.key for it in items}
-        withdrawn = [it for it in gone if it.key in sent and it.key not in live]
-        items = order(
-            [it for it in items + withdrawn if sent.get(it.key) != it.fingerprint], preset
-        )
+        whole = [it for it in gone if it.key in sent and it.key not in live]
+        withdrawn = _withdrawn(fmt, [it for it in gone if it.key in sent], live)
+        items = order([it for it in items + whole if sent.get(it.key) != it.fingerprint], preset)
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
-    return items
+    return items, withdrawn
+
+
+def _withdrawn(fmt: str, gone: list, live: set[str]) -> list:
+    """Of the dismissed groups of items that were sent (`gone`, in order), those whose
+    item is still live, by other pairs: in STIX and MISP, whose records are each one
+    pair's indicator, their pairs go out revoked (those sent before and not yet
+    withdrawn: `changed_pairs`) whatever the live item does. A number still flagged
+    on one site is no reason to keep an indicator on another an analyst dismissed.
+    JSONL and CSV have the item's row, which no longer lists them; XARF never
+    withdraws."""
+    if fmt not in BY_PAIR:
+        return []
+    return [it for it in gone if it.key in live]
 
 
 def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
@@ -113,13 +130,14 @@ def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list
 
 def _anchored_items(
     db: Database, preset: Preset, fmt: str, of: tuple[str, list[str]], *, min_risk, spool
-) -> list:
+) -> tuple[list, list]:
     """The items of a `--since last` delta of a preset grouped by number or site
     (`delta.anchored`) whose items come in a total order (`delta.chunkable`): the
     groups of the numbers or sites `of` made again, a few hundred at a time, and
     only those whose fingerprint differs from the one last sent kept (in `spool`
-    when given). The same items as a full scan's delta: a group's rows are those
-    of its number (site) only, in the order a full scan reads them."""
+    when given), and the dismissed groups of those still live (`_withdrawn`). The
+    same items as a full scan's delta: a group's rows are those of its number
+    (site) only, in the order a full scan reads them."""
     anchor, values = of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
     part_of, whole = item_rows(preset, skip), item_rows(preset)
@@ -169,7 +187,8 @@ def _anchored_items(
                     if fmt in PAIR_FORMATS:
                         _keep_pairs(item, members)
                 (gone if dismissed else kept).append(item)
-    return order(kept + [it for it in gone if it.key not in live], preset)
+    withdrawn = _withdrawn(fmt, order(gone, preset), live)
+    return order(kept + [it for it in gone if it.key not in live], preset), withdrawn
 
 
 def _fields_read(preset: Preset, fmt: str) -> set[str]:

@@ -37,6 +37,12 @@ class Export:
     # The (key, fingerprint) of each pair sent to a grouped recipient in STIX or MISP
     # (`changed_pairs`): recorded in the ledger with the items'.
     pair_ledger: list[tuple[str, str]] = field(default_factory=list)
+    # What the writer wrote (`written_count`).
+    written: int | None = None
+
+    @property
+    def count(self) -> int:
+        return written_count(self.fmt, self.ledger, self.written)
 
     @property
     def data(self) -> bytes:
@@ -66,10 +72,22 @@ class Written:
     preset_hash: str | None = None
     sightings_mark: int | None = None
     pair_ledger: list[tuple[str, str]] = field(default_factory=list)  # as Export's
+    written: int | None = None  # as Export's
 
     @property
     def count(self) -> int:
-        return len(self.ledger)
+        return written_count(self.fmt, self.ledger, self.written)
+
+
+def written_count(fmt: str, ledger: list, written: int | None) -> int:
+    """The records an export holds, as the command reports them and the ledger's
+    `records` says: the items (the recipient's rows), one each in JSONL and CSV; in
+    XARF the reports written, one per site whatever the items (an ad, a number
+    range) were. `written` is what the format's writer wrote: in XARF reports, in
+    STIX and MISP pairs (the indicators, reported beside the items)."""
+    if fmt == "xarf" and written is not None:
+        return written
+    return len(ledger)
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -109,7 +127,7 @@ def record_export(db: Database, export: Export | Written, file: str = "-") -> in
             "created_at": storage.now(),
             "file": file,
             "sha256": export.sha256,
-            "records": len(export.ledger),
+            "records": export.count,
             "change_tick": export.change_tick,
             "preset_hash": export.preset_hash,
             "sightings_mark": export.sightings_mark,
