@@ -406,11 +406,45 @@ def load_profile(path: Path | str) -> Profile:
             line=line_of(text, "results_per_query"),
             field="results_per_query",
         )
+    engines = _engines(data.get("engines", []), path, text)
+    queries = data.get("queries", {})
+    if not isinstance(queries, dict):
+        raise ConfigError(path, "must be a table", field="queries")
+    templates, packs = _templates(queries.get("templates", []), path, text)
+    extra = _str_list(queries.get("extra", []), path, "queries.extra", line_of(text, "extra"))
+    if not templates and not extra:
+        raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
+    alerts = load_alerts(data.get("alerts"), path, text)
+    brands = load_brands(brands_path, region)
+    return Profile(
+        path=path,
+        name=name,
+        brands=brands,
+        brands_path=brands_path,
+        region=region,
+        language=language,
+        results_per_query=results_per_query,
+        follow_ads=follow_ads,
+        click_ads=click_ads,
+        engines=engines,
+        templates=templates,
+        extra=extra,
+        allow_private=allow_private,
+        render=render,
+        per_worker_limits=per_worker_limits,
+        third_parties=load_third_parties(brands_path, region),
+        alerts=alerts,
+        packs=packs,
+        suggest=_suggest(data.get("suggest", {}), path, text),
+    )
+
+
+def _engines(value, path: Path, text: str) -> list[Engine]:
+    """The `[[engines]]` tables: kind, and optionally url and delay."""
     engines = []
-    raw_engines = data.get("engines", [])
-    if not isinstance(raw_engines, list) or not raw_engines:
+    if not isinstance(value, list) or not value:
         raise ConfigError(path, "needs at least one [[engines]] table", field="engines")
-    for i, entry in enumerate(raw_engines):
+    for i, entry in enumerate(value):
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind not in ENGINES:
             raise ConfigError(
@@ -444,36 +478,7 @@ def load_profile(path: Path | str) -> Profile:
         engines.append(
             Engine(kind=kind, url=url, delay=float(delay) if delay is not None else None)
         )
-    queries = data.get("queries", {})
-    if not isinstance(queries, dict):
-        raise ConfigError(path, "must be a table", field="queries")
-    templates, packs = _templates(queries.get("templates", []), path, text)
-    extra = _str_list(queries.get("extra", []), path, "queries.extra", line_of(text, "extra"))
-    if not templates and not extra:
-        raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
-    alerts = load_alerts(data.get("alerts"), path, text)
-    brands = load_brands(brands_path, region)
-    return Profile(
-        path=path,
-        name=name,
-        brands=brands,
-        brands_path=brands_path,
-        region=region,
-        language=language,
-        results_per_query=results_per_query,
-        follow_ads=follow_ads,
-        click_ads=click_ads,
-        engines=engines,
-        templates=templates,
-        extra=extra,
-        allow_private=allow_private,
-        render=render,
-        per_worker_limits=per_worker_limits,
-        third_parties=load_third_parties(brands_path, region),
-        alerts=alerts,
-        packs=packs,
-        suggest=_suggest(data.get("suggest", {}), path, text),
-    )
+    return engines
 
 
 def _suggest(value, path: Path, text: str) -> SuggestConfig:
