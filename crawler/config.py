@@ -7,6 +7,7 @@ the field, so the CLI can print one clear line and exit 2.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from crawler.brands import ThirdParty, normalise_domain, normalise_keyword
 from crawler.engines import ENGINES
 from crawler.phones import normalize_phone
 from crawler.risk import RISK_LEVELS
-from crawler.tomllines import ConfigError, line_of, read_toml
+from crawler.tomllines import ConfigError, line_of, line_of_key, read_toml
 
 # The bundled language packs: `templates = { include = "templates/nl.toml" }`
 # finds them when the profile has no such file beside it.
@@ -91,6 +92,75 @@ class SuggestConfig:
     engines: list[str] = field(default_factory=lambda: list(SUGGEST_KINDS))
     urls: dict[str, str] = field(default_factory=dict)  # kind → endpoint (operator's)
     delay: float = 1.0  # seconds between two requests to one endpoint
+
+
+# The keys each table knows (README: A real crawl; DESIGN.md: Profile, Brands).
+# Anything else is a typo that would otherwise be dropped without a word:
+# `tempaltes` would lose every template query, a brand's `phone` its official
+# numbers.
+PROFILE_KEYS = (
+    "name",
+    "brands",
+    "region",
+    "language",
+    "results_per_query",
+    "follow_ads",
+    "click_ads",
+    "allow_private",
+    "render",
+    "per_worker_limits",
+    "engines",
+    "queries",
+    "alerts",
+    "suggest",
+)
+ENGINE_KEYS = ("kind", "url", "delay")
+QUERIES_KEYS = ("templates", "extra")
+ALERTS_KEYS = ("urls", "min_risk")
+SUGGEST_KEYS = ("engines", "urls", "delay")
+BRANDS_FILE_KEYS = ("brands", "third_parties")
+BRAND_KEYS = ("name", "keywords", "domains", "phones", "source")
+THIRD_PARTY_KEYS = ("name", "kind", "domains", "phones", "source")
+PACK_KEYS = ("language", "templates", "helpdesk_words")
+
+
+def check_keys(
+    value: dict,
+    known: tuple[str, ...],
+    path: Path,
+    text: str,
+    *,
+    where: str = "",
+    table: str | None = None,
+    index: int | None = None,
+    line: int | None = None,
+) -> None:
+    """A ConfigError for the first key of `value` not in `known`, naming the closest known key.
+
+    `where` is the table's field name ("" for the top level, "engines[1]");
+    the key's line is looked up in `[table]` (the `index`-th `[[table]]`),
+    or is `line` when given.
+    """
+    for key in value:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"use {', '.join(known)}"
+        raise ConfigError(
+            path,
+            f"unknown key {key!r}; {hint}",
+            line=line or line_of_key(text, key, table=table, index=index),
+            field=f"{where}.{key}" if where else key,
+        )
+
+
+def _check_entry(entry, known: tuple[str, ...], array: str, i: int, path: Path, text: str):
+    """The keys of the i-th `[[array]]` table, named `array[NAME]` (`array[i]` without a name)."""
+    if not isinstance(entry, dict):
+        return  # the loader says what is wrong with it
+    name = entry.get("name")
+    label = name if isinstance(name, str) and name.strip() else i
+    check_keys(entry, known, path, text, where=f"{array}[{label}]", table=array, index=i)
 
 
 def query_key(text: str) -> str:
@@ -199,17 +269,11 @@ def _phone_entries(values, path: Path, text: str, field_name: str, line, region:
 
 def _phone_table(value: dict, path: Path, text: str, where: str, line) -> dict:
     """A `{number, source, checked, note}` entry checked field by field."""
-    unknown = sorted(set(value) - set(PHONE_KEYS))
-    if unknown:
-        raise ConfigError(
-            path,
-            f"unknown key {unknown[0]!r}; a phone entry has {', '.join(PHONE_KEYS)}",
-            line=line,
-            field=where,
-        )
+    number = value.get("number")
+    at = (line_of(text, value=number) if isinstance(number, str) else None) or line
+    check_keys(value, PHONE_KEYS, path, text, where=where, line=at)
     if "number" not in value:
         raise ConfigError(path, "a phone table needs `number`", line=line, field=where)
-    at = line_of(text, value=value["number"]) if isinstance(value["number"], str) else line
     for key in ("source", "note"):
         if not isinstance(value.get(key, ""), str):
             raise ConfigError(path, "must be a string", line=at, field=f"{where}.{key}")
@@ -254,6 +318,7 @@ def load_third_parties(path: Path | str, region: str = "NL") -> list[ThirdParty]
     out = []
     for i, entry in enumerate(entries):
         name = entry.get("name") if isinstance(entry, dict) else None
+        _check_entry(entry, THIRD_PARTY_KEYS, "third_parties", i, path, text)
         line = line_of(text, value=name) if isinstance(name, str) and name else None
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(
@@ -284,10 +349,12 @@ def load_brands(path: Path | str, region: str = "NL") -> list[Brand]:
     entries = data.get("brands")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(path, "needs at least one [[brands]] table", field="brands")
+    check_keys(data, BRANDS_FILE_KEYS, path, text)
     brands = []
     for i, entry in enumerate(entries):
         line = line_of(text, "name", occurrence=i)
         name = entry.get("name") if isinstance(entry, dict) else None
+        _check_entry(entry, BRAND_KEYS, "brands", i, path, text)
         if not isinstance(name, str) or not name.strip():
             raise ConfigError(
                 path, f"brand #{i + 1} has no name", line=line, field=f"brands[{i}].name"
@@ -364,6 +431,7 @@ def _render_mode(value: str, path: Path, text: str) -> str:
 def load_profile(path: Path | str) -> Profile:
     path = Path(path)
     data, text = read_toml(path)
+    check_keys(data, PROFILE_KEYS, path, text)
 
     def need(key, kind, default=None):
         value = data.get(key, default)
@@ -406,11 +474,50 @@ def load_profile(path: Path | str) -> Profile:
             line=line_of(text, "results_per_query"),
             field="results_per_query",
         )
+    engines = _engines(data.get("engines", []), path, text)
+    queries = data.get("queries", {})
+    if not isinstance(queries, dict):
+        raise ConfigError(path, "must be a table", field="queries")
+    check_keys(queries, QUERIES_KEYS, path, text, where="queries", table="queries")
+    templates, packs = _templates(queries.get("templates", []), path, text)
+    extra = _str_list(queries.get("extra", []), path, "queries.extra", line_of(text, "extra"))
+    if not templates and not extra:
+        raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
+    alerts = load_alerts(data.get("alerts"), path, text)
+    brands = load_brands(brands_path, region)
+    return Profile(
+        path=path,
+        name=name,
+        brands=brands,
+        brands_path=brands_path,
+        region=region,
+        language=language,
+        results_per_query=results_per_query,
+        follow_ads=follow_ads,
+        click_ads=click_ads,
+        engines=engines,
+        templates=templates,
+        extra=extra,
+        allow_private=allow_private,
+        render=render,
+        per_worker_limits=per_worker_limits,
+        third_parties=load_third_parties(brands_path, region),
+        alerts=alerts,
+        packs=packs,
+        suggest=_suggest(data.get("suggest", {}), path, text),
+    )
+
+
+def _engines(value, path: Path, text: str) -> list[Engine]:
+    """The `[[engines]]` tables: kind, and optionally url and delay."""
     engines = []
-    raw_engines = data.get("engines", [])
-    if not isinstance(raw_engines, list) or not raw_engines:
+    if not isinstance(value, list) or not value:
         raise ConfigError(path, "needs at least one [[engines]] table", field="engines")
-    for i, entry in enumerate(raw_engines):
+    for i, entry in enumerate(value):
+        if isinstance(entry, dict):
+            check_keys(
+                entry, ENGINE_KEYS, path, text, where=f"engines[{i}]", table="engines", index=i
+            )
         kind = entry.get("kind") if isinstance(entry, dict) else None
         if kind not in ENGINES:
             raise ConfigError(
@@ -444,47 +551,14 @@ def load_profile(path: Path | str) -> Profile:
         engines.append(
             Engine(kind=kind, url=url, delay=float(delay) if delay is not None else None)
         )
-    queries = data.get("queries", {})
-    if not isinstance(queries, dict):
-        raise ConfigError(path, "must be a table", field="queries")
-    templates, packs = _templates(queries.get("templates", []), path, text)
-    extra = _str_list(queries.get("extra", []), path, "queries.extra", line_of(text, "extra"))
-    if not templates and not extra:
-        raise ConfigError(path, "needs queries.templates or queries.extra", field="queries")
-    alerts = load_alerts(data.get("alerts"), path, text)
-    brands = load_brands(brands_path, region)
-    return Profile(
-        path=path,
-        name=name,
-        brands=brands,
-        brands_path=brands_path,
-        region=region,
-        language=language,
-        results_per_query=results_per_query,
-        follow_ads=follow_ads,
-        click_ads=click_ads,
-        engines=engines,
-        templates=templates,
-        extra=extra,
-        allow_private=allow_private,
-        render=render,
-        per_worker_limits=per_worker_limits,
-        third_parties=load_third_parties(brands_path, region),
-        alerts=alerts,
-        packs=packs,
-        suggest=_suggest(data.get("suggest", {}), path, text),
-    )
+    return engines
 
 
 def _suggest(value, path: Path, text: str) -> SuggestConfig:
     """The optional `[suggest]` table: engines, urls = {kind = URL}, delay."""
     if not isinstance(value, dict):
         raise ConfigError(path, "must be a table", line=line_of(text, "suggest"), field="suggest")
-    unknown = sorted(set(value) - {"engines", "urls", "delay"})
-    if unknown:
-        raise ConfigError(
-            path, f"unknown key {unknown[0]!r}; use engines, urls, delay", field="suggest"
-        )
+    check_keys(value, SUGGEST_KEYS, path, text, where="suggest", table="suggest")
     line = line_of(text, "engines")
     engines = _str_list(value.get("engines", list(SUGGEST_KINDS)), path, "suggest.engines", line)
     urls = value.get("urls", {})
@@ -584,6 +658,7 @@ def load_pack(path: Path, included_from: Path | None = None, line: int | None = 
             field="queries.templates.include",
         )
     data, text = read_toml(path)
+    check_keys(data, PACK_KEYS, path, text)
     language = data.get("language")
     if not isinstance(language, str) or not language.strip():
         raise ConfigError(path, 'must name the pack\'s language, e.g. "nl"', field="language")
@@ -642,15 +717,7 @@ def load_alerts(table, path: Path, text: str) -> AlertsConfig | None:
         raise ConfigError(
             path, "must be a table: [alerts]", line=line_of(text, "alerts"), field="alerts"
         )
-    known = {"urls", "min_risk"}
-    for name in table:
-        if name not in known:
-            raise ConfigError(
-                path,
-                f"unknown setting; use {', '.join(sorted(known))}",
-                line=line_of(text, name, table="alerts"),
-                field=f"alerts.{name}",
-            )
+    check_keys(table, ALERTS_KEYS, path, text, where="alerts", table="alerts")
     urls = _str_list(
         table.get("urls", []), path, "alerts.urls", line_of(text, "urls", table="alerts")
     )

@@ -89,6 +89,37 @@ def line_of(
     return fallback
 
 
+def line_of_key(
+    text: str, key: str, *, table: str | None = None, index: int | None = None
+) -> int | None:
+    """The line of `key =` at the top level (no `table`), in `[table]`, or in the
+    `index`-th `[[table]]`; the table's header line when the key is not there.
+
+    Failing those (a dotted key, an inline table, a table of that name), the
+    first line that sets `key` anywhere or is its header; None when none is.
+    """
+    start, end, fallback = 0, len(text), None
+    if table is not None:
+        opening, closing = (r"\[\[", r"\]\]") if index is not None else (r"\[", r"\]")
+        title = rf'[ \t]*"?{re.escape(table)}"?[ \t]*'
+        pattern = rf"^[ \t]*{opening}{title}{closing}[ \t]*(?:#.*)?$"
+        headers = list(re.finditer(pattern, text, re.M))[index or 0 :]
+        if headers:
+            fallback, start = _line(text, headers[0].start()), headers[0].end()
+    following = _NEXT_HEADER.search(text, start)
+    if table is not None and fallback is None:
+        following = None  # no such header: look everywhere
+    end = following.start() if following else end
+    found = re.search(rf'^[ \t]*"?{re.escape(key)}"?[ \t]*=', text[start:end], re.M)
+    if found:
+        return _line(text, start + found.start())
+    name = rf'"?{re.escape(key)}"?'
+    anywhere = re.search(
+        rf'(?<![\w"\'-]){name}[ \t]*=|^[ \t]*\[\[?[ \t]*{name}[ \t]*\]', text, re.M
+    )
+    return fallback or (_line(text, anywhere.start()) if anywhere else None)
+
+
 def _line(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 

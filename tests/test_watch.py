@@ -260,7 +260,7 @@ def test_alerts_test_command(tmp_path):
         ('urls = ["not a url"]', "alerts.urls[0]", "is not an Apprise URL"),
         ('urls = "json://127.0.0.1/x"\nmin_risk = "extreme"', "alerts.min_risk", "must be one of"),
         ("urls = []", "alerts.urls", "needs at least one"),
-        ('url = ["json://127.0.0.1/x"]', "alerts.url", "unknown setting"),
+        ('url = ["json://127.0.0.1/x"]', "alerts.url", "unknown key 'url'; did you mean urls?"),
     ],
 )
 def test_bad_alerts_table_names_file_line_and_field(tmp_path, table, field, message):
