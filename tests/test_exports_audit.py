@@ -45,8 +45,8 @@ def test_a_failed_export_leaves_no_partial_file(tmp_path):
     _corrupt_table(path, "site_numbers")
     out = tmp_path / "x.jsonl"
     res = cli("export", "--db", str(path), "--out", str(out))
-    assert res.exit_code == 1, res.output
-    assert "malformed" in res.stderr
+    assert res.exit_code == 2, res.output
+    assert "cannot use this database: database file is corrupt" in res.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("x.")] == []
 
 
