@@ -580,25 +580,38 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 counts[f"back_{kind}s"] += 1
     storage.mark_present(db, profile, run_id, seen, back)
     if not stats.get(stats_keys.STORAGE_FAILED):
-        answered = storage.answered_queries(db, run_id)
-        unfetched = storage.shown_but_not_fetched(db, run_id)
-        fetched = storage.run_domains(db, run_id)
-        gone = []
-        for (kind, key), c in sorted(storage.gone_candidates(db, profile, run_id).items()):
-            if kind == "site" and key in fetched:
-                continue  # still there, only without a number on it this time
-            showings = c["showings"]
-            if all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings):
-                gone.append((kind, key))
-                detail = (
-                    f"last seen in run {c['last_run']}; every engine and query that showed it"
-                    " answered this run without it"
-                )
-                events.append((kind, key, "gone", detail))
-                counts[f"gone_{kind}s"] += 1
-        storage.mark_gone(db, profile, run_id, gone)
+        gone = _gone(db, profile, run_id)
+        for (kind, key), last_run in gone:
+            detail = (
+                f"last seen in run {last_run}; every engine and query that showed it"
+                " answered this run without it"
+            )
+            events.append((kind, key, "gone", detail))
+            counts[f"gone_{kind}s"] += 1
+        storage.mark_gone(db, profile, run_id, [k for k, _ in gone])
     storage.record_changes(db, run_id, events, at)
     return counts
+
+
+def _gone(db: Database, profile: str, run_id: int) -> list[tuple[tuple[str, str], int]]:
+    """((kind, key), last run) of what this run shows to be gone (`_record_changes`)."""
+    answered = storage.answered_queries(db, run_id)
+    unfetched = storage.shown_but_not_fetched(db, run_id)
+    fetched = storage.run_domains(db, run_id)
+
+    def covered(showings: set[tuple[str, str, str]]) -> bool:
+        return all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings)
+
+    candidates = {
+        (kind, key): c
+        for (kind, key), c in storage.gone_candidates(db, profile, run_id).items()
+        # a site fetched is still there, only without a number on it this time
+        if not (kind == "site" and key in fetched) and covered(c["showings"])
+    }
+    # Only those its sightings call gone: what else showed their pages can only
+    # keep them (and is read for them alone, to keep the end of a run short).
+    storage.add_result_showings(db, candidates)
+    return [(k, c["last_run"]) for k, c in sorted(candidates.items()) if covered(c["showings"])]
 
 
 # ---------------------------------------------------------------------------

@@ -19,9 +19,22 @@ def d(tmp_path):
     return storage.open_db(tmp_path / "h.db")
 
 
-def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T08:00:00+00:00"):
-    """A landing page on `domain` for `query`, shown by `engines`, with `phones` on it."""
-    url = f"http://{domain}/"
+def page(
+    d,
+    rid,
+    domain,
+    phones,
+    *,
+    query=Q1,
+    engines=("bing",),
+    at="2026-11-01T08:00:00+00:00",
+    path="/",
+    via=None,
+):
+    """A landing page on `domain` for `query`, shown by `engines`, with `phones` on it;
+    `via`: the result's URL, which redirected to the page."""
+    url = f"http://{domain}{path}"
+    landing = via or url
     for engine in engines:
         storage.save_serp_result(
             d,
@@ -33,8 +46,8 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
                 "serp_url": f"http://{engine}/search",
                 "is_ad": False,
                 "title": domain,
-                "url": url,
-                "landing_url": url,
+                "url": landing,
+                "landing_url": landing,
                 "rank": 1,
                 "page": 1,
             },
@@ -49,7 +62,7 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
         rid,
         {
             "url": url,
-            "entry_url": url,
+            "entry_url": landing,
             "domain": domain,
             "status": 200,
             "title": "",
@@ -67,9 +80,10 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
     )
 
 
-def shown_only(d, rid, domain, *, query=Q1, engine="bing"):
-    """The engine showed `domain` for `query`, but its page was not stored (it failed)."""
-    url = f"http://{domain}/"
+def shown_only(d, rid, domain, *, query=Q1, engine="bing", url=None):
+    """The engine showed `domain` (or `url`) for `query`, but its page was not stored
+    (it failed)."""
+    url = url or f"http://{domain}/"
     storage.save_serp_result(
         d,
         rid,
@@ -160,6 +174,28 @@ def test_a_result_still_shown_whose_page_failed_is_not_gone(d):
     storage.save_query_outcome(d, rid, {"engine": "bing", "query": Q1, "outcome": "answered"})
     history.close_run(d, rid, {})
     assert events(d, rid) == set()
+
+
+Q3 = "microsoft support nummer"
+
+
+@pytest.mark.parametrize("failed", [("searxng", Q2), ("duckduckgo", Q3)])
+def test_a_page_shown_for_several_queries_is_gone_only_when_all_of_them_answered(d, failed):
+    """The page is fetched once per query; its sighting keeps the first fetch (Q1) and
+    the page row the last (Q3): the middle query is known from its results only."""
+    showings = [("bing", Q1), ("searxng", Q2), ("duckduckgo", Q3)]
+    rid1 = storage.start_run(d, "p")
+    for engine, query in showings:
+        page(d, rid1, "scam.nl", [SCAM], query=query, engines=(engine,))
+        storage.save_query_outcome(
+            d, rid1, {"engine": engine, "query": query, "outcome": "answered"}
+        )
+    history.close_run(d, rid1, {})
+    outcomes = {s: "answered" for s in showings} | {failed: "failed"}
+    rid, s = run(d, outcomes)  # the answered queries no longer show it
+    assert events(d, rid) == set() and s["gone_numbers"] == 0
+    rid, _ = run(d, {s: "answered" for s in showings})
+    assert events(d, rid) == ALL_GONE
 
 
 def test_a_page_fetched_again_without_the_number_makes_the_number_gone(d):

@@ -88,6 +88,7 @@ from crawler.storage.grouped import FIELD_SQL, grouped_distinct, pair_keys
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
+    add_result_showings,
     aged_out_phones,
     alert_pairs,
     alerted_keys,
@@ -217,6 +218,7 @@ __all__ = [
     "_key_table",
     "AD_ROW_FIELDS",
     "ad_showings",
+    "add_result_showings",
     "alert_pairs",
     "alerted_keys",
     "answered_queries",

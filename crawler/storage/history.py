@@ -195,8 +195,10 @@ def mark_present(
 def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, str], dict]:
     """Keys present for `profile` but not seen by `run_id`, with what showed them last.
 
-    (kind, key) → {"last_run": id, "showings": {(engine, query, domain), ...}}: every
-    engine and query that showed the key in the last run that saw it.
+    (kind, key) → {"last_run": id, "showings": {(engine, query, site), ...}, "pages":
+    {page id, ...}}: the engines and query its sightings in the last run that saw it
+    keep (a page's first fetch), each with the site it was on; `add_result_showings`
+    adds the page's other fetches.
     """
     out: dict[tuple[str, str], dict] = {}
     joins = {
@@ -205,18 +207,55 @@ def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, 
         "pair": "s.domain = p.domain and s.phone = p.phone",
     }
     for kind, on in joins.items():
-        for k, last_run, engine, engines, query, domain in db.execute(
-            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain
+        for k, last_run, engine, engines, query, domain, page in db.execute(
+            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain,
+                       s.page_id
                 from presence p
                 join sightings s on s.run_id = p.last_run and {on}
                 where p.profile = ? and p.kind = ? and p.gone_run is null and p.last_run < ?
                   and s.official = 0 and s.is_fax = 0""",
             [profile, kind, run_id],
         ).fetchall():
-            entry = out.setdefault((kind, k), {"last_run": last_run, "showings": set()})
+            c = out.setdefault((kind, k), {"last_run": last_run, "showings": set(), "pages": set()})
+            c["pages"].add(page)
             for e in json.loads(engines or "[]") or [engine]:
-                entry["showings"].add((e, query, domain))
+                c["showings"].add((e, query, domain))
     return out
+
+
+def add_result_showings(db: Database, candidates: dict[tuple[str, str], dict]) -> None:
+    """Add to each candidate of `gone_candidates` every result of its last run that
+    led to a page it was seen on: the page is fetched once per query that showed it
+    and its sighting keeps the first fetch only (storage.saves), its row the last.
+    A result led to a page when the page was requested from the result's landing
+    (or click) URL, or ended there (the joins of `ad_showings`, by URL)."""
+    ids = sorted({p for c in candidates.values() for p in c["pages"]})
+    shown: dict[str, set[tuple]] = {}
+    urls: dict[int, dict[str, list[tuple[str, str]]]] = {}  # run → URL → (page, site)
+    for chunk in _chunks(ids):
+        for page, run, entry, url, domain, query, engine, engines in db.execute(
+            "select id, run_id, entry_url, url, domain, query, engine, engines from pages"
+            f" where id in ({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall():
+            shown[page] = {(e, query, domain) for e in json.loads(engines or "[]") or [engine]}
+            for u in {entry, url} - {None, ""}:
+                urls.setdefault(run, {}).setdefault(u, []).append((page, domain))
+    for run, led in urls.items():
+        # The run's results by its index, once a run: a candidate's last run is
+        # nearly always the one before, and only the candidates about to be gone
+        # come here (crawler.history).
+        for engine, query, landing, click in db.execute(
+            """select engine, query, landing_url, click_url from serp_results
+               where run_id = ? and (landing_url in (select value from json_each(?))
+                                     or click_url in (select value from json_each(?)))""",
+            [run, json.dumps(list(led)), json.dumps(list(led))],
+        ).fetchall():
+            for page, domain in led.get(landing, []) + led.get(click, []):
+                shown[page].add((engine, query, domain))
+    for c in candidates.values():
+        for page in c["pages"]:
+            c["showings"] |= shown.get(page, set())
 
 
 def mark_gone(db: Database, profile: str, run_id: int, keys: list[tuple[str, str]]) -> None:
