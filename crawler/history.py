@@ -553,8 +553,8 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     - back: seen again after a run of this profile recorded it gone.
     - gone: present for this profile, not seen by this run, and every engine
       and query that showed it in the last run that saw it answered this run
-      (every result page came back) and either no longer showed its site or
-      showed it and the site's page was stored without it. A blocked, failed,
+      (every result page came back) and either no longer showed its result or
+      showed it and the page it led to was stored without it. A blocked, failed,
       partial or interrupted run covers less, so it records less as gone; a
       run that could not store everything (storage failed) records nothing gone.
     """

@@ -198,6 +198,47 @@ def test_a_page_shown_for_several_queries_is_gone_only_when_all_of_them_answered
     assert events(d, rid) == ALL_GONE
 
 
+REDIRECT = "http://redir-click.nl/go"
+
+
+def test_a_result_whose_redirect_failed_protects_the_site_it_led_to(d):
+    first_run(d, via=REDIRECT)  # the result redirected to scam.nl
+    rid = storage.start_run(d, "p")
+    shown_only(d, rid, "redir-click.nl", url=REDIRECT)  # the same result; its page failed
+    storage.save_query_outcome(d, rid, {"engine": "bing", "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == set()
+
+
+def test_a_result_whose_redirect_now_leads_elsewhere_makes_the_old_site_gone(d):
+    first_run(d, via=REDIRECT)
+    rid, _ = run(d, {("bing", Q1): "answered"}, [("other.nl", [OTHER], {"via": REDIRECT})])
+    assert ALL_GONE <= events(d, rid)
+
+
+def test_a_failed_page_protects_its_number_though_another_page_of_its_site_was_fetched(d):
+    first_run(d, path="/b")
+    rid = storage.start_run(d, "p")
+    page(d, rid, "scam.nl", [], path="/a")  # fetched, without the number
+    shown_only(d, rid, "scam.nl", url="http://scam.nl/b")  # the page it was on: failed
+    storage.save_query_outcome(d, rid, {"engine": "bing", "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == set()
+
+
+def test_a_result_differing_only_in_click_tracking_counts_as_fetched(d):
+    """Another engine's result for the same page with a tracking parameter: the page
+    was fetched once, from the first engine's URL (crawler.merge)."""
+    first_run(d, engines=("bing", "duckduckgo"))
+    rid = storage.start_run(d, "p")
+    page(d, rid, "scam.nl", [])
+    shown_only(d, rid, "scam.nl", engine="duckduckgo", url="http://scam.nl/?utm_source=ddg")
+    for engine in ("bing", "duckduckgo"):
+        storage.save_query_outcome(d, rid, {"engine": engine, "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == {("number", SCAM, "gone"), ("pair", f"scam.nl {SCAM}", "gone")}
+
+
 def test_a_page_fetched_again_without_the_number_makes_the_number_gone(d):
     first_run(d)
     rid, _ = run(d, {("bing", Q1): "answered"}, [("scam.nl", [], {})])

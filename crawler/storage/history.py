@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -197,9 +198,12 @@ def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, 
 
     (kind, key) → {"last_run": id, "showings": {(engine, query, site), ...}, "pages":
     {page id, ...}}: the engines and query its sightings in the last run that saw it
-    keep (a page's first fetch), each with the site it was on; `add_result_showings`
+    keep (a page's first fetch), each with the site it was on and the site of the
+    result's URL (they differ when the result redirected); `add_result_showings`
     adds the page's other fetches.
     """
+    from crawler.domains import registrable_domain
+
     out: dict[tuple[str, str], dict] = {}
     joins = {
         "number": "s.phone = p.phone",
@@ -207,19 +211,20 @@ def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, 
         "pair": "s.domain = p.domain and s.phone = p.phone",
     }
     for kind, on in joins.items():
-        for k, last_run, engine, engines, query, domain, page in db.execute(
+        for k, last_run, engine, engines, query, domain, entry, page in db.execute(
             f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain,
-                       s.page_id
+                       s.entry_url, s.page_id
                 from presence p
                 join sightings s on s.run_id = p.last_run and {on}
                 where p.profile = ? and p.kind = ? and p.gone_run is null and p.last_run < ?
                   and s.official = 0 and s.is_fax = 0""",
             [profile, kind, run_id],
         ).fetchall():
+            entry_site = registrable_domain(entry or "")
             c = out.setdefault((kind, k), {"last_run": last_run, "showings": set(), "pages": set()})
             c["pages"].add(page)
             for e in json.loads(engines or "[]") or [engine]:
-                c["showings"].add((e, query, domain))
+                c["showings"] |= {(e, query, domain), (e, query, entry_site)}
     return out
 
 
@@ -229,6 +234,8 @@ def add_result_showings(db: Database, candidates: dict[tuple[str, str], dict]) -
     and its sighting keeps the first fetch only (storage.saves), its row the last.
     A result led to a page when the page was requested from the result's landing
     (or click) URL, or ended there (the joins of `ad_showings`, by URL)."""
+    from crawler.domains import registrable_domain
+
     ids = sorted({p for c in candidates.values() for p in c["pages"]})
     shown: dict[str, set[tuple]] = {}
     urls: dict[int, dict[str, list[tuple[str, str]]]] = {}  # run → URL → (page, site)
@@ -252,7 +259,8 @@ def add_result_showings(db: Database, candidates: dict[tuple[str, str], dict]) -
             [run, json.dumps(list(led)), json.dumps(list(led))],
         ).fetchall():
             for page, domain in led.get(landing, []) + led.get(click, []):
-                shown[page].add((engine, query, domain))
+                site = registrable_domain(landing or "")
+                shown[page] |= {(engine, query, domain), (engine, query, site)}
     for c in candidates.values():
         for page in c["pages"]:
             c["showings"] |= shown.get(page, set())
@@ -285,29 +293,56 @@ def run_domains(db: Database, run_id: int) -> set[str]:
 
 
 def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]]:
-    """(engine, query, domain): a result the run saw whose landing page it did not store.
+    """(engine, query, site): a result the run showed whose landing page it did not
+    store; site: the registrable domain of the result's landing URL.
 
+    By the result's URL, not its site: a page of the run was requested from its
+    landing (or click) URL, or ended there; a page reached through a redirect has
+    the result's URL as its entry_url. Another page of the same site fetched says
+    nothing of this one. URLs that differ only in click-tracking parameters are
+    one page (crawler.merge: the page was fetched once, from one engine's URL).
     The page failed, was not followed (beyond results_per_query), or the run
-    stopped first: what was on it is unknown, so nothing on it is gone.
+    stopped first: what was on it is unknown, so nothing it led to is gone.
     """
     from crawler.domains import registrable_domain
 
-    fetched = set()
-    for query, url, entry in db.execute(
-        "select query, url, entry_url from pages where run_id = ?", [run_id]
+    fetched: set[str] = set()  # the URLs the run's pages were requested from or ended at
+    for url, entry in db.execute(
+        "select url, entry_url from pages where run_id = ?", [run_id]
     ).fetchall():
-        for u in (url, entry):
-            if u:
-                fetched.add((query, registrable_domain(u)))
+        fetched |= {url, entry} - {None, ""}
+    same_page = _SamePage(fetched)
     out = set()
-    for engine, query, landing in db.execute(
-        "select distinct engine, query, landing_url from serp_results where run_id = ?",
+    for engine, query, landing, click in db.execute(
+        "select distinct engine, query, landing_url, click_url from serp_results where run_id = ?",
         [run_id],
     ).fetchall():
-        domain = registrable_domain(landing or "")
-        if (query, domain) not in fetched:
-            out.add((engine, query, domain))
+        if landing in fetched or click in fetched or same_page(landing):
+            continue
+        out.add((engine, query, registrable_domain(landing or "")))
     return out
+
+
+class _SamePage:
+    """Whether a URL is, but for click-tracking parameters, one of `urls` (crawler.
+    merge). The merge keys of a host's URLs are made only when a URL of that host
+    asks (few do: most results are fetched from their very URL)."""
+
+    def __init__(self, urls: set[str]):
+        self.by_host: dict[str | None, list[str]] = {}
+        for u in urls:
+            self.by_host.setdefault(urlsplit(u).hostname, []).append(u)
+        self.keys: dict[str | None, set[str]] = {}
+
+    def __call__(self, url: str | None) -> bool:
+        from crawler.merge import merge_key
+
+        host = urlsplit(url or "").hostname
+        if host not in self.by_host:
+            return False
+        if host not in self.keys:
+            self.keys[host] = {merge_key(u) for u in self.by_host[host]}
+        return merge_key(url) in self.keys[host]
 
 
 # -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------
