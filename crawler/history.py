@@ -549,7 +549,8 @@ def _history(phone: str, domain: str, c: dict) -> dict:
 def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     """new / back / gone per number, site and pair; never a guess.
 
-    - new: never seen before, by any run.
+    - new: never seen before, by any run (a run killed before its end recorded
+      no presence, but what it saw was seen then, as `flags` says).
     - back: seen again after a run of this profile recorded it gone.
     - gone: present for this profile, not seen by this run, and every engine
       and query that showed it in the last run that saw it answered this run
@@ -565,13 +566,14 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
     for kind in KINDS:
         known = storage.presence_of(db, kind, seen[kind])
+        before = storage.seen_before(db, kind, seen[kind] - set(known), run_id)
         for key in sorted(seen[kind]):
             rows = known.get(key)
-            if not rows:
+            if not rows and key not in before:
                 events.append((kind, key, "new", "first seen in this run"))
                 counts[f"new_{kind}s"] += 1
                 continue
-            mine = [r for r in rows if r[0] == profile]
+            mine = [r for r in rows or () if r[0] == profile]
             if mine and mine[0][2] is not None:
                 back.append((kind, key))
                 last = storage.last_seen_before(db, kind, key, run_id)

@@ -258,6 +258,24 @@ def test_another_profiles_run_never_makes_it_gone(d):
     assert events(d, rid) == set()
 
 
+def test_a_number_first_seen_in_a_killed_run_is_not_new_in_the_next(d):
+    """A killed run (SIGKILL) never reaches its end: it recorded no presence. What it
+    saw was first seen then, as `flags` says (first_run); the next run does not call
+    it new."""
+    killed = storage.start_run(d, "p")
+    page(d, killed, "scam.nl", [SCAM])
+    d["runs"].update(killed, {"status": "interrupted"})  # as the next crawl marks it
+    rid, s = run(d, {("bing", Q1): "answered"}, [("scam.nl", [SCAM], {}), ("new.nl", [OTHER], {})])
+    assert events(d, rid) == {
+        ("number", OTHER, "new"),
+        ("site", "new.nl", "new"),
+        ("pair", f"new.nl {OTHER}", "new"),
+    }
+    assert (s["new_numbers"], s["new_sites"], s["new_pairs"]) == (1, 1, 1)
+    assert {r["phone"]: r["since"] for r in flags.attention(d)} == {SCAM: "seen", OTHER: "new"}
+    assert history.timeline(d, SCAM)["runs"] == [killed, rid]
+
+
 def test_back_only_after_a_recorded_gone_and_never_after_a_bad_run(d):
     first_run(d)
     run(d, {("bing", Q1): "failed"})  # nothing gone

@@ -120,6 +120,7 @@ from crawler.storage.history import (
     run_phones,
     run_phones_and_domains,
     runs_of,
+    seen_before,
     shown_but_not_fetched,
 )
 from crawler.storage.integrity import duplicate_rows, flagged_pairs, integrity_problems
@@ -333,6 +334,7 @@ __all__ = [
     "schema",
     "sent_fingerprints",
     "serp_result_counts",
+    "seen_before",
     "shown_but_not_fetched",
     "sightings_for_export",
     "start_run",

@@ -155,6 +155,28 @@ def presence_of(db: Database, kind: str, keys: set[str]) -> dict[str, list[tuple
     return out
 
 
+def seen_before(db: Database, kind: str, keys: set[str], run_id: int) -> set[str]:
+    """The keys (numbers, sites or pairs, as `run_keys`) that a run before `run_id`
+    saw. Asked only of those `presence` does not know (a run killed before its end
+    recorded none), one indexed lookup each: a new key finds nothing."""
+    on = {
+        "number": "s.phone = k.value ->> 1",
+        "site": "s.domain = k.value ->> 0",
+        "pair": "s.domain = k.value ->> 0 and s.phone = k.value ->> 1",
+    }[kind]
+    asked = {
+        k: k.split(" ", 1) if kind == "pair" else [None, k] if kind == "number" else [k, None]
+        for k in keys
+    }
+    rows = db.execute(
+        f"""select k.key from json_each(?) k where exists (
+                select 1 from sightings s where {on} and s.run_id < ?
+                  and s.official = 0 and s.is_fax = 0)""",
+        [json.dumps(asked), run_id],
+    )
+    return {k for (k,) in rows}
+
+
 def mark_present(
     db: Database,
     profile: str,
