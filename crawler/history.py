@@ -549,12 +549,13 @@ def _history(phone: str, domain: str, c: dict) -> dict:
 def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     """new / back / gone per number, site and pair; never a guess.
 
-    - new: never seen before, by any run.
+    - new: never seen before, by any run (a run killed before its end recorded
+      no presence, but what it saw was seen then, as `flags` says).
     - back: seen again after a run of this profile recorded it gone.
     - gone: present for this profile, not seen by this run, and every engine
       and query that showed it in the last run that saw it answered this run
-      (every result page came back) and either no longer showed its site or
-      showed it and the site's page was stored without it. A blocked, failed,
+      (every result page came back) and either no longer showed its result or
+      showed it and the page it led to was stored without it. A blocked, failed,
       partial or interrupted run covers less, so it records less as gone; a
       run that could not store everything (storage failed) records nothing gone.
     """
@@ -565,13 +566,14 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
     counts = {f"{e}_{k}s": 0 for e in ("new", "back", "gone") for k in KINDS}
     for kind in KINDS:
         known = storage.presence_of(db, kind, seen[kind])
+        before = storage.seen_before(db, kind, seen[kind] - set(known), run_id)
         for key in sorted(seen[kind]):
             rows = known.get(key)
-            if not rows:
+            if not rows and key not in before:
                 events.append((kind, key, "new", "first seen in this run"))
                 counts[f"new_{kind}s"] += 1
                 continue
-            mine = [r for r in rows if r[0] == profile]
+            mine = [r for r in rows or () if r[0] == profile]
             if mine and mine[0][2] is not None:
                 back.append((kind, key))
                 last = storage.last_seen_before(db, kind, key, run_id)
@@ -580,25 +582,38 @@ def _record_changes(db: Database, run_id: int, stats: dict) -> dict:
                 counts[f"back_{kind}s"] += 1
     storage.mark_present(db, profile, run_id, seen, back)
     if not stats.get(stats_keys.STORAGE_FAILED):
-        answered = storage.answered_queries(db, run_id)
-        unfetched = storage.shown_but_not_fetched(db, run_id)
-        fetched = storage.run_domains(db, run_id)
-        gone = []
-        for (kind, key), c in sorted(storage.gone_candidates(db, profile, run_id).items()):
-            if kind == "site" and key in fetched:
-                continue  # still there, only without a number on it this time
-            showings = c["showings"]
-            if all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings):
-                gone.append((kind, key))
-                detail = (
-                    f"last seen in run {c['last_run']}; every engine and query that showed it"
-                    " answered this run without it"
-                )
-                events.append((kind, key, "gone", detail))
-                counts[f"gone_{kind}s"] += 1
-        storage.mark_gone(db, profile, run_id, gone)
+        gone = _gone(db, profile, run_id)
+        for (kind, key), last_run in gone:
+            detail = (
+                f"last seen in run {last_run}; every engine and query that showed it"
+                " answered this run without it"
+            )
+            events.append((kind, key, "gone", detail))
+            counts[f"gone_{kind}s"] += 1
+        storage.mark_gone(db, profile, run_id, [k for k, _ in gone])
     storage.record_changes(db, run_id, events, at)
     return counts
+
+
+def _gone(db: Database, profile: str, run_id: int) -> list[tuple[tuple[str, str], int]]:
+    """((kind, key), last run) of what this run shows to be gone (`_record_changes`)."""
+    answered = storage.answered_queries(db, run_id)
+    unfetched = storage.shown_but_not_fetched(db, run_id)
+    fetched = storage.run_domains(db, run_id)
+
+    def covered(showings: set[tuple[str, str, str]]) -> bool:
+        return all((e, q) in answered and (e, q, d) not in unfetched for e, q, d in showings)
+
+    candidates = {
+        (kind, key): c
+        for (kind, key), c in storage.gone_candidates(db, profile, run_id).items()
+        # a site fetched is still there, only without a number on it this time
+        if not (kind == "site" and key in fetched) and covered(c["showings"])
+    }
+    # Only those its sightings call gone: what else showed their pages can only
+    # keep them (and is read for them alone, to keep the end of a run short).
+    storage.add_result_showings(db, candidates)
+    return [(k, c["last_run"]) for k, c in sorted(candidates.items()) if covered(c["showings"])]
 
 
 # ---------------------------------------------------------------------------

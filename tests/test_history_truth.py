@@ -19,9 +19,22 @@ def d(tmp_path):
     return storage.open_db(tmp_path / "h.db")
 
 
-def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T08:00:00+00:00"):
-    """A landing page on `domain` for `query`, shown by `engines`, with `phones` on it."""
-    url = f"http://{domain}/"
+def page(
+    d,
+    rid,
+    domain,
+    phones,
+    *,
+    query=Q1,
+    engines=("bing",),
+    at="2026-11-01T08:00:00+00:00",
+    path="/",
+    via=None,
+):
+    """A landing page on `domain` for `query`, shown by `engines`, with `phones` on it;
+    `via`: the result's URL, which redirected to the page."""
+    url = f"http://{domain}{path}"
+    landing = via or url
     for engine in engines:
         storage.save_serp_result(
             d,
@@ -33,8 +46,8 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
                 "serp_url": f"http://{engine}/search",
                 "is_ad": False,
                 "title": domain,
-                "url": url,
-                "landing_url": url,
+                "url": landing,
+                "landing_url": landing,
                 "rank": 1,
                 "page": 1,
             },
@@ -49,7 +62,7 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
         rid,
         {
             "url": url,
-            "entry_url": url,
+            "entry_url": landing,
             "domain": domain,
             "status": 200,
             "title": "",
@@ -67,9 +80,10 @@ def page(d, rid, domain, phones, *, query=Q1, engines=("bing",), at="2026-11-01T
     )
 
 
-def shown_only(d, rid, domain, *, query=Q1, engine="bing"):
-    """The engine showed `domain` for `query`, but its page was not stored (it failed)."""
-    url = f"http://{domain}/"
+def shown_only(d, rid, domain, *, query=Q1, engine="bing", url=None):
+    """The engine showed `domain` (or `url`) for `query`, but its page was not stored
+    (it failed)."""
+    url = url or f"http://{domain}/"
     storage.save_serp_result(
         d,
         rid,
@@ -162,6 +176,69 @@ def test_a_result_still_shown_whose_page_failed_is_not_gone(d):
     assert events(d, rid) == set()
 
 
+Q3 = "microsoft support nummer"
+
+
+@pytest.mark.parametrize("failed", [("searxng", Q2), ("duckduckgo", Q3)])
+def test_a_page_shown_for_several_queries_is_gone_only_when_all_of_them_answered(d, failed):
+    """The page is fetched once per query; its sighting keeps the first fetch (Q1) and
+    the page row the last (Q3): the middle query is known from its results only."""
+    showings = [("bing", Q1), ("searxng", Q2), ("duckduckgo", Q3)]
+    rid1 = storage.start_run(d, "p")
+    for engine, query in showings:
+        page(d, rid1, "scam.nl", [SCAM], query=query, engines=(engine,))
+        storage.save_query_outcome(
+            d, rid1, {"engine": engine, "query": query, "outcome": "answered"}
+        )
+    history.close_run(d, rid1, {})
+    outcomes = {s: "answered" for s in showings} | {failed: "failed"}
+    rid, s = run(d, outcomes)  # the answered queries no longer show it
+    assert events(d, rid) == set() and s["gone_numbers"] == 0
+    rid, _ = run(d, {s: "answered" for s in showings})
+    assert events(d, rid) == ALL_GONE
+
+
+REDIRECT = "http://redir-click.nl/go"
+
+
+def test_a_result_whose_redirect_failed_protects_the_site_it_led_to(d):
+    first_run(d, via=REDIRECT)  # the result redirected to scam.nl
+    rid = storage.start_run(d, "p")
+    shown_only(d, rid, "redir-click.nl", url=REDIRECT)  # the same result; its page failed
+    storage.save_query_outcome(d, rid, {"engine": "bing", "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == set()
+
+
+def test_a_result_whose_redirect_now_leads_elsewhere_makes_the_old_site_gone(d):
+    first_run(d, via=REDIRECT)
+    rid, _ = run(d, {("bing", Q1): "answered"}, [("other.nl", [OTHER], {"via": REDIRECT})])
+    assert ALL_GONE <= events(d, rid)
+
+
+def test_a_failed_page_protects_its_number_though_another_page_of_its_site_was_fetched(d):
+    first_run(d, path="/b")
+    rid = storage.start_run(d, "p")
+    page(d, rid, "scam.nl", [], path="/a")  # fetched, without the number
+    shown_only(d, rid, "scam.nl", url="http://scam.nl/b")  # the page it was on: failed
+    storage.save_query_outcome(d, rid, {"engine": "bing", "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == set()
+
+
+def test_a_result_differing_only_in_click_tracking_counts_as_fetched(d):
+    """Another engine's result for the same page with a tracking parameter: the page
+    was fetched once, from the first engine's URL (crawler.merge)."""
+    first_run(d, engines=("bing", "duckduckgo"))
+    rid = storage.start_run(d, "p")
+    page(d, rid, "scam.nl", [])
+    shown_only(d, rid, "scam.nl", engine="duckduckgo", url="http://scam.nl/?utm_source=ddg")
+    for engine in ("bing", "duckduckgo"):
+        storage.save_query_outcome(d, rid, {"engine": engine, "query": Q1, "outcome": "answered"})
+    history.close_run(d, rid, {})
+    assert events(d, rid) == {("number", SCAM, "gone"), ("pair", f"scam.nl {SCAM}", "gone")}
+
+
 def test_a_page_fetched_again_without_the_number_makes_the_number_gone(d):
     first_run(d)
     rid, _ = run(d, {("bing", Q1): "answered"}, [("scam.nl", [], {})])
@@ -179,6 +256,24 @@ def test_another_profiles_run_never_makes_it_gone(d):
     first_run(d)
     rid, _ = run(d, {("bing", Q1): "answered"}, profile="other")
     assert events(d, rid) == set()
+
+
+def test_a_number_first_seen_in_a_killed_run_is_not_new_in_the_next(d):
+    """A killed run (SIGKILL) never reaches its end: it recorded no presence. What it
+    saw was first seen then, as `flags` says (first_run); the next run does not call
+    it new."""
+    killed = storage.start_run(d, "p")
+    page(d, killed, "scam.nl", [SCAM])
+    d["runs"].update(killed, {"status": "interrupted"})  # as the next crawl marks it
+    rid, s = run(d, {("bing", Q1): "answered"}, [("scam.nl", [SCAM], {}), ("new.nl", [OTHER], {})])
+    assert events(d, rid) == {
+        ("number", OTHER, "new"),
+        ("site", "new.nl", "new"),
+        ("pair", f"new.nl {OTHER}", "new"),
+    }
+    assert (s["new_numbers"], s["new_sites"], s["new_pairs"]) == (1, 1, 1)
+    assert {r["phone"]: r["since"] for r in flags.attention(d)} == {SCAM: "seen", OTHER: "new"}
+    assert history.timeline(d, SCAM)["runs"] == [killed, rid]
 
 
 def test_back_only_after_a_recorded_gone_and_never_after_a_bad_run(d):

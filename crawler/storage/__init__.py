@@ -88,6 +88,7 @@ from crawler.storage.grouped import FIELD_SQL, grouped_distinct, pair_keys
 from crawler.storage.history import (
     DECISION_STATUS,
     KINDS,
+    add_result_showings,
     aged_out_phones,
     alert_pairs,
     alerted_keys,
@@ -119,6 +120,7 @@ from crawler.storage.history import (
     run_phones,
     run_phones_and_domains,
     runs_of,
+    seen_before,
     shown_but_not_fetched,
 )
 from crawler.storage.integrity import duplicate_rows, flagged_pairs, integrity_problems
@@ -217,6 +219,7 @@ __all__ = [
     "_key_table",
     "AD_ROW_FIELDS",
     "ad_showings",
+    "add_result_showings",
     "alert_pairs",
     "alerted_keys",
     "answered_queries",
@@ -331,6 +334,7 @@ __all__ = [
     "schema",
     "sent_fingerprints",
     "serp_result_counts",
+    "seen_before",
     "shown_but_not_fetched",
     "sightings_for_export",
     "start_run",

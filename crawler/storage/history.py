@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
@@ -154,6 +155,28 @@ def presence_of(db: Database, kind: str, keys: set[str]) -> dict[str, list[tuple
     return out
 
 
+def seen_before(db: Database, kind: str, keys: set[str], run_id: int) -> set[str]:
+    """The keys (numbers, sites or pairs, as `run_keys`) that a run before `run_id`
+    saw. Asked only of those `presence` does not know (a run killed before its end
+    recorded none), one indexed lookup each: a new key finds nothing."""
+    on = {
+        "number": "s.phone = k.value ->> 1",
+        "site": "s.domain = k.value ->> 0",
+        "pair": "s.domain = k.value ->> 0 and s.phone = k.value ->> 1",
+    }[kind]
+    asked = {
+        k: k.split(" ", 1) if kind == "pair" else [None, k] if kind == "number" else [k, None]
+        for k in keys
+    }
+    rows = db.execute(
+        f"""select k.key from json_each(?) k where exists (
+                select 1 from sightings s where {on} and s.run_id < ?
+                  and s.official = 0 and s.is_fax = 0)""",
+        [json.dumps(asked), run_id],
+    )
+    return {k for (k,) in rows}
+
+
 def mark_present(
     db: Database,
     profile: str,
@@ -195,9 +218,14 @@ def mark_present(
 def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, str], dict]:
     """Keys present for `profile` but not seen by `run_id`, with what showed them last.
 
-    (kind, key) → {"last_run": id, "showings": {(engine, query, domain), ...}}: every
-    engine and query that showed the key in the last run that saw it.
+    (kind, key) → {"last_run": id, "showings": {(engine, query, site), ...}, "pages":
+    {page id, ...}}: the engines and query its sightings in the last run that saw it
+    keep (a page's first fetch), each with the site it was on and the site of the
+    result's URL (they differ when the result redirected); `add_result_showings`
+    adds the page's other fetches.
     """
+    from crawler.domains import registrable_domain
+
     out: dict[tuple[str, str], dict] = {}
     joins = {
         "number": "s.phone = p.phone",
@@ -205,18 +233,59 @@ def gone_candidates(db: Database, profile: str, run_id: int) -> dict[tuple[str, 
         "pair": "s.domain = p.domain and s.phone = p.phone",
     }
     for kind, on in joins.items():
-        for k, last_run, engine, engines, query, domain in db.execute(
-            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain
+        for k, last_run, engine, engines, query, domain, entry, page in db.execute(
+            f"""select p.key, p.last_run, s.engine, s.engines, s.query, s.domain,
+                       s.entry_url, s.page_id
                 from presence p
                 join sightings s on s.run_id = p.last_run and {on}
                 where p.profile = ? and p.kind = ? and p.gone_run is null and p.last_run < ?
                   and s.official = 0 and s.is_fax = 0""",
             [profile, kind, run_id],
         ).fetchall():
-            entry = out.setdefault((kind, k), {"last_run": last_run, "showings": set()})
+            entry_site = registrable_domain(entry or "")
+            c = out.setdefault((kind, k), {"last_run": last_run, "showings": set(), "pages": set()})
+            c["pages"].add(page)
             for e in json.loads(engines or "[]") or [engine]:
-                entry["showings"].add((e, query, domain))
+                c["showings"] |= {(e, query, domain), (e, query, entry_site)}
     return out
+
+
+def add_result_showings(db: Database, candidates: dict[tuple[str, str], dict]) -> None:
+    """Add to each candidate of `gone_candidates` every result of its last run that
+    led to a page it was seen on: the page is fetched once per query that showed it
+    and its sighting keeps the first fetch only (storage.saves), its row the last.
+    A result led to a page when the page was requested from the result's landing
+    (or click) URL, or ended there (the joins of `ad_showings`, by URL)."""
+    from crawler.domains import registrable_domain
+
+    ids = sorted({p for c in candidates.values() for p in c["pages"]})
+    shown: dict[str, set[tuple]] = {}
+    urls: dict[int, dict[str, list[tuple[str, str]]]] = {}  # run → URL → (page, site)
+    for chunk in _chunks(ids):
+        for page, run, entry, url, domain, query, engine, engines in db.execute(
+            "select id, run_id, entry_url, url, domain, query, engine, engines from pages"
+            f" where id in ({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall():
+            shown[page] = {(e, query, domain) for e in json.loads(engines or "[]") or [engine]}
+            for u in {entry, url} - {None, ""}:
+                urls.setdefault(run, {}).setdefault(u, []).append((page, domain))
+    for run, led in urls.items():
+        # The run's results by its index, once a run: a candidate's last run is
+        # nearly always the one before, and only the candidates about to be gone
+        # come here (crawler.history).
+        for engine, query, landing, click in db.execute(
+            """select engine, query, landing_url, click_url from serp_results
+               where run_id = ? and (landing_url in (select value from json_each(?))
+                                     or click_url in (select value from json_each(?)))""",
+            [run, json.dumps(list(led)), json.dumps(list(led))],
+        ).fetchall():
+            for page, domain in led.get(landing, []) + led.get(click, []):
+                site = registrable_domain(landing or "")
+                shown[page] |= {(engine, query, domain), (engine, query, site)}
+    for c in candidates.values():
+        for page in c["pages"]:
+            c["showings"] |= shown.get(page, set())
 
 
 def mark_gone(db: Database, profile: str, run_id: int, keys: list[tuple[str, str]]) -> None:
@@ -246,29 +315,56 @@ def run_domains(db: Database, run_id: int) -> set[str]:
 
 
 def shown_but_not_fetched(db: Database, run_id: int) -> set[tuple[str, str, str]]:
-    """(engine, query, domain): a result the run saw whose landing page it did not store.
+    """(engine, query, site): a result the run showed whose landing page it did not
+    store; site: the registrable domain of the result's landing URL.
 
+    By the result's URL, not its site: a page of the run was requested from its
+    landing (or click) URL, or ended there; a page reached through a redirect has
+    the result's URL as its entry_url. Another page of the same site fetched says
+    nothing of this one. URLs that differ only in click-tracking parameters are
+    one page (crawler.merge: the page was fetched once, from one engine's URL).
     The page failed, was not followed (beyond results_per_query), or the run
-    stopped first: what was on it is unknown, so nothing on it is gone.
+    stopped first: what was on it is unknown, so nothing it led to is gone.
     """
     from crawler.domains import registrable_domain
 
-    fetched = set()
-    for query, url, entry in db.execute(
-        "select query, url, entry_url from pages where run_id = ?", [run_id]
+    fetched: set[str] = set()  # the URLs the run's pages were requested from or ended at
+    for url, entry in db.execute(
+        "select url, entry_url from pages where run_id = ?", [run_id]
     ).fetchall():
-        for u in (url, entry):
-            if u:
-                fetched.add((query, registrable_domain(u)))
+        fetched |= {url, entry} - {None, ""}
+    same_page = _SamePage(fetched)
     out = set()
-    for engine, query, landing in db.execute(
-        "select distinct engine, query, landing_url from serp_results where run_id = ?",
+    for engine, query, landing, click in db.execute(
+        "select distinct engine, query, landing_url, click_url from serp_results where run_id = ?",
         [run_id],
     ).fetchall():
-        domain = registrable_domain(landing or "")
-        if (query, domain) not in fetched:
-            out.add((engine, query, domain))
+        if landing in fetched or click in fetched or same_page(landing):
+            continue
+        out.add((engine, query, registrable_domain(landing or "")))
     return out
+
+
+class _SamePage:
+    """Whether a URL is, but for click-tracking parameters, one of `urls` (crawler.
+    merge). The merge keys of a host's URLs are made only when a URL of that host
+    asks (few do: most results are fetched from their very URL)."""
+
+    def __init__(self, urls: set[str]):
+        self.by_host: dict[str | None, list[str]] = {}
+        for u in urls:
+            self.by_host.setdefault(urlsplit(u).hostname, []).append(u)
+        self.keys: dict[str | None, set[str]] = {}
+
+    def __call__(self, url: str | None) -> bool:
+        from crawler.merge import merge_key
+
+        host = urlsplit(url or "").hostname
+        if host not in self.by_host:
+            return False
+        if host not in self.keys:
+            self.keys[host] = {merge_key(u) for u in self.by_host[host]}
+        return merge_key(url) in self.keys[host]
 
 
 # -- scheduled watch: what alerts read and record (crawler/alerts.py) ------------------
