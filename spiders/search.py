@@ -147,6 +147,12 @@ class SearchSpider(scrapy.Spider):
             for out in await self._blocked(run, qi, page, result.blocked, response):
                 yield out
             return
+        if response.status >= 400 and not (result.results or result.listings):
+            # An error answer that is no block page (a wrong URL's 404, a 5xx):
+            # the request failed, like one that got no answer; the engine moves on.
+            for out in self._failed(run, qi, query, f"HTTP {response.status}"):
+                yield out
+            return
         if result.unrecognised:
             for out in self._unrecognised(run, qi, query, result.unrecognised, response):
                 yield out
@@ -234,15 +240,19 @@ class SearchSpider(scrapy.Spider):
             if retry is not None:
                 return [retry]
         kind = failure_kind(failure.value)
-        detail = f"{kind}: {failure.value}"[:300]
-        stats = self.crawler.stats
-        stats.inc_value(stats_keys.SERP_FAILED(run.name))
-        stats.set_value(stats_keys.SERP_FAILED_REASON(run.name), detail)
-        self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
         # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
         # asked: the engine did not fail, and the query covered nothing.
         outcome = "skipped" if kind == "query_budget" else "failed"
-        return self._finish(run, kw["qi"], outcome, detail) + self._next_query(run)
+        detail = f"{kind}: {failure.value}"[:300]
+        return self._failed(run, kw["qi"], kw["query"], detail, outcome)
+
+    def _failed(self, run: EngineState, qi: int, query: str, detail: str, outcome="failed"):
+        """A result page that got no answer, or an error answer: the query is over."""
+        stats = self.crawler.stats
+        stats.inc_value(stats_keys.SERP_FAILED(run.name))
+        stats.set_value(stats_keys.SERP_FAILED_REASON(run.name), detail)
+        self.logger.warning("%s: no answer for %r: %s", run.name, query, detail)
+        return self._finish(run, qi, outcome, detail) + self._next_query(run)
 
     # -- blocks and backoff (the rules: crawler/engine_state.py) -----------------
 

@@ -137,6 +137,27 @@ def test_every_engine_blocked_exits_3_blocked(tmp_path, sim):
     assert "engine bing: BLOCKED" in out and last_run(db)["status"] == "blocked"
 
 
+def test_a_wrong_engine_url_is_a_failure_not_a_block(tmp_path, sim):
+    """A 404 from a wrong URL is no block by the engine: the queries failed, with the status."""
+    code, out, err, db = crawl(tmp_path, sim, [("bing", sim.base_url + "/nosuch/search")])
+    assert code == 1, out + err[-2000:]
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "HTTP 404" in out
+    assert "BLOCKED" not in out
+    run = last_run(db)
+    assert run["status"] == "failed" and run["engines"]["bing"]["outcome"] == "failed"
+
+
+def test_a_server_error_fails_and_a_403_still_blocks(tmp_path, sim):
+    sim.serve("bing", {1: "server-error-503"})
+    sim.block("duckduckgo", "challenge-403")
+    engines = [("bing", sim.url("bing")), ("duckduckgo", sim.url("duckduckgo"))]
+    code, out, err, db = crawl(tmp_path, sim, engines)
+    assert code == 1, out + err[-2000:]
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "HTTP 503" in out
+    assert "engine duckduckgo: BLOCKED" in out
+    assert last_run(db)["status"] == "failed"
+
+
 def test_runs_shows_status_counts_and_engine_outcomes(tmp_path, sim):
     engines = [("bing", sim.url("bing")), ("duckduckgo", _closed_port_url())]
     _, _, _, db = crawl(tmp_path, sim, engines)
