@@ -102,6 +102,8 @@ class RunEnd:
     run_id: int
     status: str
     exit_code: int
+    # A signal that came after the run was recorded (it earns no 130/143).
+    late_signal: str | None = None
 
 
 def settle(db: Path | str, stats: dict) -> RunEnd | None:
@@ -119,10 +121,12 @@ def settle(db: Path | str, stats: dict) -> RunEnd | None:
         return None
     conn = storage.open_db(db)
     try:
-        stopped = stats.get(stats_keys.FORCED) or stats.get(stats_keys.SIGNAL)
+        signal_name = stats.get(stats_keys.SIGNAL)
+        stopped = stats.get(stats_keys.FORCED) or signal_name
         if stopped and storage.get_run(conn, run_id)["status"] == "running":
             storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
         status = storage.get_run(conn, run_id)["status"]
     finally:
         conn.close()
-    return RunEnd(run_id, status, exit_code(status, stats.get(stats_keys.SIGNAL)))
+    late = signal_name if signal_name and status != "interrupted" else None
+    return RunEnd(run_id, status, exit_code(status, signal_name), late)

@@ -34,7 +34,7 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/search"
 
 
-def _profile(folder: Path, engines: list[tuple[str, str]]) -> Path:
+def _profile(folder: Path, engines: list[tuple[str, str]], tail: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "brands.toml").write_text(BRANDS)
     blocks = "".join(
@@ -44,16 +44,18 @@ def _profile(folder: Path, engines: list[tuple[str, str]]) -> Path:
     path.write_text(
         'name = "truth"\nbrands = "brands.toml"\nregion = "NL"\nlanguage = "nl"\n'
         "results_per_query = 5\nfollow_ads = true\nallow_private = true\n"
-        f'{blocks}\n[queries]\ntemplates = ["{{brand}} helpdesk telefoonnummer"]\n'
+        f'{blocks}\n[queries]\ntemplates = ["{{brand}} helpdesk telefoonnummer"]\n{tail}'
     )
     return path
 
 
-def _start(folder: Path, sim: EngineSim, engines, db: Path, *extra) -> subprocess.Popen:
+def _start(
+    folder: Path, sim: EngineSim, engines, db: Path, *extra, tail: str = ""
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env.update(http_proxy=sim.proxy_url, https_proxy=sim.proxy_url, no_proxy="127.0.0.1")
     exe = Path(sys.executable).with_name("serpwatch")
-    args = [str(exe), "crawl", str(_profile(folder, engines)), "--db", str(db)]
+    args = [str(exe), "crawl", str(_profile(folder, engines, tail)), "--db", str(db)]
     args += ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *extra]
     return subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -221,6 +223,37 @@ def test_a_second_signal_stops_at_once(tmp_path):
     assert took < 15, f"took {took:.1f} s after the second signal"
     assert proc.returncode == 130, err[-2000:]
     assert last_run(db)["status"] == "interrupted"
+
+
+def _wait_for_status(db: Path, proc: subprocess.Popen, status: str, timeout=60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if q(db, "select count(*) from runs where status = ?", [status])[0][0]:
+                return
+        except sqlite3.OperationalError:
+            pass  # not created yet
+        time.sleep(0.1)
+    raise AssertionError(f"the run never became {status}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_run_was_recorded_exits_by_its_status(tmp_path, sim, sig):
+    """Alerts retry after the run is recorded finished: a signal then stops the
+    retries, but the exit code is the recorded run's (0), not 130/143."""
+    alerts = f'\n[alerts]\nurls = ["json://{_closed_port_url()[7:-7]}"]\nmin_risk = "low"\n'
+    db = tmp_path / "crawl.db"
+    retries = ("-s", "SERPWATCH_ALERT_RETRIES=3", "-s", "SERPWATCH_ALERT_RETRY_DELAY=1")
+    proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, *retries, tail=alerts)
+    _wait_for_status(db, proc, "finished")
+    time.sleep(0.3)  # the first alert fails; its retry waits
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert last_run(db)["status"] == "finished"
+    assert proc.returncode == 0, err[-2000:]
+    assert "Traceback" not in err
+    assert "after run 1 was recorded finished" in err
 
 
 # -- history through real crawls -------------------------------------------------------

@@ -41,6 +41,12 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
     for line in summary_lines(db, end.run_id):
         click.echo(line)
     db.close()
+    if end.late_signal:
+        click.echo(
+            f"{end.late_signal} came after run {end.run_id} was recorded {end.status};"
+            " the exit code is the run's",
+            err=True,
+        )
     return end.run_id, end.exit_code
 
 
