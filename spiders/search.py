@@ -28,7 +28,7 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
-from crawler import stats_keys
+from crawler import stats_keys, testhook
 from crawler.config import load_profile
 from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import RelatedItem, SerpItem, UnparsedItem
@@ -73,6 +73,7 @@ class SearchSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         """Delays and one download slot per engine (DOWNLOAD_SLOTS), before the crawl starts."""
         spider = super().from_crawler(crawler, *args, **kwargs)
+        testhook.point("spider.created")  # inside process.crawl: a start-up signal's test
         settings = crawler.settings
         spider.lanes = max(1, settings.getint("SERPWATCH_ENGINE_CONCURRENCY", 1))
         slots = engine_slots(

@@ -256,6 +256,31 @@ def test_a_signal_after_the_run_was_recorded_exits_by_its_status(tmp_path, sim, 
     assert "after run 1 was recorded finished" in err
 
 
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_start_up_stops_with_one_line(tmp_path, sim, sig, code):
+    """A signal while the crawler is made (inside process.crawl, before Scrapy's own
+    handlers): before, a Deferred traceback, "the crawl did not start" and exit 1."""
+    hold = tmp_path / "hold"
+    db = tmp_path / "crawl.db"
+    os.environ.update(SERPWATCH_TEST_HOLD="spider.created", SERPWATCH_TEST_HOLD_FILE=str(hold))
+    try:
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+    finally:
+        del os.environ["SERPWATCH_TEST_HOLD"], os.environ["SERPWATCH_TEST_HOLD_FILE"]
+    end = time.monotonic() + 60
+    while not hold.exists():
+        assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    time.sleep(0.3)
+    hold.unlink()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, out + err[-3000:]
+    assert "Traceback" not in err and "did not start" not in err
+    assert q(db, "select count(*) from runs where status = 'running'") == [(0,)]
+    assert not sim.engine_hits("bing"), "a stopped crawl asks no engine"
+
+
 # -- history through real crawls -------------------------------------------------------
 
 
