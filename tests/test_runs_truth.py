@@ -314,6 +314,19 @@ def test_an_unrecognised_result_page_is_a_failed_query_not_an_answer(tmp_path, s
     assert q(db, "select outcome from run_queries") == [("failed",)]
 
 
+def test_a_failed_engine_line_says_why_and_gets_no_no_results_warning(tmp_path, sim):
+    """Before: an unrecognised page gave a FAILED line without a reason, and a failed
+    engine also the warning "returned no results for any query"."""
+    sim.serve("bing", {1: "unrecognised-layout"})
+    engines = [("bing", sim.url("bing")), ("duckduckgo", sim.base_url + "/nosuch/search")]
+    code, out, err, _ = crawl(tmp_path, sim, engines)
+    assert code == 1, err[-2000:]
+    bing = next(line for line in out.splitlines() if line.startswith("engine bing:"))
+    assert bing.startswith("engine bing: FAILED, 0 of 1 queries answered")
+    assert "result page not recognised" in bing
+    assert "returned no results for any query" not in out
+
+
 @pytest.mark.parametrize(
     ("stats_extra", "status", "code"),
     [
@@ -351,3 +364,102 @@ def test_an_unstopped_crawl_keeps_the_status_its_pipeline_recorded(tmp_path):
     db.close()
     end = settle(db_path, {stats_keys.RUN_ID: run_id})
     assert (end.status, end.exit_code) == ("finished", 0)
+
+
+# -- what an interrupted run stored, counted -------------------------------------------
+
+
+def _serp_row(engine: str, query: str, page: int, rank: int) -> dict:
+    return {
+        "engine": engine,
+        "query": query,
+        "brand": "Microsoft",
+        "serp_url": f"http://127.0.0.1/{engine}/search?q={query}&p={page}",
+        "page": page,
+        "is_ad": False,
+        "rank": rank,
+        "title": f"result {rank}",
+        "url": f"https://site{rank}.example/",
+        "landing_url": f"https://site{rank}.example/",
+    }
+
+
+def _stored_run(db_path: Path) -> int:
+    """A run that stored: bing answered query a (1 page, 2 results) and was on page 2 of
+    query b (2 pages, 3 results stored, not finished); duckduckgo finished nothing."""
+    from crawler import storage
+
+    db = storage.open_db(db_path)
+    run_id = storage.start_run(db, "truth")
+    for page, rank in [(1, 1), (1, 2)]:
+        storage.save_serp_result(db, run_id, _serp_row("bing", "a", page, rank))
+    for page, rank in [(1, 1), (1, 2), (2, 3)]:
+        storage.save_serp_result(db, run_id, _serp_row("bing", "b", page, rank))
+    row = {"engine": "bing", "query": "a", "outcome": "answered", "serp_pages": 1, "results": 2}
+    storage.save_query_outcome(db, run_id, row)
+    progress = {
+        "engines": [
+            {"name": n, "done": d, "total": 2, "blocked": False, "serp_pages": p}
+            for n, d, p in [("bing", 1, 3), ("duckduckgo", 0, 0)]
+        ]
+    }
+    storage.save_progress(db, run_id, progress)
+    db.close()
+    return run_id
+
+
+def test_a_killed_run_marked_interrupted_is_counted_from_what_it_stored(tmp_path):
+    """SIGKILL: the next crawl marks the run interrupted; before, no engine lines and
+    "0 result pages" although it stored results."""
+    from crawler import storage
+    from crawler.cli.runs import summary_lines
+
+    db_path = tmp_path / "k.db"
+    run_id = _stored_run(db_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("update runs set pid = ? where id = ?", [int(dead.stdout), run_id])
+    db = storage.open_db(db_path)
+    assert storage.mark_interrupted(db) == [run_id]
+    lines = summary_lines(db, run_id)
+    db.close()
+    assert lines[0].startswith(f"run {run_id}: 3 result pages,") and lines[0].endswith(
+        "; interrupted"
+    )
+    assert "engine bing: UNFINISHED, 1 of 2 queries answered (3 result pages, 5 results)" in lines
+    assert (
+        "engine duckduckgo: UNFINISHED, 0 of 2 queries answered (0 result pages, 0 results)"
+        in lines
+    )
+
+
+def test_an_interrupted_runs_engine_lines_count_what_was_stored(tmp_path):
+    """A graceful stop: the engine line counts the pages of the unfinished query too,
+    as the run line does."""
+    from crawler import stats_keys, storage
+    from crawler.cli.runs import summary_lines
+
+    db_path = tmp_path / "i.db"
+    run_id = _stored_run(db_path)
+    stats = {
+        "finish_reason": "shutdown",
+        stats_keys.ENGINES: ["bing", "duckduckgo"],
+        stats_keys.QUERIES: 2,
+        stats_keys.SERP_PAGES.total: 3,
+        stats_keys.SERP_PAGES("bing"): 3,
+        stats_keys.RESULTS("bing"): 5,
+    }
+    db = storage.open_db(db_path)
+    storage.finish_crawl(db, run_id, stats)
+    lines = summary_lines(db, run_id)
+    db.close()
+    assert lines[0].startswith(f"run {run_id}: 3 result pages,") and lines[0].endswith(
+        "; interrupted"
+    )
+    assert "engine bing: UNFINISHED, 1 of 2 queries answered (3 result pages, 5 results)" in lines
+    assert not [line for line in lines if "returned no results" in line]  # stopped, not empty
