@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,37 @@ class _Process(CrawlerProcess):
         super()._signal_kill(signum, frame)
 
 
+class _EarlySignals:
+    """SIGINT / SIGTERM that come before Scrapy installs its handlers (while the
+    lock is taken, the queries read, the crawler made): noted, not raised (a
+    KeyboardInterrupt inside `process.crawl` is lost in a Deferred and the crawl
+    "did not start"), then replayed once the reactor runs, so they stop the crawl
+    as Scrapy's own handlers would: the run interrupted, exit 130 / 143."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.before = {s: signal.signal(s, self._note) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def _note(self, signum, frame) -> None:
+        self.seen.append(signum)
+
+    def replay_when_running(self, process: _Process) -> None:
+        from twisted.internet import reactor
+
+        # Timed calls run after the reactor's startup triggers, Scrapy's handlers among them.
+        reactor.callLater(0, self._replay, process)
+
+    def _replay(self, process: _Process) -> None:
+        if self.seen:
+            process._signal_shutdown(self.seen[0], None)
+        if len(self.seen) > 1:  # a second signal: stop at once
+            process._signal_kill(self.seen[1], None)
+
+    def restore(self) -> None:
+        for signum, handler in self.before.items():
+            signal.signal(signum, handler)
+
+
 def _skip_retired(profile: Profile, db: Path | str) -> Profile:
     """Leave out the queries retired in the database (`serpwatch queries retire`)."""
     from crawler import storage
@@ -80,14 +112,19 @@ def run_crawl(
     if proxy:
         os.environ["http_proxy"] = proxy
     settings = build_settings(db, overrides)
+    early = _EarlySignals()
     # Taken here, before Scrapy starts, a refusal is one line and exit 75
     # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.
-    with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
-        profile = _skip_retired(profile, db)
-        process = _Process(settings)
-        crawler = process.create_crawler("search")
-        process.crawl(crawler, profile=profile)
-        process.start()
+    try:
+        with hold(db, settings.get("SERPWATCH_LOCK_FILE") or None, profile=profile.name):
+            profile = _skip_retired(profile, db)
+            process = _Process(settings)
+            crawler = process.create_crawler("search")
+            process.crawl(crawler, profile=profile)
+            early.replay_when_running(process)
+            process.start()
+    finally:
+        early.restore()
     stats = dict(crawler.stats.get_stats())
     if process.signum is not None:
         stats[stats_keys.SIGNAL] = signal_names.get(process.signum, str(process.signum))
@@ -102,6 +139,8 @@ class RunEnd:
     run_id: int
     status: str
     exit_code: int
+    # A signal that came after the run was recorded (it earns no 130/143).
+    late_signal: str | None = None
 
 
 def settle(db: Path | str, stats: dict) -> RunEnd | None:
@@ -119,10 +158,12 @@ def settle(db: Path | str, stats: dict) -> RunEnd | None:
         return None
     conn = storage.open_db(db)
     try:
-        stopped = stats.get(stats_keys.FORCED) or stats.get(stats_keys.SIGNAL)
+        signal_name = stats.get(stats_keys.SIGNAL)
+        stopped = stats.get(stats_keys.FORCED) or signal_name
         if stopped and storage.get_run(conn, run_id)["status"] == "running":
             storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
         status = storage.get_run(conn, run_id)["status"]
     finally:
         conn.close()
-    return RunEnd(run_id, status, exit_code(status, stats.get(stats_keys.SIGNAL)))
+    late = signal_name if signal_name and status != "interrupted" else None
+    return RunEnd(run_id, status, exit_code(status, signal_name), late)

@@ -58,7 +58,12 @@ def try_status(engines: Iterable[str], blocked: Iterable[str]) -> str:
 
 
 def exit_code(status: str | None, signal_name: str | None = None) -> int:
-    """The exit code of a run (or a try) that ended with `status`, or by a signal."""
-    if status == "interrupted" or signal_name:
+    """The exit code of a run (or a try) that ended with `status`.
+
+    The recorded status decides: a signal that came after the run was recorded
+    (while alerts were sent, say) changes nothing the run did, so it exits by its
+    status; `signal_name` says which 128 + N an interrupted run earns (SIGINT
+    when unknown: the process died and the next crawl marked it)."""
+    if status == "interrupted":
         return SIGNAL_EXIT.get(signal_name or "SIGINT", SIGNAL_EXIT["SIGINT"])
     return EXIT.get(status or "running", 1)

@@ -28,7 +28,7 @@ import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
-from crawler import stats_keys
+from crawler import stats_keys, testhook
 from crawler.config import load_profile
 from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import RelatedItem, SerpItem, UnparsedItem
@@ -73,6 +73,7 @@ class SearchSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         """Delays and one download slot per engine (DOWNLOAD_SLOTS), before the crawl starts."""
         spider = super().from_crawler(crawler, *args, **kwargs)
+        testhook.point("spider.created")  # inside process.crawl: a start-up signal's test
         settings = crawler.settings
         spider.lanes = max(1, settings.getint("SERPWATCH_ENGINE_CONCURRENCY", 1))
         slots = engine_slots(
@@ -145,6 +146,12 @@ class SearchSpider(scrapy.Spider):
         )
         if result.blocked:
             for out in await self._blocked(run, qi, page, result.blocked, response):
+                yield out
+            return
+        if response.status >= 400 and not (result.results or result.listings):
+            # An error answer that is no block page (a wrong URL's 404, a 5xx):
+            # the request failed, like one that got no answer; the engine moves on.
+            for out in self._failed(run, qi, query, f"HTTP {response.status}"):
                 yield out
             return
         if result.unrecognised:
@@ -234,15 +241,19 @@ class SearchSpider(scrapy.Spider):
             if retry is not None:
                 return [retry]
         kind = failure_kind(failure.value)
-        detail = f"{kind}: {failure.value}"[:300]
-        stats = self.crawler.stats
-        stats.inc_value(stats_keys.SERP_FAILED(run.name))
-        stats.set_value(stats_keys.SERP_FAILED_REASON(run.name), detail)
-        self.logger.warning("%s: no answer for %r: %s", run.name, kw["query"], failure.value)
         # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
         # asked: the engine did not fail, and the query covered nothing.
         outcome = "skipped" if kind == "query_budget" else "failed"
-        return self._finish(run, kw["qi"], outcome, detail) + self._next_query(run)
+        detail = f"{kind}: {failure.value}"[:300]
+        return self._failed(run, kw["qi"], kw["query"], detail, outcome)
+
+    def _failed(self, run: EngineState, qi: int, query: str, detail: str, outcome="failed"):
+        """A result page that got no answer, or an error answer: the query is over."""
+        stats = self.crawler.stats
+        stats.inc_value(stats_keys.SERP_FAILED(run.name))
+        stats.set_value(stats_keys.SERP_FAILED_REASON(run.name), detail)
+        self.logger.warning("%s: no answer for %r: %s", run.name, query, detail)
+        return self._finish(run, qi, outcome, detail) + self._next_query(run)
 
     # -- blocks and backoff (the rules: crawler/engine_state.py) -----------------
 

@@ -387,12 +387,24 @@ def test_get_engine_names_known_kinds() -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(ENGINES))
-@pytest.mark.parametrize("status", [429, 503])
-def test_error_status_without_results_is_blocked(kind: str, status: int) -> None:
+@pytest.mark.parametrize("status", [403, 429])
+def test_block_status_without_results_is_blocked(kind: str, status: int) -> None:
     page = ENGINES[kind].parse(
         b"<html><body>Service unavailable</body></html>", "https://e.example/s?q=x", status
     )
     assert page.results == [] and page.blocked
+
+
+@pytest.mark.parametrize("kind", sorted(ENGINES))
+@pytest.mark.parametrize("status", [404, 410, 500, 503])
+@pytest.mark.parametrize("body", [b"<html><body>Not here</body></html>", b"{}"])
+def test_other_error_status_without_results_is_not_a_block(
+    kind: str, status: int, body: bytes
+) -> None:
+    """A wrong URL's 404 or a server's 5xx is a failed request (the spider records
+    it with its status), not the engine refusing us."""
+    page = ENGINES[kind].parse(body, "https://e.example/s?q=x", status)
+    assert page.results == [] and not page.blocked and not page.no_results
 
 
 @pytest.mark.parametrize("kind", sorted(ENGINES))

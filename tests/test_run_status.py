@@ -33,8 +33,9 @@ RUNS = [
     (("answered",), "shutdown", "SIGINT", "interrupted", 130),
     (("answered",), "shutdown", "SIGTERM", "interrupted", 143),
     (("blocked",), "shutdown", None, "interrupted", 130),
-    # A forced stop: the signal decides even when the run was closed otherwise.
-    (("blocked",), "finished", "SIGTERM", "blocked", 143),
+    # A signal after the run was recorded: the recorded status decides.
+    (("blocked",), "finished", "SIGTERM", "blocked", 3),
+    (("answered",), "finished", "SIGINT", "finished", 0),
 ]
 
 

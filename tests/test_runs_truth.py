@@ -34,7 +34,7 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/search"
 
 
-def _profile(folder: Path, engines: list[tuple[str, str]]) -> Path:
+def _profile(folder: Path, engines: list[tuple[str, str]], tail: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "brands.toml").write_text(BRANDS)
     blocks = "".join(
@@ -44,16 +44,18 @@ def _profile(folder: Path, engines: list[tuple[str, str]]) -> Path:
     path.write_text(
         'name = "truth"\nbrands = "brands.toml"\nregion = "NL"\nlanguage = "nl"\n'
         "results_per_query = 5\nfollow_ads = true\nallow_private = true\n"
-        f'{blocks}\n[queries]\ntemplates = ["{{brand}} helpdesk telefoonnummer"]\n'
+        f'{blocks}\n[queries]\ntemplates = ["{{brand}} helpdesk telefoonnummer"]\n{tail}'
     )
     return path
 
 
-def _start(folder: Path, sim: EngineSim, engines, db: Path, *extra) -> subprocess.Popen:
+def _start(
+    folder: Path, sim: EngineSim, engines, db: Path, *extra, tail: str = ""
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env.update(http_proxy=sim.proxy_url, https_proxy=sim.proxy_url, no_proxy="127.0.0.1")
     exe = Path(sys.executable).with_name("serpwatch")
-    args = [str(exe), "crawl", str(_profile(folder, engines)), "--db", str(db)]
+    args = [str(exe), "crawl", str(_profile(folder, engines, tail)), "--db", str(db)]
     args += ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *extra]
     return subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -137,6 +139,27 @@ def test_every_engine_blocked_exits_3_blocked(tmp_path, sim):
     assert "engine bing: BLOCKED" in out and last_run(db)["status"] == "blocked"
 
 
+def test_a_wrong_engine_url_is_a_failure_not_a_block(tmp_path, sim):
+    """A 404 from a wrong URL is no block by the engine: the queries failed, with the status."""
+    code, out, err, db = crawl(tmp_path, sim, [("bing", sim.base_url + "/nosuch/search")])
+    assert code == 1, out + err[-2000:]
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "HTTP 404" in out
+    assert "BLOCKED" not in out
+    run = last_run(db)
+    assert run["status"] == "failed" and run["engines"]["bing"]["outcome"] == "failed"
+
+
+def test_a_server_error_fails_and_a_403_still_blocks(tmp_path, sim):
+    sim.serve("bing", {1: "server-error-503"})
+    sim.block("duckduckgo", "challenge-403")
+    engines = [("bing", sim.url("bing")), ("duckduckgo", sim.url("duckduckgo"))]
+    code, out, err, db = crawl(tmp_path, sim, engines)
+    assert code == 1, out + err[-2000:]
+    assert "engine bing: FAILED, 0 of 1 queries answered" in out and "HTTP 503" in out
+    assert "engine duckduckgo: BLOCKED" in out
+    assert last_run(db)["status"] == "failed"
+
+
 def test_runs_shows_status_counts_and_engine_outcomes(tmp_path, sim):
     engines = [("bing", sim.url("bing")), ("duckduckgo", _closed_port_url())]
     _, _, _, db = crawl(tmp_path, sim, engines)
@@ -202,6 +225,62 @@ def test_a_second_signal_stops_at_once(tmp_path):
     assert last_run(db)["status"] == "interrupted"
 
 
+def _wait_for_status(db: Path, proc: subprocess.Popen, status: str, timeout=60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if q(db, "select count(*) from runs where status = ?", [status])[0][0]:
+                return
+        except sqlite3.OperationalError:
+            pass  # not created yet
+        time.sleep(0.1)
+    raise AssertionError(f"the run never became {status}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_run_was_recorded_exits_by_its_status(tmp_path, sim, sig):
+    """Alerts retry after the run is recorded finished: a signal then stops the
+    retries, but the exit code is the recorded run's (0), not 130/143."""
+    alerts = f'\n[alerts]\nurls = ["json://{_closed_port_url()[7:-7]}"]\nmin_risk = "low"\n'
+    db = tmp_path / "crawl.db"
+    retries = ("-s", "SERPWATCH_ALERT_RETRIES=3", "-s", "SERPWATCH_ALERT_RETRY_DELAY=1")
+    proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, *retries, tail=alerts)
+    _wait_for_status(db, proc, "finished")
+    time.sleep(0.3)  # the first alert fails; its retry waits
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert last_run(db)["status"] == "finished"
+    assert proc.returncode == 0, err[-2000:]
+    assert "Traceback" not in err
+    assert "after run 1 was recorded finished" in err
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_start_up_stops_with_one_line(tmp_path, sim, sig, code):
+    """A signal while the crawler is made (inside process.crawl, before Scrapy's own
+    handlers): before, a Deferred traceback, "the crawl did not start" and exit 1."""
+    hold = tmp_path / "hold"
+    db = tmp_path / "crawl.db"
+    os.environ.update(SERPWATCH_TEST_HOLD="spider.created", SERPWATCH_TEST_HOLD_FILE=str(hold))
+    try:
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+    finally:
+        del os.environ["SERPWATCH_TEST_HOLD"], os.environ["SERPWATCH_TEST_HOLD_FILE"]
+    end = time.monotonic() + 60
+    while not hold.exists():
+        assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    time.sleep(0.3)
+    hold.unlink()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, out + err[-3000:]
+    assert "Traceback" not in err and "did not start" not in err
+    assert q(db, "select count(*) from runs where status = 'running'") == [(0,)]
+    assert not sim.engine_hits("bing"), "a stopped crawl asks no engine"
+
+
 # -- history through real crawls -------------------------------------------------------
 
 
@@ -233,6 +312,19 @@ def test_an_unrecognised_result_page_is_a_failed_query_not_an_answer(tmp_path, s
     assert code == 1
     assert "engine bing: FAILED, 0 of 1 queries answered" in out and "not recognised" in out
     assert q(db, "select outcome from run_queries") == [("failed",)]
+
+
+def test_a_failed_engine_line_says_why_and_gets_no_no_results_warning(tmp_path, sim):
+    """Before: an unrecognised page gave a FAILED line without a reason, and a failed
+    engine also the warning "returned no results for any query"."""
+    sim.serve("bing", {1: "unrecognised-layout"})
+    engines = [("bing", sim.url("bing")), ("duckduckgo", sim.base_url + "/nosuch/search")]
+    code, out, err, _ = crawl(tmp_path, sim, engines)
+    assert code == 1, err[-2000:]
+    bing = next(line for line in out.splitlines() if line.startswith("engine bing:"))
+    assert bing.startswith("engine bing: FAILED, 0 of 1 queries answered")
+    assert "result page not recognised" in bing
+    assert "returned no results for any query" not in out
 
 
 @pytest.mark.parametrize(
@@ -272,3 +364,102 @@ def test_an_unstopped_crawl_keeps_the_status_its_pipeline_recorded(tmp_path):
     db.close()
     end = settle(db_path, {stats_keys.RUN_ID: run_id})
     assert (end.status, end.exit_code) == ("finished", 0)
+
+
+# -- what an interrupted run stored, counted -------------------------------------------
+
+
+def _serp_row(engine: str, query: str, page: int, rank: int) -> dict:
+    return {
+        "engine": engine,
+        "query": query,
+        "brand": "Microsoft",
+        "serp_url": f"http://127.0.0.1/{engine}/search?q={query}&p={page}",
+        "page": page,
+        "is_ad": False,
+        "rank": rank,
+        "title": f"result {rank}",
+        "url": f"https://site{rank}.example/",
+        "landing_url": f"https://site{rank}.example/",
+    }
+
+
+def _stored_run(db_path: Path) -> int:
+    """A run that stored: bing answered query a (1 page, 2 results) and was on page 2 of
+    query b (2 pages, 3 results stored, not finished); duckduckgo finished nothing."""
+    from crawler import storage
+
+    db = storage.open_db(db_path)
+    run_id = storage.start_run(db, "truth")
+    for page, rank in [(1, 1), (1, 2)]:
+        storage.save_serp_result(db, run_id, _serp_row("bing", "a", page, rank))
+    for page, rank in [(1, 1), (1, 2), (2, 3)]:
+        storage.save_serp_result(db, run_id, _serp_row("bing", "b", page, rank))
+    row = {"engine": "bing", "query": "a", "outcome": "answered", "serp_pages": 1, "results": 2}
+    storage.save_query_outcome(db, run_id, row)
+    progress = {
+        "engines": [
+            {"name": n, "done": d, "total": 2, "blocked": False, "serp_pages": p}
+            for n, d, p in [("bing", 1, 3), ("duckduckgo", 0, 0)]
+        ]
+    }
+    storage.save_progress(db, run_id, progress)
+    db.close()
+    return run_id
+
+
+def test_a_killed_run_marked_interrupted_is_counted_from_what_it_stored(tmp_path):
+    """SIGKILL: the next crawl marks the run interrupted; before, no engine lines and
+    "0 result pages" although it stored results."""
+    from crawler import storage
+    from crawler.cli.runs import summary_lines
+
+    db_path = tmp_path / "k.db"
+    run_id = _stored_run(db_path)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("update runs set pid = ? where id = ?", [int(dead.stdout), run_id])
+    db = storage.open_db(db_path)
+    assert storage.mark_interrupted(db) == [run_id]
+    lines = summary_lines(db, run_id)
+    db.close()
+    assert lines[0].startswith(f"run {run_id}: 3 result pages,") and lines[0].endswith(
+        "; interrupted"
+    )
+    assert "engine bing: UNFINISHED, 1 of 2 queries answered (3 result pages, 5 results)" in lines
+    assert (
+        "engine duckduckgo: UNFINISHED, 0 of 2 queries answered (0 result pages, 0 results)"
+        in lines
+    )
+
+
+def test_an_interrupted_runs_engine_lines_count_what_was_stored(tmp_path):
+    """A graceful stop: the engine line counts the pages of the unfinished query too,
+    as the run line does."""
+    from crawler import stats_keys, storage
+    from crawler.cli.runs import summary_lines
+
+    db_path = tmp_path / "i.db"
+    run_id = _stored_run(db_path)
+    stats = {
+        "finish_reason": "shutdown",
+        stats_keys.ENGINES: ["bing", "duckduckgo"],
+        stats_keys.QUERIES: 2,
+        stats_keys.SERP_PAGES.total: 3,
+        stats_keys.SERP_PAGES("bing"): 3,
+        stats_keys.RESULTS("bing"): 5,
+    }
+    db = storage.open_db(db_path)
+    storage.finish_crawl(db, run_id, stats)
+    lines = summary_lines(db, run_id)
+    db.close()
+    assert lines[0].startswith(f"run {run_id}: 3 result pages,") and lines[0].endswith(
+        "; interrupted"
+    )
+    assert "engine bing: UNFINISHED, 1 of 2 queries answered (3 result pages, 5 results)" in lines
+    assert not [line for line in lines if "returned no results" in line]  # stopped, not empty

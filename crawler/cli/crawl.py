@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from crawler import stats_keys
 from crawler.cli.common import db_option, friendly, warc_dir
 from crawler.tables import flag_table
 
@@ -27,6 +28,7 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
     from crawler import storage
     from crawler.cli.runs import summary_lines
     from crawler.crawl import run_crawl, settle
+    from crawler.run_status import exit_code
 
     if redis_url:  # distributed mode (crawler/cli/scale.py)
         from crawler.cli.scale import run_distributed
@@ -35,12 +37,21 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
     else:
         stats = run_crawl(profile, db_path, overrides, proxy=proxy)
     end = settle(db_path, stats)
+    if end is None and stats.get(stats_keys.SIGNAL):  # stopped before the spider opened a run
+        click.echo(f"interrupted by {stats[stats_keys.SIGNAL]} before a run was opened", err=True)
+        sys.exit(exit_code("interrupted", stats[stats_keys.SIGNAL]))
     if end is None:
         raise click.ClickException("the crawl did not start; see the log above")
     db = storage.open_db(db_path)
     for line in summary_lines(db, end.run_id):
         click.echo(line)
     db.close()
+    if end.late_signal:
+        click.echo(
+            f"{end.late_signal} came after run {end.run_id} was recorded {end.status};"
+            " the exit code is the run's",
+            err=True,
+        )
     return end.run_id, end.exit_code
 
 

@@ -14,6 +14,7 @@ from w3lib.url import add_or_replace_parameters
 
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
 from crawler.engines.common import (
+    BLOCK_STATUSES,
     DEFAULT_REGION,
     clean,
     find_phones,
@@ -78,7 +79,9 @@ def parse(
     data, refused = json_answer(body, status, KIND)
     if refused:
         return refused
-    if status >= 400 or data.get("type") == "ErrorResponse":
+    # The API's own error answer (a bad token, a quota) refuses us; a bare error
+    # status only when it is a block status (else the request failed: the spider).
+    if status in BLOCK_STATUSES or data.get("type") == "ErrorResponse":
         return SerpPage(results=[], blocked=_error(data, status), engine=KIND)
     region = region or (query_param(url, "country") or DEFAULT_REGION).upper()
     if region == "ALL":

@@ -198,15 +198,21 @@ MARKERS_CAPTCHA = (
 )
 
 
+# The error statuses that by themselves say the engine refused us. Any other
+# (a wrong URL's 404, a server's 500) is a request that failed, not a block:
+# the spider records it as a failed query with its status.
+BLOCK_STATUSES = frozenset({403, 429})
+
+
 def empty_page_block(status: int, text_lower: str, markers, what: str) -> str | None:
     """Why a result page without results is a block page, or None: HTTP 429, one of
-    the engine's challenge `markers` (named `what`), or any other error status."""
+    the engine's challenge `markers` (named `what`), or HTTP 403."""
     if status == 429:
         return "rate limited (HTTP 429)"
     marker = contains_any(text_lower, markers)
     if marker:
         return f"{what} ({marker!r})"
-    return f"HTTP {status} without results" if status >= 400 else None
+    return f"HTTP {status} without results" if status in BLOCK_STATUSES else None
 
 
 def contains_any(haystack: str, needles) -> str | None:

@@ -13,6 +13,7 @@ from w3lib.url import add_or_replace_parameters
 
 from crawler.engines.base import SerpPage, SerpResult, settle
 from crawler.engines.common import (
+    BLOCK_STATUSES,
     ad_target,
     advertiser,
     call_card,
@@ -151,8 +152,9 @@ def finish(
 
 
 def status_block(reason: str | None, status: int) -> str | None:
-    """An engine's own block reason, else "HTTP N without results" for an error status."""
-    if reason or status < 400:
+    """An engine's own block reason, else "HTTP N without results" for a block status
+    (403, 429; any other error status is a failed request, not a block)."""
+    if reason or status not in BLOCK_STATUSES:
         return reason
     return f"HTTP {status} without results"
 
@@ -162,11 +164,14 @@ def json_answer(
 ) -> tuple[dict, SerpPage | None]:
     """A JSON search API's answer as a dict, or the page that says why there is
     none: HTTP 429 is a rate limit, anything but a JSON object is no answer
-    (`hint` says what to check)."""
+    (`hint` says what to check): a refusal, unless an error status that is no
+    block (a wrong URL's 404, a 5xx) says the request failed."""
     if status == 429:
         return {}, SerpPage(results=[], blocked="rate limited (HTTP 429)", engine=kind)
     data = load_json(decode_body(body))
     if not isinstance(data, dict):
-        blocked = f"HTTP {status}, not a JSON answer{hint}"
-        return {}, SerpPage(results=[], blocked=blocked, engine=kind)
+        why = f"HTTP {status}, not a JSON answer{hint}"
+        if status >= 400 and status not in BLOCK_STATUSES:
+            return {}, SerpPage(results=[], unrecognised=why, engine=kind)
+        return {}, SerpPage(results=[], blocked=why, engine=kind)
     return data, None

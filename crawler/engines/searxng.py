@@ -13,7 +13,7 @@ from w3lib.url import add_or_replace_parameters
 
 from crawler.engines import related
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
-from crawler.engines.common import find_phones, is_http_url, query_param, strip_html
+from crawler.engines.common import BLOCK_STATUSES, find_phones, is_http_url, query_param, strip_html
 from crawler.engines.parts import json_answer
 from crawler.net.headers import json_headers
 
@@ -67,8 +67,11 @@ def parse(
     data, refused = json_answer(body, status, KIND, hint)
     if refused:
         return refused
-    if status >= 400:
-        return SerpPage(results=[], blocked=f"HTTP {status}", engine=KIND)
+    if status >= 400:  # a JSON error: a block only for a block status
+        why = f"HTTP {status}"
+        if status in BLOCK_STATUSES:
+            return SerpPage(results=[], blocked=why, engine=KIND)
+        return SerpPage(results=[], unrecognised=why, engine=KIND)
     region = region if region else _region(url, None)
     try:
         pageno = max(int(query_param(url, "pageno") or 1), 1)

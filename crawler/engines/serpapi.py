@@ -21,7 +21,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from w3lib.url import add_or_replace_parameters
 
 from crawler.engines.base import SearchRequest, SerpPage, SerpResult, settle
-from crawler.engines.common import ad_target, find_phones, is_http_url, query_param, strip_html
+from crawler.engines.common import (
+    BLOCK_STATUSES,
+    ad_target,
+    find_phones,
+    is_http_url,
+    query_param,
+    strip_html,
+)
 from crawler.engines.parts import json_answer
 from crawler.net.headers import json_headers
 
@@ -211,7 +218,7 @@ def parse(
     error = _text(data.get("error"))
     if error and any(m in error.lower() for m in _NO_RESULTS_ERRORS):
         return SerpPage(results=[], no_results=True, engine=KIND)
-    if error or status >= 400:
+    if error or status in BLOCK_STATUSES:  # other error statuses: a failed request
         return SerpPage(results=[], blocked=f"HTTP {status}: {error or 'error'}", engine=KIND)
     region = region or (query_param(url, "gl") or "NL").upper()
     try:

@@ -75,17 +75,37 @@ def mark_interrupted(db: Database) -> list[int]:
     """Runs left "running" by a crawl that died (SIGKILL, power loss) on this host.
 
     Only this host's runs can be judged: another worker sharing the database
-    may still be crawling.
+    may still be crawling. Such a run kept no stats: its engines' outcomes and
+    its counts come from what it stored and its last progress line.
     """
     host = socket.gethostname()
     dead = [
-        row["id"]
+        row
         for row in db["runs"].rows_where("status = 'running' and host = ?", [host])
         if row["pid"] and not _alive(row["pid"])
     ]
-    for run_id in dead:
-        db["runs"].update(run_id, {"status": "interrupted"})
-    return dead
+    for row in dead:
+        stats = _stats_of_a_dead_run(row)
+        db["runs"].update(
+            row["id"],
+            {
+                "status": "interrupted",
+                "engine_outcomes": json.dumps(engine_outcomes(db, row["id"], stats)),
+                "counts": json.dumps(run_counts(db, row["id"], stats), sort_keys=True),
+            },
+        )
+    return [row["id"] for row in dead]
+
+
+def _stats_of_a_dead_run(run: dict) -> dict:
+    """What the stats would have said of a run that died: stopped, its engines and
+    their queries as its last progress line had them (crawler.progress)."""
+    engines = (json.loads(run.get("progress") or "{}") or {}).get("engines") or []
+    stats: dict = {"finish_reason": "shutdown"}
+    if engines:
+        stats[stats_keys.ENGINES] = [e["name"] for e in engines]
+        stats[stats_keys.QUERIES] = max(e.get("total", 0) for e in engines)
+    return stats
 
 
 def finish_run(
@@ -150,26 +170,51 @@ class RunSummary:
         )
 
 
+def _stored_serp_pages(db: Database, run_id: int) -> dict[str, tuple[int, int]]:
+    """Per engine, the result pages and results the run stored (pages without a
+    result leave no row): for a run whose stats were never kept."""
+    return {
+        engine: (pages, results)
+        for engine, pages, results in db.execute(
+            """select engine, count(distinct query || ' ' || coalesce(page, 1)), count(*)
+               from serp_results where run_id = ? group by engine""",
+            [run_id],
+        )
+    }
+
+
 def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
-    """Per engine: answered | partial | failed | blocked | unfinished, with counts and why."""
-    engines = list(stats.get(stats_keys.ENGINES) or [])
-    empty = {"answered": 0, "failed": 0, "blocked": 0, "skipped": 0, "serp_pages": 0}
-    per: dict[str, dict] = {e: {**empty, "results": 0} for e in engines}
-    for engine, outcome, n, pages, results in db.execute(
-        """select engine, outcome, count(*), sum(serp_pages), sum(results) from run_queries
+    """Per engine: answered | partial | failed | blocked | unfinished, with counts and why.
+
+    The result pages and results are all the engine's, its unfinished queries'
+    too (as the run line counts them): from the stats, else from what was stored."""
+    stored = _stored_serp_pages(db, run_id)
+    engines = list(stats.get(stats_keys.ENGINES) or stored)
+    empty = {"answered": 0, "failed": 0, "blocked": 0, "skipped": 0}
+    per: dict[str, dict] = {e: dict(empty) for e in engines}
+    why_failed: dict[str, str] = {}
+    for engine, outcome, n, detail in db.execute(
+        """select engine, outcome, count(*), max(detail) from run_queries
            where run_id = ? group by engine, outcome""",
         [run_id],
     ).fetchall():
-        row = per.setdefault(engine, {**empty, "results": 0})
+        row = per.setdefault(engine, dict(empty))
         row[outcome] = row.get(outcome, 0) + n
-        row["serp_pages"] += pages or 0
-        row["results"] += results or 0
+        if outcome == "failed" and detail:
+            why_failed[engine] = detail
+    stopped = stats.get("finish_reason") == "shutdown"
     for engine, row in per.items():
+        pages, results = stored.get(engine, (0, 0))
+        row["serp_pages"] = stats.get(stats_keys.SERP_PAGES(engine), pages)
+        row["results"] = stats.get(stats_keys.RESULTS(engine), results)
         done = row["answered"] + row["failed"] + row["blocked"] + row["skipped"]
         row["queries"] = stats.get(stats_keys.QUERIES) or done
         if stats.get(stats_keys.BLOCKED(engine)):
             row["outcome"] = "blocked"
             row["detail"] = stats.get(stats_keys.BLOCKED_REASON(engine), "")
+        elif stopped and done < row["queries"]:
+            # The run was stopped before this engine was done: not its failure.
+            row["outcome"] = "unfinished"
         elif row["answered"] and row["answered"] + row["skipped"] >= row["queries"]:
             # Queries the run's own budget refused were never asked: not the engine's fault.
             row["outcome"] = "answered"
@@ -180,7 +225,10 @@ def engine_outcomes(db: Database, run_id: int, stats: dict) -> dict[str, dict]:
         else:
             row["outcome"] = "unfinished"
         if row["failed"] and "detail" not in row:
-            row["detail"] = stats.get(stats_keys.SERP_FAILED_REASON(engine), "")
+            # The last page that got no answer, else a failed query's own reason
+            # (an unrecognised page says so only there).
+            last = stats.get(stats_keys.SERP_FAILED_REASON(engine))
+            row["detail"] = last or why_failed.get(engine, "")
     return per
 
 
@@ -209,8 +257,12 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
         " from sightings where run_id = ?",
         [run_id],
     ).fetchone()
+    if stats_keys.SERP_PAGES.total in stats:
+        serp_pages = stats[stats_keys.SERP_PAGES.total]
+    else:  # no stats kept (a run that died): what it stored
+        serp_pages = sum(pages for pages, _ in _stored_serp_pages(db, run_id).values())
     return {
-        "serp_pages": stats.get(stats_keys.SERP_PAGES.total, 0),
+        "serp_pages": serp_pages,
         "landing_pages": pages,
         "sightings": sightings,
         "flagged_pairs": flagged,
@@ -225,12 +277,17 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         for engine in stats_keys.BLOCKED.parts(stats)
     }
     engines = stats.get(stats_keys.ENGINES) or []
-    # A page no parser recognised is a warning of its own, never "no results".
+    outcomes = engine_outcomes(db, run_id, stats)
+    # A page no parser recognised is a warning of its own, never "no results"; an
+    # engine that failed, blocked or was stopped unfinished has its own line saying so.
     unrecognised = {e: stats.get(stats_keys.UNRECOGNISED(e), 0) for e in engines}
+    said = {"failed", "blocked"} | (
+        {"unfinished"} if stats.get("finish_reason") == "shutdown" else set()
+    )
     warnings = [
         f"{e} returned no results for any query"
         for e in engines
-        if e not in blocked
+        if outcomes.get(e, {}).get("outcome") not in said
         and not unrecognised[e]
         and not stats.get(stats_keys.RESULTS(e))
         and not stats.get(stats_keys.LISTINGS(e))
@@ -256,7 +313,6 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     }
     for offer in stats.get(stats_keys.OFFERED_DOWNLOAD_LIST) or []:
         save_offered_download(db, run_id, offer)
-    outcomes = engine_outcomes(db, run_id, stats)
     status = run_status(
         outcomes,
         stats.get("finish_reason", "finished"),
