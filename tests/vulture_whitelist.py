@@ -36,6 +36,7 @@ install_on_reactor  # Scrapy calls it on the TWISTED_DNS_RESOLVER class
 # Scrapy builds these from EXTENSIONS in crawler/settings.py.
 ProgressExtension
 AlertsExtension
+JobdirGuard
 # click calls a ParamType's convert (crawler/cli/watch.py Duration).
 convert
 # The standard library's http.server reads these class attributes.
