@@ -125,41 +125,17 @@ def test_a_crawl_killed_at_any_point_leaves_an_intact_database_and_reruns_to_the
     assert statuses == ["interrupted", "finished"]
 
 
-def test_jobdir_resumes_an_interrupted_crawl_to_the_same_flagged_set(web, clean, tmp_path):
-    profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
-    db = tmp_path / "crawl.db"
-    env = cli_env(tmp_path)
-    # Two requests at a time: the rest wait in the scheduler, which the jobdir keeps.
-    args = _args(profile, db, "--jobdir", str(tmp_path / "job"), "-s", "CONCURRENT_REQUESTS=2")
-    first = subprocess.Popen(
-        args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while _count(db, "select count(*) from pages") < 3 and time.monotonic() < deadline:
-        assert first.poll() is None, first.communicate()[1][-3000:]
-        time.sleep(0.02)
-    first.send_signal(signal.SIGINT)
-    _, err = first.communicate(timeout=60)
-    assert first.returncode == 130, err[-3000:]
-    assert _count(db, "select count(*) from pages") < PAGES  # stopped before the end
-    resumed = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "starts over" not in resumed.stderr  # paused cleanly: resumed, not started over
-    assert _flagged(db) == clean
-    assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
-    with sqlite3.connect(db) as conn:
-        statuses = [s for (s,) in conn.execute("select status from runs order by id")]
-    assert statuses == ["interrupted", "finished"]
-
-
-def test_jobdir_of_a_killed_crawl_is_started_over_to_the_same_flagged_set(web, clean, tmp_path):
-    """SIGKILL leaves Scrapy's disk queue cut mid-record and its seen file naming
-    requests the queue lost: resumed as it was, the crawl hung on the queue or ended
-    "finished" without the lost pages."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_jobdir_ends_a_stopped_crawl_with_the_same_flagged_set(web, clean, tmp_path, stop):
+    """SIGINT pauses: the next crawl resumes the JOBDIR. SIGKILL leaves Scrapy's disk
+    queue cut mid-record and its seen file naming requests the queue lost: resumed
+    as it was, a crawl hung on the queue or ended "finished" without the lost pages
+    (an audit's 20-site crawl); the next crawl starts the JOBDIR over."""
     profile = write_profile(tmp_path, web.url("/search"), allow_private=True)
     db = tmp_path / "crawl.db"
     env = cli_env(tmp_path)
     job = tmp_path / "job"
+    # Two requests at a time: the rest wait in the scheduler, which the jobdir keeps.
     args = _args(profile, db, "--jobdir", str(job), "-s", "CONCURRENT_REQUESTS=2")
     first = subprocess.Popen(
         args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -168,19 +144,20 @@ def test_jobdir_of_a_killed_crawl_is_started_over_to_the_same_flagged_set(web, c
     while _count(db, "select count(*) from pages") < 3 and time.monotonic() < deadline:
         assert first.poll() is None, first.communicate()[1][-3000:]
         time.sleep(0.02)
-    first.kill()
-    first.communicate(timeout=60)
-    assert _count(db, "select count(*) from pages") < PAGES  # killed before the end
-    assert (job / "requests.seen").exists()  # what a resume would have trusted
+    first.send_signal(stop)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == (130 if stop == signal.SIGINT else -stop), err[-3000:]
+    assert _count(db, "select count(*) from pages") < PAGES  # stopped before the end
     resumed = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert _flagged(db) == clean
-    assert f"jobdir {job}: the crawl that used it last was killed" in resumed.stderr
+    started_over = f"jobdir {job}: the crawl that used it last was killed"
+    assert (started_over in resumed.stderr) == (stop == signal.SIGKILL), resumed.stderr[-3000:]
+    assert not (job / "serpwatch-open").exists()  # closed cleanly: the next one resumes
     assert _duplicates(db) == dict.fromkeys(_duplicates(db), 0)
     with sqlite3.connect(db) as conn:
         statuses = [s for (s,) in conn.execute("select status from runs order by id")]
     assert statuses == ["interrupted", "finished"]
-    assert not (job / "serpwatch-open").exists()  # closed cleanly: the next one resumes
 
 
 def test_readers_never_fail_with_database_is_locked_while_a_crawl_writes(web, tmp_path):

@@ -114,11 +114,16 @@ def write_csv(records: Iterable[dict], out: IO[str], columns: list[str] | None =
     """A header and one row per record, each written as it comes; every cell through
     `csv_cell`."""
     columns = columns or COLUMNS
+    return write_csv_cells(([_cell(r.get(c)) for c in columns] for r in records), out, columns)
+
+
+def write_csv_cells(rows: Iterable[list[str]], out: IO[str], columns: list[str]) -> int:
+    """The header of `columns`, then each row of cells (already `csv_cell`s) as it
+    comes; the rows written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([escape_cell(c) for c in columns])
     n = 0
-    for r in records:
-        cells = [_cell(r.get(c)) for c in columns]
+    for cells in rows:
         # csv.writer scans every character of every cell; `csv_line` the joined line.
         line = csv_line(cells)
         if line is None:

@@ -11,7 +11,6 @@ twice gives an empty second delta.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
@@ -24,14 +23,13 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports import PAIR_FORMATS
 from crawler.exports.changed_pairs import BY_PAIR, ChangedPairs
-from crawler.exports.csvsafe import escape_cell
 from crawler.exports.delta import delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.items import made_items, read_pairs
 from crawler.exports.ledger import Export, Written, parse_since, sent_fingerprints
 from crawler.exports.recipients import Preset
 from crawler.exports.rows import ReadOptions, export_row, raw_pair_rows
-from crawler.exports.rowtext import StreamedRows, csv_line, key_function
+from crawler.exports.rowtext import StreamedRows, key_function
 from crawler.exports.shaping import FINGERPRINT_JSON, kept_fingerprint, matches
 from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
@@ -300,7 +298,7 @@ def _stream_pairs(
 def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[str]) -> int:
     """Write a streamed export's items (`StreamedRows.item`) as they come; return what
     the writer wrote (reports, pairs or rows)."""
-    from crawler.exports import pair_writer
+    from crawler.exports import pair_writer, write_csv_cells
 
     if fmt == "xarf":
         from crawler.exports.xarf import write_xarf
@@ -309,21 +307,11 @@ def _write_streamed(fmt: str, items, out, files: EvidenceFiles, columns: list[st
     if fmt in PAIR_FORMATS:
         # Each item is one pair (`streams`): its pairs go to the writer as they come.
         return pair_writer(fmt)(items, out, files)
+    if fmt == "csv":  # most rows joined without csv's writer (`write_csv_cells`)
+        return write_csv_cells(items, out, columns)
     n = 0
-    if fmt == "jsonl":
-        for line in items:
-            out.write(line + "\n")
-            n += 1
-        return n
-    # CSV: write_csv's header and rows, most rows joined without csv's writer
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([escape_cell(c) for c in columns])
-    for cells in items:
-        line = csv_line(cells)
-        if line is None:
-            writer.writerow(cells)
-        else:
-            out.write(line)
+    for line in items:  # JSONL
+        out.write(line + "\n")
         n += 1
     return n
 
