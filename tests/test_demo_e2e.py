@@ -132,3 +132,29 @@ def test_bad_profile_exits_2_with_file_and_field(tmp_path):
     assert "nope.toml: file not found" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_an_interrupted_demo_exits_130_and_makes_no_exports(tmp_path):
+    """It exited 0 and wrote every export from half a crawl."""
+    import signal
+    import time
+
+    out = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    exe = Path(sys.executable).with_name("serpwatch")
+    proc = subprocess.Popen(
+        [str(exe), "demo", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "SERPWATCH_RENDER": "never"},
+    )
+    assert proc.stdout.readline().startswith("demo web on")  # the crawl starts next
+    deadline = time.monotonic() + 60
+    while not (out / "demo.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert "demo interrupted: no exports or report written" in stderr
+    assert not (out / "flagged.jsonl").exists() and not (out / "report.html").exists()

@@ -96,7 +96,10 @@ def demo(db_path, out_dir):
             # With a browser, every flagged page of the demo gets its picture.
             "SERPWATCH_RENDER_MIN_RISK": "low",
         }
-        run_id, _ = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
+        run_id, code = _do_crawl(profile, db_path, overrides, proxy=web.proxy_url)
+    if code in (130, 143):  # stopped by the user: what it stored stays, nothing more is made
+        click.echo("demo interrupted: no exports or report written", err=True)
+        sys.exit(code)
     db = storage.open_db(db_path)
     records = storage.flagged(db, run_id=run_id)
     click.echo("")
@@ -122,6 +125,8 @@ def demo(db_path, out_dir):
     click.echo(f"exports:  {', '.join(written)}")
     click.echo(f"evidence: {warc_dir(db_path)}")
     click.echo(f"report:   {report}")
+    if code:  # the run's own exit (an engine of the demo web failed): not a success
+        sys.exit(code)
 
 
 @click.command("crawl")
