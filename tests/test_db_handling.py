@@ -293,3 +293,19 @@ def test_history_of_a_number_decided_on_before_any_run_saw_it(fresh):
     assert res.exit_code == 0, res.output
     assert "not seen in any run yet" in res.output
     assert "None" not in res.output
+
+
+def test_runs_lines_up_every_status(fresh):
+    """`interrupted` is 11 letters: its profile stood two columns right of the others."""
+    conn = sqlite3.connect(fresh)
+    with conn:
+        for i, status in enumerate(("finished", "interrupted", "partial", "blocked"), 1):
+            conn.execute(
+                "insert into runs (id, status, started_at, profile) values (?, ?, ?, 'demo')",
+                [i, status, f"2026-12-0{i}T06:00:00+00:00"],
+            )
+    conn.close()
+    res = invoke(["runs", "--db", str(fresh)])
+    assert res.exit_code == 0, res.output
+    heads = [line for line in res.output.splitlines() if not line.startswith(" " * 6)]
+    assert len(heads) == 4 and len({line.index(" demo") for line in heads}) == 1, res.output

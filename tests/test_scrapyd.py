@@ -164,7 +164,7 @@ def test_a_scheduled_job_crawls_into_the_database_named_in_its_settings(scrapyd)
     runs = serpwatch("runs", "--db", db)
     assert runs.returncode == 0
     # `serpwatch runs` and Scrapyd's job list agree on which run this job was.
-    assert f"finished   demo  job {job}" in runs.stdout
+    assert f"finished     demo  job {job}" in runs.stdout
     assert finished["spider"] == "search"
     flagged = serpwatch("flags", "--db", db, "--min-risk", "high", "--json")
     phones = {json.loads(line)["phone"] for line in flagged.stdout.splitlines()}

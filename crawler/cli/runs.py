@@ -77,7 +77,8 @@ def runs_cmd(db_path):
     for run in runs:
         job = f"  job {run['job']}" if run.get("job") else ""
         status = run["status"] or "-"
-        click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<9}  {run['profile']}{job}")
+        # As wide as the widest status, `interrupted`: the profiles line up.
+        click.echo(f"{run['id']:>4}  {run['started_at']}  {status:<11}  {run['profile']}{job}")
         if run["status"] == "running" and progress_line(run.get("progress")):
             click.echo(f"      progress ({run['progress_at']}): {progress_line(run['progress'])}")
         for line in summary_lines(db, run["id"]):
