@@ -36,7 +36,7 @@ from crawler.landing import LANDING_META, landing_context, landing_headers, page
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
 from crawler.net.limits import failure_kind, retry_after_seconds
 from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
-from crawler.wait import sleep
+from crawler.wait import sleep_unless
 
 __all__ = ["SearchSpider", "merge_key"]
 
@@ -306,7 +306,10 @@ class SearchSpider(scrapy.Spider):
         if left > 0:
             await self._sleep(left)
 
-    _sleep = staticmethod(sleep)  # tests and the distributed rate limit wait through this
+    async def _sleep(self, seconds: float) -> None:
+        """Wait, unless the crawl is stopping (tests and the distributed rate limit
+        wait through this)."""
+        await sleep_unless(seconds, lambda: not self.crawler.crawling)
 
     # -- landing pages -------------------------------------------------------------
 

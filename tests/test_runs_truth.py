@@ -207,6 +207,28 @@ def test_a_signal_stops_gracefully_interrupted_with_128_plus_signal(tmp_path, si
     assert out.startswith("run 1: ") and out.splitlines()[0].endswith("; interrupted")
 
 
+def test_a_signal_does_not_wait_out_an_engines_retry_after(tmp_path):
+    """A 429 asking for 25 s: the crawl slept them out before it stopped (22 s after
+    Ctrl-C in an audit)."""
+    with EngineSim() as sim:
+        sim.serve("bing", {1: "ads-helpdesk-nl"})
+        sim.block("bing", "rate-limited-429", retry_after=25, times=1)
+        db = tmp_path / "crawl.db"
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+        end = time.monotonic() + 60
+        while not sim.engine_hits("bing") and time.monotonic() < end:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(1)  # the 429 is read: the engine pauses
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    assert proc.returncode == 130, err[-2000:]
+    assert took < 10, f"took {took:.1f} s after the signal"
+    assert last_run(db)["status"] == "interrupted"
+
+
 def test_a_second_signal_stops_at_once(tmp_path):
     with EngineSim(latency=30) as sim:  # a result page that takes 30 s
         sim.serve("bing", {1: "ads-helpdesk-nl"})
