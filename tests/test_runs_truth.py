@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -50,10 +51,11 @@ def _profile(folder: Path, engines: list[tuple[str, str]], tail: str = "") -> Pa
 
 
 def _start(
-    folder: Path, sim: EngineSim, engines, db: Path, *extra, tail: str = ""
+    folder: Path, sim: EngineSim, engines, db: Path, *extra, tail: str = "", proxy: str = ""
 ) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    env.update(http_proxy=sim.proxy_url, https_proxy=sim.proxy_url, no_proxy="127.0.0.1")
+    proxy = proxy or sim.proxy_url  # the sites are reached through it, the engines not
+    env.update(http_proxy=proxy, https_proxy=proxy, no_proxy="127.0.0.1")
     exe = Path(sys.executable).with_name("serpwatch")
     args = [str(exe), "crawl", str(_profile(folder, engines, tail)), "--db", str(db)]
     args += ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "RETRY_TIMES=0", *extra]
@@ -130,6 +132,18 @@ def test_one_engine_failing_exits_1_partial_with_a_line_per_engine(tmp_path, sim
         "bing": "answered",
         "duckduckgo": "failed",
     }
+
+
+def test_a_run_that_read_no_landing_page_says_so(tmp_path, sim):
+    """The engines answered (exit 0), but every site failed: it said nothing."""
+    db = tmp_path / "crawl.db"
+    proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, proxy="http://127.0.0.1:9")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-2000:]
+    assert re.search(r"no landing page was read: all (\d+) failed \(.+ \1\)", out), out
+    (tmp_path / "ok").mkdir()
+    code, ok, _, _ = crawl(tmp_path / "ok", sim, [("bing", sim.url("bing"))])
+    assert code == 0 and "no landing page was read" not in ok, ok
 
 
 def test_every_engine_blocked_exits_3_blocked(tmp_path, sim):

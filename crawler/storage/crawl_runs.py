@@ -270,6 +270,17 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
+def _no_landing_page(stats: dict) -> list[str]:
+    """A warning when not one landing page was read: the engines answered, so the run
+    is not failed, but it saw no site (a proxy or DNS down, say) and found nothing."""
+    asked = stats.get(stats_keys.LANDING_PAGES, 0)
+    failed = {k: v for k, v in stats_keys.PAGES_FAILED.parts(stats).items() if v}
+    if not asked or stats.get(stats_keys.PAGES_FAILED.total, 0) < asked:
+        return []
+    why = ", ".join(f"{k} {v}" for k, v in sorted(failed.items()))
+    return [f"no landing page was read: all {asked} failed ({why})"]
+
+
 def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
     """Close a run from Scrapy's stats: what was blocked, what came back empty."""
     blocked = {
@@ -304,6 +315,7 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         for e in engines
         if stats.get(stats_keys.SERP_FAILED(e))
     ]
+    warnings += _no_landing_page(stats)
     keep = {
         k: v
         for k, v in stats.items()
