@@ -34,7 +34,7 @@ from crawler.engine_state import EngineState, engine_slots, engine_states
 from crawler.items import RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, landing_context, landing_headers, page_item
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
-from crawler.net.limits import failure_kind, retry_after_seconds
+from crawler.net.limits import failed_query, failure_kind, retry_after_seconds
 from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
 from crawler.wait import sleep_unless
 
@@ -240,11 +240,7 @@ class SearchSpider(scrapy.Spider):
             )
             if retry is not None:
                 return [retry]
-        kind = failure_kind(failure.value)
-        # A query refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never
-        # asked: the engine did not fail, and the query covered nothing.
-        outcome = "skipped" if kind == "query_budget" else "failed"
-        detail = f"{kind}: {failure.value}"[:300]
+        outcome, detail = failed_query(failure.value)
         return self._failed(run, kw["qi"], kw["query"], detail, outcome)
 
     def _failed(self, run: EngineState, qi: int, query: str, detail: str, outcome="failed"):
@@ -275,12 +271,8 @@ class SearchSpider(scrapy.Spider):
         if wait is not None:
             stats.inc_value(stats_keys.BACKOFF(run.name))
             stats.inc_value(stats_keys.BACKOFF_SECONDS(run.name), wait)
-            self.logger.warning(
-                "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more",
-                run.name,
-                response.status,
-                wait,
-            )
+            line = "%s: HTTP %d, Retry-After %g s: pausing the engine, then asking once more"
+            self.logger.warning(line, run.name, response.status, wait)
             await self._pause(run)
             first_url = (response.meta.get("redirect_urls") or [response.url])[0]
             retry = self.serp_request(run, qi, page, url=first_url)
@@ -306,10 +298,8 @@ class SearchSpider(scrapy.Spider):
         if left > 0:
             await self._sleep(left)
 
-    async def _sleep(self, seconds: float) -> None:
-        """Wait, unless the crawl is stopping (tests and the distributed rate limit
-        wait through this)."""
-        await sleep_unless(seconds, lambda: not self.crawler.crawling)
+    async def _sleep(self, seconds: float) -> None:  # tests, the distributed limit wait here
+        await sleep_unless(seconds, lambda: not self.crawler.crawling)  # not once stopping
 
     # -- landing pages -------------------------------------------------------------
 

@@ -278,3 +278,11 @@ def failure_kind(exc: BaseException) -> str:
     if response is not None and getattr(response, "status", None):
         return f"http_{response.status}"
     return type(exc).__name__
+
+
+def failed_query(exc: BaseException) -> tuple[str, str]:
+    """A result page that got no answer, as its query's outcome and detail. A query
+    refused by the run's own budget (SERPWATCH_MAX_QUERIES) was never asked: the
+    engine did not fail ("skipped"), and the query covered nothing."""
+    kind = failure_kind(exc)
+    return ("skipped" if kind == "query_budget" else "failed"), f"{kind}: {exc}"[:300]
