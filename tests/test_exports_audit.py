@@ -180,6 +180,24 @@ LIVE_ROWS = {
 }
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "stix"])
+def test_a_search_engine_sent_an_ad_is_told_when_its_pairs_are_dismissed(fmt):
+    """The ad's row had no status: dismissed, it made the same fingerprint as when it
+    was sent, and the next delta said nothing ("0 new or changed records")."""
+    db = seeded()
+    first = written(db, "search-engine", fmt, since="last")
+    assert BELLEN in first
+    triage.record(db, "site", BELLEN, "dismiss")
+    assert BELLEN not in written(db, "search-engine", fmt)  # full: no longer an ad to act on
+    again = written(db, "search-engine", fmt, since="last")
+    if fmt == "jsonl":
+        (row,) = [json.loads(line) for line in again.splitlines()]
+        assert row["landing_url"] == f"http://{BELLEN}/" and row["status"] == "dismissed"
+    else:
+        assert withdrawn(fmt, again) == {(BELLEN, "+31852081234"), (BELLEN, "+31852081299")}
+    assert BELLEN not in written(db, "search-engine", fmt, since="last")  # once
+
+
 def test_the_count_is_what_the_file_holds(tmp_path):
     """XARF counts its reports (one per site: the regulator's four numbers are on three
     sites), on stderr and in the ledger; STIX and MISP say their indicators too."""
