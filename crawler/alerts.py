@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import tempfile
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,10 @@ from crawler.config import AlertsConfig, mask_url
 from crawler.risk import RISK_ORDER
 
 logger = logging.getLogger(__name__)
+
+# Set by the first SIGINT or SIGTERM (crawler/crawl.py): a failed alert is not tried
+# again, so a stop does not wait out the retries; its channel is told next run.
+STOP_RETRIES = threading.Event()
 
 
 SECTIONS = (
@@ -371,8 +375,9 @@ def send(
             if ok:
                 return Delivery(channel_id(url), name, True, attempts, 0)
             logger.warning("alert to %s failed (try %d of %d)", name, attempts, retries)
-            if attempts < retries:
-                time.sleep(delay * 2 ** (attempts - 1))
+            if attempts < retries and STOP_RETRIES.wait(delay * 2 ** (attempts - 1)):
+                capture.messages.append("the crawl was stopped before another try")
+                break
     finally:
         apprise_log.removeHandler(capture)
     error = (capture.messages[-1] if capture.messages else "Apprise reported a failure")[:500]

@@ -44,8 +44,11 @@ class _Process(CrawlerProcess):
     forced = False
 
     def _signal_shutdown(self, signum, frame) -> None:
+        from crawler.alerts import STOP_RETRIES
+
         if self.signum is None:
             self.signum = signum
+        STOP_RETRIES.set()
         super()._signal_shutdown(signum, frame)
 
     def _signal_kill(self, signum, frame) -> None:
@@ -112,6 +115,9 @@ def run_crawl(
     if proxy:
         os.environ["http_proxy"] = proxy
     settings = build_settings(db, overrides)
+    from crawler.alerts import STOP_RETRIES
+
+    STOP_RETRIES.clear()  # a crawl before it in this process may have been stopped
     early = _EarlySignals()
     # Taken here, before Scrapy starts, a refusal is one line and exit 75
     # (crawler.lock); the lock pipeline (RunGuard) finds this lock and keeps it.

@@ -280,12 +280,19 @@ def test_a_signal_after_the_run_was_recorded_exits_by_its_status(tmp_path, sim, 
     retries, but the exit code is the recorded run's (0), not 130/143."""
     alerts = f'\n[alerts]\nurls = ["json://{_closed_port_url()[7:-7]}"]\nmin_risk = "low"\n'
     db = tmp_path / "crawl.db"
-    retries = ("-s", "SERPWATCH_ALERT_RETRIES=3", "-s", "SERPWATCH_ALERT_RETRY_DELAY=1")
+    retries = ("-s", "SERPWATCH_ALERT_RETRIES=3", "-s", "SERPWATCH_ALERT_RETRY_DELAY=3")
     proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, *retries, tail=alerts)
     _wait_for_status(db, proc, "finished")
     time.sleep(0.3)  # the first alert fails; its retry waits
+    started = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - started
+    # The retries are given up (each message waited 3 + 6 s more before): told next run.
+    assert took < 5, f"took {took:.1f} s after the signal"
+    assert q(db, "select ok from alert_deliveries") and not any(
+        ok for (ok,) in q(db, "select ok from alert_deliveries")
+    )
     assert last_run(db)["status"] == "finished"
     assert proc.returncode == 0, err[-2000:]
     assert "Traceback" not in err
