@@ -309,3 +309,23 @@ def test_runs_lines_up_every_status(fresh):
     assert res.exit_code == 0, res.output
     heads = [line for line in res.output.splitlines() if not line.startswith(" " * 6)]
     assert len(heads) == 4 and len({line.index(" demo") for line in heads}) == 1, res.output
+
+
+def test_ctrl_c_while_the_program_starts_ends_quietly(fresh):
+    """Before a command runs, `serpwatch` imports click and its commands: a SIGINT then
+    ended in a KeyboardInterrupt traceback of whatever module was being imported."""
+    import signal
+    import time
+
+    for delay in (0.03, 0.06, 0.1):
+        proc = subprocess.Popen(
+            [str(EXE), "flags", "--db", str(fresh)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, (delay, err[-2000:])
+        assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode)
