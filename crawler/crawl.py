@@ -99,6 +99,14 @@ def _skip_retired(profile: Profile, db: Path | str) -> Profile:
     finally:
         store.close()
     skipped = before - len(profile.queries())
+    if before and skipped == before:  # no run: a run of nothing would be recorded "failed"
+        from crawler.tomllines import ConfigError
+
+        raise ConfigError(
+            profile.path,
+            f"every one of its {before} queries is retired in {db}: nothing to crawl;"
+            " `serpwatch queries restore TEXT` brings one back (`queries stats` lists them)",
+        )
     if skipped:
         logger.warning("%d retired queries skipped (see serpwatch queries stats)", skipped)
     return profile

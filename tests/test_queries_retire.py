@@ -174,6 +174,11 @@ def _crawl(folder: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _runs(db) -> int:
+    with sqlite3.connect(db) as con:
+        return con.execute("select count(*) from runs").fetchone()[0]
+
+
 def test_retire_and_restore_change_what_the_next_crawl_asks(tmp_path):
     with Engine() as engine:
         (tmp_path / "b.toml").write_text('[[brands]]\nname = "Acme"\n')
@@ -200,6 +205,16 @@ def test_retire_and_restore_change_what_the_next_crawl_asks(tmp_path):
         assert "1 retired queries skipped" in second.stderr
 
         engine.log.clear()
+        # Every query retired: no run of nothing (it was recorded failed, "0 of 0").
+        _crawl(tmp_path, "queries", "retire", "beta hulp", "--db", "r.db")
+        none = _crawl(tmp_path, *crawl)
+        assert none.returncode == 2, none.stderr[-2000:]
+        assert none.stderr.strip() == (
+            "error: p.toml: every one of its 2 queries is retired in r.db: nothing to crawl;"
+            " `serpwatch queries restore TEXT` brings one back (`queries stats` lists them)"
+        )
+        assert engine.asked() == [] and _runs(tmp_path / "r.db") == 2
+        _crawl(tmp_path, "queries", "restore", "beta hulp", "--db", "r.db")
         restore = _crawl(tmp_path, "queries", "restore", "alpha hulp", "--db", "r.db")
         assert restore.returncode == 0, restore.stderr
         third = _crawl(tmp_path, *crawl)
