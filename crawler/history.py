@@ -77,6 +77,22 @@ def close_run(db: Database, run_id: int, stats: dict | None = None, at: str | No
     return summary
 
 
+def catch_up_killed_runs(db: Database) -> list[int]:
+    """Mark this host's runs that died (SIGKILL, power loss) interrupted, and run the
+    history step each never reached: its verdicts, what was new or back, presence,
+    and gone for only the queries it answered, as for a crawl stopped by SIGINT.
+    Without it, what only a killed run saw was never new and could never be gone.
+    Returns the runs caught up. A run whose step had run (killed after it) is left."""
+    caught = []
+    for run_id in storage.mark_interrupted(db):
+        if storage.history_recorded(db, run_id):
+            continue
+        changes = close_run(db, run_id, storage.dead_run_stats(db, run_id))
+        storage.add_run_stats(db, run_id, {stats_keys.HISTORY(k): v for k, v in changes.items()})
+        caught.append(run_id)
+    return caught
+
+
 @contextmanager
 def _no_cycle_collection() -> Iterator[None]:
     """Python's cycle collector off for the step, as it was after. The end of a run

@@ -104,6 +104,7 @@ class RunRecorder:
             cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
             if cap:
                 storage.cap_size(self.db, cap)
+            self._catch_up()
             self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         except Exception:
             # No run, no crawl: nothing would be stored (the store pipeline counts it lost).
@@ -126,6 +127,17 @@ class RunRecorder:
             )
         elif self.db is not None:
             storage.save_offered_download(self.db, self.run_id, asdict(offer))
+
+    def _catch_up(self) -> None:
+        """The history a killed run never recorded, before this run's (history.py)."""
+        storage.as_run_writer(self.db)
+        try:
+            caught = history.catch_up_killed_runs(self.db)
+        except Exception:  # noqa: BLE001 - this crawl still runs; the killed run stays as it was
+            logger.exception("could not record the history of a killed run")
+            return
+        for run_id in caught:
+            logger.warning("run %d was killed before its end: its history is recorded now", run_id)
 
     def spider_closed(self, spider, reason):
         """Close the run before the progress and alerts extensions read it. Scrapy's

@@ -122,7 +122,22 @@ def test_a_crawl_killed_at_any_point_leaves_an_intact_database_and_reruns_to_the
     assert _flagged(db) == clean
     with sqlite3.connect(db) as conn:
         statuses = [s for (s,) in conn.execute("select status from runs order by id")]
+        # The killed run's history, recorded by the rerun before its own: each number
+        # it saw first is new in it (it had none: never new, and never to be gone).
+        seen = _numbers(conn, "select distinct phone from sightings where run_id = 1"
+                        " and official = 0 and is_fax = 0")  # fmt: skip
+        new = _numbers(conn, "select key from changes where run_id = 1"
+                       " and kind = 'number' and event = 'new'")  # fmt: skip
+        again = _numbers(conn, "select key from changes where run_id = 2"
+                         " and kind = 'number' and event = 'new'")  # fmt: skip
     assert statuses == ["interrupted", "finished"]
+    assert new == seen and not (again & seen), (seen, new, again)
+    if seen:
+        assert "run 1 was killed before its end: its history is recorded now" in rerun.stderr
+
+
+def _numbers(conn, sql: str) -> set[str]:
+    return {k for (k,) in conn.execute(sql)}
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])

@@ -97,6 +97,25 @@ def mark_interrupted(db: Database) -> list[int]:
     return [row["id"] for row in dead]
 
 
+def dead_run_stats(db: Database, run_id: int) -> dict:
+    """`_stats_of_a_dead_run` of a run in the database (marked interrupted)."""
+    return _stats_of_a_dead_run(db["runs"].get(run_id))
+
+
+def history_recorded(db: Database, run_id: int) -> bool:
+    """Whether the run's end recorded its history: its new, back and gone events are
+    written together or not at all (crawler.history), so a run without one did not."""
+    sql = "select exists(select 1 from changes where run_id = ?)"
+    return bool(db.execute(sql, [run_id]).fetchone()[0])
+
+
+def add_run_stats(db: Database, run_id: int, more: dict) -> None:
+    """Add these stats to the run's record (what `runs` reads of its history step)."""
+    (kept,) = db.execute("select stats from runs where id = ?", [run_id]).fetchone()
+    stats = {**json.loads(kept or "{}"), **more}
+    db["runs"].update(run_id, {"stats": json.dumps(stats, sort_keys=True, default=str)})
+
+
 def _stats_of_a_dead_run(run: dict) -> dict:
     """What the stats would have said of a run that died: stopped, its engines and
     their queries as its last progress line had them (crawler.progress)."""
