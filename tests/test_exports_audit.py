@@ -198,6 +198,19 @@ def test_a_search_engine_sent_an_ad_is_told_when_its_pairs_are_dismissed(fmt):
     assert BELLEN not in written(db, "search-engine", fmt, since="last")  # once
 
 
+def test_one_record_and_one_indicator_are_said_so(tmp_path):
+    """It said "1 new or changed records (1 indicators)"."""
+    path = tmp_path / "s.db"
+    seeded(path=path).close()
+    args = ["export", "--db", str(path), "--recipient", "hosting", "--format", "stix"]
+    cli(*args, "--since", "last", "--out", str(tmp_path / "1.stix"))
+    db = storage.open_db(path)
+    triage.record(db, "number", "+31852081299", "dismiss")
+    db.close()
+    res = cli(*args, "--since", "last", "--out", str(tmp_path / "2.stix"))
+    assert res.stderr.startswith("1 new or changed record (1 indicator) for hosting"), res.stderr
+
+
 def test_the_count_is_what_the_file_holds(tmp_path):
     """XARF counts its reports (one per site: the regulator's four numbers are on three
     sites), on stderr and in the ledger; STIX and MISP say their indicators too."""

@@ -119,8 +119,10 @@ def export(fmt, recipient, since, min_risk, db_path, out_file, presets_path, dry
     if not out_file and not record and not dry_run:
         where = " (a preview, not recorded: --out FILE or --record records it)"
     # STIX and MISP hold a recipient's records as indicators, one per pair: both told.
-    pairs = f" ({result.written} indicators)" if fmt in ("stix", "misp") else ""
-    click.echo(
-        f"{result.count}{what} records{pairs} for {recipient}{where} (sha256 {result.sha256})",
-        err=True,
-    )
+    pairs = f" ({_counted(result.written, 'indicator')})" if fmt in ("stix", "misp") else ""
+    records = _counted(result.count, "record").replace(" ", f"{what} ", 1)
+    click.echo(f"{records}{pairs} for {recipient}{where} (sha256 {result.sha256})", err=True)
+
+
+def _counted(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
