@@ -158,7 +158,8 @@ def test_a_wrong_engine_url_is_a_failure_not_a_block(tmp_path, sim):
     code, out, err, db = crawl(tmp_path, sim, [("bing", sim.base_url + "/nosuch/search")])
     assert code == 1, out + err[-2000:]
     assert "engine bing: FAILED, 0 of 1 queries answered" in out and "HTTP 404" in out
-    assert "BLOCKED" not in out
+    assert "BLOCKED" not in out and "got no answer" not in out
+    assert "warning: bing: 1 result page failed (last: HTTP 404)" in out, out
     run = last_run(db)
     assert run["status"] == "failed" and run["engines"]["bing"]["outcome"] == "failed"
 

@@ -289,6 +289,10 @@ def run_counts(db: Database, run_id: int, stats: dict) -> dict:
     }
 
 
+def _pages(n: int) -> str:
+    return f"{n} result page{'' if n == 1 else 's'}"
+
+
 def _no_landing_page(stats: dict) -> list[str]:
     """A warning when not one landing page was read: the engines answered, so the run
     is not failed, but it saw no site (a proxy or DNS down, say) and found nothing."""
@@ -329,7 +333,8 @@ def finish_crawl(db: Database, run_id: int, stats: dict) -> RunSummary:
         if n
     ]
     warnings += [
-        f"{e}: {stats[stats_keys.SERP_FAILED(e)]} result pages got no answer"
+        # "failed", not "got no answer": an error answer (a 404, a 5xx) fails a page too.
+        f"{e}: {_pages(stats[stats_keys.SERP_FAILED(e)])} failed"
         f" (last: {stats.get(stats_keys.SERP_FAILED_REASON(e), '?')})"
         for e in engines
         if stats.get(stats_keys.SERP_FAILED(e))
