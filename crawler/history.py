@@ -87,7 +87,10 @@ def catch_up_killed_runs(db: Database) -> list[int]:
     for run_id in storage.mark_interrupted(db):
         if storage.history_recorded(db, run_id):
             continue
-        changes = close_run(db, run_id, storage.dead_run_stats(db, run_id))
+        # As of when it stopped, not now: the step it missed would have run then
+        # (a number's recency is counted in days from the run's time).
+        at = storage.last_sighting_at(db, run_id)
+        changes = close_run(db, run_id, storage.dead_run_stats(db, run_id), at=at)
         storage.add_run_stats(db, run_id, {stats_keys.HISTORY(k): v for k, v in changes.items()})
         caught.append(run_id)
     return caught

@@ -109,6 +109,11 @@ def history_recorded(db: Database, run_id: int) -> bool:
     return bool(db.execute(sql, [run_id]).fetchone()[0])
 
 
+def last_sighting_at(db: Database, run_id: int) -> str | None:
+    """When the run saw its last number (None for a run that saw none)."""
+    return db.execute("select max(seen_at) from sightings where run_id = ?", [run_id]).fetchone()[0]
+
+
 def add_run_stats(db: Database, run_id: int, more: dict) -> None:
     """Add these stats to the run's record (what `runs` reads of its history step)."""
     (kept,) = db.execute("select stats from runs where id = ?", [run_id]).fetchone()
