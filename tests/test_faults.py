@@ -20,7 +20,10 @@ STORED = ["/ok/a", "/ok/b", "/ratelimit-once", "/charset-wrong", "/charset-unkno
 FAILING = {
     "/status/500": (3, "serpwatch/pages_failed/http_500"),
     "/status/404": (1, "serpwatch/pages_failed/http_404"),
+    "/status/410": (1, "serpwatch/pages_failed/http_410"),
+    "/status/502": (3, "serpwatch/pages_failed/http_502"),
     "/status/503": (3, "serpwatch/pages_failed/http_503"),
+    "/status/504": (3, "serpwatch/pages_failed/http_504"),
     "/always-429": (3, "serpwatch/pages_failed/http_429"),
     "/retry-after-long": (1, "serpwatch/retry_after/too_long"),
     "/drop": (3, "retry/reason_count/scrapy.exceptions.DownloadFailedError"),
@@ -103,6 +106,13 @@ def test_failures_add_up(crawl):
     page_failures = sum(v for k, v in stats.items() if k.startswith("serpwatch/pages_failed/"))
     assert stats["serpwatch/pages_failed"] == page_failures == len(FAILING)
     assert stats["retry/count"] <= RETRY_TIMES * len(FAILING)
+
+
+@pytest.mark.parametrize("path", [p for p in FAILING if p.startswith("/status/")])
+def test_a_server_error_is_asked_again_a_missing_page_is_not(crawl, path):
+    """A 5xx may pass: asked RETRY_TIMES more times; a 404 or 410 won't heal: asked once."""
+    server, _ = crawl
+    assert server.count(path) == FAILING[path][0]
 
 
 def test_retry_after_is_honoured(crawl):
