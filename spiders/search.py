@@ -35,6 +35,7 @@ from crawler.items import RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, landing_context, landing_headers, page_item
 from crawler.merge import Landing, QueryMerges, Showing, merge_key, with_sitelinks
 from crawler.net.limits import failed_query, failure_kind, retry_after_seconds
+from crawler.net.middlewares import retry_error_answer
 from crawler.paging import SERP_QUERY_META, QueryProgress, SerpQuery, host, same_endpoint
 from crawler.wait import sleep_unless
 
@@ -149,9 +150,9 @@ class SearchSpider(scrapy.Spider):
                 yield out
             return
         if response.status >= 400 and not (result.results or result.listings):
-            # An error answer that is no block page (a wrong URL's 404, a 5xx):
-            # the request failed, like one that got no answer; the engine moves on.
-            for out in self._failed(run, qi, query, f"HTTP {response.status}"):
+            # An error answer, no block page: a 5xx may pass (asked again), a 404 won't.
+            again = retry_error_answer(self, response)
+            for out in again or self._failed(run, qi, query, f"HTTP {response.status}"):
                 yield out
             return
         if result.unrecognised:

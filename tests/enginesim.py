@@ -7,7 +7,8 @@ One threaded HTTP server plays every part, like the demo web:
   (its body and the status in its `meta.json`), chosen per result page by `EngineSim.serve`;
   `EngineSim.block` switches an engine to a block answer (a 429 with or
   without Retry-After, DuckDuckGo's 202, Google's redirect to `/sorry/`, a
-  captcha page), for some requests or all. Point a profile's engine at
+  captcha page), for some requests or all; `EngineSim.fail` with an error
+  status that is no block page (a 500, a 502). Point a profile's engine at
   `EngineSim.url(kind)`.
 - An HTTP proxy: absolute-form requests (`GET http://host/path`) and
   `CONNECT host:443` tunnels (TLS with a throwaway self-signed certificate,
@@ -106,6 +107,7 @@ class Block:
     retry_after: str | None = None
     first: int = 0  # requests to the engine answered normally before the block
     times: int | None = None  # block answers, then normal again; None: for good
+    status: int | None = None  # the answer's status instead of the case's
 
 
 @dataclass
@@ -160,6 +162,12 @@ class EngineSim:
         )
         return self
 
+    def fail(self, kind: str, status: int, *, first: int = 0, times: int | None = None):
+        """Answer with bing's error page (no block page) and `status`, as `block` does."""
+        self.block(kind, "server-error-503", first=first, times=times)
+        self.plans[kind].block.status = status
+        return self
+
     # -- addresses and the log ---------------------------------------------------
 
     @property
@@ -201,6 +209,8 @@ class EngineSim:
         block = plan.block
         if block and n >= block.first and (block.times is None or n < block.first + block.times):
             case = Case.load(kind, block.case)
+            if block.status is not None:
+                case.status = block.status
             if "/sorry/" in urlsplit(case.url).path:
                 here = f"/{kind}/search?{'&'.join(f'{k}={quote(v[0])}' for k, v in query.items())}"
                 return None, {"Location": f"/{kind}/sorry/index?continue={quote(here)}"}

@@ -175,6 +175,40 @@ def test_a_server_error_fails_and_a_403_still_blocks(tmp_path, sim):
     assert last_run(db)["status"] == "failed"
 
 
+RETRIES = ("-s", "RETRY_TIMES=2")  # crawler.settings (the other tests ask once)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_once_is_asked_again_and_the_run_finishes(tmp_path, sim, status):
+    """A result page's 5xx may pass: asked again, the query is answered (it failed the run)."""
+    sim.fail("bing", status, times=1)
+    code, out, err, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))], None, *RETRIES)
+    assert code == 0, out + err[-2000:]
+    assert [h["status"] for h in sim.engine_hits("bing") if h["page"] == 1] == [status, 200]
+    assert "engine bing: answered, 1 of 1 queries answered" in out
+    assert last_run(db)["status"] == "finished"
+
+
+@pytest.mark.parametrize(
+    ("status", "asked", "code", "said"),
+    [
+        (503, 3, 1, "FAILED"),
+        (404, 1, 1, "FAILED"),
+        (410, 1, 1, "FAILED"),
+        (403, 1, 3, "BLOCKED"),
+        (429, 1, 3, "BLOCKED"),
+    ],
+)
+def test_only_an_error_that_may_pass_is_asked_again(tmp_path, sim, status, asked, code, said):
+    """A 5xx is asked RETRY_TIMES more times; a wrong URL's 404 or 410 won't heal, and a
+    403 or 429 is a block (the engine's own handling): asked once."""
+    sim.fail("bing", status)
+    got, out, err, db = crawl(tmp_path, sim, [("bing", sim.url("bing"))], None, *RETRIES)
+    assert got == code, out + err[-2000:]
+    assert len(sim.engine_hits("bing")) == asked
+    assert f"engine bing: {said}, 0 of 1 queries answered" in out, out
+
+
 def test_runs_shows_status_counts_and_engine_outcomes(tmp_path, sim):
     engines = [("bing", sim.url("bing")), ("duckduckgo", _closed_port_url())]
     _, _, _, db = crawl(tmp_path, sim, engines)

@@ -16,7 +16,13 @@ from servers.units import make_crawler
 
 from crawler.config import Engine
 from crawler.landing import LANDING_META, LandingContext
-from crawler.net.limits import download_kind, nesting_depth, retry_after_seconds, url_download_kind
+from crawler.net.limits import (
+    download_kind,
+    heals,
+    nesting_depth,
+    retry_after_seconds,
+    url_download_kind,
+)
 from crawler.net.middlewares import (
     CrawlBudgetMiddleware,
     DecompressionMiddleware,
@@ -248,6 +254,12 @@ def test_retry_after_values(value, seconds):
 
 def test_retry_after_http_date():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+
+
+def test_an_engine_error_answer_heals_only_when_scrapy_would_retry_it():
+    codes = ["500", "503"]  # as `-s RETRY_HTTP_CODES=500,503` gives them
+    assert heals(503, codes) and not heals(502, codes) and not heals(404, codes)
+    assert not heals(429, [429])  # an engine's 429 is a block
 
 
 def _retry_mw(**settings):

@@ -286,3 +286,10 @@ def failed_query(exc: BaseException) -> tuple[str, str]:
     engine did not fail ("skipped"), and the query covered nothing."""
     kind = failure_kind(exc)
     return ("skipped" if kind == "query_budget" else "failed"), f"{kind}: {exc}"[:300]
+
+
+def heals(status: int, retry_codes) -> bool:
+    """Whether an engine's error answer that is no block page may pass when asked
+    again: a server's error among RETRY_HTTP_CODES (Scrapy's: 500, 502, 503, 504,
+    522, 524, 408); a wrong URL's 404 or 410 never does, and a 429 is a block."""
+    return status != 429 and status in {int(code) for code in retry_codes}

@@ -21,7 +21,9 @@ run's stats.
   that HTML parsing would take minutes, or with more than
   `crawler.net.limits.MAX_TAGS` tags, are refused.
 - `RetryAfterMiddleware` (RETRY_*, SERPWATCH_RETRY_AFTER_MAX): Scrapy's
-  retry, honouring Retry-After on 429 and 503 up to a cap.
+  retry, honouring Retry-After on 429 and 503 up to a cap. Engine requests
+  skip it (`dont_retry`): their parser tells a block page first, and the
+  search spider asks `retry_error_answer` for an error answer that is none.
 - `DecompressionMiddleware`: Scrapy's HttpCompressionMiddleware, which
   enforces DOWNLOAD_MAXSIZE after decompression (gzip, deflate, br, zstd),
   with the refusal counted.
@@ -39,10 +41,11 @@ from scrapy import signals
 from scrapy.downloadermiddlewares import cookies as scrapy_cookies
 from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.response import response_status_message
 
 from crawler import stats_keys
 from crawler.domains import registrable_domain
@@ -50,6 +53,7 @@ from crawler.landing import LANDING_META, LandingContext
 from crawler.net.limits import (
     MAX_TAGS,
     download_kind,
+    heals,
     nesting_depth,
     retry_after_seconds,
     url_download_kind,
@@ -316,6 +320,16 @@ class RetryAfterMiddleware(RetryMiddleware):
         if wait > 0:
             await sleep(wait)
         return retry
+
+
+def retry_error_answer(spider, response) -> list:
+    """Scrapy's retry (RETRY_TIMES) of an engine's error answer that is no block
+    page and may pass (`crawler.net.limits.heals`: a 503, not a 404), else nothing."""
+    if not heals(response.status, spider.crawler.settings.getlist("RETRY_HTTP_CODES")):
+        return []
+    reason = response_status_message(response.status)
+    retry = get_retry_request(response.request, spider=spider, reason=reason)
+    return [] if retry is None else [retry]
 
 
 class DecompressionMiddleware(HttpCompressionMiddleware):
