@@ -100,6 +100,22 @@ def test_a_broken_pipe_ends_quietly_with_exit_0(tmp_path):
     assert line.startswith(b"{") and err == ""
 
 
+@pytest.mark.parametrize("entry", [[str(EXE)], [sys.executable, "-m", "crawler.cli"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["export", "--help"], ["serp", "parse", "--help"], ["--version"]]
+)
+def test_help_into_a_closed_pipe_ends_quietly_with_exit_0(entry, args):
+    """`serpwatch --help | true`: click prints help and the version itself, and exited 1
+    on the broken pipe."""
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader is gone before the first byte, as `true` may be
+    try:
+        done = subprocess.run([*entry, *args], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (0, b"")
+
+
 def test_serve_on_a_busy_port_says_so_and_exits_1(fresh):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

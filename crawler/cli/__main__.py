@@ -1,6 +1,6 @@
-"""`python -m crawler.cli`: the `serpwatch` command (the package is imported once)."""
+"""`python -m crawler.cli`: the `serpwatch` command, through its entry point."""
 
-from crawler.cli import main
+from crawler.entry import run
 
 if __name__ == "__main__":  # importing this module (pkgutil.walk_packages) runs nothing
-    main(prog_name="serpwatch")
+    run()

@@ -36,7 +36,7 @@ def friendly(func):
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except BrokenPipeError:
-            _quiet_broken_pipe()
+            quiet_broken_pipe()
         except KeyboardInterrupt:  # Ctrl-C outside a crawl (a crawl handles its own signals)
             sys.exit(130)
         except CrawlRunning as exc:
@@ -74,7 +74,7 @@ def _unexpected(exc: Exception) -> None:
     sys.exit(1)
 
 
-def _quiet_broken_pipe() -> None:
+def quiet_broken_pipe() -> None:
     """The reader went away (`serpwatch flags | head -1`): stop quietly with 0, like Unix tools.
 
     Python would complain again when it flushes stdout at exit: point stdout at
