@@ -4,6 +4,7 @@ crawls, a real SMTP server (aiosmtpd) and a webhook receiver, all on 127.0.0.1."
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -291,13 +292,14 @@ def test_bad_alert_url_exits_2_before_crawling_and_hides_the_password(tmp_path):
 # -- watch and signals ----------------------------------------------------------------
 
 
-def _watch(profile, db, web, every="1h", extra=()):
+def _watch(profile, db, web, every="1h", extra=(), **popen):
     return subprocess.Popen(
         [exe(), "watch", str(profile), "--every", every, "--db", str(db), *FAST, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env_for(web),
+        **popen,
     )
 
 
@@ -317,18 +319,34 @@ def test_sigterm_while_sleeping_stops_at_once(tmp_path):
     assert "cycle 1: crawl exit 0" in first and "watch: stopped" in out
 
 
-def test_sigterm_during_a_crawl_stops_it_and_exits_143(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "to_group", "code"),
+    [
+        (signal.SIGTERM, False, 143),
+        # Ctrl-C on a terminal, `kill -TERM -PGID`: the whole foreground process group.
+        (signal.SIGINT, True, 130),
+        (signal.SIGTERM, True, 143),
+    ],
+)
+def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group, code):
     db = tmp_path / "w.db"
     with ChangingWeb(delay=0.4) as web, Webhook() as hook:
-        proc = _watch(demo_profile(tmp_path, web, alerts=[hook.url]), db, web)
+        proc = _watch(
+            demo_profile(tmp_path, web, alerts=[hook.url]), db, web, start_new_session=True
+        )
         wait_for(lambda: db.exists() and running(db))
-        proc.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, (out, err[-2000:])
+    assert proc.returncode == code, (out, err[-2000:])
     assert "stopped during a crawl" in out
+    # One signal reached the crawl, not the terminal's and watch's: a graceful stop.
+    assert "forcing unclean shutdown" not in err
     (run,) = rows(db, "select * from runs")
-    assert run["finished_at"], "the interrupted crawl closed its run"
-    # ... and alerted that it did not finish.
+    assert run["status"] == "interrupted" and run["finished_at"]
+    # ... which alerted that it did not finish (an unclean stop sends nothing).
     assert "run 1 did not finish: shutdown" in hook.posts[0]["message"]
 
 

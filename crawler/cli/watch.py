@@ -4,8 +4,9 @@
 Scrapyd: each cycle runs `serpwatch crawl` as a child process (a Twisted
 reactor runs once per process), which stores the run and sends the profile's
 alerts; then it sleeps until the next start. SIGTERM or SIGINT while sleeping
-stops it at once (exit 0); during a crawl the signal is passed to the crawl,
-which records its run as interrupted, and watch exits 143 (130 for SIGINT).
+stops it at once (exit 0); during a crawl the signal is passed to the crawl
+(once: the crawl runs in its own process group), which records its run as
+interrupted, and watch exits 143 (130 for SIGINT).
 
 `status` is a health check for Nagios/Icinga and container health checks.
 """
@@ -225,13 +226,22 @@ class Watcher:
         self.stop = threading.Event()
         self.signum: int | None = None
         self.child: subprocess.Popen | None = None
+        self.signals = 0
+        self.forwarded = 0
 
     def on_signal(self, signum, _frame):
         self.signum = signum
+        self.signals += 1
         self.stop.set()
+        self._forward()
+
+    def _forward(self) -> None:
+        """Pass each signal watch got to the crawl once: the first stops it gracefully
+        (its run recorded interrupted, its alert sent), a second at once."""
         child = self.child
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)  # the crawl records its run as interrupted
+        while child is not None and child.poll() is None and self.forwarded < self.signals:
+            self.forwarded += 1
+            child.send_signal(self.signum)
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -241,7 +251,11 @@ class Watcher:
             cycle += 1
             started = time.monotonic()
             self.echo(f"watch: cycle {cycle}: crawl started {_stamp()}")
-            self.child = subprocess.Popen(self.args)
+            # Its own process group: Ctrl-C on a terminal signals the whole foreground
+            # group, and the crawl, signalled by the terminal and again by watch, took
+            # it as a second signal and stopped unclean (no alert, no history step).
+            self.child = subprocess.Popen(self.args, process_group=0)
+            self._forward()  # a signal that came while the child was starting
             code = self.child.wait()
             self.child = None
             self.echo(f"watch: cycle {cycle}: crawl exit {code} ({EXIT_MEANING.get(code, '?')})")
