@@ -88,9 +88,10 @@ def watched(tmp_path_factory):
 
 def test_watch_runs_three_cycles_with_their_exit_codes(watched):
     proc, db, _, _ = watched
-    assert proc.returncode == 0, proc.stderr[-3000:]
     exits = re.findall(r"cycle (\d): crawl exit (\d+)", proc.stdout)
     assert exits == [("1", "0"), ("2", "0"), ("3", "3")], proc.stdout
+    # A scheduler running `watch --cycles N` learns that a crawl was blocked (it exited 0).
+    assert proc.returncode == 3, proc.stderr[-3000:]
     assert "done after 3 cycles" in proc.stdout
     # Run 3's engine blocked every query: recorded `blocked`, not `finished` (issue 11).
     assert [r["status"] for r in rows(db, "select status from runs order by id")] == [
@@ -355,6 +356,17 @@ def test_watch_refuses_a_bad_every_and_a_bad_profile(tmp_path):
         profile = demo_profile(tmp_path, web)
     bad_every = serpwatch("watch", profile, "--every", "0s")
     assert bad_every.returncode == 2 and "more than 0" in bad_every.stderr
+    bad_setting = serpwatch("watch", profile, "--every", "6h", "-s", "DOWNLOAD_DELAY", timeout=30)
+    assert (
+        bad_setting.returncode == 2 and "'DOWNLOAD_DELAY' is not NAME=VALUE" in bad_setting.stderr
+    )
+    assert "cycle 1" not in bad_setting.stdout, "a malformed -s was found by the first crawl"
+    # A database the crawl refuses: watch stops with its 2, not sleeping 6h to repeat it.
+    foreign = tmp_path / "other.db"
+    sqlite3.connect(foreign).execute("create table invoices (id integer)").connection.close()
+    refused = serpwatch("watch", profile, "--every", "6h", "--db", foreign, timeout=60)
+    assert refused.returncode == 2, refused.stdout
+    assert "cycle 1: crawl exit 2" in refused.stdout and "next crawl in" not in refused.stdout
     profile.write_text("name = 1\n")
     bad_profile = serpwatch("watch", profile, "--every", "6h")
     assert bad_profile.returncode == 2 and "[name]" in bad_profile.stderr
