@@ -348,7 +348,7 @@ def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group,
     (run,) = rows(db, "select * from runs")
     assert run["status"] == "interrupted" and run["finished_at"]
     # ... which alerted that it did not finish (an unclean stop sends nothing).
-    assert "run 1 did not finish: shutdown" in hook.posts[0]["message"]
+    assert "run 1 did not finish: interrupted" in hook.posts[0]["message"]
 
 
 def test_watch_refuses_a_bad_every_and_a_bad_profile(tmp_path):
