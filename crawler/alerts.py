@@ -168,6 +168,15 @@ def _number_item(kind, key, headline, pairs, warc_dir) -> AlertItem:
     return item
 
 
+def _ended_as(run: dict, reason: str | None) -> str | None:
+    """How the run ended: its recorded status, or Scrapy's reason while it is not closed
+    ("shutdown" for a signal, which the closed run calls interrupted)."""
+    status = run.get("status")
+    if status in ("running", None) and reason and reason != "finished":
+        return reason
+    return status
+
+
 def collect(
     db, run_id: int, min_risk: str = "high", warc_dir: Path | None = None, reason: str | None = None
 ) -> list[AlertItem]:
@@ -176,7 +185,7 @@ def collect(
 
     run = storage.get_run(db, run_id)
     items: list[AlertItem] = []
-    status = reason if reason and reason != "finished" else run.get("status")
+    status = _ended_as(run, reason)
     if status not in ("finished", "running", None):
         items.append(
             AlertItem(

@@ -59,6 +59,8 @@ def test_the_units_say_what_the_readme_says():
     assert timer["OnCalendar"] == "*-*-* 00/6:00:00" and timer["Persistent"] == "true"
     watch = unit("serpwatch-watch.service")["Service"]
     assert "watch ${PROFILE} --every 6h --db ${DB}" in watch["ExecStart"]
+    # `systemctl stop` signals watch alone, which passes it on once (not unclean, twice).
+    assert watch["KillMode"] == "mixed"
     analyze = shutil.which("systemd-analyze")
     if analyze:  # where systemd is there, it checks the files too
         units = ["serpwatch-crawl.timer", "serpwatch-crawl.service", "serpwatch-watch.service"]

@@ -4,6 +4,7 @@ crawls, a real SMTP server (aiosmtpd) and a webhook receiver, all on 127.0.0.1."
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -87,9 +88,10 @@ def watched(tmp_path_factory):
 
 def test_watch_runs_three_cycles_with_their_exit_codes(watched):
     proc, db, _, _ = watched
-    assert proc.returncode == 0, proc.stderr[-3000:]
     exits = re.findall(r"cycle (\d): crawl exit (\d+)", proc.stdout)
     assert exits == [("1", "0"), ("2", "0"), ("3", "3")], proc.stdout
+    # A scheduler running `watch --cycles N` learns that a crawl was blocked (it exited 0).
+    assert proc.returncode == 3, proc.stderr[-3000:]
     assert "done after 3 cycles" in proc.stdout
     # Run 3's engine blocked every query: recorded `blocked`, not `finished` (issue 11).
     assert [r["status"] for r in rows(db, "select status from runs order by id")] == [
@@ -291,13 +293,14 @@ def test_bad_alert_url_exits_2_before_crawling_and_hides_the_password(tmp_path):
 # -- watch and signals ----------------------------------------------------------------
 
 
-def _watch(profile, db, web, every="1h", extra=()):
+def _watch(profile, db, web, every="1h", extra=(), **popen):
     return subprocess.Popen(
         [exe(), "watch", str(profile), "--every", every, "--db", str(db), *FAST, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env_for(web),
+        **popen,
     )
 
 
@@ -317,19 +320,35 @@ def test_sigterm_while_sleeping_stops_at_once(tmp_path):
     assert "cycle 1: crawl exit 0" in first and "watch: stopped" in out
 
 
-def test_sigterm_during_a_crawl_stops_it_and_exits_143(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "to_group", "code"),
+    [
+        (signal.SIGTERM, False, 143),
+        # Ctrl-C on a terminal, `kill -TERM -PGID`: the whole foreground process group.
+        (signal.SIGINT, True, 130),
+        (signal.SIGTERM, True, 143),
+    ],
+)
+def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group, code):
     db = tmp_path / "w.db"
     with ChangingWeb(delay=0.4) as web, Webhook() as hook:
-        proc = _watch(demo_profile(tmp_path, web, alerts=[hook.url]), db, web)
+        proc = _watch(
+            demo_profile(tmp_path, web, alerts=[hook.url]), db, web, start_new_session=True
+        )
         wait_for(lambda: db.exists() and running(db))
-        proc.send_signal(signal.SIGTERM)
+        if to_group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, (out, err[-2000:])
+    assert proc.returncode == code, (out, err[-2000:])
     assert "stopped during a crawl" in out
+    # One signal reached the crawl, not the terminal's and watch's: a graceful stop.
+    assert "forcing unclean shutdown" not in err
     (run,) = rows(db, "select * from runs")
-    assert run["finished_at"], "the interrupted crawl closed its run"
-    # ... and alerted that it did not finish.
-    assert "run 1 did not finish: shutdown" in hook.posts[0]["message"]
+    assert run["status"] == "interrupted" and run["finished_at"]
+    # ... which alerted that it did not finish (an unclean stop sends nothing).
+    assert "run 1 did not finish: interrupted" in hook.posts[0]["message"]
 
 
 def test_watch_refuses_a_bad_every_and_a_bad_profile(tmp_path):
@@ -337,6 +356,17 @@ def test_watch_refuses_a_bad_every_and_a_bad_profile(tmp_path):
         profile = demo_profile(tmp_path, web)
     bad_every = serpwatch("watch", profile, "--every", "0s")
     assert bad_every.returncode == 2 and "more than 0" in bad_every.stderr
+    bad_setting = serpwatch("watch", profile, "--every", "6h", "-s", "DOWNLOAD_DELAY", timeout=30)
+    assert (
+        bad_setting.returncode == 2 and "'DOWNLOAD_DELAY' is not NAME=VALUE" in bad_setting.stderr
+    )
+    assert "cycle 1" not in bad_setting.stdout, "a malformed -s was found by the first crawl"
+    # A database the crawl refuses: watch stops with its 2, not sleeping 6h to repeat it.
+    foreign = tmp_path / "other.db"
+    sqlite3.connect(foreign).execute("create table invoices (id integer)").connection.close()
+    refused = serpwatch("watch", profile, "--every", "6h", "--db", foreign, timeout=60)
+    assert refused.returncode == 2, refused.stdout
+    assert "cycle 1: crawl exit 2" in refused.stdout and "next crawl in" not in refused.stdout
     profile.write_text("name = 1\n")
     bad_profile = serpwatch("watch", profile, "--every", "6h")
     assert bad_profile.returncode == 2 and "[name]" in bad_profile.stderr

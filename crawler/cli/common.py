@@ -85,6 +85,17 @@ def quiet_broken_pipe() -> None:
     sys.exit(0)
 
 
+def setting_overrides(settings) -> dict:
+    """The `-s NAME=VALUE` options as a dict; a malformed one is bad usage (exit 2)."""
+    out = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        out[name] = value
+    return out
+
+
 db_option = click.option(
     "--db",
     "db_path",

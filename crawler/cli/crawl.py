@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from crawler import stats_keys
-from crawler.cli.common import db_option, friendly, warc_dir
+from crawler.cli.common import db_option, friendly, setting_overrides, warc_dir
 from crawler.tables import flag_table
 
 DEMO_DIR = Path(__file__).parents[1] / "demo"
@@ -159,12 +159,7 @@ def crawl(profile_path, db_path, jobdir, settings, redis_url):
     from crawler.config import load_profile
 
     profile = load_profile(profile_path)
-    overrides = {}
-    for item in settings:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
-        overrides[name] = value
+    overrides = setting_overrides(settings)
     if jobdir:
         overrides["JOBDIR"] = jobdir
     _, code = _do_crawl(profile, db_path, overrides, redis_url=redis_url)

@@ -4,8 +4,10 @@
 Scrapyd: each cycle runs `serpwatch crawl` as a child process (a Twisted
 reactor runs once per process), which stores the run and sends the profile's
 alerts; then it sleeps until the next start. SIGTERM or SIGINT while sleeping
-stops it at once (exit 0); during a crawl the signal is passed to the crawl,
-which records its run as interrupted, and watch exits 143 (130 for SIGINT).
+stops it at once (exit 0); during a crawl the signal is passed to the crawl
+(once: the crawl runs in its own process group), which records its run as
+interrupted, and watch exits 143 (130 for SIGINT). After `--cycles N` it exits
+with the last failing crawl's code, 0 when all succeeded.
 
 `status` is a health check for Nagios/Icinga and container health checks.
 """
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 
 import click
 
-from crawler.cli.common import db_option, friendly
+from crawler.cli.common import db_option, friendly, setting_overrides
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)
@@ -225,29 +227,48 @@ class Watcher:
         self.stop = threading.Event()
         self.signum: int | None = None
         self.child: subprocess.Popen | None = None
+        self.signals = 0
+        self.forwarded = 0
 
     def on_signal(self, signum, _frame):
         self.signum = signum
+        self.signals += 1
         self.stop.set()
+        self._forward()
+
+    def _forward(self) -> None:
+        """Pass each signal watch got to the crawl once: the first stops it gracefully
+        (its run recorded interrupted, its alert sent), a second at once."""
         child = self.child
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)  # the crawl records its run as interrupted
+        while child is not None and child.poll() is None and self.forwarded < self.signals:
+            self.forwarded += 1
+            child.send_signal(self.signum)
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self.on_signal)
-        cycle = 0
+        cycle = last_failure = 0
         while not self.stop.is_set():
             cycle += 1
             started = time.monotonic()
             self.echo(f"watch: cycle {cycle}: crawl started {_stamp()}")
-            self.child = subprocess.Popen(self.args)
+            # Its own process group: Ctrl-C on a terminal signals the whole foreground
+            # group, and the crawl, signalled by the terminal and again by watch, took
+            # it as a second signal and stopped unclean (no alert, no history step).
+            self.child = subprocess.Popen(self.args, process_group=0)
+            self._forward()  # a signal that came while the child was starting
             code = self.child.wait()
             self.child = None
             self.echo(f"watch: cycle {cycle}: crawl exit {code} ({EXIT_MEANING.get(code, '?')})")
             if self.stop.is_set():
                 self.echo("watch: stopped during a crawl")
                 return 128 + (self.signum or signal.SIGTERM)
+            last_failure = code or last_failure
+            if code == 2 and cycle == 1:
+                # Nothing has crawled yet: the command line or its files are wrong, and
+                # every later cycle would be refused the same way, --every apart.
+                self.echo("watch: stopped: the first crawl was refused (bad usage or config)")
+                return 2
             if self.cycles and cycle >= self.cycles:
                 break
             wait = self.every - (time.monotonic() - started)
@@ -257,8 +278,12 @@ class Watcher:
             self.echo(f"watch: next crawl in {wait:.0f}s")
             if self.stop.wait(wait):
                 break
-        self.echo("watch: stopped" if self.stop.is_set() else f"watch: done after {cycle} cycles")
-        return 0
+        if self.stop.is_set():
+            self.echo("watch: stopped")
+            return 0
+        self.echo(f"watch: done after {cycle} cycles")
+        # A scheduler sees whether the crawls did their job, not only that the loop ended.
+        return last_failure
 
 
 def _stamp() -> str:
@@ -283,13 +308,16 @@ def watch(profile_path, every, db_path, settings, cycles):
     child process (same lock, exit codes and alerts); a crawl still running
     when the next is due delays it. SIGTERM or SIGINT stops the loop: at once
     (exit 0) while it sleeps; during a crawl the crawl is stopped and recorded
-    as interrupted (exit 143 or 130).
+    as interrupted (exit 143 or 130). After --cycles N: exit 0 when every crawl
+    exited 0, else the exit code of the last one that did not. A first crawl
+    refused as bad usage or config (exit 2) stops it with 2.
 
     Example: serpwatch watch profiles/nl.toml --every 6h --db nl.db
     """
     from crawler.config import load_profile
 
     load_profile(profile_path)  # a bad profile fails now (exit 2), not in every cycle
+    setting_overrides(settings)  # as does a malformed -s
     # The child imports the CLI and runs it, as the console script does.
     child = "from crawler.cli import main; main(prog_name='serpwatch')"
     args = [sys.executable, "-c", child, "crawl", profile_path, "--db", db_path]
