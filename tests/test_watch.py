@@ -327,6 +327,8 @@ def test_sigterm_while_sleeping_stops_at_once(tmp_path):
         # Ctrl-C on a terminal, `kill -TERM -PGID`: the whole foreground process group.
         (signal.SIGINT, True, 130),
         (signal.SIGTERM, True, 143),
+        # The terminal closed: watch stops its crawl as for SIGTERM and ends 128 + SIGHUP.
+        (signal.SIGHUP, False, 129),
     ],
 )
 def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group, code):
@@ -348,6 +350,7 @@ def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group,
     (run,) = rows(db, "select * from runs")
     assert run["status"] == "interrupted" and run["finished_at"]
     # ... which alerted that it did not finish (an unclean stop sends nothing).
+    assert hook.posts, ("no alert was posted", out, err[-3000:])
     assert "run 1 did not finish: interrupted" in hook.posts[0]["message"]
 
 

@@ -6,7 +6,8 @@ reactor runs once per process), which stores the run and sends the profile's
 alerts; then it sleeps until the next start. SIGTERM or SIGINT while sleeping
 stops it at once (exit 0); during a crawl the signal is passed to the crawl
 (once: the crawl runs in its own process group), which records its run as
-interrupted, and watch exits 143 (130 for SIGINT). After `--cycles N` it exits
+interrupted, and watch exits 143 (130 for SIGINT; SIGHUP, the terminal
+closed, stops it as SIGTERM does, with 129). After `--cycles N` it exits
 with the last failing crawl's code, 0 when all succeeded.
 
 `status` is a health check for Nagios/Icinga and container health checks.
@@ -240,12 +241,15 @@ class Watcher:
         """Pass each signal watch got to the crawl once: the first stops it gracefully
         (its run recorded interrupted, its alert sent), a second at once."""
         child = self.child
+        # A hangup (the terminal closed) stops it as SIGTERM does: the crawl, in its own
+        # process group, would go on unwatched, and it stops gracefully only on INT/TERM.
+        signum = signal.SIGTERM if self.signum == signal.SIGHUP else self.signum
         while child is not None and child.poll() is None and self.forwarded < self.signals:
             self.forwarded += 1
-            child.send_signal(self.signum)
+            child.send_signal(signum)
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self.on_signal)
         cycle = last_failure = 0
         while not self.stop.is_set():
@@ -308,7 +312,7 @@ def watch(profile_path, every, db_path, settings, cycles):
     child process (same lock, exit codes and alerts); a crawl still running
     when the next is due delays it. SIGTERM or SIGINT stops the loop: at once
     (exit 0) while it sleeps; during a crawl the crawl is stopped and recorded
-    as interrupted (exit 143 or 130). After --cycles N: exit 0 when every crawl
+    as interrupted (exit 143 or 130; 129 for SIGHUP). After --cycles N: exit 0 when every crawl
     exited 0, else the exit code of the last one that did not. A first crawl
     refused as bad usage or config (exit 2) stops it with 2.
 
@@ -318,8 +322,9 @@ def watch(profile_path, every, db_path, settings, cycles):
 
     load_profile(profile_path)  # a bad profile fails now (exit 2), not in every cycle
     setting_overrides(settings)  # as does a malformed -s
-    # The child imports the CLI and runs it, as the console script does.
-    child = "from crawler.cli import main; main(prog_name='serpwatch')"
+    # The child runs the CLI through the console script's entry point (a Ctrl-C
+    # while it starts, a closed pipe: as `serpwatch crawl` would end).
+    child = "from crawler.entry import run; run()"
     args = [sys.executable, "-c", child, "crawl", profile_path, "--db", db_path]
     for item in settings:
         args += ["-s", item]
