@@ -50,6 +50,15 @@ SECTIONS = (
     ("confirmed", "CONFIRMED SCAMS SEEN AGAIN"),
     ("site", "NEW SITES FOR KNOWN NUMBERS"),
 )
+# A section's subject in a title that counts one ("1 run problem").
+ONE = {
+    "run": "run problem",
+    "blocked": "engine that blocked the run",
+    "number": "new number",
+    "back": "number back after an absence",
+    "confirmed": "confirmed scam seen again",
+    "site": "new site for a known number",
+}
 MAX_ATTACHMENTS = 5
 MAX_PAIRS_PER_NUMBER = 5
 
@@ -312,7 +321,7 @@ def compose(
     for kind, label in SECTIONS:
         n = sum(1 for i in items if i.kind == kind)
         if n:
-            counts.append(f"{n} {label.lower()}")
+            counts.append(f"{n} {(label if n > 1 else ONE[kind]).lower()}")
     title = f"serpwatch {profile}, run {run['id']}: " + ", ".join(counts)
     body = [
         f"Run {run['id']} of profile {profile} on {run.get('host') or '?'}"

@@ -28,7 +28,7 @@ from watchkit import (
     wait_for,
 )
 
-from crawler.alerts import AlertItem, defang, for_channel
+from crawler.alerts import AlertItem, compose, defang, for_channel
 from crawler.cli.watch import parse_duration
 from crawler.config import ConfigError, load_profile
 from crawler.lock import CrawlLock
@@ -402,6 +402,17 @@ def test_a_site_under_a_number_in_the_same_message_is_covered_not_repeated():
     other = AlertItem("site:b.nl", "site", "b[.]nl shows +32", subject="+32")
     send, covered = for_channel([number, site, other, number], told={"site:b.nl"})
     assert send == [number] and covered == [site]
+
+
+def test_a_title_counts_one_in_the_singular():
+    run = {"id": 7, "status": "interrupted"}
+    one = [AlertItem("run:7", "run", "run 7 did not finish: interrupted")]
+    two = [AlertItem(f"number:+3{i}", "number", f"+3{i} new", subject=f"+3{i}") for i in (1, 2)]
+    site = [AlertItem("site:a.nl", "site", "a[.]nl shows +39", subject="+39")]
+    assert compose("nl", run, one + site)[0] == (
+        "serpwatch nl, run 7: 1 run problem, 1 new site for a known number"
+    )
+    assert compose("nl", run, two)[0] == "serpwatch nl, run 7: 2 new numbers"
 
 
 def test_queries_try_sends_no_alerts(tmp_path):
