@@ -1,8 +1,10 @@
 """The run's record in the database, for the whole crawl (a Scrapy extension).
 
-`RunRecorder` opens the run (`storage.start_run`) when the spider opens and
-closes it when the spider closes: history's step, the engines' outcomes, the
-status and the exit code's source (`close_run`, crawler/storage/). The
+`RunRecorder` opens the run when the spider opens (`open_run`: first the
+history step of a run killed before, then `storage.start_run`) and closes it
+when the spider closes: history's step, the engines' outcomes, the status and
+the exit code's source (`close_run`, crawler/storage/). The distributed
+store (crawler/scale_store.py) opens and closes its runs with the same two. The
 pipelines ask for the run, `RunRecorder.of(crawler)`, instead of passing its
 id to each other through the stats: the store pipeline saves into
 `recorder.db` under `recorder.run_id`, the evidence pipeline names its WARC
@@ -104,8 +106,7 @@ class RunRecorder:
             cap = self.crawler.settings.getint("SERPWATCH_DB_MAX_BYTES", 0)
             if cap:
                 storage.cap_size(self.db, cap)
-            self._catch_up()
-            self.run_id = storage.start_run(self.db, spider.profile.name, job=scrapyd_job(spider))
+            self.run_id = open_run(self.db, spider.profile.name, job=scrapyd_job(spider))
         except Exception:
             # No run, no crawl: nothing would be stored (the store pipeline counts it lost).
             logger.exception(
@@ -127,17 +128,6 @@ class RunRecorder:
             )
         elif self.db is not None:
             storage.save_offered_download(self.db, self.run_id, asdict(offer))
-
-    def _catch_up(self) -> None:
-        """The history a killed run never recorded, before this run's (history.py)."""
-        storage.as_run_writer(self.db)
-        try:
-            caught = history.catch_up_killed_runs(self.db)
-        except Exception:  # noqa: BLE001 - this crawl still runs; the killed run stays as it was
-            logger.exception("could not record the history of a killed run")
-            return
-        for run_id in caught:
-            logger.warning("run %d was killed before its end: its history is recorded now", run_id)
 
     def spider_closed(self, spider, reason):
         """Close the run before the progress and alerts extensions read it. Scrapy's
@@ -166,6 +156,27 @@ class RunRecorder:
         finally:
             self.db.close()
             self.db = None
+
+
+def open_run(db, profile: str, job: str | None = None) -> int:
+    """A new run, after the history step of every run of this host that was killed
+    before its end (`history.catch_up_killed_runs`, which marks them interrupted): what
+    only a killed run saw is new in it, not in this one. How both modes open a run: a
+    crawl's recorder and the distributed store (crawler/scale_store.py, through
+    pipelines/store.py). The connection is set up as the run's writer first: the
+    catch-up is a run's end (`storage.start_run` sets it up too, for its other callers)."""
+    storage.as_run_writer(db)
+    try:
+        caught = history.catch_up_killed_runs(db)
+    except Exception:  # noqa: BLE001 - this crawl still runs
+        logger.exception("could not record the history of a killed run")
+        # Not left `running` beside this one (`runs`, `status` would say so): ended
+        # without its history, as before the catch-up; the next opener tries none.
+        storage.mark_interrupted(db)
+    else:
+        for run_id in caught:
+            logger.warning("run %d was killed before its end: its history is recorded now", run_id)
+    return storage.start_run(db, profile, job=job)
 
 
 def close_run(db, run_id: int, stats: dict) -> dict:

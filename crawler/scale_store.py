@@ -14,6 +14,12 @@ Only one store writes: it holds `serpwatch:<run>:store_lock` (renewed while
 it runs). A second store, such as the seeding crawl's own, waits as a standby
 and takes over when the holder dies.
 
+The store opens its database run as a single crawl does (`open_run`,
+crawler/run_recorder.py): first the runs of this host that were killed before
+their end (a store's, a crawl's) are marked `interrupted` and get the history
+step they never reached. A store that takes over a run resumes it instead and
+catches up nothing: its dead predecessor's run is this one, ended by this store.
+
 The run closes when it is seeded, the queue is empty and no worker holds a
 lease (one atomic read), and every entry is stored: the store marks it
 `closing`; workers see that when idle and leave, writing their stats and WARC
@@ -56,7 +62,7 @@ from crawler.distributed import (
     state,
 )
 from crawler.lock import hold
-from pipelines.store import close_run, save_item
+from pipelines.store import close_run, open_run, save_item
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +165,10 @@ class Store:
                 storage.resume_run(self.db, self.run_id)
             logger.info("resuming run %s as database run %d", self.keys.token, self.run_id)
         else:
-            self.run_id = storage.start_run(self.db, meta[b"profile_name"].decode())
+            # As a single crawl opens its run: first the history step of a run of this
+            # host killed before its end (crawler/run_recorder.py). Not when resuming:
+            # this run's own dead store would be one, and its step is this store's end.
+            self.run_id = open_run(self.db, meta[b"profile_name"].decode())
             self.r.hset(self.keys.meta, "db_run", self.run_id)
         try:
             self.r.xgroup_create(self.keys.items, GROUP, id="0", mkstream=True)

@@ -31,12 +31,12 @@ from crawler.items import (
 )
 from crawler.plain import plain_dict
 from crawler.render.record import render_row
-from crawler.run_recorder import RunRecorder, close_run
+from crawler.run_recorder import RunRecorder, close_run, open_run
 
 logger = logging.getLogger(__name__)
 
-# close_run: also the distributed writer's (crawler/scale_store.py).
-__all__ = ["StorePipeline", "close_run", "save_item"]
+# open_run, close_run: also the distributed writer's (crawler/scale_store.py).
+__all__ = ["StorePipeline", "close_run", "open_run", "save_item"]
 
 
 # Kept elsewhere, not as page columns: the WARC (the bytes, the headers both ways),

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -38,6 +39,7 @@ from crawler.distributed import (
     RedisMerges,
     ack,
     connect,
+    create_run,
     item_record,
     reap,
     record_item,
@@ -48,6 +50,7 @@ from crawler.items import PageItem, RelatedItem, SerpItem, UnparsedItem
 from crawler.landing import LANDING_META, LandingContext
 from crawler.merge import merge_key
 from crawler.scale_store import merge_stats
+from crawler.scoring import Facts, verdict_record
 
 SIMWEB = Path(__file__).parent / "simweb"
 EXE = str(Path(sys.executable).with_name("serpwatch"))
@@ -554,6 +557,81 @@ def test_a_store_killed_at_any_step_resumes_and_writes_nothing_twice(
     else:  # resumed: the entries read but never acknowledged, then the rest
         assert stored == total - acked, (stored, total, acked)
     assert_same_as_single(tmp_path / "d.db", single)
+
+
+SCAM = "+31852301001"
+
+
+def _scam_page() -> PageItem:
+    """A landing page with one flagged number on it, as a worker pushes it."""
+    url, domain = "http://scam-helpdesk.example/", "scam-helpdesk.example"
+    hit = {"phone": SCAM, "raw": "085 230 1001", "source": "text", "number_type": "voip"}
+    facts = Facts(phone=SCAM, brand="Norton", domain=domain)
+    return PageItem(
+        url=url,
+        entry_url=url,
+        status=200,
+        html="",
+        engine="bing",
+        query="Norton helpdesk bellen",
+        brand="Norton",
+        is_ad=False,
+        serp_url="https://www.bing.com/search?q=x",
+        rank=1,
+        domain=domain,
+        fetched_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        verdicts=[verdict_record({**hit, "country": "NL"}, facts)],
+    )
+
+
+def test_a_store_records_a_killed_runs_history_before_opening_its_run_once(tmp_path, server):
+    """Scale mode catches up a killed run as a single crawl does (crawler/history.py).
+
+    A store killed (SIGKILL) once it had written a page leaves its database run
+    `running`; its Redis run is given up. The store of the next run on the host
+    marks it interrupted and runs the history step it never reached before it
+    opens its own run: the number only the killed run saw is new in it. The
+    store of the run after does not do it again. Before, the killed run had no
+    history step: its number was never new and could never be gone.
+    """
+    r = connect(server.url)
+    r.flushall()
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    killed = create_run(r, SimpleNamespace(name="p"), {})
+    record = item_record(_scam_page())
+    r.xadd(Keys(killed).items, {"kind": record["kind"], "body": record["body"]})
+    senv, hold = held(env, tmp_path, "store.committed")
+    store = start(
+        ["store", "--redis", server.url, "--db", "d.db", "--run", killed], tmp_path, "s1", senv
+    )
+    wait_held(hold, store, tmp_path, "s1")
+    store.send_signal(signal.SIGKILL)
+    store.wait(10)
+
+    def next_run(name: str) -> str:
+        token = create_run(r, SimpleNamespace(name="p"), {})
+        r.hset(Keys(token).meta, "seeded", 1)  # nothing to crawl: it closes at once
+        args = ["store", "--redis", server.url, "--db", "d.db", "--run", token]
+        return finish(start(args, tmp_path, name, env), tmp_path, name, timeout=60)
+
+    def recorded() -> tuple[list, list, dict]:
+        with sqlite3.connect(tmp_path / "d.db") as conn:
+            sql = "select run_id, kind, key, event from changes order by id"
+            events = [tuple(row) for row in conn.execute(sql)]
+            statuses = [s for (s,) in conn.execute("select status from runs order by id")]
+            (stats,) = conn.execute("select stats from runs where id = 1").fetchone()
+        return events, statuses, json.loads(stats or "{}")
+
+    second = next_run("s2")
+    events, statuses, stats = recorded()
+    # New in the killed run, with its site and pair; nothing in the store's own run.
+    assert (1, "number", SCAM, "new") in events and {e[0] for e in events} == {1}, events
+    assert stats["serpwatch/history/new_numbers"] == 1
+    assert statuses == ["interrupted", "finished"]
+    assert "run 1 was killed before its end: its history is recorded now" in second, second
+    third = next_run("s3")
+    assert "killed before its end" not in third, third
+    assert recorded() == (events, [*statuses, "finished"], stats)  # once: nothing again
 
 
 def test_a_stalled_worker_cannot_add_to_the_run_after_it_closed(tmp_path, server, single):

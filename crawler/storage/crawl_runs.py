@@ -35,9 +35,10 @@ def mark_run_failed(db: Database, run_id: int, reason: str) -> None:
 
 def start_run(db: Database, profile: str, job: str | None = None) -> int:
     """A new run; `job` is the Scrapyd job id when Scrapyd started the crawl. This
-    connection writes the run: it is set up as the writer (`as_run_writer`)."""
+    connection writes the run: it is set up as the writer (`as_run_writer`). The runs
+    a killed crawl left `running` are the opener's (`crawler.run_recorder.open_run`
+    marks them interrupted and records their history first, for both modes)."""
     as_run_writer(db)
-    mark_interrupted(db)
     return (
         db["runs"]
         .insert(
