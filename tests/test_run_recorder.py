@@ -98,3 +98,23 @@ def test_a_distributed_worker_opens_no_run_and_lists_offers_for_the_writer(tmp_p
     assert RunRecorder.of(crawler).run_id is None
     assert not (tmp_path / "r.db").exists()
     assert crawler.stats.get_value(stats_keys.OFFERED_DOWNLOAD_LIST) == [asdict(offer(1))]
+
+
+def test_a_killed_run_whose_history_cannot_be_caught_up_is_still_ended(tmp_path, monkeypatch):
+    """The catch-up failing (here made to) leaves the crawl running, and the killed run
+    `interrupted`, not `running` beside the new one."""
+    from crawler import history
+    from crawler.run_recorder import open_run
+
+    db = storage.open_db(tmp_path / "r.db")
+    killed = storage.start_run(db, "nl")
+    db["runs"].update(killed, {"pid": 2**22 + 1})  # above pid_max: no such process
+
+    def broken(_db):
+        raise RuntimeError("disk error while catching up")
+
+    monkeypatch.setattr(history, "catch_up_killed_runs", broken)
+    new = open_run(db, "nl")
+    assert storage.get_run(db, killed)["status"] == "interrupted"
+    assert storage.get_run(db, new)["status"] == "running"
+    db.close()
