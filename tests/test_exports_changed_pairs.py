@@ -11,6 +11,8 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pymisp import MISPEvent
+from stix_check import assert_strict_valid
 from test_exports_delta import PRESETS, _read_pairs, both, crawl, deliver
 
 from crawler import storage, triage
@@ -94,7 +96,9 @@ def test_an_operators_delta_sends_only_the_changed_pair_of_a_range(db, monkeypat
 
 def test_a_pair_never_recorded_is_sent_with_its_changed_item(db):
     """A ledger from before pairs were recorded (or an item's pairs never sent): every
-    pair of an item that changed goes out once, and is recorded."""
+    pair of an item made again goes out once, and is recorded; the range's item in
+    the other country too, which did not change (its pairs are judged one by one: a
+    pair never sent may have risen above the floor)."""
     crawl(db, 0, range(0, 12))
     deliver(db, PRESETS["operator"], "stix")
     db.execute("delete from export_items where key like ?", [PAIR_KEY + "%"])
@@ -102,8 +106,11 @@ def test_a_pair_never_recorded_is_sent_with_its_changed_item(db):
     pairs = _range_pairs(db)
     _rebrand(db, pairs[0])
     data, written = _delta(db, "operator", "stix")
-    assert len(pairs) >= 3 and len(_stix_pairs(data)) == len(pairs)
-    assert len(written.pair_ledger) == len(pairs)
+    remade = pairs + _range_pairs(db, "BE")
+    assert len(pairs) >= 3 and len(_stix_pairs(data)) == len(remade)
+    assert len(written.pair_ledger) == len(remade)
+    data, written = _delta(db, "operator", "stix")
+    assert written.count == 1 and len(_stix_pairs(data)) == len(remade)  # not recorded
 
 
 def test_a_dismissed_number_is_withdrawn_once(db, monkeypatch):
@@ -163,3 +170,77 @@ def test_a_full_export_records_its_pairs(db):
     for fmt, pairs_of in PAIRS_OF.items():
         data, written = _delta(db, "operator", fmt)
         assert len(pairs_of(data)) == 1 and len(written.pair_ledger) == 1, fmt
+
+
+def _rescore(db, pair: dict, score: int, risk: str) -> None:
+    """One pair's verdict changed by hand (plain SQL, stamped as a rescore's would be)."""
+    db.execute(
+        "update site_numbers set score = ?, risk = ? where domain = ? and phone = ?",
+        [score, risk, pair["domain"], pair["phone"]],
+    )
+    db.conn.commit()
+
+
+def _crossing(db) -> tuple[dict, dict]:
+    """Two pairs of NL numbers each flagged high by another, stronger pair: one low (to
+    rise to medium) and one high (to fall to low). Neither move changes its number's
+    item for the regulator (its strongest pair's score and risk, the same reasons)."""
+    rows = pair_rows(db, ReadOptions(min_risk="low", by="number"))
+    nl = [r for r in rows if r["country"] == "NL"]
+
+    def under_a_stronger(risk: str) -> dict:
+        return next(
+            r
+            for r in nl
+            if r["risk"] == risk
+            and any(
+                o["phone"] == r["phone"] and o["score"] > r["score"] and o["risk"] == "high"
+                for o in nl
+            )
+        )
+
+    return under_a_stronger("low"), under_a_stronger("high")
+
+
+def _told(fmt: str, data: bytes, tmp_path) -> dict[str, bool]:
+    """Each pair's site in the export, and whether it is live (STIX: its indicator not
+    revoked; MISP: `to_ids`), the export checked as its partners read it."""
+    if fmt == "stix":
+        objects = assert_strict_valid(data.decode("utf-8")).get("objects", [])
+        return {
+            o["name"].rsplit(" on ", 1)[1]: not o.get("revoked", False)
+            for o in objects
+            if o["type"] == "indicator"
+        }
+    path = tmp_path / "event.json"
+    path.write_bytes(data)
+    event = MISPEvent()
+    event.load_file(str(path))
+    return {a.value: a.to_ids for a in event.attributes if a.type == "domain"}
+
+
+@pytest.mark.parametrize("name", ["regulator", "default"])
+def test_a_pair_that_crosses_the_floor_is_told_in_the_next_delta(db, monkeypatch, tmp_path, name):
+    """A pair that rose above the recipient's floor is sent as a new indicator; one sent
+    that fell below it is withdrawn once, as a dismissed pair is (STIX revoked, MISP
+    `to_ids` off); one that rises back is sent live again. For the regulator the
+    numbers' items stay the same: only their pairs moved."""
+    crawl(db, 0, range(0, 24))
+    preset = PRESETS[name]
+    for fmt in PAIRS_OF:
+        deliver(db, preset, fmt)
+    rising, falling = _crossing(db)
+    _rescore(db, rising, 55, "medium")
+    _rescore(db, falling, 40, "low")
+    for fmt in PAIRS_OF:
+        data, written = _delta(db, name, fmt)
+        assert _told(fmt, data, tmp_path) == {rising["domain"]: True, falling["domain"]: False}, fmt
+        assert written.count == (0 if name == "regulator" else 2), fmt
+        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
+        deliver(db, preset, fmt)
+        data, _ = _delta(db, name, fmt)
+        assert _told(fmt, data, tmp_path) == {}, fmt  # withdrawn once
+    _rescore(db, falling, 80, "high")
+    for fmt in PAIRS_OF:
+        data, _ = _delta(db, name, fmt)
+        assert _told(fmt, data, tmp_path) == {falling["domain"]: True}, fmt

@@ -13,6 +13,12 @@ moves on every run (its last sighting, its page, its evidence): the default
 recipient's delta judges a pair the same way. The ledger keeps each pair sent
 under its own key (`PAIR_KEY` and the pair), next to the items'; a pair never
 recorded (before this, or an item's first delivery) counts as changed.
+
+An item's fingerprint does not say which of its pairs reach the recipient's floor
+(`core.pair_floor`): a delta judges the pairs of every item it made again, changed
+or not (`items.made_items`), so a pair that rose above the floor goes out as a new
+indicator, and one sent that fell below it is withdrawn once, written as a
+dismissed pair is (`withdrawn`) and recorded as `WITHDRAWN`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from json.encoder import encode_basestring
 from sqlite_utils import Database
 
 from crawler import storage
+from crawler.risk import RISK_ORDER
 
 # Formats whose records are each one pair's indicator (XARF's are a site's report,
 # sent whole when the site's item changed).
@@ -46,6 +53,12 @@ PAIR_CHANGE = (
 
 # Before a pair's key in the ledger: never an item's key, whatever a preset keys by.
 PAIR_KEY = "pair "
+
+# A pair's fingerprint in the ledger once withdrawn for falling below the floor: not
+# told again until it rises back (any live fingerprint differs).
+WITHDRAWN = "withdrawn"
+# Set on a record sent to withdraw a pair that fell below the floor.
+BELOW_FLOOR = "below_floor"
 
 # Pairs looked up in the ledger this many at a time.
 _CHUNK = 500
@@ -71,7 +84,9 @@ class ChangedPairs:
         self.judge = judge
         self.ledger: list[tuple[str, str]] = []
 
-    def changed(self, records: Iterable[dict]) -> Iterator[dict]:
+    def changed(self, records: Iterable[dict], least: int | None = None) -> Iterator[dict]:
+        """`least`: the floor's rank (`RISK_ORDER`), for records not floored yet: one
+        below it goes out only to withdraw a pair sent live (`BELOW_FLOOR`)."""
         if not self.judge:
             for r in records:
                 self.ledger.append(self._entry(r))
@@ -81,9 +96,9 @@ class ChangedPairs:
         for r in records:
             batch.append(r)
             if len(batch) == _CHUNK:
-                yield from self._unsent(batch)
+                yield from self._unsent(batch, least)
                 batch = []
-        yield from self._unsent(batch)
+        yield from self._unsent(batch, least)
 
     def candidates(self, rowids: list[int]) -> set[int]:
         """Of these pairs (rowids), those whose fingerprint may differ from the one last
@@ -104,19 +119,31 @@ class ChangedPairs:
                 found.add(rowid)
         return found
 
-    def _unsent(self, batch: list[dict]) -> Iterator[dict]:
+    def _unsent(self, batch: list[dict], least: int | None) -> Iterator[dict]:
         made = [(r, *self._entry(r)) for r in batch]
         keys = sorted({key for _, key, _ in made})
         sent = storage.sent_for_keys(self.db, self.recipient, self.fmt, keys) if keys else {}
         for r, key, fp in made:
-            if sent.get(key) != fp:
-                self.ledger.append((key, fp))
-                yield r
+            last = sent.get(key)
+            if least is not None and RISK_ORDER.get(r.get("risk"), 0) < least:
+                if last is None or last == WITHDRAWN:
+                    continue  # never sent live, or withdrawn already
+                r, fp = {**r, BELOW_FLOOR: True}, WITHDRAWN
+            elif last == fp or (last == WITHDRAWN and r.get("status") == "dismissed"):
+                continue
+            self.ledger.append((key, fp))
+            yield r
 
     def _entry(self, r: dict) -> tuple[str, str]:
         """A pair record's key and fingerprint in the ledger."""
         counted = {f: r.get(f) for f in PAIR_CHANGE}
         return pair_key(r.get("domain"), r["phone"]), self.fingerprint(counted)
+
+
+def withdrawn(r: dict) -> bool:
+    """Is this pair record a withdrawal (STIX: revoked; MISP: `to_ids` off)? Dismissed
+    by an analyst, or fallen below the floor since sent (`BELOW_FLOOR`)."""
+    return r.get("status") == "dismissed" or r.get(BELOW_FLOOR) is True
 
 
 def pair_key(domain: str | None, phone: str) -> str:

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports import PAIR_FORMATS
-from crawler.exports.changed_pairs import BY_PAIR, ChangedPairs
+from crawler.exports.changed_pairs import BELOW_FLOOR, BY_PAIR, WITHDRAWN, ChangedPairs
 from crawler.exports.delta import delta_plan, preset_hash
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.items import made_items, read_pairs
@@ -97,8 +97,12 @@ def prepare_export(
 def _picked(preset: Preset, fmt: str, min_risk: str, pairs: ChangedPairs | None):
     """What picks the pair records a format of pairs writes: those at or above the
     floor by their own risk (`pair_floor`), then, for a grouped preset in STIX or
-    MISP, those `pairs` sends (and records); None when every record is written."""
+    MISP, those `pairs` sends (and records; in a delta, with those it withdraws for
+    falling below the floor); None when every record is written."""
     floored = pair_floor(preset, fmt, min_risk)
+    if pairs is not None and pairs.judge and floored is not None:
+        # Floored as judged: a pair sent that fell below the floor is withdrawn.
+        return lambda records: pairs.changed(records, RISK_ORDER[min_risk])
     if floored is None:
         return pairs and pairs.changed
     if pairs is None:
@@ -259,8 +263,11 @@ def _stream_pairs(
     # The page's title only when the preset writes, filters or keys by it: the pair
     # formats' writers never read it (tests/test_exports_stream.py), and looking up
     # each pair's page is a tenth of a delta's read.
+    # A delta in STIX or MISP reads the pairs below the floor too, and floors them
+    # itself: one it sent live goes out once more, withdrawn (`changed_pairs.withdrawn`).
+    least = RISK_ORDER[min_risk] if since_last and fmt in BY_PAIR else 0
     reads = ReadOptions(
-        min_risk=min_risk,
+        min_risk="low" if least and preset.verdict == "pair" else min_risk,
         run_id=run_id,
         include_dismissed=True,
         by=preset.verdict,
@@ -269,7 +276,8 @@ def _stream_pairs(
     )
 
     raws = raw_pair_rows(db, reads, by_site=fmt == "xarf")
-    floored = pair_floor(preset, fmt, min_risk)  # before the ledger: a pair left out is not sent
+    # Before the ledger: a pair left out is not sent.
+    floored = None if least else pair_floor(preset, fmt, min_risk)
 
     def rows():
         """What the writer takes of each row sent (`StreamedRows.item`), as read; each
@@ -284,7 +292,11 @@ def _stream_pairs(
             key = key_of(row)
             fp = hashlib.sha256(made.fingerprint(raw, row).encode("utf-8")).hexdigest()
             if since_last:
-                if (dismissed and key not in sent) or sent.get(key) == fp:
+                if RISK_ORDER.get(row.get("risk"), 0) < least:
+                    if sent.get(key, WITHDRAWN) == WITHDRAWN:
+                        continue  # never sent live, or withdrawn already
+                    row, fp = {**row, BELOW_FLOOR: True}, WITHDRAWN
+                elif (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
             elif since and (row.get("last_seen") or "") < since:
                 continue

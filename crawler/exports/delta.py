@@ -192,11 +192,13 @@ class DeltaPlan:
     made again (their items' fingerprints are read once made): ("phone" or
     "domain", the numbers or sites of an `anchored` one; no rowids when they are
     made a few at a time, `chunkable`), ("ads", the (engine, query, landing URL)
-    of `of_ads`), ("number_range", the numbers whose ranges, `of_ranges`)."""
+    of `of_ads`), ("number_range", the numbers whose ranges, `of_ranges`);
+    `changed` the (site, number) of the pairs stamped since, for an `anchored` one."""
 
     rowids: list[int] | None
     sent: dict[str, str] | None = None
     of: tuple[str, list[str]] | None = None
+    changed: frozenset[tuple[str, str]] = frozenset()
 
 
 def covering_export(db: Database, preset: Preset, fmt: str, min_risk: str) -> dict | None:
@@ -262,4 +264,4 @@ def delta_plan(
     keys = sorted(values)
     # Made a few at a time (`chunkable`), each chunk reading its own pairs.
     rowids = None if chunkable(preset) else storage.pairs_of(db, anchor, keys)
-    return DeltaPlan(rowids, of=(anchor, keys))
+    return DeltaPlan(rowids, of=(anchor, keys), changed=frozenset((d, p) for _, d, p in pairs))

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from crawler import storage
 from crawler.exports import PAIR_FORMATS
 from crawler.exports.changed_pairs import BY_PAIR
-from crawler.exports.delta import chunkable, delta_plan
+from crawler.exports.delta import DeltaPlan, chunkable, delta_plan
 from crawler.exports.ledger import sent_fingerprints
 from crawler.exports.recipients import Preset
 from crawler.exports.rows import SOURCES, ReadOptions, iter_pair_rows, numbers_of_ranges
@@ -52,13 +52,14 @@ def made_items(
     """The items of an export made whole (not streamed), in order: in memory, or
     with `spool` in a temporary file (`shape_spooled`), the same items either way.
     And, for a `--since last` delta in STIX or MISP, the dismissed part of items
-    still live (`_withdrawn`): not items of their own (the ledger names an item
-    once), only pairs to withdraw."""
+    still live (`_withdrawn`) and the items made again that did not change
+    (`_judges`): not items of their own (the ledger names an item once), only
+    pairs to withdraw or judge."""
     plan = (
         delta_plan(db, preset, fmt, min_risk=min_risk, run_id=run_id) if since == "last" else None
     )
     if plan and plan.of and plan.of[0] != "ads" and chunkable(preset):
-        return _anchored_items(db, preset, fmt, plan.of, min_risk=min_risk, spool=spool)
+        return _anchored_items(db, preset, fmt, plan, min_risk=min_risk, spool=spool)
     made = None
     if plan and plan.of and plan.of[0] == "number_range" and spool is not None:
         phones = numbers_of_ranges(db, plan.of[1])
@@ -80,6 +81,8 @@ def made_items(
         live = {it.key for it in items}
         whole = [it for it in gone if it.key in sent and it.key not in live]
         withdrawn = _withdrawn(fmt, [it for it in gone if it.key in sent], live)
+        if _judges(fmt, preset):
+            withdrawn += order([it for it in items if sent.get(it.key) == it.fingerprint], preset)
         items = order([it for it in items + whole if sent.get(it.key) != it.fingerprint], preset)
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
@@ -97,6 +100,14 @@ def _withdrawn(fmt: str, gone: list, live: set[str]) -> list:
     if fmt not in BY_PAIR:
         return []
     return [it for it in gone if it.key in live]
+
+
+def _judges(fmt: str, preset: Preset) -> bool:
+    """Does a delta send the pairs of the items it made again that did not change,
+    for STIX and MISP to judge one by one (`changed_pairs`)? An item's fingerprint
+    does not say which of its pairs reach the floor: a pair may rise above it, or
+    fall below it, while its item stays the same."""
+    return fmt in BY_PAIR and bool(preset.group_by)
 
 
 def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
@@ -129,16 +140,18 @@ def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list
 
 
 def _anchored_items(
-    db: Database, preset: Preset, fmt: str, of: tuple[str, list[str]], *, min_risk, spool
+    db: Database, preset: Preset, fmt: str, plan: DeltaPlan, *, min_risk, spool
 ) -> tuple[list, list]:
     """The items of a `--since last` delta of a preset grouped by number or site
     (`delta.anchored`) whose items come in a total order (`delta.chunkable`): the
-    groups of the numbers or sites `of` made again, a few hundred at a time, and
+    groups of the numbers or sites `plan.of` made again, a few hundred at a time, and
     only those whose fingerprint differs from the one last sent kept (in `spool`
     when given), and the dismissed groups of those still live (`_withdrawn`). The
     same items as a full scan's delta: a group's rows are those of its number
-    (site) only, in the order a full scan reads them."""
-    anchor, values = of
+    (site) only, in the order a full scan reads them. Of an item that did not change,
+    only the pairs stamped since (`plan.changed`) can have, and only they are judged
+    (`_judges`)."""
+    anchor, values = plan.of
     skip = frozenset(preset.ignore_in_delta) - set(preset.key)
     part_of, whole = item_rows(preset, skip), item_rows(preset)
     # Written out (`spool`): only what is written is read; the items made whole keep
@@ -156,6 +169,8 @@ def _anchored_items(
     live: set[str] = set()
     kept: list = []
     gone: list = []
+    same: list = []  # live and unchanged: only their pairs are judged (`_judges`)
+    judges = _judges(fmt, preset)
     for chunk in _chunked(values, 500):
         rows = SOURCES[preset.source](
             db,
@@ -176,19 +191,28 @@ def _anchored_items(
                 if not dismissed:
                     live.add(key)
                 fp = fingerprint(part, preset)  # the columns it ignores left out
-                if sent.get(key) == fp or (dismissed and key not in sent):
+                unchanged = sent.get(key) == fp
+                pairs = members
+                if unchanged:
+                    pairs = _stamped(members, plan.changed) if judges and not dismissed else []
+                if (unchanged and not pairs) or (dismissed and key not in sent):
                     continue
                 # Rowless: its sort fields from `part`, no row spooled (never read).
                 out = part if rowless else whole(members, part)[0]
                 if spool is None:
-                    item = Item(key=key, row=out, pairs=members, fingerprint=fp)
+                    item = Item(key=key, row=out, pairs=pairs, fingerprint=fp)
                 else:  # the pairs are kept for the formats made of them
                     item = spooled(spool, preset, out, key, fp, members, [], not rowless)
                     if fmt in PAIR_FORMATS:
-                        _keep_pairs(item, members)
-                (gone if dismissed else kept).append(item)
-    withdrawn = _withdrawn(fmt, order(gone, preset), live)
+                        _keep_pairs(item, pairs)
+                (gone if dismissed else same if unchanged else kept).append(item)
+    withdrawn = _withdrawn(fmt, order(gone, preset), live) + order(same, preset)
     return order(kept + [it for it in gone if it.key not in live], preset), withdrawn
+
+
+def _stamped(members: list[dict], changed: frozenset) -> list[dict]:
+    """The rows of the pairs stamped since the covering export (`DeltaPlan.changed`)."""
+    return [m for m in members if (m["domain"], m["phone"]) in changed]
 
 
 def _fields_read(preset: Preset, fmt: str) -> set[str]:

@@ -12,7 +12,8 @@ the status (`serpwatch:brand="Microsoft"`, `serpwatch:risk="high"`).
 Only pairs at or above the export's floor are in it (medium unless asked
 otherwise), never a known legitimate third party. A pair an analyst
 dismissed after it was sent comes in the next delta with `to_ids` off and
-the tag `serpwatch:status="dismissed"`, so a MISP instance can withdraw it.
+the tag `serpwatch:status="dismissed"`, so a MISP instance can withdraw it; a
+pair sent that fell below the floor since comes with `to_ids` off and its risk.
 
 The event is MISP's JSON (`{"Event": ...}`), written attribute by attribute:
 PyMISP's objects cost about a millisecond a pair and hold the whole event,
@@ -39,6 +40,7 @@ from typing import IO
 import phonenumbers
 
 from crawler import storage
+from crawler.exports.changed_pairs import BELOW_FLOOR, withdrawn
 from crawler.exports.evidence_files import Attachment, EvidenceFiles
 from crawler.exports.rowtext import encode_function
 from crawler.exports.spool import Spool
@@ -57,6 +59,7 @@ _NUMBER_FIELDS = (
     "reasons",
     "first_seen",
     "last_seen",
+    BELOW_FLOOR,
 )
 INFO = "serpwatch: fake helpdesk numbers in search results"
 _RELATIONS = (
@@ -246,7 +249,7 @@ class _Number:
         tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
         attributes = [
             f'{{"uuid": "{_uuid4()}", "Tag": {tags}, "object_relation": "phone-number", '
-            f'"value": {_q(r["phone"])}, {_PHONE_FIELDS[r.get("status") != "dismissed"]}}}'
+            f'"value": {_q(r["phone"])}, {_PHONE_FIELDS[not withdrawn(r)]}}}'
         ]
         for relation, value in _number_parts(r):
             head, tail = _PART_TEXT[relation]
@@ -309,7 +312,7 @@ def _pair_text(r: dict, files: EvidenceFiles) -> tuple[str, str]:
     Written as text, not made as dicts and encoded (a delta writes tens of
     thousands of pairs): tests/test_exports_rowtext.py holds it to the attribute
     dicts encoded (`_reference_attributes` there)."""
-    live = "true" if r.get("status") != "dismissed" else "false"
+    live = "false" if withdrawn(r) else "true"
     tags = _tags_text(r.get("brand"), r.get("risk"), r.get("status"))
     where_text = f"{r['phone']} seen on {r['domain'] or 'a search engine card (no website)'}"
     where = _q(where_text)
@@ -438,7 +441,7 @@ def _write_body(records: Iterable[dict], out: IO[str], files: EvidenceFiles, spo
             continue
         seen.pairs += 1
         seen.brands.add(r.get("brand") or "unknown brand")
-        if r.get("status") != "dismissed":
+        if not withdrawn(r):
             seen.level = min(seen.level, THREAT_LEVEL.get(r.get("risk"), 4))
         text, url_uuid = _pair_text(r, files)
         # A pair's attributes in one write, as soon as it is read.

@@ -27,7 +27,8 @@ STIX unless the recipient or --min-risk says otherwise), and never a number
 or site the brands file lists as a known legitimate third party. A pair an
 analyst dismissed after it was sent comes back in the next delta as a
 revoked indicator (`revoked: true`, a later `modified`), with its
-relationship and sighting revoked too.
+relationship and sighting revoked too; so does a pair sent that fell below the
+floor since (crawler/exports/changed_pairs.py).
 
 Ids are stable, so a partner sees a re-sent pair as a new version of the
 same objects (`modified` moves) instead of a duplicate:
@@ -58,6 +59,7 @@ from iso3166 import countries_by_alpha2
 from w3lib.url import safe_url_string
 
 from crawler import storage
+from crawler.exports.changed_pairs import withdrawn
 from crawler.exports.rowtext import encode_function, uuid_text
 
 if TYPE_CHECKING:
@@ -261,7 +263,7 @@ def _pairs_objects(records: Iterable[dict], *, now: datetime | None = None):
         if brand not in actors:
             actors[brand] = _stable_id("threat-actor", "fake-helpdesk", brand)
             made += _brand_objects(brand, actors[brand])
-        if r.get("status") == "dismissed":
+        if withdrawn(r):
             made += _withdrawn(r, brand, actors[brand], now)
         else:
             made += _flagged(r, brand, actors[brand], now, seen)
@@ -571,14 +573,18 @@ def _evidence(r: dict) -> list[str]:
 
 
 def _withdrawn(r: dict, brand: str, actor_id: str, now: datetime) -> list[str]:
-    """A dismissed pair: its indicator, relationship and sighting as revoked versions.
+    """A dismissed pair, or one fallen below the floor (`changed_pairs.withdrawn`): its
+    indicator, relationship and sighting as revoked versions.
 
     `modified` is later than any version sent before (those carried the
     pair's last sighting at most): the dismissal's time, or a second after
-    the last sighting when the pair was seen again after it.
+    the last sighting when the pair was seen again after it (or fell below the
+    floor: no decision has a time).
     """
     first, last = _span(r.get("first_seen"), r.get("last_seen"), now)
-    modified = max(_when(r.get("status_at"), now), last + timedelta(seconds=1))
+    # Without a decision's time (fallen below the floor) not `now`: a delta made twice
+    # gives the same bytes.
+    modified = max(_when(r.get("status_at"), last), last + timedelta(seconds=1))
     times = (encode_basestring(_ts(first, ms=True)), encode_basestring(_ts(modified, ms=True)))
     valid_from = encode_basestring(_ts(first))
     ids = _pair_ids(r["domain"], r["phone"])
