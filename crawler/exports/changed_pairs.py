@@ -54,9 +54,10 @@ PAIR_CHANGE = (
 # Before a pair's key in the ledger: never an item's key, whatever a preset keys by.
 PAIR_KEY = "pair "
 
-# A pair's fingerprint in the ledger once withdrawn for falling below the floor: not
-# told again until it rises back (any live fingerprint differs).
-WITHDRAWN = "withdrawn"
+# A pair's fingerprint in the ledger once withdrawn (fallen below the floor, or no
+# longer flagged: its status `storage.WITHDRAWN`, the same word): not told again
+# until it comes back (any live fingerprint differs).
+WITHDRAWN = storage.WITHDRAWN
 # Set on a record sent to withdraw a pair that fell below the floor.
 BELOW_FLOOR = "below_floor"
 
@@ -125,10 +126,11 @@ class ChangedPairs:
         sent = storage.sent_for_keys(self.db, self.recipient, self.fmt, keys) if keys else {}
         for r, key, fp in made:
             last = sent.get(key)
-            if least is not None and RISK_ORDER.get(r.get("risk"), 0) < least:
+            below = least is not None and RISK_ORDER.get(r.get("risk"), 0) < least
+            if below or r.get("status") == WITHDRAWN:
                 if last is None or last == WITHDRAWN:
                     continue  # never sent live, or withdrawn already
-                r, fp = {**r, BELOW_FLOOR: True}, WITHDRAWN
+                r, fp = ({**r, BELOW_FLOOR: True} if below else r), WITHDRAWN
             elif last == fp or (last == WITHDRAWN and r.get("status") == "dismissed"):
                 continue
             self.ledger.append((key, fp))
@@ -142,8 +144,9 @@ class ChangedPairs:
 
 def withdrawn(r: dict) -> bool:
     """Is this pair record a withdrawal (STIX: revoked; MISP: `to_ids` off)? Dismissed
-    by an analyst, or fallen below the floor since sent (`BELOW_FLOOR`)."""
-    return r.get("status") == "dismissed" or r.get(BELOW_FLOOR) is True
+    by an analyst, no longer flagged or its item below the floor since sent (status
+    `WITHDRAWN`), or fallen below the floor by its own risk (`BELOW_FLOOR`)."""
+    return r.get("status") in ("dismissed", WITHDRAWN) or r.get(BELOW_FLOOR) is True
 
 
 def pair_key(domain: str | None, phone: str) -> str:

@@ -23,7 +23,7 @@ from crawler import storage
 from crawler.evidence import warc_dir_for
 from crawler.exports import PAIR_FORMATS
 from crawler.exports.changed_pairs import BELOW_FLOOR, BY_PAIR, WITHDRAWN, ChangedPairs
-from crawler.exports.delta import delta_plan, preset_hash
+from crawler.exports.delta import delta_plan, preset_hash, withdraws
 from crawler.exports.evidence_files import EvidenceFiles
 from crawler.exports.items import made_items, read_pairs
 from crawler.exports.ledger import Export, Written, parse_since, sent_fingerprints
@@ -273,6 +273,7 @@ def _stream_pairs(
         by=preset.verdict,
         only=plan.rowids if plan else None,
         title="page_title" in {*columns, *where, *preset.key},
+        withdrawable=since_last and withdraws(fmt),
     )
 
     raws = raw_pair_rows(db, reads, by_site=fmt == "xarf")
@@ -286,16 +287,17 @@ def _stream_pairs(
             row = export_row(raw, decisions, made.decode)
             if where and not matches(row, where):
                 continue
-            dismissed = row.get("status") == "dismissed"
+            dismissed = row["status"] == "dismissed"
             if dismissed and not since_last:
                 continue
             key = key_of(row)
             fp = hashlib.sha256(made.fingerprint(raw, row).encode("utf-8")).hexdigest()
             if since_last:
-                if RISK_ORDER.get(row.get("risk"), 0) < least:
+                below = RISK_ORDER.get(row.get("risk"), 0) < least
+                if below or row["status"] == WITHDRAWN:
                     if sent.get(key, WITHDRAWN) == WITHDRAWN:
                         continue  # never sent live, or withdrawn already
-                    row, fp = {**row, BELOW_FLOOR: True}, WITHDRAWN
+                    row, fp = ({**row, BELOW_FLOOR: True} if below else row), WITHDRAWN
                 elif (dismissed and key not in sent) or sent.get(key) == fp:
                     continue
             elif since and (row.get("last_seen") or "") < since:

@@ -185,6 +185,13 @@ def tracked(preset: Preset) -> bool:
     )
 
 
+def withdraws(fmt: str) -> bool:
+    """Does a delta in `fmt` read its candidates no longer flagged, or below the floor
+    (`ReadOptions.withdrawable`), to withdraw those it sent? Every format but XARF,
+    whose reports are never withdrawn."""
+    return fmt != "xarf"
+
+
 @dataclass
 class DeltaPlan:
     """A delta's candidates: rowids of the pairs to read and, for one item per pair,

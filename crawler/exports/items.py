@@ -15,13 +15,14 @@ from sqlite_utils import Database
 
 from crawler import storage
 from crawler.exports import PAIR_FORMATS
-from crawler.exports.changed_pairs import BY_PAIR
-from crawler.exports.delta import DeltaPlan, chunkable, delta_plan
+from crawler.exports.changed_pairs import BY_PAIR, WITHDRAWN
+from crawler.exports.delta import DeltaPlan, chunkable, delta_plan, withdraws
 from crawler.exports.ledger import sent_fingerprints
 from crawler.exports.recipients import Preset
 from crawler.exports.rows import SOURCES, ReadOptions, iter_pair_rows, numbers_of_ranges
 from crawler.exports.rowtext import REASONS_FIELDS
 from crawler.exports.shaping import (
+    GONE,
     Item,
     aggregate,
     fingerprint,
@@ -79,7 +80,8 @@ def made_items(
         else:
             sent = plan.sent
         live = {it.key for it in items}
-        whole = [it for it in gone if it.key in sent and it.key not in live]
+        # Withdrawn once already (`changed_pairs.WITHDRAWN`), or never sent: not again.
+        whole = [it for it in gone if _was_live(sent, it.key) and it.key not in live]
         withdrawn = _withdrawn(fmt, [it for it in gone if it.key in sent], live)
         if _judges(fmt, preset):
             withdrawn += order([it for it in items if sent.get(it.key) == it.fingerprint], preset)
@@ -87,6 +89,11 @@ def made_items(
     elif since:
         items = [it for it in items if (it.row.get("last_seen") or _last(it)) >= since]
     return items, withdrawn
+
+
+def _was_live(sent: dict[str, str], key: str) -> bool:
+    """Was this item last sent live (not withdrawn, `changed_pairs.WITHDRAWN`)?"""
+    return sent.get(key, WITHDRAWN) != WITHDRAWN
 
 
 def _withdrawn(fmt: str, gone: list, live: set[str]) -> list:
@@ -102,6 +109,13 @@ def _withdrawn(fmt: str, gone: list, live: set[str]) -> list:
     return [it for it in gone if it.key in live]
 
 
+def _withdraws(preset: Preset, fmt: str) -> bool:
+    """Does a delta of `preset` read the pairs no longer flagged, or below the floor
+    (`delta.withdraws`)? Not when its items are made in SQL (`_aggregable`, the
+    operators'): those read only flagged pairs, whichever way they are made."""
+    return withdraws(fmt) and _aggregable(preset, fmt) is None
+
+
 def _judges(fmt: str, preset: Preset) -> bool:
     """Does a delta send the pairs of the items it made again that did not change,
     for STIX and MISP to judge one by one (`changed_pairs`)? An item's fingerprint
@@ -113,7 +127,13 @@ def _judges(fmt: str, preset: Preset) -> bool:
 def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list, list]:
     """The items of the rows an export reads (all, or a delta's candidates `plan`),
     live and dismissed, made in memory or in `spool`."""
-    reads = ReadOptions(min_risk=min_risk, run_id=run_id, include_dismissed=True, by=preset.verdict)
+    reads = ReadOptions(
+        min_risk=min_risk,
+        run_id=run_id,
+        include_dismissed=True,
+        by=preset.verdict,
+        withdrawable=since == "last" and _withdraws(preset, fmt),
+    )
     if spool is not None:  # written out: only what is written is read (`_fields_read`)
         reads = replace(reads, decode=_decoded(preset, fmt), title=_reads_title(preset, fmt))
     candidates: dict = {}
@@ -134,8 +154,8 @@ def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list
     if spool is not None and preset.source != "ads":
         return shape_spooled(rows, preset, spool, dismissed=since == "last")
     rows = list(rows)
-    items = shape([r for r in rows if r.get("status") != "dismissed"], preset)
-    gone = shape([r for r in rows if r.get("status") == "dismissed"], preset)
+    items = shape([r for r in rows if r.get("status") not in GONE], preset)
+    gone = shape([r for r in rows if r.get("status") in GONE], preset)
     return items, gone
 
 
@@ -162,6 +182,7 @@ def _anchored_items(
         by=preset.verdict,
         decode=_decoded(preset, fmt) if spool is not None else REASONS_FIELDS,
         title=spool is None or _reads_title(preset, fmt),
+        withdrawable=_withdraws(preset, fmt),
     )
     # A format of pairs writes the items' pairs, never their rows: a spooled item's
     # row is not made whole when the part its fingerprint reads holds its sort fields.
@@ -180,7 +201,7 @@ def _anchored_items(
         groups: tuple[dict, dict] = ({}, {})  # live, dismissed
         for r in rows:
             if matches(r, preset.where):
-                dismissed = r.get("status") == "dismissed"
+                dismissed = r.get("status") in GONE
                 groups[dismissed].setdefault(group_key(r, preset), []).append(r)
         made = [[(*part_of(m), m) for m in g.values()] for g in groups]
         sent = storage.sent_for_keys(
@@ -195,7 +216,7 @@ def _anchored_items(
                 pairs = members
                 if unchanged:
                     pairs = _stamped(members, plan.changed) if judges and not dismissed else []
-                if (unchanged and not pairs) or (dismissed and key not in sent):
+                if (unchanged and not pairs) or (dismissed and not _was_live(sent, key)):
                     continue
                 # Rowless: its sort fields from `part`, no row spooled (never read).
                 out = part if rowless else whole(members, part)[0]

@@ -52,7 +52,10 @@ class ReadOptions:
     by an analyst (`status: dismissed`), which deltas send as withdrawn; `only`:
     only the pairs with these rowids (a delta's candidates, `delta_plan`);
     `decode`: the reasons fields decoded (`export_row`: the others are None);
-    `title`: the page's title read (False: `page_title` None).
+    `title`: the page's title read (False: `page_title` None); `withdrawable` (a
+    delta, with `only`): of those pairs, also the ones no longer flagged or below
+    the floor, status `withdrawn` (`storage.pair_status`), for a delta to withdraw
+    those it sent.
     """
 
     min_risk: str = "low"
@@ -62,6 +65,7 @@ class ReadOptions:
     only: list[int] | None = None
     decode: frozenset[str] = REASONS_FIELDS
     title: bool = True
+    withdrawable: bool = False
 
 
 def pair_rows(db: Database, options: ReadOptions = ReadOptions()) -> list[dict]:
@@ -105,6 +109,7 @@ def raw_pair_rows(
         by_site=by_site,
         only=options.only,
         title=options.title,
+        withdrawable=options.withdrawable,
     )
 
 
@@ -138,7 +143,9 @@ def export_row(
         "rank": raw["rank"],
         "first_seen": raw["first_seen"],
         "last_seen": raw["last_seen"],
-        "status": storage.pair_status(raw["number_status"], raw["site_status"]),
+        "status": storage.pair_status(
+            raw["number_status"], raw["site_status"], raw.get("withdrawn")
+        ),
         "number_score": raw["number_score"],
         "number_risk": raw["number_risk"],
         "number_reasons": (

@@ -18,8 +18,13 @@ from crawler.exports.recipients import Preset
 from crawler.exports.rowtext import encode_function
 from crawler.exports.spool import Spool, SpooledItem
 from crawler.risk import RISK_ORDER
+from crawler.storage import WITHDRAWN
 
-STATUS_ORDER = {"confirmed": 3, "new": 2, "dismissed": 1}
+STATUS_ORDER = {"confirmed": 3, "new": 2, "dismissed": 1, WITHDRAWN: 0}
+
+# The statuses of a pair no longer flagged that a delta tells a recipient who had it:
+# an analyst's dismissal, or a verdict that no longer flags it (`storage.pair_status`).
+GONE = ("dismissed", WITHDRAWN)
 
 
 @dataclass
@@ -201,7 +206,7 @@ def shape_spooled(
     live: dict = {}
     gone: dict = {}
     for n, r in enumerate(rows):
-        was_dismissed = r.get("status") == "dismissed"
+        was_dismissed = r.get("status") in GONE
         if (was_dismissed and not dismissed) or not matches(r, preset.where):
             continue
         group = _group_of(r, preset, n)

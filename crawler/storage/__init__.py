@@ -132,6 +132,7 @@ from crawler.storage.integrity import duplicate_rows, flagged_pairs, integrity_p
 from crawler.storage.reads import (
     _BRIEF,
     AD_ROW_FIELDS,
+    WITHDRAWN,
     ad_showings,
     attention_count,
     attention_rows,
@@ -194,6 +195,7 @@ from crawler.storage.verdicts import (
 
 __all__ = [
     "CHANGE_TRACKED",
+    "WITHDRAWN",
     "PAGE_FROM_LATEST",
     "ads_tracked_since",
     "changed_ad_groups",

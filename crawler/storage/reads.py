@@ -231,6 +231,7 @@ def flagged_rows(
     only: list[int] | None = None,
     export: bool = False,
     title: bool = True,
+    withdrawable: bool = False,
 ):
     """The rows behind `flagged`, one at a time as read (nothing held in memory),
     highest score first, then by number and site: `site_numbers` columns plus the
@@ -243,7 +244,10 @@ def flagged_rows(
     `export`: only the pair's columns an export row reads (`_EXPORT_PAIR`; with
     `details`), not its facts and signals: a delta reads tens of thousands.
     `title`: with `details`, the page's title read (False: `page_title` None, and
-    the pages not looked up, a tenth of the read of a delta that reads no title)."""
+    the pages not looked up, a tenth of the read of a delta that reads no title).
+    `withdrawable`: every pair (of `only`), flagged or not, each with `withdrawn` 1
+    when it is not what the rest would read (no longer flagged, or its verdict below
+    `min_risk`): a delta withdraws those it sent (`pair_status`)."""
     extra, join = _FLAGGED_EXTRA, ""
     pair = ", ".join(f"p.{c}" for c in _BRIEF) if brief else "p.*"
     if export:  # named, for a compound SELECT's ORDER BY
@@ -264,15 +268,20 @@ def flagged_rows(
         arms = [(f"(p.flagged = 1 or ({_DISMISSED}))", "")]
     elif include_dismissed:
         arms.append((_DISMISSED, ""))
-    selects, params = [], []
+    selects, params, wheres = [], [], []
     for base, indexed in arms:
         where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
+        live = ", 0 as withdrawn" if withdrawable else ""
+        if withdrawable and only is not None:
+            # Only a delta's candidates: the unflagged among them are few.
+            live, where = f", not ({where}) as withdrawn", "1"
         if only is not None:  # looked up by rowid (no index walk), then the few rows sorted
             where += " and p.rowid in (select value from json_each(?))"
             more = [*more, json.dumps(only)]
             indexed = "not indexed"
+        wheres.append(where)
         selects.append(
-            f"""select {pair}, {extra}
+            f"""select {pair}, {extra}{live}
                 from site_numbers p {indexed}
                 join numbers n on n.phone = p.phone
                 join sites s on s.domain = p.domain
@@ -280,6 +289,8 @@ def flagged_rows(
                 where {where}"""
         )
         params += more
+    if withdrawable and only is None:
+        selects.append(_withdrawable_select(pair, extra, join, wheres, params))
     # A compound SELECT orders by its result columns; one SELECT by the pair's.
     columns = ("domain", "score desc", "phone") if by_site else ("score desc", "phone", "domain")
     prefix = "" if len(selects) > 1 else "p."
@@ -291,6 +302,19 @@ def flagged_rows(
 
 
 _BY_SCORE = "indexed by idx_site_numbers_attention"
+
+
+def _withdrawable_select(pair: str, extra: str, join: str, wheres: list, params: list) -> str:
+    """`flagged_rows(withdrawable=True)` reading every pair (a delta with no change
+    stamps to go by): a SELECT of the pairs no other arm reads (none of `wheres`),
+    `withdrawn` 1; the arms' parameters are added to `params` again for it."""
+    params += list(params)
+    return f"""select {pair}, {extra}, 1 as withdrawn
+                from site_numbers p
+                join numbers n on n.phone = p.phone
+                join sites s on s.domain = p.domain
+                {join}
+                where not ({" or ".join(f"({w})" for w in wheres)})"""
 
 
 # Not flagged only because an analyst dismissed the number or the site (schema 0015
@@ -512,11 +536,19 @@ def reasons_list(text: str | None) -> list:
     return list(_reasons_tuple(text))
 
 
-def pair_status(number_status: str | None, site_status: str | None) -> str:
+def pair_status(number_status: str | None, site_status: str | None, withdrawn=False) -> str:
     """A pair's status from its number's and site's: a dismissal of either ends the
-    flag, whatever else was confirmed."""
+    flag, whatever else was confirmed. `withdrawn`: a pair a delta read that is no
+    longer flagged (or below its floor, `flagged_rows(withdrawable=True)`) and that no
+    analyst dismissed: `WITHDRAWN`, which no analyst decided."""
     statuses = (number_status, site_status)
+    if withdrawn and "dismissed" not in statuses:
+        return WITHDRAWN
     return next((s for s in ("dismissed", "confirmed") if s in statuses), "new")
+
+
+# The status of a pair sent that stopped being flagged (`pair_status`).
+WITHDRAWN = "withdrawn"
 
 
 def export_record(r: dict) -> dict:

@@ -1,0 +1,114 @@
+"""A pair sent that is no longer flagged (made official, rescored unflagged) and that
+no analyst dismissed is withdrawn once in the next `--since last` delta: JSONL and
+CSV with `status: withdrawn`, STIX revoked, MISP `to_ids` off; sent live again if it
+comes back (README, Exports)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from test_exports_changed_pairs import _delta, _told
+from test_exports_delta import PRESETS, both, crawl, deliver
+
+from crawler import storage
+
+RECIPIENTS = ("default", "regulator", "hosting")
+FORMATS = ("jsonl", "csv", "stix", "misp")
+REASONS = ["official number of KPN"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = storage.open_db(tmp_path / "serpwatch.db")
+    yield d
+    d.close()
+
+
+def _alone(db) -> dict:
+    """A flagged NL pair whose number has no other pair: its number's item (regulator)
+    is its own; its site's (hosting) falls below the floor with it (`_verdict`)."""
+    return db.execute(
+        """select domain, phone, score, risk, reasons from site_numbers p
+           where flagged = 1 and risk = 'high'
+             and (select country from numbers where phone = p.phone) = 'NL'
+             and (select count(*) from site_numbers where phone = p.phone) = 1
+           order by phone limit 1"""
+    ).fetchone()
+
+
+def _verdict(db, domain: str, phone: str, score: int, risk, reasons: list, flagged: int):
+    """The pair's and its number's verdicts set as a rescore would; and its site's, for
+    hosting (floored by the site's verdict)."""
+    text = json.dumps(reasons)
+    db.execute(
+        "update site_numbers set score = ?, risk = ?, reasons = ?, flagged = ?"
+        " where domain = ? and phone = ?",
+        [score, risk, text, flagged, domain, phone],
+    )
+    db.execute(
+        "update numbers set score = ?, risk = ?, reasons = ? where phone = ?",
+        [score, risk, text, phone],
+    )
+    db.conn.commit()
+
+
+def _site_verdict(db, domain: str, score: int, risk) -> None:
+    db.execute("update sites set score = ?, risk = ? where domain = ?", [score, risk, domain])
+    db.conn.commit()
+
+
+def _rows(fmt: str, data: bytes) -> list[dict]:
+    text = data.decode("utf-8")
+    if fmt == "jsonl":
+        return [json.loads(line) for line in text.splitlines()]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _said(fmt: str, data: bytes, tmp_path) -> dict:
+    """Each site (STIX, MISP: whether live) or row (JSONL, CSV: its status) sent."""
+    if fmt in ("stix", "misp"):
+        return _told(fmt, data, tmp_path)
+    rows = _rows(fmt, data)
+    # CSV cells starting with + are written after a quote (crawler.exports.csvsafe).
+    return {r.get("domain") or r["phone"].lstrip("'"): r.get("status") for r in rows}
+
+
+@pytest.mark.parametrize("name", RECIPIENTS)
+def test_a_pair_no_longer_flagged_is_withdrawn_once(db, monkeypatch, tmp_path, name):
+    crawl(db, 0, range(0, 24))
+    preset = PRESETS[name]
+    for fmt in FORMATS:
+        deliver(db, preset, fmt)
+    domain, phone, score, risk, reasons = _alone(db)
+    site = db.execute("select score, risk from sites where domain = ?", [domain]).fetchone()
+    _verdict(db, domain, phone, 0, None, REASONS, 0)
+    if name == "hosting":  # the site below hosting's floor: its other pair goes too
+        _site_verdict(db, domain, 10, "low")
+    key = phone if name == "regulator" else domain
+    for fmt in FORMATS:
+        data, written = _delta(db, name, fmt)
+        said = _said(fmt, data, tmp_path)
+        if fmt in ("stix", "misp"):
+            assert said == {domain: False}, fmt
+        else:
+            assert written.count == 1, fmt
+            # Hosting's rows carry no status: its row is sent with its verdict now.
+            assert said == {key: None if name == "hosting" else "withdrawn"}, fmt
+            if fmt == "jsonl" and name != "hosting":
+                (row,) = _rows(fmt, data)
+                assert row["reasons"] == REASONS and row["risk"] is None, row
+        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
+        deliver(db, preset, fmt)
+        data, written = _delta(db, name, fmt)
+        assert written.count == 0 and not _said(fmt, data, tmp_path), fmt  # once
+    _verdict(db, domain, phone, score, risk, json.loads(reasons), 1)
+    if name == "hosting":
+        _site_verdict(db, domain, *site)
+    for fmt in FORMATS:
+        data, _ = _delta(db, name, fmt)
+        said = _said(fmt, data, tmp_path)
+        live = True if fmt in ("stix", "misp") else (None if name == "hosting" else "new")
+        assert said == {domain if fmt in ("stix", "misp") else key: live}, fmt
