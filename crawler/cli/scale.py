@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from crawler import stats_keys
-from crawler.cli.common import db_option, friendly
+from crawler.cli.common import db_option, friendly, setting_overrides
 
 FENCED = (
     "this worker was silent longer than its lease: its requests went back to the queue"
@@ -35,16 +35,6 @@ def rejoin(url: str, token: str, warc_dir, settings=()) -> int:
     for item in settings:
         args += ["-s", item]
     return subprocess.call(args)
-
-
-def _overrides(settings) -> dict:
-    out = {}
-    for item in settings:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
-        out[name] = value
-    return out
 
 
 def _connect(url: str):
@@ -200,7 +190,7 @@ def worker(url, token, wait, warc_dir, settings):
         return
     click.echo(f"joining run {token}")
     stats = run_worker(
-        url, token, seed=False, warc_dir=Path(warc_dir), overrides=_overrides(settings)
+        url, token, seed=False, warc_dir=Path(warc_dir), overrides=setting_overrides(settings)
     )
     if stats.get("finish_reason") == "fenced":
         code = rejoin(url, token, warc_dir, settings)
