@@ -160,7 +160,10 @@ class Store:
         if b"db_run" in meta:
             self.run_id = int(meta[b"db_run"])
             row = storage.get_run(self.db, self.run_id)
-            self.closed_before = bool(row.get("finished_at"))
+            # Ended already: closed, or marked interrupted (its history step caught up)
+            # by the next run opened on this host while its store was dead. A second
+            # step would count its history twice.
+            self.closed_before = bool(row.get("finished_at")) or row.get("status") != "running"
             if not self.closed_before:
                 storage.resume_run(self.db, self.run_id)
             logger.info("resuming run %s as database run %d", self.keys.token, self.run_id)
@@ -290,9 +293,10 @@ class Store:
     def _finish(self) -> None:
         k = self.keys
         if self.closed_before:
-            # A store killed during the close (after the database's, before Redis's):
-            # the database run is closed already; scoring it with history again would count twice.
-            logger.info("run %s: database run %d was closed already", k.token, self.run_id)
+            # A store killed during the close (after the database's, before Redis's), or
+            # its run ended while no store ran (`_open_run`): scoring it with history
+            # again would count twice.
+            logger.info("run %s: database run %d was ended already", k.token, self.run_id)
             self._closed_in_redis()
             return
         per_worker = [json.loads(v) for v in self.r.hgetall(k.wstats).values()]

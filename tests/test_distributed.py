@@ -632,6 +632,12 @@ def test_a_store_records_a_killed_runs_history_before_opening_its_run_once(tmp_p
     third = next_run("s3")
     assert "killed before its end" not in third, third
     assert recorded() == (events, [*statuses, "finished"], stats)  # once: nothing again
+    # The killed run's Redis run resumed after all (`store --run`): its database run had
+    # its history step, and a second one would count it twice; it stays interrupted.
+    r.hset(Keys(killed).meta, "seeded", 1)
+    args = ["store", "--redis", server.url, "--db", "d.db", "--run", killed]
+    finish(start(args, tmp_path, "s4", env), tmp_path, "s4", timeout=60)
+    assert recorded() == (events, [*statuses, "finished"], stats)
 
 
 def test_a_stalled_worker_cannot_add_to_the_run_after_it_closed(tmp_path, server, single):
