@@ -1,7 +1,8 @@
 """A pair sent that is no longer flagged (made official, rescored unflagged) and that
 no analyst dismissed is withdrawn once in the next `--since last` delta: JSONL and
 CSV with `status: withdrawn`, STIX revoked, MISP `to_ids` off; sent live again if it
-comes back (README, Exports)."""
+comes back (README, Exports). An operator's range row is sent again without the
+number, or once more with its verdict now when the range has none left."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from test_exports_changed_pairs import _delta, _told
 from test_exports_delta import PRESETS, both, crawl, deliver
 
 from crawler import storage
+from crawler.exports import LIST_SEPARATOR
 
 RECIPIENTS = ("default", "regulator", "hosting")
 FORMATS = ("jsonl", "csv", "stix", "misp")
@@ -112,3 +114,90 @@ def test_a_pair_no_longer_flagged_is_withdrawn_once(db, monkeypatch, tmp_path, n
         said = _said(fmt, data, tmp_path)
         live = True if fmt in ("stix", "misp") else (None if name == "hosting" else "new")
         assert said == {domain if fmt in ("stix", "misp") else key: live}, fmt
+
+
+def _official(db, phone: str) -> None:
+    """Every pair of the number no longer flagged, as a rescore leaves a number the
+    brands file made official (`_verdict`)."""
+    for (domain,) in db.execute("select domain from site_numbers where phone = ?", [phone]):
+        _verdict(db, domain, phone, 0, None, REASONS, 0)
+
+
+def _restore(db, saved: list) -> None:
+    for domain, phone, score, risk, reasons, flagged in saved:
+        _verdict(db, domain, phone, score, risk, json.loads(reasons), flagged)
+
+
+def _saved(db, phones: list[str]) -> list:
+    marks = ", ".join("?" for _ in phones)
+    return db.execute(
+        "select domain, phone, score, risk, reasons, flagged from site_numbers"
+        f" where phone in ({marks}) order by phone, domain",
+        phones,
+    ).fetchall()
+
+
+def _be_alone(db) -> list[str]:
+    """BE numbers flagged high by one pair: each an operator's number of its range."""
+    rows = db.execute(
+        """select phone from numbers n
+           where country = 'BE' and risk = 'high' and phone like '+3185%'
+             and (select count(*) from site_numbers where phone = n.phone) = 1
+           order by phone"""
+    ).fetchall()
+    return [p for (p,) in rows]
+
+
+def _sites_of(db, phones: list[str]) -> set[str]:
+    marks = ", ".join("?" for _ in phones)
+    rows = db.execute(f"select domain from site_numbers where phone in ({marks})", phones)
+    return {d for (d,) in rows}
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_an_operators_number_no_longer_flagged_is_withdrawn_once(db, monkeypatch, tmp_path, left):
+    """Made official: its pairs are withdrawn in STIX and MISP. In JSONL and CSV its
+    range's row is sent again: without it when the range has other flagged numbers
+    (`left`); when it had none left, once more with its verdict now (the operator's
+    rows have no status column)."""
+    crawl(db, 0, range(0, 24))
+    preset = PRESETS["operator"]
+    alone = _be_alone(db)
+    assert len(alone) >= 3
+    # Its own group of its range (a carrier of its own); the rest share theirs.
+    phone = alone[0] if left else alone[1]
+    if not left:
+        db.execute("update numbers set carrier = 'Lyca' where phone = ?", [phone])
+        db.conn.commit()
+    for fmt in FORMATS:
+        deliver(db, preset, fmt)
+    saved = _saved(db, [phone])
+    sites = _sites_of(db, [phone])
+    _official(db, phone)
+    for fmt in FORMATS:
+        data, written = _delta(db, "operator", fmt)
+        assert written.count == 1, fmt  # the range
+        if fmt in ("stix", "misp"):
+            assert _said(fmt, data, tmp_path) == dict.fromkeys(sites, False), fmt
+        else:
+            (row,) = _rows(fmt, data)
+            phones = row["phones"]
+            if fmt == "csv":  # a list's values joined, after a quote (`csvsafe`)
+                phones = phones.lstrip("'").split(LIST_SEPARATOR) if phones else []
+            assert row["number_range"].lstrip("'") == "+3185000XXXX", row
+            assert "status" not in row, row
+            if left:
+                assert phone not in phones and phones, row
+                assert row["number_risk"] == "high", row
+            else:
+                assert phones == [phone] and row["number_risk"] in (None, ""), row
+        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
+        deliver(db, preset, fmt)
+        data, written = _delta(db, "operator", fmt)
+        assert written.count == 0 and not _said(fmt, data, tmp_path), fmt  # once
+    _restore(db, saved)
+    for fmt in FORMATS:
+        data, written = _delta(db, "operator", fmt)
+        assert written.count == 1, fmt
+        if fmt in ("stix", "misp"):
+            assert _said(fmt, data, tmp_path) == dict.fromkeys(sites, True), fmt

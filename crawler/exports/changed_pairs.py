@@ -24,7 +24,7 @@ dismissed pair is (`withdrawn`) and recorded as `WITHDRAWN`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from json.encoder import encode_basestring
 
 from sqlite_utils import Database
@@ -101,14 +101,15 @@ class ChangedPairs:
                 batch = []
         yield from self._unsent(batch, least)
 
-    def candidates(self, rowids: list[int]) -> set[int]:
+    def candidates(self, rowids: list[int], gone: Collection[int] = ()) -> set[int]:
         """Of these pairs (rowids), those whose fingerprint may differ from the one last
-        sent, for `changed` to judge: never sent, sent by an export that marked no
-        tick, dismissed, or stamped at or after the tick of the export that last
-        sent it (or changed since the last mark, not stamped yet). Every field of
-        `PAIR_CHANGE` is stamped when it changes (`storage.CHANGE_TRACKED`), so
-        the others are as that export read them: an operator's delta reads only
-        these of its changed ranges' pairs, not every one."""
+        sent, for `changed` to judge: never sent (unless `gone` and not dismissed: no
+        longer flagged, or below the floor, there is nothing to withdraw), sent by an
+        export that marked no tick, dismissed, or stamped at or after the tick of the
+        export that last sent it (or changed since the last mark, not stamped yet).
+        Every field of `PAIR_CHANGE` is stamped when it changes
+        (`storage.CHANGE_TRACKED`), so the others are as that export read them: an
+        operator's delta reads only these of its changed ranges' pairs, not every one."""
         stamps = storage.pair_stamps(self.db, rowids)
         keys = [pair_key(domain, phone) for _, domain, phone, _, _ in stamps]
         ticks = storage.sent_ticks(self.db, self.recipient, self.fmt, sorted(set(keys)))
@@ -116,6 +117,8 @@ class ChangedPairs:
         found = set()
         for (rowid, _, _, stamp, dismissed), key in zip(stamps, keys, strict=True):
             tick = ticks.get(key)
+            if tick is None and rowid in gone and not dismissed:
+                continue
             if tick is None or dismissed or rowid in moved or stamp >= tick:
                 found.add(rowid)
         return found

@@ -179,8 +179,11 @@ def write_export(
                 # Only the pairs that may have changed are read (`ChangedPairs.candidates`).
                 judged = pairs is not None and pairs.judge
                 rowids = [r for it in every for r in it.rowids] if judged else []
-                only = pairs.candidates(rowids) if judged else None
-                records = read_pairs(db, preset, fmt, every, min_risk=min_risk, only=only)
+                gone = {r for it in every if it.gone for r in it.rowids} if judged else set()
+                only = pairs.candidates(rowids, gone) if judged else None
+                records = read_pairs(
+                    db, preset, fmt, every, min_risk=min_risk, only=only, since=since
+                )
                 n = write_pair_records(fmt, sent(records) if sent else records, sink, files)
             else:
                 n = write_rows(fmt, every, sink, preset.columns, files, sent)

@@ -64,11 +64,16 @@ def made_items(
     made = None
     if plan and plan.of and plan.of[0] == "number_range" and spool is not None:
         phones = numbers_of_ranges(db, plan.of[1])
-        made = _aggregated_items(db, preset, fmt, phones, min_risk=min_risk, spool=spool)
+        made = _aggregated_items(
+            db, preset, fmt, phones, min_risk=min_risk, spool=spool, withdrawable=withdraws(fmt)
+        )
     elif plan is None and run_id is None and spool is not None:
         # Every group (a full export, or a delta with nothing to go by) made in SQL:
         # an operator's full export in about 2 s instead of 13 at a year's size.
-        made = _aggregated_items(db, preset, fmt, None, min_risk=min_risk, spool=spool)
+        withdrawable = since == "last" and withdraws(fmt)
+        made = _aggregated_items(
+            db, preset, fmt, None, min_risk=min_risk, spool=spool, withdrawable=withdrawable
+        )
     items, gone = made or _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool)
     withdrawn: list = []
     if since == "last":
@@ -109,13 +114,6 @@ def _withdrawn(fmt: str, gone: list, live: set[str]) -> list:
     return [it for it in gone if it.key in live]
 
 
-def _withdraws(preset: Preset, fmt: str) -> bool:
-    """Does a delta of `preset` read the pairs no longer flagged, or below the floor
-    (`delta.withdraws`)? Not when its items are made in SQL (`_aggregable`, the
-    operators'): those read only flagged pairs, whichever way they are made."""
-    return withdraws(fmt) and _aggregable(preset, fmt) is None
-
-
 def _judges(fmt: str, preset: Preset) -> bool:
     """Does a delta send the pairs of the items it made again that did not change,
     for STIX and MISP to judge one by one (`changed_pairs`)? An item's fingerprint
@@ -132,7 +130,7 @@ def _shaped(db, preset, fmt, plan, since, min_risk, run_id, spool) -> tuple[list
         run_id=run_id,
         include_dismissed=True,
         by=preset.verdict,
-        withdrawable=since == "last" and _withdraws(preset, fmt),
+        withdrawable=since == "last" and withdraws(fmt),
     )
     if spool is not None:  # written out: only what is written is read (`_fields_read`)
         reads = replace(reads, decode=_decoded(preset, fmt), title=_reads_title(preset, fmt))
@@ -182,7 +180,7 @@ def _anchored_items(
         by=preset.verdict,
         decode=_decoded(preset, fmt) if spool is not None else REASONS_FIELDS,
         title=spool is None or _reads_title(preset, fmt),
-        withdrawable=_withdraws(preset, fmt),
+        withdrawable=withdraws(fmt),
     )
     # A format of pairs writes the items' pairs, never their rows: a spooled item's
     # row is not made whole when the part its fingerprint reads holds its sort fields.
@@ -322,22 +320,33 @@ def _aggregable(preset: Preset, fmt: str) -> list[str] | None:
     return fields
 
 
-def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list, list] | None:
+def _aggregated_items(
+    db, preset, fmt, phones, *, min_risk, spool, withdrawable=False
+) -> tuple[list, list] | None:
     """`_shaped` for the groups of these numbers' pairs (None: of every number) from
     their distinct values (`_aggregable`), in `spool`; None when the preset is not
     aggregable, or a rule's result would depend on the order of the rows (`_tie`).
     In a format of pairs each item holds the rowids of its pairs
-    (`SpooledItem.rowids`), not the pairs."""
+    (`SpooledItem.rowids`), not the pairs. `withdrawable` (a delta): the pairs no
+    longer flagged, or below the floor, are read too, gone as the dismissed are
+    (`storage.grouped_distinct`), for `made_items` to withdraw those sent."""
     fields = _aggregable(preset, fmt)
     if fields is None:
         return None
     group = preset.group_by
     pairs = fmt in PAIR_FORMATS
     found = storage.grouped_distinct(
-        db, phones, group, fields, min_risk=min_risk, by=preset.verdict, rowids=pairs
+        db,
+        phones,
+        group,
+        fields,
+        min_risk=min_risk,
+        by=preset.verdict,
+        rowids=pairs,
+        withdrawable=withdrawable,
     )
-    # (dismissed, the group named as `shaping.shape` names it: its values as JSON)
-    # -> field -> values
+    # (gone: dismissed or withdrawn, the group named as `shaping.shape` names it: its
+    # values as JSON) -> field -> values
     merged: dict = {}
     rowids: dict = {}  # the same -> the rowids of its pairs
     for row in found:
@@ -367,25 +376,35 @@ def _aggregated_items(db, preset, fmt, phones, *, min_risk, spool) -> tuple[list
         head = {n.lstrip("-"): out[n.lstrip("-")] for n in preset.order_by}
         item = SpooledItem(key, fingerprint(out, preset), head, last, spool, spool.put(out))
         item.rowids = rowids.get(at) if pairs else None
+        item.gone = bool(at[0])
         made[bool(at[0])].append(item)
     return order(made[0], preset), order(made[1], preset)
 
 
 def read_pairs(
-    db: Database, preset: Preset, fmt: str, items: list, *, min_risk: str, only: set | None = None
+    db: Database,
+    preset: Preset,
+    fmt: str,
+    items: list,
+    *,
+    min_risk: str,
+    only: set | None = None,
+    since: str | None = None,
 ):
     """The pairs behind items made in SQL (`_aggregated_items`: their `rowids`), read
     from the database now, in the order `exports._write_pairs` gives the pairs of
     items made of rows: STIX item by item, each item's pairs as the database orders
     them (the order they were read and grouped in); MISP strongest first; XARF a
     site's pairs together, sites in order. Only the items sent are read, and of
-    their pairs those in `only` when given."""
+    their pairs those in `only` when given; in a delta (`since` last) those no
+    longer flagged too, status `withdrawn`, as their items were made."""
     reads = ReadOptions(
         min_risk=min_risk,
         include_dismissed=True,
         by=preset.verdict,
         decode=_decoded(preset, fmt),
         title=_reads_title(preset, fmt),
+        withdrawable=since == "last" and withdraws(fmt),
     )
 
     def read(rowids: list[int], by_site: bool = False):

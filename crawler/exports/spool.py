@@ -73,6 +73,9 @@ class SpooledItem:
     # Or, for an item made in SQL (`items._aggregated_items`), the rowids of its pairs:
     # read from the database when written, only if the item is sent.
     rowids: list[int] | None = None
+    # Made of pairs no longer flagged (dismissed, withdrawn): the never sent among them
+    # need not be read (`ChangedPairs.candidates`).
+    gone: bool = False
 
     @property
     def row(self) -> dict:
