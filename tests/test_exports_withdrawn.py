@@ -11,6 +11,7 @@ import io
 import json
 
 import pytest
+from stix_check import assert_strict_valid
 from test_exports_changed_pairs import _delta, _told
 from test_exports_delta import PRESETS, both, crawl, deliver
 
@@ -201,3 +202,75 @@ def test_an_operators_number_no_longer_flagged_is_withdrawn_once(db, monkeypatch
         assert written.count == 1, fmt
         if fmt in ("stix", "misp"):
             assert _said(fmt, data, tmp_path) == dict.fromkeys(sites, True), fmt
+
+
+AD_FORMATS = ("jsonl", "stix", "misp")
+
+
+def _numbers_on(db, domain: str) -> list[str]:
+    rows = db.execute("select phone from site_numbers where domain = ? order by phone", [domain])
+    return [p for (p,) in rows]
+
+
+def _told_numbers(fmt: str, data: bytes, tmp_path) -> dict[str, bool]:
+    """Each pair's number in a STIX delta (an ad's pairs share its page's site), and
+    whether its indicator is live; MISP: its site (`_told`); JSONL: each ad's landing
+    page, its phones and status."""
+    if fmt == "misp":  # the ad's pairs share its page's site
+        return _told(fmt, data, tmp_path)
+    if fmt == "stix":
+        objects = assert_strict_valid(data.decode("utf-8")).get("objects", [])
+        return {
+            o["name"].split(" number ", 1)[1].split(" on ", 1)[0]: not o.get("revoked", False)
+            for o in objects
+            if o["type"] == "indicator"
+        }
+    return {r["landing_url"]: (r["phones"], r["status"]) for r in _rows(fmt, data)}
+
+
+@pytest.mark.parametrize("every", [True, False])
+def test_an_ad_whose_pairs_are_no_longer_flagged_is_withdrawn_once(
+    db, monkeypatch, tmp_path, every
+):
+    """The search engines: an ad whose every pair is no longer flagged is sent once
+    more with `status: withdrawn`, its pairs revoked in STIX (MISP `to_ids` off); one
+    of two: the ad is sent again with the other only, still live, that pair revoked."""
+    crawl(db, 0, range(0, 24))
+    preset = PRESETS["search-engine"]
+    for fmt in AD_FORMATS:
+        deliver(db, preset, fmt)
+    domain = "microsoft-hulp-12.nl"  # an ad's (`crawl`: every sixth site's)
+    url = f"https://{domain}/contact"
+    phones = _numbers_on(db, domain)  # two on its page
+    assert len(phones) == 2
+    gone = phones if every else phones[:1]
+    saved = _saved(db, gone)
+    for phone in gone:
+        _official(db, phone)
+    for fmt in AD_FORMATS:
+        data, written = _delta(db, "search-engine", fmt)
+        said = _told_numbers(fmt, data, tmp_path)
+        assert written.count == 1, fmt  # the ad
+        if fmt == "stix":
+            assert said == dict.fromkeys(gone, False), fmt
+        elif fmt == "misp":
+            assert said == {domain: False}, said
+        elif every:
+            assert said == {url: (phones, "withdrawn")}, said
+        else:
+            assert said == {url: (phones[1:], "new")}, said
+        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
+        deliver(db, preset, fmt)
+        data, written = _delta(db, "search-engine", fmt)
+        assert written.count == 0 and not _told_numbers(fmt, data, tmp_path), fmt  # once
+    _restore(db, saved)
+    for fmt in AD_FORMATS:
+        data, written = _delta(db, "search-engine", fmt)
+        said = _told_numbers(fmt, data, tmp_path)
+        assert written.count == 1, fmt
+        if fmt == "stix":
+            assert said == dict.fromkeys(gone, True), fmt
+        elif fmt == "misp":
+            assert said == {domain: True}, said
+        else:
+            assert said == {url: (phones, "new")}, said
