@@ -155,6 +155,9 @@ class RunEnd:
     exit_code: int
     # A signal that came after the run was recorded (it earns no 130/143).
     late_signal: str | None = None
+    # Closed here, not by the crawl's end (a stop before the engine started): its
+    # alert is still to be sent.
+    closed_here: bool = False
 
 
 def settle(db: Path | str, stats: dict) -> RunEnd | None:
@@ -174,10 +177,11 @@ def settle(db: Path | str, stats: dict) -> RunEnd | None:
     try:
         signal_name = stats.get(stats_keys.SIGNAL)
         stopped = stats.get(stats_keys.FORCED) or signal_name
-        if stopped and storage.get_run(conn, run_id)["status"] == "running":
+        closed_here = bool(stopped) and storage.get_run(conn, run_id)["status"] == "running"
+        if closed_here:
             storage.finish_crawl(conn, run_id, {**stats, "finish_reason": "shutdown"})
         status = storage.get_run(conn, run_id)["status"]
     finally:
         conn.close()
     late = signal_name if signal_name and status != "interrupted" else None
-    return RunEnd(run_id, status, exit_code(status, signal_name), late)
+    return RunEnd(run_id, status, exit_code(status, signal_name), late, closed_here)

@@ -40,7 +40,7 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import history, stats_keys, storage
+from crawler import history, stats_keys, storage, testhook
 from crawler.lock import scrapyd_job
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ class RunRecorder:
             if cap:
                 storage.cap_size(self.db, cap)
             self.run_id = open_run(self.db, spider.profile.name, job=scrapyd_job(spider))
+            testhook.point("run.opened")
         except Exception:
             # No run, no crawl: nothing would be stored (the store pipeline counts it lost).
             logger.exception(

@@ -13,7 +13,8 @@ Points: `worker.popped` (a request leased), `worker.push` (an item about to
 go to the stream), `worker.ack` (finished requests about to be acknowledged:
 their items and follow-ups are in Redis already), `store.read` (entries read,
 not yet written), `store.committed` (written to SQLite, not yet acknowledged),
-`store.finish` (the database run closed, Redis not yet told).
+`store.finish` (the database run closed, Redis not yet told), `run.opened` (a crawl's
+run recorded, Scrapy's engine not started yet).
 """
 
 from __future__ import annotations

@@ -541,3 +541,34 @@ def test_an_interrupted_runs_engine_lines_count_what_was_stored(tmp_path):
     )
     assert "engine bing: UNFINISHED, 1 of 2 queries answered (3 result pages, 5 results)" in lines
     assert not [line for line in lines if "returned no results" in line]  # stopped, not empty
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_before_the_engine_starts_still_alerts_that_the_run_did_not_finish(
+    tmp_path, sim, sig, code
+):
+    """The run opened, Scrapy's engine not started: the stop closes the run outside the
+    crawl's end (`crawler.crawl.settle`), and its alert was never sent."""
+    from watchkit import Webhook
+
+    hold = tmp_path / "hold"
+    db = tmp_path / "crawl.db"
+    with Webhook() as hook:
+        alerts = f'\n[alerts]\nurls = ["{hook.url}"]\nmin_risk = "low"\n'
+        os.environ.update(SERPWATCH_TEST_HOLD="run.opened", SERPWATCH_TEST_HOLD_FILE=str(hold))
+        try:
+            proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, tail=alerts)
+        finally:
+            del os.environ["SERPWATCH_TEST_HOLD"], os.environ["SERPWATCH_TEST_HOLD_FILE"]
+        end = time.monotonic() + 60
+        while not hold.exists():
+            assert proc.poll() is None and time.monotonic() < end, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        time.sleep(0.3)
+        hold.unlink()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, out + err[-3000:]
+    assert last_run(db)["status"] == "interrupted"
+    assert hook.posts, ("no alert", err[-3000:])
+    assert "run 1 did not finish: interrupted" in hook.posts[0]["message"]

@@ -338,7 +338,7 @@ def test_a_signal_during_a_crawl_stops_it_gracefully(tmp_path, signum, to_group,
             demo_profile(tmp_path, web, alerts=[hook.url]), db, web, start_new_session=True
         )
         # Under way: a result page answered. A signal before the engine starts closes
-        # the run without its end (crawler.crawl.settle): no history step, no alert.
+        # the run without its end (crawler.crawl.settle): no history step.
         wait_for(lambda: db.exists() and running(db) and web.asked)
         if to_group:
             os.killpg(proc.pid, signum)

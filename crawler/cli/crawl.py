@@ -45,6 +45,8 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
     db = storage.open_db(db_path)
     for line in summary_lines(db, end.run_id):
         click.echo(line)
+    if end.closed_here and _alerts_on(profile, db_path, overrides):
+        _alert_run_closed_here(db, profile, end.run_id)
     db.close()
     if end.late_signal:
         click.echo(
@@ -53,6 +55,26 @@ def _do_crawl(profile, db_path, overrides=None, proxy=None, redis_url=None) -> t
             err=True,
         )
     return end.run_id, end.exit_code
+
+
+def _alerts_on(profile, db_path, overrides) -> bool:
+    """Does this crawl send the profile's alerts (`-s SERPWATCH_ALERTS=0` turns them off)?"""
+    from crawler.crawl import build_settings
+
+    on = build_settings(db_path, overrides).getbool("SERPWATCH_ALERTS", True)
+    return on and profile.alerts is not None
+
+
+def _alert_run_closed_here(db, profile, run_id: int) -> None:
+    """The alert of a run stopped before Scrapy's engine started, which the crawl's end
+    (crawler.alerts.AlertsExtension) never reached: that it did not finish. Tried once,
+    as after any stop; a failed delivery is recorded and told at the next run."""
+    from crawler.alerts import alert_run
+
+    try:
+        alert_run(db, profile.name, profile.alerts, run_id, reason="shutdown", retries=1)
+    except Exception as exc:  # noqa: BLE001 - alerts never change the crawl's outcome
+        click.echo(f"alerts for run {run_id} failed: {exc}", err=True)
 
 
 @click.command("demo")
