@@ -334,15 +334,13 @@ def test_a_signal_after_the_run_was_recorded_exits_by_its_status(tmp_path, sim, 
     assert "after run 1 was recorded finished" in err
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_during_start_up_stops_with_one_line(tmp_path, sim, sig, code):
-    """A signal while the crawler is made (inside process.crawl, before Scrapy's own
-    handlers): before, a Deferred traceback, "the crawl did not start" and exit 1."""
+def _signalled_at(tmp_path, sim, db, point: str, sig, tail: str = ""):
+    """A crawl held at a test hold point (crawler/testhook.py) and sent `sig` there;
+    (the process, its stdout, its stderr) once it ended."""
     hold = tmp_path / "hold"
-    db = tmp_path / "crawl.db"
-    os.environ.update(SERPWATCH_TEST_HOLD="spider.created", SERPWATCH_TEST_HOLD_FILE=str(hold))
+    os.environ.update(SERPWATCH_TEST_HOLD=point, SERPWATCH_TEST_HOLD_FILE=str(hold))
     try:
-        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db)
+        proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, tail=tail)
     finally:
         del os.environ["SERPWATCH_TEST_HOLD"], os.environ["SERPWATCH_TEST_HOLD_FILE"]
     end = time.monotonic() + 60
@@ -353,6 +351,15 @@ def test_a_signal_during_start_up_stops_with_one_line(tmp_path, sim, sig, code):
     time.sleep(0.3)
     hold.unlink()
     out, err = proc.communicate(timeout=60)
+    return proc, out, err
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_start_up_stops_with_one_line(tmp_path, sim, sig, code):
+    """A signal while the crawler is made (inside process.crawl, before Scrapy's own
+    handlers): before, a Deferred traceback, "the crawl did not start" and exit 1."""
+    db = tmp_path / "crawl.db"
+    proc, out, err = _signalled_at(tmp_path, sim, db, "spider.created", sig)
     assert proc.returncode == code, out + err[-3000:]
     assert "Traceback" not in err and "did not start" not in err
     assert q(db, "select count(*) from runs where status = 'running'") == [(0,)]
@@ -551,23 +558,10 @@ def test_a_signal_before_the_engine_starts_still_alerts_that_the_run_did_not_fin
     crawl's end (`crawler.crawl.settle`), and its alert was never sent."""
     from watchkit import Webhook
 
-    hold = tmp_path / "hold"
     db = tmp_path / "crawl.db"
     with Webhook() as hook:
         alerts = f'\n[alerts]\nurls = ["{hook.url}"]\nmin_risk = "low"\n'
-        os.environ.update(SERPWATCH_TEST_HOLD="run.opened", SERPWATCH_TEST_HOLD_FILE=str(hold))
-        try:
-            proc = _start(tmp_path, sim, [("bing", sim.url("bing"))], db, tail=alerts)
-        finally:
-            del os.environ["SERPWATCH_TEST_HOLD"], os.environ["SERPWATCH_TEST_HOLD_FILE"]
-        end = time.monotonic() + 60
-        while not hold.exists():
-            assert proc.poll() is None and time.monotonic() < end, proc.communicate()
-            time.sleep(0.05)
-        proc.send_signal(sig)
-        time.sleep(0.3)
-        hold.unlink()
-        out, err = proc.communicate(timeout=60)
+        proc, out, err = _signalled_at(tmp_path, sim, db, "run.opened", sig, alerts)
     assert proc.returncode == code, out + err[-3000:]
     assert last_run(db)["status"] == "interrupted"
     assert hook.posts, ("no alert", err[-3000:])
