@@ -273,8 +273,9 @@ def flagged_rows(
         where, more = _flagged_where(min_risk, run_id, False, by, seen_in_run, base=base)
         live = ", 0 as withdrawn" if withdrawable else ""
         if withdrawable and only is not None:
-            # Only a delta's candidates: the unflagged among them are few.
-            live, where = f", not ({where}) as withdrawn", "1"
+            # Only a delta's candidates: the unflagged among them are few. A WHERE that
+            # is NULL (a pair with no flag and a risk) read nothing: withdrawn too.
+            live, where = f", coalesce(not ({where}), 1) as withdrawn", "1"
         if only is not None:  # looked up by rowid (no index walk), then the few rows sorted
             where += " and p.rowid in (select value from json_each(?))"
             more = [*more, json.dumps(only)]
@@ -314,7 +315,7 @@ def _withdrawable_select(pair: str, extra: str, join: str, wheres: list, params:
                 join numbers n on n.phone = p.phone
                 join sites s on s.domain = p.domain
                 {join}
-                where not ({" or ".join(f"({w})" for w in wheres)})"""
+                where coalesce(not ({" or ".join(f"({w})" for w in wheres)}), 1)"""
 
 
 # Not flagged only because an analyst dismissed the number or the site (schema 0015
