@@ -117,6 +117,22 @@ def test_a_pair_no_longer_flagged_is_withdrawn_once(db, monkeypatch, tmp_path, n
         assert said == {domain if fmt in ("stix", "misp") else key: live}, fmt
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "stix"])
+def test_a_pair_with_no_flag_at_all_is_withdrawn_too(db, monkeypatch, tmp_path, fmt):
+    """A flag of NULL with a risk: SQL's comparisons with it are neither true nor false,
+    so neither the flagged read nor its complement took the pair, and it stayed sent."""
+    crawl(db, 0, range(0, 24))
+    deliver(db, PRESETS["default"], fmt)
+    domain, phone, *_ = _alone(db)
+    db.execute(
+        "update site_numbers set flagged = null where domain = ? and phone = ?", [domain, phone]
+    )
+    db.conn.commit()
+    data, _ = _delta(db, "default", fmt)
+    assert _said(fmt, data, tmp_path) == {domain: False if fmt == "stix" else "withdrawn"}
+    both(db, PRESETS["default"], fmt, monkeypatch)  # a full scan's delta: the same
+
+
 def _official(db, phone: str) -> None:
     """Every pair of the number no longer flagged, as a rescore leaves a number the
     brands file made official (`_verdict`)."""
