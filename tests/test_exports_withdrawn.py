@@ -63,6 +63,16 @@ def _site_verdict(db, domain: str, score: int, risk) -> None:
     db.conn.commit()
 
 
+def _told_once(db, name: str, fmt: str, monkeypatch, said, tmp_path) -> None:
+    """The delta just checked is a full scan's delta too; delivered, the next delta says
+    nothing (`said(fmt, data, tmp_path)`: what its bytes tell), so it is told once."""
+    preset = PRESETS[name]
+    both(db, preset, fmt, monkeypatch)
+    deliver(db, preset, fmt)
+    data, written = _delta(db, name, fmt)
+    assert written.count == 0 and not said(fmt, data, tmp_path), fmt
+
+
 def _rows(fmt: str, data: bytes) -> list[dict]:
     text = data.decode("utf-8")
     if fmt == "jsonl":
@@ -103,10 +113,7 @@ def test_a_pair_no_longer_flagged_is_withdrawn_once(db, monkeypatch, tmp_path, n
             if fmt == "jsonl" and name != "hosting":
                 (row,) = _rows(fmt, data)
                 assert row["reasons"] == REASONS and row["risk"] is None, row
-        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
-        deliver(db, preset, fmt)
-        data, written = _delta(db, name, fmt)
-        assert written.count == 0 and not _said(fmt, data, tmp_path), fmt  # once
+        _told_once(db, name, fmt, monkeypatch, _said, tmp_path)
     _verdict(db, domain, phone, score, risk, json.loads(reasons), 1)
     if name == "hosting":
         _site_verdict(db, domain, *site)
@@ -208,10 +215,7 @@ def test_an_operators_number_no_longer_flagged_is_withdrawn_once(db, monkeypatch
                 assert row["number_risk"] == "high", row
             else:
                 assert phones == [phone] and row["number_risk"] in (None, ""), row
-        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
-        deliver(db, preset, fmt)
-        data, written = _delta(db, "operator", fmt)
-        assert written.count == 0 and not _said(fmt, data, tmp_path), fmt  # once
+        _told_once(db, "operator", fmt, monkeypatch, _said, tmp_path)
     _restore(db, saved)
     for fmt in FORMATS:
         data, written = _delta(db, "operator", fmt)
@@ -275,10 +279,7 @@ def test_an_ad_whose_pairs_are_no_longer_flagged_is_withdrawn_once(
             assert said == {url: (phones, "withdrawn")}, said
         else:
             assert said == {url: (phones[1:], "new")}, said
-        both(db, preset, fmt, monkeypatch)  # a full scan's delta: the same
-        deliver(db, preset, fmt)
-        data, written = _delta(db, "search-engine", fmt)
-        assert written.count == 0 and not _told_numbers(fmt, data, tmp_path), fmt  # once
+        _told_once(db, "search-engine", fmt, monkeypatch, _told_numbers, tmp_path)
     _restore(db, saved)
     for fmt in AD_FORMATS:
         data, written = _delta(db, "search-engine", fmt)
